@@ -1,0 +1,203 @@
+"""Annotations: time segments of a sound with tags, text and/or a data_url (cochlea_api.md).
+
+Validation names the field; listing filters by time range (overlap) and by tags (all of them). Edits carry a
+version so two people annotating the same sound never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict, NotFound, ValidationError
+from core.models import Annotation, AnnotationTag, Sound, User, utcnow
+from core.paging import Page, PageRequest, paginate
+from core.permissions import Action, require
+from core.tags import clean_tags
+
+TIME_TOLERANCE = 1e-6  # float rounding at the end of a sound is not "past the end"
+
+
+@dataclass(frozen=True)
+class AnnotationFilter:
+    sound_id: str | None = None
+    created_by: str | None = None
+    tags: tuple[str, ...] = ()
+    time_range: tuple[float, float] | None = None
+
+
+def parse_time_range(value: str | None) -> tuple[float, float] | None:
+    """``"1.5,3"`` (the seed API's query form) into ``(1.5, 3.0)``."""
+    if value in (None, ""):
+        return None
+    try:
+        start, end = (float(x) for x in str(value).split(","))
+    except ValueError:
+        raise ValidationError("time_range", "time_range must be two numbers, start,end (e.g. 1.5,3).") from None
+    if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+        raise ValidationError("time_range", "time_range must have its end at or after its start.")
+    return start, end
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(name, f"{name} must be a number.") from None
+    if not math.isfinite(number):
+        raise ValidationError(name, f"{name} must be a finite number.")
+    return number
+
+
+def _check_segment(sound: Sound, start: Any, duration: Any) -> tuple[float, float]:
+    start_s = _number("start_seconds", start)
+    duration_s = _number("duration_seconds", duration)
+    if start_s < 0:
+        raise ValidationError("start_seconds", "start_seconds must not be negative.")
+    if duration_s <= 0:
+        raise ValidationError("duration_seconds", "duration_seconds must be greater than 0.")
+    if start_s + duration_s > sound.duration_seconds + TIME_TOLERANCE:
+        raise ValidationError(
+            "duration_seconds",
+            f"The segment ends at {start_s + duration_s:.3f} s, past the end of the sound ({sound.duration_seconds:.3f} s).",
+        )
+    return start_s, duration_s
+
+
+def _check_channel(sound: Sound, channel: Any) -> int | None:
+    if channel in (None, ""):
+        return None
+    try:
+        value = int(channel)
+    except (TypeError, ValueError):
+        raise ValidationError("channel", "channel must be a whole number.") from None
+    if value < 0 or (sound.channels is not None and value >= sound.channels):
+        raise ValidationError("channel", f"channel must be from 0 to {(sound.channels or 1) - 1} for this sound.")
+    return value
+
+
+class AnnotationService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, annotation_id: str) -> Annotation:
+        annotation = self.session.get(Annotation, annotation_id)
+        if annotation is None:
+            raise NotFound(f"No annotation with id {annotation_id!r}.")
+        return annotation
+
+    def _sound(self, sound_id: str) -> Sound:
+        sound = self.session.get(Sound, sound_id)
+        if sound is None:
+            raise NotFound(f"No sound with id {sound_id!r}.")
+        return sound
+
+    def list(self, request: PageRequest = PageRequest(), filters: AnnotationFilter = AnnotationFilter()) -> Page[Annotation]:
+        query = select(Annotation)
+        if filters.sound_id:
+            self._sound(filters.sound_id)
+            query = query.where(Annotation.sound_id == filters.sound_id)
+        if filters.created_by:
+            query = query.where(Annotation.created_by == filters.created_by)
+        for tag in clean_tags(filters.tags):
+            query = query.where(
+                select(AnnotationTag.annotation_id)
+                .where(AnnotationTag.annotation_id == Annotation.id, AnnotationTag.tag == tag)
+                .exists()
+            )
+        if filters.time_range:
+            start, end = filters.time_range
+            query = query.where(Annotation.start_seconds < end, Annotation.end_seconds > start)
+        return paginate(
+            self.session, query, Annotation.id, request,
+            {"tags": list(filters.tags), "time_range": ",".join(map(str, filters.time_range)) if filters.time_range else None},
+        )
+
+    def create(
+        self,
+        actor: User,
+        sound_id: str,
+        *,
+        start_seconds: Any,
+        duration_seconds: Any,
+        tags: list[str] | str | None = None,
+        text: str | None = None,
+        data_url: str | None = None,
+        channel: Any = None,
+    ) -> Annotation:
+        require(actor, Action.ANNOTATE)
+        sound = self._sound(sound_id)
+        start, duration = _check_segment(sound, start_seconds, duration_seconds)
+        tag_list = clean_tags(tags)
+        text = (text or "").strip() or None
+        data_url = (data_url or "").strip() or None
+        if not (tag_list or text or data_url):
+            raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
+        annotation = Annotation(
+            sound_id=sound.id, created_by=actor.id, start_seconds=start, duration_seconds=duration,
+            text=text, data_url=data_url, channel=_check_channel(sound, channel),
+            tags=[AnnotationTag(tag=t) for t in tag_list],
+        )
+        self.session.add(annotation)
+        self.session.flush()
+        return annotation
+
+    def update(self, actor: User, annotation_id: str, expected_version: int, **changes: Any) -> Annotation:
+        """Change bounds, tags, text, data_url or channel; refused if someone saved it since ``expected_version``."""
+        annotation = self.get(annotation_id)
+        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        if annotation.version != expected_version:
+            editor = self.session.get(User, annotation.created_by)
+            raise Conflict(
+                f"This annotation was changed by {editor.user_name if editor else 'someone'} at "
+                f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
+            )
+        sound = self._sound(annotation.sound_id)
+        start, duration = _check_segment(
+            sound, changes.get("start_seconds", annotation.start_seconds), changes.get("duration_seconds", annotation.duration_seconds)
+        )
+        annotation.start_seconds, annotation.duration_seconds = start, duration
+        if "tags" in changes:
+            wanted = clean_tags(changes["tags"])
+            annotation.tags = [t for t in annotation.tags if t.tag in wanted] + [
+                AnnotationTag(tag=t) for t in wanted if t not in annotation.tag_names
+            ]
+        for name in ("text", "data_url"):
+            if name in changes:
+                setattr(annotation, name, (changes[name] or "").strip() or None)
+        if "channel" in changes:
+            annotation.channel = _check_channel(sound, changes["channel"])
+        if not (annotation.tags or annotation.text or annotation.data_url):
+            raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
+        annotation.version += 1
+        annotation.date_updated = utcnow()
+        self.session.flush()
+        return annotation
+
+    def delete(self, actor: User, annotation_id: str) -> None:
+        annotation = self.get(annotation_id)
+        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        self.session.delete(annotation)
+        self.session.flush()
+
+
+def public_annotation(annotation: Annotation) -> dict[str, Any]:
+    """An annotation in the seed API's shape, plus Earmark's text, channel and version."""
+    return {
+        "id": annotation.id,
+        "date_created": annotation.date_created.isoformat(),
+        "created_by": f"/users/{annotation.created_by}",
+        "sound": f"/sounds/{annotation.sound_id}",
+        "start_seconds": annotation.start_seconds,
+        "duration_seconds": annotation.duration_seconds,
+        "end_seconds": annotation.end_seconds,
+        "data_url": annotation.data_url,
+        "tags": annotation.tag_names or None,
+        "text": annotation.text,
+        "channel": annotation.channel,
+        "version": annotation.version,
+    }

@@ -1,0 +1,52 @@
+"""Passwords and the login cookie's key. Passwords exist only as bcrypt hashes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import bcrypt
+
+from core.errors import ValidationError
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: refuses) anything longer
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(field, f"The {field} must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValidationError(field, f"The {field} must be at most {MAX_PASSWORD_BYTES} bytes long.")
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:  # malformed hash, or a password over 72 bytes
+        return False
+
+
+def unusable_password_hash() -> str:
+    """A hash no password matches: for accounts (e.g. the demo dataset) that nobody logs into until reset."""
+    return "!" + secrets.token_hex(16)
+
+
+def cookie_key(path: Path) -> str:
+    """The login cookie's signing key: random, made on first start, kept (mode 0600) in the data folder."""
+    if path.is_file():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,122 @@
+"""Settings: the one place that reads the environment (and a ``.env`` file).
+
+Every setting of DESIGN.md's table is a field of :class:`Settings`. A bad value raises :class:`ConfigError`
+naming the setting, so the app can stop with one clear sentence instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from core.errors import ConfigError
+
+STORAGE_SCHEMES = ("file", "s3")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    s3_endpoint_url: str | None
+    s3_anonymous: bool
+    aws_region: str | None
+    admin_user: str | None
+    admin_password: str | None
+    max_upload_mb: int
+    workers: int
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def cookie_key_path(self) -> Path:
+        """Where the login cookie's signing key lives (made on first start, never a default)."""
+        return self.data_dir / "cookie_key"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(name, f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "0").strip().lower() or "0"
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"{name} must be 0 or 1, not {raw!r}.")
+
+
+def _storage_url(env: Mapping[str, str], data_dir: Path) -> str:
+    url = env.get("EARMARK_STORAGE_URL", "").strip() or f"file://{data_dir / 'objects'}"
+    parsed = urlparse(url)
+    if parsed.scheme not in STORAGE_SCHEMES:
+        raise ConfigError(
+            "EARMARK_STORAGE_URL",
+            f"EARMARK_STORAGE_URL must start with file:// or s3://, not {url!r}.",
+        )
+    if parsed.scheme == "s3" and not parsed.netloc:
+        raise ConfigError("EARMARK_STORAGE_URL", f"EARMARK_STORAGE_URL {url!r} names no bucket (s3://bucket/prefix).")
+    if parsed.scheme == "file" and not (parsed.netloc + parsed.path):
+        raise ConfigError("EARMARK_STORAGE_URL", f"EARMARK_STORAGE_URL {url!r} names no folder.")
+    return url
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    url = env.get("EARMARK_DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'earmark.db'}"
+    if "://" not in url:
+        raise ConfigError(
+            "EARMARK_DATABASE_URL",
+            f"EARMARK_DATABASE_URL must be a SQLAlchemy URL such as sqlite:///path/earmark.db, not {url!r}.",
+        )
+    return url
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Settings from ``environ`` (default: the process environment) over the values of ``env_file``."""
+    env: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+    data_dir = Path(env.get("EARMARK_DATA_DIR", "").strip() or "./earmark-data").expanduser().absolute()
+    admin_user = env.get("EARMARK_ADMIN_USER", "").strip() or None
+    admin_password = env.get("EARMARK_ADMIN_PASSWORD") or None
+    if bool(admin_user) != bool(admin_password):
+        missing = "EARMARK_ADMIN_PASSWORD" if admin_user else "EARMARK_ADMIN_USER"
+        raise ConfigError(missing, f"{missing} must be set together with the other EARMARK_ADMIN_ setting.")
+    return Settings(
+        data_dir=data_dir,
+        database_url=_database_url(env, data_dir),
+        storage_url=_storage_url(env, data_dir),
+        s3_endpoint_url=env.get("EARMARK_S3_ENDPOINT_URL", "").strip() or None,
+        s3_anonymous=_flag(env, "EARMARK_S3_ANONYMOUS"),
+        aws_region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or None,
+        admin_user=admin_user,
+        admin_password=admin_password,
+        max_upload_mb=_int(env, "EARMARK_MAX_UPLOAD_MB", 512, 1),
+        workers=_int(env, "EARMARK_WORKERS", 1, 0),
+    )
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings, read once. Tests call ``settings.cache_clear()`` after changing the environment."""
+    return load_settings()

@@ -1,0 +1,55 @@
+"""Typed errors raised by core.
+
+Every interface (pages, HTTP, command line) turns these into a message for a person; the message is the
+error's ``str``, written as one sentence that names what is wrong.
+"""
+
+from __future__ import annotations
+
+
+class EarmarkError(Exception):
+    """Base class: something the user can act on, with a message fit to show them."""
+
+
+class ConfigError(EarmarkError):
+    """A setting is wrong; the message names the setting."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class StorageError(EarmarkError):
+    """Object storage refused or could not be reached."""
+
+
+class InvalidKey(StorageError):
+    """A storage key would escape its prefix or is malformed."""
+
+
+class ObjectNotFound(StorageError):
+    """No object under that key."""
+
+
+class ValidationError(EarmarkError):
+    """Bad input; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(EarmarkError):
+    """The thing asked for does not exist (or is not visible to this user)."""
+
+
+class PermissionDenied(EarmarkError):
+    """The user's role does not allow this action."""
+
+
+class AuthenticationFailed(EarmarkError):
+    """Wrong user name or password, or an inactive account."""
+
+
+class Conflict(EarmarkError):
+    """The action clashes with the current state (a name taken, a stale edit)."""

@@ -1,0 +1,76 @@
+"""Paging with the seed API's semantics: ``page_size``, ``page_number``, ``low_id``, ``total_count``, ``next``.
+
+``low_id`` is keyset paging (ids sort by creation time); ``page_number`` is kept for the seed API's clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core.errors import ValidationError
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_number: int = 1
+    low_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.page_size, int) or not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise ValidationError("page_size", f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+        if not isinstance(self.page_number, int) or self.page_number < 1:
+            raise ValidationError("page_number", "page_number must be a whole number of at least 1.")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total_count: int
+    next: PageRequest | None
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def next_query(self) -> str | None:
+        """The query string of the next page (filters included), for ``next`` links."""
+        if self.next is None:
+            return None
+        params = {k: v for k, v in self.filters.items() if v not in (None, "", [])}
+        params = {k: ",".join(v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+        params["page_size"] = self.next.page_size
+        if self.next.low_id:
+            params["low_id"] = self.next.low_id
+        else:
+            params["page_number"] = self.next.page_number
+        return urlencode(params)
+
+
+def paginate(session: Session, query: Select, id_column: Any, request: PageRequest, filters: dict[str, Any]) -> Page:
+    """Run ``query`` (already filtered) one page at a time, ordered by id.
+
+    ``total_count`` counts everything the filters match (ignoring ``low_id``), as the seed API does.
+    """
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    paged = query.order_by(id_column)
+    if request.low_id:
+        paged = paged.where(id_column > request.low_id)
+    else:
+        paged = paged.offset((request.page_number - 1) * request.page_size)
+    rows = list(session.scalars(paged.limit(request.page_size + 1)))
+    has_more = len(rows) > request.page_size
+    rows = rows[: request.page_size]
+    nxt = None
+    if has_more:
+        if request.low_id:
+            nxt = PageRequest(request.page_size, 1, rows[-1].id)
+        else:
+            nxt = PageRequest(request.page_size, request.page_number + 1)
+    return Page(rows, total, nxt, filters)

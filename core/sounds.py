@@ -1,0 +1,144 @@
+"""Sounds: listing, fetching, creating by reference (the seed API's POST /sounds) and deleting.
+
+Sounds with audio in storage are created by :mod:`core.ingest`; this module owns everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.db import on_commit
+from core.errors import Conflict, NotFound, StorageError, ValidationError
+from core.models import Sound, SoundTag, StoredFile, User
+from core.paging import Page, PageRequest, paginate
+from core.permissions import Action, require
+from core.storage import Storage
+from core.tags import clean_tags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SoundFilter:
+    created_by: str | None = None
+    dataset: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def _check_duration(value: Any) -> float:
+    try:
+        duration = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("duration_seconds", "duration_seconds must be a number.") from None
+    if not duration > 0:
+        raise ValidationError("duration_seconds", "duration_seconds must be greater than 0.")
+    return duration
+
+
+class SoundService:
+    def __init__(self, session: Session, storage: Storage) -> None:
+        self.session = session
+        self.storage = storage
+
+    def get(self, sound_id: str) -> Sound:
+        sound = self.session.get(Sound, sound_id)
+        if sound is None:
+            raise NotFound(f"No sound with id {sound_id!r}.")
+        return sound
+
+    def list(self, request: PageRequest = PageRequest(), filters: SoundFilter = SoundFilter()) -> Page[Sound]:
+        query = select(Sound)
+        if filters.created_by:
+            query = query.where(Sound.created_by == filters.created_by)
+        if filters.dataset:
+            query = query.where(Sound.dataset == filters.dataset)
+        for tag in clean_tags(filters.tags):
+            query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+        return paginate(
+            self.session, query, Sound.id, request,
+            {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
+        )
+
+    def datasets(self) -> list[tuple[str, int]]:
+        rows = self.session.execute(select(Sound.dataset, func.count()).group_by(Sound.dataset).order_by(Sound.dataset))
+        return [(name, count) for name, count in rows]
+
+    def create_reference(
+        self,
+        actor: User,
+        *,
+        title: str,
+        duration_seconds: float,
+        audio_url: str | None = None,
+        info_url: str | None = None,
+        license_type: str | None = None,
+        tags: list[str] | None = None,
+        dataset: str | None = None,
+    ) -> Sound:
+        """A sound whose audio lives elsewhere (``audio_url``), as the seed API creates them."""
+        require(actor, Action.UPLOAD)
+        title = (title or "").strip()
+        if not title:
+            raise ValidationError("title", "The title must not be empty.")
+        dataset = dataset or actor.user_name
+        path = audio_url or title
+        if self.session.scalar(select(Sound.id).where(Sound.dataset == dataset, Sound.path == path)):
+            raise Conflict(f"Dataset {dataset!r} already has a sound at {path!r}.")
+        sound = Sound(
+            created_by=actor.id, dataset=dataset, path=path, title=title,
+            duration_seconds=_check_duration(duration_seconds),
+            audio_url=audio_url, info_url=info_url, license_type=license_type,
+            tags=[SoundTag(tag=t) for t in clean_tags(tags or [])],
+        )
+        self.session.add(sound)
+        self.session.flush()
+        return sound
+
+    def delete(self, actor: User, sound_id: str) -> None:
+        """Delete a sound, its annotations, its file row, and (once that is committed) its audio object."""
+        sound = self.get(sound_id)
+        require(actor, Action.DELETE_SOUND, owner_id=sound.created_by)
+        stored = sound.file
+        self.session.delete(sound)
+        if stored is not None:
+            self.session.flush()
+            self.session.delete(stored)
+            on_commit(self.session, lambda key=stored.key: self._delete_object(key))
+        self.session.flush()
+
+    def _delete_object(self, key: str) -> None:
+        try:
+            self.storage.delete(key)
+        except StorageError as exc:  # the rows are gone; a leftover object is only wasted space
+            log.warning("Could not delete object %s after deleting its sound: %s", key, exc)
+
+
+def public_sound(sound: Sound) -> dict[str, Any]:
+    """A sound in the seed API's shape (links are paths under /api/v1), plus Earmark's audio facts."""
+    return {
+        "id": sound.id,
+        "date_created": sound.date_created.isoformat(),
+        "created_by": f"/users/{sound.created_by}",
+        "info_url": sound.info_url,
+        "audio_url": sound.audio_url or (f"/sounds/{sound.id}/audio" if sound.file_id else None),
+        "license_type": sound.license_type,
+        "title": sound.title,
+        "duration_seconds": sound.duration_seconds,
+        "tags": sound.tag_names,
+        "dataset": sound.dataset,
+        "path": sound.path,
+        "sample_rate": sound.sample_rate,
+        "channels": sound.channels,
+        "format": sound.format,
+        "sha256": sound.sha256,
+        "metadata": sound.metadata_dict,
+    }
+
+
+def stored_size(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))) or 0
