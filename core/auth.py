@@ -12,6 +12,7 @@ from core.errors import ValidationError
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: refuses) anything longer
+BCRYPT_ROUNDS = 12  # ~0.25 s per hash here: slow for guessing, fine for a login (tests lower it)
 
 
 def check_password_rules(password: str, field: str = "password") -> None:
@@ -23,7 +24,7 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 def hash_password(password: str) -> str:
     check_password_rules(password)
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
 
 
 def verify_password(password: str, password_hash: str) -> bool:

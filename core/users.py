@@ -1,6 +1,6 @@
 """Users: accounts of the three types (human, dataset, featurebot) plus the admin flag.
 
-Rules: only admins create accounts (except the very first, the administrator); a user changes only
+Rules: only admins create accounts (except the first administrator, on an install that has none); a user changes only
 themselves, admins anyone; the type, admin flag and active flag are the admins' to change; the last active
 administrator can be neither demoted nor deactivated, so an install can't lock itself out.
 """
@@ -72,6 +72,12 @@ class UserService:
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(User)) or 0
 
+    def admin_count(self) -> int:
+        """Active administrators; with none, the install is waiting for its first one."""
+        return self.session.scalar(
+            select(func.count()).select_from(User).where(User.is_admin.is_(True), User.is_active.is_(True))
+        ) or 0
+
     def get(self, user_id: str) -> User:
         user = self.session.get(User, user_id)
         if user is None:
@@ -93,8 +99,12 @@ class UserService:
         return paginate(self.session, query, User.id, request, {"user_type": filters.user_type, "user_name": filters.user_name})
 
     def active_credentials(self) -> dict[str, dict[str, Any]]:
-        """Active users, shaped as streamlit-authenticator's ``credentials["usernames"]``."""
-        users = self.session.scalars(select(User).where(User.is_active.is_(True)))
+        """Active users who can log in, shaped as streamlit-authenticator's ``credentials["usernames"]``.
+
+        Accounts without a usable password are left out: the authenticator would take their placeholder for
+        a plain-text password.
+        """
+        users = self.session.scalars(select(User).where(User.is_active.is_(True), User.password_hash.startswith("$2")))
         return {
             u.user_name: {
                 "name": u.user_name,
@@ -125,9 +135,9 @@ class UserService:
         usable_password: bool = True,
         **profile: Any,
     ) -> User:
-        """Create an account. ``actor`` None is allowed only for the first account, which must be an admin."""
+        """Create an account. ``actor`` None is allowed only for the first administrator."""
         if actor is None:
-            if self.count() > 0:
+            if self.admin_count() > 0:
                 raise Conflict("An administrator already exists: log in as an administrator to add users.")
             if not is_admin:
                 raise ValidationError("is_admin", "The first account must be an administrator.")
@@ -151,8 +161,8 @@ class UserService:
         return user
 
     def ensure_admin(self, user_name: str, password: str) -> User | None:
-        """Create the administrator from settings on a start with no users; otherwise do nothing."""
-        if self.count() > 0:
+        """Create the administrator from settings on a start with no administrator; otherwise do nothing."""
+        if self.admin_count() > 0:
             return None
         return self.create(None, user_name, password, "human", is_admin=True)
 

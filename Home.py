@@ -1,0 +1,50 @@
+"""Home: what the catalogue holds and what to do next."""
+
+import streamlit as st
+
+from core import ui
+from core.demo import load_demo
+from core.permissions import Action, can_any
+from core.stats import catalogue_stats, human_bytes, human_duration
+
+st.set_page_config(page_title="Earmark", page_icon=":material/graphic_eq:", layout="wide")
+user = ui.page("Earmark")
+app = ui.earmark()
+
+with app.db.read() as session:
+    stats = catalogue_stats(session)
+
+cols = st.columns(5)
+cols[0].metric("Sounds", f"{stats.sounds:,}")
+cols[1].metric("Total duration", human_duration(stats.total_duration_seconds))
+cols[2].metric("Annotations", f"{stats.annotations:,}")
+cols[3].metric("Users", f"{stats.users:,}")
+cols[4].metric("Storage used", human_bytes(stats.storage_bytes))
+st.caption(
+    "Users by type: " + ", ".join(f"{n} {t}" for t, n in stats.users_by_type.items())
+    + f" ({stats.admins} administrator{'s' if stats.admins != 1 else ''}). "
+    + f"Datasets: {stats.datasets}. Objects in `{app.storage.url}`."
+)
+
+if stats.sounds == 0:
+    st.subheader("Get started")
+    st.write(
+        "The catalogue is empty. Load the demo dataset (32 generated drum and tone clips with known onsets, "
+        "in the VoxCeleb folder layout), or run `python -m core demo` on the server."
+    )
+    if can_any(user, Action.UPLOAD):
+        if st.button("Load the demo dataset", key="load_demo", type="primary"):
+            with st.spinner("Generating and ingesting the demo clips..."):
+                summary = ui.run(lambda: load_demo(app.db, app.storage, max_bytes=app.settings.max_upload_bytes))
+            if summary is not None:
+                st.success(f"Demo dataset: {summary.line()}.")
+                st.rerun()
+    else:
+        st.info("Ask a dataset user or an administrator to load data: your account can annotate but not upload.")
+else:
+    st.subheader("What next")
+    st.write("Upload more recordings, browse the catalogue, or manage accounts.")
+
+st.page_link("pages/1_Upload.py", label="Upload: add recordings and their metadata", icon=":material/upload:")
+st.page_link("pages/2_Browse.py", label="Browse: search the catalogue", icon=":material/search:")
+st.page_link("pages/6_Users.py", label="Users: your profile" + (" and all accounts" if user.is_admin else ""), icon=":material/person:")

@@ -1,0 +1,9 @@
+"""Earmark's one entry point: `streamlit run app.py` serves the pages and the HTTP API on one port."""
+
+import streamlit as st
+
+import core.http
+from core.startup import check_settings_or_exit
+
+check_settings_or_exit()
+app = st.App("Home.py", routes=core.http.routes())

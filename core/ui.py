@@ -1,0 +1,144 @@
+"""Streamlit glue shared by every page: the opened app, the login gate, the role gate, error display.
+
+Pages call :func:`page` first; it returns the logged-in, active user or stops the page with a plain
+explanation (log in, create the first administrator, account deactivated, role not allowed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from core import auth
+from core.config import Settings, settings
+from core.context import Earmark, open_earmark
+from core.errors import ConfigError, EarmarkError, NotFound
+from core.models import User
+from core.permissions import Action, can_any
+from core.users import UserService
+
+COOKIE_NAME = "earmark_auth"
+COOKIE_EXPIRY_DAYS = 1.0  # the cookie carries only the name and expiry: keep it short
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def _open(current: Settings) -> Earmark:
+    return open_earmark(current)
+
+
+def earmark() -> Earmark:
+    """The app's database and storage, opened once per server process (per settings)."""
+    try:
+        return _open(settings())
+    except ConfigError as exc:
+        st.error(f"Earmark cannot start: {exc}")
+        st.stop()
+        raise  # unreachable: st.stop raises
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Show a core error as one red sentence instead of a traceback."""
+    try:
+        yield
+    except EarmarkError as exc:
+        st.error(str(exc))
+
+
+def run(action: Callable[[], T], success: str | None = None) -> T | None:
+    """Call ``action``; show its core error, or ``success``, and return its result (None on error)."""
+    try:
+        result = action()
+    except EarmarkError as exc:
+        st.error(str(exc))
+        return None
+    if success:
+        st.success(success)
+    return result
+
+
+def _first_admin_form(app: Earmark) -> None:
+    st.title("Welcome to Earmark")
+    st.write(
+        "There is no administrator yet. Create one to start: this account can add other users, "
+        "upload data and change everything. (Or start the server with `EARMARK_ADMIN_USER` and "
+        "`EARMARK_ADMIN_PASSWORD` set.)"
+    )
+    with st.form("first_admin", border=True):
+        name = st.text_input("Administrator user name", key="first_admin_name")
+        email = st.text_input("Email (optional)", key="first_admin_email")
+        password = st.text_input("Password (at least 8 characters)", type="password", key="first_admin_password")
+        repeat = st.text_input("Repeat the password", type="password", key="first_admin_repeat")
+        submitted = st.form_submit_button("Create the administrator", key="first_admin_submit")
+    if submitted:
+        if password != repeat:
+            st.error("The two passwords differ.")
+            return
+
+        def create() -> User:
+            with app.db.write() as session:
+                return UserService(session).create(None, name, password, "human", is_admin=True, email=email)
+
+        if run(create) is not None:
+            st.success(f"Administrator {name.strip()} created: log in below.")
+            st.rerun()
+
+
+def _authenticator(app: Earmark) -> stauth.Authenticate:
+    with app.db.read() as session:
+        credentials = {"usernames": UserService(session).active_credentials()}
+    return stauth.Authenticate(
+        credentials, COOKIE_NAME, auth.cookie_key(app.settings.cookie_key_path), COOKIE_EXPIRY_DAYS,
+        auto_hash=False, login_sleep_time=0,
+    )
+
+
+def _current_user(app: Earmark, user_name: str | None) -> User | None:
+    if not user_name:
+        return None
+    with app.db.read() as session:
+        try:
+            return UserService(session).by_name(user_name)
+        except NotFound:
+            return None
+
+
+def page(title: str, action: Action | None = None) -> User:
+    """Start a page: title, login, account check, role check. Returns the current user or stops the page."""
+    app = earmark()
+    with app.db.read() as session:
+        needs_admin = UserService(session).admin_count() == 0
+    if needs_admin:
+        _first_admin_form(app)
+        st.stop()
+    authenticator = _authenticator(app)
+    # No st.rerun() after a fresh login: the cookie component must reach the browser (it reruns the page itself).
+    authenticator.login(location="main", key="login")
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Wrong user name or password.")
+    if not status:
+        st.stop()
+    user = _current_user(app, st.session_state.get("username"))
+    if user is None or not user.is_active:
+        authenticator.logout(location="unrendered")
+        st.error("This account no longer exists or has been deactivated; ask an administrator.")
+        st.stop()
+    with st.sidebar:
+        role = f"{user.user_type}{', admin' if user.is_admin else ''}"
+        st.caption(f"Logged in as **{user.user_name}** ({role})")
+        authenticator.logout("Log out", location="sidebar", key="logout")
+    st.title(title)
+    if action is not None and not can_any(user, action):
+        st.warning(
+            f"Your account ({user.user_type}) may not {action.value}. "
+            "Dataset users and administrators can; ask an administrator if you need to."
+            if action is Action.UPLOAD else f"Your account may not {action.value}."
+        )
+        st.stop()
+    return user

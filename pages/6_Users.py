@@ -1,0 +1,93 @@
+"""Users: everyone edits their own profile; administrators create accounts, reset passwords, deactivate."""
+
+import streamlit as st
+
+from core import ui
+from core.models import USER_TYPES
+from core.paging import PageRequest
+from core.users import UserService, public_user
+
+st.set_page_config(page_title="Users · Earmark", page_icon=":material/person:", layout="wide")
+user = ui.page("Users")
+app = ui.earmark()
+
+st.subheader("Your profile")
+with st.form("profile"):
+    email = st.text_input("Email (only you can see it)", value=user.email or "", key="profile_email")
+    about = st.text_area("About me", value=user.about_me or "", key="profile_about")
+    info_url = st.text_input("Info URL", value=user.info_url or "", key="profile_info_url")
+    new_password = st.text_input("New password (leave empty to keep)", type="password", key="profile_password")
+    repeat = st.text_input("Repeat the new password", type="password", key="profile_repeat")
+    saved = st.form_submit_button("Save profile", key="profile_save")
+if saved:
+    if new_password != repeat:
+        st.error("The two passwords differ.")
+    else:
+        def save_profile():
+            with app.db.write() as session:
+                return UserService(session).update_profile(
+                    user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
+                )
+        ui.run(save_profile, "Profile saved.")
+
+if not user.is_admin:
+    st.stop()
+
+st.divider()
+st.subheader("All accounts")
+with app.db.read() as session:
+    accounts = UserService(session).list(PageRequest(page_size=1000)).items
+st.dataframe(
+    [
+        {"user": u.user_name, "type": u.user_type, "admin": u.is_admin, "active": u.is_active,
+         "created": u.date_created.strftime("%Y-%m-%d"), "about": u.about_me or "", "id": u.id}
+        for u in accounts
+    ],
+    hide_index=True, key="users_table",
+)
+
+left, right = st.columns(2)
+with left, st.form("create_user", clear_on_submit=True):
+    st.markdown("**Create an account**")
+    name = st.text_input("User name", key="new_user_name")
+    user_type = st.selectbox("Type", USER_TYPES, key="new_user_type",
+                             help="human: annotates; dataset: uploads and owns sounds; featurebot: an automated annotator")
+    is_admin = st.checkbox("Administrator", key="new_user_admin")
+    new_email = st.text_input("Email (optional)", key="new_user_email")
+    password = st.text_input("Password (at least 8 characters)", type="password", key="new_user_password")
+    created = st.form_submit_button("Create account", key="new_user_submit")
+if created:
+    def create():
+        with app.db.write() as session:
+            return UserService(session).create(user, name, password, user_type, is_admin=is_admin, email=new_email)
+    if ui.run(create) is not None:
+        st.success(f"Account {name.strip()} created.")
+
+with right:
+    st.markdown("**Change an account**")
+    names = {u.user_name: u for u in accounts}
+    chosen_name = st.selectbox("Account", sorted(names), key="manage_user")
+    chosen = names[chosen_name]
+    st.caption(f"{chosen.user_type}, {'admin, ' if chosen.is_admin else ''}{'active' if chosen.is_active else 'deactivated'}")
+    reset = st.text_input("New password", type="password", key="reset_password")
+    if st.button("Reset password", key="reset_password_button"):
+        def reset_password():
+            with app.db.write() as session:
+                return UserService(session).set_password(user, chosen.id, reset)
+        ui.run(reset_password, f"Password of {chosen.user_name} reset.")
+    label = "Reactivate" if not chosen.is_active else "Deactivate"
+    if st.button(label, key="toggle_active_button"):
+        def toggle():
+            with app.db.write() as session:
+                return UserService(session).set_active(user, chosen.id, not chosen.is_active)
+        if ui.run(toggle, f"{chosen.user_name} {'reactivated' if not chosen.is_active else 'deactivated'}.") is not None:
+            st.rerun()
+    admin_label = "Remove admin rights" if chosen.is_admin else "Make administrator"
+    if st.button(admin_label, key="toggle_admin_button"):
+        def toggle_admin():
+            with app.db.write() as session:
+                return UserService(session).set_role(user, chosen.id, is_admin=not chosen.is_admin)
+        if ui.run(toggle_admin) is not None:
+            st.rerun()
+    with st.expander("As others see it"):
+        st.json(public_user(chosen, viewer=None))

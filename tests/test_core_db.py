@@ -1,0 +1,72 @@
+"""The SQLite settings the catalogue relies on, and writes that survive concurrent writer processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from core.db import Database, on_commit, on_rollback
+from core.models import StoredFile, User
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_schema_is_created_on_first_start(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'new' / 'earmark.db'}")
+    database.create_schema()
+    database.create_schema()  # idempotent
+    with database.read() as session:
+        tables = {r[0] for r in session.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
+    assert {"users", "sounds", "annotations", "annotation_tags", "sound_tags", "sound_fields", "stored_files"} <= tables
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(IntegrityError):
+        with db.write() as session:
+            session.add(StoredFile(key="k", category="data", original_filename="k", size=1, sha256="0" * 64,
+                                   created_by="no-such-user"))
+
+
+def test_commit_and_rollback_hooks_run_once_and_only_on_their_outcome(db):
+    ran: list[str] = []
+    with db.write() as session:
+        on_commit(session, lambda: ran.append("commit"))
+        on_rollback(session, lambda: ran.append("rollback-1"))
+    with pytest.raises(RuntimeError):
+        with db.write() as session:
+            on_commit(session, lambda: ran.append("commit-2"))
+            on_rollback(session, lambda: ran.append("rollback"))
+            raise RuntimeError("boom")
+    assert ran == ["commit", "rollback"]
+
+
+def _writer(url: str, worker: int, rounds: int) -> None:
+    """Read-then-write transactions, the pattern that fails with 'database is locked' when deferred."""
+    database = Database(url)
+    for i in range(rounds):
+        with database.write() as session:
+            count = session.scalar(select(func.count()).select_from(User))
+            session.add(User(user_name=f"w{worker}-{i}-{count}", user_type="human", password_hash="!"))
+
+
+def test_concurrent_writer_processes_never_hit_database_is_locked(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'earmark.db'}"
+    Database(url).create_schema()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_writer, args=(url, w, 40)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    assert [p.exitcode for p in workers] == [0, 0, 0, 0]
+    with Database(url).read() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 160
