@@ -37,7 +37,7 @@ if stats.sounds == 0:
             with st.spinner("Generating and ingesting the demo clips..."):
                 summary = ui.run(lambda: load_demo(app.db, app.storage, max_bytes=app.settings.max_upload_bytes))
             if summary is not None:
-                st.success(f"Demo dataset: {summary.line()}.")
+                ui.flash(f"Demo dataset: {summary.line()}.")
                 st.rerun()
     else:
         st.info("Ask a dataset user or an administrator to load data: your account can annotate but not upload.")

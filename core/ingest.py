@@ -223,8 +223,11 @@ def import_folder(
     for path in files[:max_files] if max_files else files:
         relative = path.relative_to(folder).as_posix()
         row = (metadata or {}).get(relative) or (metadata or {}).get(relative.removeprefix("audio/")) or {}
-        with path.open("rb") as data:
-            result = ingest_audio(db, storage, actor, dataset, relative, data, max_bytes=max_bytes, fields=row, tags=tags)
+        try:
+            with path.open("rb") as data:
+                result = ingest_audio(db, storage, actor, dataset, relative, data, max_bytes=max_bytes, fields=row, tags=tags)
+        except OSError as exc:  # unreadable file: refuse it, keep going
+            result = IngestResult(relative, "refused", f"cannot read {relative}: {exc.strerror or exc}")
         summary.results.append(result)
         if progress:
             progress(result)

@@ -93,7 +93,7 @@ class SoundService:
             created_by=actor.id, dataset=dataset, path=path, title=title,
             duration_seconds=_check_duration(duration_seconds),
             audio_url=audio_url, info_url=info_url, license_type=license_type,
-            tags=[SoundTag(tag=t) for t in clean_tags(tags or [])],
+            tags=[SoundTag(tag=t) for t in clean_tags(tags or [])], fields=[],
         )
         self.session.add(sound)
         self.session.flush()

@@ -55,6 +55,8 @@ def human_bytes(size: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

@@ -50,13 +50,26 @@ def shown_errors() -> Iterator[None]:
         st.error(str(exc))
 
 
-def run(action: Callable[[], T], success: str | None = None) -> T | None:
-    """Call ``action``; show its core error, or ``success``, and return its result (None on error)."""
+def flash(message: str) -> None:
+    """Show ``message`` as a success at the top of the next run (use before ``st.rerun()``)."""
+    st.session_state["_flash"] = message
+
+
+def run(action: Callable[[], T], success: str | None = None, *, rerun: bool = False) -> T | None:
+    """Call ``action``; show its core error, or ``success``, and return its result (None on error).
+
+    With ``rerun``, the page is drawn again after a success (so everything above shows the change) and
+    ``success`` is shown at the top of the new run.
+    """
     try:
         result = action()
     except EarmarkError as exc:
         st.error(str(exc))
         return None
+    if rerun:
+        if success:
+            flash(success)
+        st.rerun()
     if success:
         st.success(success)
     return result
@@ -132,8 +145,10 @@ def page(title: str, action: Action | None = None) -> User:
     with st.sidebar:
         role = f"{user.user_type}{', admin' if user.is_admin else ''}"
         st.caption(f"Logged in as **{user.user_name}** ({role})")
-        authenticator.logout("Log out", location="sidebar", key="logout")
+        authenticator.logout("Log out", location="sidebar", key="logout_button")
     st.title(title)
+    if message := st.session_state.pop("_flash", None):
+        st.success(message)
     if action is not None and not can_any(user, action):
         st.warning(
             f"Your account ({user.user_type}) may not {action.value}. "

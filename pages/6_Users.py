@@ -60,8 +60,7 @@ if created:
     def create():
         with app.db.write() as session:
             return UserService(session).create(user, name, password, user_type, is_admin=is_admin, email=new_email)
-    if ui.run(create) is not None:
-        st.success(f"Account {name.strip()} created.")
+    ui.run(create, f"Account {name.strip()} created.", rerun=True)
 
 with right:
     st.markdown("**Change an account**")
@@ -80,14 +79,12 @@ with right:
         def toggle():
             with app.db.write() as session:
                 return UserService(session).set_active(user, chosen.id, not chosen.is_active)
-        if ui.run(toggle, f"{chosen.user_name} {'reactivated' if not chosen.is_active else 'deactivated'}.") is not None:
-            st.rerun()
+        ui.run(toggle, f"{chosen.user_name} {'reactivated' if not chosen.is_active else 'deactivated'}.", rerun=True)
     admin_label = "Remove admin rights" if chosen.is_admin else "Make administrator"
     if st.button(admin_label, key="toggle_admin_button"):
         def toggle_admin():
             with app.db.write() as session:
                 return UserService(session).set_role(user, chosen.id, is_admin=not chosen.is_admin)
-        if ui.run(toggle_admin) is not None:
-            st.rerun()
+        ui.run(toggle_admin, f"{chosen.user_name} {'is no longer' if chosen.is_admin else 'is now'} an administrator.", rerun=True)
     with st.expander("As others see it"):
         st.json(public_user(chosen, viewer=None))

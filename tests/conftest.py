@@ -115,3 +115,21 @@ def wav_bytes(seconds: float = 1.0, sample_rate: int = 16_000, channels: int = 1
     buffer = io.BytesIO()
     sf.write(buffer, data, sample_rate, format=fmt, subtype=subtype)
     return buffer.getvalue()
+
+
+# -- pages (AppTest) ------------------------------------------------------------------------------------
+
+def app_test(page: str = "Home.py"):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / page), default_timeout=60)
+
+
+def login(at, user_name: str, password: str = USER_PASSWORD):
+    """Fill streamlit-authenticator's form (user name, password, Login) and run the page."""
+    at.run()
+    at.text_input[0].input(user_name)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at

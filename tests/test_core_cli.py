@@ -1,0 +1,69 @@
+"""The command line as a person runs it: `python -m core ...`, exit codes 0 / 1 / 2, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_PASSWORD")} | (env or {})
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=full_env,
+                          timeout=120, stdin=subprocess.DEVNULL, cwd=os.getcwd())
+
+
+def with_path() -> dict[str, str]:
+    return {"PYTHONPATH": str(ROOT)}
+
+
+def test_help_everywhere():
+    for args in ([], ["users", "add"], ["demo"], ["sounds"], ["stats"]):
+        result = run(*args, "--help", env=with_path())
+        assert result.returncode == 0 and "usage: python -m core" in result.stdout
+
+
+def test_bad_usage_exits_2():
+    assert run("frobnicate", env=with_path()).returncode == 2
+    assert run("users", "add", env=with_path()).returncode == 2
+    assert run("users", "add", "x", "--type", "robot", env=with_path()).returncode == 2
+
+
+def test_demo_users_sounds_stats_round_trip():
+    env = with_path()
+    demo = run("demo", "--quiet", env=env)
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.strip() == "Demo dataset: 32 stored, 0 already there, 0 refused."
+
+    added = run("users", "add", "root", "--admin", "--email", "root@example.org", env=env | {"EARMARK_PASSWORD": "root-password"})
+    assert added.returncode == 0 and "Created human administrator root" in added.stdout
+    worker = run("users", "add", "vox", "--type", "dataset", env=env | {"EARMARK_PASSWORD": "vox-password"})
+    assert worker.returncode == 0 and "Created dataset user vox" in worker.stdout
+
+    sounds = run("sounds", "--dataset", "demo", "--json", env=env)
+    rows = json.loads(sounds.stdout)
+    assert len(rows) == 32 and set(rows[0]) == {"id", "dataset", "path", "duration_seconds"}
+    assert rows[0]["path"].startswith("id00001/")
+
+    stats = json.loads(run("stats", "--json", env=env).stdout)
+    assert stats["sounds"] == 32 and stats["users_by_type"] == {"human": 1, "dataset": 2, "featurebot": 0}
+    assert "Sounds:      32 in 1 datasets" in run("stats", env=env).stdout
+
+
+def test_first_user_must_be_admin_and_password_is_required():
+    env = with_path()
+    not_admin = run("users", "add", "root", env=env | {"EARMARK_PASSWORD": "root-password"})
+    assert not_admin.returncode == 1 and not_admin.stderr.strip() == "error: The first account must be an administrator: add --admin."
+    no_password = run("users", "add", "root", "--admin", env=env)
+    assert no_password.returncode == 1 and "EARMARK_PASSWORD" in no_password.stderr
+    weak = run("users", "add", "root", "--admin", env=env | {"EARMARK_PASSWORD": "short"})
+    assert weak.returncode == 1 and "at least 8 characters" in weak.stderr
+
+
+def test_a_bad_setting_fails_with_one_line_naming_it():
+    result = run("stats", env=with_path() | {"EARMARK_STORAGE_URL": "ftp://nowhere"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["error: EARMARK_STORAGE_URL must start with file:// or s3://, not 'ftp://nowhere'."]

@@ -1,0 +1,45 @@
+"""Browse page: the catalogue a page at a time, with the dataset in the URL."""
+
+from __future__ import annotations
+
+from core.demo import load_demo
+from tests.conftest import app_test, login, make_user
+
+PAGE = "pages/2_Browse.py"
+
+
+def captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_logged_out_renders_the_login_form(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = app_test(PAGE).run()
+    assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_lists_pages_of_sounds_and_follows_the_dataset_link(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    at = app_test(PAGE)
+    at.query_params["dataset"] = "demo"
+    login(at, "hal")
+    assert at.selectbox(key="browse_dataset").value == "demo"
+    assert len(at.dataframe[0].value) == at.selectbox(key="browse_page_size").value == 50 or len(at.dataframe[0].value) == 32
+    at.selectbox(key="browse_page_size").select(25).run()
+    first = list(at.dataframe[0].value["id"])
+    assert len(first) == 25 and "32 sounds match; showing 1–25." in captions(at)
+    at.button(key="browse_next").click().run()
+    second = list(at.dataframe[0].value["id"])
+    assert len(second) == 7 and min(second) > max(first)
+    assert at.button(key="browse_next").disabled
+    at.button(key="browse_prev").click().run()
+    assert list(at.dataframe[0].value["id"]) == first
+
+
+def test_no_match_says_so(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="browse_tags").input("no-such-tag").run()
+    assert "No sounds match these filters." in captions(at)

@@ -1,0 +1,102 @@
+"""Home page: first start, login, what the catalogue holds, the demo button, deactivated accounts."""
+
+from __future__ import annotations
+
+from core.stats import catalogue_stats, human_bytes, human_duration
+from core.users import UserService
+from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_first_start_asks_for_the_administrator(local_earmark):
+    at = app_test().run()
+    assert not at.exception
+    assert at.title[0].value == "Welcome to Earmark"
+    at.text_input(key="first_admin_name").input("root")
+    at.text_input(key="first_admin_password").input("root-password")
+    at.text_input(key="first_admin_repeat").input("root-password")
+    at.button(key="first_admin_submit").click().run()
+    assert not at.exception and not at.error
+    with local_earmark.db.read() as session:
+        root = UserService(session).by_name("root")
+    assert root.is_admin and root.password_hash.startswith("$2b$")
+    assert [t.label for t in at.text_input] == ["Username", "Password"]  # now the login form
+
+
+def test_first_start_refuses_mismatched_or_weak_passwords(local_earmark):
+    at = app_test().run()
+    at.text_input(key="first_admin_name").input("root")
+    at.text_input(key="first_admin_password").input("short")
+    at.text_input(key="first_admin_repeat").input("short")
+    at.button(key="first_admin_submit").click().run()
+    assert at.error[0].value == "The password must be at least 8 characters long."
+    with local_earmark.db.read() as session:
+        assert UserService(session).count() == 0
+
+
+def test_logged_out_sees_only_the_login_form(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = app_test().run()
+    assert not at.exception and not at.metric
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_wrong_password_is_said_plainly(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(), "hal", "wrong-password")
+    assert "Wrong user name or password." in [e.value for e in at.error]
+    assert not at.metric
+
+
+def test_admin_sees_the_stats_and_loads_the_demo(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(), "admin", ADMIN_PASSWORD)
+    assert metrics(at)["Sounds"] == "0" and metrics(at)["Users"] == "2" and metrics(at)["Total duration"] == "0.0 s"
+    at.button(key="load_demo").click().run()
+    assert not at.exception
+    with local_earmark.db.read() as session:
+        stats = catalogue_stats(session)
+    assert stats.sounds == 32
+    shown = metrics(at)
+    assert shown["Sounds"] == "32" and shown["Total duration"] == human_duration(stats.total_duration_seconds)
+    assert shown["Storage used"] == human_bytes(stats.storage_bytes) and shown["Users"] == "3"
+    assert not [b for b in at.button if b.key == "load_demo"]  # no longer offered
+    assert "Demo dataset: 32 stored, 0 already there, 0 refused." in [s.value for s in at.success]
+
+
+def test_humans_are_not_offered_the_demo_upload(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(), "hal")
+    assert not [b for b in at.button if b.key == "load_demo"]
+    assert "annotate but not upload" in at.info[0].value
+
+
+def test_a_deactivated_account_is_logged_out_on_the_next_page_load(local_earmark):
+    hal = make_user(local_earmark.db, "hal")
+    at = login(app_test(), "hal")
+    assert at.metric
+    with local_earmark.db.write() as session:
+        users = UserService(session)
+        users.set_active(users.by_name("admin"), hal.id, False)
+    at.run()
+    assert not at.metric
+    assert "deactivated" in at.error[0].value
+
+
+def test_a_bad_setting_is_shown_as_one_sentence(monkeypatch):
+    monkeypatch.setenv("EARMARK_MAX_UPLOAD_MB", "huge")
+    at = app_test().run()
+    assert not at.exception
+    assert at.error[0].value == "Earmark cannot start: EARMARK_MAX_UPLOAD_MB must be a whole number, not 'huge'."
+
+
+def test_log_out_returns_to_the_login_form(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(), "hal")
+    at.button(key="logout_button").click().run()
+    assert not at.exception
+    at.run()
+    assert not at.metric and [t.label for t in at.text_input] == ["Username", "Password"]

@@ -1,0 +1,70 @@
+"""Users page: own profile for everyone; account management for administrators only."""
+
+from __future__ import annotations
+
+from core.users import UserService
+from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user
+
+PAGE = "pages/6_Users.py"
+
+
+def test_logged_out_renders_the_login_form(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = app_test(PAGE).run()
+    assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_a_user_edits_their_own_profile_and_password(local_earmark):
+    hal = make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    assert not [f for f in at.get("form") if getattr(f, "form_id", "") == "create_user"]
+    assert not [t for t in at.text_input if t.key == "new_user_name"]  # no admin section
+    at.text_input(key="profile_email").input("hal@eta.net")
+    at.text_area(key="profile_about").input("Tennis 4 Life")
+    at.text_input(key="profile_password").input("new-password-1")
+    at.text_input(key="profile_repeat").input("new-password-1")
+    at.button(key="profile_save").click().run()
+    assert [s.value for s in at.success] == ["Profile saved."]
+    with local_earmark.db.read() as session:
+        users = UserService(session)
+        assert users.get(hal.id).email == "hal@eta.net" and users.get(hal.id).about_me == "Tennis 4 Life"
+        users.authenticate("hal", "new-password-1")
+
+
+def test_profile_errors_name_the_field(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="profile_email").input("not an email")
+    at.button(key="profile_save").click().run()
+    assert at.error[0].value == "The email 'not an email' is not an email address."
+
+
+def test_admin_creates_resets_and_deactivates(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "admin", ADMIN_PASSWORD)
+    at.text_input(key="new_user_name").input("vox")
+    at.selectbox(key="new_user_type").select("dataset")
+    at.text_input(key="new_user_password").input("vox-password")
+    at.button(key="new_user_submit").click().run()
+    assert "Account vox created." in [s.value for s in at.success]
+    rows = at.dataframe[0].value
+    assert sorted(rows["user"]) == ["admin", "hal", "vox"]
+
+    at.selectbox(key="manage_user").select("vox").run()
+    at.text_input(key="reset_password").input("reset-password")
+    at.button(key="reset_password_button").click().run()
+    assert "Password of vox reset." in [s.value for s in at.success]
+    at.button(key="toggle_active_button").click().run()
+    assert "vox deactivated." in [s.value for s in at.success]
+    with local_earmark.db.read() as session:
+        vox = UserService(session).by_name("vox")
+        assert vox.user_type == "dataset" and not vox.is_active
+        assert UserService(session).get(vox.id).password_hash.startswith("$2b$")
+
+
+def test_admin_cannot_deactivate_the_last_admin(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "admin", ADMIN_PASSWORD)
+    at.selectbox(key="manage_user").select("admin").run()
+    at.button(key="toggle_active_button").click().run()
+    assert "last active administrator" in at.error[0].value
