@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bcrypt
 
-from core.errors import ValidationError
+from core.errors import ConfigError, ValidationError
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: refuses) anything longer
@@ -20,6 +20,12 @@ def check_password_rules(password: str, field: str = "password") -> None:
         raise ValidationError(field, f"The {field} must be at least {MIN_PASSWORD_LENGTH} characters long.")
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         raise ValidationError(field, f"The {field} must be at most {MAX_PASSWORD_BYTES} bytes long.")
+
+
+def check_repeated(password: str, repeat: str) -> None:
+    """The password typed twice must match (forms and the command line ask twice)."""
+    if password != repeat:
+        raise ValidationError("password", "The two passwords differ.")
 
 
 def hash_password(password: str) -> str:
@@ -41,13 +47,15 @@ def unusable_password_hash() -> str:
 
 def cookie_key(path: Path) -> str:
     """The login cookie's signing key: random, made on first start, kept (mode 0600) in the data folder."""
-    if path.is_file():
-        key = path.read_text().strip()
-        if len(key) >= 32:
-            return key
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # one process wins the first start
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ConfigError("EARMARK_DATA_DIR", f"The login cookie key {path} is damaged: delete it to make a new one.") from None
+        return key
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(key)
     return key

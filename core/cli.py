@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
-from core import __version__
+from core import __version__, auth
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.demo import load_demo
@@ -49,8 +49,7 @@ def _password(prompt_for: str) -> str:
     if not sys.stdin.isatty():
         raise EarmarkError("Set EARMARK_PASSWORD, or run in a terminal to be asked for the password.")
     first = getpass.getpass(f"Password for {prompt_for}: ")
-    if first != getpass.getpass("Repeat the password: "):
-        raise EarmarkError("The two passwords differ.")
+    auth.check_repeated(first, getpass.getpass("Repeat the password: "))
     return first
 
 

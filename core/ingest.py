@@ -132,7 +132,7 @@ def _store(db, storage, actor, dataset, relative_path, spool, sha256, info, fiel
     stored = storage.put(key, spool)
     try:
         with db.write() as session:
-            on_rollback(session, lambda: storage.delete(key))
+            on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
             record = StoredFile(
                 key=key, category="audio", purpose=purpose, original_filename=Path(relative_path).name,
                 description=description, extra={}, size=stored.size, sha256=stored.sha256, created_by=actor.id,
@@ -152,6 +152,13 @@ def _store(db, storage, actor, dataset, relative_path, spool, sha256, info, fiel
             return IngestResult(relative_path, "stored", "", sound.id)
     except IntegrityError:  # another process stored the same path meanwhile
         return _existing(db, dataset, relative_path, sha256) or IngestResult(relative_path, "refused", "stored by another upload at the same time")
+
+
+def _discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
+    """Remove an object whose rows were not written, unless a concurrent upload recorded the same key."""
+    with db.read() as session:
+        if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
+            storage.delete(key)
 
 
 # -- metadata tables -------------------------------------------------------------------------------------

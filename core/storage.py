@@ -8,6 +8,7 @@ both for every object without a second read.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -84,8 +85,6 @@ class Storage(Protocol):
 
 
 def _as_stream(data: bytes | BinaryIO) -> BinaryIO:
-    import io
-
     return io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
 
 

@@ -89,11 +89,8 @@ def _first_admin_form(app: Earmark) -> None:
         repeat = st.text_input("Repeat the password", type="password", key="first_admin_repeat")
         submitted = st.form_submit_button("Create the administrator", key="first_admin_submit")
     if submitted:
-        if password != repeat:
-            st.error("The two passwords differ.")
-            return
-
         def create() -> User:
+            auth.check_repeated(password, repeat)
             with app.db.write() as session:
                 return UserService(session).create(None, name, password, "human", is_admin=True, email=email)
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import ui
+from core import auth, ui
 from core.models import USER_TYPES
 from core.paging import PageRequest
 from core.users import UserService, public_user
@@ -20,15 +20,13 @@ with st.form("profile"):
     repeat = st.text_input("Repeat the new password", type="password", key="profile_repeat")
     saved = st.form_submit_button("Save profile", key="profile_save")
 if saved:
-    if new_password != repeat:
-        st.error("The two passwords differ.")
-    else:
-        def save_profile():
-            with app.db.write() as session:
-                return UserService(session).update_profile(
-                    user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
-                )
-        ui.run(save_profile, "Profile saved.")
+    def save_profile():
+        auth.check_repeated(new_password, repeat)
+        with app.db.write() as session:
+            return UserService(session).update_profile(
+                user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
+            )
+    ui.run(save_profile, "Profile saved.")
 
 if not user.is_admin:
     st.stop()

@@ -140,3 +140,26 @@ def test_import_folder_keeps_paths_and_joins_metadata(earmark, tmp_path):
         sounds = {s.path: s.metadata_dict for s in session.scalars(select(Sound))}
     assert sounds == {"id1/v1/00001.wav": {"path": "audio/id1/v1/00001.wav", "speaker": "one"},
                       "id1/v1/00002.wav": {}, "id2/v9/00001.wav": {"path": "id2/v9/00001.wav", "speaker": "two"}}
+
+
+def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark, monkeypatch):
+    """Two uploads of one file at once: the one whose insert fails must not delete the object the other recorded."""
+    import core.ingest
+
+    user = make_user(local_earmark.db, "vox", "dataset")
+    data = wav_bytes()
+    real_existing = core.ingest._existing
+    calls = {"n": 0}
+
+    def existing_after_a_concurrent_upload(db, dataset, path, sha):
+        calls["n"] += 1
+        if calls["n"] == 1:  # our pre-check ran before the other upload committed
+            assert ingest(local_earmark, user, path, data).status == "stored"
+            return None
+        return real_existing(db, dataset, path, sha)
+
+    monkeypatch.setattr(core.ingest, "_existing", existing_after_a_concurrent_upload)
+    result = ingest(local_earmark, user, "a.wav", data)
+    assert result.status == "duplicate"
+    assert counts(local_earmark) == (1, 1, 1)
+    assert local_earmark.storage.read_bytes("audio/vox/a.wav") == data

@@ -192,3 +192,15 @@ def test_ownership_rules():
         require(None, Action.ANNOTATE)
     with pytest.raises(PermissionDenied, match="As a human user you may not upload"):
         require(_user("human"), Action.UPLOAD)
+
+
+def test_cookie_key_is_random_kept_and_private(tmp_path):
+    import stat
+
+    from core.auth import cookie_key
+
+    path = tmp_path / "data" / "cookie_key"
+    first = cookie_key(path)
+    assert len(first) >= 32 and cookie_key(path) == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert cookie_key(tmp_path / "other" / "cookie_key") != first

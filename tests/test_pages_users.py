@@ -68,3 +68,14 @@ def test_admin_cannot_deactivate_the_last_admin(local_earmark):
     at.selectbox(key="manage_user").select("admin").run()
     at.button(key="toggle_active_button").click().run()
     assert "last active administrator" in at.error[0].value
+
+
+def test_mismatched_new_passwords_are_refused(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="profile_password").input("new-password-1")
+    at.text_input(key="profile_repeat").input("new-password-2")
+    at.button(key="profile_save").click().run()
+    assert at.error[0].value == "The two passwords differ."
+    with local_earmark.db.read() as session:
+        UserService(session).authenticate("hal", "user-password-1")  # unchanged
