@@ -41,8 +41,11 @@ def probe(source: str | BinaryIO, name: str) -> AudioInfo:
     try:
         with sf.SoundFile(source) as f:
             info = AudioInfo(f.format, f.subtype, int(f.samplerate), int(f.channels), int(f.frames))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise ValidationError("file", f"{name} is not readable audio ({exc}).") from exc
+    except sf.LibsndfileError as exc:
+        reason = (exc.error_string or "unknown format").rstrip(".").lower()
+        raise ValidationError("file", f"{name} is not decodable audio ({reason}).") from exc
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValidationError("file", f"{name} is not decodable audio ({exc}).") from exc
     if info.frames <= 0 or info.sample_rate <= 0:
         raise ValidationError("file", f"{name} contains no audio samples.")
     return info

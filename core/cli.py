@@ -10,8 +10,11 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -19,10 +22,13 @@ from core import __version__, auth
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.demo import load_demo
-from core.errors import EarmarkError
+from core.errors import EarmarkError, ValidationError
+from core.files import FileService
+from core.ingest import IngestResult, UploadOptions, check_dataset_name, import_path
 from core.paging import PageRequest
 from core.sounds import SoundFilter, SoundService
 from core.stats import catalogue_stats, human_bytes, human_duration
+from core.tags import clean_tags
 from core.users import UserService
 
 
@@ -40,6 +46,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"refused {result.path}: {result.reason}", file=sys.stderr)
     print(f"Demo dataset: {summary.line()}.")
     return 1 if summary.count("refused") else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Bulk import of a folder or archive, N files at a time; a re-run skips what is stored (resume)."""
+    earmark = _earmark()
+    source = Path(args.path).expanduser()
+    if not source.exists():  # before the owner account is made: a failed import leaves nothing behind
+        raise ValidationError("path", f"{source} does not exist.")
+    dataset = args.dataset or check_dataset_name(re.sub(r"[^A-Za-z0-9_.-]", "_", source.name.split(".")[0]) or "imported")
+    with earmark.db.write() as session:
+        users = UserService(session)
+        owner = users.by_name(args.user) if args.user else users.system_user(dataset, "dataset", about_me=f"Owner of dataset {dataset}.")
+    options = UploadOptions(dataset=dataset, max_bytes=earmark.settings.max_upload_bytes, tags=tuple(clean_tags(args.tags)),
+                            purpose=args.purpose, description=args.description)
+    bars: list[tqdm] = []  # made once the work is known, so a bad path prints only its error
+    started, done_bytes = time.monotonic(), 0
+
+    def plan(files: int, _bytes: int) -> None:
+        bars.append(tqdm(total=files, unit="file", desc=f"import {dataset}", disable=args.quiet, dynamic_ncols=True))
+
+    def progress(result: IngestResult) -> None:
+        nonlocal done_bytes
+        done_bytes += result.size
+        bars[0].set_postfix_str(f"{done_bytes / 1e6 / max(time.monotonic() - started, 1e-6):.1f} MB/s", refresh=False)
+        bars[0].update(1)
+
+    try:
+        summary = import_path(earmark.db, earmark.storage, owner, source, options, metadata_files=[Path(m) for m in args.metadata],
+                              path_column=args.path_column, workers=args.workers, max_files=args.max_files,
+                              progress=progress, on_plan=plan)
+    finally:
+        for bar in bars:
+            bar.close()
+    for note in summary.notes:
+        print(f"metadata: {note}", file=sys.stderr)
+    for result in summary.results:
+        if result.status == "refused":
+            print(f"refused {result.path}: {result.reason}", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
+    return 1 if summary.count("refused") else 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    earmark = _earmark()
+    with earmark.db.write() as session:
+        files, size = FileService(session, earmark.storage).purge_expired()
+    print(f"Purged {files} expired file{'s' if files != 1 else ''} ({human_bytes(size)}).")
+    return 0
 
 
 def _password(prompt_for: str) -> str:
@@ -120,6 +175,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Earmark: audio dataset annotation.")
     parser.add_argument("--version", action="version", version=f"earmark {__version__}")
@@ -145,6 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     sounds.add_argument("--dataset")
     sounds.add_argument("--json", action="store_true")
     sounds.set_defaults(func=cmd_sounds)
+
+    imp = commands.add_parser(
+        "import", help="bulk-import a folder or a ZIP/TAR archive of audio",
+        description="Import every audio file under DIR (or in ARCHIVE), keeping relative paths, N files at a time. "
+                    "Files already stored are skipped, so running it again resumes an interrupted import.",
+    )
+    imp.add_argument("path", metavar="DIR|ARCHIVE")
+    imp.add_argument("--metadata", action="append", default=[], metavar="CSV",
+                     help="a CSV or JSON-lines table to join (by path, or by speaker folder); may be repeated")
+    imp.add_argument("--path-column", help="the table's column holding each file's relative path")
+    imp.add_argument("--dataset", help="dataset name (default: the folder's name)")
+    imp.add_argument("--user", help="account that owns the sounds (default: a dataset account named after the dataset)")
+    imp.add_argument("--tags", default="", help="comma-separated tags for every sound")
+    imp.add_argument("--purpose", choices=["ingestion", "training"], default="ingestion")
+    imp.add_argument("--description")
+    imp.add_argument("--workers", type=_positive, default=4, help="files uploaded at once (default 4)")
+    imp.add_argument("--max-files", type=_positive, help="import at most N audio files")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_import)
+
+    purge = commands.add_parser("purge", help="delete files whose expiry date has passed")
+    purge.set_defaults(func=cmd_purge)
 
     stats = commands.add_parser("stats", help="what the catalogue holds")
     stats.add_argument("--json", action="store_true")

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from core.db import Database
-from core.ingest import ImportSummary, IngestResult, import_folder, index_metadata, read_metadata_csv
+from core.ingest import ImportSummary, IngestResult, UploadOptions, import_path
 from core.storage import Storage
 from core.users import UserService
 
@@ -123,17 +123,15 @@ def write_demo_files(folder: Path, seed: int = 7) -> Path:
 
 
 def load_demo(
-    db: Database, storage: Storage, *, max_bytes: int, progress: Callable[[IngestResult], None] | None = None
+    db: Database, storage: Storage, *, max_bytes: int, progress: Callable[[IngestResult], None] | None = None,
+    workers: int = 4,
 ) -> ImportSummary:
     """Create the ``demo`` dataset user if needed and ingest the clips; running it again stores nothing new."""
     with db.write() as session:
-        users = UserService(session)
-        owner = users.system_user(DEMO_USER, "dataset", about_me="Owner of the generated demo dataset.")
+        owner = UserService(session).system_user(DEMO_USER, "dataset", about_me="Owner of the generated demo dataset.")
     with tempfile.TemporaryDirectory(prefix="earmark-demo-") as tmp:
         folder = Path(tmp)
         csv_path = write_demo_files(folder)
-        metadata = index_metadata(read_metadata_csv(csv_path.read_bytes()), "path")
-        return import_folder(
-            db, storage, owner, folder / "audio", dataset=DATASET, max_bytes=max_bytes,
-            metadata=metadata, tags=["demo"], progress=progress,
-        )
+        options = UploadOptions(dataset=DATASET, max_bytes=max_bytes, tags=("demo",), description="Generated demo clip")
+        return import_path(db, storage, owner, folder / "audio", options, metadata_files=[csv_path], path_column="path",
+                           workers=workers, progress=progress)

@@ -69,7 +69,10 @@ class StoredFile(Base):
 
 class Sound(Base):
     __tablename__ = "sounds"
-    __table_args__ = (UniqueConstraint("dataset", "path", name="uq_sound_dataset_path"),)
+    __table_args__ = (
+        UniqueConstraint("dataset", "path", name="uq_sound_dataset_path"),
+        UniqueConstraint("dataset", "sha256", name="uq_sound_dataset_sha256"),  # same audio is stored once per dataset
+    )
 
     id: Mapped[IdPk]
     created_by: Mapped[UserRef]
@@ -77,7 +80,7 @@ class Sound(Base):
     path: Mapped[str] = mapped_column(String(1024))
     title: Mapped[str] = mapped_column(String(512))
     file_id: Mapped[str | None] = mapped_column(ForeignKey("stored_files.id"), nullable=True, unique=True)
-    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     format: Mapped[str | None] = mapped_column(String(16), nullable=True)
     subtype: Mapped[str | None] = mapped_column(String(32), nullable=True)
     sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -88,8 +91,9 @@ class Sound(Base):
     audio_url: Mapped[OptText]
     license_type: Mapped[OptText]
     date_created: Mapped[Created]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
 
-    file: Mapped[StoredFile | None] = relationship()
+    file: Mapped[StoredFile | None] = relationship(lazy="joined")
     tags: Mapped[list[SoundTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     fields: Mapped[list[SoundField]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

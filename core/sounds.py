@@ -5,22 +5,19 @@ Sounds with audio in storage are created by :mod:`core.ingest`; this module owns
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import on_commit
-from core.errors import Conflict, NotFound, StorageError, ValidationError
+from core.errors import Conflict, NotFound, ValidationError
+from core.files import FileService, live
 from core.models import Sound, SoundTag, StoredFile, User
 from core.paging import Page, PageRequest, paginate
 from core.permissions import Action, require
 from core.storage import Storage
 from core.tags import clean_tags
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,13 +43,13 @@ class SoundService:
         self.storage = storage
 
     def get(self, sound_id: str) -> Sound:
-        sound = self.session.get(Sound, sound_id)
+        sound = self.session.scalar(select(Sound).where(Sound.id == sound_id, live(Sound.expires_at)))
         if sound is None:
             raise NotFound(f"No sound with id {sound_id!r}.")
         return sound
 
     def list(self, request: PageRequest = PageRequest(), filters: SoundFilter = SoundFilter()) -> Page[Sound]:
-        query = select(Sound)
+        query = select(Sound).where(live(Sound.expires_at))
         if filters.created_by:
             query = query.where(Sound.created_by == filters.created_by)
         if filters.dataset:
@@ -103,19 +100,11 @@ class SoundService:
         """Delete a sound, its annotations, its file row, and (once that is committed) its audio object."""
         sound = self.get(sound_id)
         require(actor, Action.DELETE_SOUND, owner_id=sound.created_by)
-        stored = sound.file
-        self.session.delete(sound)
-        if stored is not None:
+        if sound.file is not None:
+            FileService(self.session, self.storage).remove(sound.file)
+        else:
+            self.session.delete(sound)
             self.session.flush()
-            self.session.delete(stored)
-            on_commit(self.session, lambda key=stored.key: self._delete_object(key))
-        self.session.flush()
-
-    def _delete_object(self, key: str) -> None:
-        try:
-            self.storage.delete(key)
-        except StorageError as exc:  # the rows are gone; a leftover object is only wasted space
-            log.warning("Could not delete object %s after deleting its sound: %s", key, exc)
 
 
 def public_sound(sound: Sound) -> dict[str, Any]:

@@ -6,7 +6,10 @@ explanation (log in, create the first administrator, account deactivated, role n
 
 from __future__ import annotations
 
+import queue
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -73,6 +76,46 @@ def run(action: Callable[[], T], success: str | None = None, *, rerun: bool = Fa
     if success:
         st.success(success)
     return result
+
+
+class Progress:
+    """Thread-safe progress reports from work running off the script thread (see :func:`track`)."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[str, int | str]] = queue.Queue()
+
+    def plan(self, total: int, *_: object) -> None:
+        self.events.put(("total", total))
+
+    def step(self, text: str = "") -> None:
+        self.events.put(("step", text))
+
+
+def track(work: Callable[[Progress], T], label: str) -> T:
+    """Run ``work`` in a thread while a progress bar on the page follows its reports; return its result.
+
+    Streamlit elements may only be updated from the script's thread, and ingest reports from its workers.
+    """
+    progress = Progress()
+    bar = st.progress(0.0, text=label)
+    done, total, text = 0, 0, ""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="track") as runner:
+        future = runner.submit(work, progress)
+        while True:
+            finished = future.done()
+            while not progress.events.empty():
+                kind, value = progress.events.get()
+                if kind == "total":
+                    total = int(value)
+                else:
+                    done, text = done + 1, str(value)
+            fraction = min(done / total, 1.0) if total else 0.0
+            bar.progress(fraction, text=f"{label}: {done:,} of {total:,}" + (f" ({text})" if text else ""))
+            if finished:
+                break
+            time.sleep(0.1)
+    bar.empty()
+    return future.result()
 
 
 def _first_admin_form(app: Earmark) -> None:

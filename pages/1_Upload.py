@@ -1,34 +1,117 @@
-"""Upload: drop audio files into a dataset; each is checked, hashed, deduplicated and stored."""
+"""Upload: drop files, folders and archives into a dataset; and the registry of every stored file."""
+
+import datetime as dt
 
 import streamlit as st
 
 from core import ui
-from core.ingest import ingest_audio
-from core.permissions import Action
+from core.files import UPLOAD_CATEGORIES, FileService, parse_extra, public_file
+from core.ingest import UploadOptions, ingest_upload
+from core.models import PURPOSES
+from core.permissions import Action, can
+from core.stats import human_bytes
 
 st.set_page_config(page_title="Upload · Earmark", page_icon=":material/upload:", layout="wide")
 user = ui.page("Upload", Action.UPLOAD)
 app = ui.earmark()
+PAGE_SIZE = 50
 
-dataset = st.text_input("Dataset", value=st.session_state.get("upload_dataset_default", user.user_name), key="upload_dataset",
-                        help="Sounds are stored under audio/<dataset>/<file path>.")
-tags = st.text_input("Tags for every file (comma-separated)", key="upload_tags")
-files = st.file_uploader(
-    "Audio files (WAV, FLAC, OGG, MP3, AIFF)", accept_multiple_files=True, key="upload_files",
-    max_upload_size=app.settings.max_upload_mb,
-)
-if st.button("Upload", key="upload_submit", type="primary", disabled=not files):
-    results = []
-    bar = st.progress(0.0, text="Storing files...")
-    for i, uploaded in enumerate(files, start=1):
-        results.append(ingest_audio(
-            app.db, app.storage, user, dataset, uploaded.name, uploaded,
-            max_bytes=app.settings.max_upload_bytes, tags=[t for t in tags.split(",") if t.strip()],
-        ))
-        bar.progress(i / len(files), text=f"{i} of {len(files)}: {uploaded.name}")
-    bar.empty()
-    stored = sum(r.status == "stored" for r in results)
-    st.success(f"{stored} stored, {sum(r.status == 'duplicate' for r in results)} already there, "
-               f"{sum(r.status == 'refused' for r in results)} refused.")
-    st.dataframe([{"file": r.path, "result": r.status, "reason": r.reason, "sound id": r.sound_id or ""} for r in results],
-                 hide_index=True, key="upload_results")
+upload_tab, files_tab = st.tabs(["Upload", "Files"])
+
+with upload_tab:
+    left, right = st.columns(2)
+    dataset = left.text_input("Dataset", value=user.user_name, key="upload_dataset",
+                              help="Sounds are stored under audio/<dataset>/<path in the upload>, so subsets keep the layout.")
+    tags = right.text_input("Tags for every sound (comma-separated)", key="upload_tags")
+    purpose = left.radio("Purpose", PURPOSES[::-1], horizontal=True, key="upload_purpose")
+    path_column = right.text_input("Path column of the metadata table (empty: detect)", key="upload_path_column",
+                                   help="A CSV or JSON-lines file dropped with the audio is joined by `path` or `file_name`, "
+                                        "or by the speaker folder for a speaker-level table.")
+    description = st.text_input("Description", key="upload_description")
+    extra = st.text_area("Metadata (JSON object, optional)", key="upload_extra", placeholder='{"source": "studio"}', height=68)
+    expires = st.checkbox("Delete these files after a date", key="upload_expires")
+    expiry = st.date_input("Expiry date", value=dt.date.today() + dt.timedelta(days=30), key="upload_expiry",
+                           min_value=dt.date.today() + dt.timedelta(days=1), disabled=not expires)
+    files = st.file_uploader(
+        "Audio (WAV, FLAC, OGG, MP3, AIFF), ZIP/TAR archives, metadata tables (CSV, JSON lines) and other data files",
+        accept_multiple_files=True, key="upload_files", max_upload_size=app.settings.max_upload_mb,
+    )
+    folder = st.file_uploader("Or a whole folder", accept_multiple_files="directory", key="upload_folder",
+                              max_upload_size=app.settings.max_upload_mb)
+    dropped = list(files or []) + list(folder or [])
+    if st.button("Upload", key="upload_submit", type="primary", disabled=not dropped):
+        def upload(progress: ui.Progress):
+            options = UploadOptions(
+                dataset=dataset, max_bytes=app.settings.max_upload_bytes, tags=tuple(t for t in tags.split(",") if t.strip()),
+                purpose=purpose, description=description, extra=parse_extra(extra),
+                expires_at=dt.datetime.combine(expiry, dt.time(), dt.timezone.utc) if expires else None,
+            )
+            return ingest_upload(app.db, app.storage, user, [(f.name, f) for f in dropped], options,
+                                 path_column=path_column.strip() or None, progress=lambda r: progress.step(r.path),
+                                 on_plan=progress.plan)
+
+        summary = ui.run(lambda: ui.track(upload, "Storing files"))
+        if summary is not None:
+            st.session_state["upload_summary"] = summary
+    summary = st.session_state.get("upload_summary")
+    if summary is not None:
+        (st.success if not summary.count("refused") else st.warning)(f"{summary.line()}.")
+        for note in summary.notes:
+            st.info(f"Metadata {note}.")
+        st.dataframe(
+            [{"file": r.path, "kind": r.kind, "result": "already there" if r.status == "duplicate" else r.status,
+              "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results],
+            hide_index=True, key="upload_results",
+        )
+
+with files_tab:
+    filter_purpose, filter_category = st.columns(2)
+    purpose_filter = filter_purpose.selectbox("Purpose", ["(any)", *PURPOSES], key="files_purpose")
+    category_filter = filter_category.selectbox("Category", ["(any)", *UPLOAD_CATEGORIES], key="files_category")
+    page_number = st.session_state.setdefault("files_page", 0)
+    with app.db.read() as session:
+        service = FileService(session, app.storage)
+        total, page = service.list(
+            purpose=None if purpose_filter == "(any)" else purpose_filter,
+            category=None if category_filter == "(any)" else category_filter,
+            limit=PAGE_SIZE, offset=page_number * PAGE_SIZE,
+        )
+        stats = service.stats()
+    st.caption(f"{total:,} files; {stats.total_files:,} in all, {human_bytes(stats.total_bytes)}.")
+    st.dataframe(
+        [{"path": f.key, "category": f.category, "purpose": f.purpose, "size": human_bytes(f.size),
+          "uploaded": f.date_created.strftime("%Y-%m-%d %H:%M"), "expires": f.expires_at.strftime("%Y-%m-%d") if f.expires_at else "",
+          "description": f.description or "", "sha256": f.sha256} for f in page],
+        hide_index=True, key="files_table",
+    )
+    back, forward = st.columns(2)
+    if back.button("← Previous", key="files_prev", disabled=page_number == 0):
+        st.session_state["files_page"] -= 1
+        st.rerun()
+    if forward.button("Next →", key="files_next", disabled=(page_number + 1) * PAGE_SIZE >= total):
+        st.session_state["files_page"] += 1
+        st.rerun()
+
+    by_purpose, by_category = st.columns(2)
+    by_purpose.dataframe([{"purpose": k, "files": v["count"], "size": human_bytes(v["bytes"])} for k, v in stats.by_purpose.items()],
+                         hide_index=True, key="files_stats_purpose")
+    by_category.dataframe([{"category": k, "files": v["count"], "size": human_bytes(v["bytes"])} for k, v in stats.by_category.items()],
+                          hide_index=True, key="files_stats_category")
+
+    if page:
+        by_id = {f.id: f for f in page}
+        chosen = by_id[st.selectbox("File", list(by_id), format_func=lambda i: by_id[i].key, key="files_chosen")]
+        st.json(public_file(chosen), expanded=False)
+        st.download_button("Download", data=lambda: app.storage.read_bytes(chosen.key), file_name=chosen.original_filename,
+                           key="files_download", on_click="ignore")
+        if can(user, Action.DELETE_SOUND, owner_id=chosen.created_by):
+            with st.expander("Delete this file"):
+                with app.db.read() as session:
+                    holds_sound = FileService(session, app.storage).sound_of(chosen) is not None
+                warning = "It holds a sound: the sound and all its annotations are deleted too." if holds_sound else ""
+                sure = st.checkbox(f"Yes, delete {chosen.key}. {warning}", key="files_delete_confirm")
+                if st.button("Delete", key="files_delete", disabled=not sure, type="primary"):
+                    def delete():
+                        with app.db.write() as session:
+                            FileService(session, app.storage).delete(user, chosen.id)
+                    ui.run(delete, f"Deleted {chosen.key}.", rerun=True)

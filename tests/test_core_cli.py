@@ -21,7 +21,7 @@ def with_path() -> dict[str, str]:
 
 
 def test_help_everywhere():
-    for args in ([], ["users", "add"], ["demo"], ["sounds"], ["stats"]):
+    for args in ([], ["users", "add"], ["demo"], ["sounds"], ["stats"], ["import"], ["purge"]):
         result = run(*args, "--help", env=with_path())
         assert result.returncode == 0 and "usage: python -m core" in result.stdout
 
@@ -67,3 +67,37 @@ def test_a_bad_setting_fails_with_one_line_naming_it():
     result = run("stats", env=with_path() | {"EARMARK_STORAGE_URL": "ftp://nowhere"})
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["error: EARMARK_STORAGE_URL must start with file:// or s3://, not 'ftp://nowhere'."]
+
+
+def test_import_a_folder_in_parallel_then_resume(tmp_path):
+    from core.demo import write_demo_files
+
+    env = with_path()
+    csv_path = write_demo_files(tmp_path / "src")
+    (tmp_path / "src" / "audio" / "id00001" / "broken.wav").write_text("not audio")
+    first = run("import", str(tmp_path / "src" / "audio"), "--metadata", str(csv_path), "--dataset", "vox",
+                "--tags", "drums", "--workers", "4", env=env)
+    assert first.returncode == 1  # something was refused: say so in the exit status
+    assert "Imported into vox: 32 stored, 0 already there, 1 refused" in first.stdout
+    assert "refused id00001/broken.wav: id00001/broken.wav is not decodable audio (format not recognised)." in first.stderr
+    assert "metadata: metadata.csv: 32 rows joined by column 'path' = path" in first.stderr
+    assert "file/s" in first.stderr and "MB/s" in first.stderr  # the progress bar
+    (tmp_path / "src" / "audio" / "id00001" / "broken.wav").unlink()
+    again = run("import", str(tmp_path / "src" / "audio"), "--dataset", "vox", "--quiet", env=env)
+    assert again.returncode == 0 and "0 stored, 32 already there, 0 refused" in again.stdout
+    rows = json.loads(run("sounds", "--dataset", "vox", "--json", env=env).stdout)
+    assert len(rows) == 32
+
+
+def test_import_errors_are_one_line():
+    env = with_path()
+    missing = run("import", "/no/such/folder", env=env)
+    assert missing.returncode == 1 and missing.stderr.strip() == "error: /no/such/folder does not exist."
+    assert json.loads(run("stats", "--json", env=env).stdout)["users"] == 0  # no owner account left behind
+    assert run("import", ".", "--workers", "0", env=env).returncode == 2
+    assert run("import", ".", "--max-files", "x", env=env).returncode == 2
+
+
+def test_purge_with_nothing_expired():
+    result = run("purge", env=with_path())
+    assert result.returncode == 0 and result.stdout.strip() == "Purged 0 expired files (0 B)."

@@ -1,29 +1,35 @@
-"""Ingest on both storage backends: content checks, hashes, duplicates, metadata join, nothing half-written."""
+"""Ingest on both storage backends: content checks, hashes, duplicates, names, metadata, nothing half-written."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import zipfile
 
 import pytest
 from sqlalchemy import func, select
 
-from core.errors import PermissionDenied
-from core.ingest import import_folder, index_metadata, ingest_audio, pick_path_column, read_metadata_csv
+from core.errors import ValidationError
+from core.ingest import UploadOptions, import_path, ingest_audio, ingest_upload, safe_relative_path, store_file
 from core.models import Sound, StoredFile
 from core.sounds import SoundService, public_sound
-from core.users import UserService
 from tests.conftest import make_user, wav_bytes
 
 MB = 1024 * 1024
 
 
+def options(**kw) -> UploadOptions:
+    return UploadOptions(**({"dataset": "vox", "max_bytes": 10 * MB} | kw)).checked()
+
+
 def ingest(earmark, user, path, data, **kw):
-    return ingest_audio(earmark.db, earmark.storage, user, kw.pop("dataset", "vox"), path, io.BytesIO(data),
-                        max_bytes=kw.pop("max_bytes", 10 * MB), **kw)
+    fields = kw.pop("fields", None)
+    return ingest_audio(earmark.db, earmark.storage, user, path, io.BytesIO(data), options(**kw), fields)
 
 
 def counts(earmark):
+    """(sounds, file rows, objects): all three must move together."""
     with earmark.db.read() as session:
         return (session.scalar(select(func.count()).select_from(Sound)),
                 session.scalar(select(func.count()).select_from(StoredFile)),
@@ -33,7 +39,7 @@ def counts(earmark):
 def test_audio_is_measured_hashed_and_stored(earmark):
     user = make_user(earmark.db, "vox", "dataset")
     data = wav_bytes(seconds=1.5, sample_rate=22_050, channels=2)
-    result = ingest(earmark, user, "id00001/vid/00001.wav", data, fields={"gender": "f"}, tags=["Speech"])
+    result = ingest(earmark, user, "id00001/vid/00001.wav", data, fields={"gender": "f"}, tags=("Speech",))
     assert result.status == "stored", result.reason
     with earmark.db.read() as session:
         sound = SoundService(session, earmark.storage).get(result.sound_id)
@@ -45,12 +51,20 @@ def test_audio_is_measured_hashed_and_stored(earmark):
     assert earmark.storage.read_bytes("audio/vox/id00001/vid/00001.wav") == data
 
 
-@pytest.mark.parametrize("fmt, subtype, ext", [("FLAC", "PCM_24", "flac"), ("OGG", "VORBIS", "ogg"),
-                                                ("AIFF", "PCM_16", "aiff"), ("WAV", "FLOAT", "wav"), ("WAV", "ULAW", "wav")])
-def test_common_formats_are_accepted(local_earmark, fmt, subtype, ext):
+@pytest.mark.parametrize("fmt, subtype, ext, channels, rate", [
+    ("WAV", "PCM_U8", "wav", 1, 8000), ("WAV", "PCM_16", "wav", 2, 44_100), ("WAV", "PCM_24", "wav", 1, 96_000),
+    ("WAV", "PCM_32", "wav", 4, 16_000), ("WAV", "FLOAT", "wav", 1, 48_000), ("WAV", "ULAW", "wav", 1, 8000),
+    ("FLAC", "PCM_24", "flac", 2, 48_000), ("OGG", "VORBIS", "ogg", 1, 22_050), ("MP3", "MPEG_LAYER_III", "mp3", 1, 44_100),
+    ("AIFF", "PCM_16", "aiff", 2, 44_100),
+])
+def test_common_formats_are_accepted_and_measured(local_earmark, fmt, subtype, ext, channels, rate):
     user = make_user(local_earmark.db, "vox", "dataset")
-    result = ingest(local_earmark, user, f"a.{ext}", wav_bytes(fmt=fmt, subtype=subtype))
+    result = ingest(local_earmark, user, f"a.{ext}", wav_bytes(seconds=2, sample_rate=rate, channels=channels, fmt=fmt, subtype=subtype))
     assert result.status == "stored", result.reason
+    with local_earmark.db.read() as session:
+        sound = SoundService(session, local_earmark.storage).get(result.sound_id)
+    assert (sound.format, sound.channels, sound.sample_rate) == (fmt, channels, rate)
+    assert sound.duration_seconds == pytest.approx(2.0, abs=0.06)  # MP3 frames pad a little
 
 
 def test_same_content_is_not_stored_twice(earmark):
@@ -58,32 +72,53 @@ def test_same_content_is_not_stored_twice(earmark):
     data = wav_bytes()
     first = ingest(earmark, user, "a.wav", data)
     again = ingest(earmark, user, "copy/of/a.wav", data)
-    assert again.status == "duplicate" and again.sound_id == first.sound_id and "a.wav" in again.reason
+    assert again.status == "duplicate" and again.sound_id == first.sound_id and again.reason == "same content as a.wav"
     assert counts(earmark) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("path, data, reason", [
-    ("notes.wav", b"this is text, not audio" * 10, "not readable audio"),
-    ("notes.txt", None, "audio extension"),
-    ("../escape.wav", None, "'..'"),
-    ("big.wav", "big", "larger than the 1 MB limit (EARMARK_MAX_UPLOAD_MB)"),
+    ("notes.wav", b"this is text, not audio" * 10, "notes.wav is not decodable audio (format not recognised)."),
+    ("notes.txt", None, "notes.txt does not have an audio extension"),
+    ("../escape.wav", None, "../escape.wav would be stored outside its dataset (refused)."),
+    ("/etc/x.wav", None, "/etc/x.wav would be stored outside its dataset (refused)."),
+    ("big.wav", "big", "big.wav is larger than the 1 MB limit (EARMARK_MAX_UPLOAD_MB)."),
+    ("empty.wav", b"", "empty.wav is not decodable audio"),
 ])
-def test_bad_files_are_refused_with_a_reason_and_leave_nothing(earmark, path, data, reason):
+def test_bad_files_are_refused_with_the_reason_and_leave_nothing(earmark, path, data, reason):
     user = make_user(earmark.db, "vox", "dataset")
-    if data is None:
-        data = wav_bytes()
-    if data == "big":
-        data = wav_bytes(seconds=40)  # 1.28 MB
+    data = {None: wav_bytes(), "big": wav_bytes(seconds=40)}.get(data, data) if not isinstance(data, bytes) else data
     result = ingest(earmark, user, path, data, max_bytes=1 * MB)
-    assert result.status == "refused" and reason in result.reason
+    assert result.status == "refused" and result.reason.startswith(reason)
     assert counts(earmark) == (0, 0, 0)
+
+
+def test_unsafe_names_are_stored_under_safe_keys_keeping_the_original(local_earmark):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    result = ingest(local_earmark, user, "odd/.hidden<name>|x?.wav", wav_bytes())
+    assert result.status == "stored" and result.path == "odd/hidden_name__x_.wav"
+    with local_earmark.db.read() as session:
+        sound = SoundService(session, local_earmark.storage).get(result.sound_id)
+    assert sound.file.key == "audio/vox/odd/hidden_name__x_.wav"
+    assert sound.file.extra == {"original_path": "odd/.hidden<name>|x?.wav"}
+    assert sound.file.original_filename == ".hidden<name>|x?.wav"
+
+
+def test_safe_relative_path_rules():
+    assert safe_relative_path("id1/v/1.wav") == ("id1/v/1.wav", False)
+    assert safe_relative_path("a\\b\\c.wav") == ("a/b/c.wav", True)
+    assert safe_relative_path("ünïcode/ok.wav") == ("ünïcode/ok.wav", False)
+    long_name = "x" * 300 + ".wav"
+    safe, changed = safe_relative_path(long_name)
+    assert changed and len(safe) <= 200 and safe.endswith(".wav")
+    with pytest.raises(ValidationError):
+        safe_relative_path("a/../../b.wav")
 
 
 def test_a_different_file_at_a_taken_path_is_refused(local_earmark):
     user = make_user(local_earmark.db, "vox", "dataset")
     ingest(local_earmark, user, "a.wav", wav_bytes(freq=440))
     result = ingest(local_earmark, user, "a.wav", wav_bytes(freq=880))
-    assert result.status == "refused" and "different file" in result.reason
+    assert result.status == "refused" and result.reason == "dataset vox already has a different file at a.wav"
     assert counts(local_earmark) == (1, 1, 1)
 
 
@@ -91,6 +126,7 @@ def test_human_users_may_not_upload(local_earmark):
     human = make_user(local_earmark.db, "hal", "human")
     result = ingest(local_earmark, human, "a.wav", wav_bytes())
     assert result.status == "refused" and "may not upload" in result.reason
+    assert counts(local_earmark) == (0, 0, 0)
 
 
 def test_failed_database_write_removes_the_object(earmark, monkeypatch):
@@ -106,7 +142,32 @@ def test_failed_database_write_removes_the_object(earmark, monkeypatch):
     assert counts(earmark) == (0, 0, 0)
 
 
+def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark, monkeypatch):
+    """Two uploads of one file at once: the one whose insert fails must not delete the object the other recorded."""
+    import core.ingest
+
+    user = make_user(local_earmark.db, "vox", "dataset")
+    data = wav_bytes()
+    real_existing = core.ingest._existing_sound
+    calls = {"n": 0}
+
+    def existing_after_a_concurrent_upload(db, dataset, path, sha):
+        calls["n"] += 1
+        if calls["n"] == 1:  # our pre-check ran before the other upload committed
+            assert ingest(local_earmark, user, path, data).status == "stored"
+            return None
+        return real_existing(db, dataset, path, sha)
+
+    monkeypatch.setattr(core.ingest, "_existing_sound", existing_after_a_concurrent_upload)
+    result = ingest(local_earmark, user, "a.wav", data)
+    assert result.status == "duplicate"
+    assert counts(local_earmark) == (1, 1, 1)
+    assert local_earmark.storage.read_bytes("audio/vox/a.wav") == data
+
+
 def test_deleting_a_sound_removes_its_rows_and_object(earmark):
+    from core.errors import PermissionDenied
+
     user = make_user(earmark.db, "vox", "dataset")
     result = ingest(earmark, user, "a.wav", wav_bytes())
     other = make_user(earmark.db, "other", "dataset")
@@ -117,49 +178,109 @@ def test_deleting_a_sound_removes_its_rows_and_object(earmark):
     assert counts(earmark) == (0, 0, 0)
 
 
-def test_real_world_metadata_csv_is_read():
-    data = "\ufeffpath ; Gender ;set\r\nid1/v/1.wav;f;test\r\nid2/v/1.wav;m;dev\r\n".encode()
-    rows = read_metadata_csv(data)
-    assert rows == [{"path": "id1/v/1.wav", "Gender": "f", "set": "test"}, {"path": "id2/v/1.wav", "Gender": "m", "set": "dev"}]
-    assert pick_path_column(rows, None) == "path"
-    tab = read_metadata_csv(b"file_name\tspeaker\naudio/a.wav\tx\n")
-    assert pick_path_column(tab, None) == "file_name"
-    assert set(index_metadata(tab, "file_name")) == {"audio/a.wav", "a.wav"}
+def _tree(root, files: dict[str, bytes]):
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return root
 
 
-def test_import_folder_keeps_paths_and_joins_metadata(earmark, tmp_path):
+def test_import_path_keeps_paths_joins_tables_and_goes_on_past_bad_files(earmark, tmp_path):
     user = make_user(earmark.db, "vox", "dataset")
-    for i, rel in enumerate(("id1/v1/00001.wav", "id1/v1/00002.wav", "id2/v9/00001.wav")):
-        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "in" / rel).write_bytes(wav_bytes(freq=300 + 100 * i))
-    (tmp_path / "in" / "id2" / "v9" / "broken.wav").write_bytes(b"RIFF....garbage")
-    metadata = index_metadata(read_metadata_csv(b"path,speaker\naudio/id1/v1/00001.wav,one\nid2/v9/00001.wav,two\n"), "path")
-    summary = import_folder(earmark.db, earmark.storage, user, tmp_path / "in", dataset="vox", max_bytes=MB, metadata=metadata)
+    folder = _tree(tmp_path / "in", {
+        "id1/v1/00001.wav": wav_bytes(freq=300), "id1/v1/00002.wav": wav_bytes(freq=400),
+        "id2/v9/00001.wav": wav_bytes(freq=500), "id2/v9/broken.wav": b"RIFF....garbage",
+    })
+    (tmp_path / "clips.csv").write_text("path;take\naudio/id1/v1/00001.wav;one\nid2/v9/00001.wav;two\n")
+    (tmp_path / "speakers.tsv").write_text("Speaker ID\tGender\nid1\tf\nid2\tm\n")
+    summary = import_path(earmark.db, earmark.storage, user, folder, options(), workers=3,
+                          metadata_files=[tmp_path / "clips.csv", tmp_path / "speakers.tsv"])
     assert summary.line() == "3 stored, 0 already there, 1 refused"
+    assert summary.notes == ["clips.csv: 2 rows joined by column 'path' = path",
+                             "speakers.tsv: 2 rows joined by column 'Speaker ID' = speaker folder"]
     with earmark.db.read() as session:
         sounds = {s.path: s.metadata_dict for s in session.scalars(select(Sound))}
-    assert sounds == {"id1/v1/00001.wav": {"path": "audio/id1/v1/00001.wav", "speaker": "one"},
-                      "id1/v1/00002.wav": {}, "id2/v9/00001.wav": {"path": "id2/v9/00001.wav", "speaker": "two"}}
+    assert sounds == {
+        "id1/v1/00001.wav": {"path": "audio/id1/v1/00001.wav", "take": "one", "Speaker ID": "id1", "Gender": "f"},
+        "id1/v1/00002.wav": {"Speaker ID": "id1", "Gender": "f"},
+        "id2/v9/00001.wav": {"path": "id2/v9/00001.wav", "take": "two", "Speaker ID": "id2", "Gender": "m"},
+    }
+    again = import_path(earmark.db, earmark.storage, user, folder, options(), workers=3)
+    assert again.line() == "0 stored, 3 already there, 1 refused"  # a re-run resumes instead of storing twice
+    assert counts(earmark) == (3, 3, 3)
 
 
-def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark, monkeypatch):
-    """Two uploads of one file at once: the one whose insert fails must not delete the object the other recorded."""
-    import core.ingest
-
+def test_import_of_an_archive_and_max_files(local_earmark, tmp_path):
     user = make_user(local_earmark.db, "vox", "dataset")
-    data = wav_bytes()
-    real_existing = core.ingest._existing
-    calls = {"n": 0}
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(5):
+            zf.writestr(f"spk/v/{i}.wav", wav_bytes(freq=200 + 50 * i))
+        zf.writestr("../../evil.wav", wav_bytes(freq=999))
+    summary = import_path(local_earmark.db, local_earmark.storage, user, archive, options(), max_files=3)
+    assert summary.line() == "3 stored, 0 already there, 1 refused"
+    assert summary.results[0].reason == "../../evil.wav would be unpacked outside the upload (refused)."
+    assert not (tmp_path.parent / "evil.wav").exists()
 
-    def existing_after_a_concurrent_upload(db, dataset, path, sha):
-        calls["n"] += 1
-        if calls["n"] == 1:  # our pre-check ran before the other upload committed
-            assert ingest(local_earmark, user, path, data).status == "stored"
-            return None
-        return real_existing(db, dataset, path, sha)
 
-    monkeypatch.setattr(core.ingest, "_existing", existing_after_a_concurrent_upload)
-    result = ingest(local_earmark, user, "a.wav", data)
-    assert result.status == "duplicate"
-    assert counts(local_earmark) == (1, 1, 1)
-    assert local_earmark.storage.read_bytes("audio/vox/a.wav") == data
+def test_upload_mixes_audio_tables_archives_and_files(local_earmark):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("more/c.wav", wav_bytes(freq=700))
+        zf.writestr("more/inner.zip", b"PK\x03\x04nested")
+    uploads = [
+        ("a.wav", io.BytesIO(wav_bytes(freq=300))), ("b.wav", io.BytesIO(wav_bytes(freq=400))),
+        ("meta.csv", io.BytesIO("\ufefffile_name , speaker \na.wav,ann\nmore/c.wav,cat\n".encode())),
+        ("notes.txt", io.BytesIO(b"recorded in the kitchen")), ("bundle.zip", packed),
+        ("fake.mp4", io.BytesIO(b"plain text pretending to be video")), ("tool.exe", io.BytesIO(b"MZ")),
+    ]
+    summary = ingest_upload(local_earmark.db, local_earmark.storage, user, uploads, options(dataset="mixed", purpose="training"))
+    by_path = {r.path: r for r in summary.results}
+    assert {p: (r.kind, r.status) for p, r in by_path.items()} == {
+        "a.wav": ("sound", "stored"), "b.wav": ("sound", "stored"), "more/c.wav": ("sound", "stored"),
+        "meta.csv": ("metadata", "stored"), "notes.txt": ("file", "stored"),
+        "bundle.zip/more/inner.zip": ("sound", "refused"), "fake.mp4": ("file", "refused"), "tool.exe": ("file", "refused"),
+    }
+    assert by_path["bundle.zip/more/inner.zip"].reason == "more/inner.zip is an archive inside an archive: nested archives are not unpacked."
+    assert by_path["fake.mp4"].reason == "fake.mp4 is not a video file (MP4, MOV, WebM, MKV or AVI)."
+    assert by_path["tool.exe"].reason.startswith("tool.exe: this kind of file is not accepted")
+    with local_earmark.db.read() as session:
+        sounds = {s.path: s.metadata_dict.get("speaker") for s in session.scalars(select(Sound))}
+        files = {f.category: f.purpose for f in session.scalars(select(StoredFile).where(StoredFile.category != "audio"))}
+    assert sounds == {"a.wav": "ann", "b.wav": None, "more/c.wav": "cat"}
+    assert files == {"data": "training", "text": "training"}
+
+
+def test_upload_options_are_checked_before_anything_is_stored(local_earmark):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    for bad, field in (({"dataset": "no spaces"}, "dataset"), ({"purpose": "fun"}, "purpose"),
+                       ({"expires_at": dt.datetime(2000, 1, 1)}, "expires_at")):
+        summary = ingest_upload(local_earmark.db, local_earmark.storage, user, [("a.wav", io.BytesIO(wav_bytes()))],
+                                UploadOptions(**({"dataset": "vox", "max_bytes": MB} | bad)))
+        assert [r.status for r in summary.results] == ["refused"], field
+    assert counts(local_earmark) == (0, 0, 0)
+
+
+def test_store_file_confirms_the_category_by_content(earmark):
+    user = make_user(earmark.db, "vox", "dataset")
+    ok = store_file(earmark.db, earmark.storage, user, "table.json", io.BytesIO(b'{"a": 1}'), options())
+    assert ok.status == "stored" and ok.reason.startswith("files/data/table_") and ok.reason.endswith(".json")
+    again = store_file(earmark.db, earmark.storage, user, "copy.json", io.BytesIO(b'{"a": 1}'), options())
+    assert again.status == "duplicate"
+    bad_json = store_file(earmark.db, earmark.storage, user, "broken.json", io.BytesIO(b'{"a": '), options())
+    assert bad_json.status == "refused" and bad_json.reason.startswith("broken.json is not valid JSON")
+    declared = store_file(earmark.db, earmark.storage, user, "notes.txt", io.BytesIO(b"hi"), options(), category="audio")
+    assert declared.status == "refused" and declared.reason == "notes.txt was declared audio but its name says text."
+    binary = store_file(earmark.db, earmark.storage, user, "notes.txt", io.BytesIO(b"\x00\x01\x02"), options())
+    assert binary.status == "refused" and binary.reason == "notes.txt is not UTF-8 text."
+    assert counts(earmark) == (0, 1, 1)
+
+
+def test_identical_files_in_one_parallel_batch_are_stored_once(earmark, tmp_path):
+    user = make_user(earmark.db, "vox", "dataset")
+    data = wav_bytes(freq=321)
+    folder = _tree(tmp_path / "in", {f"copy{i}.wav": data for i in range(8)})
+    summary = import_path(earmark.db, earmark.storage, user, folder, options(), workers=8)
+    assert summary.line() == "1 stored, 7 already there, 0 refused"
+    assert counts(earmark) == (1, 1, 1)

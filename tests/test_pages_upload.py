@@ -1,7 +1,8 @@
-"""Upload page (the basic form; the full upload flow is its own issue)."""
+"""Upload page: the result table of an upload, and the file registry tab (list, stats, delete with confirmation)."""
 
 from __future__ import annotations
 
+from core.files import FileService
 from core.sounds import SoundService
 from tests.conftest import app_test, login, make_user, wav_bytes
 
@@ -22,22 +23,69 @@ def test_logged_out_renders_the_login_form(local_earmark):
     assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
 
 
-def test_dataset_user_uploads_and_sees_each_result(local_earmark):
+def upload(at, files, folder=()):
+    at.file_uploader(key="upload_files").set_value(list(files))
+    if folder:
+        at.file_uploader(key="upload_folder").set_value(list(folder))
+    at.run()
+    at.button(key="upload_submit").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_upload_shows_a_result_for_every_file(local_earmark):
     make_user(local_earmark.db, "vox", "dataset")
     at = login(app_test(PAGE), "vox")
     at.text_input(key="upload_dataset").input("speech")
     at.text_input(key="upload_tags").input("interview")
-    at.file_uploader(key="upload_files").set_value([
+    upload(at, [
         ("a.wav", wav_bytes(freq=300), "audio/wav"),
         ("b.wav", wav_bytes(freq=300), "audio/wav"),
         ("c.wav", b"not audio at all", "audio/wav"),
-    ]).run()
-    at.button(key="upload_submit").click().run()
-    assert not at.exception
-    assert at.success[0].value == "1 stored, 1 already there, 1 refused."
-    results = at.dataframe[0].value
-    assert list(results["result"]) == ["stored", "duplicate", "refused"]
-    assert "c.wav is not readable audio" in results["reason"][2]
+        ("meta.csv", b"file_name,speaker\na.wav,ann\n", "text/csv"),
+    ], folder=[("session1/d.wav", wav_bytes(freq=500), "audio/wav")])
+    assert at.warning[0].value == "3 stored, 1 already there, 1 refused."
+    assert at.info[0].value == "Metadata meta.csv: 1 rows joined by column 'file_name' = path."
+    table = at.dataframe[0].value
+    rows = list(zip(table["file"], table["kind"], table["result"]))
+    # a.wav and b.wav are the same audio, uploaded in parallel: exactly one of them is stored
+    assert sorted(r for _, _, r in rows[1:3]) == ["already there", "stored"]
+    assert rows[0] == ("meta.csv", "metadata", "stored") and rows[3:] == [("c.wav", "sound", "refused"), ("session1/d.wav", "sound", "stored")]
+    assert table["reason"][3] == "c.wav is not decodable audio (format not recognised)."
     with local_earmark.db.read() as session:
-        sounds = SoundService(session, local_earmark.storage).list().items
-    assert [(s.dataset, s.path, s.tag_names) for s in sounds] == [("speech", "a.wav", ["interview"])]
+        sounds = {s.path: (s.dataset, s.tag_names, s.metadata_dict.get("speaker")) for s in SoundService(session, local_earmark.storage).list().items}
+    assert len(sounds) == 2 and sounds["session1/d.wav"] == ("speech", ["interview"], None)
+    assert sounds.get("a.wav", ("speech", ["interview"], "ann")) == ("speech", ["interview"], "ann")
+
+
+def test_bad_free_metadata_is_refused_before_anything_is_stored(local_earmark):
+    make_user(local_earmark.db, "vox", "dataset")
+    at = login(app_test(PAGE), "vox")
+    at.text_area(key="upload_extra").input("{not json")
+    upload(at, [("a.wav", wav_bytes(), "audio/wav")])
+    assert at.error[0].value.startswith("The metadata is not valid JSON")
+    with local_earmark.db.read() as session:
+        assert FileService(session, local_earmark.storage).list()[0] == 0
+
+
+def test_files_tab_lists_counts_and_deletes_after_confirmation(local_earmark):
+    make_user(local_earmark.db, "vox", "dataset")
+    at = login(app_test(PAGE), "vox")
+    upload(at, [("a.wav", wav_bytes(), "audio/wav"), ("notes.txt", b"kitchen", "text/plain")])
+    at.run()
+    files = at.dataframe[1].value
+    assert sorted(files["category"]) == ["audio", "text"]
+    assert any(c.value.startswith("2 files; 2 in all") for c in at.caption)
+    chosen = at.selectbox(key="files_chosen")
+    audio_id = [o for o in chosen.options if o.startswith("audio/")][0]
+    chosen.select(audio_id).run()
+    confirm = at.checkbox(key="files_delete_confirm")
+    assert "It holds a sound" in confirm.label
+    assert at.button(key="files_delete").disabled
+    confirm.check().run()
+    at.button(key="files_delete").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Deleted audio/vox/a.wav") for s in at.success)
+    with local_earmark.db.read() as session:
+        assert [f.category for f in FileService(session, local_earmark.storage).list()[1]] == ["text"]
+        assert SoundService(session, local_earmark.storage).list().total_count == 0
