@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -23,6 +24,7 @@ from core.config import Settings
 from core.errors import ConfigError, InvalidKey, ObjectNotFound, StorageError
 
 CHUNK = 1024 * 1024
+MULTIPART_THRESHOLD = 8 * CHUNK  # boto3's default: above this, S3 uploads go in parts
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -82,6 +84,13 @@ class Storage(Protocol):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None: ...
     def check(self) -> None: ...
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _as_stream(data: bytes | BinaryIO) -> BinaryIO:
@@ -231,13 +240,23 @@ class S3Storage:
 
         full = self._key(key)
         stream = _as_stream(data)
-        # Hash first, then upload from the start: s3transfer's threads may read parts out of order.
-        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as spool:
+        with ExitStack() as stack:
+            # Hash first, then upload from the start: s3transfer's threads may read parts out of order.
+            if not _seekable(stream):
+                spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * CHUNK))
+                shutil.copyfileobj(stream, spool, CHUNK)
+                spool.seek(0)
+                stream = spool
+            start = stream.tell()
             reader = _HashingReader(stream)
-            shutil.copyfileobj(reader, spool, CHUNK)
-            spool.seek(0)
+            while reader.read(CHUNK):
+                pass
+            stream.seek(start)
             try:
-                self.client.upload_fileobj(spool, self.bucket, full)
+                if reader.size <= MULTIPART_THRESHOLD:  # one request; upload_fileobj starts threads per call
+                    self.client.put_object(Bucket=self.bucket, Key=full, Body=stream.read())
+                else:
+                    self.client.upload_fileobj(stream, self.bucket, full)
             except (BotoCoreError, ClientError) as exc:
                 raise self._error(exc, key) from exc
         return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())

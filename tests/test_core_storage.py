@@ -157,3 +157,36 @@ def test_s3_presigned_url_is_given_for_objects(aws):
     url = storage.presigned_url("audio/a.wav", 60)
     assert url.startswith("https://") and "audio/a.wav" in url
     assert "Expires=" in url or "X-Amz-Expires=60" in url
+
+
+def test_objects_over_the_multipart_threshold_round_trip(storage):
+    from core.storage import MULTIPART_THRESHOLD
+
+    data = bytes(range(256)) * (MULTIPART_THRESHOLD // 256 + 4096)  # just over the threshold
+    info = storage.put("big/over.bin", io.BytesIO(data))
+    assert info.size == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert storage.size("big/over.bin") == len(data) and storage.read_bytes("big/over.bin") == data
+
+
+class _OneWayStream(io.RawIOBase):
+    """A stream that cannot seek (a pipe, a socket): put must still hash and store it."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:
+        chunk = self._inner.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_unseekable_streams_are_stored(storage):
+    data = b"streamed " * 100_000
+    info = storage.put("pipe.bin", io.BufferedReader(_OneWayStream(data)))
+    assert info.sha256 == hashlib.sha256(data).hexdigest() and storage.read_bytes("pipe.bin") == data
