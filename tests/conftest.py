@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +138,91 @@ def login(at, user_name: str, password: str = USER_PASSWORD):
     at.button[0].click().run()
     assert not at.exception, at.exception
     return at
+
+
+# -- end to end (headless Chromium against `streamlit run app.py`) -------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+E2E_ADMIN, E2E_PASSWORD = "root", "root-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+class E2EServer(str):
+    """The server's base URL (a str), carrying the data folder it runs on."""
+
+    data_dir: Path
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `python -m core ...` against this server's data, as its operator would."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")} | {"EARMARK_DATA_DIR": str(self.data_dir)}
+        return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
+    """The app as a user starts it, on a free loopback port, with the administrator from the settings."""
+    data_dir = tmp_path_factory.mktemp("e2e") / "earmark-data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EARMARK_", "AWS_"))}
+    env |= {"EARMARK_DATA_DIR": str(data_dir), "EARMARK_ADMIN_USER": E2E_ADMIN, "EARMARK_ADMIN_PASSWORD": E2E_PASSWORD}
+    log = (data_dir.parent / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http_get(f"{url}/api/v1/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {(data_dir.parent / 'server.log').read_text()}")
+            time.sleep(0.3)
+        served = E2EServer(url)
+        served.data_dir = data_dir
+        yield served
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
+
+
+@pytest.fixture
+def page(server: str):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(30_000)
+        yield context.new_page()
+        browser.close()
+
+
+
+
+def e2e_log_in(page, server: str) -> None:
+    page.goto(server)
+    page.get_by_label("Username").fill(E2E_ADMIN)
+    page.get_by_label("Password", exact=True).fill(E2E_PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("Storage used").first.wait_for()

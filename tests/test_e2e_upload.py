@@ -1,0 +1,61 @@
+"""End to end in headless Chromium: drop two WAVs and a CSV on the Upload page, see them stored and listed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import e2e_log_in, wav_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def test_drop_two_wavs_and_a_csv_then_see_them_listed(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    (tmp_path / "kick.wav").write_bytes(wav_bytes(freq=60))
+    (tmp_path / "snare.wav").write_bytes(wav_bytes(freq=190))
+    (tmp_path / "labels.csv").write_text("file_name,instrument\nkick.wav,kick\nsnare.wav,snare\n")
+    e2e_log_in(page, server)
+    page.goto(f"{server}/Upload")
+    dataset = page.get_by_role("textbox", name="Dataset")
+    dataset.fill("drums")
+    dataset.press("Tab")
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+        [tmp_path / "kick.wav", tmp_path / "snare.wav", tmp_path / "labels.csv"])
+    expect(page.get_by_text("snare.wav").first).to_be_visible()
+    submit = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")
+    expect(submit).to_be_enabled()
+    submit.click()
+    expect(page.get_by_text("3 stored, 0 already there, 0 refused.")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Metadata labels.csv: 2 rows joined by column 'file_name' = path.")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+    page.goto(f"{server}/Browse?dataset=drums")
+    expect(page.get_by_text("2 sounds match; showing 1–2.")).to_be_visible()
+
+
+def test_drop_a_folder_keeps_its_layout(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    folder = tmp_path / "session"
+    (folder / "id00009" / "take1").mkdir(parents=True)
+    (folder / "id00009" / "take1" / "00001.wav").write_bytes(wav_bytes(freq=333))
+    (folder / "id00009" / "take1" / "00002.wav").write_bytes(wav_bytes(freq=444))
+    e2e_log_in(page, server)
+    page.goto(f"{server}/Upload")
+    dataset = page.get_by_role("textbox", name="Dataset")
+    dataset.fill("folders")
+    dataset.press("Tab")
+    page.get_by_test_id("stFileUploaderDropzoneInput").nth(1).set_input_files(folder)
+    expect(page.get_by_text("00002.wav").first).to_be_visible()
+    submit = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")
+    expect(submit).to_be_enabled()
+    submit.click()
+    expect(page.get_by_text("2 stored, 0 already there, 0 refused.")).to_be_visible(timeout=60_000)
+    page.goto(f"{server}/Browse?dataset=folders")
+    expect(page.get_by_text("2 sounds match; showing 1–2.")).to_be_visible()
+    listed = server.cli("sounds", "--dataset", "folders", "--json")
+    assert sorted(s["path"] for s in json.loads(listed.stdout)) == [
+        "session/id00009/take1/00001.wav", "session/id00009/take1/00002.wav"]
