@@ -77,10 +77,11 @@ with files_tab:
             limit=PAGE_SIZE, offset=page_number * PAGE_SIZE,
         )
         stats = service.stats()
+        uploaders = service.uploader_names(page)
     st.caption(f"{total:,} files; {stats.total_files:,} in all, {human_bytes(stats.total_bytes)}.")
     st.dataframe(
         [{"path": f.key, "category": f.category, "purpose": f.purpose, "size": human_bytes(f.size),
-          "uploaded": f.date_created.strftime("%Y-%m-%d %H:%M"), "expires": f.expires_at.strftime("%Y-%m-%d") if f.expires_at else "",
+          "uploaded by": uploaders.get(f.created_by, "?"), "uploaded": f.date_created.strftime("%Y-%m-%d %H:%M"), "expires": f.expires_at.strftime("%Y-%m-%d") if f.expires_at else "",
           "description": f.description or "", "sha256": f.sha256} for f in page],
         hide_index=True, key="files_table",
     )

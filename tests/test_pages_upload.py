@@ -74,7 +74,7 @@ def test_files_tab_lists_counts_and_deletes_after_confirmation(local_earmark):
     upload(at, [("a.wav", wav_bytes(), "audio/wav"), ("notes.txt", b"kitchen", "text/plain")])
     at.run()
     files = at.dataframe[1].value
-    assert sorted(files["category"]) == ["audio", "text"]
+    assert sorted(files["category"]) == ["audio", "text"] and set(files["uploaded by"]) == {"vox"}
     assert any(c.value.startswith("2 files; 2 in all") for c in at.caption)
     chosen = at.selectbox(key="files_chosen")
     audio_id = [o for o in chosen.options if o.startswith("audio/")][0]
