@@ -211,7 +211,8 @@ class FileService:
     def uploader_names(self, files: list[StoredFile]) -> dict[str, str]:
         """User names of the files' uploaders, in one query (for listings)."""
         ids = {f.created_by for f in files}
-        return dict(self.session.execute(select(User.id, User.user_name).where(User.id.in_(ids))).tuples().all()) if ids else {}
+        rows = self.session.execute(select(User.id, User.user_name).where(User.id.in_(ids))).all() if ids else []
+        return {user_id: name for user_id, name in rows}
 
     def sound_of(self, stored: StoredFile) -> Sound | None:
         return self.session.scalar(select(Sound).where(Sound.file_id == stored.id))
