@@ -244,12 +244,15 @@ class FileService:
         No permission check: callers check first.
         """
         sound = self.sound_of(stored)
-        if sound is not None:
+        doomed = [stored]
+        if sound is not None:  # its derived files (waveform peaks, features) go with it
+            doomed += list(self.session.scalars(select(StoredFile).where(StoredFile.key.startswith(f"derived/{sound.id}/"))))
             self.session.delete(sound)
             self.session.flush()
-        self.session.delete(stored)
+        for item in doomed:
+            self.session.delete(item)
+            on_commit(self.session, lambda key=item.key: self._delete_object(key))
         self.session.flush()
-        on_commit(self.session, lambda key=stored.key: self._delete_object(key))
 
     def purge_expired(self, now: dt.datetime | None = None) -> tuple[int, int]:
         """Delete every expired file (and its sound); returns (files, bytes)."""

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import archives, audio, metadata
+from core import archives, audio, metadata, peaks
 from core.db import Database, on_rollback
 from core.errors import EarmarkError, ValidationError
 from core.files import check_expiry, check_purpose, detect_category
@@ -188,10 +188,14 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
 
 def _store_sound(db, storage, actor, path, stream, sha256, info, options: UploadOptions, fields, extra) -> IngestResult:
     key = audio_key(options.dataset, path)
+    sound_id = new_id()
+    pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
+    stream.seek(0)
     stored = storage.put(key, stream)
     try:
         with db.write() as session:
             on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+            _record_peaks(session, storage, actor, sound_id, pyramid, db)
             record = StoredFile(
                 key=key, category="audio", purpose=options.purpose, original_filename=PurePosixPath(extra.get("original_path", path)).name,
                 description=options.description, extra=extra, size=stored.size, sha256=stored.sha256,
@@ -200,7 +204,7 @@ def _store_sound(db, storage, actor, path, stream, sha256, info, options: Upload
             session.add(record)
             session.flush()
             sound = Sound(
-                created_by=actor.id, dataset=options.dataset, path=path, title=PurePosixPath(path).stem,
+                id=sound_id, created_by=actor.id, dataset=options.dataset, path=path, title=PurePosixPath(path).stem,
                 file_id=record.id, sha256=sha256, format=info.format, subtype=info.subtype,
                 sample_rate=info.sample_rate, channels=info.channels, frames=info.frames,
                 duration_seconds=info.duration_seconds, expires_at=options.expires_at,
@@ -212,6 +216,30 @@ def _store_sound(db, storage, actor, path, stream, sha256, info, options: Upload
             return IngestResult(path, "stored", "", sound.id, size=stored.size)
     except IntegrityError:  # another upload stored the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
+
+
+def _record_peaks(session, storage: Storage, actor: User, sound_id: str, pyramid: bytes, db: Database) -> None:
+    """Store a sound's waveform pyramid next to it; removed again if the transaction rolls back."""
+    key = peaks.peaks_key(sound_id)
+    info = storage.put(key, pyramid)
+    on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+    session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename="peaks.bin",
+                           description="waveform peaks", extra={}, size=info.size, sha256=info.sha256, created_by=actor.id))
+
+
+def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str:
+    """The key of ``sound``'s pyramid, computing it now for sounds stored before pyramids existed."""
+    key = peaks.peaks_key(sound.id)
+    if storage.exists(key):
+        return key
+    if sound.file is None:
+        raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to draw.")
+    with storage.open_seekable(sound.file.key) as source:
+        pyramid = peaks.compute(source, sound.path)
+    with db.write() as session:
+        if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
+            _record_peaks(session, storage, session.get(User, sound.created_by), sound.id, pyramid, db)
+    return key
 
 
 def _discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:

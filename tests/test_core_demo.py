@@ -42,5 +42,5 @@ def test_loading_the_demo_twice_stores_it_once(earmark):
     with earmark.db.read() as session:
         stats = catalogue_stats(session)
         sounds = SoundService(session, earmark.storage).list(filters=SoundFilter(dataset="demo", tags=("demo",))).items
-    assert stats.sounds == 32 and stats.files == 32 and stats.users_by_type["dataset"] == 1
+    assert stats.sounds == 32 and stats.files == 64  # audio and waveform peaks and stats.users_by_type["dataset"] == 1
     assert sounds[0].metadata_dict["speaker_id"] == "id00001" and sounds[0].metadata_dict["onsets"]

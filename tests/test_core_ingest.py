@@ -29,7 +29,7 @@ def ingest(earmark, user, path, data, **kw):
 
 
 def counts(earmark):
-    """(sounds, file rows, objects): all three must move together."""
+    """(sounds, file rows, objects): all three must move together (a sound is its audio plus its peaks)."""
     with earmark.db.read() as session:
         return (session.scalar(select(func.count()).select_from(Sound)),
                 session.scalar(select(func.count()).select_from(StoredFile)),
@@ -73,7 +73,7 @@ def test_same_content_is_not_stored_twice(earmark):
     first = ingest(earmark, user, "a.wav", data)
     again = ingest(earmark, user, "copy/of/a.wav", data)
     assert again.status == "duplicate" and again.sound_id == first.sound_id and again.reason == "same content as a.wav"
-    assert counts(earmark) == (1, 1, 1)
+    assert counts(earmark) == (1, 2, 2)
 
 
 @pytest.mark.parametrize("path, data, reason", [
@@ -119,7 +119,7 @@ def test_a_different_file_at_a_taken_path_is_refused(local_earmark):
     ingest(local_earmark, user, "a.wav", wav_bytes(freq=440))
     result = ingest(local_earmark, user, "a.wav", wav_bytes(freq=880))
     assert result.status == "refused" and result.reason == "dataset vox already has a different file at a.wav"
-    assert counts(local_earmark) == (1, 1, 1)
+    assert counts(local_earmark) == (1, 2, 2)
 
 
 def test_human_users_may_not_upload(local_earmark):
@@ -161,7 +161,7 @@ def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark,
     monkeypatch.setattr(core.ingest, "_existing_sound", existing_after_a_concurrent_upload)
     result = ingest(local_earmark, user, "a.wav", data)
     assert result.status == "duplicate"
-    assert counts(local_earmark) == (1, 1, 1)
+    assert counts(local_earmark) == (1, 2, 2)
     assert local_earmark.storage.read_bytes("audio/vox/a.wav") == data
 
 
@@ -207,7 +207,7 @@ def test_import_path_keeps_paths_joins_tables_and_goes_on_past_bad_files(earmark
     }
     again = import_path(earmark.db, earmark.storage, user, folder, options(), workers=3)
     assert again.line() == "0 stored, 3 already there, 1 refused"  # a re-run resumes instead of storing twice
-    assert counts(earmark) == (3, 3, 3)
+    assert counts(earmark) == (3, 6, 6)
 
 
 def test_import_of_an_archive_and_max_files(local_earmark, tmp_path):
@@ -247,7 +247,7 @@ def test_upload_mixes_audio_tables_archives_and_files(local_earmark):
     assert by_path["tool.exe"].reason.startswith("tool.exe: this kind of file is not accepted")
     with local_earmark.db.read() as session:
         sounds = {s.path: s.metadata_dict.get("speaker") for s in session.scalars(select(Sound))}
-        files = {f.category: f.purpose for f in session.scalars(select(StoredFile).where(StoredFile.category != "audio"))}
+        files = {f.category: f.purpose for f in session.scalars(select(StoredFile).where(StoredFile.category.in_(("data", "text"))))}
     assert sounds == {"a.wav": "ann", "b.wav": None, "more/c.wav": "cat"}
     assert files == {"data": "training", "text": "training"}
 
@@ -283,4 +283,4 @@ def test_identical_files_in_one_parallel_batch_are_stored_once(earmark, tmp_path
     folder = _tree(tmp_path / "in", {f"copy{i}.wav": data for i in range(8)})
     summary = import_path(earmark.db, earmark.storage, user, folder, options(), workers=8)
     assert summary.line() == "1 stored, 7 already there, 0 refused"
-    assert counts(earmark) == (1, 1, 1)
+    assert counts(earmark) == (1, 2, 2)

@@ -190,3 +190,30 @@ def test_unseekable_streams_are_stored(storage):
     data = b"streamed " * 100_000
     info = storage.put("pipe.bin", io.BufferedReader(_OneWayStream(data)))
     assert info.sha256 == hashlib.sha256(data).hexdigest() and storage.read_bytes("pipe.bin") == data
+
+
+def test_ranges_and_seekable_reads(storage):
+    data = bytes(range(256)) * 4000
+    storage.put("r.bin", data)
+    assert storage.read_range("r.bin", 1000, 10) == data[1000:1010]
+    assert storage.read_range("r.bin", len(data) - 5, 100) == data[-5:]
+    with storage.open_seekable("r.bin") as f:
+        f.seek(500_000)
+        assert f.read(7) == data[500_000:500_007]
+        f.seek(-3, io.SEEK_END)
+        assert f.read() == data[-3:] and f.tell() == len(data)
+        f.seek(10)
+        assert f.read(5) == data[10:15]
+
+
+def test_soundfile_reads_a_window_through_a_seekable_object(storage):
+    import numpy as np
+    import soundfile as sf
+
+    tone = (np.sin(np.arange(160_000) / 10) * 10_000).astype("int16")
+    buffer = io.BytesIO()
+    sf.write(buffer, tone, 16_000, format="WAV", subtype="PCM_16")
+    storage.put("audio/t.wav", buffer.getvalue())
+    with storage.open_seekable("audio/t.wav") as raw, sf.SoundFile(raw) as f:
+        f.seek(80_000)
+        assert np.array_equal(f.read(100, dtype="int16"), tone[80_000:80_100])
