@@ -158,3 +158,15 @@ class AnnotationTag(Base):
 
     annotation_id: Mapped[str] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class TagDefinition(Base):
+    """A dataset's tag vocabulary: the tags offered on the Annotate page, each with its colour."""
+
+    __tablename__ = "tag_vocabulary"
+
+    dataset: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    color: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[UserRef]
+    date_created: Mapped[Created]

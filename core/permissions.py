@@ -16,6 +16,7 @@ class Action(str, Enum):
     RUN_JOBS = "run jobs"
     MANAGE_USER = "change this user"
     MANAGE_USERS = "manage users"
+    RENAME_TAGS = "rename tags (it changes everyone's annotations)"
 
 
 _UPLOADERS = ("dataset",)
@@ -27,7 +28,7 @@ def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
         return False
     if user.is_admin:
         return True
-    if action is Action.UPLOAD:
+    if action in (Action.UPLOAD, Action.RENAME_TAGS):
         return user.user_type in _UPLOADERS
     if action in (Action.ANNOTATE, Action.RUN_JOBS):
         return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
@@ -25,6 +25,18 @@ class SoundFilter:
     created_by: str | None = None
     dataset: str | None = None
     tags: tuple[str, ...] = ()
+
+
+def filtered(query: Select, filters: SoundFilter) -> Select:
+    """``query`` over sounds, narrowed to live sounds matching ``filters`` (tags: all of them)."""
+    query = query.where(live(Sound.expires_at))
+    if filters.created_by:
+        query = query.where(Sound.created_by == filters.created_by)
+    if filters.dataset:
+        query = query.where(Sound.dataset == filters.dataset)
+    for tag in clean_tags(filters.tags):
+        query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+    return query
 
 
 def _check_duration(value: Any) -> float:
@@ -49,13 +61,7 @@ class SoundService:
         return sound
 
     def list(self, request: PageRequest = PageRequest(), filters: SoundFilter = SoundFilter()) -> Page[Sound]:
-        query = select(Sound).where(live(Sound.expires_at))
-        if filters.created_by:
-            query = query.where(Sound.created_by == filters.created_by)
-        if filters.dataset:
-            query = query.where(Sound.dataset == filters.dataset)
-        for tag in clean_tags(filters.tags):
-            query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+        query = filtered(select(Sound), filters)
         return paginate(
             self.session, query, Sound.id, request,
             {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},

@@ -1,0 +1,257 @@
+"""Annotate: a sound's waveform; drag to select a segment, tag it, play it, move on with the keyboard."""
+
+import streamlit as st
+
+from core import ui
+from core.annotate import build_screen
+from core.annotations import AnnotationService
+from core.permissions import Action, can, can_any
+from core.queue import Queue, QueueService
+from core.sounds import SoundFilter, SoundService
+from core.vocabulary import Vocabulary
+from core.waveform import View, playback, spectrogram_figure
+
+st.set_page_config(page_title="Annotate · Earmark", page_icon=":material/graphic_eq:", layout="wide")
+user = ui.page("Annotate", Action.ANNOTATE)
+app = ui.earmark()
+state = st.session_state
+SHORTCUTS = {
+    "Previous sound": "B", "Next sound": "N", "Next without annotations": "U", "Zoom in": "I", "Zoom out": "O",
+    "Move left": "Left", "Move right": "Right", "Play selection": "P", "Play view": "V", "Stop": "Esc",
+    "Save segment": "Ctrl+Enter", "Delete selected annotation": "Delete",
+}
+
+# -- which sound: the URL, the queue ------------------------------------------------------------------------
+with app.db.read() as session:
+    datasets = [name for name, _ in SoundService(session, app.storage).datasets()]
+if not datasets:
+    st.info("There are no sounds yet. Upload some, or load the demo dataset from the Home page.")
+    st.stop()
+
+queue: Queue = state.get("annotate_queue") or Queue(SoundFilter(dataset=state.get("queue_dataset") or datasets[0]))
+if state.get("annotate_queue") is None:
+    top_left, top_right = st.columns([1, 2])
+    top_left.selectbox("Dataset to annotate", datasets, key="queue_dataset")
+    queue = Queue(SoundFilter(dataset=state.get("queue_dataset") or datasets[0]))
+else:
+    st.caption(f"Queue: {queue.describe()}")
+    if st.button("Leave this queue", key="queue_leave"):
+        del state["annotate_queue"]
+        st.rerun()
+
+wanted = st.query_params.get("sound")
+if wanted and wanted != state.get("annotate_sound"):
+    state["annotate_sound"] = wanted
+if not state.get("annotate_sound") or state.get("annotate_queue_seen") != queue:
+    if not wanted or state.get("annotate_queue_seen") is not None:
+        with app.db.read() as session:
+            state["annotate_sound"] = QueueService(session).first(queue)
+    state["annotate_queue_seen"] = queue
+sound_id = state.get("annotate_sound")
+if not sound_id:
+    st.info("This queue is empty.")
+    st.stop()
+st.query_params["sound"] = sound_id
+
+
+def go_to(target: str | None, none_left: str) -> None:
+    if target is None:
+        st.toast(none_left)
+        return
+    state["annotate_sound"] = target
+    st.query_params["sound"] = target
+    st.rerun()
+
+
+# -- the view, and a selection dragged on the chart (read before the figure is built) ----------------------
+views = state.setdefault("annotate_views", {})
+view_start, view_length = views.get(sound_id, (0.0, None))
+chart_state = state.get("waveform") or {}
+boxes = (chart_state.get("selection") or {}).get("box") or []
+if boxes and boxes[0].get("x"):
+    picked = tuple(round(v, 3) for v in sorted(boxes[0]["x"])[:2])
+    if picked != state.get("last_box"):
+        state["last_box"] = picked
+        state["seg_start"], state["seg_end"] = picked
+if state.pop("reset_segment", False):
+    for key in ("seg_start", "seg_end", "seg_tags", "seg_text", "seg_data_url"):
+        state.pop(key, None)
+selection = (state["seg_start"], state["seg_end"]) if state.get("seg_end", 0) > state.get("seg_start", 0) else None
+
+with app.db.read() as session:
+    channels = SoundService(session, app.storage).get(sound_id).channels or 1 if sound_id else 1
+channel_choice = "all channels"
+if channels > 1:
+    channel_choice = st.selectbox("Channel", ["all channels", *[f"channel {i + 1}" for i in range(channels)]], key="channel")
+channel = None if channel_choice == "all channels" else int(channel_choice.split()[-1]) - 1
+
+screen = ui.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
+                                     channel=channel, selection=selection))
+if screen is None:
+    st.stop()
+sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
+
+# -- header and navigation -----------------------------------------------------------------------------------
+index, total = screen.position
+st.subheader(f"{sound.dataset} / {sound.path}")
+st.caption(f"{index} of {total} in the queue · {duration:.3f} s · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
+           f"{len(screen.annotations)} annotation(s)")
+nav = st.columns(3)
+with app.db.read() as session:
+    queue_service = QueueService(session)
+    if nav[0].button("← Previous sound", key="nav_prev", shortcut=SHORTCUTS["Previous sound"], width="stretch"):
+        go_to(queue_service.previous(queue, sound.id), "This is the first sound of the queue.")
+    if nav[1].button("Next sound →", key="nav_next", shortcut=SHORTCUTS["Next sound"], width="stretch"):
+        go_to(queue_service.next(queue, sound.id), "This is the last sound of the queue.")
+    if nav[2].button("Next without annotations ⇥", key="nav_unannotated", shortcut=SHORTCUTS["Next without annotations"],
+                     width="stretch"):
+        go_to(queue_service.next_unannotated(queue, sound.id), "Every sound of the queue has annotations.")
+
+
+def set_view(new: View) -> None:
+    views[sound.id] = (new.start, new.length)
+    st.rerun()
+
+
+controls = st.columns([1.3, 1.3, 0.8, 0.8, 1, 2, 0.8])
+if controls[0].button("Zoom in", key="view_in", shortcut=SHORTCUTS["Zoom in"], width="stretch"):
+    set_view(view.zoom(0.5, duration))
+if controls[1].button("Zoom out", key="view_out", shortcut=SHORTCUTS["Zoom out"], width="stretch"):
+    set_view(view.zoom(2.0, duration))
+if controls[2].button("◀", key="view_left", shortcut=SHORTCUTS["Move left"], width="stretch", help="Move left"):
+    set_view(view.shift(-0.5, duration))
+if controls[3].button("▶", key="view_right", shortcut=SHORTCUTS["Move right"], width="stretch", help="Move right"):
+    set_view(view.shift(0.5, duration))
+if controls[4].button("Whole", key="view_all", width="stretch"):
+    set_view(View(0.0, duration))
+jump = controls[5].number_input("Jump to (s)", 0.0, duration, value=view.start, step=1.0, key="view_jump",
+                                label_visibility="collapsed")
+if controls[6].button("Go", key="view_go", width="stretch"):
+    set_view(View.clamp(jump - view.length / 2, view.length, duration))
+
+st.plotly_chart(screen.overview, key="overview", config={"displayModeBar": False})
+st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode=("box",),
+                config={"displayModeBar": False, "scrollZoom": False})
+st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
+           "Drag across the waveform to select a segment.")
+if st.checkbox("Spectrogram", key="show_spectrogram"):
+    figure = ui.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
+    if figure is not None:
+        st.plotly_chart(figure, key="spectrogram", config={"displayModeBar": False})
+
+# -- listening ----------------------------------------------------------------------------------------------
+play = st.columns([1, 1, 1, 1, 2])
+if play[0].button("▶ Play selection", key="play_selection", shortcut=SHORTCUTS["Play selection"], width="stretch",
+                  disabled=selection is None):
+    state["playing"] = selection
+if play[1].button("▶ Play view", key="play_view", shortcut=SHORTCUTS["Play view"], width="stretch"):
+    state["playing"] = (view.start, view.end)
+if play[2].button("■ Stop", key="play_stop", shortcut=SHORTCUTS["Stop"], width="stretch"):
+    state.pop("playing", None)
+loop = play[3].checkbox("Loop", key="play_loop")
+if state.get("playing"):
+    start, end = state["playing"]
+    part = ui.run(lambda: playback(app.storage, sound, start, end, channel))
+    if part is not None:
+        st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end, loop=loop,
+                 autoplay=True)
+
+# -- making a segment ---------------------------------------------------------------------------------------
+st.markdown("**New segment**")
+form = st.columns([1, 1, 3])
+start_value = form[0].number_input("Start (s)", 0.0, duration, step=0.001, format="%.3f", key="seg_start")
+end_value = form[1].number_input("End (s)", 0.0, duration, step=0.001, format="%.3f", key="seg_end")
+tags = form[2].multiselect("Tags (pick, or type a new one)", list(screen.colors), key="seg_tags", accept_new_options=True)
+details = st.columns([3, 2, 1])
+text = details[0].text_input("Text (e.g. a transcription)", key="seg_text")
+data_url = details[1].text_input("Data URL (optional)", key="seg_data_url")
+if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SHORTCUTS["Save segment"], width="stretch"):
+    def save():
+        with app.db.write() as session:
+            return AnnotationService(session).create(
+                user, sound.id, start_seconds=start_value, duration_seconds=round(end_value - start_value, 6),
+                tags=tags, text=text, data_url=data_url, channel=channel,
+            )
+    if ui.run(save) is not None:
+        state["reset_segment"] = True
+        ui.flash(f"Saved {start_value:.3f}–{end_value:.3f} s" + (f" ({', '.join(tags)})" if tags else "") + ".")
+        st.rerun()
+
+# -- the sound's annotations ---------------------------------------------------------------------------------
+st.markdown("**Annotations**")
+rows = [{"start": a.start_seconds, "end": a.end_seconds, "tags": ", ".join(a.tag_names), "text": a.text or "",
+         "by": screen.authors.get(a.created_by, "?"), "version": a.version, "id": a.id} for a in screen.annotations]
+picked_rows = st.dataframe(rows, hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
+chosen_rows = picked_rows.selection.rows if picked_rows else []
+if chosen_rows and chosen_rows[0] < len(screen.annotations):
+    annotation = screen.annotations[chosen_rows[0]]
+    mine = can(user, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+    seen = state.setdefault(f"edit_version_{annotation.id}", annotation.version)
+    edit = st.columns([1, 1, 3])
+    new_start = edit[0].number_input("Start (s)", 0.0, duration, value=annotation.start_seconds, step=0.001,
+                                     format="%.3f", key=f"edit_start_{annotation.id}", disabled=not mine)
+    new_end = edit[1].number_input("End (s)", 0.0, duration, value=annotation.end_seconds, step=0.001, format="%.3f",
+                                   key=f"edit_end_{annotation.id}", disabled=not mine)
+    new_tags = edit[2].multiselect("Tags", sorted(set(screen.colors) | set(annotation.tag_names)),
+                                   default=annotation.tag_names, key=f"edit_tags_{annotation.id}", accept_new_options=True,
+                                   disabled=not mine)
+    new_text = st.text_input("Text", value=annotation.text or "", key=f"edit_text_{annotation.id}", disabled=not mine)
+    actions = st.columns([1, 1, 1, 3])
+    if actions[0].button("▶ Play it", key="edit_play", width="stretch"):
+        state["playing"] = (annotation.start_seconds, annotation.end_seconds)
+        st.rerun()
+    if mine and actions[1].button("Save changes", key="edit_save", width="stretch"):
+        def update():
+            with app.db.write() as session:
+                return AnnotationService(session).update(
+                    user, annotation.id, seen, start_seconds=new_start, duration_seconds=round(new_end - new_start, 6),
+                    tags=new_tags, text=new_text,
+                )
+        updated = ui.run(update)
+        if updated is not None:
+            state[f"edit_version_{annotation.id}"] = updated.version
+            ui.flash("Changes saved.")
+            st.rerun()
+    if mine and actions[2].button("Delete", key="edit_delete", shortcut=SHORTCUTS["Delete selected annotation"], width="stretch"):
+        def delete():
+            with app.db.write() as session:
+                AnnotationService(session).delete(user, annotation.id)
+        ui.run(delete, "Annotation deleted.", rerun=True)
+    if seen != annotation.version and actions[3].button("Reload this annotation", key="edit_reload"):
+        for key in ("version", "start", "end", "tags", "text"):
+            state.pop(f"edit_{key}_{annotation.id}", None)
+        st.rerun()
+    if not mine:
+        st.caption("Only its author or an administrator can change this annotation.")
+
+# -- the tag vocabulary ---------------------------------------------------------------------------------------
+with st.expander(f"Tags of the {sound.dataset} dataset"):
+    st.dataframe([{"tag": t, "colour": c} for t, c in screen.colors.items()], hide_index=True, key="vocabulary_table")
+    add = st.columns([2, 1, 1])
+    new_tag = add[0].text_input("New tag", key="vocab_new")
+    new_color = add[1].color_picker("Colour", "#4363d8", key="vocab_color")
+    if add[2].button("Add tag", key="vocab_add", width="stretch"):
+        def add_tag():
+            with app.db.write() as session:
+                Vocabulary(session).add(user, sound.dataset, new_tag, new_color)
+        ui.run(add_tag, f"Tag {new_tag.strip().lower()} added.", rerun=True)
+    if screen.colors:
+        change = st.columns([2, 2, 1, 1])
+        which = change[0].selectbox("Tag", list(screen.colors), key="vocab_which")
+        renamed = change[1].text_input("Rename to", key="vocab_rename")
+        recolor = change[2].color_picker("New colour", screen.colors.get(which, "#4363d8"), key=f"vocab_recolor_{which}")
+        if change[3].button("Apply", key="vocab_apply", width="stretch"):
+            def apply():
+                with app.db.write() as session:
+                    vocabulary = Vocabulary(session)
+                    vocabulary.set_color(user, sound.dataset, which, recolor)
+                    return vocabulary.rename(user, sound.dataset, which, renamed) if renamed.strip() else 0
+            changed = ui.run(apply)
+            if changed is not None:
+                ui.flash(f"Tag {which} updated" + (f"; {changed} annotation(s) renamed." if renamed.strip() else "."))
+                st.rerun()
+        if not can_any(user, Action.RENAME_TAGS):
+            st.caption("Renaming a tag changes everyone's annotations: dataset users and administrators can do it.")
+
+with st.expander("Keyboard shortcuts"):
+    st.table([{"action": action, "key": key} for action, key in SHORTCUTS.items()])
