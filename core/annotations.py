@@ -53,6 +53,16 @@ def _number(name: str, value: Any) -> float:
     return number
 
 
+def _duration(start: Any, duration: Any, end: Any) -> Any:
+    """The duration, given directly or as an end time (what a person picks on a waveform)."""
+    if end is None:
+        return duration
+    start_s, end_s = _number("start_seconds", start), _number("end_seconds", end)
+    if end_s <= start_s:
+        raise ValidationError("end_seconds", f"The end ({end_s:.3f} s) must come after the start ({start_s:.3f} s).")
+    return round(end_s - start_s, 6)
+
+
 def _check_segment(sound: Sound, start: Any, duration: Any) -> tuple[float, float]:
     start_s = _number("start_seconds", start)
     duration_s = _number("duration_seconds", duration)
@@ -123,15 +133,17 @@ class AnnotationService:
         sound_id: str,
         *,
         start_seconds: Any,
-        duration_seconds: Any,
+        duration_seconds: Any = None,
+        end_seconds: Any = None,
         tags: list[str] | str | None = None,
         text: str | None = None,
         data_url: str | None = None,
         channel: Any = None,
     ) -> Annotation:
+        """A new annotation; give ``duration_seconds`` (the seed API) or ``end_seconds``."""
         require(actor, Action.ANNOTATE)
         sound = self._sound(sound_id)
-        start, duration = _check_segment(sound, start_seconds, duration_seconds)
+        start, duration = _check_segment(sound, start_seconds, _duration(start_seconds, duration_seconds, end_seconds))
         tag_list = clean_tags(tags)
         text = (text or "").strip() or None
         data_url = (data_url or "").strip() or None
@@ -157,9 +169,9 @@ class AnnotationService:
                 f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
             )
         sound = self._sound(annotation.sound_id)
-        start, duration = _check_segment(
-            sound, changes.get("start_seconds", annotation.start_seconds), changes.get("duration_seconds", annotation.duration_seconds)
-        )
+        new_start = changes.get("start_seconds", annotation.start_seconds)
+        duration = _duration(new_start, changes.get("duration_seconds", annotation.duration_seconds), changes.get("end_seconds"))
+        start, duration = _check_segment(sound, new_start, duration)
         annotation.start_seconds, annotation.duration_seconds = start, duration
         if "tags" in changes:
             wanted = clean_tags(changes["tags"])

@@ -169,7 +169,7 @@ if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SH
     def save():
         with app.db.write() as session:
             return AnnotationService(session).create(
-                user, sound.id, start_seconds=start_value, duration_seconds=round(end_value - start_value, 6),
+                user, sound.id, start_seconds=start_value, end_seconds=end_value,
                 tags=tags, text=text, data_url=data_url, channel=channel,
             )
     if ui.run(save) is not None:
@@ -204,8 +204,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
         def update():
             with app.db.write() as session:
                 return AnnotationService(session).update(
-                    user, annotation.id, seen, start_seconds=new_start, duration_seconds=round(new_end - new_start, 6),
-                    tags=new_tags, text=new_text,
+                    user, annotation.id, seen, start_seconds=new_start, end_seconds=new_end, tags=new_tags, text=new_text,
                 )
         updated = ui.run(update)
         if updated is not None:

@@ -141,3 +141,15 @@ def test_deleting_a_sound_deletes_its_annotations(local_earmark, sound):
         SoundService(session, local_earmark.storage).delete(UserService(session).by_name("vox"), sound.id)
     with db.read() as session, pytest.raises(NotFound):
         AnnotationService(session).get(a.id)
+
+
+def test_end_time_instead_of_duration(db, sound):
+    hal = make_user(db, "hal")
+    a = annotate(db, hal, sound.id, 1.0, None, end_seconds=2.5)
+    assert (a.start_seconds, a.duration_seconds) == (1.0, 1.5)
+    with pytest.raises(ValidationError, match=r"The end \(1.000 s\) must come after the start \(2.000 s\).") as err:
+        annotate(db, hal, sound.id, 2.0, None, end_seconds=1.0)
+    assert err.value.field == "end_seconds"
+    with db.write() as session:
+        moved = AnnotationService(session).update(hal, a.id, 1, start_seconds=2.0, end_seconds=3.0)
+    assert (moved.start_seconds, moved.duration_seconds, moved.version) == (2.0, 1.0, 2)

@@ -1,0 +1,173 @@
+"""Annotate page: deep link, selecting on the waveform (by its widget state), save, edit, delete, conflicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.annotations import AnnotationService
+from core.demo import load_demo
+from core.queue import Queue, QueueService
+from core.sounds import SoundFilter, SoundService
+from tests.conftest import app_test, login, make_user
+
+PAGE = "pages/3_Annotate.py"
+
+
+@pytest.fixture
+def demo(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    make_user(local_earmark.db, "hal")
+    make_user(local_earmark.db, "mario")
+    with local_earmark.db.read() as session:
+        return SoundService(session, local_earmark.storage).list().items
+
+
+def page_for(user: str, sound_id: str | None = None):
+    at = app_test(PAGE)
+    if sound_id:
+        at.query_params["sound"] = sound_id
+    login(at, user)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def annotations_of(earmark, sound_id):
+    with earmark.db.read() as session:
+        return AnnotationService(session).list().items
+
+
+def test_logged_out_renders_the_login_form(demo):
+    at = app_test(PAGE).run()
+    assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_deep_link_opens_that_sound_and_the_url_follows(demo):
+    at = page_for("hal", demo[2].id)
+    assert at.subheader[0].value == f"demo / {demo[2].path}"
+    assert at.caption[0].value.startswith("3 of 32 in the queue")
+    at.button(key="nav_next").click().run()
+    assert at.subheader[0].value == f"demo / {demo[3].path}" and at.query_params["sound"] == demo[3].id
+    at.button(key="nav_prev").click().run()
+    at.button(key="nav_prev").click().run()
+    assert at.subheader[0].value == f"demo / {demo[1].path}"
+
+
+def test_dragging_a_box_fills_start_and_end_and_saves(local_earmark, demo):
+    at = page_for("hal", demo[0].id)
+    at.session_state["waveform"] = {"selection": {"points": [], "point_indices": [], "box": [{"x": [1.2345, 0.5]}], "lasso": []}}
+    at.run()
+    assert (at.number_input(key="seg_start").value, at.number_input(key="seg_end").value) == (0.5, 1.234)
+    at.multiselect(key="seg_tags").set_value(["kick", "loud"])
+    at.text_input(key="seg_text").input("first hit")
+    at.button(key="seg_save").click().run()
+    assert not at.exception
+    assert "Saved 0.500–1.234 s (kick, loud)." in [s.value for s in at.success]
+    saved = annotations_of(local_earmark, demo[0].id)
+    assert [(a.start_seconds, a.end_seconds, a.tag_names, a.text) for a in saved] == [(0.5, 1.234, ["kick", "loud"], "first hit")]
+    table = at.dataframe[0].value
+    assert list(table["tags"]) == ["kick, loud"] and list(table["by"]) == ["hal"]
+    assert at.number_input(key="seg_end").value == 0.0  # the form is ready for the next segment
+
+
+@pytest.mark.parametrize("start, end, tags, message", [
+    (2.0, 1.0, ["kick"], "The end (1.000 s) must come after the start (2.000 s)."),
+    (1.0, 1.0, ["kick"], "The end (1.000 s) must come after the start (1.000 s)."),
+    (0.5, 1.0, [], "An annotation needs at least one tag, a text or a data_url."),
+])
+def test_bad_segments_get_a_clear_message(local_earmark, demo, start, end, tags, message):
+    at = page_for("hal", demo[0].id)
+    at.number_input(key="seg_start").set_value(start)
+    at.number_input(key="seg_end").set_value(end)
+    at.multiselect(key="seg_tags").set_value(tags)
+    at.button(key="seg_save").click().run()
+    assert at.error[0].value == message
+    assert annotations_of(local_earmark, demo[0].id) == []
+
+
+def create(earmark, user_name, sound_id, start, end, tags):
+    from core.users import UserService
+
+    with earmark.db.write() as session:
+        return AnnotationService(session).create(UserService(session).by_name(user_name), sound_id,
+                                                 start_seconds=start, end_seconds=end, tags=tags)
+
+
+def select_row(at, row: int):
+    at.session_state["annotations_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_edit_and_delete_your_own_annotation(local_earmark, demo):
+    annotation = create(local_earmark, "hal", demo[0].id, 0.5, 1.0, ["kick"])
+    at = page_for("hal", demo[0].id)
+    select_row(at, 0)
+    at.number_input(key=f"edit_end_{annotation.id}").set_value(1.5)
+    at.multiselect(key=f"edit_tags_{annotation.id}").set_value(["snare"])
+    at.button(key="edit_save").click().run()
+    assert "Changes saved." in [s.value for s in at.success]
+    [saved] = annotations_of(local_earmark, demo[0].id)
+    assert (saved.end_seconds, saved.tag_names, saved.version) == (1.5, ["snare"], 2)
+    select_row(at, 0)
+    at.button(key="edit_delete").click().run()
+    assert "Annotation deleted." in [s.value for s in at.success]
+    assert annotations_of(local_earmark, demo[0].id) == []
+
+
+def test_others_annotations_are_read_only(local_earmark, demo):
+    annotation = create(local_earmark, "mario", demo[0].id, 0.5, 1.0, ["kick"])
+    at = page_for("hal", demo[0].id)
+    select_row(at, 0)
+    assert at.number_input(key=f"edit_start_{annotation.id}").disabled
+    assert not [b for b in at.button if b.key in ("edit_save", "edit_delete")]
+    assert any("Only its author or an administrator" in c.value for c in at.caption)
+
+
+def test_a_stale_edit_is_refused_with_who_and_when(local_earmark, demo):
+    annotation = create(local_earmark, "hal", demo[0].id, 0.5, 1.0, ["kick"])
+    at = page_for("hal", demo[0].id)
+    select_row(at, 0)
+    from core.users import UserService
+
+    with local_earmark.db.write() as session:  # someone (an admin) saves meanwhile
+        AnnotationService(session).update(UserService(session).by_name("admin"), annotation.id, 1, text="changed")
+    at.text_input(key=f"edit_text_{annotation.id}").input("mine")
+    at.button(key="edit_save").click().run()
+    assert at.error[0].value.startswith("This annotation was changed by hal at ") and "reload it before editing" in at.error[0].value
+    [saved] = annotations_of(local_earmark, demo[0].id)
+    assert saved.text == "changed" and saved.version == 2
+    at.button(key="edit_reload").click().run()
+    assert at.text_input(key=f"edit_text_{annotation.id}").value == "changed"
+
+
+def test_next_without_annotations_skips_annotated_sounds(local_earmark, demo):
+    create(local_earmark, "hal", demo[1].id, 0.5, 1.0, ["kick"])
+    at = page_for("hal", demo[0].id)
+    at.button(key="nav_unannotated").click().run()
+    assert at.subheader[0].value == f"demo / {demo[2].path}"
+
+
+def test_zoom_and_move_keep_the_view_inside_the_sound(demo):
+    at = page_for("hal", demo[0].id)
+    at.button(key="view_in").click().run()
+    assert "Showing 1.000–3.000 s" in at.caption[1].value
+    at.button(key="view_left").click().run()
+    at.button(key="view_left").click().run()
+    assert "Showing 0.000–2.000 s" in at.caption[1].value
+
+
+def test_playing_the_selection_plays_only_that_part(demo):
+    at = page_for("hal", demo[0].id)
+    at.number_input(key="seg_start").set_value(1.0)
+    at.number_input(key="seg_end").set_value(1.5).run()  # the browser reruns on each change
+    at.button(key="play_selection").click().run()
+    assert not at.exception and len(at.get("audio")) == 1
+
+
+def test_add_a_tag_to_the_vocabulary(local_earmark, demo):
+    at = page_for("hal", demo[0].id)
+    at.text_input(key="vocab_new").input("Cowbell")
+    at.button(key="vocab_add").click().run()
+    assert "Tag cowbell added." in [s.value for s in at.success]
+    assert "cowbell" in at.multiselect(key="seg_tags").options
