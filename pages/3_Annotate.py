@@ -9,7 +9,7 @@ from core.permissions import Action, can, can_any
 from core.queue import Queue, QueueService
 from core.sounds import SoundFilter, SoundService
 from core.vocabulary import Vocabulary
-from core.waveform import View, playback, spectrogram_figure
+from core.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram_figure
 
 st.set_page_config(page_title="Annotate · Earmark", page_icon=":material/graphic_eq:", layout="wide")
 user = ui.page("Annotate", Action.ANNOTATE)
@@ -28,11 +28,12 @@ if not datasets:
     st.info("There are no sounds yet. Upload some, or load the demo dataset from the Home page.")
     st.stop()
 
-queue: Queue = state.get("annotate_queue") or Queue(SoundFilter(dataset=state.get("queue_dataset") or datasets[0]))
-if state.get("annotate_queue") is None:
+queue: Queue = state.get("annotate_queue")
+if queue is None:
     top_left, top_right = st.columns([1, 2])
-    top_left.selectbox("Dataset to annotate", datasets, key="queue_dataset")
-    queue = Queue(SoundFilter(dataset=state.get("queue_dataset") or datasets[0]))
+    chosen_dataset = top_left.selectbox("Dataset to annotate", datasets, key="queue_dataset")
+    queue_tags = top_right.text_input("Only sounds with these tags (comma-separated)", key="queue_tags")
+    queue = Queue(SoundFilter(dataset=chosen_dataset, tags=tuple(t for t in queue_tags.split(",") if t.strip())))
 else:
     st.caption(f"Queue: {queue.describe()}")
     if st.button("Leave this queue", key="queue_leave"):
@@ -149,6 +150,9 @@ if play[1].button("▶ Play view", key="play_view", shortcut=SHORTCUTS["Play vie
 if play[2].button("■ Stop", key="play_stop", shortcut=SHORTCUTS["Stop"], width="stretch"):
     state.pop("playing", None)
 loop = play[3].checkbox("Loop", key="play_loop")
+from_time = play[4].number_input("Play from (s)", 0.0, duration, value=view.start, step=0.5, key="play_from_time")
+if play[4].button("▶ Play from there", key="play_from", width="stretch"):
+    state["playing"] = (from_time, min(duration, from_time + PLAY_MAX_SECONDS))
 if state.get("playing"):
     start, end = state["playing"]
     part = ui.run(lambda: playback(app.storage, sound, start, end, channel))

@@ -6,7 +6,7 @@ import pytest
 
 from core.annotations import AnnotationService
 from core.demo import load_demo
-from core.queue import Queue, QueueService
+from core.models import SoundTag
 from core.sounds import SoundFilter, SoundService
 from tests.conftest import app_test, login, make_user
 
@@ -171,3 +171,14 @@ def test_add_a_tag_to_the_vocabulary(local_earmark, demo):
     at.button(key="vocab_add").click().run()
     assert "Tag cowbell added." in [s.value for s in at.success]
     assert "cowbell" in at.multiselect(key="seg_tags").options
+
+
+def test_play_from_a_time_and_a_queue_filtered_by_tags(local_earmark, demo):
+    at = page_for("hal", demo[0].id)
+    at.number_input(key="play_from_time").set_value(2.0).run()
+    at.button(key="play_from").click().run()
+    assert not at.exception and len(at.get("audio")) == 1
+    with local_earmark.db.write() as session:  # tag one sound so a filtered queue has just it
+        SoundService(session, local_earmark.storage).get(demo[5].id).tags.append(SoundTag(tag="check"))
+    at.text_input(key="queue_tags").input("check").run()
+    assert at.subheader[0].value == f"demo / {demo[5].path}" and at.caption[0].value.startswith("1 of 1 in the queue")
