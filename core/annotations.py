@@ -206,7 +206,7 @@ def public_annotation(annotation: Annotation) -> dict[str, Any]:
         "sound": f"/sounds/{annotation.sound_id}",
         "start_seconds": annotation.start_seconds,
         "duration_seconds": annotation.duration_seconds,
-        "end_seconds": annotation.end_seconds,
+        "end_seconds": round(annotation.end_seconds, 6),  # start + duration, without float noise
         "data_url": annotation.data_url,
         "tags": annotation.tag_names or None,
         "text": annotation.text,

@@ -69,14 +69,13 @@ views = state.setdefault("annotate_views", {})
 view_start, view_length = views.get(sound_id, (0.0, None))
 chart_state = state.get("waveform") or {}
 boxes = (chart_state.get("selection") or {}).get("box") or []
-if boxes and boxes[0].get("x"):
-    picked = tuple(round(v, 3) for v in sorted(boxes[0]["x"])[:2])
+if boxes and boxes[-1].get("x"):  # the newest box: after a save the chart may still hold the previous one
+    picked = tuple(round(v, 3) for v in sorted(boxes[-1]["x"])[:2])
     if picked != state.get("last_box"):
         state["last_box"] = picked
         state["seg_start"], state["seg_end"] = picked
-if state.pop("reset_segment", False):
-    for key in ("seg_start", "seg_end", "seg_tags", "seg_text", "seg_data_url"):
-        state.pop(key, None)
+if state.pop("reset_segment", False):  # assigned, not deleted: a deleted key lets the browser send its old value back
+    state.update(seg_start=0.0, seg_end=0.0, seg_tags=[], seg_text="", seg_data_url="")
 selection = (state["seg_start"], state["seg_end"]) if state.get("seg_end", 0) > state.get("seg_start", 0) else None
 
 with app.db.read() as session:
@@ -141,7 +140,7 @@ if st.checkbox("Spectrogram", key="show_spectrogram"):
         st.plotly_chart(figure, key="spectrogram", config={"displayModeBar": False})
 
 # -- listening ----------------------------------------------------------------------------------------------
-play = st.columns([1, 1, 1, 1, 2])
+play = st.columns([1.4, 1.1, 1, 0.7, 1.8])
 if play[0].button("▶ Play selection", key="play_selection", shortcut=SHORTCUTS["Play selection"], width="stretch",
                   disabled=selection is None):
     state["playing"] = selection
@@ -183,7 +182,7 @@ if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SH
 
 # -- the sound's annotations ---------------------------------------------------------------------------------
 st.markdown("**Annotations**")
-rows = [{"start": a.start_seconds, "end": a.end_seconds, "tags": ", ".join(a.tag_names), "text": a.text or "",
+rows = [{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names), "text": a.text or "",
          "by": screen.authors.get(a.created_by, "?"), "version": a.version, "id": a.id} for a in screen.annotations]
 picked_rows = st.dataframe(rows, hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
 chosen_rows = picked_rows.selection.rows if picked_rows else []

@@ -226,3 +226,9 @@ def e2e_log_in(page, server: str) -> None:
     page.get_by_label("Password", exact=True).fill(E2E_PASSWORD)
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Storage used").first.wait_for()
+
+
+def e2e_settle(page) -> None:
+    """Wait until the app has finished its run (Streamlit shows a status widget while a script runs)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
