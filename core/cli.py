@@ -23,6 +23,7 @@ from core.config import settings
 from core.context import Earmark, open_earmark
 from core.demo import load_demo
 from core.errors import EarmarkError, ValidationError
+from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_file, parse_where
 from core.files import FileService
 from core.ingest import IngestResult, UploadOptions, check_dataset_name, import_path
 from core.paging import PageRequest
@@ -87,6 +88,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
     return 1 if summary.count("refused") else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    earmark = _earmark()
+    seed = args.seed if args.seed is not None else default_seed()
+    request = ExportRequest(
+        filters=SoundFilter(dataset=args.dataset, tags=tuple(clean_tags(args.tags))), where=parse_where(args.where),
+        count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,
+        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), on_missing=args.on_missing,
+    )
+    bars: list[tqdm] = []
+    plan, manifest = export_to_file(
+        earmark.db, earmark.storage, request, Path(args.out),
+        progress=lambda _path: bars[0].update(1),
+        on_plan=lambda n: bars.append(tqdm(total=n, unit="file", desc="export", disable=args.quiet)),
+    )
+    for bar in bars:
+        bar.close()
+    for path in manifest["missing"]:
+        print(f"missing from storage: {path}", file=sys.stderr)
+    size = Path(args.out).stat().st_size
+    print(f"Wrote {args.out} ({manifest['name']}): {manifest['count_included']} files, {manifest['annotations']} annotations, "
+          f"{human_bytes(size)}; seed {seed}" + (f"; {len(manifest['missing'])} missing" if manifest["missing"] else "") + ".")
+    return 0
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -229,6 +254,26 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--max-files", type=_positive, help="import at most N audio files")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_import)
+
+    export = commands.add_parser(
+        "export", help="write a reproducible random (or balanced) subset as a ZIP",
+        description="Write a subset as a ZIP: audio in its original layout, filtered_metadata.csv, metadata.csv "
+                    "(Hugging Face AudioFolder), annotations in the formats asked for, and manifest.json. "
+                    "The same --seed and filters always give the same files.",
+    )
+    export.add_argument("--out", required=True, metavar="F.zip")
+    export.add_argument("--count", default="10", help="how many sounds (default 10; more than match means all)")
+    export.add_argument("--seed", type=int, help="random seed (default: a new one, printed at the end)")
+    export.add_argument("--dataset")
+    export.add_argument("--tags", default="", help="only sounds with all these tags (comma-separated)")
+    export.add_argument("--where", nargs="*", default=[], metavar="COL=VAL", help="metadata conditions, all of them")
+    export.add_argument("--balance", metavar="COL", help="equal numbers per value of this metadata column")
+    export.add_argument("--cap", type=_positive, help="at most this many per value of --balance")
+    export.add_argument("--formats", default="csv", help=f"annotation formats, comma-separated: {','.join(FORMATS)}")
+    export.add_argument("--on-missing", choices=["skip", "fail"], default="skip",
+                        help="a file missing from storage: export the rest and list it in the manifest (skip), or stop")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(func=cmd_export)
 
     purge = commands.add_parser("purge", help="delete files whose expiry date has passed")
     purge.set_defaults(func=cmd_purge)

@@ -1,0 +1,181 @@
+"""Subset export: sampling, filters, formats read back by their own parsers, the ZIP itself, missing files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from praatio import textgrid
+
+from core.annotations import AnnotationService
+from core.demo import load_demo
+from core.errors import NotFound, StorageError, ValidationError
+from core.export import ExportRequest, check_count, choose, export_to_file, parse_where, plan_export, stream_zip, write_zip
+from core.sounds import SoundFilter, SoundService
+from tests.conftest import make_user
+
+ALL = ("csv", "json", "audacity", "textgrid", "rttm")
+
+
+@pytest.fixture
+def demo(earmark):
+    load_demo(earmark.db, earmark.storage, max_bytes=10**8)
+    hal = make_user(earmark.db, "hal")
+    with earmark.db.write() as session:
+        sounds = sorted(SoundService(session, earmark.storage).list().items, key=lambda s: s.path)
+        service = AnnotationService(session)
+        service.create(hal, sounds[0].id, start_seconds=0.5, end_seconds=1.0, tags=["kick"], text="first")
+        service.create(hal, sounds[0].id, start_seconds=0.75, end_seconds=1.25, tags=["kick", "loud"])  # overlaps
+        service.create(hal, sounds[0].id, start_seconds=2.0, end_seconds=2.5, tags=[], text="a breath")
+    return earmark, sounds
+
+
+def paths(earmark, request):
+    with earmark.db.read() as session:
+        return [s.path for s in choose(session, request)]
+
+
+def test_the_same_seed_gives_the_same_subset_and_another_seed_another(demo):
+    earmark, _ = demo
+    a = paths(earmark, ExportRequest(count=8, seed=1))
+    assert a == paths(earmark, ExportRequest(count=8, seed=1)) and len(a) == 8
+    assert a != paths(earmark, ExportRequest(count=8, seed=2))
+    assert len(paths(earmark, ExportRequest(count=500, seed=1))) == 32  # more than available: all
+
+
+def test_balance_gives_equal_numbers_per_value_and_cap_limits_them(demo):
+    earmark, sounds = demo
+    genders = {s.path: s.metadata_dict["gender"] for s in sounds}
+    picked = paths(earmark, ExportRequest(count=10, seed=3, balance="gender"))
+    assert sorted(genders[p] for p in picked) == ["f"] * 5 + ["m"] * 5
+    capped = paths(earmark, ExportRequest(count=30, seed=3, balance="speaker_id", cap=2))
+    assert len(capped) == 8 and all(sum(p.startswith(s) for p in capped) == 2 for s in ("id00001", "id00002", "id00003", "id00004"))
+
+
+def test_filters_compose(demo):
+    earmark, sounds = demo
+    picked = paths(earmark, ExportRequest(SoundFilter(dataset="demo", tags=("demo",)), where=(("gender", "m"), ("set", "dev")), count=100))
+    expected = sorted(s.path for s in sounds if s.metadata_dict["gender"] == "m" and s.metadata_dict["set"] == "dev")
+    assert sorted(picked) == expected and len(expected) == 8
+    with pytest.raises(NotFound, match="No sounds match"):
+        plan_export(earmark.db, earmark.storage, ExportRequest(where=(("gender", "x"),)))
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "ten", "1.5", ""])
+def test_count_must_be_a_positive_whole_number(value):
+    with pytest.raises(ValidationError) as err:
+        check_count(value)
+    assert err.value.field == "count"
+
+
+def test_where_and_formats_are_checked(demo):
+    earmark, _ = demo
+    assert parse_where(["gender=f", "set = test"]) == (("gender", "f"), ("set", "test"))
+    with pytest.raises(ValidationError, match="'gender' is not COLUMN=VALUE"):
+        parse_where(["gender"])
+    with pytest.raises(ValidationError, match="Unknown format 'elan'"):
+        plan_export(earmark.db, earmark.storage, ExportRequest(formats=("elan",)))
+
+
+def export(earmark, tmp_path, **kw):
+    request = ExportRequest(**({"filters": SoundFilter(dataset="demo"), "count": 32, "seed": 5, "formats": ALL} | kw))
+    plan, manifest = export_to_file(earmark.db, earmark.storage, request, tmp_path / "out.zip")
+    return plan, manifest, zipfile.ZipFile(tmp_path / "out.zip")
+
+
+def test_the_zip_checks_out_and_follows_the_layout(demo, tmp_path):
+    earmark, sounds = demo
+    plan, manifest, zf = export(earmark, tmp_path)
+    assert zf.testzip() is None and plan.name == manifest["name"] == "demo32.zip"
+    audio = [i for i in zf.infolist() if i.filename.startswith("audio/")]
+    assert sorted(i.filename for i in audio) == sorted(f"audio/{s.path}" for s in sounds)
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in audio)
+    assert zf.read(f"audio/{sounds[0].path}") == earmark.storage.read_bytes(sounds[0].file.key)
+    assert {f["sha256"] for f in manifest["files"]} == {s.sha256 for s in sounds}
+    assert manifest["request"]["seed"] == 5 and manifest["count_included"] == 32 and manifest["missing"] == []
+    assert json.loads(zf.read("manifest.json")) == manifest
+
+
+def test_metadata_csv_follows_the_audiofolder_rules(demo, tmp_path):
+    earmark, sounds = demo
+    _, _, zf = export(earmark, tmp_path, count=6)
+    rows = list(csv.DictReader(io.StringIO(zf.read("metadata.csv").decode())))
+    header = next(csv.reader(io.StringIO(zf.read("metadata.csv").decode())))
+    assert header[0] == "file_name" and len(header) == len(set(header))
+    audio = {i.filename for i in zf.infolist() if i.filename.startswith("audio/")}
+    assert {r["file_name"] for r in rows} == audio and len(rows) == 6  # one row per audio file, paths relative
+    filtered = list(csv.DictReader(io.StringIO(zf.read("filtered_metadata.csv").decode())))
+    assert {r["path"] for r in filtered} == {f"audio/{p[len('audio/'):]}" for p in audio}  # the original rows
+    assert set(filtered[0]) == set(sounds[0].metadata_dict)
+
+
+def test_annotation_formats_read_back(demo, tmp_path):
+    earmark, sounds = demo
+    _, _, zf = export(earmark, tmp_path)
+    name = f"audio/{sounds[0].path}"
+    table = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
+    assert list(table[0]) == ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
+    assert [(r["file_name"], r["tags"], r["text"], r["created_by"]) for r in table] == [
+        (name, "kick", "first", "hal"), (name, "kick;loud", "", "hal"), (name, "", "a breath", "hal")]
+    regions = json.loads(zf.read("annotations.json"))
+    assert regions[1]["labels"] == ["kick", "loud"] and (regions[1]["start"], regions[1]["end"]) == (0.75, 1.25)
+
+    label_file = "labels/" + sounds[0].path.replace(".wav", ".txt")
+    lines = [line.split("\t") for line in zf.read(label_file).decode().splitlines()]
+    assert lines == [["0.500000", "1.000000", "kick"], ["0.750000", "1.250000", "kick;loud"], ["2.000000", "2.500000", "a breath"]]
+
+    grid_path = tmp_path / "g.TextGrid"
+    grid_path.write_bytes(zf.read("textgrid/" + sounds[0].path.replace(".wav", ".TextGrid")))
+    grid = textgrid.openTextgrid(str(grid_path), includeEmptyIntervals=False)
+    assert sorted(grid.tierNames) == ["kick", "kick-2", "loud", "text"]  # overlapping kicks on two tiers
+    assert [tuple(e) for e in grid.getTier("kick").entries] == [(0.5, 1.0, "kick")]
+    assert [tuple(e) for e in grid.getTier("text").entries] == [(2.0, 2.5, "a breath")]
+    assert grid.maxTimestamp == pytest.approx(sounds[0].duration_seconds)
+
+    rttm = [line.split() for line in zf.read("annotations.rttm").decode().splitlines()]
+    file_id = sounds[0].path.removesuffix(".wav")
+    assert rttm[0] == ["SPEAKER", file_id, "1", "0.500", "0.500", "<NA>", "<NA>", "kick", "<NA>", "<NA>"]
+    assert len(rttm) == 4 and all(len(fields) == 10 for fields in rttm)
+
+
+def test_a_missing_file_is_listed_or_stops_the_export(demo, tmp_path):
+    earmark, sounds = demo
+    earmark.storage.delete(sounds[3].file.key)
+    plan, manifest, zf = export(earmark, tmp_path)
+    assert manifest["missing"] == [sounds[3].path] and plan.name == "demo31.zip" == manifest["name"]
+    assert f"audio/{sounds[3].path}" not in zf.namelist() and zf.testzip() is None
+    with pytest.raises(StorageError, match=f"1 file\\(s\\) of the subset are missing from storage \\({sounds[3].path}\\)"):
+        export(earmark, tmp_path, on_missing="fail")
+
+
+def test_streaming_gives_the_same_zip_as_a_file(demo, tmp_path):
+    earmark, _ = demo
+    request = ExportRequest(SoundFilter(dataset="demo"), count=4, seed=9, formats=("csv",))
+    streamed = zipfile.ZipFile(io.BytesIO(b"".join(stream_zip(plan_export(earmark.db, earmark.storage, request), earmark.storage))))
+    plan, _ = export_to_file(earmark.db, earmark.storage, request, tmp_path / "f.zip")
+    from_file = zipfile.ZipFile(tmp_path / "f.zip")
+    assert streamed.testzip() is None
+    assert [(i.filename, i.CRC) for i in streamed.infolist() if i.filename != "manifest.json"] == \
+           [(i.filename, i.CRC) for i in from_file.infolist() if i.filename != "manifest.json"]
+
+
+def test_zip_writes_to_an_unseekable_stream(demo):
+    earmark, _ = demo
+
+    class OneWay(io.RawIOBase):
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.data += b
+            return len(b)
+
+    out = OneWay()
+    write_zip(plan_export(earmark.db, earmark.storage, ExportRequest(count=3, seed=1)), earmark.storage, out)
+    assert zipfile.ZipFile(io.BytesIO(bytes(out.data))).testzip() is None
