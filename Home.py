@@ -48,4 +48,5 @@ else:
 st.page_link("pages/1_Upload.py", label="Upload: add recordings and their metadata", icon=":material/upload:")
 st.page_link("pages/2_Browse.py", label="Browse: search the catalogue", icon=":material/search:")
 st.page_link("pages/3_Annotate.py", label="Annotate: select segments on the waveform and tag them", icon=":material/graphic_eq:")
+st.page_link("pages/4_Download.py", label="Download: a reproducible subset as a ZIP", icon=":material/download:")
 st.page_link("pages/6_Users.py", label="Users: your profile" + (" and all accounts" if user.is_admin else ""), icon=":material/person:")

@@ -37,10 +37,11 @@ from sqlalchemy.orm import Session
 from core import __version__
 from core.annotate import sound_annotations
 from core.annotations import AnnotationService
-from core.db import Database
+from core.db import Database, on_rollback
 from core.errors import NotFound, StorageError, ValidationError
+from core.ids import new_id
 from core.metadata import PATH_COLUMNS
-from core.models import Annotation, Sound, SoundField, User, utcnow
+from core.models import Annotation, Sound, SoundField, StoredFile, User, utcnow
 from core.sounds import SoundFilter, filtered
 from core.storage import CHUNK, Storage
 
@@ -433,3 +434,25 @@ def export_to_file(db: Database, storage: Storage, request: ExportRequest, path,
 
 def default_seed() -> int:
     return int(dt.datetime.now().timestamp() * 1000) % 1_000_000
+
+
+EXPORT_TTL = dt.timedelta(days=1)
+
+
+def export_to_storage(db: Database, storage: Storage, actor: User, request: ExportRequest,
+                      progress: Callable[[str], None] | None = None, on_plan: Callable[[int], None] | None = None) -> tuple[StoredFile, dict[str, Any]]:
+    """Build the ZIP in a temporary file, keep it in storage under ``exports/`` for a day (``purge`` removes it)."""
+    with tempfile.TemporaryDirectory(prefix="earmark-export-") as tmp:
+        path = PurePosixPath(tmp) / "subset.zip"
+        plan, manifest = export_to_file(db, storage, request, str(path), progress, on_plan)
+        key = f"exports/{new_id()}/{manifest['name']}"
+        with open(path, "rb") as data:
+            info = storage.put(key, data)
+    with db.write() as session:
+        on_rollback(session, lambda: storage.delete(key))
+        stored = StoredFile(key=key, category="export", purpose="ingestion", original_filename=manifest["name"],
+                            description=f"subset of {manifest['count_included']} sounds (seed {request.seed})",
+                            extra={"request": request.describe()}, size=info.size, sha256=info.sha256,
+                            created_by=actor.id, expires_at=utcnow() + EXPORT_TTL)
+        session.add(stored)
+    return stored, manifest

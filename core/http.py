@@ -1,21 +1,81 @@
 """HTTP routes served by the Streamlit server itself (``st.App(..., routes=routes())``), under /api/v1.
 
-Routes are thin: parse the request, call a core service, shape the answer. This issue mounts the health
-check; the full API comes with the HTTP API issue.
+Routes are thin: parse the request, call a core service, shape the answer; a core error becomes a JSON
+``{"error": ...}`` with its status. The full API comes with the HTTP API issue.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from core import auth, tokens
+from core.config import settings
+from core.context import Earmark, open_earmark
+from core.errors import EarmarkError, NotFound, PermissionDenied
+from core.files import FileService
+from core.models import StoredFile
+from core.storage import CHUNK
+from core.users import UserService
+
 API_PREFIX = "/api/v1"
+STATUS = {NotFound: 404, PermissionDenied: 403}
+
+
+@functools.cache
+def _earmark() -> Earmark:
+    return open_earmark(settings(), check_storage=False)
+
+
+def _error(exc: EarmarkError) -> JSONResponse:
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    return JSONResponse({"error": str(exc)}, status_code=status)
 
 
 async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+def export_link(app: Earmark, stored: StoredFile, user_id: str, ttl_seconds: int = 3600) -> str:
+    """A signed, expiring link to download an export built on the Download page."""
+    token = tokens.sign({"key": stored.key, "user": user_id}, auth.cookie_key(app.settings.cookie_key_path), ttl_seconds)
+    return f"{API_PREFIX}/exports/{token}"
+
+
+def _export_for(app: Earmark, token: str) -> StoredFile:
+    payload = tokens.verify(token, auth.cookie_key(app.settings.cookie_key_path))
+    with app.db.read() as session:
+        user = UserService(session).get(payload["user"])
+        if not user.is_active:
+            raise PermissionDenied("This account is deactivated.")
+        return FileService(session, app.storage).by_key(payload["key"])
+
+
+def _object(app: Earmark, key: str) -> Iterator[bytes]:
+    with app.storage.open(key) as body:
+        while chunk := body.read(CHUNK):
+            yield chunk
+
+
+async def download_export(request: Request) -> Response:
+    app = _earmark()
+    try:
+        stored = await run_in_threadpool(_export_for, app, request.path_params["token"])
+    except EarmarkError as exc:
+        return _error(exc)
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.original_filename)}",
+               "Content-Length": str(stored.size)}
+    return StreamingResponse(_object(app, stored.key), media_type="application/zip", headers=headers)
+
+
 def routes() -> list[BaseRoute]:
-    return [Route(f"{API_PREFIX}/health", health, methods=["GET"])]
+    return [
+        Route(f"{API_PREFIX}/health", health, methods=["GET"]),
+        Route(f"{API_PREFIX}/exports/{{token}}", download_export, methods=["GET"]),
+    ]

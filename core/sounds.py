@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
 from core.files import FileService, live
-from core.models import Sound, SoundTag, StoredFile, User
+from core.models import Sound, SoundField, SoundTag, StoredFile, User
 from core.paging import Page, PageRequest, paginate
 from core.permissions import Action, require
 from core.storage import Storage
@@ -66,6 +66,13 @@ class SoundService:
             self.session, query, Sound.id, request,
             {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
         )
+
+    def field_names(self, dataset: str | None = None) -> list[str]:
+        """The metadata columns the sounds carry (of one dataset, or of all)."""
+        query = select(SoundField.name).distinct().order_by(SoundField.name)
+        if dataset:
+            query = query.join(Sound, Sound.id == SoundField.sound_id).where(Sound.dataset == dataset)
+        return list(self.session.scalars(query))
 
     def datasets(self) -> list[tuple[str, int]]:
         rows = self.session.execute(select(Sound.dataset, func.count()).group_by(Sound.dataset).order_by(Sound.dataset))

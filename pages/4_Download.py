@@ -1,0 +1,64 @@
+"""Download: one click gives a reproducible random (or balanced) subset as a ZIP."""
+
+import streamlit as st
+
+from core import ui
+from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_storage, parse_where
+from core.http import export_link
+from core.sounds import SoundFilter, SoundService
+from core.stats import human_bytes
+
+st.set_page_config(page_title="Download · Earmark", page_icon=":material/download:", layout="wide")
+user = ui.page("Download")
+app = ui.earmark()
+state = st.session_state
+
+with app.db.read() as session:
+    sounds = SoundService(session, app.storage)
+    datasets = [name for name, _ in sounds.datasets()]
+    wanted = st.query_params.get("dataset")
+    left, right = st.columns(2)
+    dataset = left.selectbox("Dataset", ["(all)", *datasets], key="dl_dataset",
+                             index=datasets.index(wanted) + 1 if wanted in datasets else 0)
+    columns = sounds.field_names(None if dataset == "(all)" else dataset)
+tags = right.text_input("Tags (all of, comma-separated)", key="dl_tags", value=st.query_params.get("tags", ""))
+where = st.text_input("Metadata conditions, COLUMN=VALUE separated by commas (e.g. gender=f, set=test)", key="dl_where")
+
+count_col, seed_col, new_seed_col = st.columns([1, 1, 1])
+count = count_col.text_input("How many sounds", value="10", key="dl_count")
+state.setdefault("dl_seed", default_seed())
+if new_seed_col.button("New random seed", key="dl_new_seed", width="stretch"):
+    state["dl_seed"] = default_seed()
+seed = seed_col.number_input("Random seed (the same seed and filters give the same files)", min_value=0, step=1, key="dl_seed")
+balance_col, cap_col = st.columns(2)
+balance = balance_col.selectbox("Balance by (equal numbers per value)", ["(no balance)", *columns], key="dl_balance")
+cap = cap_col.number_input("At most this many per value (0: no cap)", min_value=0, value=0, step=1, key="dl_cap")
+formats = st.multiselect("Annotation formats", FORMATS, default=["csv"], key="dl_formats",
+                         format_func=lambda f: {"csv": "CSV", "json": "JSON", "audacity": "Audacity labels",
+                                                "textgrid": "Praat TextGrid", "rttm": "RTTM"}[f])
+on_missing = st.radio("If a file is missing from storage", ["skip", "fail"], horizontal=True, key="dl_on_missing",
+                      format_func=lambda v: {"skip": "export the rest and list it in the manifest", "fail": "stop"}[v])
+
+if st.button("Build the ZIP", key="dl_build", type="primary"):
+    def build(progress: ui.Progress):
+        request = ExportRequest(
+            filters=SoundFilter(dataset=None if dataset == "(all)" else dataset, tags=tuple(t for t in tags.split(",") if t.strip())),
+            where=parse_where([w for w in where.split(",") if w.strip()]), count=check_count(count), seed=int(seed),
+            balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
+            on_missing=on_missing,
+        )
+        return export_to_storage(app.db, app.storage, user, request, progress=progress.step, on_plan=progress.plan)
+
+    built = ui.run(lambda: ui.track(build, "Building the ZIP"))
+    if built is not None:
+        state["dl_result"] = built
+if result := state.get("dl_result"):
+    stored, manifest = result
+    note = f"; {len(manifest['missing'])} missing from storage (listed in manifest.json)" if manifest["missing"] else ""
+    (st.warning if manifest["missing"] else st.success)(
+        f"{manifest['name']}: {manifest['count_included']} files, {manifest['annotations']} annotations, "
+        f"{human_bytes(stored.size)}, seed {manifest['request']['seed']}{note}.")
+    st.link_button(f"Download {manifest['name']}", export_link(app, stored, user.id), type="primary")
+    st.caption("The link works for an hour; the ZIP is kept for a day.")
+    with st.expander("manifest.json"):
+        st.json(manifest, expanded=False)
