@@ -155,6 +155,7 @@ class AnnotationService:
             tags=[AnnotationTag(tag=t) for t in tag_list],
         )
         self.session.add(annotation)
+        sound.annotation_count = (sound.annotation_count or 0) + 1
         self.session.flush()
         return annotation
 
@@ -193,6 +194,9 @@ class AnnotationService:
     def delete(self, actor: User, annotation_id: str) -> None:
         annotation = self.get(annotation_id)
         require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        sound = self.session.get(Sound, annotation.sound_id)
+        if sound is not None:
+            sound.annotation_count = max(0, (sound.annotation_count or 0) - 1)
         self.session.delete(annotation)
         self.session.flush()
 

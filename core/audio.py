@@ -19,6 +19,10 @@ MIME_TYPES = {
 }
 
 
+MIME_BY_EXTENSION = {".wav": "audio/wav", ".wave": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
+                     ".mp3": "audio/mpeg", ".aif": "audio/aiff", ".aiff": "audio/aiff", ".aifc": "audio/aiff"}
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     format: str

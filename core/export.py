@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from core import __version__
 from core.annotate import sound_annotations
 from core.annotations import AnnotationService
+from core.catalogue import parse_where  # noqa: F401  (part of this module's interface)
 from core.db import Database, on_rollback
 from core.errors import NotFound, StorageError, ValidationError
 from core.ids import new_id
@@ -76,17 +77,6 @@ def check_count(value: Any) -> int:
     if not 1 <= count <= MAX_COUNT:
         raise ValidationError("count", f"count must be a positive whole number up to {MAX_COUNT:,}, not {count}.")
     return count
-
-
-def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """``["gender=f", "set=test"]`` into pairs; a malformed one names itself."""
-    pairs = []
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ValidationError("where", f"{item!r} is not COLUMN=VALUE.")
-        pairs.append((name.strip(), value.strip()))
-    return tuple(pairs)
 
 
 def check_request(request: ExportRequest) -> ExportRequest:

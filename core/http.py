@@ -7,7 +7,9 @@ Routes are thin: parse the request, call a core service, shape the answer; a cor
 from __future__ import annotations
 
 import functools
+import mimetypes
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from core import auth, tokens
+from core import audio, auth, tokens
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, NotFound, PermissionDenied
@@ -42,13 +44,13 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def export_link(app: Earmark, stored: StoredFile, user_id: str, ttl_seconds: int = 3600) -> str:
-    """A signed, expiring link to download an export built on the Download page."""
+def file_link(app: Earmark, stored: StoredFile, user_id: str, ttl_seconds: int = 3600) -> str:
+    """A signed, expiring link to download one stored file (an export, a sound's original audio)."""
     token = tokens.sign({"key": stored.key, "user": user_id}, auth.cookie_key(app.settings.cookie_key_path), ttl_seconds)
-    return f"{API_PREFIX}/exports/{token}"
+    return f"{API_PREFIX}/files/{token}"
 
 
-def _export_for(app: Earmark, token: str) -> StoredFile:
+def _file_for(app: Earmark, token: str) -> StoredFile:
     payload = tokens.verify(token, auth.cookie_key(app.settings.cookie_key_path))
     with app.db.read() as session:
         user = UserService(session).get(payload["user"])
@@ -63,19 +65,24 @@ def _object(app: Earmark, key: str) -> Iterator[bytes]:
             yield chunk
 
 
-async def download_export(request: Request) -> Response:
+def media_type(stored: StoredFile) -> str:
+    guessed = audio.MIME_BY_EXTENSION.get(PurePosixPath(stored.key).suffix.lower()) if stored.category == "audio" else None
+    return guessed or mimetypes.guess_type(stored.original_filename)[0] or "application/octet-stream"
+
+
+async def download_file(request: Request) -> Response:
     app = _earmark()
     try:
-        stored = await run_in_threadpool(_export_for, app, request.path_params["token"])
+        stored = await run_in_threadpool(_file_for, app, request.path_params["token"])
     except EarmarkError as exc:
         return _error(exc)
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.original_filename)}",
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(PurePosixPath(stored.original_filename).name)}",
                "Content-Length": str(stored.size)}
-    return StreamingResponse(_object(app, stored.key), media_type="application/zip", headers=headers)
+    return StreamingResponse(_object(app, stored.key), media_type=media_type(stored), headers=headers)
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route(f"{API_PREFIX}/health", health, methods=["GET"]),
-        Route(f"{API_PREFIX}/exports/{{token}}", download_export, methods=["GET"]),
+        Route(f"{API_PREFIX}/files/{{token}}", download_file, methods=["GET"]),
     ]

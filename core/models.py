@@ -72,6 +72,10 @@ class Sound(Base):
     __table_args__ = (
         UniqueConstraint("dataset", "path", name="uq_sound_dataset_path"),
         UniqueConstraint("dataset", "sha256", name="uq_sound_dataset_sha256"),  # same audio is stored once per dataset
+        Index("ix_sounds_path_id", "path", "id"),  # keyset paging for each Browse sort
+        Index("ix_sounds_duration_id", "duration_seconds", "id"),
+        Index("ix_sounds_annotations_id", "annotation_count", "id"),
+        Index("ix_sounds_dataset_id", "dataset", "id"),
     )
 
     id: Mapped[IdPk]
@@ -86,12 +90,13 @@ class Sound(Base):
     sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
     channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
     frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    duration_seconds: Mapped[float] = mapped_column(Float, index=True)
+    duration_seconds: Mapped[float] = mapped_column(Float)
     info_url: Mapped[OptText]
     audio_url: Mapped[OptText]
     license_type: Mapped[OptText]
     date_created: Mapped[Created]
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    annotation_count: Mapped[int] = mapped_column(Integer, default=0)  # kept by AnnotationService, for sorting
 
     file: Mapped[StoredFile | None] = relationship(lazy="joined")
     tags: Mapped[list[SoundTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")

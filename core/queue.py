@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.catalogue import CatalogueQuery, describe, narrowed
 from core.models import Annotation, Sound
 from core.sounds import SoundFilter, filtered
 
@@ -18,11 +19,16 @@ from core.sounds import SoundFilter, filtered
 @dataclass(frozen=True)
 class Queue:
     filters: SoundFilter = SoundFilter()
-    ids: tuple[str, ...] | None = None  # an explicit list, e.g. chosen on the Browse page
+    ids: tuple[str, ...] | None = None  # an explicit list
+    catalogue: CatalogueQuery | None = None  # a Browse search ("annotate all these")
+    viewer_id: str | None = None  # whose "annotated by me" the search means
 
     def describe(self) -> str:
         if self.ids is not None:
             return f"{len(self.ids)} chosen sounds"
+        if self.catalogue is not None:
+            shown = ", ".join(f"{k} {v}" for k, v in describe(self.catalogue).items() if k not in ("sort", "descending"))
+            return f"Browse search: {shown or 'every sound'}"
         parts = [f"dataset {self.filters.dataset}" if self.filters.dataset else "all datasets"]
         if self.filters.tags:
             parts.append("tags " + ", ".join(self.filters.tags))
@@ -35,6 +41,8 @@ class QueueService:
 
     def _ids(self, queue: Queue):
         query = filtered(select(Sound.id), queue.filters)
+        if queue.catalogue is not None:
+            query = narrowed(query, queue.catalogue, queue.viewer_id)
         if queue.ids is not None:
             query = query.where(Sound.id.in_(queue.ids))
         return query

@@ -1,51 +1,117 @@
-"""Browse: the catalogue, a page at a time (keyset paging), filtered by dataset and tags."""
+"""Browse: search and filter the catalogue, a page at a time; a sound's details; send a selection to Annotate."""
 
 import streamlit as st
 
 from core import ui
-from core.paging import PageRequest
-from core.sounds import SoundFilter, SoundService
+from core.annotate import build_screen, sound_annotations
+from core.annotations import AnnotationService
+from core.catalogue import CatalogueQuery, facets, parse_where, search
+from core.http import file_link
+from core.queue import Queue
+from core.sounds import SoundService
 from core.stats import human_duration
+from core.waveform import playback
 
 st.set_page_config(page_title="Browse · Earmark", page_icon=":material/search:", layout="wide")
 user = ui.page("Browse")
 app = ui.earmark()
+state = st.session_state
+params = st.query_params
 
 with app.db.read() as session:
-    datasets = SoundService(session, app.storage).datasets()
-names = [name for name, _ in datasets]
-wanted = st.query_params.get("dataset")
-left, right, size = st.columns([2, 2, 1])
-dataset = left.selectbox(
-    "Dataset", ["(all)"] + names, index=(names.index(wanted) + 1) if wanted in names else 0, key="browse_dataset",
-    format_func=lambda n: n if n == "(all)" else f"{n} ({dict(datasets)[n]})",
-)
-tags = right.text_input("Tags (all of, comma-separated)", value=st.query_params.get("tags", ""), key="browse_tags")
-page_size = size.selectbox("Per page", [25, 50, 100, 500], index=1, key="browse_page_size")
-st.query_params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags})
+    sounds = SoundService(session, app.storage)
+    datasets = [name for name, _ in sounds.datasets()]
+    columns = sounds.field_names()
 
-filters_now = (dataset, tags, page_size)
-if st.session_state.get("browse_filters") != filters_now:  # new filters: back to the first page
-    st.session_state["browse_filters"] = filters_now
-    st.session_state["browse_cursor"] = []
+row1 = st.columns([2, 1, 2, 1])
+text = row1[0].text_input("Search title or path", key="browse_text", value=params.get("q", ""))
+wanted = params.get("dataset")
+dataset = row1[1].selectbox("Dataset", ["(all)", *datasets], key="browse_dataset",
+                            index=datasets.index(wanted) + 1 if wanted in datasets else 0)
+tags = row1[2].text_input("Tags (all of, comma-separated)", key="browse_tags", value=params.get("tags", ""))
+annotated = row1[3].selectbox("Annotated", ["any", "yes", "no", "mine"], key="browse_annotated",
+                              format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
+row2 = st.columns([2, 1, 1, 1, 1, 1])
+where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + (f" (columns: {', '.join(columns[:6])}…)" if columns else ""),
+                           key="browse_where")
+shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key="browse_min")
+longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key="browse_max")
+sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations"], key="browse_sort")
+descending = row2[4].checkbox("Descending", key="browse_desc")
+page_size = row2[5].selectbox("Per page", [25, 50, 100, 500], index=1, key="browse_page_size")
+params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags, "q": text})
 
-cursor: list[str] = st.session_state["browse_cursor"]
-filters = SoundFilter(dataset=None if dataset == "(all)" else dataset, tags=tuple(t for t in tags.split(",") if t.strip()))
-with ui.shown_errors(), app.db.read() as session:
-    page = SoundService(session, app.storage).list(PageRequest(page_size, 1, cursor[-1] if cursor else None), filters)
-    first = len(cursor) * page_size + 1
-    st.caption(f"{page.total_count:,} sounds match; showing {first:,}–{first + len(page.items) - 1:,}." if page.items
-               else "No sounds match these filters.")
-    st.dataframe(
-        [{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds),
-          "rate": s.sample_rate, "channels": s.channels, "tags": ", ".join(s.tag_names), "id": s.id}
-         for s in page.items],
-        hide_index=True, key="browse_table",
+
+def query_from_widgets() -> CatalogueQuery:
+    return CatalogueQuery(
+        text=text, dataset=None if dataset == "(all)" else dataset, tags=tuple(t for t in tags.split(",") if t.strip()),
+        where=parse_where([w for w in where.split(",") if w.strip()]), min_duration=shortest or None,
+        max_duration=longest or None, annotated=annotated, sort=sort, descending=descending,
     )
-    prev_col, next_col = st.columns(2)
-    if prev_col.button("← Previous", key="browse_prev", disabled=not cursor):
-        cursor.pop()
-        st.rerun()
-    if next_col.button("Next →", key="browse_next", disabled=page.next is None):
-        cursor.append(page.items[-1].id)
-        st.rerun()
+
+
+spec = ui.run(query_from_widgets)
+if spec is None:
+    st.stop()
+if state.get("browse_spec") != (spec, page_size):  # new filters: back to the first page
+    state["browse_spec"] = (spec, page_size)
+    state["browse_cursors"] = []
+cursors: list[str] = state["browse_cursors"]
+
+with app.db.read() as session:
+    page = ui.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None))
+    counts = ui.run(lambda: facets(session, spec, user))
+if page is None:
+    st.stop()
+
+first = len(cursors) * page_size + 1
+st.caption(f"{page.total_text()} sounds match; showing {first:,}–{first + len(page.items) - 1:,}." if page.items
+           else "No sounds match these filters.")
+if counts and (counts["dataset"] or counts["tag"]):
+    st.caption("By dataset: " + ", ".join(f"{d} ({n:,})" for d, n in counts["dataset"])
+               + (" · by tag: " + ", ".join(f"{t} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
+picked = st.dataframe(
+    [{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
+      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "id": s.id} for s in page.items],
+    hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
+)
+nav = st.columns([1, 1, 2])
+if nav[0].button("← Previous", key="browse_prev", disabled=not cursors, width="stretch"):
+    cursors.pop()
+    st.rerun()
+if nav[1].button("Next →", key="browse_next", disabled=page.next_cursor is None, width="stretch"):
+    cursors.append(page.next_cursor)
+    st.rerun()
+if nav[2].button("Annotate all these", key="browse_annotate_all", disabled=not page.items, width="stretch",
+                 help="Open the Annotate page with these matches as its queue."):
+    state["annotate_queue"] = Queue(catalogue=spec, viewer_id=user.id)
+    state.pop("annotate_sound", None)
+    st.switch_page("pages/3_Annotate.py")
+
+rows = picked.selection.rows if picked else []
+if rows and rows[0] < len(page.items):
+    sound = page.items[rows[0]]
+    st.divider()
+    st.subheader(f"{sound.dataset} / {sound.path}")
+    st.caption(f"{human_duration(sound.duration_seconds)} · {sound.format} {sound.subtype} · {sound.sample_rate} Hz · "
+               f"{sound.channels} channel(s) · sha256 {sound.sha256}")
+    actions = st.columns(3)
+    if actions[0].button("Annotate this", key="browse_annotate_one", width="stretch"):
+        state.pop("annotate_queue", None)
+        st.switch_page("pages/3_Annotate.py", query_params={"sound": sound.id})
+    if sound.file is not None:
+        actions[1].link_button("Download the original", file_link(app, sound.file, user.id), width="stretch")
+    detail_left, detail_right = st.columns([3, 2])
+    with detail_left:
+        screen = ui.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None))
+        if screen is not None:
+            st.plotly_chart(screen.overview, key="browse_waveform", config={"displayModeBar": False})
+        part = ui.run(lambda: playback(app.storage, sound, 0.0, min(sound.duration_seconds, 600.0)))
+        if part is not None:
+            st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end)
+        with app.db.read() as session:
+            notes = sound_annotations(AnnotationService(session), sound.id)
+        st.dataframe([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
+                       "text": a.text or ""} for a in notes], hide_index=True, key="browse_annotations")
+    with detail_right:
+        st.json(sound.metadata_dict, expanded=True)

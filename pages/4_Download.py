@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import ui
 from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_storage, parse_where
-from core.http import export_link
+from core.http import file_link
 from core.sounds import SoundFilter, SoundService
 from core.stats import human_bytes
 
@@ -58,7 +58,7 @@ if result := state.get("dl_result"):
     (st.warning if manifest["missing"] else st.success)(
         f"{manifest['name']}: {manifest['count_included']} files, {manifest['annotations']} annotations, "
         f"{human_bytes(stored.size)}, seed {manifest['request']['seed']}{note}.")
-    st.link_button(f"Download {manifest['name']}", export_link(app, stored, user.id), type="primary")
+    st.link_button(f"Download {manifest['name']}", file_link(app, stored, user.id), type="primary")
     st.caption("The link works for an hour; the ZIP is kept for a day.")
     with st.expander("manifest.json"):
         st.json(manifest, expanded=False)

@@ -43,3 +43,32 @@ def test_no_match_says_so(local_earmark):
     at = login(app_test(PAGE), "hal")
     at.text_input(key="browse_tags").input("no-such-tag").run()
     assert "No sounds match these filters." in captions(at)
+
+
+def test_filters_details_and_annotate_all_these(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="browse_where").input("gender=m, set=dev").run()
+    assert "8 sounds match; showing 1–8." in captions(at)
+    assert any(c.startswith("By dataset: demo (8)") for c in captions(at))
+    at.session_state["browse_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    path = at.dataframe[0].value["path"][0]
+    assert at.subheader[0].value == f"demo / {path}"
+    assert at.json[0].value and '"gender": "m"' in at.json[0].value
+    [link] = [b for b in at.get("link_button") if b.proto.label == "Download the original"]
+    assert link.proto.url.startswith("/api/v1/files/")
+    assert len(at.get("audio")) == 1
+    at.button(key="browse_annotate_all").click().run()
+    queue = at.session_state["annotate_queue"]
+    assert queue.catalogue.where == (("gender", "m"), ("set", "dev"))
+
+
+def test_bad_metadata_condition_is_one_sentence(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="browse_where").input("gender").run()
+    assert at.error[0].value == "'gender' is not COLUMN=VALUE."

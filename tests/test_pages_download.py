@@ -82,6 +82,6 @@ def test_tampered_and_expired_links_are_refused(demo):
     key = auth.cookie_key(demo.settings.cookie_key_path)
     payload = tokens.verify(url.rsplit("/", 1)[1], key)
     expired = tokens.sign({"key": payload["key"], "user": payload["user"]}, key, ttl_seconds=-1)
-    assert client.get(f"/api/v1/exports/{expired}").json() == {"error": "This link has expired: build the download again."}
+    assert client.get(f"/api/v1/files/{expired}").json() == {"error": "This link has expired: build the download again."}
     other = tokens.sign({"key": "exports/none/x.zip", "user": payload["user"]}, key)
-    assert client.get(f"/api/v1/exports/{other}").status_code == 404
+    assert client.get(f"/api/v1/files/{other}").status_code == 404

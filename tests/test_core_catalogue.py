@@ -1,0 +1,102 @@
+"""Catalogue search: filters compose, every sort pages through all matches exactly once, counts, facets."""
+
+from __future__ import annotations
+
+import pytest
+
+import core.catalogue
+from core.annotations import AnnotationService
+from core.catalogue import CatalogueQuery, facets, search
+from core.demo import load_demo
+from core.errors import ValidationError
+from core.queue import Queue, QueueService
+from core.sounds import SoundService
+from core.users import UserService
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def demo(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    hal = make_user(local_earmark.db, "hal")
+    with local_earmark.db.write() as session:
+        sounds = sorted(SoundService(session, local_earmark.storage).list().items, key=lambda s: s.path)
+        for sound in sounds[:3]:
+            AnnotationService(session).create(hal, sound.id, start_seconds=0, end_seconds=1, tags=["kick"])
+        AnnotationService(session).create(hal, sounds[0].id, start_seconds=1, end_seconds=2, tags=["snare"])
+    return local_earmark, sounds, hal
+
+
+def all_pages(session, spec, viewer, size=5):
+    seen, cursor = [], None
+    while True:
+        page = search(session, spec, viewer, page_size=size, cursor=cursor)
+        seen += page.items
+        if not page.next_cursor:
+            return seen
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("sort, key", [
+    ("date", lambda s: s.id), ("name", lambda s: (s.path, s.id)), ("duration", lambda s: (s.duration_seconds, s.id)),
+    ("annotations", lambda s: (s.annotation_count, s.id)),
+])
+@pytest.mark.parametrize("descending", [False, True])
+def test_every_sort_pages_through_all_matches_once_in_order(demo, sort, key, descending):
+    earmark, sounds, hal = demo
+    with earmark.db.read() as session:
+        seen = all_pages(session, CatalogueQuery(sort=sort, descending=descending), hal)
+    assert len(seen) == 32 and len({s.id for s in seen}) == 32
+    assert [key(s) for s in seen] == sorted((key(s) for s in seen), reverse=descending)
+
+
+def test_filters_compose(demo):
+    earmark, sounds, hal = demo
+    with earmark.db.read() as session:
+        def ids(**kw):
+            return {s.path for s in all_pages(session, CatalogueQuery(**kw), hal)}
+        assert ids(text="ID00002/") == {s.path for s in sounds if s.path.startswith("id00002/")}
+        assert ids(where=(("gender", "f"), ("set", "dev"))) == {s.path for s in sounds if s.metadata_dict["gender"] == "f" and s.metadata_dict["set"] == "dev"}
+        assert ids(min_duration=5, max_duration=6) == {s.path for s in sounds if 5 <= s.duration_seconds <= 6}
+        assert ids(annotated="yes") == {s.path for s in sounds[:3]} == ids(annotated="mine")
+        assert len(ids(annotated="no")) == 29 and ids(annotated="mine", text="id00004") == set()
+        assert ids(dataset="demo", tags=("demo",), text="00001.wav", where=(("set", "test"),)) == {
+            s.path for s in sounds if s.path.endswith("00001.wav") and s.metadata_dict["set"] == "test"}
+        with pytest.raises(ValidationError) as err:
+            search(session, CatalogueQuery(min_duration=5, max_duration=1), hal)
+        assert err.value.field == "max_duration"
+
+
+def test_counts_are_exact_up_to_the_cap(demo, monkeypatch):
+    earmark, _, hal = demo
+    with earmark.db.read() as session:
+        page = search(session, CatalogueQuery(), hal, page_size=10)
+        assert (page.total, page.total_capped, page.total_text()) == (32, False, "32")
+        monkeypatch.setattr(core.catalogue, "COUNT_CAP", 20)
+        capped = search(session, CatalogueQuery(), hal, page_size=10)
+        assert (capped.total_capped, capped.total_text()) == (True, "20+")
+
+
+def test_facets_and_annotation_counts(demo):
+    earmark, sounds, hal = demo
+    with earmark.db.read() as session:
+        counts = facets(session, CatalogueQuery(annotated="yes"), hal)
+        assert counts == {"dataset": [("demo", 3)], "tag": [("demo", 3)]}
+        first = SoundService(session, earmark.storage).get(sounds[0].id)
+        assert first.annotation_count == 2
+    with earmark.db.write() as session:
+        service = AnnotationService(session)
+        note = service.list().items[0]
+        service.delete(UserService(session).by_name("hal"), note.id)
+    with earmark.db.read() as session:
+        assert SoundService(session, earmark.storage).get(note.sound_id).annotation_count == 1
+
+
+def test_a_browse_search_becomes_an_annotation_queue(demo):
+    earmark, sounds, hal = demo
+    queue = Queue(catalogue=CatalogueQuery(annotated="no", where=(("speaker_id", "id00001"),)), viewer_id=hal.id)
+    with earmark.db.read() as session:
+        service = QueueService(session)
+        first = service.first(queue)
+        assert service.position(queue, first) == (1, 5)  # 8 clips of id00001, 3 annotated
+    assert queue.describe().startswith("Browse search: ")
