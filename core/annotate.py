@@ -13,11 +13,10 @@ import plotly.graph_objects as go
 from sqlalchemy import select
 
 from core import peaks
-from core.annotations import AnnotationFilter, AnnotationService
+from core.annotations import AnnotationService
 from core.db import Database
 from core.ingest import ensure_peaks
 from core.models import Annotation, Sound, User
-from core.paging import PageRequest
 from core.queue import Queue, QueueService
 from core.sounds import SoundService
 from core.storage import Storage
@@ -40,17 +39,6 @@ class Screen:
     overview: go.Figure
 
 
-def sound_annotations(service: AnnotationService, sound_id: str) -> list[Annotation]:
-    """All annotations of one sound, in time order (keyset pages of 1,000)."""
-    found: list[Annotation] = []
-    request: PageRequest | None = PageRequest(page_size=1000)
-    while request is not None:
-        page = service.list(request, AnnotationFilter(sound_id=sound_id))
-        found += page.items
-        request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
-    return sorted(found, key=lambda a: (a.start_seconds, a.id))
-
-
 def build_screen(
     db: Database, storage: Storage, sound_id: str, queue: Queue, *, view_start: float, view_length: float | None,
     channel: int | None = None, selection: tuple[float, float] | None = None,
@@ -58,7 +46,7 @@ def build_screen(
     """The screen for ``sound_id``; ``view_length`` None shows the whole sound."""
     with db.read() as session:
         sound = SoundService(session, storage).get(sound_id)
-        annotations = sound_annotations(AnnotationService(session), sound.id)
+        annotations = AnnotationService(session).of_sound(sound.id)
         colors = Vocabulary(session).colors(sound.dataset)
         authors = _names(session, {a.created_by for a in annotations})
         position = QueueService(session).position(queue, sound.id)

@@ -127,6 +127,16 @@ class AnnotationService:
             {"tags": list(filters.tags), "time_range": ",".join(map(str, filters.time_range)) if filters.time_range else None},
         )
 
+    def of_sound(self, sound_id: str) -> list[Annotation]:
+        """All annotations of one sound, in time order (read in keyset pages of 1,000)."""
+        found: list[Annotation] = []
+        request: PageRequest | None = PageRequest(page_size=1000)
+        while request is not None:
+            page = self.list(request, AnnotationFilter(sound_id=sound_id))
+            found += page.items
+            request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
+        return sorted(found, key=lambda a: (a.start_seconds, a.id))
+
     def create(
         self,
         actor: User,

@@ -31,11 +31,10 @@ from typing import Any, BinaryIO
 
 from praatio import textgrid
 from praatio.utilities.constants import Interval
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import __version__
-from core.annotate import sound_annotations
 from core.annotations import AnnotationService
 from core.catalogue import parse_where  # noqa: F401  (part of this module's interface)
 from core.db import Database, on_rollback
@@ -47,8 +46,8 @@ from core.sounds import SoundFilter, filtered
 from core.storage import CHUNK, Storage
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
-READ_AHEAD = 8  # objects fetched ahead of the writer
-SPOOL_IN_MEMORY = 4 * 1024 * 1024  # each fetched object: in memory up to this, then on disk
+READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching them)
+SPOOL_IN_MEMORY = 1024 * 1024  # each fetched object: in memory up to this, then on disk
 MAX_COUNT = 1_000_000
 
 
@@ -169,17 +168,40 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
         if not sounds:
             raise NotFound("No sounds match these filters.")
         service = AnnotationService(session)
-        annotations = {s.id: sound_annotations(service, s.id) for s in sounds}
+        annotations = {s.id: service.of_sound(s.id) for s in sounds}
         author_ids = {a.created_by for items in annotations.values() for a in items}
         authors = dict(session.execute(select(User.id, User.user_name).where(User.id.in_(author_ids))).all()) if author_ids else {}
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        present = list(pool.map(lambda s: storage.exists(s.file.key), sounds))
-    missing = [s.path for s, ok in zip(sounds, present) if not ok]
+    present = _present(db, storage, sounds)
+    missing = [s.path for s in sounds if s.file.key not in present]
     if missing and request.on_missing == "fail":
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise StorageError(f"{len(missing)} file(s) of the subset are missing from storage ({shown}); "
                            "export the rest instead, or restore them.")
     return ExportPlan(request, sounds, annotations, authors, missing)
+
+
+LIST_PAGE = 1000  # keys per listing request
+
+
+def _present(db: Database, storage: Storage, sounds: list[Sound]) -> set[str]:
+    """Which of the sounds' audio objects exist: one HEAD per file (16 at a time), or, where that takes more
+    requests, one listing of each dataset's folder."""
+    present: set[str] = set()
+    by_dataset: dict[str, list[Sound]] = defaultdict(list)
+    for sound in sounds:
+        by_dataset[sound.dataset].append(sound)
+    with db.read() as session:
+        sizes = dict(session.execute(select(Sound.dataset, func.count()).where(Sound.dataset.in_(by_dataset))
+                                     .group_by(Sound.dataset)).all())
+    heads: list[Sound] = []
+    for dataset, members in by_dataset.items():
+        if sizes.get(dataset, 0) / LIST_PAGE < len(members) / 16:
+            present |= {item.key for item in storage.list(f"audio/{dataset}/")}
+        else:
+            heads += members
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        present |= {s.file.key for s, ok in zip(heads, pool.map(lambda s: storage.exists(s.file.key), heads)) if ok}
+    return present
 
 
 # -- writing ---------------------------------------------------------------------------------------------

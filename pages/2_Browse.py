@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import ui
-from core.annotate import build_screen, sound_annotations
+from core.annotate import build_screen
 from core.annotations import AnnotationService
 from core.catalogue import CatalogueQuery, facets, parse_where, search
 from core.http import file_link
@@ -60,9 +60,10 @@ cursors: list[str] = state["browse_cursors"]
 
 with app.db.read() as session:
     page = ui.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None))
-    counts = ui.run(lambda: facets(session, spec, user))
-if page is None:
-    st.stop()
+    if page is None:
+        st.stop()
+    # facets group every match: cheap for a focused search, not for a million sounds
+    counts = None if page.total_capped else ui.run(lambda: facets(session, spec, user))
 
 first = len(cursors) * page_size + 1
 st.caption(f"{page.total_text()} sounds match; showing {first:,}–{first + len(page.items) - 1:,}." if page.items
@@ -110,7 +111,7 @@ if rows and rows[0] < len(page.items):
         if part is not None:
             st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end)
         with app.db.read() as session:
-            notes = sound_annotations(AnnotationService(session), sound.id)
+            notes = AnnotationService(session).of_sound(sound.id)
         st.dataframe([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
                        "text": a.text or ""} for a in notes], hide_index=True, key="browse_annotations")
     with detail_right:

@@ -141,7 +141,11 @@ def test_annotation_formats_read_back(demo, tmp_path):
     assert len(rttm) == 4 and all(len(fields) == 10 for fields in rttm)
 
 
-def test_a_missing_file_is_listed_or_stops_the_export(demo, tmp_path):
+@pytest.mark.parametrize("list_page", [1000, 1])  # found by listing the dataset's folder, or by one HEAD per file
+def test_a_missing_file_is_listed_or_stops_the_export(demo, tmp_path, monkeypatch, list_page):
+    import core.export
+
+    monkeypatch.setattr(core.export, "LIST_PAGE", list_page)
     earmark, sounds = demo
     earmark.storage.delete(sounds[3].file.key)
     plan, manifest, zf = export(earmark, tmp_path)
