@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
@@ -58,12 +59,31 @@ class CatalogueQuery:
         return self
 
 
-def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None) -> Select:
+def has_text_index(session: Session) -> bool:
+    """Whether the database has the trigram index of sounds' paths and titles (SQLite; see core.db)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    return session.execute(sa_text("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'")).first() is not None
+
+
+def _text_condition(needle: str, text_index: bool):
+    """Path or title contains ``needle`` (any case): from the trigram index when there is one and the needle
+    has at least three characters (a trigram's length), else a scan with LIKE."""
+    if text_index and len(needle) >= 3:
+        phrase = '"' + needle.replace('"', '""') + '"'
+        matching = select(sa_text("rowid")).select_from(sa_text("sound_search")).where(
+            sa_text("sound_search MATCH :phrase").bindparams(phrase=phrase))
+        return literal_column("sounds.rowid").in_(matching)
+    pattern = f"%{needle.lower()}%"
+    return or_(func.lower(Sound.path).like(pattern), func.lower(Sound.title).like(pattern))
+
+
+def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, text_index: bool = False) -> Select:
     """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports)."""
     query = query.where(live(Sound.expires_at))
     if spec.text.strip():
-        needle = f"%{spec.text.strip().lower()}%"
-        query = query.where(or_(func.lower(Sound.path).like(needle), func.lower(Sound.title).like(needle)))
+        query = query.where(_text_condition(spec.text.strip(), text_index))
     if spec.dataset:
         query = query.where(Sound.dataset == spec.dataset)
     if spec.created_by:
@@ -103,10 +123,12 @@ def _cursor(sound: Sound, sort: str) -> str:
 
 def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_size: int = 50, cursor: str | None = None,
            count: bool = True) -> CataloguePage:
+    """One page of matches; with ``count``, also how many match (exact up to COUNT_CAP). Counting is what costs
+    on a big catalogue (a selective filter has to look at every row), so callers may leave it for later."""
     spec = spec.checked()
     if not 1 <= page_size <= 1000:
         raise ValidationError("page_size", "page_size must be from 1 to 1000.")
-    base = narrowed(select(Sound), spec, viewer.id if viewer else None)
+    base = narrowed(select(Sound), spec, viewer.id if viewer else None, has_text_index(session))
     column = SORTS[spec.sort]
     query = base
     if cursor:
@@ -132,7 +154,7 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
 
 def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
     """Sounds per dataset and per tag among the matches (the biggest ``limit`` of each)."""
-    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None).subquery()
+    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, has_text_index(session)).subquery()
     datasets = session.execute(select(Sound.dataset, func.count()).where(Sound.id.in_(select(ids))).group_by(Sound.dataset)
                                .order_by(func.count().desc()).limit(limit)).all()
     tags = session.execute(select(SoundTag.tag, func.count()).where(SoundTag.sound_id.in_(select(ids))).group_by(SoundTag.tag)
@@ -142,3 +164,11 @@ def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: i
 
 def describe(spec: CatalogueQuery) -> dict[str, Any]:
     return {k: v for k, v in spec.__dict__.items() if v not in (None, "", (), "any")}
+
+
+COUNT_AT_ONCE_UP_TO = 100_000  # sounds in the catalogue: up to here, Browse counts the matches on every page
+
+
+def count_at_once(session: Session) -> bool:
+    """Whether counting every search's matches stays cheap (a small catalogue); else count when asked."""
+    return (session.scalar(select(func.count()).select_from(Sound)) or 0) <= COUNT_AT_ONCE_UP_TO

@@ -23,7 +23,8 @@ from core.config import settings
 from core.context import Earmark, open_earmark
 from core.demo import load_demo
 from core.errors import EarmarkError, ValidationError
-from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_file, parse_where
+from core.catalogue import CatalogueQuery, parse_where
+from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_file
 from core.files import FileService
 from core.ingest import IngestResult, UploadOptions, check_dataset_name, import_path
 from core.paging import PageRequest
@@ -94,7 +95,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     earmark = _earmark()
     seed = args.seed if args.seed is not None else default_seed()
     request = ExportRequest(
-        filters=SoundFilter(dataset=args.dataset, tags=tuple(clean_tags(args.tags))), where=parse_where(args.where),
+        query=CatalogueQuery(dataset=args.dataset, tags=tuple(clean_tags(args.tags)), where=parse_where(args.where)),
         count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,
         formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), on_missing=args.on_missing,
     )

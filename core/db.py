@@ -23,6 +23,19 @@ from core.models import Base
 BUSY_TIMEOUT_MS = 60_000
 
 
+TEXT_INDEX = (
+    "CREATE VIRTUAL TABLE sound_search USING fts5(path, title, content='sounds', content_rowid='rowid', tokenize='trigram')",
+    "CREATE TRIGGER sound_search_insert AFTER INSERT ON sounds BEGIN "
+    "INSERT INTO sound_search(rowid, path, title) VALUES (new.rowid, new.path, new.title); END",
+    "CREATE TRIGGER sound_search_delete AFTER DELETE ON sounds BEGIN "
+    "INSERT INTO sound_search(sound_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title); END",
+    "CREATE TRIGGER sound_search_update AFTER UPDATE OF path, title ON sounds BEGIN "
+    "INSERT INTO sound_search(sound_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title); "
+    "INSERT INTO sound_search(rowid, path, title) VALUES (new.rowid, new.path, new.title); END",
+    "INSERT INTO sound_search(sound_search) VALUES ('rebuild')",
+)
+
+
 def on_commit(session: Session, action: Callable[[], None]) -> None:
     """Run ``action`` once the session's transaction has committed (e.g. delete an object whose row is gone)."""
     session.info.setdefault("_on_commit", []).append(action)
@@ -90,13 +103,26 @@ class Database:
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
 
     def create_schema(self) -> None:
-        """Create missing tables; safe to call on every start."""
+        """Create missing tables (and, on SQLite, the text-search index); safe to call on every start."""
         try:
             Base.metadata.create_all(self.engine)
+            if self.is_sqlite:
+                self._create_text_index()
         except OperationalError as exc:
             raise ConfigError(
                 "EARMARK_DATABASE_URL", f"EARMARK_DATABASE_URL {self.url} cannot be opened: {exc.orig}."
             ) from exc
+
+    def _create_text_index(self) -> None:
+        """FTS5 with trigrams over sounds' path and title: ``%text%`` search without scanning every row.
+
+        Kept in step with ``sounds`` by triggers; filled from the table when first created.
+        """
+        with self._write_engine.begin() as connection:
+            if connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'").first():
+                return
+            for statement in TEXT_INDEX:
+                connection.exec_driver_sql(statement)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

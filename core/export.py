@@ -36,13 +36,12 @@ from sqlalchemy.orm import Session
 
 from core import __version__
 from core.annotations import AnnotationService
-from core.catalogue import parse_where  # noqa: F401  (part of this module's interface)
+from core.catalogue import CatalogueQuery, describe, has_text_index, narrowed, parse_where  # noqa: F401  (parse_where: for callers)
 from core.db import Database, on_rollback
 from core.errors import NotFound, StorageError, ValidationError
 from core.ids import new_id
 from core.metadata import PATH_COLUMNS
 from core.models import Annotation, Sound, SoundField, StoredFile, User, utcnow
-from core.sounds import SoundFilter, filtered
 from core.storage import CHUNK, Storage
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
@@ -53,8 +52,8 @@ MAX_COUNT = 1_000_000
 
 @dataclass(frozen=True)
 class ExportRequest:
-    filters: SoundFilter = SoundFilter()
-    where: tuple[tuple[str, str], ...] = ()  # metadata column = value, all of them
+    query: CatalogueQuery = CatalogueQuery()  # the same filters as Browse
+    viewer_id: str | None = None  # whose "annotated by me" the query means
     count: int = 10
     seed: int = 0
     balance: str | None = None  # a metadata column: equal numbers per value
@@ -63,9 +62,10 @@ class ExportRequest:
     on_missing: str = "skip"  # "skip": export the rest and list what is missing; "fail": stop
 
     def describe(self) -> dict[str, Any]:
-        return {"dataset": self.filters.dataset, "tags": list(self.filters.tags), "created_by": self.filters.created_by,
-                "where": dict(self.where), "count": self.count, "seed": self.seed, "balance": self.balance,
-                "cap": self.cap, "formats": list(self.formats), "on_missing": self.on_missing}
+        filters = {k: (dict(v) if k == "where" else list(v) if isinstance(v, tuple) else v)
+                   for k, v in describe(self.query).items() if k not in ("sort", "descending")}
+        return {"filters": filters, "count": self.count, "seed": self.seed, "balance": self.balance, "cap": self.cap,
+                "formats": list(self.formats), "on_missing": self.on_missing}
 
 
 def check_count(value: Any) -> int:
@@ -97,11 +97,7 @@ def _rank(seed: int, sound_id: str) -> str:
 
 
 def candidates(session: Session, request: ExportRequest):
-    query = filtered(select(Sound), request.filters).where(Sound.file_id.is_not(None))
-    for name, value in request.where:
-        query = query.where(select(SoundField.sound_id).where(
-            SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value).exists())
-    return query
+    return narrowed(select(Sound), request.query.checked(), request.viewer_id, has_text_index(session)).where(Sound.file_id.is_not(None))
 
 
 def choose(session: Session, request: ExportRequest) -> list[Sound]:
@@ -148,7 +144,7 @@ class ExportPlan:
     @property
     def base_name(self) -> str:
         datasets = {s.dataset for s in self.sounds}
-        return self.request.filters.dataset or (datasets.pop() if len(datasets) == 1 else "earmark")
+        return self.request.query.dataset or (datasets.pop() if len(datasets) == 1 else "earmark")
 
     @property
     def name(self) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.catalogue import CatalogueQuery, describe, narrowed
+from core.catalogue import CatalogueQuery, describe, has_text_index, narrowed
 from core.models import Annotation, Sound
 from core.sounds import SoundFilter, filtered
 
@@ -42,7 +42,7 @@ class QueueService:
     def _ids(self, queue: Queue):
         query = filtered(select(Sound.id), queue.filters)
         if queue.catalogue is not None:
-            query = narrowed(query, queue.catalogue, queue.viewer_id)
+            query = narrowed(query, queue.catalogue, queue.viewer_id, has_text_index(self.session))
         if queue.ids is not None:
             query = query.where(Sound.id.in_(queue.ids))
         return query

@@ -74,6 +74,12 @@ class SoundService:
             query = query.join(Sound, Sound.id == SoundField.sound_id).where(Sound.dataset == dataset)
         return list(self.session.scalars(query))
 
+    def uploaders(self) -> dict[str, str]:
+        """Who uploaded sounds: user id to user name."""
+        rows = self.session.execute(select(User.id, User.user_name).where(User.id.in_(select(Sound.created_by).distinct()))
+                                    .order_by(User.user_name)).all()
+        return {user_id: name for user_id, name in rows}
+
     def datasets(self) -> list[tuple[str, int]]:
         rows = self.session.execute(select(Sound.dataset, func.count()).group_by(Sound.dataset).order_by(Sound.dataset))
         return [(name, count) for name, count in rows]

@@ -20,6 +20,7 @@ from core import auth
 from core.config import Settings, settings
 from core.context import Earmark, open_earmark
 from core.errors import ConfigError, EarmarkError, NotFound
+from core.catalogue import CatalogueQuery
 from core.models import User
 from core.permissions import Action, can_any
 from core.users import UserService
@@ -197,3 +198,43 @@ def page(title: str, action: Action | None = None) -> User:
         )
         st.stop()
     return user
+
+
+def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
+    """The catalogue filters (Browse and Download share them); the dataset and tags follow the URL."""
+    from core.catalogue import CatalogueQuery, parse_where
+    from core.sounds import SoundService
+
+    app = earmark()
+    params = st.query_params
+    with app.db.read() as session:
+        sounds = SoundService(session, app.storage)
+        datasets = [name for name, _ in sounds.datasets()]
+        uploaders = sounds.uploaders()
+        columns = sounds.field_names()
+    row1 = st.columns([2, 1, 1, 2, 1])
+    text = row1[0].text_input("Search title or path", key=f"{prefix}_text", value=params.get("q", ""))
+    wanted = params.get("dataset")
+    dataset = row1[1].selectbox("Dataset", ["(all)", *datasets], key=f"{prefix}_dataset",
+                                index=datasets.index(wanted) + 1 if wanted in datasets else 0)
+    uploader = row1[2].selectbox("Uploaded by", ["(anyone)", *uploaders], key=f"{prefix}_uploader",
+                                 format_func=lambda u: uploaders.get(u, u))
+    tags = row1[3].text_input("Tags (all of, comma-separated)", key=f"{prefix}_tags", value=params.get("tags", ""))
+    annotated = row1[4].selectbox("Annotated", ["any", "yes", "no", "mine"], key=f"{prefix}_annotated",
+                                  format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
+    row2 = st.columns([3, 1, 1] + ([1, 1] if sorting else []))
+    hint = f" (columns: {', '.join(columns[:6])}{'…' if len(columns) > 6 else ''})" if columns else ""
+    where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + hint, key=f"{prefix}_where")
+    shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_min")
+    longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_max")
+    sort, descending = "date", False
+    if sorting:
+        sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations"], key=f"{prefix}_sort")
+        descending = row2[4].checkbox("Descending", key=f"{prefix}_desc")
+    params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags, "q": text})
+    return CatalogueQuery(
+        text=text, dataset=None if dataset == "(all)" else dataset,
+        created_by=None if uploader == "(anyone)" else uploader, tags=tuple(t for t in tags.split(",") if t.strip()),
+        where=parse_where([w for w in where.split(",") if w.strip()]), min_duration=shortest or None,
+        max_duration=longest or None, annotated=annotated, sort=sort, descending=descending,
+    )

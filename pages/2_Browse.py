@@ -5,10 +5,9 @@ import streamlit as st
 from core import ui
 from core.annotate import build_screen
 from core.annotations import AnnotationService
-from core.catalogue import CatalogueQuery, facets, parse_where, search
+from core.catalogue import count_at_once, facets, search
 from core.http import file_link
 from core.queue import Queue
-from core.sounds import SoundService
 from core.stats import human_duration
 from core.waveform import playback
 
@@ -16,41 +15,9 @@ st.set_page_config(page_title="Browse · Earmark", page_icon=":material/search:"
 user = ui.page("Browse")
 app = ui.earmark()
 state = st.session_state
-params = st.query_params
 
-with app.db.read() as session:
-    sounds = SoundService(session, app.storage)
-    datasets = [name for name, _ in sounds.datasets()]
-    columns = sounds.field_names()
-
-row1 = st.columns([2, 1, 2, 1])
-text = row1[0].text_input("Search title or path", key="browse_text", value=params.get("q", ""))
-wanted = params.get("dataset")
-dataset = row1[1].selectbox("Dataset", ["(all)", *datasets], key="browse_dataset",
-                            index=datasets.index(wanted) + 1 if wanted in datasets else 0)
-tags = row1[2].text_input("Tags (all of, comma-separated)", key="browse_tags", value=params.get("tags", ""))
-annotated = row1[3].selectbox("Annotated", ["any", "yes", "no", "mine"], key="browse_annotated",
-                              format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
-row2 = st.columns([2, 1, 1, 1, 1, 1])
-where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + (f" (columns: {', '.join(columns[:6])}…)" if columns else ""),
-                           key="browse_where")
-shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key="browse_min")
-longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key="browse_max")
-sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations"], key="browse_sort")
-descending = row2[4].checkbox("Descending", key="browse_desc")
-page_size = row2[5].selectbox("Per page", [25, 50, 100, 500], index=1, key="browse_page_size")
-params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags, "q": text})
-
-
-def query_from_widgets() -> CatalogueQuery:
-    return CatalogueQuery(
-        text=text, dataset=None if dataset == "(all)" else dataset, tags=tuple(t for t in tags.split(",") if t.strip()),
-        where=parse_where([w for w in where.split(",") if w.strip()]), min_duration=shortest or None,
-        max_duration=longest or None, annotated=annotated, sort=sort, descending=descending,
-    )
-
-
-spec = ui.run(query_from_widgets)
+page_size = st.sidebar.selectbox("Sounds per page", [25, 50, 100, 500], index=1, key="browse_page_size")
+spec = ui.run(lambda: ui.catalogue_filters("browse", sorting=True))
 if spec is None:
     st.stop()
 if state.get("browse_spec") != (spec, page_size):  # new filters: back to the first page
@@ -59,15 +26,25 @@ if state.get("browse_spec") != (spec, page_size):  # new filters: back to the fi
 cursors: list[str] = state["browse_cursors"]
 
 with app.db.read() as session:
-    page = ui.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None))
+    # counting is what costs on a big catalogue: count at once when it is small, else when asked
+    count = count_at_once(session) or state.get("browse_counted") == spec
+    page = ui.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None, count=count))
     if page is None:
         st.stop()
-    # facets group every match: cheap for a focused search, not for a million sounds
-    counts = None if page.total_capped else ui.run(lambda: facets(session, spec, user))
+    # facets group every match: cheap for a focused, counted search, not for a million sounds
+    counts = ui.run(lambda: facets(session, spec, user)) if count and not page.total_capped else None
 
 first = len(cursors) * page_size + 1
-st.caption(f"{page.total_text()} sounds match; showing {first:,}–{first + len(page.items) - 1:,}." if page.items
-           else "No sounds match these filters.")
+shown = f"showing {first:,}–{first + len(page.items) - 1:,}"
+if not page.items:
+    st.caption("No sounds match these filters.")
+elif count:
+    st.caption(f"{page.total_text()} sounds match; {shown}.")
+else:
+    st.caption(f"Sounds {shown}.")
+    if st.button("Count the matches", key="browse_count"):
+        state["browse_counted"] = spec
+        st.rerun()
 if counts and (counts["dataset"] or counts["tag"]):
     st.caption("By dataset: " + ", ".join(f"{d} ({n:,})" for d, n in counts["dataset"])
                + (" · by tag: " + ", ".join(f"{t} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from core import ui
-from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_storage, parse_where
+from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_storage
 from core.http import file_link
-from core.sounds import SoundFilter, SoundService
+from core.sounds import SoundService
 from core.stats import human_bytes
 
 st.set_page_config(page_title="Download · Earmark", page_icon=":material/download:", layout="wide")
@@ -13,16 +13,11 @@ user = ui.page("Download")
 app = ui.earmark()
 state = st.session_state
 
+query = ui.run(lambda: ui.catalogue_filters("dl"))
+if query is None:
+    st.stop()
 with app.db.read() as session:
-    sounds = SoundService(session, app.storage)
-    datasets = [name for name, _ in sounds.datasets()]
-    wanted = st.query_params.get("dataset")
-    left, right = st.columns(2)
-    dataset = left.selectbox("Dataset", ["(all)", *datasets], key="dl_dataset",
-                             index=datasets.index(wanted) + 1 if wanted in datasets else 0)
-    columns = sounds.field_names(None if dataset == "(all)" else dataset)
-tags = right.text_input("Tags (all of, comma-separated)", key="dl_tags", value=st.query_params.get("tags", ""))
-where = st.text_input("Metadata conditions, COLUMN=VALUE separated by commas (e.g. gender=f, set=test)", key="dl_where")
+    columns = SoundService(session, app.storage).field_names(query.dataset)
 
 count_col, seed_col, new_seed_col = st.columns([1, 1, 1])
 count = count_col.text_input("How many sounds", value="10", key="dl_count")
@@ -42,8 +37,7 @@ on_missing = st.radio("If a file is missing from storage", ["skip", "fail"], hor
 if st.button("Build the ZIP", key="dl_build", type="primary"):
     def build(progress: ui.Progress):
         request = ExportRequest(
-            filters=SoundFilter(dataset=None if dataset == "(all)" else dataset, tags=tuple(t for t in tags.split(",") if t.strip())),
-            where=parse_where([w for w in where.split(",") if w.strip()]), count=check_count(count), seed=int(seed),
+            query=query, viewer_id=user.id, count=check_count(count), seed=int(seed),
             balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
             on_missing=on_missing,
         )

@@ -100,3 +100,18 @@ def test_a_browse_search_becomes_an_annotation_queue(demo):
         first = service.first(queue)
         assert service.position(queue, first) == (1, 5)  # 8 clips of id00001, 3 annotated
     assert queue.describe().startswith("Browse search: ")
+
+
+def test_text_search_uses_the_trigram_index_and_follows_changes(demo):
+    earmark, sounds, hal = demo
+    from core.catalogue import has_text_index
+
+    with earmark.db.read() as session:
+        assert has_text_index(session)
+        found = {s.path for s in all_pages(session, CatalogueQuery(text="VID00"), hal)}
+        assert found == {s.path for s in sounds if "vid00" in s.path.lower()} and found
+        assert {s.path for s in all_pages(session, CatalogueQuery(text="1/"), hal)} == {s.path for s in sounds if "1/" in s.path}
+    with earmark.db.write() as session:
+        SoundService(session, earmark.storage).delete(UserService(session).by_name("demo"), sounds[0].id)
+    with earmark.db.read() as session:
+        assert sounds[0].path not in {s.path for s in all_pages(session, CatalogueQuery(text=sounds[0].path), hal)}

@@ -14,7 +14,8 @@ from core.annotations import AnnotationService
 from core.demo import load_demo
 from core.errors import NotFound, StorageError, ValidationError
 from core.export import ExportRequest, check_count, choose, export_to_file, parse_where, plan_export, stream_zip, write_zip
-from core.sounds import SoundFilter, SoundService
+from core.catalogue import CatalogueQuery
+from core.sounds import SoundService
 from tests.conftest import make_user
 
 ALL = ("csv", "json", "audacity", "textgrid", "rttm")
@@ -57,11 +58,11 @@ def test_balance_gives_equal_numbers_per_value_and_cap_limits_them(demo):
 
 def test_filters_compose(demo):
     earmark, sounds = demo
-    picked = paths(earmark, ExportRequest(SoundFilter(dataset="demo", tags=("demo",)), where=(("gender", "m"), ("set", "dev")), count=100))
+    picked = paths(earmark, ExportRequest(CatalogueQuery(dataset="demo", tags=("demo",), where=(("gender", "m"), ("set", "dev"))), count=100))
     expected = sorted(s.path for s in sounds if s.metadata_dict["gender"] == "m" and s.metadata_dict["set"] == "dev")
     assert sorted(picked) == expected and len(expected) == 8
     with pytest.raises(NotFound, match="No sounds match"):
-        plan_export(earmark.db, earmark.storage, ExportRequest(where=(("gender", "x"),)))
+        plan_export(earmark.db, earmark.storage, ExportRequest(CatalogueQuery(where=(("gender", "x"),))))
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "ten", "1.5", ""])
@@ -81,7 +82,7 @@ def test_where_and_formats_are_checked(demo):
 
 
 def export(earmark, tmp_path, **kw):
-    request = ExportRequest(**({"filters": SoundFilter(dataset="demo"), "count": 32, "seed": 5, "formats": ALL} | kw))
+    request = ExportRequest(**({"query": CatalogueQuery(dataset="demo"), "count": 32, "seed": 5, "formats": ALL} | kw))
     plan, manifest = export_to_file(earmark.db, earmark.storage, request, tmp_path / "out.zip")
     return plan, manifest, zipfile.ZipFile(tmp_path / "out.zip")
 
@@ -157,7 +158,7 @@ def test_a_missing_file_is_listed_or_stops_the_export(demo, tmp_path, monkeypatc
 
 def test_streaming_gives_the_same_zip_as_a_file(demo, tmp_path):
     earmark, _ = demo
-    request = ExportRequest(SoundFilter(dataset="demo"), count=4, seed=9, formats=("csv",))
+    request = ExportRequest(CatalogueQuery(dataset="demo"), count=4, seed=9, formats=("csv",))
     streamed = zipfile.ZipFile(io.BytesIO(b"".join(stream_zip(plan_export(earmark.db, earmark.storage, request), earmark.storage))))
     plan, _ = export_to_file(earmark.db, earmark.storage, request, tmp_path / "f.zip")
     from_file = zipfile.ZipFile(tmp_path / "f.zip")

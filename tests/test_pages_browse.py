@@ -72,3 +72,15 @@ def test_bad_metadata_condition_is_one_sentence(local_earmark):
     at = login(app_test(PAGE), "hal")
     at.text_input(key="browse_where").input("gender").run()
     assert at.error[0].value == "'gender' is not COLUMN=VALUE."
+
+
+def test_a_big_catalogue_counts_matches_only_when_asked(local_earmark, monkeypatch):
+    import core.catalogue
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    monkeypatch.setattr(core.catalogue, "COUNT_AT_ONCE_UP_TO", 10)  # 32 sounds count as "big" here
+    at = login(app_test(PAGE), "hal")
+    assert "Sounds showing 1–32." in captions(at) and not any("match" in c for c in captions(at))
+    at.button(key="browse_count").click().run()
+    assert "32 sounds match; showing 1–32." in captions(at)
