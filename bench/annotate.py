@@ -21,6 +21,9 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import best_of  # noqa: E402
 
 from core import peaks  # noqa: E402
 from core.storage import LocalStorage  # noqa: E402
@@ -36,15 +39,6 @@ def make_wav(path: Path, seconds: float) -> None:
             n = min(60 * RATE, int(seconds * RATE) - start)
             t = (start + np.arange(n)) / RATE
             f.write((0.3 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(t / 7)) + 0.02 * rng.standard_normal(n)).astype(np.float32))
-
-
-def best(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def read_once(path: Path) -> None:
@@ -64,9 +58,9 @@ def measure(seconds: float, label: str, repeats: int) -> None:
         root = Path(tmp)
         make_wav(root / "a.wav", seconds)
         storage = LocalStorage(root)
-        read_s = best(repeats, lambda: read_once(root / "a.wav"))
+        read_s = best_of(repeats, lambda: read_once(root / "a.wav"))
         pyramid: list[bytes] = []
-        peaks_s = best(repeats, lambda: pyramid.append(peaks.compute((root / "a.wav").open("rb"))))
+        peaks_s = best_of(repeats, lambda: pyramid.append(peaks.compute((root / "a.wav").open("rb"))))
         storage.put("p.bin", pyramid[-1])
         size_mb = (root / "a.wav").stat().st_size / 1e6
         print(f"{label}: file {size_mb:.1f} MB, read samples once {read_s * 1000:.0f} ms, peaks pyramid {peaks_s * 1000:.0f} ms "
@@ -76,11 +70,11 @@ def measure(seconds: float, label: str, repeats: int) -> None:
         for length in sorted({min(x, seconds) for x in (1, 10, 60, 600, seconds)}):
             for where in (0.0, 0.37, 1.0):
                 view = View.clamp(where * (seconds - length), length, seconds)
-                elapsed = best(repeats, lambda: figure_for(storage, view, seconds))
+                elapsed = best_of(repeats, lambda: figure_for(storage, view, seconds))
                 line = figure_for(storage, view, seconds)
                 worst, worst_points = max(worst, elapsed), max(worst_points, line.points)
             print(f"  window {length:>6g} s: figure prepared in {elapsed * 1000:5.1f} ms, {line.points:,} points ({line.source})")
-        overview = best(repeats, lambda: overview_figure(whole, View(0, 1), seconds))
+        overview = best_of(repeats, lambda: overview_figure(whole, View(0, 1), seconds))
         print(f"  slowest window {worst * 1000:.1f} ms, most points {worst_points:,}; overview figure {overview * 1000:.1f} ms")
         rng = np.random.default_rng(0)
         tracemalloc.start()

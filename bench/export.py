@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from import_s3 import BUCKET, SLOW_S3, free_port  # noqa: E402
+from common import free_port  # noqa: E402
+from import_s3 import BUCKET, SLOW_S3  # noqa: E402
 
 CHILD_RSS = (
     "import resource, subprocess, sys, time; t = time.perf_counter();"

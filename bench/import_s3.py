@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,15 +24,12 @@ import numpy as np
 import soundfile as sf
 from botocore.config import Config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_S3 = ROOT.parent / "shared" / "tools" / "slow_s3.py"
 BUCKET = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_wavs(folder: Path, count: int) -> int:

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import best_of  # noqa: E402
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
@@ -43,15 +46,6 @@ def build(db: Database, count: int) -> list[str]:
         with db.write() as session:
             session.execute(insert(Sound), rows)
     return ids
-
-
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
