@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import Select, func, literal_column, or_, select, tuple_
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
@@ -135,10 +135,9 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
         value, last_id = json.loads(cursor)
         if spec.sort == "date":
             query = query.where(Sound.id < last_id if spec.descending else Sound.id > last_id)
-        elif spec.descending:
-            query = query.where(or_(column < value, and_(column == value, Sound.id < last_id)))
-        else:
-            query = query.where(or_(column > value, and_(column == value, Sound.id > last_id)))
+        else:  # a row-value comparison: the database walks the (column, id) index from the cursor on
+            after = tuple_(column, Sound.id) < tuple_(value, last_id) if spec.descending else tuple_(column, Sound.id) > tuple_(value, last_id)
+            query = query.where(after)
     order = [column.desc(), Sound.id.desc()] if spec.descending else [column, Sound.id]
     if spec.sort == "date":
         order = order[1:]

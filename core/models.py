@@ -76,6 +76,7 @@ class Sound(Base):
         Index("ix_sounds_duration_id", "duration_seconds", "id"),
         Index("ix_sounds_annotations_id", "annotation_count", "id"),
         Index("ix_sounds_dataset_id", "dataset", "id"),
+        Index("ix_sounds_dataset_path_id", "dataset", "path", "id"),
     )
 
     id: Mapped[IdPk]
