@@ -17,17 +17,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from core import audio, auth, tokens
+from core import api, audio, auth, tokens
 from core.config import settings
 from core.context import Earmark, open_earmark
-from core.errors import EarmarkError, NotFound, PermissionDenied
+from core.errors import EarmarkError, PermissionDenied
 from core.files import FileService
 from core.models import StoredFile
 from core.storage import CHUNK
 from core.users import UserService
 
 API_PREFIX = "/api/v1"
-STATUS = {NotFound: 404, PermissionDenied: 403}
 
 
 @functools.cache
@@ -36,8 +35,7 @@ def _earmark() -> Earmark:
 
 
 def _error(exc: EarmarkError) -> JSONResponse:
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    return api.error_response(exc)
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -85,4 +83,5 @@ def routes() -> list[BaseRoute]:
     return [
         Route(f"{API_PREFIX}/health", health, methods=["GET"]),
         Route(f"{API_PREFIX}/files/{{token}}", download_file, methods=["GET"]),
+        *api.routes(_earmark),
     ]

@@ -176,3 +176,17 @@ class TagDefinition(Base):
     color: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[UserRef]
     date_created: Mapped[Created]
+
+
+class ApiToken(Base):
+    """A revocable token for bots and scripts (``Authorization: Bearer``); only its sha256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[IdPk]
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    date_created: Mapped[Created]
+    last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

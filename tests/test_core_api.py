@@ -1,0 +1,124 @@
+"""The cochlea endpoints over HTTP (Starlette's test client on the app's own routes): status codes, shapes,
+links under /api/v1, the role rules, Basic with its cache, and revocable Bearer tokens."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+import core.http
+from core import apiauth
+from core.apiauth import TokenService
+from core.users import UserService
+from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_user
+
+
+def basic(name: str, password: str = USER_PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def api(local_earmark):
+    core.http._earmark.cache_clear()
+    apiauth.BASIC_CACHE.entries.clear()
+    make_user(local_earmark.db, "hal")
+    make_user(local_earmark.db, "vox", "dataset")
+    return TestClient(Starlette(routes=core.http.routes()))
+
+
+def test_credentials_are_required_and_checked(api):
+    assert api.get("/api/v1/").status_code == 401
+    response = api.get("/api/v1/", headers=basic("hal", "wrong-password"))
+    assert response.status_code == 401 and response.json() == {"error": "Wrong user name or password."}
+    assert response.headers["www-authenticate"].startswith("Basic")
+    assert api.get("/api/v1/", headers={"Authorization": "Digest x"}).status_code == 401
+    assert api.get("/api/v1/", headers=basic("hal")).json() == {"totalSounds": 0, "totalAnnotations": 0, "totalUsers": 3}
+
+
+def test_users_endpoints(api):
+    listed = api.get("/api/v1/users?page_size=2", headers=basic("hal")).json()
+    assert listed["total_count"] == 3 and len(listed["items"]) == 2 and listed["next"] == "/api/v1/users?page_size=2&page_number=2"
+    assert "email" not in listed["items"][0]
+    created = api.post("/api/v1/users", json={"user_name": "bot1", "password": "bot-password", "user_type": "featurebot"},
+                       headers=basic("admin", ADMIN_PASSWORD))
+    assert created.status_code == 201 and created.json()["user_type"] == "featurebot"
+    refused = api.post("/api/v1/users", json={"user_name": "x", "password": "xxxxxxxxxx"}, headers=basic("hal"))
+    assert refused.status_code == 403
+    bad = api.post("/api/v1/users", json={"user_name": "bad name", "password": "xxxxxxxxxx"}, headers=basic("admin", ADMIN_PASSWORD))
+    assert bad.status_code == 400 and "user_name" in bad.json()["error"]
+    [hal_entry] = api.get("/api/v1/users?user_name=hal", headers=basic("hal")).json()["items"]
+    hal_id = hal_entry["id"]
+    assert api.patch(f"/api/v1/users/{hal_id}", json={"email": "hal@eta.net"}, headers=basic("hal")).status_code == 204
+    assert api.get(f"/api/v1/users/{hal_id}", headers=basic("hal")).json()["email"] == "hal@eta.net"
+    assert "email" not in api.get(f"/api/v1/users/{hal_id}", headers=basic("vox")).json()
+    assert api.patch(f"/api/v1/users/{hal_id}", json={"about_me": "x"}, headers=basic("vox")).status_code == 403
+    assert api.head(f"/api/v1/users/{hal_id}", headers=basic("vox")).status_code == 204
+    assert api.head("/api/v1/users/nope", headers=basic("vox")).status_code == 404
+    assert api.delete(f"/api/v1/users/{hal_id}", headers=basic("hal")).status_code == 200
+    assert api.get(f"/api/v1/users/{hal_id}", headers=basic("vox")).status_code == 404
+
+
+def test_sounds_and_annotations_endpoints(api):
+    sound = api.post("/api/v1/sounds", json={"title": "Abdication Address", "duration_seconds": 402, "tags": ["speech"],
+                                             "audio_url": "https://archive.org/a.ogg"}, headers=basic("vox"))
+    assert sound.status_code == 201
+    body = sound.json()
+    assert body["created_by"].startswith("/api/v1/users/") and body["tags"] == ["speech"]
+    assert api.post("/api/v1/sounds", json={"title": "x", "duration_seconds": 1}, headers=basic("hal")).status_code == 403
+    sound_id = body["id"]
+    assert api.head(f"/api/v1/sounds/{sound_id}", headers=basic("hal")).status_code == 204
+    assert api.get("/api/v1/sounds/nope", headers=basic("hal")).status_code == 404
+    assert api.get("/api/v1/sounds?tags=speech", headers=basic("hal")).json()["total_count"] == 1
+    made = api.post(f"/api/v1/sounds/{sound_id}/annotations", json={"start_seconds": 1.2, "duration_seconds": 0.5,
+                    "tags": ["snare", "hi-hat"], "data_url": "https://s3/data/fft.dat"}, headers=basic("hal"))
+    assert made.status_code == 201
+    note = made.json()
+    assert note["sound"] == f"/api/v1/sounds/{sound_id}" and note["end_seconds"] == 1.7 and note["tags"] == ["hi-hat", "snare"]
+    bad = api.post(f"/api/v1/sounds/{sound_id}/annotations", json={"start_seconds": -1, "duration_seconds": 1, "tags": ["x"]},
+                   headers=basic("hal"))
+    assert bad.status_code == 400 and bad.json() == {"error": "start_seconds must not be negative."}
+    assert api.post("/api/v1/sounds/nope/annotations", json={"start_seconds": 1, "duration_seconds": 1, "tags": ["x"]},
+                    headers=basic("hal")).status_code == 404
+    ranged = api.get(f"/api/v1/sounds/{sound_id}/annotations?time_range=1.5,3", headers=basic("vox")).json()
+    assert [a["id"] for a in ranged["items"]] == [note["id"]]
+    assert api.get(f"/api/v1/sounds/{sound_id}/annotations?time_range=5,9", headers=basic("vox")).json()["items"] == []
+    assert api.get("/api/v1/annotations?tags=snare,hi-hat", headers=basic("vox")).json()["total_count"] == 1
+    hal_id = note["created_by"].rsplit("/", 1)[1]
+    assert api.get(f"/api/v1/users/{hal_id}/annotations", headers=basic("vox")).json()["total_count"] == 1
+    vox_id = body["created_by"].rsplit("/", 1)[1]
+    assert api.get(f"/api/v1/users/{vox_id}/sounds", headers=basic("hal")).json()["items"][0]["id"] == sound_id
+    assert api.post("/api/v1/sounds", content=b"not json", headers=basic("vox")).json() == {"error": "The request body is not JSON (Expecting value)."}
+
+
+def test_bearer_tokens_work_until_revoked(api, local_earmark):
+    with local_earmark.db.write() as session:
+        hal = UserService(session).by_name("hal")
+        token, secret = TokenService(session).create(hal, hal.id, "my bot")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert secret.startswith("em_") and api.get("/api/v1/", headers=headers).status_code == 200
+    with local_earmark.db.write() as session:
+        TokenService(session).revoke(UserService(session).by_name("hal"), token.id)
+    assert api.get("/api/v1/", headers=headers).json() == {"error": "This API token is not valid (unknown or revoked)."}
+
+
+def test_basic_is_cached_but_a_deactivated_account_stops_at_once(api, local_earmark, monkeypatch):
+    from core import auth
+
+    calls = {"n": 0}
+    real = auth.verify_password
+
+    def counting(password, hashed):
+        calls["n"] += 1
+        return real(password, hashed)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    for _ in range(5):
+        assert api.get("/api/v1/", headers=basic("hal")).status_code == 200
+    assert calls["n"] == 1
+    with local_earmark.db.write() as session:
+        users = UserService(session)
+        users.set_active(users.by_name("admin"), users.by_name("hal").id, False)
+    assert api.get("/api/v1/", headers=basic("hal")).status_code == 401
