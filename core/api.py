@@ -22,6 +22,7 @@ from core.context import Earmark
 from core.errors import AuthenticationFailed, Conflict, EarmarkError, NotFound, PermissionDenied, ValidationError
 from core.models import User
 from core.paging import Page, PageRequest
+from core.permissions import Action, require
 from core.sounds import SoundFilter, SoundService, public_sound
 from core.stats import catalogue_stats
 from core.users import UserFilter, UserService, public_user
@@ -69,7 +70,9 @@ def _tags(request: Request) -> tuple[str, ...]:
     return tuple(t for t in (request.query_params.get("tags") or "").split(",") if t.strip())
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request) -> Any:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await request.form(max_part_size=1024 * 1024)
     try:
         data = json.loads(await request.body() or b"{}")
     except json.JSONDecodeError as exc:
@@ -234,4 +237,180 @@ def routes(app_of: Callable[[], Earmark]) -> list[Route]:
         Route(f"{PREFIX}/sounds/{{sound_id}}/annotations", e(sound_annotations), methods=["GET"]),
         Route(f"{PREFIX}/sounds/{{sound_id}}/annotations", e(create_annotation, 201), methods=["POST"]),
         Route(f"{PREFIX}/annotations", e(list_annotations), methods=["GET"]),
+        Route(f"{PREFIX}/sounds/{{sound_id}}/audio", e(sound_audio), methods=["GET"]),
+        Route(f"{PREFIX}/data/upload", e(upload_file, 201), methods=["POST"]),
+        Route(f"{PREFIX}/data/files", e(list_files), methods=["GET"]),
+        Route(f"{PREFIX}/data/files/{{path:path}}", e(file_by_path), methods=["GET", "DELETE"]),
+        Route(f"{PREFIX}/data/stats", e(file_stats), methods=["GET"]),
+        Route(f"{PREFIX}/download", e(download), methods=["GET"]),
     ]
+
+
+# -- audio, the file registry (data_upload_api.md), subset download (voxceleb_s3_api.md) -------------------
+
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single ``Range: bytes=a-b`` request; None for the whole object."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].partition("-")
+    try:
+        if first == "":
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start, end = int(first), min(size - 1, int(last) if last else size - 1)
+    except ValueError:
+        return None
+    if start > end or start >= size:
+        raise RangeNotSatisfiable(size)
+    return start, end
+
+
+class RangeNotSatisfiable(EarmarkError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The requested range is outside the object (size {size}).")
+        self.size = size
+
+
+def sound_audio(app, user, request, body) -> Response:
+    """The audio of a sound: whole, a byte range (206), or ``?start=&end=`` seconds encoded as WAV."""
+    from starlette.responses import StreamingResponse
+
+    from core import audio as audio_facts
+    from core.waveform import encode_part
+
+    with app.db.read() as session:
+        sound = SoundService(session, app.storage).get(request.path_params["sound_id"])
+    if sound.file is None:
+        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
+    if "start" in request.query_params or "end" in request.query_params:
+        start, end = _seconds(request, "start", 0.0), _seconds(request, "end", sound.duration_seconds)
+        return Response(encode_part(app.storage, sound, start, end), media_type="audio/wav")
+    size = sound.file.size
+    mime = audio_facts.MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    try:
+        wanted = _range(request.headers.get("range"), size)
+    except RangeNotSatisfiable as exc:
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
+    if wanted is None:
+        return StreamingResponse(_chunks(app, sound.file.key, 0, size), media_type=mime,
+                                 headers={"Accept-Ranges": "bytes", "Content-Length": str(size)})
+    start, end = wanted
+    return StreamingResponse(_chunks(app, sound.file.key, start, end - start + 1), status_code=206, media_type=mime,
+                             headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{size}",
+                                      "Content-Length": str(end - start + 1)})
+
+
+def _seconds(request: Request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationError(name, f"{name} must be a number of seconds, not {raw!r}.") from None
+
+
+def _chunks(app, key: str, start: int, length: int):
+    step = 1024 * 1024
+    for offset in range(start, start + length, step):
+        yield app.storage.read_range(key, offset, min(step, start + length - offset))
+
+
+def _escapes(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+def upload_file(app, user, request, form) -> Response:
+    """data_upload_api.md's upload: audio becomes a sound (of ``dataset``), anything else a registry file."""
+    from core.audio import AUDIO_EXTENSIONS
+    from core.files import FileService, parse_extra, public_file
+    from core.ingest import UploadOptions, ingest_audio, store_file
+
+    require(user, Action.UPLOAD)  # a role refusal is a 403, not a refused file
+    upload = form.get("file")
+    if upload is None or not getattr(upload, "filename", None):
+        raise ValidationError("file", "Send the file in a multipart field named 'file'.")
+    if _escapes(upload.filename):
+        raise PermissionDenied(f"{upload.filename} would be stored outside its folder (refused).")
+    if upload.size is not None and upload.size > app.settings.max_upload_bytes:
+        return JSONResponse({"error": f"{upload.filename} is larger than the {app.settings.max_upload_mb} MB limit "
+                                      "(EARMARK_MAX_UPLOAD_MB)."}, status_code=413)
+    options = UploadOptions(dataset=form.get("dataset") or user.user_name, max_bytes=app.settings.max_upload_bytes,
+                            purpose=form.get("purpose") or "ingestion", description=form.get("description"),
+                            extra=parse_extra(form.get("metadata"))).checked()
+    category = form.get("category") or None
+    if upload.filename.lower().endswith(tuple(AUDIO_EXTENSIONS)) and category in (None, "audio"):
+        result = ingest_audio(app.db, app.storage, user, upload.filename, upload.file, options)
+    else:
+        result = store_file(app.db, app.storage, user, upload.filename, upload.file, options, category=category)
+    if result.status == "refused":
+        raise ValidationError("file", result.reason)
+    with app.db.read() as session:
+        record = public_file(FileService(session, app.storage).by_key(result.key))
+    stored = result.status == "stored"
+    return JSONResponse({"success": True, "message": "File uploaded successfully" if stored else f"Already there: {result.reason}",
+                         "file": record, "sound_id": result.sound_id}, status_code=201 if stored else 200)
+
+
+def list_files(app, user, request, body) -> dict:
+    from core.files import FileService, public_file
+
+    with app.db.read() as session:
+        limit, offset = _int(request, "limit", 100), _int(request, "offset", 0)
+        total, files = FileService(session, app.storage).list(purpose=request.query_params.get("purpose") or None,
+                                                              category=request.query_params.get("category") or None,
+                                                              limit=limit, offset=offset)
+        return {"success": True, "total": total, "limit": limit, "offset": offset, "files": [public_file(f) for f in files]}
+
+
+def file_by_path(app, user, request, body) -> Response | dict:
+    from starlette.responses import StreamingResponse
+
+    from core.files import FileService, public_file
+
+    path = request.path_params["path"]
+    if _escapes(path):
+        raise PermissionDenied(f"{path} is outside the file registry (refused).")
+    if request.method == "DELETE":
+        with app.db.write() as session:
+            files = FileService(session, app.storage)
+            files.delete(user, files.by_key(path).id)
+        return {"success": True, "message": "File deleted successfully"}
+    with app.db.read() as session:
+        stored = FileService(session, app.storage).by_key(path)
+    if request.query_params.get("metadata") == "true":
+        return {"success": True, "metadata": public_file(stored)}
+    from core.http import media_type
+
+    return StreamingResponse(_chunks(app, stored.key, 0, stored.size), media_type=media_type(stored),
+                             headers={"Content-Length": str(stored.size)})
+
+
+def file_stats(app, user, request, body) -> dict:
+    from core.files import FileService
+
+    with app.db.read() as session:
+        figures = FileService(session, app.storage).stats()
+    return {"success": True, "stats": {"total_files": figures.total_files, "total_bytes": figures.total_bytes,
+                                       "by_purpose": figures.by_purpose, "by_category": figures.by_category}}
+
+
+def download(app, user, request, body) -> Response:
+    """voxceleb_s3_api.md's subset download, with the Download page's filters, seed and formats; streamed."""
+    from starlette.responses import StreamingResponse
+
+    from core.catalogue import CatalogueQuery, parse_where
+    from core.export import ExportRequest, check_count, default_seed, plan_export, stream_zip
+
+    query = request.query_params
+    request_ = ExportRequest(
+        query=CatalogueQuery(text=query.get("q", ""), dataset=query.get("dataset") or None, tags=_tags(request),
+                             where=parse_where(query.getlist("where"))),
+        viewer_id=user.id, count=check_count(query.get("count", "10")), seed=_int(request, "seed", default_seed()),
+        balance=query.get("balance") or None, cap=_int(request, "cap", 0) or None,
+        formats=tuple(f for f in query.get("formats", "csv").split(",") if f), on_missing=query.get("on_missing", "skip"),
+    )
+    plan = plan_export(app.db, app.storage, request_)  # errors (400, 404) before the first byte
+    return StreamingResponse(stream_zip(plan, app.storage), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{plan.name}"', "X-Earmark-Seed": str(request_.seed)})

@@ -51,6 +51,7 @@ class IngestResult:
     sound_id: str | None = None
     kind: str = "sound"  # "sound", "file" (registry only) or "metadata"
     size: int = 0
+    key: str | None = None  # the storage key of the stored (or already stored) object
 
 
 @dataclass
@@ -180,7 +181,7 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
     with db.read() as session:
         same = session.scalar(select(Sound).where(Sound.dataset == dataset, Sound.sha256 == sha256).limit(1))
         if same is not None:
-            return IngestResult(path, "duplicate", f"same content as {same.path}", same.id)
+            return IngestResult(path, "duplicate", f"same content as {same.path}", same.id, key=same.file.key if same.file else None)
         if session.scalar(select(Sound.id).where(Sound.dataset == dataset, Sound.path == path)) is not None:
             return IngestResult(path, "refused", f"dataset {dataset} already has a different file at {path}")
     return None
@@ -213,7 +214,7 @@ def _store_sound(db, storage, actor, path, stream, sha256, info, options: Upload
             )
             session.add(sound)
             session.flush()
-            return IngestResult(path, "stored", "", sound.id, size=stored.size)
+            return IngestResult(path, "stored", "", sound.id, size=stored.size, key=key)
     except IntegrityError:  # another upload stored the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
 
@@ -260,7 +261,7 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
             with db.read() as session:
                 same = session.scalar(select(StoredFile).where(StoredFile.sha256 == sha256, StoredFile.category == found).limit(1))
                 if same is not None:
-                    return IngestResult(name, "duplicate", f"same content as {same.key}", kind=kind)
+                    return IngestResult(name, "duplicate", f"same content as {same.key}", kind=kind, key=same.key)
             key = f"files/{found}/{PurePosixPath(safe_name).stem}_{new_id()[-10:]}{''.join(PurePosixPath(safe_name).suffixes)[-16:]}"
             stored = storage.put(key, stream)
             with db.write() as session:
@@ -269,7 +270,7 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
                     key=key, category=found, purpose=options.purpose, original_filename=name, description=options.description,
                     extra=dict(options.extra), size=stored.size, sha256=stored.sha256, created_by=actor.id, expires_at=options.expires_at,
                 ))
-            return IngestResult(name, "stored", key, kind=kind, size=stored.size)
+            return IngestResult(name, "stored", "", kind=kind, size=stored.size, key=key)
     except EarmarkError as exc:
         return IngestResult(name, "refused", str(exc), kind=kind)
 

@@ -146,9 +146,16 @@ def playback(storage: Storage, sound: Sound, start: float, end: float, channel: 
     url = storage.presigned_url(sound.file.key, expires_seconds=900) if channel is None else None
     if url:
         return Playback(url, None, start, end)
+    return Playback(None, encode_part(storage, sound, start, end, channel), 0.0, end - start)
+
+
+def encode_part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None = None) -> bytes:
+    """[start, end) seconds of the sound as a 16-bit WAV, read by seeking (the rest of the file is not read)."""
+    start, end = max(0.0, start), min(sound.duration_seconds, end)
+    if end - start <= 0:
+        raise ValidationError("end_seconds", "There is nothing to play: the end must come after the start.")
     if end - start > PLAY_MAX_SECONDS:
         raise ValidationError("end_seconds", f"Parts longer than {PLAY_MAX_SECONDS / 60:g} minutes are not played here; zoom in.")
-    samples = _part(storage, sound, start, end, channel)
     buffer = io.BytesIO()
-    sf.write(buffer, samples, sound.sample_rate, format="WAV", subtype="PCM_16")
-    return Playback(None, buffer.getvalue(), 0.0, end - start)
+    sf.write(buffer, _part(storage, sound, start, end, channel), sound.sample_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()

@@ -122,3 +122,88 @@ def test_basic_is_cached_but_a_deactivated_account_stops_at_once(api, local_earm
         users = UserService(session)
         users.set_active(users.by_name("admin"), users.by_name("hal").id, False)
     assert api.get("/api/v1/", headers=basic("hal")).status_code == 401
+
+
+def test_sound_audio_whole_ranges_and_parts(api, local_earmark):
+    import io
+
+    import soundfile as sf
+
+    from core.ingest import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    with local_earmark.db.read() as session:
+        vox = UserService(session).by_name("vox")
+    data = wav_bytes(seconds=2.0)
+    result = ingest_audio(local_earmark.db, local_earmark.storage, vox, "a.wav", io.BytesIO(data), UploadOptions(dataset="vox", max_bytes=10**7))
+    url = f"/api/v1/sounds/{result.sound_id}/audio"
+    whole = api.get(url, headers=basic("hal"))
+    assert whole.status_code == 200 and whole.content == data and whole.headers["content-type"] == "audio/wav"
+    part = api.get(url, headers=basic("hal") | {"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == data[100:200] and part.headers["content-range"] == f"bytes 100-199/{len(data)}"
+    tail = api.get(url, headers=basic("hal") | {"Range": "bytes=-10"})
+    assert tail.content == data[-10:]
+    assert api.get(url, headers=basic("hal") | {"Range": f"bytes={len(data) + 5}-"}).status_code == 416
+    seconds = api.get(url + "?start=0.5&end=1.0", headers=basic("hal"))
+    decoded, rate = sf.read(io.BytesIO(seconds.content))
+    assert seconds.status_code == 200 and len(decoded) == rate // 2
+    assert api.get(url + "?start=x", headers=basic("hal")).json() == {"error": "start must be a number of seconds, not 'x'."}
+
+
+def test_file_registry_endpoints(api, local_earmark, monkeypatch):
+    from tests.conftest import wav_bytes
+
+    auth = basic("vox")
+    sent = api.post("/api/v1/data/upload", files={"file": ("training_data.json", b'{"a": 1}', "application/json")},
+                    data={"purpose": "training", "description": "Bot training data", "metadata": '{"source": "production"}'},
+                    headers=auth)
+    assert sent.status_code == 201
+    record = sent.json()["file"]
+    assert sent.json()["success"] and record["category"] == "data" and record["purpose"] == "training"
+    assert record["metadata"] == {"source": "production"} and record["original_filename"] == "training_data.json"
+    again = api.post("/api/v1/data/upload", files={"file": ("copy.json", b'{"a": 1}', "application/json")}, headers=auth)
+    assert again.status_code == 200 and again.json()["message"].startswith("Already there")
+    voice = api.post("/api/v1/data/upload", files={"file": ("voice.wav", wav_bytes(), "audio/wav")}, data={"dataset": "echo"}, headers=auth)
+    assert voice.status_code == 201 and voice.json()["sound_id"] and voice.json()["file"]["path"] == "audio/echo/voice.wav"
+    fake = api.post("/api/v1/data/upload", files={"file": ("notes.wav", b"text", "audio/wav")}, headers=auth)
+    assert fake.status_code == 400 and "not decodable audio" in fake.json()["error"]
+    evil = api.post("/api/v1/data/upload", files={"file": ("../../etc/passwd.txt", b"x", "text/plain")}, headers=auth)
+    assert evil.status_code == 403 and "outside" in evil.json()["error"]
+    monkeypatch.setenv("EARMARK_MAX_UPLOAD_MB", "1")
+    from core import config
+    config.settings.cache_clear()
+    core.http._earmark.cache_clear()
+    big = api.post("/api/v1/data/upload", files={"file": ("big.txt", b"x" * (1024 * 1024 + 1), "text/plain")}, headers=auth)
+    assert big.status_code == 413 and "EARMARK_MAX_UPLOAD_MB" in big.json()["error"]
+    assert api.post("/api/v1/data/upload", files={"file": ("a.txt", b"x", "text/plain")}, headers=basic("hal")).status_code == 403
+
+    listed = api.get("/api/v1/data/files?purpose=training", headers=auth).json()
+    assert listed["total"] == 1 and listed["files"][0]["path"] == record["path"]
+    assert api.get("/api/v1/data/files?category=audio&limit=1&offset=0", headers=auth).json()["total"] == 1
+    meta = api.get(f"/api/v1/data/files/{record['path']}?metadata=true", headers=auth).json()
+    assert meta["metadata"]["hash"] == record["hash"]
+    assert api.get(f"/api/v1/data/files/{record['path']}", headers=auth).content == b'{"a": 1}'
+    assert api.get("/api/v1/data/files/files/../../secret", headers=auth).status_code in (403, 404)
+    stats = api.get("/api/v1/data/stats", headers=auth).json()["stats"]
+    assert stats["total_files"] == 2 and stats["by_purpose"]["training"]["count"] == 1
+    assert api.delete(f"/api/v1/data/files/{record['path']}", headers=basic("hal")).status_code == 403
+    assert api.delete(f"/api/v1/data/files/{record['path']}", headers=auth).json() == {"success": True, "message": "File deleted successfully"}
+    assert api.get(f"/api/v1/data/files/{record['path']}", headers=auth).status_code == 404
+
+
+def test_subset_download_streams_a_zip(api, local_earmark):
+    import io
+    import zipfile
+
+    from core.demo import load_demo
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    response = api.get("/api/v1/download?count=5&dataset=demo&seed=3&where=gender=f&formats=csv,rttm", headers=basic("hal"))
+    assert response.status_code == 200 and response.headers["content-disposition"] == 'attachment; filename="demo5.zip"'
+    zf = zipfile.ZipFile(io.BytesIO(response.content))
+    assert zf.testzip() is None and "annotations.rttm" in zf.namelist()
+    assert response.headers["x-earmark-seed"] == "3"
+    assert api.get("/api/v1/download?count=0", headers=basic("hal")).status_code == 400
+    assert api.get("/api/v1/download?count=ten", headers=basic("hal")).json()["error"].startswith("count must be a positive whole number")
+    nothing = api.get("/api/v1/download?dataset=none", headers=basic("hal"))
+    assert nothing.status_code == 404 and nothing.json() == {"error": "No sounds match these filters."}

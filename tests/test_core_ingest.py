@@ -265,7 +265,7 @@ def test_upload_options_are_checked_before_anything_is_stored(local_earmark):
 def test_store_file_confirms_the_category_by_content(earmark):
     user = make_user(earmark.db, "vox", "dataset")
     ok = store_file(earmark.db, earmark.storage, user, "table.json", io.BytesIO(b'{"a": 1}'), options())
-    assert ok.status == "stored" and ok.reason.startswith("files/data/table_") and ok.reason.endswith(".json")
+    assert ok.status == "stored" and ok.key.startswith("files/data/table_") and ok.key.endswith(".json")
     again = store_file(earmark.db, earmark.storage, user, "copy.json", io.BytesIO(b'{"a": 1}'), options())
     assert again.status == "duplicate"
     bad_json = store_file(earmark.db, earmark.storage, user, "broken.json", io.BytesIO(b'{"a": '), options())
