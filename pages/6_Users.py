@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import auth, ui
+from core.apiauth import TokenService
 from core.models import USER_TYPES
 from core.paging import PageRequest
 from core.users import UserService, public_user
@@ -27,6 +28,35 @@ if saved:
                 user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
             )
     ui.run(save_profile, "Profile saved.")
+
+st.subheader("API tokens")
+st.caption("For bots and scripts: send `Authorization: Bearer <token>` to the HTTP API under /api/v1. "
+           "A token is shown once; revoke it when it is no longer needed.")
+with app.db.read() as session:
+    my_tokens = TokenService(session).list(user, user.id)
+if my_tokens:
+    st.dataframe([{"name": t.name, "created": t.date_created.strftime("%Y-%m-%d %H:%M"),
+                   "last used": t.last_used.strftime("%Y-%m-%d %H:%M") if t.last_used else "never",
+                   "revoked": t.revoked, "id": t.id} for t in my_tokens], hide_index=True, key="tokens_table")
+token_cols = st.columns([3, 1])
+token_name = token_cols[0].text_input("Name of a new token (e.g. the bot that will use it)", key="token_name")
+if token_cols[1].button("Create token", key="token_create", width="stretch"):
+    def make_token():
+        with app.db.write() as session:
+            return TokenService(session).create(user, user.id, token_name)
+    made = ui.run(make_token)
+    if made is not None:
+        st.success("Copy this token now; it is not shown again.")
+        st.code(made[1], language=None)
+live_tokens = {t.id: t.name for t in my_tokens if not t.revoked}
+if live_tokens:
+    revoke_cols = st.columns([3, 1])
+    revoke_id = revoke_cols[0].selectbox("Token to revoke", list(live_tokens), format_func=live_tokens.get, key="token_revoke_choice")
+    if revoke_cols[1].button("Revoke", key="token_revoke", width="stretch"):
+        def revoke():
+            with app.db.write() as session:
+                TokenService(session).revoke(user, revoke_id)
+        ui.run(revoke, f"Token {live_tokens[revoke_id]} revoked.", rerun=True)
 
 if not user.is_admin:
     st.stop()

@@ -79,3 +79,24 @@ def test_mismatched_new_passwords_are_refused(local_earmark):
     assert at.error[0].value == "The two passwords differ."
     with local_earmark.db.read() as session:
         UserService(session).authenticate("hal", "user-password-1")  # unchanged
+
+
+def test_make_use_and_revoke_an_api_token(local_earmark):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    import core.http
+
+    core.http._earmark.cache_clear()
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="token_name").input("my bot")
+    at.button(key="token_create").click().run()
+    secret = at.code[0].value
+    assert secret.startswith("em_") and "Copy this token now" in at.success[0].value
+    client = TestClient(Starlette(routes=core.http.routes()))
+    assert client.get("/api/v1/", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    at.run()
+    at.button(key="token_revoke").click().run()
+    assert "Token my bot revoked." in [s.value for s in at.success]
+    assert client.get("/api/v1/", headers={"Authorization": f"Bearer {secret}"}).status_code == 401

@@ -1,0 +1,76 @@
+"""The Python client against the real app (`streamlit run app.py`) on loopback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+import soundfile as sf
+
+from core.client import Client, Forbidden, NotFound, Unauthorized
+from tests.conftest import E2E_ADMIN, E2E_PASSWORD, wav_bytes
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as client:
+        client.create_user("vox", "vox-password-1", "dataset")
+        client.create_user("hal", "hal-password-1", "human")
+        yield client
+
+
+def test_wrong_credentials_raise_with_the_servers_message(server, admin):
+    with Client(server, user="vox", password="wrong-password") as client, pytest.raises(Unauthorized, match="Wrong user name or password."):
+        client.stats()
+    with pytest.raises(ValueError):
+        Client(server)
+
+
+def test_upload_query_annotate_listen_download(server, admin, tmp_path):
+    folder = tmp_path / "session"
+    for i, rel in enumerate(("spk1/a.wav", "spk1/b.wav", "spk2/c.wav")):
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(wav_bytes(seconds=2, freq=200 + 100 * i))
+    (folder / "notes.wav").write_text("not audio")
+    (folder / "labels.csv").write_text("file_name,speaker\nspk1/a.wav,one\n")
+    with Client(server, user="vox", password="vox-password-1") as vox:
+        results = vox.upload_folder(folder, dataset="field", workers=3)
+        refused = [r for r in results if "error" in r]
+        assert [r["file"] for r in refused] == ["notes.wav"] and "not decodable audio" in refused[0]["error"]
+        assert sum(1 for r in results if r.get("sound_id")) == 3
+        sounds = list(vox.sounds(dataset="field", page_size=2))  # two pages, followed through "next"
+        assert sorted(s["path"] for s in sounds) == ["spk1/a.wav", "spk1/b.wav", "spk2/c.wav"]
+        assert {f["category"] for f in vox.files()} == {"audio", "data"}
+    with Client(server, user="hal", password="hal-password-1") as hal:
+        with pytest.raises(Forbidden):
+            hal.upload(folder / "spk1" / "a.wav", dataset="field")
+        target = sounds[0]["id"]
+        made = hal.annotate(target, start=0.5, end=1.0, tags=["kick"], text="first")
+        assert made["sound"] == f"/api/v1/sounds/{target}" and made["end_seconds"] == 1.0
+        assert [a["id"] for a in hal.annotations(target, time_range=(0.8, 0.9))] == [made["id"]]
+        assert list(hal.annotations(target, time_range=(1.5, 1.9))) == []
+        part, rate = sf.read(io.BytesIO(hal.audio(target, start=0.5, end=1.0)))
+        assert len(part) == rate // 2
+        with pytest.raises(NotFound):
+            hal.sound("no-such-sound")
+        out = hal.download(tmp_path / "field.zip", count=10, dataset="field", seed=4, formats=["csv", "textgrid"])
+        zf = zipfile.ZipFile(out)
+        assert zf.testzip() is None and len([n for n in zf.namelist() if n.startswith("audio/")]) == 3
+        rows = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
+        assert [(r["tags"], r["text"], r["created_by"]) for r in rows] == [("kick", "first", "hal")]
+
+
+def test_api_tokens_work_from_the_client(server, admin):
+    from core.apiauth import TokenService
+    from core.config import load_settings
+    from core.context import open_earmark
+    from core.users import UserService
+
+    app = open_earmark(load_settings({"EARMARK_DATA_DIR": str(server.data_dir)}, env_file=None), check_storage=False)
+    with app.db.write() as session:
+        vox = UserService(session).by_name("vox")
+        _, secret = TokenService(session).create(vox, vox.id, "client test")
+    with Client(server, token=secret) as bot:
+        assert bot.stats()["totalUsers"] == 3
