@@ -99,18 +99,21 @@ def endpoint(app_of: Callable[[], Earmark], handler: Callable[..., Response | di
             return Response(status_code=204 if status == 200 else status)
         return JSONResponse(result, status_code=status)
 
+    wrapped.__wrapped_handler__ = handler  # type: ignore[attr-defined]  (the API description reads its docstring)
     return wrapped
 
 
 # -- handlers ---------------------------------------------------------------------------------------------
 
 def stats(app: Earmark, user: User, request: Request, body: dict) -> dict:
+    """High-level stats: totalSounds, totalAnnotations, totalUsers."""
     with app.db.read() as session:
         figures = catalogue_stats(session)
     return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
 
 def list_users(app, user, request, body) -> dict:
+    """Users, a page at a time (email only in your own record)."""
     with app.db.read() as session:
         filters = UserFilter(request.query_params.get("user_type") or None, request.query_params.get("user_name") or None)
         page = UserService(session).list(_paging(request), filters)
@@ -118,6 +121,7 @@ def list_users(app, user, request, body) -> dict:
 
 
 def create_user(app, user, request, body) -> dict:
+    """Create a user (administrators)."""
     profile = {k: body.get(k) for k in ("email", "about_me", "info_url") if k in body}
     with app.db.write() as session:
         created = UserService(session).create(user, body.get("user_name", ""), body.get("password", ""),
@@ -126,6 +130,7 @@ def create_user(app, user, request, body) -> dict:
 
 
 def get_user(app, user, request, body) -> dict | Response:
+    """One user (HEAD: whether it exists)."""
     with app.db.read() as session:
         found = UserService(session).get(request.path_params["user_id"])
         if request.method == "HEAD":
@@ -134,6 +139,7 @@ def get_user(app, user, request, body) -> dict | Response:
 
 
 def update_user(app, user, request, body) -> None:
+    """Change a user: yourself (administrators: anyone; role and active flag too)."""
     user_id = request.path_params["user_id"]
     with app.db.write() as session:
         service = UserService(session)
@@ -150,12 +156,14 @@ def update_user(app, user, request, body) -> None:
 
 
 def delete_user(app, user, request, body) -> dict:
+    """Delete a user that owns nothing (yourself, or anyone as an administrator)."""
     with app.db.write() as session:
         UserService(session).delete(user, request.path_params["user_id"])
     return {"deleted": request.path_params["user_id"]}
 
 
 def user_sounds(app, user, request, body) -> dict:
+    """The sounds a user created."""
     user_id = request.path_params["user_id"]
     with app.db.read() as session:
         UserService(session).get(user_id)
@@ -164,6 +172,7 @@ def user_sounds(app, user, request, body) -> dict:
 
 
 def user_annotations(app, user, request, body) -> dict:
+    """The annotations a user created."""
     user_id = request.path_params["user_id"]
     with app.db.read() as session:
         UserService(session).get(user_id)
@@ -172,6 +181,7 @@ def user_annotations(app, user, request, body) -> dict:
 
 
 def list_sounds(app, user, request, body) -> dict:
+    """Sounds, a page at a time."""
     with app.db.read() as session:
         filters = SoundFilter(created_by=request.query_params.get("created_by") or None,
                               dataset=request.query_params.get("dataset") or None, tags=_tags(request))
@@ -180,6 +190,7 @@ def list_sounds(app, user, request, body) -> dict:
 
 
 def create_sound(app, user, request, body) -> dict:
+    """Create a sound whose audio lives at audio_url (dataset users and administrators)."""
     with app.db.write() as session:
         sound = SoundService(session, app.storage).create_reference(
             user, title=body.get("title", ""), duration_seconds=body.get("duration_seconds"), audio_url=body.get("audio_url"),
@@ -189,6 +200,7 @@ def create_sound(app, user, request, body) -> dict:
 
 
 def get_sound(app, user, request, body) -> dict | Response:
+    """One sound (HEAD: whether it exists)."""
     with app.db.read() as session:
         sound = SoundService(session, app.storage).get(request.path_params["sound_id"])
         if request.method == "HEAD":
@@ -197,6 +209,7 @@ def get_sound(app, user, request, body) -> dict | Response:
 
 
 def sound_annotations(app, user, request, body) -> dict:
+    """A sound's annotations, optionally only those overlapping time_range."""
     sound_id = request.path_params["sound_id"]
     with app.db.read() as session:
         filters = AnnotationFilter(sound_id=sound_id, tags=_tags(request),
@@ -206,6 +219,7 @@ def sound_annotations(app, user, request, body) -> dict:
 
 
 def create_annotation(app, user, request, body) -> dict:
+    """Annotate a segment of a sound: tags, text and/or data_url."""
     with app.db.write() as session:
         annotation = AnnotationService(session).create(
             user, request.path_params["sound_id"], start_seconds=body.get("start_seconds"),
@@ -215,6 +229,7 @@ def create_annotation(app, user, request, body) -> dict:
 
 
 def list_annotations(app, user, request, body) -> dict:
+    """Annotations, a page at a time, filtered by tags (all of them)."""
     with app.db.read() as session:
         page = AnnotationService(session).list(_paging(request), AnnotationFilter(tags=_tags(request)))
         return _page(page, "/annotations", public_annotation)
@@ -354,6 +369,7 @@ def upload_file(app, user, request, form) -> Response:
 
 
 def list_files(app, user, request, body) -> dict:
+    """The file registry: every stored file, filtered and paged."""
     from core.files import FileService, public_file
 
     with app.db.read() as session:
@@ -388,6 +404,7 @@ def file_by_path(app, user, request, body) -> Response | dict:
 
 
 def file_stats(app, user, request, body) -> dict:
+    """Files by purpose and category: count and bytes."""
     from core.files import FileService
 
     with app.db.read() as session:

@@ -14,10 +14,10 @@ from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from core import api, audio, auth, tokens
+from core import api, audio, auth, openapi, tokens
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, PermissionDenied
@@ -39,6 +39,7 @@ def _error(exc: EarmarkError) -> JSONResponse:
 
 
 async def health(_request: Request) -> JSONResponse:
+    """Whether the server is up (no authentication)."""
     return JSONResponse({"status": "ok"})
 
 
@@ -69,6 +70,7 @@ def media_type(stored: StoredFile) -> str:
 
 
 async def download_file(request: Request) -> Response:
+    """A file behind a signed, expiring link handed out by the pages."""
     app = _earmark()
     try:
         stored = await run_in_threadpool(_file_for, app, request.path_params["token"])
@@ -80,8 +82,19 @@ async def download_file(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [
+    table: list[BaseRoute] = [
         Route(f"{API_PREFIX}/health", health, methods=["GET"]),
         Route(f"{API_PREFIX}/files/{{token}}", download_file, methods=["GET"]),
         *api.routes(_earmark),
     ]
+
+    async def openapi_json(_request: Request) -> JSONResponse:
+        """This description of the API (OpenAPI 3.1)."""
+        return JSONResponse(openapi.spec(table))
+
+    async def docs(_request: Request) -> HTMLResponse:
+        """The API, as a page to read."""
+        return HTMLResponse(openapi.page(openapi.spec(table)))
+
+    table += [Route(f"{API_PREFIX}/openapi.json", openapi_json, methods=["GET"]), Route(f"{API_PREFIX}/docs", docs, methods=["GET"])]
+    return table
