@@ -228,6 +228,31 @@ def create_annotation(app, user, request, body) -> dict:
         return _linked(public_annotation(annotation))
 
 
+def get_annotation(app, user, request, body) -> dict:
+    """One annotation, with its version (send it back with a change)."""
+    with app.db.read() as session:
+        return _linked(public_annotation(AnnotationService(session).get(request.path_params["annotation_id"])))
+
+
+def update_annotation(app, user, request, body) -> dict:
+    """Change your annotation (administrators: any); ``version`` must be the one you read, or it is refused (409)."""
+    if "version" not in body:
+        raise ValidationError("version", "Send the version you read (GET the annotation first), so no one's change is lost.")
+    changes = {k: body[k] for k in ("start_seconds", "duration_seconds", "end_seconds", "tags", "text", "data_url", "channel") if k in body}
+    with app.db.write() as session:
+        version = body["version"]
+        if not isinstance(version, int):
+            raise ValidationError("version", "version must be a whole number.")
+        return _linked(public_annotation(AnnotationService(session).update(user, request.path_params["annotation_id"], version, **changes)))
+
+
+def delete_annotation(app, user, request, body) -> None:
+    """Delete your annotation (administrators: any)."""
+    with app.db.write() as session:
+        AnnotationService(session).delete(user, request.path_params["annotation_id"])
+    return None
+
+
 def list_annotations(app, user, request, body) -> dict:
     """Annotations, a page at a time, filtered by tags (all of them)."""
     with app.db.read() as session:
@@ -252,6 +277,9 @@ def routes(app_of: Callable[[], Earmark]) -> list[Route]:
         Route(f"{PREFIX}/sounds/{{sound_id}}/annotations", e(sound_annotations), methods=["GET"]),
         Route(f"{PREFIX}/sounds/{{sound_id}}/annotations", e(create_annotation, 201), methods=["POST"]),
         Route(f"{PREFIX}/annotations", e(list_annotations), methods=["GET"]),
+        Route(f"{PREFIX}/annotations/{{annotation_id}}", e(get_annotation), methods=["GET"]),
+        Route(f"{PREFIX}/annotations/{{annotation_id}}", e(update_annotation), methods=["PATCH"]),
+        Route(f"{PREFIX}/annotations/{{annotation_id}}", e(delete_annotation), methods=["DELETE"]),
         Route(f"{PREFIX}/sounds/{{sound_id}}/audio", e(sound_audio), methods=["GET"]),
         Route(f"{PREFIX}/data/upload", e(upload_file, 201), methods=["POST"]),
         Route(f"{PREFIX}/data/files", e(list_files), methods=["GET"]),

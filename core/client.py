@@ -135,6 +135,18 @@ class Client:
             "start_seconds": start, "end_seconds": end, "duration_seconds": duration, "tags": list(tags),
             "text": text, "data_url": data_url})
 
+    def annotation(self, annotation_id: str) -> dict[str, Any]:
+        return self._get(f"/annotations/{annotation_id}")
+
+    def update_annotation(self, annotation: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        """Change an annotation as read (its ``version`` guards against overwriting someone else's change:
+        a stale one raises :class:`Conflict`)."""
+        response = self.http.patch(f"{API}/annotations/{annotation['id']}", json={"version": annotation["version"], **changes})
+        return self._check(response).json()
+
+    def delete_annotation(self, annotation_id: str) -> None:
+        self._check(self.http.delete(f"{API}/annotations/{annotation_id}"))
+
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._check(self.http.get(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end}))).content
 

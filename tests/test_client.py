@@ -74,3 +74,21 @@ def test_api_tokens_work_from_the_client(server, admin):
         _, secret = TokenService(session).create(vox, vox.id, "client test")
     with Client(server, token=secret) as bot:
         assert bot.stats()["totalUsers"] == 3
+
+
+def test_edit_with_versions_and_delete_annotations(server, admin):
+    from core.client import Conflict
+
+    sound = admin.create_sound("A sound", 12.3, audio_url="https://example.com/a.wav", tags=["test"])
+    with Client(server, user="hal", password="hal-password-1") as hal:
+        made = hal.annotate(sound["id"], start=1, duration=1, tags=["kick"])
+        seen = hal.annotation(made["id"])
+        moved = hal.update_annotation(seen, start_seconds=2.0, duration_seconds=1.0)
+        assert (moved["start_seconds"], moved["version"]) == (2.0, 2)
+        with pytest.raises(Conflict, match="changed by hal"):
+            hal.update_annotation(seen, text="stale")  # still version 1
+        with Client(server, user="vox", password="vox-password-1") as vox, pytest.raises(Forbidden):
+            vox.delete_annotation(made["id"])
+        hal.delete_annotation(made["id"])
+        with pytest.raises(NotFound):
+            hal.annotation(made["id"])
