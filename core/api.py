@@ -181,12 +181,31 @@ def user_annotations(app, user, request, body) -> dict:
 
 
 def list_sounds(app, user, request, body) -> dict:
-    """Sounds, a page at a time."""
+    """Sounds, a page at a time; with ``sort`` (date, name, duration, annotations) and ``descending``, in that order."""
+    query = request.query_params
+    if query.get("sort") or query.get("cursor"):
+        return _sorted_sounds(app, user, request)
     with app.db.read() as session:
-        filters = SoundFilter(created_by=request.query_params.get("created_by") or None,
-                              dataset=request.query_params.get("dataset") or None, tags=_tags(request))
+        filters = SoundFilter(created_by=query.get("created_by") or None, dataset=query.get("dataset") or None, tags=_tags(request))
         page = SoundService(session, app.storage).list(_paging(request), filters)
         return _page(page, "/sounds", public_sound)
+
+
+def _sorted_sounds(app, user, request) -> dict:
+    """Sorted listings page with the catalogue's keyset cursor (``next`` carries it); the total is capped."""
+    from urllib.parse import urlencode
+
+    from core.catalogue import CatalogueQuery, search
+
+    query = request.query_params
+    spec = CatalogueQuery(dataset=query.get("dataset") or None, created_by=query.get("created_by") or None, tags=_tags(request),
+                          sort=query.get("sort") or "date", descending=query.get("descending") in ("1", "true"))
+    with app.db.read() as session:
+        page = search(session, spec, user, page_size=_int(request, "page_size", 100), cursor=query.get("cursor") or None)
+        items = [_linked(public_sound(s)) for s in page.items]
+    following = {k: v for k, v in query.items() if k != "cursor"} | {"cursor": page.next_cursor}
+    return {"items": items, "total_count": page.total, "total_count_capped": page.total_capped,
+            "next": f"{PREFIX}/sounds?{urlencode(following)}" if page.next_cursor else None}
 
 
 def create_sound(app, user, request, body) -> dict:

@@ -114,8 +114,10 @@ class Client:
         return self._post("/users", {"user_name": user_name, "password": password, "user_type": user_type, **profile})
 
     def sounds(self, dataset: str | None = None, tags: Iterable[str] = (), created_by: str | None = None,
-               page_size: int = 500) -> Iterator[dict[str, Any]]:
-        return self._pages("/sounds", dataset=dataset, tags=",".join(tags) or None, created_by=created_by, page_size=page_size)
+               sort: str | None = None, descending: bool = False, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every matching sound (pages are fetched as you iterate); ``sort``: date, name, duration, annotations."""
+        return self._pages("/sounds", dataset=dataset, tags=",".join(tags) or None, created_by=created_by, sort=sort,
+                           descending="true" if descending else None, page_size=page_size)
 
     def sound(self, sound_id: str) -> dict[str, Any]:
         return self._get(f"/sounds/{sound_id}")

@@ -20,10 +20,11 @@ PARAMETERS = {
     "count": "how many sounds (default 10)", "seed": "random seed", "where": "COLUMN=VALUE, may repeat",
     "balance": "metadata column to balance on", "cap": "at most this many per value", "formats": "csv,json,audacity,textgrid,rttm",
     "start": "seconds (with end: just that part, as WAV)", "end": "seconds",
+    "sort": "date, name, duration or annotations (then page with the cursor in next)", "descending": "true: largest first",
 }
 QUERY = {
     "/users": ["page_size", "page_number", "low_id", "user_type", "user_name"],
-    "/sounds": ["page_size", "page_number", "low_id", "created_by", "dataset", "tags"],
+    "/sounds": ["page_size", "page_number", "low_id", "created_by", "dataset", "tags", "sort", "descending"],
     "/annotations": ["page_size", "page_number", "low_id", "tags"],
     "/sounds/{sound_id}/annotations": ["page_size", "page_number", "low_id", "time_range", "tags"],
     "/users/{user_id}/sounds": ["page_size", "page_number", "low_id", "tags"],

@@ -43,6 +43,8 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         sounds = list(vox.sounds(dataset="field", page_size=2))  # two pages, followed through "next"
         assert sorted(s["path"] for s in sounds) == ["spk1/a.wav", "spk1/b.wav", "spk2/c.wav"]
         assert {f["category"] for f in vox.files()} == {"audio", "data"}
+        by_name = [s["path"] for s in vox.sounds(dataset="field", sort="name", descending=True, page_size=2)]
+        assert by_name == ["spk2/c.wav", "spk1/b.wav", "spk1/a.wav"]
     with Client(server, user="hal", password="hal-password-1") as hal:
         with pytest.raises(Forbidden):
             hal.upload(folder / "spk1" / "a.wav", dataset="field")
