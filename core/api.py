@@ -11,21 +11,29 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from urllib.parse import urlencode
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core import apiauth
 from core.annotations import AnnotationFilter, AnnotationService, parse_time_range, public_annotation
+from core.audio import AUDIO_EXTENSIONS, MIME_BY_EXTENSION
+from core.catalogue import CatalogueQuery, parse_where, search
 from core.context import Earmark
 from core.errors import AuthenticationFailed, Conflict, EarmarkError, NotFound, PermissionDenied, ValidationError
+from core.export import ExportRequest, check_count, default_seed, plan_export, stream_zip
+from core.files import FileService, media_type, parse_extra, public_file
+from core.ingest import UploadOptions, ingest_audio, store_file
 from core.models import User
 from core.paging import Page, PageRequest
 from core.permissions import Action, require
 from core.sounds import SoundFilter, SoundService, public_sound
 from core.stats import catalogue_stats
 from core.users import UserFilter, UserService, public_user
+from core.waveform import encode_part
 
 PREFIX = "/api/v1"
 STATUS = ((AuthenticationFailed, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (EarmarkError, 400))
@@ -52,14 +60,20 @@ def _page(page: Page, path: str, shape: Callable[[Any], dict[str, Any]]) -> dict
             "next": f"{PREFIX}{path}?{query}" if query else None}
 
 
-def _int(request: Request, name: str, default: int) -> int:
+def _number(request: Request, name: str, default: Any, kind: type = int) -> Any:
+    """A query parameter as a whole number (``kind`` int) or seconds (``kind`` float); a bad one names itself."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ValidationError(name, f"{name} must be a whole number, not {raw!r}.") from None
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ValidationError(name, f"{name} must be {what}, not {raw!r}.") from None
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    return _number(request, name, default, int)
 
 
 def _paging(request: Request) -> PageRequest:
@@ -193,9 +207,7 @@ def list_sounds(app, user, request, body) -> dict:
 
 def _sorted_sounds(app, user, request) -> dict:
     """Sorted listings page with the catalogue's keyset cursor (``next`` carries it); the total is capped."""
-    from urllib.parse import urlencode
 
-    from core.catalogue import CatalogueQuery, search
 
     query = request.query_params
     spec = CatalogueQuery(dataset=query.get("dataset") or None, created_by=query.get("created_by") or None, tags=_tags(request),
@@ -335,24 +347,21 @@ class RangeNotSatisfiable(EarmarkError):
 
 def sound_audio(app, user, request, body) -> Response:
     """The audio of a sound: whole, a byte range (206), or ``?start=&end=`` seconds encoded as WAV."""
-    from starlette.responses import StreamingResponse
 
-    from core import audio as audio_facts
-    from core.waveform import encode_part
 
     with app.db.read() as session:
         sound = SoundService(session, app.storage).get(request.path_params["sound_id"])
     if sound.file is None:
         raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
     if "start" in request.query_params or "end" in request.query_params:
-        start, end = _seconds(request, "start", 0.0), _seconds(request, "end", sound.duration_seconds)
+        start, end = _number(request, "start", 0.0, float), _number(request, "end", sound.duration_seconds, float)
         return Response(encode_part(app.storage, sound, start, end), media_type="audio/wav")
     size = sound.file.size
-    mime = audio_facts.MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    mime = MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     try:
         wanted = _range(request.headers.get("range"), size)
     except RangeNotSatisfiable as exc:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
+        return JSONResponse({"error": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
     if wanted is None:
         return StreamingResponse(_chunks(app, sound.file.key, 0, size), media_type=mime,
                                  headers={"Accept-Ranges": "bytes", "Content-Length": str(size)})
@@ -360,16 +369,6 @@ def sound_audio(app, user, request, body) -> Response:
     return StreamingResponse(_chunks(app, sound.file.key, start, end - start + 1), status_code=206, media_type=mime,
                              headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end}/{size}",
                                       "Content-Length": str(end - start + 1)})
-
-
-def _seconds(request: Request, name: str, default: float) -> float:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValidationError(name, f"{name} must be a number of seconds, not {raw!r}.") from None
 
 
 def _chunks(app, key: str, start: int, length: int):
@@ -385,9 +384,6 @@ def _escapes(name: str) -> bool:
 
 def upload_file(app, user, request, form) -> Response:
     """data_upload_api.md's upload: audio becomes a sound (of ``dataset``), anything else a registry file."""
-    from core.audio import AUDIO_EXTENSIONS
-    from core.files import FileService, parse_extra, public_file
-    from core.ingest import UploadOptions, ingest_audio, store_file
 
     require(user, Action.UPLOAD)  # a role refusal is a 403, not a refused file
     upload = form.get("file")
@@ -417,7 +413,6 @@ def upload_file(app, user, request, form) -> Response:
 
 def list_files(app, user, request, body) -> dict:
     """The file registry: every stored file, filtered and paged."""
-    from core.files import FileService, public_file
 
     with app.db.read() as session:
         limit, offset = _int(request, "limit", 100), _int(request, "offset", 0)
@@ -428,9 +423,7 @@ def list_files(app, user, request, body) -> dict:
 
 
 def file_by_path(app, user, request, body) -> Response | dict:
-    from starlette.responses import StreamingResponse
 
-    from core.files import FileService, public_file
 
     path = request.path_params["path"]
     if _escapes(path):
@@ -444,7 +437,6 @@ def file_by_path(app, user, request, body) -> Response | dict:
         stored = FileService(session, app.storage).by_key(path)
     if request.query_params.get("metadata") == "true":
         return {"success": True, "metadata": public_file(stored)}
-    from core.http import media_type
 
     return StreamingResponse(_chunks(app, stored.key, 0, stored.size), media_type=media_type(stored),
                              headers={"Content-Length": str(stored.size)})
@@ -452,7 +444,6 @@ def file_by_path(app, user, request, body) -> Response | dict:
 
 def file_stats(app, user, request, body) -> dict:
     """Files by purpose and category: count and bytes."""
-    from core.files import FileService
 
     with app.db.read() as session:
         figures = FileService(session, app.storage).stats()
@@ -462,10 +453,7 @@ def file_stats(app, user, request, body) -> dict:
 
 def download(app, user, request, body) -> Response:
     """voxceleb_s3_api.md's subset download, with the Download page's filters, seed and formats; streamed."""
-    from starlette.responses import StreamingResponse
 
-    from core.catalogue import CatalogueQuery, parse_where
-    from core.export import ExportRequest, check_count, default_seed, plan_export, stream_zip
 
     query = request.query_params
     request_ = ExportRequest(

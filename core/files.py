@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import mimetypes
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -274,6 +275,12 @@ def _is_live(stored: StoredFile) -> bool:
         return True
     expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=dt.timezone.utc)
     return expires > utcnow()
+
+
+def media_type(stored: StoredFile) -> str:
+    """The MIME type to send a stored file with (audio by its extension)."""
+    guessed = audio.MIME_BY_EXTENSION.get(PurePosixPath(stored.key).suffix.lower()) if stored.category == "audio" else None
+    return guessed or mimetypes.guess_type(stored.original_filename)[0] or "application/octet-stream"
 
 
 def public_file(stored: StoredFile) -> dict[str, Any]:

@@ -7,7 +7,6 @@ Routes are thin: parse the request, call a core service, shape the answer; a cor
 from __future__ import annotations
 
 import functools
-import mimetypes
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from urllib.parse import quote
@@ -17,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from core import api, audio, auth, openapi, tokens
+from core import api, auth, openapi, tokens
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, PermissionDenied
-from core.files import FileService
+from core.files import FileService, media_type
 from core.models import StoredFile
 from core.storage import CHUNK
 from core.users import UserService
@@ -62,11 +61,6 @@ def _object(app: Earmark, key: str) -> Iterator[bytes]:
     with app.storage.open(key) as body:
         while chunk := body.read(CHUNK):
             yield chunk
-
-
-def media_type(stored: StoredFile) -> str:
-    guessed = audio.MIME_BY_EXTENSION.get(PurePosixPath(stored.key).suffix.lower()) if stored.category == "audio" else None
-    return guessed or mimetypes.guess_type(stored.original_filename)[0] or "application/octet-stream"
 
 
 async def download_file(request: Request) -> Response:

@@ -69,7 +69,7 @@ def test_cochlea_examples(server):
         "user_name": "HalIncandenza", "password": "password-of-hal", "user_type": "dataset", "email": "hal@eta.com",
         "about_me": "Up and coming tennis star", "info_url": "https://hal.eta.net"})))
     assert user["user_name"] == "HalIncandenza"
-    hal = f"HalIncandenza:password-of-hal"
+    hal = "HalIncandenza:password-of-hal"
     patched = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-u", hal, "-X", "PATCH", f"{api}/users/{user['id']}",
                               "-H", "Content-Type: application/json", "-d", json.dumps({"about_me": "Here is some updated about me text",
                                                                                         "password": "Here|sANewPa$$w0rd"})],

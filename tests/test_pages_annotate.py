@@ -7,7 +7,7 @@ import pytest
 from core.annotations import AnnotationService
 from core.demo import load_demo
 from core.models import SoundTag
-from core.sounds import SoundFilter, SoundService
+from core.sounds import SoundService
 from tests.conftest import app_test, login, make_user
 
 PAGE = "pages/3_Annotate.py"
