@@ -149,8 +149,10 @@ class AnnotationService:
         text: str | None = None,
         data_url: str | None = None,
         channel: Any = None,
+        source: str | None = None,
     ) -> Annotation:
-        """A new annotation; give ``duration_seconds`` (the seed API) or ``end_seconds``."""
+        """A new annotation; give ``duration_seconds`` (the seed API) or ``end_seconds``. ``source`` marks an
+        analyzer's output (core.jobs), so a re-run replaces it."""
         require(actor, Action.ANNOTATE)
         sound = self._sound(sound_id)
         start, duration = _check_segment(sound, start_seconds, _duration(start_seconds, duration_seconds, end_seconds))
@@ -161,7 +163,7 @@ class AnnotationService:
             raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
         annotation = Annotation(
             sound_id=sound.id, created_by=actor.id, start_seconds=start, duration_seconds=duration,
-            text=text, data_url=data_url, channel=_check_channel(sound, channel),
+            text=text, data_url=data_url, channel=_check_channel(sound, channel), source=source,
             tags=[AnnotationTag(tag=t) for t in tag_list],
         )
         self.session.add(annotation)

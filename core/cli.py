@@ -25,7 +25,9 @@ from core.demo import load_demo
 from core.errors import EarmarkError, ValidationError
 from core.catalogue import CatalogueQuery, parse_where
 from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_file
+from core.analyzers import ANALYZERS
 from core.files import FileService
+from core.jobs import JobService, work
 from core.ingest import IngestResult, UploadOptions, check_dataset_name, import_path
 from core.paging import PageRequest
 from core.sounds import SoundFilter, SoundService
@@ -112,6 +114,89 @@ def cmd_export(args: argparse.Namespace) -> int:
     size = Path(args.out).stat().st_size
     print(f"Wrote {args.out} ({manifest['name']}): {manifest['count_included']} files, {manifest['annotations']} annotations, "
           f"{human_bytes(size)}; seed {seed}" + (f"; {len(manifest['missing'])} missing" if manifest["missing"] else "") + ".")
+    return 0
+
+
+def _operator_or_admin(earmark: Earmark):
+    with earmark.db.read() as session:
+        return _operator(UserService(session))
+
+
+def _job_line(job) -> str:
+    return (f"{job.id}  {job.analyzer:12s} {job.state:9s} {job.done + job.failed}/{job.total}"
+            + (f" ({job.failed} failed)" if job.failed else "") + f"  {job.date_created:%Y-%m-%d %H:%M}")
+
+
+def cmd_jobs_submit(args: argparse.Namespace) -> int:
+    earmark = _earmark()
+    params = dict(item.split("=", 1) for item in args.param) if all("=" in p for p in args.param) else None
+    if params is None:
+        raise EarmarkError("Give parameters as NAME=VALUE.")
+    with earmark.db.write() as session:
+        query = CatalogueQuery(dataset=args.dataset, tags=tuple(clean_tags(args.tags)))
+        job = JobService(session).submit(_operator(UserService(session)), args.analyzer, query=query, params=params)
+    print(job.id)
+    return _wait(earmark, job.id, args.quiet) if args.wait else 0
+
+
+def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
+    """Follow a job with a progress bar until it ends; runs it here if no worker takes it."""
+    import threading
+
+    stop = threading.Event()
+    with earmark.db.read() as session:
+        total = JobService(session).get(job_id).total
+    with tqdm(total=total, unit="sound", desc="job", disable=quiet) as bar:
+        while True:
+            with earmark.db.read() as session:
+                job = JobService(session).get(job_id)
+            bar.n = job.done + job.failed
+            bar.refresh()
+            if job.state in ("completed", "failed", "cancelled"):
+                break
+            if job.state == "queued" and earmark.settings.workers == 0:
+                work(earmark.db, earmark.storage, stop, once=True)
+            else:
+                time.sleep(0.5)
+    print(f"Job {job.id} {job.state}: {job.done} done, {job.failed} failed; {job.output.get('annotations', 0)} annotations, "
+          f"{job.output.get('objects', 0)} objects, {job.output.get('fields', 0)} fields written.")
+    return 0 if job.state == "completed" else 1
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    earmark = _earmark()
+    with earmark.db.read() as session:
+        for job in JobService(session).list(args.limit):
+            print(_job_line(job))
+    return 0
+
+
+def cmd_jobs_wait(args: argparse.Namespace) -> int:
+    return _wait(_earmark(), args.job_id, args.quiet)
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    earmark = _earmark()
+    with earmark.db.write() as session:
+        job = JobService(session).cancel(_operator(UserService(session)), args.job_id)
+    print(f"Job {job.id}: {'cancelled' if job.state == 'cancelled' else 'will stop after its current sound'}.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run jobs until Ctrl-C (or, with --once, until the queue is empty)."""
+    import signal
+    import threading
+
+    earmark = _earmark()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        finished = work(earmark.db, earmark.storage, stop, once=args.once)
+    except KeyboardInterrupt:
+        stop.set()
+        finished = 0
+    print(f"Worker stopped after {finished} job(s).")
     return 0
 
 
@@ -275,6 +360,31 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a file missing from storage: export the rest and list it in the manifest (skip), or stop")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
     export.set_defaults(func=cmd_export)
+
+    jobs = commands.add_parser("jobs", help="run analyzers over sounds as tracked jobs")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+    submit = jobs_commands.add_parser("submit", help="queue an analyzer over sounds (prints the job id)",
+                                      description="Analyzers: " + "; ".join(f"{a.name}: {a.description}" for a in ANALYZERS.values()))
+    submit.add_argument("analyzer", choices=sorted(ANALYZERS))
+    submit.add_argument("--dataset")
+    submit.add_argument("--tags", default="", help="only sounds with all these tags")
+    submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    submit.add_argument("--wait", action="store_true", help="follow it to the end (and run it here if no worker does)")
+    submit.add_argument("--quiet", action="store_true")
+    submit.set_defaults(func=cmd_jobs_submit)
+    listing = jobs_commands.add_parser("list", help="recent jobs")
+    listing.add_argument("--limit", type=_positive, default=20)
+    listing.set_defaults(func=cmd_jobs_list)
+    wait = jobs_commands.add_parser("wait", help="follow a job to its end")
+    wait.add_argument("job_id")
+    wait.add_argument("--quiet", action="store_true")
+    wait.set_defaults(func=cmd_jobs_wait)
+    cancel = jobs_commands.add_parser("cancel", help="stop a job")
+    cancel.add_argument("job_id")
+    cancel.set_defaults(func=cmd_jobs_cancel)
+    worker = commands.add_parser("worker", help="run queued jobs (one more worker process)")
+    worker.add_argument("--once", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
 
     purge = commands.add_parser("purge", help="delete files whose expiry date has passed")
     purge.set_defaults(func=cmd_purge)

@@ -144,6 +144,7 @@ class Annotation(Base):
     data_url: Mapped[OptText]
     channel: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)  # analyzer output: what made it
     date_created: Mapped[Created]
     date_updated: Mapped[Created]
 
@@ -190,3 +191,40 @@ class ApiToken(Base):
     date_created: Mapped[Created]
     last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
+
+
+class Job(Base):
+    """An analyzer run over a list of sounds; survives restarts (its items say what is done)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[IdPk]
+    analyzer: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_by: Mapped[UserRef]
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    date_created: Mapped[Created]
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobItem(Base):
+    """One sound of a job: pending, done or failed (with the error)."""
+
+    __tablename__ = "job_items"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    sound_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[OptText]

@@ -1,0 +1,215 @@
+"""Jobs: an analyzer run over a list of sounds, tracked in the database and run by workers.
+
+A job's sounds are its items; a worker claims a whole job atomically (one transaction under BEGIN IMMEDIATE, so
+two workers never take the same job), then does its pending items one by one. Each item's output is written in
+the same transaction that marks the item done, replacing what the same analyzer with the same parameters wrote
+before: a worker killed mid-job leaves every sound either done or not, another worker picks the job up (its
+heartbeat went stale) and finishes it without doubling anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from core import analyzers
+from core.annotations import AnnotationService
+from core.catalogue import CatalogueQuery, has_text_index, narrowed
+from core.db import Database, on_rollback
+from core.errors import Conflict, EarmarkError, NotFound
+from core.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
+from core.permissions import Action, require
+from core.sounds import SoundService
+from core.storage import Storage
+from core.users import UserService
+
+log = logging.getLogger(__name__)
+STALE_AFTER = dt.timedelta(seconds=60)  # a running job whose worker has been silent this long is taken back
+MAX_SOUNDS = 1_000_000
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def source_of(analyzer: analyzers.Analyzer, params: dict[str, Any]) -> str:
+    """What an output came from: the analyzer and a digest of its parameters (the key for replacing it)."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{analyzer.name}:{digest}"
+
+
+class JobService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def submit(self, actor: User, analyzer_name: str, *, sound_ids: list[str] | None = None,
+               query: CatalogueQuery | None = None, params: dict[str, Any] | None = None) -> Job:
+        """A queued job over ``sound_ids`` or the sounds ``query`` matches now."""
+        require(actor, Action.RUN_JOBS)
+        analyzer = analyzers.get(analyzer_name)
+        checked = analyzer.check(params or {})
+        if sound_ids is None:
+            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, has_text_index(self.session))
+            sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
+        else:
+            for sound_id in sound_ids:
+                SoundService(self.session, None).get(sound_id)  # type: ignore[arg-type]
+        if not sound_ids:
+            raise NotFound("No sounds to analyze: nothing matches.")
+        job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids),
+                  submitted_by=actor.id, output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
+        self.session.add(job)
+        self.session.flush()
+        self.session.add_all([JobItem(job_id=job.id, sound_id=s) for s in dict.fromkeys(sound_ids)])
+        self.session.flush()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self.session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"No job with id {job_id!r}.")
+        return job
+
+    def list(self, limit: int = 50) -> list[Job]:
+        return list(self.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+
+    def cancel(self, actor: User, job_id: str) -> Job:
+        """A queued job stops at once; a running one after the sound it is on."""
+        job = self.get(job_id)
+        require(actor, Action.MANAGE_USER, owner_id=job.submitted_by)  # your own jobs; administrators: any
+        if job.state in ("completed", "failed", "cancelled"):
+            raise Conflict(f"Job {job.id} has already {job.state}.")
+        job.cancel_requested = True
+        if job.state == "queued":
+            job.state, job.finished = "cancelled", utcnow()
+        self.session.flush()
+        return job
+
+
+def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | None:
+    """Take the oldest queued job (or one whose worker went silent); None if there is nothing to do."""
+    now = now or utcnow()
+    with db.write() as session:
+        session.execute(update(Job).where(Job.state == "running", Job.heartbeat < now - STALE_AFTER)
+                        .values(state="queued", worker=None))
+        job_id = session.scalar(select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(1))
+        if job_id is None:
+            return None
+        session.execute(update(Job).where(Job.id == job_id).values(state="running", worker=worker, heartbeat=now,
+                                                                   started=func.coalesce(Job.started, now)))
+        return job_id
+
+
+def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> str:
+    """Do the job's pending items; returns its final state (or "running" if ``stop`` was set first)."""
+    with db.read() as session:
+        job = JobService(session).get(job_id)
+        analyzer, params = analyzers.get(job.analyzer), dict(job.params)
+    with db.write() as session:
+        bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
+    source = source_of(analyzer, params)
+    while not (stop and stop.is_set()):
+        with db.read() as session:
+            job = session.get(Job, job_id)
+            if job.cancel_requested:
+                return _finish(db, job_id, "cancelled")
+            item = session.scalar(select(JobItem).where(JobItem.job_id == job_id, JobItem.state == "pending").limit(1))
+            if item is None:
+                return _finish(db, job_id, "completed")
+            sound = session.get(Sound, item.sound_id)
+        _do_item(db, storage, job_id, item.sound_id, sound, analyzer, params, source, bot, worker)
+    return "running"
+
+
+def _do_item(db, storage, job_id, sound_id, sound, analyzer, params, source, bot, worker) -> None:
+    try:
+        if sound is None:
+            raise NotFound(f"Sound {sound_id} no longer exists.")
+        output = analyzer.run(storage, sound, params)
+    except (EarmarkError, OSError, ValueError) as exc:
+        _record_failure(db, job_id, sound_id, str(exc), worker)
+        return
+    keys = {name: f"derived/{sound.id}/{name}" for name in output.objects}
+    stored = {name: storage.put(key, output.objects[name]) for name, key in keys.items()}
+    with db.write() as session:
+        for key in keys.values():
+            on_rollback(session, lambda key=key: storage.delete(key))
+        _replace_output(session, sound, bot, source, output, keys, stored)
+        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id).values(state="done"))
+        job = session.get(Job, job_id)
+        job.done += 1
+        job.heartbeat = utcnow()
+        job.worker = worker
+        job.output = dict(job.output) | {
+            "annotations": job.output.get("annotations", 0) + len(output.segments),
+            "objects": job.output.get("objects", 0) + len(output.objects),
+            "fields": job.output.get("fields", 0) + len(output.fields)}
+
+
+def _replace_output(session: Session, sound: Sound, bot: User, source: str, output: analyzers.Output,
+                    keys: dict[str, str], stored: dict[str, Any]) -> None:
+    """Remove what this analyzer with these parameters wrote for the sound before, then write the new output."""
+    old = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source)) or 0
+    session.execute(delete(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source))
+    fresh = session.get(Sound, sound.id)
+    fresh.annotation_count = max(0, (fresh.annotation_count or 0) - old)
+    service = AnnotationService(session)
+    for segment in output.segments:
+        url = f"/api/v1/data/files/{keys[segment.data_url]}" if segment.data_url in keys else segment.data_url
+        service.create(bot, sound.id, start_seconds=segment.start, duration_seconds=segment.duration, tags=segment.tags,
+                       text=segment.text, data_url=url, source=source)
+    for name, value in output.fields.items():
+        session.merge(SoundField(sound_id=sound.id, name=name, value=value))
+    for name, key in keys.items():
+        session.execute(delete(StoredFile).where(StoredFile.key == key))
+        session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
+                               description=f"{source} output", extra={}, size=stored[name].size, sha256=stored[name].sha256,
+                               created_by=bot.id))
+
+
+def _record_failure(db: Database, job_id: str, sound_id: str, error: str, worker: str) -> None:
+    with db.write() as session:
+        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id)
+                        .values(state="failed", error=error))
+        job = session.get(Job, job_id)
+        job.failed += 1
+        job.heartbeat = utcnow()
+        job.worker = worker
+        job.output = dict(job.output) | {"errors": (job.output.get("errors", []) + [{"sound_id": sound_id, "error": error}])[-100:]}
+
+
+def _finish(db: Database, job_id: str, state: str) -> str:
+    with db.write() as session:
+        job = session.get(Job, job_id)
+        if state == "completed" and job.failed and not job.done:
+            state = "failed"
+        job.state, job.finished = state, utcnow()
+    return state
+
+
+def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: float = 1.0, once: bool = False) -> int:
+    """A worker: claim and run jobs until ``stop`` is set (or, with ``once``, until the queue is empty)."""
+    name, finished = worker_name(), 0
+    while not stop.is_set():
+        job_id = claim(db, name)
+        if job_id is None:
+            if once:
+                return finished
+            stop.wait(poll_seconds)
+            continue
+        try:
+            if run_job(db, storage, job_id, name, stop) != "running":
+                finished += 1
+        except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
+            log.exception("job %s failed", job_id)
+            _finish(db, job_id, "failed")
+    return finished

@@ -1,0 +1,209 @@
+"""Analyzers on signals with known answers; jobs: states, cancel, failures, concurrent workers, crash and resume."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sqlalchemy import func, select
+
+from core import analyzers
+from core.demo import load_demo
+from core.errors import Conflict, ValidationError
+from core.ingest import UploadOptions, ingest_audio
+from core.jobs import STALE_AFTER, JobService, claim, run_job, work
+from core.models import Annotation, Job, Sound, StoredFile, utcnow
+from core.sounds import SoundService
+from core.users import UserService
+from tests.conftest import ROOT, make_user
+
+RATE = 16_000
+
+
+def stored(earmark, name, samples, rate=RATE):
+    with earmark.db.read() as session:
+        owners = UserService(session).list().items
+    user = next((u for u in owners if u.user_name == "vox"), None) or make_user(earmark.db, "vox", "dataset")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype="FLOAT")
+    result = ingest_audio(earmark.db, earmark.storage, user, name, io.BytesIO(buffer.getvalue()), UploadOptions(dataset="lab", max_bytes=10**8))
+    with earmark.db.read() as session:
+        return SoundService(session, earmark.storage).get(result.sound_id)
+
+
+def test_audio_stats_know_a_half_silent_sine_with_offset(local_earmark):
+    t = np.arange(4 * RATE) / RATE
+    signal = np.where(t < 2, 0.5 * np.sin(2 * np.pi * 440 * t), 0.0) + 0.1
+    fields = analyzers.get("audio-stats").run(local_earmark.storage, stored(local_earmark, "s.wav", signal),
+                                              analyzers.get("audio-stats").check({})).fields
+    assert float(fields["audio_stats.peak_dbfs"]) == pytest.approx(20 * np.log10(0.6), abs=0.05)
+    assert float(fields["audio_stats.dc_offset"]) == pytest.approx(0.1, abs=1e-3)
+    assert float(fields["audio_stats.clipping_ratio"]) == 0
+    quiet = np.where(t < 2, 0.5 * np.sin(2 * np.pi * 440 * t), 0.0)
+    fields = analyzers.get("audio-stats").run(local_earmark.storage, stored(local_earmark, "q.wav", quiet), analyzers.get("audio-stats").check({})).fields
+    assert float(fields["audio_stats.silence_ratio"]) == pytest.approx(0.5, abs=0.02)
+    assert float(fields["audio_stats.rms_dbfs"]) == pytest.approx(20 * np.log10(0.5 / np.sqrt(2) / np.sqrt(2)), abs=0.1)
+
+
+def test_onsets_find_the_demo_drums(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    analyzer = analyzers.get("onsets")
+    hits = truth_total = found_total = 0
+    with local_earmark.db.read() as session:
+        sounds = [s for s in SoundService(session, local_earmark.storage).list().items if s.metadata_dict["pattern"] != "tones"]
+    for sound in sounds:
+        truth = sorted({float(t) for t in sound.metadata_dict["onsets"].split(";")})
+        found = [seg.start for seg in analyzer.run(local_earmark.storage, sound, analyzer.check({})).segments]
+        hits += sum(1 for t in truth if any(abs(t - f) <= 0.03 for f in found))
+        truth_total += len(truth)
+        found_total += len(found)
+    recall, precision = hits / truth_total, hits / max(found_total, 1)
+    assert len(sounds) == 24 and recall >= 0.95 and precision >= 0.95, (recall, precision)  # within 30 ms
+
+
+def test_spectrogram_is_stored_and_finds_the_tone(local_earmark):
+    t = np.arange(2 * RATE) / RATE
+    sound = stored(local_earmark, "tone.wav", 0.5 * np.sin(2 * np.pi * 1000 * t))
+    analyzer = analyzers.get("spectrogram")
+    output = analyzer.run(local_earmark.storage, sound, analyzer.check({"n_fft": 512, "hop": 256}))
+    [(name, content)] = output.objects.items()
+    array = np.load(io.BytesIO(content))
+    assert array.shape[0] == 257 and array.dtype == np.float16
+    assert np.fft.rfftfreq(512, 1 / RATE)[array.astype(np.float32).mean(axis=1).argmax()] == pytest.approx(1000, abs=32)
+    assert output.segments[0].data_url == name
+
+
+@pytest.mark.parametrize("params, field", [({"sensitivity": 2}, "sensitivity"), ({"speed": 1}, "params"),
+                                           ({"window": "box"}, "window"), ({"n_fft": "big"}, "n_fft")])
+def test_parameters_are_checked_against_their_ranges(params, field):
+    name = "spectrogram" if field in ("window", "n_fft") else "onsets"
+    with pytest.raises(ValidationError) as err:
+        analyzers.get(name).check(params)
+    assert err.value.field == field
+
+
+@pytest.fixture
+def demo_jobs(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    hal = make_user(local_earmark.db, "hal")
+    return local_earmark, hal
+
+
+def submit(earmark, user, analyzer="onsets", **kw):
+    from core.catalogue import CatalogueQuery
+
+    with earmark.db.write() as session:
+        return JobService(session).submit(user, analyzer, query=CatalogueQuery(dataset="demo"), **kw).id
+
+
+def bot_annotations(earmark, sound_id=None):
+    with earmark.db.read() as session:
+        query = select(func.count()).select_from(Annotation).where(Annotation.source.is_not(None))
+        if sound_id:
+            query = query.where(Annotation.sound_id == sound_id)
+        return session.scalar(query)
+
+
+def test_a_job_runs_to_completion_and_a_rerun_replaces_its_output(demo_jobs):
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal)
+    assert claim(earmark.db, "w1") == job_id and claim(earmark.db, "w2") is None  # a claimed job is nobody else's
+    assert run_job(earmark.db, earmark.storage, job_id, "w1") == "completed"
+    first = bot_annotations(earmark)
+    with earmark.db.read() as session:
+        job = session.get(Job, job_id)
+        assert (job.state, job.done, job.total, job.output["annotations"]) == ("completed", 32, 32, first)
+        counted = session.scalar(select(func.sum(Sound.annotation_count)))
+    again = submit(earmark, hal)
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    assert bot_annotations(earmark) == first  # replaced, not doubled
+    with earmark.db.read() as session:
+        assert session.scalar(select(func.sum(Sound.annotation_count))) == counted
+        assert session.get(Job, again).state == "completed"
+    other = submit(earmark, hal, params={"sensitivity": 0.5})  # other parameters: another output, kept beside
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    assert bot_annotations(earmark) > first
+
+
+def test_cancel_failures_and_permissions(demo_jobs):
+    earmark, hal = demo_jobs
+    queued = submit(earmark, hal)
+    with earmark.db.write() as session:
+        mario = UserService(session).create(UserService(session).by_name("admin"), "mario", "mario-password", "human")
+    with earmark.db.write() as session, pytest.raises(Exception, match="only if it is your own"):
+        JobService(session).cancel(mario, queued)
+    with earmark.db.write() as session:
+        assert JobService(session).cancel(hal, queued).state == "cancelled"
+    with earmark.db.write() as session, pytest.raises(Conflict, match="already cancelled"):
+        JobService(session).cancel(hal, queued)
+    assert claim(earmark.db, "w") is None
+    running = submit(earmark, hal)
+    claim(earmark.db, "w")
+    with earmark.db.write() as session:
+        JobService(session).cancel(hal, running)
+    assert run_job(earmark.db, earmark.storage, running, "w") == "cancelled"
+    with earmark.db.write() as session:
+        vox = UserService(session).by_name("demo")
+        reference = SoundService(session, earmark.storage).create_reference(vox, title="elsewhere", duration_seconds=3)
+        failing = JobService(session).submit(hal, "onsets", sound_ids=[reference.id]).id
+    claim(earmark.db, "w")
+    assert run_job(earmark.db, earmark.storage, failing, "w") == "failed"
+    with earmark.db.read() as session:
+        assert "no stored audio" in session.get(Job, failing).output["errors"][0]["error"]
+
+
+def test_two_workers_share_the_queue_without_doing_anything_twice(demo_jobs):
+    earmark, hal = demo_jobs
+    jobs = [submit(earmark, hal, analyzer=a) for a in ("onsets", "audio-stats", "spectrogram")]
+    stop = threading.Event()
+    workers = [threading.Thread(target=work, args=(earmark.db, earmark.storage, stop), kwargs={"once": True}) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    with earmark.db.read() as session:
+        assert [session.get(Job, j).state for j in jobs] == ["completed"] * 3
+        assert session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.key.contains("/spectrogram-"))) == 32
+        written = {j: session.get(Job, j).output["annotations"] for j in jobs}
+    assert written[jobs[1]] == 0 and written[jobs[2]] == 32  # audio-stats writes fields; one spectrogram per sound
+    assert bot_annotations(earmark) == written[jobs[0]] + 32  # every output written exactly once
+
+
+def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs):
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 8192, "hop": 16})  # slow enough to kill midway
+    env = {"EARMARK_DATA_DIR": str(earmark.settings.data_dir), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    worker = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with earmark.db.read() as session:
+                done = session.get(Job, job_id).done
+            if done >= 2:
+                break
+            time.sleep(0.02)
+        worker.kill()
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    with earmark.db.read() as session:
+        job = session.get(Job, job_id)
+        assert job.state == "running" and 2 <= job.done < 32, (job.state, job.done)
+    assert claim(earmark.db, "rescuer") is None  # still "running": its worker may only be slow
+    assert claim(earmark.db, "rescuer", now=utcnow() + STALE_AFTER * 2) == job_id  # silent too long: taken back
+    assert run_job(earmark.db, earmark.storage, job_id, "rescuer") == "completed"
+    with earmark.db.read() as session:
+        job = session.get(Job, job_id)
+        assert (job.done, job.failed) == (32, 0)
+        per_sound = session.execute(select(Annotation.sound_id, func.count()).where(Annotation.source.is_not(None))
+                                    .group_by(Annotation.sound_id)).all()
+        assert len(per_sound) == 32 and {n for _, n in per_sound} == {1}
+        assert session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.key.contains("/spectrogram-"))) == 32
