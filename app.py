@@ -1,9 +1,11 @@
-"""Earmark's one entry point: `streamlit run app.py` serves the pages and the HTTP API on one port."""
+"""Earmark's one entry point: `streamlit run app.py` serves the pages and the HTTP API on one port, and runs
+EARMARK_WORKERS background job workers beside them."""
 
 import streamlit as st
 
 import core.http
 from core.startup import check_settings_or_exit
+from core.workers import lifespan
 
 check_settings_or_exit()
-app = st.App("Home.py", routes=core.http.routes())
+app = st.App("Home.py", routes=core.http.routes(), lifespan=lifespan)

@@ -207,3 +207,24 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
                                     .group_by(Annotation.sound_id)).all()
         assert len(per_sound) == 32 and {n for _, n in per_sound} == {1}
         assert session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.key.contains("/spectrogram-"))) == 32
+
+
+def test_the_app_worker_pool_runs_queued_jobs(demo_jobs):
+    from core.workers import WorkerPool
+
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal, analyzer="audio-stats")
+    pool = WorkerPool(2)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with earmark.db.read() as session:
+                if session.get(Job, job_id).state == "completed":
+                    break
+            time.sleep(0.1)
+    finally:
+        pool.shutdown()
+    with earmark.db.read() as session:
+        assert session.get(Job, job_id).state == "completed"
+    assert all(not t.is_alive() for t in pool.threads)

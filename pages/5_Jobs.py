@@ -1,0 +1,71 @@
+"""Jobs: run an analyzer over sounds, follow its progress, cancel it, read its report."""
+
+import json
+
+import streamlit as st
+
+from core import ui
+from core.analyzers import ANALYZERS
+from core.jobs import JobService
+from core.permissions import Action
+
+st.set_page_config(page_title="Jobs · Earmark", page_icon=":material/smart_toy:", layout="wide")
+user = ui.page("Jobs", Action.RUN_JOBS)
+app = ui.earmark()
+
+st.subheader("New job")
+name = st.selectbox("Analyzer", list(ANALYZERS), key="jobs_analyzer")
+analyzer = ANALYZERS[name]
+st.markdown(f"{analyzer.description}  \n**Output:** {analyzer.outputs}. Version {analyzer.version}.")
+params = {}
+columns = st.columns(max(1, len(analyzer.params)))
+for column, (param, spec) in zip(columns, analyzer.params.items()):
+    if spec.choices:
+        params[param] = column.selectbox(param, spec.choices, key=f"jobs_param_{name}_{param}", help=spec.help)
+    else:
+        kind = type(spec.default)
+        params[param] = column.number_input(param, min_value=kind(spec.minimum), max_value=kind(spec.maximum), value=spec.default,
+                                            key=f"jobs_param_{name}_{param}", help=spec.help)
+st.caption("The sounds to analyze: the same filters as Browse.")
+query = ui.run(lambda: ui.catalogue_filters("jobs"))
+if query is not None and st.button("Submit the job", key="jobs_submit", type="primary"):
+    def submit():
+        with app.db.write() as session:
+            return JobService(session).submit(user, name, query=query, params=params)
+    job = ui.run(submit)
+    if job is not None:
+        ui.flash(f"Job {job.id} queued: {name} over {job.total} sounds.")
+        st.rerun()
+
+
+@st.fragment(run_every=2)
+def recent_jobs() -> None:
+    st.subheader("Jobs")
+    with app.db.read() as session:
+        jobs = JobService(session).list(50)
+    if not jobs:
+        st.caption("No jobs yet.")
+        return
+    st.dataframe([{"job": j.id, "analyzer": j.analyzer, "state": j.state, "progress": (j.done + j.failed) / max(j.total, 1),
+                   "done": j.done, "failed": j.failed, "total": j.total, "annotations": j.output.get("annotations", 0),
+                   "submitted": j.date_created.strftime("%Y-%m-%d %H:%M")} for j in jobs],
+                 hide_index=True, key="jobs_table",
+                 column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)})
+    by_id = {j.id: j for j in jobs}
+    chosen = by_id[st.selectbox("Job", list(by_id), key="jobs_chosen",
+                                format_func=lambda i: f"{i} · {by_id[i].analyzer} · {by_id[i].state}")]
+    left, right = st.columns(2)
+    if chosen.state in ("queued", "running") and left.button("Cancel this job", key="jobs_cancel"):
+        def cancel():
+            with app.db.write() as session:
+                JobService(session).cancel(user, chosen.id)
+        ui.run(cancel, f"Job {chosen.id} cancelled (a running job stops after its current sound).")
+    report = {"job": chosen.id, "analyzer": chosen.analyzer, "version": chosen.version, "params": chosen.params,
+              "state": chosen.state, "done": chosen.done, "failed": chosen.failed, "total": chosen.total, "output": chosen.output}
+    right.download_button("Download the report (JSON)", json.dumps(report, indent=2), file_name=f"job-{chosen.id}.json",
+                          key="jobs_report", on_click="ignore")
+    if chosen.output.get("errors"):
+        st.dataframe(chosen.output["errors"], hide_index=True, key="jobs_errors")
+
+
+recent_jobs()

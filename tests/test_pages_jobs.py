@@ -1,0 +1,45 @@
+"""Jobs page: submit with checked parameters, see it, cancel it."""
+
+from __future__ import annotations
+
+import threading
+
+from core.demo import load_demo
+from core.jobs import JobService, work
+from tests.conftest import app_test, login, make_user
+
+PAGE = "pages/5_Jobs.py"
+
+
+def test_logged_out_renders_the_login_form(local_earmark):
+    make_user(local_earmark.db, "hal")
+    at = app_test(PAGE).run()
+    assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_submit_follow_and_cancel(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.selectbox(key="jobs_analyzer").select("onsets").run()
+    assert "Onsets and transients" in at.markdown[0].value
+    at.number_input(key="jobs_param_onsets_sensitivity").set_value(0.9)
+    at.text_input(key="jobs_where").input("gender=f").run()
+    at.button(key="jobs_submit").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Job ") and "onsets over 16 sounds" in s.value for s in at.success)
+    with local_earmark.db.read() as session:
+        [job] = JobService(session).list()
+    assert job.params == {"sensitivity": 0.9, "min_gap_ms": 50.0} and job.state == "queued"
+    work(local_earmark.db, local_earmark.storage, threading.Event(), once=True)
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["state"]) == ["completed"] and list(table["done"]) == [16]
+    at.button(key="jobs_submit").click().run()
+    with local_earmark.db.read() as session:
+        newest = JobService(session).list()[0].id
+    at.selectbox(key="jobs_chosen").select(newest).run()
+    at.button(key="jobs_cancel").click().run()
+    assert any("cancelled" in s.value for s in at.success)
+    with local_earmark.db.read() as session:
+        assert [j.state for j in JobService(session).list()] == ["cancelled", "completed"]
