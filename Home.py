@@ -48,6 +48,7 @@ else:
 st.page_link("pages/1_Upload.py", label="Upload: add recordings and their metadata", icon=":material/upload:")
 st.page_link("pages/2_Browse.py", label="Browse: search the catalogue", icon=":material/search:")
 st.page_link("pages/3_Annotate.py", label="Annotate: select segments on the waveform and tag them", icon=":material/graphic_eq:")
+st.page_link("pages/5_Jobs.py", label="Jobs: let analyzers pre-annotate and measure the sounds", icon=":material/smart_toy:")
 st.page_link("pages/4_Download.py", label="Download: a reproducible subset as a ZIP", icon=":material/download:")
 st.markdown(":material/api: [HTTP API](/api/v1/docs): the same things for bots and scripts (Basic or token), "
             "and a Python client, `core.client.Client`.")

@@ -41,12 +41,12 @@ class Screen:
 
 def build_screen(
     db: Database, storage: Storage, sound_id: str, queue: Queue, *, view_start: float, view_length: float | None,
-    channel: int | None = None, selection: tuple[float, float] | None = None,
+    channel: int | None = None, selection: tuple[float, float] | None = None, suggestions: bool = True,
 ) -> Screen:
     """The screen for ``sound_id``; ``view_length`` None shows the whole sound."""
     with db.read() as session:
         sound = SoundService(session, storage).get(sound_id)
-        annotations = AnnotationService(session).of_sound(sound.id)
+        annotations = [a for a in AnnotationService(session).of_sound(sound.id) if suggestions or a.source is None]
         colors = Vocabulary(session).colors(sound.dataset)
         authors = _names(session, {a.created_by for a in annotations})
         position = QueueService(session).position(queue, sound.id)

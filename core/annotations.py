@@ -203,14 +203,40 @@ class AnnotationService:
         self.session.flush()
         return annotation
 
-    def delete(self, actor: User, annotation_id: str) -> None:
+    def _suggestion(self, actor: User, annotation_id: str) -> Annotation:
+        require(actor, Action.ANNOTATE)
         annotation = self.get(annotation_id)
-        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        if annotation.source is None:
+            raise Conflict("Only a machine suggestion can be accepted or rejected; this one is a person's annotation.")
+        return annotation
+
+    def accept(self, actor: User, annotation_id: str, **changes: Any) -> Annotation:
+        """A featurebot's suggestion becomes the person's own annotation (optionally changed on the way)."""
+        suggestion = self._suggestion(actor, annotation_id)
+        mine = self.create(
+            actor, suggestion.sound_id, start_seconds=changes.get("start_seconds", suggestion.start_seconds),
+            end_seconds=changes.get("end_seconds", suggestion.end_seconds),
+            tags=changes.get("tags", suggestion.tag_names), text=changes.get("text", suggestion.text),
+            data_url=suggestion.data_url, channel=suggestion.channel,
+        )
+        self._remove(suggestion)
+        return mine
+
+    def reject(self, actor: User, annotation_id: str) -> None:
+        """Drop a featurebot's suggestion (a later run of the same analyzer may suggest it again)."""
+        self._remove(self._suggestion(actor, annotation_id))
+
+    def _remove(self, annotation: Annotation) -> None:
         sound = self.session.get(Sound, annotation.sound_id)
         if sound is not None:
             sound.annotation_count = max(0, (sound.annotation_count or 0) - 1)
         self.session.delete(annotation)
         self.session.flush()
+
+    def delete(self, actor: User, annotation_id: str) -> None:
+        annotation = self.get(annotation_id)
+        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        self._remove(annotation)
 
 
 def public_annotation(annotation: Annotation) -> dict[str, Any]:

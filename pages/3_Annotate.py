@@ -85,8 +85,9 @@ if channels > 1:
     channel_choice = st.selectbox("Channel", ["all channels", *[f"channel {i + 1}" for i in range(channels)]], key="channel")
 channel = None if channel_choice == "all channels" else int(channel_choice.split()[-1]) - 1
 
+show_suggestions = not st.sidebar.checkbox("Hide machine suggestions", key="hide_suggestions")
 screen = ui.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
-                                     channel=channel, selection=selection))
+                                     channel=channel, selection=selection, suggestions=show_suggestions))
 if screen is None:
     st.stop()
 sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
@@ -183,12 +184,28 @@ if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SH
 # -- the sound's annotations ---------------------------------------------------------------------------------
 st.markdown("**Annotations**")
 rows = [{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names), "text": a.text or "",
-         "by": screen.authors.get(a.created_by, "?"), "version": a.version, "id": a.id} for a in screen.annotations]
+         "by": screen.authors.get(a.created_by, "?") + (" (suggestion)" if a.source else ""), "version": a.version, "id": a.id}
+        for a in screen.annotations]
 picked_rows = st.dataframe(rows, hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
 chosen_rows = picked_rows.selection.rows if picked_rows else []
 if chosen_rows and chosen_rows[0] < len(screen.annotations):
     annotation = screen.annotations[chosen_rows[0]]
-    mine = can(user, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+    if annotation.source:  # a featurebot's suggestion: take it (with the bounds, tags and text as edited below) or drop it
+        review = st.columns([1, 1, 4])
+        if review[0].button("Accept", key="suggestion_accept", type="primary", width="stretch"):
+            def accept():
+                with app.db.write() as session:
+                    return AnnotationService(session).accept(
+                        user, annotation.id, start_seconds=state.get(f"edit_start_{annotation.id}", annotation.start_seconds),
+                        end_seconds=state.get(f"edit_end_{annotation.id}", annotation.end_seconds),
+                        tags=state.get(f"edit_tags_{annotation.id}", annotation.tag_names))
+            ui.run(accept, "Suggestion accepted: it is now your annotation.", rerun=True)
+        if review[1].button("Reject", key="suggestion_reject", width="stretch"):
+            def reject():
+                with app.db.write() as session:
+                    AnnotationService(session).reject(user, annotation.id)
+            ui.run(reject, "Suggestion rejected.", rerun=True)
+    mine = can(user, Action.EDIT_ANNOTATION, owner_id=annotation.created_by) or bool(annotation.source)
     seen = state.setdefault(f"edit_version_{annotation.id}", annotation.version)
     edit = st.columns([1, 1, 3])
     new_start = edit[0].number_input("Start (s)", 0.0, duration, value=annotation.start_seconds, step=0.001,
@@ -203,7 +220,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
     if actions[0].button("▶ Play it", key="edit_play", width="stretch"):
         state["playing"] = (annotation.start_seconds, annotation.end_seconds)
         st.rerun()
-    if mine and actions[1].button("Save changes", key="edit_save", width="stretch"):
+    if mine and not annotation.source and actions[1].button("Save changes", key="edit_save", width="stretch"):
         def update():
             with app.db.write() as session:
                 return AnnotationService(session).update(
@@ -214,7 +231,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
             state[f"edit_version_{annotation.id}"] = updated.version
             ui.flash("Changes saved.")
             st.rerun()
-    if mine and actions[2].button("Delete", key="edit_delete", shortcut=SHORTCUTS["Delete selected annotation"], width="stretch"):
+    if mine and not annotation.source and actions[2].button("Delete", key="edit_delete", shortcut=SHORTCUTS["Delete selected annotation"], width="stretch"):
         def delete():
             with app.db.write() as session:
                 AnnotationService(session).delete(user, annotation.id)

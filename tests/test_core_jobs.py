@@ -126,7 +126,7 @@ def test_a_job_runs_to_completion_and_a_rerun_replaces_its_output(demo_jobs):
     with earmark.db.read() as session:
         assert session.scalar(select(func.sum(Sound.annotation_count))) == counted
         assert session.get(Job, again).state == "completed"
-    other = submit(earmark, hal, params={"sensitivity": 0.5})  # other parameters: another output, kept beside
+    submit(earmark, hal, params={"sensitivity": 0.5})  # other parameters: another output, kept beside
     work(earmark.db, earmark.storage, threading.Event(), once=True)
     assert bot_annotations(earmark) > first
 
@@ -228,3 +228,26 @@ def test_the_app_worker_pool_runs_queued_jobs(demo_jobs):
     with earmark.db.read() as session:
         assert session.get(Job, job_id).state == "completed"
     assert all(not t.is_alive() for t in pool.threads)
+
+
+def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
+    from core.annotations import AnnotationService
+
+    earmark, hal = demo_jobs
+    with earmark.db.read() as session:
+        sound = SoundService(session, earmark.storage).list().items[0]
+    with earmark.db.write() as session:
+        JobService(session).submit(hal, "onsets", sound_ids=[sound.id])
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    with earmark.db.write() as session:
+        service = AnnotationService(session)
+        first, second = service.of_sound(sound.id)[:2]
+        mine = service.accept(hal, first.id, tags=["kick"])
+        assert (mine.created_by, mine.source, mine.tag_names, mine.start_seconds) == (hal.id, None, ["kick"], first.start_seconds)
+        service.reject(hal, second.id)
+        with pytest.raises(Conflict, match="Only a machine suggestion"):
+            service.reject(hal, mine.id)
+    with earmark.db.read() as session:
+        remaining = AnnotationService(session).of_sound(sound.id)
+        assert first.id not in {a.id for a in remaining} and second.id not in {a.id for a in remaining}
+        assert session.get(Sound, sound.id).annotation_count == len(remaining)

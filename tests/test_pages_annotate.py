@@ -184,3 +184,31 @@ def test_play_from_a_time_and_a_queue_filtered_by_tags(local_earmark, demo):
         sound.tags.append(SoundTag(tag="check"))
     at.text_input(key="queue_tags").input("check").run()
     assert at.subheader[0].value == f"demo / {demo[5].path}" and at.caption[0].value.startswith("1 of 1 in the queue")
+
+
+def test_suggestions_can_be_accepted_edited_rejected_or_hidden(local_earmark, demo):
+    import threading
+
+    from core.jobs import JobService, work
+    from core.users import UserService
+
+    with local_earmark.db.write() as session:
+        JobService(session).submit(UserService(session).by_name("hal"), "onsets", sound_ids=[demo[0].id])
+    work(local_earmark.db, local_earmark.storage, threading.Event(), once=True)
+    suggested = annotations_of(local_earmark, demo[0].id)
+    assert suggested and all(a.source for a in suggested)
+    at = page_for("hal", demo[0].id)
+    assert all("(suggestion)" in by for by in at.dataframe[0].value["by"])
+    select_row(at, 0)
+    first = at.dataframe[0].value["id"][0]
+    at.multiselect(key=f"edit_tags_{first}").set_value(["kick"])
+    at.button(key="suggestion_accept").click().run()
+    assert "Suggestion accepted: it is now your annotation." in [s.value for s in at.success]
+    after = annotations_of(local_earmark, demo[0].id)
+    mine = [a for a in after if a.source is None]
+    assert len(after) == len(suggested) and len(mine) == 1 and mine[0].tag_names == ["kick"]
+    select_row(at, 1 if at.dataframe[0].value["id"][0] == mine[0].id else 0)
+    at.button(key="suggestion_reject").click().run()
+    assert len(annotations_of(local_earmark, demo[0].id)) == len(suggested) - 1
+    at.sidebar.checkbox(key="hide_suggestions").check().run()
+    assert list(at.dataframe[0].value["by"]) == ["hal"]
