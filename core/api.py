@@ -34,6 +34,9 @@ from core.sounds import SoundFilter, SoundService, public_sound
 from core.stats import catalogue_stats
 from core.users import UserFilter, UserService, public_user
 from core.waveform import encode_part
+from core.analyzers import ANALYZERS
+from core.jobs import JobService
+from core.models import Job
 
 PREFIX = "/api/v1"
 STATUS = ((AuthenticationFailed, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (EarmarkError, 400))
@@ -291,6 +294,49 @@ def list_annotations(app, user, request, body) -> dict:
         return _page(page, "/annotations", public_annotation)
 
 
+def public_job(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "analyzer": job.analyzer, "version": job.version, "params": job.params, "state": job.state,
+            "done": job.done, "failed": job.failed, "total": job.total, "submitted_by": f"{PREFIX}/users/{job.submitted_by}",
+            "date_created": job.date_created.isoformat(), "finished": job.finished.isoformat() if job.finished else None,
+            "output": job.output}
+
+
+def list_analyzers(app, user, request, body) -> dict:
+    """The analyzers: what each does, its parameters (default, range) and its output."""
+    return {"items": [{"name": a.name, "version": a.version, "description": a.description, "outputs": a.outputs,
+                       "params": {n: {"default": p.default, "minimum": p.minimum, "maximum": p.maximum,
+                                      "choices": list(p.choices) or None, "help": p.help} for n, p in a.params.items()}}
+                      for a in ANALYZERS.values()]}
+
+
+def submit_job(app, user, request, body) -> dict:
+    """Queue an analyzer over ``sound_ids``, or over the sounds matching ``dataset``/``tags``/``where``."""
+    query = CatalogueQuery(dataset=body.get("dataset"), tags=tuple(body.get("tags") or ()),
+                           where=parse_where(body.get("where") or []))
+    with app.db.write() as session:
+        job = JobService(session).submit(user, body.get("analyzer", ""), sound_ids=body.get("sound_ids"), query=query,
+                                         params=body.get("params") or {})
+        return public_job(job)
+
+
+def list_jobs(app, user, request, body) -> dict:
+    """Recent jobs, newest first."""
+    with app.db.read() as session:
+        return {"items": [public_job(j) for j in JobService(session).list(_int(request, "limit", 50))]}
+
+
+def get_job(app, user, request, body) -> dict:
+    """One job: its state, progress and output."""
+    with app.db.read() as session:
+        return public_job(JobService(session).get(request.path_params["job_id"]))
+
+
+def cancel_job(app, user, request, body) -> dict:
+    """Cancel a job (yours; administrators: any)."""
+    with app.db.write() as session:
+        return public_job(JobService(session).cancel(user, request.path_params["job_id"]))
+
+
 def routes(app_of: Callable[[], Earmark]) -> list[Route]:
     e = lambda handler, status=200: endpoint(app_of, handler, status)  # noqa: E731
     return [
@@ -317,6 +363,11 @@ def routes(app_of: Callable[[], Earmark]) -> list[Route]:
         Route(f"{PREFIX}/data/files/{{path:path}}", e(file_by_path), methods=["GET", "DELETE"]),
         Route(f"{PREFIX}/data/stats", e(file_stats), methods=["GET"]),
         Route(f"{PREFIX}/download", e(download), methods=["GET"]),
+        Route(f"{PREFIX}/analyzers", e(list_analyzers), methods=["GET"]),
+        Route(f"{PREFIX}/jobs", e(list_jobs), methods=["GET"]),
+        Route(f"{PREFIX}/jobs", e(submit_job, 201), methods=["POST"]),
+        Route(f"{PREFIX}/jobs/{{job_id}}", e(get_job), methods=["GET"]),
+        Route(f"{PREFIX}/jobs/{{job_id}}/cancel", e(cancel_job), methods=["POST"]),
     ]
 
 

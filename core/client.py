@@ -191,6 +191,32 @@ class Client:
     def delete_file(self, path: str) -> None:
         self._check(self.http.delete(f"{API}/data/files/{path}"))
 
+    # -- jobs ------------------------------------------------------------------------------------------
+    def analyzers(self) -> list[dict[str, Any]]:
+        return self._get("/analyzers")["items"]
+
+    def submit_job(self, analyzer: str, *, sound_ids: list[str] | None = None, dataset: str | None = None,
+                   tags: Iterable[str] = (), params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._post("/jobs", {"analyzer": analyzer, "sound_ids": sound_ids, "dataset": dataset,
+                                    "tags": list(tags) or None, "params": params})
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self._get(f"/jobs/{job_id}")
+
+    def wait_job(self, job_id: str, timeout: float = 3600.0, poll: float = 1.0) -> dict[str, Any]:
+        """The job once it has ended (completed, failed or cancelled); TimeoutError if it has not by ``timeout``."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not _done(job := self.job(job_id)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Job {job_id} is still {job['state']} after {timeout:g} s.")
+            time.sleep(poll)
+        return job
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self._check(self.http.post(f"{API}/jobs/{job_id}/cancel")).json()
+
     def download(self, out: str | Path, *, count: int = 10, dataset: str | None = None, tags: Iterable[str] = (),
                  where: dict[str, str] | None = None, seed: int | None = None, balance: str | None = None,
                  cap: int | None = None, formats: Iterable[str] = ("csv",)) -> Path:
@@ -207,6 +233,10 @@ class Client:
                 for chunk in response.iter_bytes():
                     target.write(chunk)
         return out
+
+
+def _done(job: dict[str, Any]) -> bool:
+    return job["state"] in ("completed", "failed", "cancelled")
 
 
 def _params(values: dict[str, Any]) -> dict[str, Any]:

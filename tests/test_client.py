@@ -94,3 +94,16 @@ def test_edit_with_versions_and_delete_annotations(server, admin):
         hal.delete_annotation(made["id"])
         with pytest.raises(NotFound):
             hal.annotation(made["id"])
+
+
+def test_jobs_through_the_client(server, admin):
+    with Client(server, user="hal", password="hal-password-1") as hal:
+        assert {a["name"] for a in hal.analyzers()} >= {"audio-stats", "onsets", "spectrogram"}
+        job = hal.submit_job("audio-stats", dataset="field")
+        assert job["state"] == "queued" and job["total"] == 3
+        done = hal.wait_job(job["id"], timeout=60, poll=0.2)  # the server's own worker runs it
+        assert done["state"] == "completed" and done["output"]["fields"] == 21
+        first = next(hal.sounds(dataset="field"))
+        assert "audio_stats.rms_dbfs" in hal.sound(first["id"])["metadata"]
+        with pytest.raises(Exception, match="must be from 0 to 1"):
+            hal.submit_job("onsets", dataset="field", params={"sensitivity": 3})
