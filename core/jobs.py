@@ -1,10 +1,10 @@
 """Jobs: an analyzer run over a list of sounds, tracked in the database and run by workers.
 
-A job's sounds are its items; a worker claims a whole job atomically (one transaction under BEGIN IMMEDIATE, so
-two workers never take the same job), then does its pending items one by one. Each item's output is written in
-the same transaction that marks the item done, replacing what the same analyzer with the same parameters wrote
-before: a worker killed mid-job leaves every sound either done or not, another worker picks the job up (its
-heartbeat went stale) and finishes it without doubling anything.
+A job's sounds are its items. Workers claim items one at a time, atomically (one transaction under BEGIN
+IMMEDIATE), so several workers share a job and never take the same sound. Each item's output is written in the
+same transaction that marks the item done, replacing what the same analyzer with the same parameters wrote
+before: a worker killed mid-job leaves its one item "working"; once it has been silent for STALE_AFTER the item
+goes back to pending and another worker does it, so the job completes without doubling anything.
 """
 
 from __future__ import annotations
@@ -96,21 +96,41 @@ class JobService:
 
 
 def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | None:
-    """Take the oldest queued job (or one whose worker went silent); None if there is nothing to do."""
+    """A job with work left (the oldest), after taking back items whose worker went silent; None if none."""
     now = now or utcnow()
     with db.write() as session:
-        session.execute(update(Job).where(Job.state == "running", Job.heartbeat < now - STALE_AFTER)
-                        .values(state="queued", worker=None))
-        job_id = session.scalar(select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(1))
+        session.execute(update(JobItem).where(JobItem.state == "working", JobItem.claimed_at < now - STALE_AFTER)
+                        .values(state="pending", worker=None))
+        pending = select(JobItem.job_id).where(JobItem.state == "pending")
+        job_id = session.scalar(select(Job.id).where(Job.state.in_(("queued", "running")), Job.id.in_(pending))
+                                .order_by(Job.id).limit(1))
         if job_id is None:
             return None
-        session.execute(update(Job).where(Job.id == job_id).values(state="running", worker=worker, heartbeat=now,
+        session.execute(update(Job).where(Job.id == job_id).values(state="running", heartbeat=now,
                                                                    started=func.coalesce(Job.started, now)))
         return job_id
 
 
+def _next_item(db: Database, job_id: str, worker: str) -> tuple[str | None, str]:
+    """Claim one pending item of the job; returns (sound id, "") or (None, what the job's state should become)."""
+    with db.write() as session:
+        job = session.get(Job, job_id)
+        if job.state not in ("queued", "running"):
+            return None, job.state
+        if job.cancel_requested:
+            return None, "cancelled"
+        sound_id = session.scalar(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending").limit(1))
+        if sound_id is not None:
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id)
+                            .values(state="working", worker=worker, claimed_at=utcnow()))
+            return sound_id, ""
+        working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == "working"))
+        return None, "running" if working else "completed"
+
+
 def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> str:
-    """Do the job's pending items; returns its final state (or "running" if ``stop`` was set first)."""
+    """Do the job's items until none is left for this worker; returns the job's state then ("running" while
+    other workers still have items of it, or if ``stop`` was set)."""
     with db.read() as session:
         job = JobService(session).get(job_id)
         analyzer, params = analyzers.get(job.analyzer), dict(job.params)
@@ -118,15 +138,12 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
     source = source_of(analyzer, params)
     while not (stop and stop.is_set()):
+        sound_id, outcome = _next_item(db, job_id, worker)
+        if sound_id is None:
+            return _finish(db, job_id, outcome) if outcome in ("completed", "cancelled") else outcome
         with db.read() as session:
-            job = session.get(Job, job_id)
-            if job.cancel_requested:
-                return _finish(db, job_id, "cancelled")
-            item = session.scalar(select(JobItem).where(JobItem.job_id == job_id, JobItem.state == "pending").limit(1))
-            if item is None:
-                return _finish(db, job_id, "completed")
-            sound = session.get(Sound, item.sound_id)
-        _do_item(db, storage, job_id, item.sound_id, sound, analyzer, params, source, bot, worker)
+            sound = session.get(Sound, sound_id)
+        _do_item(db, storage, job_id, sound_id, sound, analyzer, params, source, bot, worker)
     return "running"
 
 
@@ -188,8 +205,11 @@ def _record_failure(db: Database, job_id: str, sound_id: str, error: str, worker
 
 
 def _finish(db: Database, job_id: str, state: str) -> str:
+    """End the job once (the last worker out closes it); returns its final state."""
     with db.write() as session:
         job = session.get(Job, job_id)
+        if job.state in ("completed", "failed", "cancelled"):
+            return job.state
         if state == "completed" and job.failed and not job.done:
             state = "failed"
         job.state, job.finished = state, utcnow()
@@ -207,8 +227,10 @@ def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: fl
             stop.wait(poll_seconds)
             continue
         try:
-            if run_job(db, storage, job_id, name, stop) != "running":
+            if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled"):
                 finished += 1
+            elif once and claim(db, name) is None:
+                stop.wait(poll_seconds)  # others are finishing the last items
         except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
             log.exception("job %s failed", job_id)
             _finish(db, job_id, "failed")

@@ -220,11 +220,13 @@ class Job(Base):
 
 
 class JobItem(Base):
-    """One sound of a job: pending, done or failed (with the error)."""
+    """One sound of a job: pending, working (claimed by a worker), done or failed (with the error)."""
 
     __tablename__ = "job_items"
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     sound_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, working, done, failed
     error: Mapped[OptText]
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -113,8 +113,9 @@ def bot_annotations(earmark, sound_id=None):
 def test_a_job_runs_to_completion_and_a_rerun_replaces_its_output(demo_jobs):
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal)
-    assert claim(earmark.db, "w1") == job_id and claim(earmark.db, "w2") is None  # a claimed job is nobody else's
+    assert claim(earmark.db, "w1") == job_id == claim(earmark.db, "w2")  # several workers may share a job
     assert run_job(earmark.db, earmark.storage, job_id, "w1") == "completed"
+    assert run_job(earmark.db, earmark.storage, job_id, "w2") == "completed" and claim(earmark.db, "w3") is None
     first = bot_annotations(earmark)
     with earmark.db.read() as session:
         job = session.get(Job, job_id)
@@ -197,8 +198,10 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
     with earmark.db.read() as session:
         job = session.get(Job, job_id)
         assert job.state == "running" and 2 <= job.done < 32, (job.state, job.done)
-    assert claim(earmark.db, "rescuer") is None  # still "running": its worker may only be slow
-    assert claim(earmark.db, "rescuer", now=utcnow() + STALE_AFTER * 2) == job_id  # silent too long: taken back
+    assert claim(earmark.db, "rescuer") == job_id  # the pending sounds are anyone's
+    assert run_job(earmark.db, earmark.storage, job_id, "rescuer") == "running"  # the killed worker's sound is still "working"
+    assert claim(earmark.db, "rescuer") is None  # ...and nobody else's until its worker has been silent too long
+    assert claim(earmark.db, "rescuer", now=utcnow() + STALE_AFTER * 2) == job_id  # then it is taken back
     assert run_job(earmark.db, earmark.storage, job_id, "rescuer") == "completed"
     with earmark.db.read() as session:
         job = session.get(Job, job_id)
@@ -251,3 +254,29 @@ def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
         remaining = AnnotationService(session).of_sound(sound.id)
         assert first.id not in {a.id for a in remaining} and second.id not in {a.id for a in remaining}
         assert session.get(Sound, sound.id).annotation_count == len(remaining)
+
+
+def test_workers_share_one_job_sound_by_sound(demo_jobs):
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 2048, "hop": 64})
+    seen: dict[str, list[str]] = {}
+
+    def one(name: str) -> None:
+        while claim(earmark.db, name) == job_id:
+            if run_job(earmark.db, earmark.storage, job_id, name) in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=one, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    with earmark.db.read() as session:
+        from core.models import JobItem
+
+        items = session.execute(select(JobItem.worker, func.count()).where(JobItem.job_id == job_id, JobItem.state == "done")
+                                .group_by(JobItem.worker)).all()
+        assert session.get(Job, job_id).state == "completed" and sum(n for _, n in items) == 32
+        assert len(items) == 2  # both workers did part of the one job
+    assert bot_annotations(earmark) == 32
