@@ -259,7 +259,6 @@ def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
 def test_workers_share_one_job_sound_by_sound(demo_jobs):
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 2048, "hop": 64})
-    seen: dict[str, list[str]] = {}
 
     def one(name: str) -> None:
         while claim(earmark.db, name) == job_id:

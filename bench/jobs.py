@@ -1,0 +1,88 @@
+"""Analyzer throughput: jobs over 1,000 ten-second clips with 1 and with 2 worker processes.
+
+Imports N generated 10-second 16 kHz clips (speech-like bursts in noise) into a local catalogue, then for each
+analyzer submits a job and times `python -m core worker --once` processes (1, then 2) until it is done. Prints
+files/s, seconds of audio per second, and the speed-up of 2 workers over 1 (measured in the same run).
+Run: ``python bench/jobs.py [--files 1000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.config import load_settings  # noqa: E402
+from core.context import open_earmark  # noqa: E402
+from core.jobs import JobService  # noqa: E402
+from core.models import Job  # noqa: E402
+from core.users import UserService  # noqa: E402
+
+SECONDS = 10.0
+RATE = 16_000
+
+
+def clips(folder: Path, count: int) -> None:
+    rng = np.random.default_rng(5)
+    t = np.arange(int(SECONDS * RATE)) / RATE
+    for i in range(count):
+        bursts = (np.sin(2 * np.pi * 0.3 * t + i) > 0.2) * np.sin(2 * np.pi * 4 * t) ** 2
+        voice = 0.3 * bursts * np.sin(2 * np.pi * (120 + i % 80) * t * (1 + 0.02 * np.sin(2 * np.pi * 3 * t)))
+        path = folder / f"spk{i % 25:03d}" / f"{i:05d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, (voice + 0.02 * rng.standard_normal(t.size)).astype(np.float32), RATE, subtype="PCM_16")
+
+
+def timed_job(app, env: dict[str, str], analyzer: str, workers: int) -> float:
+    with app.db.write() as session:
+        users = UserService(session)
+        job = JobService(session).submit(users.by_name("runner"), analyzer, params={})  # every sound
+        job_id = job.id
+    started = time.perf_counter()
+    processes = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--once"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    for process in processes:
+        process.wait()
+    elapsed = time.perf_counter() - started
+    with app.db.read() as session:
+        job = session.get(Job, job_id)
+        assert job.state == "completed" and job.done == job.total, (job.state, job.done, job.total)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")} | {
+            "EARMARK_DATA_DIR": f"{tmp}/data", "PYTHONPATH": str(ROOT), "EARMARK_WORKERS": "0"}
+        clips(Path(tmp) / "clips", args.files)
+        subprocess.run([sys.executable, "-m", "core", "import", f"{tmp}/clips", "--dataset", "bench", "--quiet"],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+        app = open_earmark(load_settings({"EARMARK_DATA_DIR": f"{tmp}/data"}, env_file=None))
+        with app.db.write() as session:
+            users = UserService(session)
+            users.create(None, "admin", "admin-password", "human", is_admin=True)
+            users.create(users.by_name("admin"), "runner", "runner-password", "human")
+        audio = args.files * SECONDS
+        for analyzer in ("audio-stats", "onsets"):
+            one = timed_job(app, env, analyzer, 1)
+            two = timed_job(app, env, analyzer, 2)
+            print(f"{analyzer:12s} {args.files} clips of {SECONDS:g} s: 1 worker {one:6.1f} s ({args.files / one:6.1f} files/s, "
+                  f"{audio / one:7.0f} s of audio/s); 2 workers {two:6.1f} s ({args.files / two:6.1f} files/s, "
+                  f"{audio / two:7.0f} s of audio/s); speed-up {one / two:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
