@@ -32,6 +32,7 @@ from core.paging import Page, PageRequest
 from core.permissions import Action, require
 from core.sounds import SoundFilter, SoundService, public_sound
 from core.stats import catalogue_stats
+from core.storage import escapes_root
 from core.users import UserFilter, UserService, public_user
 from core.waveform import encode_part
 from core.analyzers import ANALYZERS
@@ -428,11 +429,6 @@ def _chunks(app, key: str, start: int, length: int):
         yield app.storage.read_range(key, offset, min(step, start + length - offset))
 
 
-def _escapes(name: str) -> bool:
-    parts = name.replace("\\", "/").split("/")
-    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
-
-
 def upload_file(app, user, request, form) -> Response:
     """data_upload_api.md's upload: audio becomes a sound (of ``dataset``), anything else a registry file."""
 
@@ -440,7 +436,7 @@ def upload_file(app, user, request, form) -> Response:
     upload = form.get("file")
     if upload is None or not getattr(upload, "filename", None):
         raise ValidationError("file", "Send the file in a multipart field named 'file'.")
-    if _escapes(upload.filename):
+    if escapes_root(upload.filename):
         raise PermissionDenied(f"{upload.filename} would be stored outside its folder (refused).")
     if upload.size is not None and upload.size > app.settings.max_upload_bytes:
         return JSONResponse({"error": f"{upload.filename} is larger than the {app.settings.max_upload_mb} MB limit "
@@ -477,7 +473,7 @@ def file_by_path(app, user, request, body) -> Response | dict:
 
 
     path = request.path_params["path"]
-    if _escapes(path):
+    if escapes_root(path):
         raise PermissionDenied(f"{path} is outside the file registry (refused).")
     if request.method == "DELETE":
         with app.db.write() as session:

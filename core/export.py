@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from core import __version__
 from core.annotations import AnnotationService
-from core.catalogue import CatalogueQuery, describe, has_text_index, narrowed, parse_where  # noqa: F401  (parse_where: for callers)
+from core.catalogue import CatalogueQuery, describe, has_text_index, narrowed
 from core.db import Database, on_rollback
 from core.errors import NotFound, StorageError, ValidationError
 from core.ids import new_id

@@ -32,7 +32,7 @@ from core.files import check_expiry, check_purpose, detect_category
 from core.ids import new_id
 from core.models import Sound, SoundField, SoundTag, StoredFile, User
 from core.permissions import Action, require
-from core.storage import CHUNK, Storage, normalise_key
+from core.storage import CHUNK, Storage, escapes_root, normalise_key
 from core.tags import clean_tags
 
 _DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -114,7 +114,7 @@ def safe_relative_path(raw: str) -> tuple[str, bool]:
     leading dots and over-long names are replaced, so the original name is kept only as metadata.
     """
     text = unicodedata.normalize("NFC", raw.replace("\\", "/"))
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in text.split("/"):
+    if escapes_root(text):
         raise ValidationError("file", f"{raw} would be stored outside its dataset (refused).")
     parts = []
     for part in (p for p in text.split("/") if p not in ("", ".")):

@@ -26,9 +26,9 @@ from core.annotations import AnnotationService
 from core.catalogue import CatalogueQuery, has_text_index, narrowed
 from core.db import Database, on_rollback
 from core.errors import Conflict, EarmarkError, NotFound
+from core.files import live
 from core.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
 from core.permissions import Action, require
-from core.sounds import SoundService
 from core.storage import Storage
 from core.users import UserService
 
@@ -61,8 +61,10 @@ class JobService:
             chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, has_text_index(self.session))
             sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
         else:
-            for sound_id in sound_ids:
-                SoundService(self.session, None).get(sound_id)  # type: ignore[arg-type]
+            known = set(self.session.scalars(select(Sound.id).where(Sound.id.in_(sound_ids), live(Sound.expires_at))))
+            missing = [s for s in sound_ids if s not in known]
+            if missing:
+                raise NotFound(f"No sound with id {missing[0]!r}" + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else "."))
         if not sound_ids:
             raise NotFound("No sounds to analyze: nothing matches.")
         job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids),

@@ -35,6 +35,12 @@ class ObjectInfo:
     sha256: str | None = None
 
 
+def escapes_root(path: str) -> bool:
+    """Whether a relative path (``/`` or ``\\`` separated) would leave the folder it is resolved in."""
+    text = path.replace("\\", "/")
+    return text.startswith("/") or bool(re.match(r"^[A-Za-z]:", text)) or ".." in text.split("/")
+
+
 def normalise_key(key: str) -> str:
     """The canonical form of ``key``, or :class:`InvalidKey` if it could escape the storage root.
 

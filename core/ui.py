@@ -20,9 +20,10 @@ from core import auth
 from core.config import Settings, settings
 from core.context import Earmark, open_earmark
 from core.errors import ConfigError, EarmarkError, NotFound
-from core.catalogue import CatalogueQuery
+from core.catalogue import CatalogueQuery, parse_where
 from core.models import User
 from core.permissions import Action, can_any
+from core.sounds import SoundService
 from core.users import UserService
 
 COOKIE_NAME = "earmark_auth"
@@ -202,9 +203,6 @@ def page(title: str, action: Action | None = None) -> User:
 
 def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
     """The catalogue filters (Browse and Download share them); the dataset and tags follow the URL."""
-    from core.catalogue import CatalogueQuery, parse_where
-    from core.sounds import SoundService
-
     app = earmark()
     params = st.query_params
     with app.db.read() as session:

@@ -49,24 +49,33 @@ def test_commit_and_rollback_hooks_run_once_and_only_on_their_outcome(db):
     assert ran == ["commit", "rollback"]
 
 
-def _writer(url: str, worker: int, rounds: int) -> None:
-    """Read-then-write transactions, the pattern that fails with 'database is locked' when deferred."""
-    database = Database(url)
-    for i in range(rounds):
-        with database.write() as session:
-            count = session.scalar(select(func.count()).select_from(User))
-            session.add(User(user_name=f"w{worker}-{i}-{count}", user_type="human", password_hash="!"))
+def _writer(url: str, worker: int, rounds: int, report: str) -> None:
+    """Read-then-write transactions, the pattern that fails with 'database is locked' when deferred.
+    A failure's traceback goes to ``report`` so the test can say what went wrong in the child."""
+    import traceback
+
+    try:
+        database = Database(url)
+        for i in range(rounds):
+            with database.write() as session:
+                count = session.scalar(select(func.count()).select_from(User))
+                session.add(User(user_name=f"w{worker}-{i}-{count}", user_type="human", password_hash="!"))
+    except BaseException:
+        Path(report).write_text(traceback.format_exc())
+        raise
 
 
 def test_concurrent_writer_processes_never_hit_database_is_locked(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'earmark.db'}"
     Database(url).create_schema()
     ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_writer, args=(url, w, 40)) for w in range(4)]
+    reports = [tmp_path / f"writer{w}.err" for w in range(4)]
+    workers = [ctx.Process(target=_writer, args=(url, w, 40, str(reports[w]))) for w in range(4)]
     for p in workers:
         p.start()
     for p in workers:
         p.join(120)
-    assert [p.exitcode for p in workers] == [0, 0, 0, 0]
+    errors = "\n".join(r.read_text() for r in reports if r.exists())
+    assert [p.exitcode for p in workers] == [0, 0, 0, 0], errors or "a writer did not finish in 120 s"
     with Database(url).read() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 160

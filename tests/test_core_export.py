@@ -13,7 +13,8 @@ from praatio import textgrid
 from core.annotations import AnnotationService
 from core.demo import load_demo
 from core.errors import NotFound, StorageError, ValidationError
-from core.export import ExportRequest, check_count, choose, export_to_file, parse_where, plan_export, stream_zip, write_zip
+from core.catalogue import parse_where
+from core.export import ExportRequest, check_count, choose, export_to_file, plan_export, stream_zip, write_zip
 from core.catalogue import CatalogueQuery
 from core.sounds import SoundService
 from tests.conftest import make_user

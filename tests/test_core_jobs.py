@@ -279,3 +279,11 @@ def test_workers_share_one_job_sound_by_sound(demo_jobs):
         assert session.get(Job, job_id).state == "completed" and sum(n for _, n in items) == 32
         assert len(items) == 2  # both workers did part of the one job
     assert bot_annotations(earmark) == 32
+
+
+def test_submitting_unknown_sounds_names_them(demo_jobs):
+    from core.errors import NotFound
+
+    earmark, hal = demo_jobs
+    with earmark.db.write() as session, pytest.raises(NotFound, match=r"No sound with id 'nope' \(and 1 more\)\."):
+        JobService(session).submit(hal, "onsets", sound_ids=["nope", "nada"])

@@ -217,3 +217,11 @@ def test_soundfile_reads_a_window_through_a_seekable_object(storage):
     with storage.open_seekable("audio/t.wav") as raw, sf.SoundFile(raw) as f:
         f.seek(80_000)
         assert np.array_equal(f.read(100, dtype="int16"), tone[80_000:80_100])
+
+
+@pytest.mark.parametrize("path, escapes", [("a/b.wav", False), ("../a", True), ("a/../../b", True), ("/etc/x", True),
+                                           ("\\\\x", True), ("C:/x", True), ("a\\\\..\\\\b", True), ("a..b/c", False)])
+def test_escapes_root(path, escapes):
+    from core.storage import escapes_root
+
+    assert escapes_root(path) is escapes
