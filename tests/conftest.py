@@ -233,3 +233,23 @@ def e2e_settle(page) -> None:
     """Wait until the app has finished its run (Streamlit shows a status widget while a script runs)."""
     page.wait_for_timeout(300)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+
+
+def e2e_drop_files(page, uploader: int, files, shown: str) -> None:
+    """Give files to the uploader-th file uploader and wait until `shown` is listed under it.
+
+    A rerun that is still in flight (say, from the field typed just before) can re-render the uploader and
+    drop the files it was just given; so settle first, and give the files once more if they never show.
+    """
+    from playwright.sync_api import expect
+
+    e2e_settle(page)
+    for attempt in range(2):
+        page.get_by_test_id("stFileUploaderDropzoneInput").nth(uploader).set_input_files(files)
+        try:
+            expect(page.get_by_text(shown).first).to_be_visible(timeout=10_000 if attempt == 0 else 20_000)
+            return
+        except AssertionError:
+            if attempt == 1:
+                raise
+            e2e_settle(page)

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import e2e_log_in
+from tests.conftest import e2e_log_in, e2e_settle
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +23,11 @@ def test_filter_build_download_and_open_the_zip(page, server, tmp_path):
     where = page.get_by_role("textbox", name=re.compile("^Metadata, COLUMN=VALUE separated by commas"))
     where.fill("gender=f")
     where.press("Tab")
+    e2e_settle(page)
     count = page.get_by_role("textbox", name="How many sounds")
     count.fill("4")
     count.press("Tab")
+    e2e_settle(page)
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Build the ZIP").click()
     expect(page.get_by_text("demo4.zip: 4 files")).to_be_visible(timeout=60_000)
     with page.expect_download() as download_info:

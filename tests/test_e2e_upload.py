@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import e2e_log_in, wav_bytes
+from tests.conftest import e2e_drop_files, e2e_log_in, wav_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -22,9 +22,7 @@ def test_drop_two_wavs_and_a_csv_then_see_them_listed(page, server, tmp_path):
     dataset = page.get_by_role("textbox", name="Dataset")
     dataset.fill("drums")
     dataset.press("Tab")
-    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
-        [tmp_path / "kick.wav", tmp_path / "snare.wav", tmp_path / "labels.csv"])
-    expect(page.get_by_text("snare.wav").first).to_be_visible()
+    e2e_drop_files(page, 0, [tmp_path / "kick.wav", tmp_path / "snare.wav", tmp_path / "labels.csv"], "snare.wav")
     submit = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")
     expect(submit).to_be_enabled()
     submit.click()
@@ -48,8 +46,7 @@ def test_drop_a_folder_keeps_its_layout(page, server, tmp_path):
     dataset = page.get_by_role("textbox", name="Dataset")
     dataset.fill("folders")
     dataset.press("Tab")
-    page.get_by_test_id("stFileUploaderDropzoneInput").nth(1).set_input_files(folder)
-    expect(page.get_by_text("00002.wav").first).to_be_visible()
+    e2e_drop_files(page, 1, folder, "00002.wav")
     submit = page.get_by_test_id("stBaseButton-primary").filter(has_text="Upload")
     expect(submit).to_be_enabled()
     submit.click()
