@@ -1,0 +1,20 @@
+"""Analyzers: small, declared computations over one sound that pre-annotate it or compute features.
+
+One module each; this registry is what jobs, pages, the CLI and the HTTP API look them up in.
+"""
+
+from __future__ import annotations
+
+from core.analyzers import audio_stats, onsets, spectrogram
+from core.analyzers.base import Analyzer, Output, Param, Segment
+from core.errors import ValidationError
+
+ANALYZERS: dict[str, Analyzer] = {m.ANALYZER.name: m.ANALYZER for m in (audio_stats, onsets, spectrogram)}
+
+__all__ = ["ANALYZERS", "Analyzer", "Output", "Param", "Segment", "get"]
+
+
+def get(name: str) -> Analyzer:
+    if name not in ANALYZERS:
+        raise ValidationError("analyzer", f"There is no analyzer {name!r}; choose from {', '.join(ANALYZERS)}.")
+    return ANALYZERS[name]
