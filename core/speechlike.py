@@ -10,6 +10,7 @@ always gives the same signal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,8 +123,11 @@ def _level_steps(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
 
 
 def recording(seed: int, condition: str = "clean", seconds: float = 20.0, rate: int = 16_000,
-              quiet_db: float = -12.0) -> Recording:
-    """Utterances with pauses of 0.5 to 2.5 s, one of them ``quiet_db`` below the rest, under ``condition``."""
+              quiet_db: float = -12.0, speak: Callable[[np.random.Generator], np.ndarray] | None = None) -> Recording:
+    """Utterances with pauses of 0.5 to 2.5 s, one of them ``quiet_db`` below the rest, under ``condition``.
+
+    ``speak`` gives one utterance at ``rate``, trimmed to its sound (say, recorded speech); by default the
+    formant synthesizer here makes them."""
     if condition not in CONDITIONS:
         raise ValueError(f"Unknown condition {condition!r}; choose from {', '.join(CONDITIONS)}.")
     rng = np.random.default_rng(seed)
@@ -134,7 +138,7 @@ def recording(seed: int, condition: str = "clean", seconds: float = 20.0, rate: 
     levels: list[float] = []
     at = int(rng.uniform(0.3, 1.5) * rate)
     while True:
-        words = utterance(rng, rate, f0)
+        words = speak(rng) if speak else utterance(rng, rate, f0)
         if at + words.size > n - int(0.3 * rate):
             break
         level = 10 ** (rng.uniform(-4, 4) / 20)

@@ -5,11 +5,11 @@ One module each; this registry is what jobs, pages, the CLI and the HTTP API loo
 
 from __future__ import annotations
 
-from core.analyzers import audio_stats, onsets, spectrogram
+from core.analyzers import audio_stats, onsets, spectrogram, speech_activity
 from core.analyzers.base import Analyzer, Output, Param, Segment
 from core.errors import ValidationError
 
-ANALYZERS: dict[str, Analyzer] = {m.ANALYZER.name: m.ANALYZER for m in (audio_stats, onsets, spectrogram)}
+ANALYZERS: dict[str, Analyzer] = {m.ANALYZER.name: m.ANALYZER for m in (audio_stats, speech_activity, onsets, spectrogram)}
 
 __all__ = ["ANALYZERS", "Analyzer", "Output", "Param", "Segment", "get"]
 

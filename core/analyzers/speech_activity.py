@@ -37,6 +37,7 @@ FLOOR_SMOOTH = (10, 150.0)  # frames, Hz: the power is smoothed this much before
 FLOOR_BIAS = 1.86  # mean power over that minimum, measured on white noise (the same at 8, 16 and 44.1 kHz)
 MIN_VOICED_SECONDS = 0.05  # shorter runs of voicing are not a syllable
 EXTEND = 0.30  # how far a segment may grow from its voicing into active frames
+ACTIVE_DB = 3.0  # speech-band power over its floor that counts as sound (consonants, onsets, tails)
 PITCH = (70.0, 400.0)
 CHUNK_SECONDS = 30.0
 
@@ -77,11 +78,11 @@ def _activity(smooth: np.ndarray, floor: np.ndarray, band: np.ndarray) -> np.nda
     return 10 * np.log10(np.maximum(smooth[:, band].sum(axis=1), 1e-20) / floor[:, band].sum(axis=1) * FLOOR_BIAS)
 
 
-def segments(voicing: np.ndarray, activity: np.ndarray, *, sensitivity: float = 0.5, min_speech: float = 0.2,
+def segments(voicing: np.ndarray, activity: np.ndarray, *, sensitivity: float = 0.7, min_speech: float = 0.2,
              min_gap: float = 0.3) -> list[tuple[float, float]]:
     """Speech spans in seconds from per-frame features (see the module's docstring for how)."""
     voiced = (voicing > 0.55 - 0.2 * sensitivity) & (activity > 0.0)
-    active = activity > 6.0 - 6.0 * sensitivity
+    active = activity > ACTIVE_DB
     spans = [s for s in _runs(voiced) if s[1] - s[0] >= MIN_VOICED_SECONDS / HOP_SECONDS]
     spans = _join(spans, min_gap / HOP_SECONDS)
     grown = [_grow(active, a, b, round(EXTEND / HOP_SECONDS)) for a, b in spans]
@@ -153,7 +154,7 @@ ANALYZER = Analyzer(
     "Where people speak, as suggested segments tagged 'speech'. Finds voiced speech by its pitch harmonics above "
     "a slowly changing noise floor, so steady or changing noise, mains hum and clicks are not taken for speech.",
     "annotations tagged speech, one per stretch of speech",
-    {"sensitivity": Param(0.5, 0.0, 1.0, help="higher keeps fainter, noisier speech (and more false alarms)"),
+    {"sensitivity": Param(0.7, 0.0, 1.0, help="higher keeps fainter, noisier speech (and more false alarms)"),
      "min_speech_ms": Param(200.0, 20.0, 5000.0, help="shorter stretches are dropped"),
      "min_gap_ms": Param(300.0, 20.0, 5000.0, help="stretches closer than this are joined")},
     speech_activity)

@@ -1,0 +1,138 @@
+"""speech-activity on speech-like recordings with known boundaries: clean, noisy, and noise with no speech at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from core import analyzers
+from core.analyzers import speech_activity
+from core.analyzers.speech_activity import detect
+from core.jobs import JobService, run_job
+from core.models import Annotation, User
+from core.speechlike import CONDITIONS, Recording, Score, energy_baseline, matches, recording
+from tests.conftest import make_user
+from tests.test_core_jobs import stored
+
+SEEDS = range(3)
+
+
+def score(condition: str, find) -> Score:
+    total = Score()
+    for seed in SEEDS:
+        r = recording(seed, condition)
+        total.add(find(r), r)
+    return total
+
+
+def test_the_scorer_matches_one_to_one_at_half_overlap():
+    truth = [(1.0, 2.0), (3.0, 4.0)]
+    assert matches([(1.0, 2.0), (1.1, 2.0), (3.6, 4.4)], truth) == [(0, 0)]  # (3.6, 4.4) has IoU 0.4/1.4
+    assert matches([(2.9, 4.1)], truth) == [(0, 1)]
+
+
+def test_clean_speech_is_found_with_its_boundaries_and_the_quiet_utterance():
+    result = score("clean", lambda r: detect(r.samples, r.rate))
+    assert result.f1 >= 0.95
+    assert result.quiet_found == result.quiet == len(SEEDS)
+    r = recording(0, "clean")
+    for (a, b), (c, d) in zip(detect(r.samples, r.rate), r.truth):
+        assert abs(a - c) < 0.08 and abs(b - d) < 0.15
+
+
+@pytest.mark.parametrize("condition", [c for c in CONDITIONS if c != "clean"])
+def test_noise_does_not_become_speech_and_beats_the_energy_baseline(condition):
+    ours = score(condition, lambda r: detect(r.samples, r.rate))
+    assert ours.f1 >= 0.8, (condition, ours)
+    assert ours.false_seconds / ours.silent_seconds < 0.12, (condition, ours)
+    if condition in ("white 3 dB", "pink 6 dB", "hum", "clicks", "level changes", "everything 6 dB"):
+        baseline = score(condition, lambda r: energy_baseline(r.samples, r.rate))
+        assert ours.f1 > baseline.f1 + 0.1, (condition, ours.f1, baseline.f1)
+
+
+def noise_only(kind: str, rate: int = 16_000, seconds: float = 12.0) -> np.ndarray:
+    rng = np.random.default_rng(9)
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    if kind == "silence":
+        return np.zeros(n)
+    if kind == "hum":
+        return 0.2 * np.sin(2 * np.pi * 50 * t) + 0.1 * np.sin(2 * np.pi * 150 * t) + 1e-4 * rng.standard_normal(n)
+    if kind == "clicks":
+        out = 1e-4 * rng.standard_normal(n)
+        out[rng.integers(0, n, 60)] = 0.9
+        return out
+    if kind == "level jumps":  # white noise that steps by 20 dB every 2 seconds
+        return 0.01 * rng.standard_normal(n) * np.where((t // 2) % 2 == 1, 10.0, 1.0)
+    return 0.05 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("kind", ["white", "silence", "hum", "clicks", "level jumps"])
+def test_recordings_without_speech_give_no_segments(kind):
+    assert detect(noise_only(kind), 16_000, sensitivity=1.0) == []
+
+
+def test_quiet_speech_in_a_quiet_room_is_kept():
+    r = recording(4, "clean")
+    quiet = Recording(r.samples * 10 ** (-30 / 20), r.rate, r.truth, r.quiet)  # speech near -50 dBFS
+    result = Score()
+    result.add(detect(quiet.samples, quiet.rate), quiet)
+    assert result.f1 >= 0.9
+
+
+def test_higher_sensitivity_finds_more_in_heavy_noise():
+    low = score("white 3 dB", lambda r: detect(r.samples, r.rate, sensitivity=0.0))
+    high = score("white 3 dB", lambda r: detect(r.samples, r.rate, sensitivity=1.0))
+    assert high.recall >= low.recall and high.predicted >= low.predicted
+
+
+def test_min_gap_joins_and_min_speech_drops():
+    r = recording(0, "clean")
+    joined = detect(r.samples, r.rate, min_gap=3.0)
+    assert len(joined) < len(r.truth)
+    assert detect(r.samples, r.rate, min_speech=5.0) == []
+
+
+def test_a_long_file_read_in_pieces_gives_what_the_whole_signal_gives(local_earmark, monkeypatch):
+    pieces = [recording(seed, "white 12 dB", seconds=20.0) for seed in range(4)]
+    samples = np.concatenate([p.samples for p in pieces])
+    monkeypatch.setattr(speech_activity, "CHUNK_SECONDS", 7.0)
+    sound = stored(local_earmark, "long.wav", samples)
+    analyzer = analyzers.get("speech-activity")
+    found = [(s.start, s.start + s.duration) for s in analyzer.run(local_earmark.storage, sound, analyzer.check({})).segments]
+    whole = detect(samples.astype(np.float32), 16_000)
+    assert len(found) == len(whole) and np.allclose(found, whole, atol=0.011)
+    assert all(s.tags == ["speech"] for s in analyzer.run(local_earmark.storage, sound, analyzer.check({})).segments)
+
+
+def test_a_job_writes_speech_suggestions_by_its_own_featurebot(local_earmark):
+    r = recording(2, "hum")
+    sound = stored(local_earmark, "talk.wav", r.samples)
+    admin = make_user(local_earmark.db, "boss", admin=True)
+    with local_earmark.db.write() as session:
+        job_id = JobService(session).submit(admin, "speech-activity", sound_ids=[sound.id], params={"sensitivity": 0.6}).id
+    assert run_job(local_earmark.db, local_earmark.storage, job_id, "test") == "completed"
+    with local_earmark.db.read() as session:
+        rows = session.scalars(select(Annotation).where(Annotation.sound_id == sound.id).order_by(Annotation.start_seconds)).all()
+        bot = session.get(User, rows[0].created_by)
+        assert bot.user_name == "bot-speech-activity" and bot.user_type == "featurebot"
+        spans = [(a.start_seconds, a.start_seconds + a.duration_seconds) for a in rows]
+        assert all(a.tag_names == ["speech"] for a in rows)
+    assert len(matches(spans, r.truth)) == len(r.truth) == len(spans)
+
+
+@pytest.mark.parametrize(("params", "field"), [({"sensitivity": 1.5}, "sensitivity"), ({"min_gap_ms": 1}, "min_gap_ms"),
+                                               ({"min_speech_ms": "long"}, "min_speech_ms")])
+def test_parameters_outside_their_ranges_name_the_parameter(params, field):
+    from core.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        analyzers.get("speech-activity").check(params)
+    assert caught.value.field == field and field in str(caught.value)
+
+
+def test_a_sound_shorter_than_a_frame_gives_nothing():
+    assert detect(np.zeros(100), 16_000) == []
+    assert detect(np.zeros(0), 16_000) == []
+
