@@ -1,14 +1,16 @@
 """Jobs: an analyzer run over a list of sounds, tracked in the database and run by workers.
 
-A job's sounds are its items. Workers claim items one at a time, atomically (one transaction under BEGIN
-IMMEDIATE), so several workers share a job and never take the same sound. Each item's output is written in the
-same transaction that marks the item done, replacing what the same analyzer with the same parameters wrote
-before: a worker killed mid-job leaves its one item "working"; once it has been silent for STALE_AFTER the item
-goes back to pending and another worker does it, so the job completes without doubling anything.
+A job's sounds are its items. Workers claim a few items at a time (about BATCH_SECONDS of work, one at a time
+for slow analyzers), atomically (one transaction under BEGIN IMMEDIATE), so several workers share a job and never
+take the same sound. A batch's outputs are written in the same transaction that marks its items done, replacing
+what the same analyzer with the same parameters wrote before: a worker killed mid-batch leaves its items
+"working"; once they have been silent for STALE_AFTER they go back to pending and another worker does them, so
+the job completes without doubling anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +18,9 @@ import logging
 import os
 import socket
 import threading
+import time
+from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -35,6 +40,8 @@ from core.users import UserService
 log = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(seconds=60)  # a running job whose worker has been silent this long is taken back
 MAX_SOUNDS = 1_000_000
+BATCH_SECONDS = 0.5  # a worker claims about this much work at once...
+MAX_BATCH = 16  # ...but never more sounds than this
 
 
 def worker_name() -> str:
@@ -113,21 +120,30 @@ def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | No
         return job_id
 
 
-def _next_item(db: Database, job_id: str, worker: str) -> tuple[str | None, str]:
-    """Claim one pending item of the job; returns (sound id, "") or (None, what the job's state should become)."""
+def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[list[str], str]:
+    """Claim up to ``count`` pending items of the job in one transaction; returns (sound ids, "") or
+    ([], what the job's state should become)."""
     with db.write() as session:
         job = session.get(Job, job_id)
         if job.state not in ("queued", "running"):
-            return None, job.state
+            return [], job.state
         if job.cancel_requested:
-            return None, "cancelled"
-        sound_id = session.scalar(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending").limit(1))
-        if sound_id is not None:
-            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id)
+            return [], "cancelled"
+        sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending")
+                                         .limit(count)))
+        if sound_ids:
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids))
                             .values(state="working", worker=worker, claimed_at=utcnow()))
-            return sound_id, ""
+            return sound_ids, ""
         working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == "working"))
-        return None, "running" if working else "completed"
+        return [], "running" if working else "completed"
+
+
+def batch_size(seconds: float, items: int) -> int:
+    """How many items to claim next: about BATCH_SECONDS of work, so that quick analyzers do not spend their
+    time in claiming and committing (two transactions a sound) while slow ones still share a job sound by sound."""
+    per_item = seconds / max(items, 1)
+    return max(1, min(MAX_BATCH, int(BATCH_SECONDS / per_item) if per_item > 0 else MAX_BATCH))
 
 
 def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> str:
@@ -138,40 +154,91 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         analyzer, params = analyzers.get(job.analyzer), dict(job.params)
     with db.write() as session:
         bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
-    source = source_of(analyzer, params)
-    while not (stop and stop.is_set()):
-        sound_id, outcome = _next_item(db, job_id, worker)
-        if sound_id is None:
-            return _finish(db, job_id, outcome) if outcome in ("completed", "cancelled") else outcome
-        with db.read() as session:
-            sound = session.get(Sound, sound_id)
-        _do_item(db, storage, job_id, sound_id, sound, analyzer, params, source, bot, worker)
+    source, count = source_of(analyzer, params), 1
+    with _kept_claimed(db, job_id, worker):
+        while not (stop and stop.is_set()):
+            sound_ids, outcome = _next_items(db, job_id, worker, count)
+            if not sound_ids:
+                return _finish(db, job_id, outcome) if outcome in ("completed", "cancelled") else outcome
+            started = time.perf_counter()
+            with db.read() as session:
+                sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
+            results = [_analyze(storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
+            _store(db, storage, job_id, results, bot, source, worker)
+            count = batch_size(time.perf_counter() - started, len(sound_ids))
     return "running"
 
 
-def _do_item(db, storage, job_id, sound_id, sound, analyzer, params, source, bot, worker) -> None:
+@contextlib.contextmanager
+def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
+    """While this worker is alive, refresh the claim on its items, so that a sound that takes longer than
+    STALE_AFTER is not taken back from it (a killed worker stops refreshing, and its items are taken back)."""
+    done = threading.Event()
+
+    def refresh() -> None:
+        while not done.wait(STALE_AFTER.total_seconds() / 3):
+            with db.write() as session:
+                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.worker == worker,
+                                                      JobItem.state == "working").values(claimed_at=utcnow()))
+
+    thread = threading.Thread(target=refresh, name=f"claim-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@dataclass
+class _Result:
+    sound_id: str
+    sound: Sound | None
+    output: analyzers.Output | None = None
+    error: str = ""
+    keys: dict[str, str] = field(default_factory=dict)  # output object name -> storage key
+    stored: dict[str, Any] = field(default_factory=dict)
+
+
+def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, Any], sound_id: str,
+             sound: Sound | None) -> _Result:
+    """One sound's output (its objects already in storage), or the one sentence of why it failed."""
     try:
         if sound is None:
             raise NotFound(f"Sound {sound_id} no longer exists.")
         output = analyzer.run(storage, sound, params)
     except (EarmarkError, OSError, ValueError) as exc:
-        _record_failure(db, job_id, sound_id, str(exc), worker)
-        return
+        return _Result(sound_id, sound, error=str(exc))
     keys = {name: f"derived/{sound.id}/{name}" for name in output.objects}
     stored = {name: storage.put(key, output.objects[name]) for name, key in keys.items()}
+    return _Result(sound_id, sound, output, keys=keys, stored=stored)
+
+
+def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
+           worker: str) -> None:
+    """Write a batch's outputs and mark its items done or failed, in one transaction."""
     with db.write() as session:
-        for key in keys.values():
-            on_rollback(session, lambda key=key: storage.delete(key))
-        _replace_output(session, sound, bot, source, output, keys, stored)
-        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id).values(state="done"))
         job = session.get(Job, job_id)
-        job.done += 1
-        job.heartbeat = utcnow()
-        job.worker = worker
-        job.output = dict(job.output) | {
-            "annotations": job.output.get("annotations", 0) + len(output.segments),
-            "objects": job.output.get("objects", 0) + len(output.objects),
-            "fields": job.output.get("fields", 0) + len(output.fields)}
+        totals = dict(job.output)
+        for result in results:
+            item = update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id,
+                                         JobItem.worker == worker, JobItem.state == "working")
+            if session.execute(item.values(state="working")).rowcount == 0:
+                continue  # taken back (this worker was silent too long): its new worker writes it, once
+            if result.output is None:
+                session.execute(item.values(state="failed", error=result.error))
+                job.failed += 1
+                totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
+                continue
+            for key in result.keys.values():
+                on_rollback(session, lambda key=key: storage.delete(key))
+            _replace_output(session, result.sound, bot, source, result.output, result.keys, result.stored)
+            session.execute(item.values(state="done"))
+            job.done += 1
+            for name, produced in (("annotations", result.output.segments), ("objects", result.output.objects),
+                                   ("fields", result.output.fields)):
+                totals[name] = totals.get(name, 0) + len(produced)
+        job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
 def _replace_output(session: Session, sound: Sound, bot: User, source: str, output: analyzers.Output,
@@ -193,17 +260,6 @@ def _replace_output(session: Session, sound: Sound, bot: User, source: str, outp
         session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
                                description=f"{source} output", extra={}, size=stored[name].size, sha256=stored[name].sha256,
                                created_by=bot.id))
-
-
-def _record_failure(db: Database, job_id: str, sound_id: str, error: str, worker: str) -> None:
-    with db.write() as session:
-        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == sound_id)
-                        .values(state="failed", error=error))
-        job = session.get(Job, job_id)
-        job.failed += 1
-        job.heartbeat = utcnow()
-        job.worker = worker
-        job.output = dict(job.output) | {"errors": (job.output.get("errors", []) + [{"sound_id": sound_id, "error": error}])[-100:]}
 
 
 def _finish(db: Database, job_id: str, state: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import io
 import subprocess
 import sys
@@ -287,3 +289,77 @@ def test_submitting_unknown_sounds_names_them(demo_jobs):
     earmark, hal = demo_jobs
     with earmark.db.write() as session, pytest.raises(NotFound, match=r"No sound with id 'nope' \(and 1 more\)\."):
         JobService(session).submit(hal, "onsets", sound_ids=["nope", "nada"])
+
+
+def test_quick_analyzers_claim_batches_and_slow_ones_one_sound_at_a_time():
+    from core.jobs import MAX_BATCH, batch_size
+
+    assert batch_size(0.002, 1) == MAX_BATCH
+    assert batch_size(2.0, 1) == 1
+    assert batch_size(0.5, 4) == 4  # 125 ms a sound: four make BATCH_SECONDS
+    assert batch_size(0.0, 3) == MAX_BATCH
+
+
+def test_a_worker_writes_nothing_for_sounds_taken_back_from_it(demo_jobs, monkeypatch):
+    """A worker that was silent too long (its sounds re-claimed and done by another) must not count them twice."""
+    import core.jobs as jobs
+
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal)
+    slow_started = threading.Event()
+    release = threading.Event()
+    real = jobs._analyze
+
+    def slow(*args):
+        slow_started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(jobs, "MAX_BATCH", 1)
+    monkeypatch.setattr(jobs, "_kept_claimed", lambda *a: contextlib.nullcontext())  # a worker that stopped refreshing
+    monkeypatch.setattr(jobs, "_analyze", slow)
+    stuck = threading.Thread(target=run_job, args=(earmark.db, earmark.storage, job_id, "stuck"))
+    stuck.start()
+    assert slow_started.wait(30)
+    monkeypatch.setattr(jobs, "_analyze", real)
+    assert claim(earmark.db, "rescuer", now=utcnow() + STALE_AFTER * 2) == job_id  # takes "stuck"'s sound back
+    assert run_job(earmark.db, earmark.storage, job_id, "rescuer") == "completed"
+    release.set()
+    stuck.join(30)
+    with earmark.db.read() as session:
+        job = session.get(Job, job_id)
+        assert (job.state, job.done, job.failed) == ("completed", 32, 0)
+        assert session.scalar(select(func.count(func.distinct(Annotation.sound_id))).where(Annotation.source.is_not(None))) == 32
+
+
+def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
+    import core.jobs as jobs
+
+    earmark, hal = demo_jobs
+    job_id = submit(earmark, hal)
+    monkeypatch.setattr(jobs, "STALE_AFTER", dt.timedelta(seconds=0.6))
+    monkeypatch.setattr(jobs, "MAX_BATCH", 1)
+    started, release = threading.Event(), threading.Event()
+    real = jobs._analyze
+
+    def slow(*args):
+        started.set()
+        release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(jobs, "_analyze", slow)
+    worker = threading.Thread(target=run_job, args=(earmark.db, earmark.storage, job_id, "slow"))
+    worker.start()
+    assert started.wait(30)
+    time.sleep(1.5)  # longer than STALE_AFTER: only the refresh keeps the sound this worker's
+    with earmark.db.read() as session:
+        from core.models import JobItem
+
+        working = session.scalars(select(JobItem.worker).where(JobItem.job_id == job_id, JobItem.state == "working")).all()
+    claim(earmark.db, "other")
+    with earmark.db.read() as session:
+        still = session.scalars(select(JobItem.worker).where(JobItem.job_id == job_id, JobItem.state == "working")).all()
+    release.set()
+    monkeypatch.setattr(jobs, "_analyze", real)
+    worker.join(60)
+    assert working == ["slow"] and still == ["slow"]
