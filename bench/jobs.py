@@ -1,6 +1,6 @@
 """Analyzer throughput: jobs over 1,000 ten-second clips with 1 and with 2 worker processes.
 
-Imports N generated 10-second 16 kHz clips (speech-like bursts in noise) into a local catalogue, then for each
+Imports N generated 10-second 16 kHz clips (speech-like recordings, clean and noisy) into a local catalogue, then for each
 analyzer submits a job and times `python -m core worker --once` processes (1, then 2) until it is done. Prints
 files/s, seconds of audio per second, and the speed-up of 2 workers over 1 (measured in the same run).
 Run: ``python bench/jobs.py [--files 1000]``.
@@ -26,6 +26,7 @@ from core.config import load_settings  # noqa: E402
 from core.context import open_earmark  # noqa: E402
 from core.jobs import JobService  # noqa: E402
 from core.models import Job  # noqa: E402
+from core.speechlike import CONDITIONS, recording  # noqa: E402
 from core.users import UserService  # noqa: E402
 
 SECONDS = 10.0
@@ -33,14 +34,12 @@ RATE = 16_000
 
 
 def clips(folder: Path, count: int) -> None:
-    rng = np.random.default_rng(5)
-    t = np.arange(int(SECONDS * RATE)) / RATE
+    """Speech-like clips (core/speechlike.py), the noise conditions taken in turn."""
     for i in range(count):
-        bursts = (np.sin(2 * np.pi * 0.3 * t + i) > 0.2) * np.sin(2 * np.pi * 4 * t) ** 2
-        voice = 0.3 * bursts * np.sin(2 * np.pi * (120 + i % 80) * t * (1 + 0.02 * np.sin(2 * np.pi * 3 * t)))
         path = folder / f"spk{i % 25:03d}" / f"{i:05d}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, (voice + 0.02 * rng.standard_normal(t.size)).astype(np.float32), RATE, subtype="PCM_16")
+        clip = recording(i, CONDITIONS[i % len(CONDITIONS)], seconds=SECONDS, rate=RATE)
+        sf.write(path, clip.samples, RATE, subtype="PCM_16")
 
 
 def timed_job(app, env: dict[str, str], analyzer: str, workers: int) -> float:
@@ -76,10 +75,10 @@ def main() -> None:
             users.create(None, "admin", "admin-password", "human", is_admin=True)
             users.create(users.by_name("admin"), "runner", "runner-password", "human")
         audio = args.files * SECONDS
-        for analyzer in ("audio-stats", "onsets"):
+        for analyzer in ("audio-stats", "speech-activity", "onsets"):
             one = timed_job(app, env, analyzer, 1)
             two = timed_job(app, env, analyzer, 2)
-            print(f"{analyzer:12s} {args.files} clips of {SECONDS:g} s: 1 worker {one:6.1f} s ({args.files / one:6.1f} files/s, "
+            print(f"{analyzer:15s} {args.files} clips of {SECONDS:g} s: 1 worker {one:6.1f} s ({args.files / one:6.1f} files/s, "
                   f"{audio / one:7.0f} s of audio/s); 2 workers {two:6.1f} s ({args.files / two:6.1f} files/s, "
                   f"{audio / two:7.0f} s of audio/s); speed-up {one / two:.2f}x")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import analyzers
@@ -223,17 +223,16 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         for result in results:
             item = update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id,
                                          JobItem.worker == worker, JobItem.state == "working")
-            if session.execute(item.values(state="working")).rowcount == 0:
+            state = {"state": "failed", "error": result.error} if result.output is None else {"state": "done"}
+            if session.execute(item.values(**state)).rowcount == 0:
                 continue  # taken back (this worker was silent too long): its new worker writes it, once
             if result.output is None:
-                session.execute(item.values(state="failed", error=result.error))
                 job.failed += 1
                 totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
                 continue
             for key in result.keys.values():
                 on_rollback(session, lambda key=key: storage.delete(key))
             _replace_output(session, result.sound, bot, source, result.output, result.keys, result.stored)
-            session.execute(item.values(state="done"))
             job.done += 1
             for name, produced in (("annotations", result.output.segments), ("objects", result.output.objects),
                                    ("fields", result.output.fields)):
@@ -243,18 +242,22 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
 
 def _replace_output(session: Session, sound: Sound, bot: User, source: str, output: analyzers.Output,
                     keys: dict[str, str], stored: dict[str, Any]) -> None:
-    """Remove what this analyzer with these parameters wrote for the sound before, then write the new output."""
-    old = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source)) or 0
-    session.execute(delete(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source))
-    fresh = session.get(Sound, sound.id)
-    fresh.annotation_count = max(0, (fresh.annotation_count or 0) - old)
+    """Remove what this analyzer with these parameters wrote for the sound before, then write the new output.
+
+    Set-based statements rather than ORM objects where there may be many rows: a quick analyzer's sounds are
+    written at the rate SQLite takes one writer's statements."""
+    old = session.execute(delete(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source)).rowcount
+    if old:
+        session.execute(update(Sound).where(Sound.id == sound.id).values(
+            annotation_count=case((Sound.annotation_count > old, Sound.annotation_count - old), else_=0)))
     service = AnnotationService(session)
     for segment in output.segments:
         url = f"/api/v1/data/files/{keys[segment.data_url]}" if segment.data_url in keys else segment.data_url
         service.create(bot, sound.id, start_seconds=segment.start, duration_seconds=segment.duration, tags=segment.tags,
                        text=segment.text, data_url=url, source=source)
-    for name, value in output.fields.items():
-        session.merge(SoundField(sound_id=sound.id, name=name, value=value))
+    if output.fields:
+        session.execute(delete(SoundField).where(SoundField.sound_id == sound.id, SoundField.name.in_(list(output.fields))))
+        session.execute(insert(SoundField), [{"sound_id": sound.id, "name": k, "value": v} for k, v in output.fields.items()])
     for name, key in keys.items():
         session.execute(delete(StoredFile).where(StoredFile.key == key))
         session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
