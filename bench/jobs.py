@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +58,14 @@ def timed_job(app, env: dict[str, str], analyzer: str, workers: int) -> float:
     return elapsed
 
 
+def timed_start(env: dict[str, str]) -> float:
+    """A worker's fixed cost: start, find the queue empty, exit."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "core", "worker", "--once"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
@@ -75,6 +82,8 @@ def main() -> None:
             users.create(None, "admin", "admin-password", "human", is_admin=True)
             users.create(users.by_name("admin"), "runner", "runner-password", "human")
         audio = args.files * SECONDS
+        idle = min(timed_start(env) for _ in range(3))
+        print(f"a worker's start-up and exit with an empty queue: {idle:.2f} s (included in the times below)")
         for analyzer in ("audio-stats", "speech-activity", "onsets"):
             one = timed_job(app, env, analyzer, 1)
             two = timed_job(app, env, analyzer, 2)

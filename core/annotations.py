@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
-from core.models import Annotation, AnnotationTag, Sound, User, utcnow
+from core.models import Annotation, AnnotationTag, ReviewedSuggestion, Sound, User, utcnow
 from core.paging import Page, PageRequest, paginate
 from core.permissions import Action, require
 from core.tags import clean_tags
@@ -219,12 +219,25 @@ class AnnotationService:
             tags=changes.get("tags", suggestion.tag_names), text=changes.get("text", suggestion.text),
             data_url=suggestion.data_url, channel=suggestion.channel,
         )
+        self._review(actor, suggestion, "accepted")
         self._remove(suggestion)
         return mine
 
     def reject(self, actor: User, annotation_id: str) -> None:
-        """Drop a featurebot's suggestion (a later run of the same analyzer may suggest it again)."""
-        self._remove(self._suggestion(actor, annotation_id))
+        """Drop a featurebot's suggestion; a re-run of the same analyzer does not suggest it again."""
+        suggestion = self._suggestion(actor, annotation_id)
+        self._review(actor, suggestion, "rejected")
+        self._remove(suggestion)
+
+    def _review(self, actor: User, suggestion: Annotation, verdict: str) -> None:
+        self.session.merge(ReviewedSuggestion(
+            sound_id=suggestion.sound_id, source=suggestion.source, start_ms=round(suggestion.start_seconds * 1000),
+            duration_ms=round(suggestion.duration_seconds * 1000), verdict=verdict, reviewed_by=actor.id))
+
+    def reviewed(self, sound_id: str, source: str) -> set[tuple[int, int]]:
+        """(start, duration) in milliseconds of this analyzer's suggestions for the sound that people decided on."""
+        return set(self.session.execute(select(ReviewedSuggestion.start_ms, ReviewedSuggestion.duration_ms).where(
+            ReviewedSuggestion.sound_id == sound_id, ReviewedSuggestion.source == source)).all())
 
     def _remove(self, annotation: Annotation) -> None:
         sound = self.session.get(Sound, annotation.sound_id)

@@ -251,7 +251,10 @@ def _replace_output(session: Session, sound: Sound, bot: User, source: str, outp
         session.execute(update(Sound).where(Sound.id == sound.id).values(
             annotation_count=case((Sound.annotation_count > old, Sound.annotation_count - old), else_=0)))
     service = AnnotationService(session)
+    reviewed = service.reviewed(sound.id, source) if output.segments else set()
     for segment in output.segments:
+        if (round(segment.start * 1000), round(segment.duration * 1000)) in reviewed:
+            continue  # a person already accepted or rejected this very suggestion
         url = f"/api/v1/data/files/{keys[segment.data_url]}" if segment.data_url in keys else segment.data_url
         service.create(bot, sound.id, start_seconds=segment.start, duration_seconds=segment.duration, tags=segment.tags,
                        text=segment.text, data_url=url, source=source)

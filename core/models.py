@@ -219,6 +219,21 @@ class Job(Base):
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ReviewedSuggestion(Base):
+    """A machine suggestion a person accepted or rejected: a re-run of the same analyzer with the same
+    parameters does not suggest it again."""
+
+    __tablename__ = "reviewed_suggestions"
+
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(160), primary_key=True)
+    start_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # accepted or rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    date_reviewed: Mapped[Created]
+
+
 class JobItem(Base):
     """One sound of a job: pending, working (claimed by a worker), done or failed (with the error)."""
 

@@ -256,6 +256,14 @@ def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
         remaining = AnnotationService(session).of_sound(sound.id)
         assert first.id not in {a.id for a in remaining} and second.id not in {a.id for a in remaining}
         assert session.get(Sound, sound.id).annotation_count == len(remaining)
+    with earmark.db.write() as session:  # the same analyzer again: what people decided on is not suggested again
+        JobService(session).submit(hal, "onsets", sound_ids=[sound.id])
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    with earmark.db.read() as session:
+        again = AnnotationService(session).of_sound(sound.id)
+        assert {a.id for a in again if a.source} and len(again) == len(remaining)
+        assert (first.start_seconds, first.duration_seconds) not in {(a.start_seconds, a.duration_seconds) for a in again if a.source}
+        assert (second.start_seconds, second.duration_seconds) not in {(a.start_seconds, a.duration_seconds) for a in again}
 
 
 def test_workers_share_one_job_sound_by_sound(demo_jobs):
@@ -363,3 +371,24 @@ def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
     monkeypatch.setattr(jobs, "_analyze", real)
     worker.join(60)
     assert working == ["slow"] and still == ["slow"]
+
+
+def test_a_person_who_reviewed_suggestions_can_still_be_removed(demo_jobs):
+    from core.annotations import AnnotationService
+    from core.models import ReviewedSuggestion
+
+    earmark, hal = demo_jobs
+    with earmark.db.read() as session:
+        sound = SoundService(session, earmark.storage).list().items[0]
+    with earmark.db.write() as session:
+        JobService(session).submit(hal, "onsets", sound_ids=[sound.id])
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    critic = make_user(earmark.db, "critic")
+    with earmark.db.write() as session:
+        AnnotationService(session).reject(critic, AnnotationService(session).of_sound(sound.id)[0].id)
+    with earmark.db.write() as session:
+        users = UserService(session)
+        users.delete(users.by_name("admin"), critic.id)
+    with earmark.db.read() as session:
+        review = session.scalars(select(ReviewedSuggestion)).one()
+        assert (review.verdict, review.reviewed_by) == ("rejected", None)
