@@ -69,6 +69,7 @@ def timed_start(env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--analyzers", default="audio-stats,speech-activity,onsets", help="comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")} | {
@@ -84,7 +85,7 @@ def main() -> None:
         audio = args.files * SECONDS
         idle = min(timed_start(env) for _ in range(3))
         print(f"a worker's start-up and exit with an empty queue: {idle:.2f} s (included in the times below)")
-        for analyzer in ("audio-stats", "speech-activity", "onsets"):
+        for analyzer in args.analyzers.split(","):
             one = timed_job(app, env, analyzer, 1)
             two = timed_job(app, env, analyzer, 2)
             print(f"{analyzer:15s} {args.files} clips of {SECONDS:g} s: 1 worker {one:6.1f} s ({args.files / one:6.1f} files/s, "

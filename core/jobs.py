@@ -216,56 +216,71 @@ def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, A
 
 def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
            worker: str) -> None:
-    """Write a batch's outputs and mark its items done or failed, in one transaction."""
+    """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements."""
     with db.write() as session:
+        ours = set(session.scalars(select(JobItem.sound_id).where(
+            JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == "working",
+            JobItem.sound_id.in_([r.sound_id for r in results]))))
+        kept = [r for r in results if r.sound_id in ours]  # the rest were taken back: their new worker writes them
+        done = [r for r in kept if r.output is not None]
         job = session.get(Job, job_id)
         totals = dict(job.output)
-        for result in results:
-            item = update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id,
-                                         JobItem.worker == worker, JobItem.state == "working")
-            state = {"state": "failed", "error": result.error} if result.output is None else {"state": "done"}
-            if session.execute(item.values(**state)).rowcount == 0:
-                continue  # taken back (this worker was silent too long): its new worker writes it, once
+        for result in kept:
             if result.output is None:
-                job.failed += 1
+                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id)
+                                .values(state="failed", error=result.error))
                 totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
-                continue
-            for key in result.keys.values():
+        if done:
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_([r.sound_id for r in done]))
+                            .values(state="done"))
+            for key in (key for r in done for key in r.keys.values()):
                 on_rollback(session, lambda key=key: storage.delete(key))
-            _replace_output(session, result.sound, bot, source, result.output, result.keys, result.stored)
-            job.done += 1
-            for name, produced in (("annotations", result.output.segments), ("objects", result.output.objects),
-                                   ("fields", result.output.fields)):
-                totals[name] = totals.get(name, 0) + len(produced)
+            _replace_outputs(session, done, bot, source)
+        for name in ("annotations", "objects", "fields"):
+            totals[name] = totals.get(name, 0) + sum(len(getattr(r.output, "segments" if name == "annotations" else name))
+                                                     for r in done)
+        job.done += len(done)
+        job.failed += len(kept) - len(done)
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
-def _replace_output(session: Session, sound: Sound, bot: User, source: str, output: analyzers.Output,
-                    keys: dict[str, str], stored: dict[str, Any]) -> None:
-    """Remove what this analyzer with these parameters wrote for the sound before, then write the new output.
-
-    Set-based statements rather than ORM objects where there may be many rows: a quick analyzer's sounds are
-    written at the rate SQLite takes one writer's statements."""
-    old = session.execute(delete(Annotation).where(Annotation.sound_id == sound.id, Annotation.source == source)).rowcount
+def _replace_outputs(session: Session, results: list[_Result], bot: User, source: str) -> None:
+    """Remove what this analyzer with these parameters wrote for the batch's sounds before, then write the new
+    output; set-based statements for the whole batch, so a quick analyzer is not held up by its writes."""
+    ids = [r.sound_id for r in results]
+    old = dict(session.execute(select(Annotation.sound_id, func.count()).where(Annotation.sound_id.in_(ids), Annotation.source == source)
+                               .group_by(Annotation.sound_id)).all())
     if old:
-        session.execute(update(Sound).where(Sound.id == sound.id).values(
-            annotation_count=case((Sound.annotation_count > old, Sound.annotation_count - old), else_=0)))
+        session.execute(delete(Annotation).where(Annotation.sound_id.in_(list(old)), Annotation.source == source))
+        for sound_id, count in old.items():
+            session.execute(update(Sound).where(Sound.id == sound_id).values(
+                annotation_count=case((Sound.annotation_count > count, Sound.annotation_count - count), else_=0)))
     service = AnnotationService(session)
-    reviewed = service.reviewed(sound.id, source) if output.segments else set()
-    for segment in output.segments:
+    for result in results:
+        _suggest(service, result, bot, source)
+    fields = [{"sound_id": r.sound_id, "name": k, "value": v} for r in results for k, v in r.output.fields.items()]
+    if fields:
+        session.execute(delete(SoundField).where(SoundField.sound_id.in_(ids), SoundField.name.in_({f["name"] for f in fields})))
+        session.execute(insert(SoundField), fields)
+    keys = [(r, name, key) for r in results for name, key in r.keys.items()]
+    if keys:
+        session.execute(delete(StoredFile).where(StoredFile.key.in_([key for _, _, key in keys])))
+        session.add_all([StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
+                                    description=f"{source} output", extra={}, size=r.stored[name].size,
+                                    sha256=r.stored[name].sha256, created_by=bot.id) for r, name, key in keys])
+
+
+def _suggest(service: AnnotationService, result: _Result, bot: User, source: str) -> None:
+    """The sound's segments as the featurebot's suggestions, less those people already accepted or rejected."""
+    if not result.output.segments:
+        return
+    reviewed = service.reviewed(result.sound_id, source)
+    for segment in result.output.segments:
         if (round(segment.start * 1000), round(segment.duration * 1000)) in reviewed:
-            continue  # a person already accepted or rejected this very suggestion
-        url = f"/api/v1/data/files/{keys[segment.data_url]}" if segment.data_url in keys else segment.data_url
-        service.create(bot, sound.id, start_seconds=segment.start, duration_seconds=segment.duration, tags=segment.tags,
-                       text=segment.text, data_url=url, source=source)
-    if output.fields:
-        session.execute(delete(SoundField).where(SoundField.sound_id == sound.id, SoundField.name.in_(list(output.fields))))
-        session.execute(insert(SoundField), [{"sound_id": sound.id, "name": k, "value": v} for k, v in output.fields.items()])
-    for name, key in keys.items():
-        session.execute(delete(StoredFile).where(StoredFile.key == key))
-        session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
-                               description=f"{source} output", extra={}, size=stored[name].size, sha256=stored[name].sha256,
-                               created_by=bot.id))
+            continue
+        url = f"/api/v1/data/files/{result.keys[segment.data_url]}" if segment.data_url in result.keys else segment.data_url
+        service.create(bot, result.sound_id, start_seconds=segment.start, duration_seconds=segment.duration,
+                       tags=segment.tags, text=segment.text, data_url=url, source=source)
 
 
 def _finish(db: Database, job_id: str, state: str) -> str:
