@@ -90,7 +90,8 @@ def main() -> None:
             two = timed_job(app, env, analyzer, 2)
             print(f"{analyzer:15s} {args.files} clips of {SECONDS:g} s: 1 worker {one:6.1f} s ({args.files / one:6.1f} files/s, "
                   f"{audio / one:7.0f} s of audio/s); 2 workers {two:6.1f} s ({args.files / two:6.1f} files/s, "
-                  f"{audio / two:7.0f} s of audio/s); speed-up {one / two:.2f}x")
+                  f"{audio / two:7.0f} s of audio/s); speed-up {one / two:.2f}x, "
+                  f"{(one - idle) / max(two - idle, 1e-9):.2f}x without the start-up")
 
 
 if __name__ == "__main__":

@@ -296,7 +296,7 @@ def _finish(db: Database, job_id: str, state: str) -> str:
 
 
 def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: float = 1.0, once: bool = False) -> int:
-    """A worker: claim and run jobs until ``stop`` is set (or, with ``once``, until the queue is empty)."""
+    """A worker: claim and run jobs until ``stop`` is set (or, with ``once``, until nothing is left to claim)."""
     name, finished = worker_name(), 0
     while not stop.is_set():
         job_id = claim(db, name)
@@ -307,9 +307,7 @@ def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: fl
             continue
         try:
             if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled"):
-                finished += 1
-            elif once and claim(db, name) is None:
-                stop.wait(poll_seconds)  # others are finishing the last items
+                finished += 1  # (a job still "running" here is in other workers' hands: their last sounds)
         except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
             log.exception("job %s failed", job_id)
             _finish(db, job_id, "failed")
