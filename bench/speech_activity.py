@@ -10,12 +10,16 @@ Scores are segment precision, recall and F1, a detected segment counting when it
 a true one is at least 0.5 (one to one); "quiet" is how many of the quiet utterances were found; "false" is the
 share of non-speech time flagged as speech. The baseline uses the same frames, joining and dropping, and gets
 the margin (from 3 to 12 dB) that gives it its best mean F1 over all conditions of that speech: its best case.
-Run: ``python bench/speech_activity.py [--recordings 10] [--seconds 30]``.
+With ``--long-minutes N`` it also runs the analyzer on one N-minute file, read from storage a piece at a time,
+against the same detection on the whole signal in memory, each in its own process: time and peak memory.
+Run: ``python bench/speech_activity.py [--recordings 10] [--seconds 30] [--long-minutes 60]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,7 +34,10 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core import analyzers  # noqa: E402
 from core.analyzers.speech_activity import detect  # noqa: E402
+from core.models import Sound, StoredFile  # noqa: E402
+from core.storage import LocalStorage  # noqa: E402
 from core.speechlike import CONDITIONS, Score, energy_baseline, recording  # noqa: E402
 
 MARGINS = (3.0, 4.5, 6.0, 9.0, 12.0)
@@ -98,11 +105,55 @@ def table(kind: str, ours: dict[str, Score], base: dict[str, Score], margin: flo
           f"**{np.mean([base[c].f1 for c in noisy]):.2f}** | | |")
 
 
+def long_file(folder: Path, minutes: float) -> Path:
+    """Speech-like recordings under the noise conditions in turn, written a minute at a time."""
+    path = folder / "long.wav"
+    with sf.SoundFile(path, "w", samplerate=16_000, channels=1, subtype="PCM_16") as out:
+        for minute in range(int(minutes)):
+            out.write(recording(minute, CONDITIONS[minute % len(CONDITIONS)], seconds=60.0).samples)
+    return path
+
+
+def child(mode: str, path: Path) -> None:
+    """Run one way in this process and print its time, peak memory and segment count as JSON."""
+    started = time.perf_counter()
+    if mode == "pieces":
+        info = sf.info(path)
+        sound = Sound(path=path.name, sample_rate=info.samplerate, duration_seconds=info.duration, channels=1,
+                      file=StoredFile(key=path.name))
+        analyzer = analyzers.get("speech-activity")
+        found = analyzer.run(LocalStorage(path.parent), sound, analyzer.check({})).segments
+    else:
+        samples, rate = sf.read(path, dtype="float32")
+        found = detect(samples, rate)
+    print(json.dumps({"seconds": time.perf_counter() - started, "segments": len(found),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def compare_long(minutes: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = long_file(Path(tmp), minutes)
+        runs = {"whole": None}
+        for mode in ("whole", "pieces") if minutes <= 15 else ("pieces",):  # whole: ~0.33 GB a minute of 16 kHz audio
+            done = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True)
+            runs[mode] = json.loads(done.stdout)
+    pieces, whole = runs["pieces"], runs["whole"]
+    print(f"\nA {minutes:g}-minute file: read in pieces {pieces['seconds']:.1f} s, peak {pieces['peak_mb']:.0f} MB, "
+          f"{pieces['segments']} segments; " + (f"the whole signal in memory {whole['seconds']:.1f} s, peak {whole['peak_mb']:.0f} MB, "
+                                                f"{whole['segments']} segments." if whole else "the whole signal in memory: not run (too big)."))
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=int, default=10, help="recordings per condition and kind of speech")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--long-minutes", type=float, default=0, help="also compare memory on one file this long")
     args = parser.parse_args()
+    if args.long_minutes:
+        compare_long(args.long_minutes)
     with tempfile.TemporaryDirectory() as tmp:
         pool = espeak_utterances(Path(tmp))
     kinds = ["formant synthesizer"] + (["espeak-ng"] if pool else [])

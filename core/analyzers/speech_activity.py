@@ -39,7 +39,7 @@ MIN_VOICED_SECONDS = 0.05  # shorter runs of voicing are not a syllable
 EXTEND = 0.30  # how far a segment may grow from its voicing into active frames
 ACTIVE_DB = 3.0  # speech-band power over its floor that counts as sound (consonants, onsets, tails)
 PITCH = (70.0, 400.0)
-CHUNK_SECONDS = 30.0
+CHUNK_SECONDS = 15.0  # with FLOOR_SECONDS of context each side: a few tens of MB at a time
 
 
 def frame_features(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +49,7 @@ def frame_features(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarr
     count = max(0, 1 + (samples.size - length) // hop)
     if count == 0:
         return np.zeros(0), np.zeros(0)
-    window = np.hanning(length)
+    window = np.hanning(length).astype(np.float32)
     index = np.arange(length)[None, :] + hop * np.arange(count)[:, None]
     power = np.abs(np.fft.rfft(samples[index] * window, n=n_fft, axis=1)) ** 2
     bins = max(1, round(FLOOR_SMOOTH[1] * n_fft / rate))
@@ -118,7 +118,7 @@ def _grow(active: np.ndarray, a: int, b: int, limit: int) -> tuple[int, int]:
 
 def detect(samples: np.ndarray, rate: int, **params: float) -> list[tuple[float, float]]:
     """Speech spans of a whole mono signal held in memory (the tests' and the benchmark's entry point)."""
-    voicing, activity = frame_features(np.asarray(samples, np.float64), rate)
+    voicing, activity = frame_features(np.asarray(samples, np.float32), rate)
     return segments(voicing, activity, **params)
 
 
@@ -131,7 +131,7 @@ def _pieces(f: sf.SoundFile) -> Iterator[np.ndarray]:
     for start in range(0, max(f.frames, 1), chunk):
         begin = max(0, start - context)
         f.seek(begin)
-        samples = f.read(min(f.frames, start + chunk + context) - begin, dtype="float64", always_2d=True).mean(axis=1)
+        samples = f.read(min(f.frames, start + chunk + context) - begin, dtype="float32", always_2d=True).mean(axis=1)
         voicing, activity = frame_features(samples, rate)
         skip = (start - begin) // hop
         keep = min(chunk // hop, max(0, voicing.size - skip))
