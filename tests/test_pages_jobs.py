@@ -43,3 +43,19 @@ def test_submit_follow_and_cancel(local_earmark):
     assert any("cancelled" in s.value for s in at.success)
     with local_earmark.db.read() as session:
         assert [j.state for j in JobService(session).list()] == ["cancelled", "completed"]
+
+
+def test_speech_activity_shows_its_parameters_with_their_defaults(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.selectbox(key="jobs_analyzer").select("speech-activity").run()
+    assert "Where people speak" in at.markdown[0].value
+    values = {n.key: n.value for n in at.number_input if n.key.startswith("jobs_param_")}
+    assert values == {"jobs_param_speech-activity_sensitivity": 0.7, "jobs_param_speech-activity_min_speech_ms": 200.0,
+                      "jobs_param_speech-activity_min_gap_ms": 300.0}
+    at.number_input(key="jobs_param_speech-activity_min_gap_ms").set_value(500.0)
+    at.button(key="jobs_submit").click().run()
+    with local_earmark.db.read() as session:
+        [job] = JobService(session).list()
+    assert (job.analyzer, job.params["min_gap_ms"], job.total) == ("speech-activity", 500.0, 32)
