@@ -235,15 +235,21 @@ def test_the_app_worker_pool_runs_queued_jobs(demo_jobs):
     assert all(not t.is_alive() for t in pool.threads)
 
 
+def onsets_suggested(earmark, user) -> Sound:
+    """The first demo sound, with onsets suggested on it by a finished job."""
+    with earmark.db.read() as session:
+        sound = SoundService(session, earmark.storage).list().items[0]
+    with earmark.db.write() as session:
+        JobService(session).submit(user, "onsets", sound_ids=[sound.id])
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    return sound
+
+
 def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
     from core.annotations import AnnotationService
 
     earmark, hal = demo_jobs
-    with earmark.db.read() as session:
-        sound = SoundService(session, earmark.storage).list().items[0]
-    with earmark.db.write() as session:
-        JobService(session).submit(hal, "onsets", sound_ids=[sound.id])
-    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    sound = onsets_suggested(earmark, hal)
     with earmark.db.write() as session:
         service = AnnotationService(session)
         first, second = service.of_sound(sound.id)[:2]
@@ -378,11 +384,7 @@ def test_a_person_who_reviewed_suggestions_can_still_be_removed(demo_jobs):
     from core.models import ReviewedSuggestion
 
     earmark, hal = demo_jobs
-    with earmark.db.read() as session:
-        sound = SoundService(session, earmark.storage).list().items[0]
-    with earmark.db.write() as session:
-        JobService(session).submit(hal, "onsets", sound_ids=[sound.id])
-    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    sound = onsets_suggested(earmark, hal)
     critic = make_user(earmark.db, "critic")
     with earmark.db.write() as session:
         AnnotationService(session).reject(critic, AnnotationService(session).of_sound(sound.id)[0].id)
