@@ -136,3 +136,12 @@ def test_a_sound_shorter_than_a_frame_gives_nothing():
     assert detect(np.zeros(100), 16_000) == []
     assert detect(np.zeros(0), 16_000) == []
 
+
+
+@pytest.mark.parametrize("rate", [8_000, 22_050, 48_000])
+def test_other_sample_rates(rate):
+    result = Score()
+    for seed in SEEDS:
+        r = recording(seed, "clean", rate=rate)
+        result.add(detect(r.samples, r.rate), r)
+    assert result.f1 >= 0.95
