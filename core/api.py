@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core import apiauth
+from core import job_results as job_results_of
 from core.annotations import AnnotationFilter, AnnotationService, parse_time_range, public_annotation
 from core.audio import AUDIO_EXTENSIONS, MIME_BY_EXTENSION
 from core.catalogue import CatalogueQuery, parse_where, search
@@ -332,6 +333,16 @@ def get_job(app, user, request, body) -> dict:
         return public_job(JobService(session).get(request.path_params["job_id"]))
 
 
+def job_results(app, user, request, body) -> dict | Response:
+    """What a job wrote, per sound: its suggestions and metadata fields (JSON; ``format=csv`` for a table)."""
+    with app.db.read() as session:
+        job = JobService(session).get(request.path_params["job_id"])
+        if request.query_params.get("format") == "csv":
+            return Response(job_results_of.as_csv(session, job), media_type="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="job-{job.id}.csv"'})
+        return {"job": public_job(job), "sounds": list(job_results_of.sounds(session, job))}
+
+
 def cancel_job(app, user, request, body) -> dict:
     """Cancel a job (yours; administrators: any)."""
     with app.db.write() as session:
@@ -369,6 +380,7 @@ def routes(app_of: Callable[[], Earmark]) -> list[Route]:
         Route(f"{PREFIX}/jobs", e(submit_job, 201), methods=["POST"]),
         Route(f"{PREFIX}/jobs/{{job_id}}", e(get_job), methods=["GET"]),
         Route(f"{PREFIX}/jobs/{{job_id}}/cancel", e(cancel_job), methods=["POST"]),
+        Route(f"{PREFIX}/jobs/{{job_id}}/results", e(job_results), methods=["GET"]),
     ]
 
 

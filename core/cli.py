@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core import __version__, auth
+from core import __version__, auth, job_results
 from core.config import settings
 from core.context import Earmark, open_earmark
 from core.demo import load_demo
@@ -173,6 +173,19 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 def cmd_jobs_wait(args: argparse.Namespace) -> int:
     return _wait(_earmark(), args.job_id, args.quiet)
+
+
+def cmd_jobs_results(args: argparse.Namespace) -> int:
+    """What a job wrote: JSON lines, one per sound, or a CSV table with --csv."""
+    earmark = _earmark()
+    with earmark.db.read() as session:
+        job = JobService(session).get(args.job_id)
+        if args.csv:
+            sys.stdout.write(job_results.as_csv(session, job))
+        else:
+            for sound in job_results.sounds(session, job):
+                print(json.dumps(sound))
+    return 0
 
 
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
@@ -379,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("job_id")
     wait.add_argument("--quiet", action="store_true")
     wait.set_defaults(func=cmd_jobs_wait)
+    results = jobs_commands.add_parser("results", help="what a job wrote: per sound its suggestions and fields")
+    results.add_argument("job_id")
+    results.add_argument("--csv", action="store_true", help="a table, one row per suggestion (default: JSON lines)")
+    results.set_defaults(func=cmd_jobs_results)
     cancel = jobs_commands.add_parser("cancel", help="stop a job")
     cancel.add_argument("job_id")
     cancel.set_defaults(func=cmd_jobs_cancel)

@@ -214,6 +214,10 @@ class Client:
             time.sleep(poll)
         return job
 
+    def job_results(self, job_id: str) -> list[dict[str, Any]]:
+        """Per sound the job did: {sound_id, dataset, path, annotations, fields}."""
+        return self._get(f"/jobs/{job_id}/results")["sounds"]
+
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self._check(self.http.post(f"{API}/jobs/{job_id}/cancel")).json()
 

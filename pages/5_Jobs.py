@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from core import ui
+from core import job_results, ui
 from core.analyzers import ANALYZERS
 from core.jobs import JobService
 from core.permissions import Action
@@ -54,7 +54,7 @@ def recent_jobs() -> None:
     by_id = {j.id: j for j in jobs}
     chosen = by_id[st.selectbox("Job", list(by_id), key="jobs_chosen",
                                 format_func=lambda i: f"{i} · {by_id[i].analyzer} · {by_id[i].state}")]
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     if chosen.state in ("queued", "running") and left.button("Cancel this job", key="jobs_cancel"):
         def cancel():
             with app.db.write() as session:
@@ -62,8 +62,15 @@ def recent_jobs() -> None:
         ui.run(cancel, f"Job {chosen.id} cancelled (a running job stops after its current sound).")
     report = {"job": chosen.id, "analyzer": chosen.analyzer, "version": chosen.version, "params": chosen.params,
               "state": chosen.state, "done": chosen.done, "failed": chosen.failed, "total": chosen.total, "output": chosen.output}
-    right.download_button("Download the report (JSON)", json.dumps(report, indent=2), file_name=f"job-{chosen.id}.json",
-                          key="jobs_report", on_click="ignore")
+    middle.download_button("Download the report (JSON)", json.dumps(report, indent=2), file_name=f"job-{chosen.id}.json",
+                           key="jobs_report", on_click="ignore")
+
+    def results_csv() -> str:
+        with app.db.read() as session:
+            return job_results.as_csv(session, JobService(session).get(chosen.id))
+
+    right.download_button("Download the results (CSV)", results_csv, file_name=f"job-{chosen.id}.csv", mime="text/csv",
+                          key="jobs_results", on_click="ignore", help="per sound, the suggestions and metadata fields the job wrote")
     if chosen.output.get("errors"):
         st.dataframe(chosen.output["errors"], hide_index=True, key="jobs_errors")
 

@@ -105,5 +105,9 @@ def test_jobs_through_the_client(server, admin):
         assert done["state"] == "completed" and done["output"]["fields"] == 21
         first = next(hal.sounds(dataset="field"))
         assert "audio_stats.rms_dbfs" in hal.sound(first["id"])["metadata"]
+        results = hal.job_results(job["id"])
+        assert len(results) == 3 and all(set(r["fields"]) >= {"audio_stats.rms_dbfs", "audio_stats.peak_dbfs"} for r in results)
+        table = hal.http.get(f"/api/v1/jobs/{job['id']}/results", params={"format": "csv"})
+        assert table.headers["content-type"].startswith("text/csv") and len(table.text.splitlines()) == 4
         with pytest.raises(Exception, match="must be from 0 to 1"):
             hal.submit_job("onsets", dataset="field", params={"sensitivity": 3})

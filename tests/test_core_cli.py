@@ -101,3 +101,24 @@ def test_import_errors_are_one_line():
 def test_purge_with_nothing_expired():
     result = run("purge", env=with_path())
     assert result.returncode == 0 and result.stdout.strip() == "Purged 0 expired files (0 B)."
+
+
+def test_jobs_submit_wait_list_results_and_cancel():
+    env = with_path() | {"EARMARK_WORKERS": "0"}
+    assert run("demo", "--quiet", env=env).returncode == 0
+    assert run("users", "add", "root", "--admin", env=env | {"EARMARK_PASSWORD": "root-password"}).returncode == 0
+    submitted = run("jobs", "submit", "onsets", "--dataset", "demo", "--param", "sensitivity=0.9", "--wait", "--quiet", env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.split()[0]
+    assert f"Job {job_id} completed: 32 done, 0 failed;" in submitted.stdout
+    assert job_id in run("jobs", "list", env=env).stdout
+    lines = run("jobs", "results", job_id, env=env).stdout.splitlines()
+    sounds = [json.loads(line) for line in lines]
+    assert len(sounds) == 32 and all(s["annotations"] and s["annotations"][0]["tags"] == ["onset"] for s in sounds)
+    table = run("jobs", "results", job_id, "--csv", env=env).stdout.splitlines()
+    assert table[0].startswith("sound_id,dataset,path,start_seconds,end_seconds,tags")
+    assert len(table) - 1 == sum(len(s["annotations"]) for s in sounds)
+    cancelled = run("jobs", "cancel", job_id, env=env)
+    assert cancelled.returncode == 1 and cancelled.stderr.strip() == f"error: Job {job_id} has already completed."
+    assert run("jobs", "submit", "onsets", "--param", "sensitivity=3", env=env).stderr.strip() == \
+        "error: sensitivity must be from 0 to 1, not 3."

@@ -394,3 +394,29 @@ def test_a_person_who_reviewed_suggestions_can_still_be_removed(demo_jobs):
     with earmark.db.read() as session:
         review = session.scalars(select(ReviewedSuggestion)).one()
         assert (review.verdict, review.reviewed_by) == ("rejected", None)
+
+
+def test_job_results_list_what_the_job_wrote_and_what_is_left_of_it(demo_jobs):
+    import csv as csvlib
+    import io as iolib
+
+    from core import job_results
+    from core.annotations import AnnotationService
+
+    earmark, hal = demo_jobs
+    sound = onsets_suggested(earmark, hal)
+    with earmark.db.read() as session:
+        job = JobService(session).list()[0]
+        [result] = list(job_results.sounds(session, job))
+    assert (result["sound_id"], result["path"], result["fields"]) == (sound.id, sound.path, {})
+    assert result["annotations"] and all(a["tags"] == ["onset"] for a in result["annotations"])
+    with earmark.db.write() as session:
+        AnnotationService(session).reject(hal, result["annotations"][0]["id"])
+    stats_job = submit(earmark, hal, analyzer="audio-stats")
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+    with earmark.db.read() as session:
+        [again] = list(job_results.sounds(session, job))
+        rows = list(csvlib.DictReader(iolib.StringIO(job_results.as_csv(session, session.get(Job, stats_job)))))
+    assert len(again["annotations"]) == len(result["annotations"]) - 1  # what is there now
+    assert len(rows) == 32 and {r["start_seconds"] for r in rows} == {""}
+    assert all(float(r["audio_stats.peak_dbfs"]) <= 0 for r in rows) and "audio_stats.silence_ratio" in rows[0]

@@ -3,6 +3,7 @@ finish it, then find its suggestions on the Annotate page and accept one."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -33,6 +34,11 @@ def test_submit_a_job_and_see_its_suggestions_on_annotate(page, server, tmp_path
     expect(page.get_by_text("queued: speech-activity over 1 sounds.")).to_be_visible()
     table = page.get_by_test_id("stDataFrame").first
     expect(table.locator("td").filter(has_text="completed").first).to_be_attached(timeout=60_000)  # the app's worker ran it
+    e2e_settle(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download the results (CSV)").click()
+    rows = list(csv.DictReader(open(download_info.value.path(), encoding="utf-8")))
+    assert len(rows) == len(talk.truth) and {r["tags"] for r in rows} == {"speech"} and rows[0]["path"] == sound["path"]
 
     page.goto(f"{server}/Annotate?sound={sound['id']}")
     expect(page.get_by_text(f"talk / {sound['path']}")).to_be_visible()

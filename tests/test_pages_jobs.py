@@ -35,6 +35,7 @@ def test_submit_follow_and_cancel(local_earmark):
     at.run()
     table = at.dataframe[0].value
     assert list(table["state"]) == ["completed"] and list(table["done"]) == [16]
+    assert [b.proto.label for b in at.get("download_button")] == ["Download the report (JSON)", "Download the results (CSV)"]
     at.button(key="jobs_submit").click().run()
     with local_earmark.db.read() as session:
         newest = JobService(session).list()[0].id
