@@ -5,9 +5,10 @@ harmonic structure at a voice's pitch, standing out from a noise floor that chan
 
 1. The noise floor of each frequency bin: the minimum of the smoothed power over the surrounding two seconds,
    scaled by the bias of that minimum (minimum statistics). Stationary noise and mains hum end up in it.
-2. Voicing: the power over that floor (60 Hz to 4 kHz), turned into an autocorrelation; its highest peak at a
-   lag of a voice's pitch period (2.5 to 14 ms), against the window's own autocorrelation (as Praat does).
-   Whitened noise is flat and has no such peak, nor have clicks and level jumps; hum is in the floor.
+2. Voicing: the power divided by that floor (whitened, 60 Hz to 4 kHz), turned into an autocorrelation; its
+   highest peak at a lag of a voice's pitch period (2.5 to 14 ms), against the window's own autocorrelation (as
+   Praat does). Whitened noise is flat and has no such peak, nor have clicks and level jumps; hum is in the
+   floor. ``sensitivity`` moves the peak a frame needs to count as voiced (0.55 down to 0.35).
 3. Activity: the power of the speech band (250 Hz to 4 kHz) over its floor, in dB, for consonants and edges.
 
 Segments grow from runs of voiced frames (a run too short to be a syllable is dropped), out through the active
