@@ -227,6 +227,7 @@ def e2e_log_in(page, server: str) -> None:
     page.get_by_label("Password", exact=True).fill(E2E_PASSWORD)
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Storage used").first.wait_for()
+    e2e_settle(page)  # the login cookie's component reruns the page once more: a click during that rerun is lost
 
 
 def e2e_settle(page) -> None:

@@ -41,6 +41,7 @@ def test_drag_tag_save_and_find_it_after_a_reload(page, server):
     tags.fill("kick")
     tags.press("Enter")
     page.keyboard.press("Escape")
+    e2e_settle(page)  # picking a tag reruns the page: a click during that rerun is lost
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Save segment").click()
     expect(page.get_by_text(f"Saved {begin:.3f}–{finish:.3f} s (kick).")).to_be_visible()
 
@@ -59,6 +60,7 @@ def test_drag_tag_save_and_find_it_after_a_reload(page, server):
     tags.fill("snare")
     tags.press("Enter")
     page.keyboard.press("Escape")
+    e2e_settle(page)  # picking a tag reruns the page: a click during that rerun is lost
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Save segment").click()
     expect(page.get_by_text(" s (snare).")).to_be_visible()
 
