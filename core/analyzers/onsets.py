@@ -5,40 +5,57 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import median_filter
 
-from core.analyzers.base import Analyzer, Output, Param, Segment, mono
+from core.analyzers.base import Analyzer, Output, Param, Segment, blocks
 from core.models import Sound
 from core.storage import Storage
+
+
+N_FFT = 512
+
+
+def spectral_flux(storage: Storage, sound: Sound, hop: int) -> np.ndarray:
+    """Positive log-spectral change per frame, read a block at a time: on an hour-long file only the flux (a few
+    MB) is kept, not the spectra. Frame i starts at i * hop of the sound preceded by N_FFT samples of silence
+    (so an onset at 0 s shows too); frame 0's flux is 0."""
+    window = np.hanning(N_FFT).astype(np.float32)
+    carry, previous, parts = np.zeros(N_FFT, np.float32), None, []
+    for block in blocks(storage, sound):
+        samples = np.concatenate([carry, block.mean(axis=1)])
+        count = 1 + (samples.size - N_FFT) // hop if samples.size >= N_FFT else 0
+        if count == 0:
+            carry = samples
+            continue
+        index = np.arange(N_FFT)[None, :] + hop * np.arange(count)[:, None]
+        spectra = np.log1p(100 * np.abs(np.fft.rfft(samples[index] * window, axis=1)))
+        joined = spectra if previous is None else np.vstack([previous[None, :], spectra])
+        flux = np.maximum(np.diff(joined, axis=0), 0).sum(axis=1)
+        parts.append(np.concatenate([[0.0], flux]) if previous is None else flux)
+        previous, carry = spectra[-1], samples[count * hop:]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def onsets(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     """Spectral flux with an adaptive threshold (median of the neighbourhood plus a margin), peaks kept at
     least ``min_gap_ms`` apart."""
-    rate, n_fft = sound.sample_rate, 512
-    samples = np.pad(mono(storage, sound), (n_fft, 0))  # silence before the start: an onset at 0 s shows too
+    rate = sound.sample_rate
     hop = max(1, int(rate * 0.005))
-    if samples.size < 2 * n_fft:
+    flux = spectral_flux(storage, sound, hop)
+    if sound.duration_seconds * rate + N_FFT < 2 * N_FFT or flux.size < 3:
         return Output()
-    count = 1 + (samples.size - n_fft) // hop
-    window = np.hanning(n_fft).astype(np.float32)
-    spectra = np.empty((count, n_fft // 2 + 1), np.float32)
-    for start in range(0, count, 2048):  # bounded memory on long files
-        index = np.arange(n_fft)[None, :] + hop * np.arange(start, min(count, start + 2048))[:, None]
-        spectra[start: start + index.shape[0]] = np.log1p(100 * np.abs(np.fft.rfft(samples[index] * window, axis=1)))
-    flux = np.maximum(np.diff(spectra, axis=0), 0).sum(axis=1)
-    flux = np.concatenate([[0.0], flux / (flux.max() or 1.0)])
+    flux = flux / (flux.max() or 1.0)
     half = max(1, int(0.1 * rate / hop))
-    padded = np.pad(flux, half, mode="edge")
-    local = np.array([np.median(padded[i: i + 2 * half + 1]) for i in range(flux.size)])
-    threshold = local + (1.0 - params["sensitivity"]) * 0.5
+    threshold = median_filter(flux, size=2 * half + 1, mode="nearest") + (1.0 - params["sensitivity"]) * 0.5
     gap = int(params["min_gap_ms"] / 1000 * rate / hop)
+    peaks = np.flatnonzero((flux[1:-1] > threshold[1:-1]) & (flux[1:-1] >= flux[:-2]) & (flux[1:-1] >= flux[2:])) + 1
     found, last = [], -gap - 1
-    for i in range(1, flux.size - 1):
-        if flux[i] > threshold[i] and flux[i] >= flux[i - 1] and flux[i] >= flux[i + 1] and i - last > gap:
+    for i in peaks.tolist():
+        if i - last > gap:
             found.append(i)
             last = i
     width = 0.02
-    times = ((i * hop + n_fft / 2 - n_fft) / rate for i in found)  # a frame's centre, less the padding
+    times = ((i * hop + N_FFT / 2 - N_FFT) / rate for i in found)  # a frame's centre, less the padding
     return Output(segments=[Segment(min(max(t, 0.0), sound.duration_seconds - width), width, ["onset"])
                             for t in times if sound.duration_seconds > width])
 
