@@ -420,3 +420,11 @@ def test_job_results_list_what_the_job_wrote_and_what_is_left_of_it(demo_jobs):
     assert len(again["annotations"]) == len(result["annotations"]) - 1  # what is there now
     assert len(rows) == 32 and {r["start_seconds"] for r in rows} == {""}
     assert all(float(r["audio_stats.peak_dbfs"]) <= 0 for r in rows) and "audio_stats.silence_ratio" in rows[0]
+
+
+@pytest.mark.parametrize("name", ["audio-stats", "speech-activity", "onsets", "spectrogram"])
+def test_every_analyzer_names_a_sound_without_audio(local_earmark, name):
+    sound = Sound(path="gone.wav", dataset="lab", sample_rate=None, duration_seconds=1.0, channels=1)
+    analyzer = analyzers.get(name)
+    with pytest.raises(ValidationError, match="gone.wav has no stored audio to analyze."):
+        analyzer.run(local_earmark.storage, sound, analyzer.check({}))

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from core.analyzers.base import Analyzer, Output, Param, blocks, dbfs
+from core.analyzers.base import Analyzer, Output, Param, blocks, dbfs, require_audio
 from core.models import Sound
 from core.storage import Storage
 
 
 def audio_stats(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     """Level, clipping, DC offset and silence, in one pass over the samples."""
+    require_audio(sound)
     frame = max(1, int(sound.sample_rate * params["frame_ms"] / 1000))
     total = squares = peak = clipped = dc = 0.0
     frames = silent = 0

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import median_filter
 
-from core.analyzers.base import Analyzer, Output, Param, Segment, blocks
+from core.analyzers.base import Analyzer, Output, Param, Segment, blocks, require_audio
 from core.models import Sound
 from core.storage import Storage
 
@@ -39,6 +39,7 @@ def spectral_flux(storage: Storage, sound: Sound, hop: int) -> np.ndarray:
 def onsets(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     """Spectral flux with an adaptive threshold (median of the neighbourhood plus a margin), peaks kept at
     least ``min_gap_ms`` apart."""
+    require_audio(sound)
     rate = sound.sample_rate
     hop = max(1, int(rate * 0.005))
     flux = spectral_flux(storage, sound, hop)

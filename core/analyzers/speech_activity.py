@@ -26,8 +26,7 @@ import numpy as np
 import soundfile as sf
 from scipy.ndimage import minimum_filter1d, uniform_filter, uniform_filter1d
 
-from core.analyzers.base import Analyzer, Output, Param, Segment
-from core.errors import ValidationError
+from core.analyzers.base import Analyzer, Output, Param, Segment, require_audio
 from core.models import Sound
 from core.storage import Storage
 
@@ -140,8 +139,7 @@ def _pieces(f: sf.SoundFile) -> Iterator[np.ndarray]:
 
 
 def speech_activity(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
-    if sound.file is None:
-        raise ValidationError("sound", f"{sound.path} has no stored audio to analyze.")
+    require_audio(sound)
     with storage.open_seekable(sound.file.key) as raw, sf.SoundFile(raw) as f:
         features = np.concatenate(list(_pieces(f)) or [np.zeros((2, 0))], axis=1)
     found = segments(features[0], features[1], sensitivity=params["sensitivity"],
