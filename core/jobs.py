@@ -275,12 +275,11 @@ def _suggest(service: AnnotationService, result: _Result, bot: User, source: str
     if not result.output.segments:
         return
     reviewed = service.reviewed(result.sound_id, source)
-    for segment in result.output.segments:
-        if (round(segment.start * 1000), round(segment.duration * 1000)) in reviewed:
-            continue
-        url = f"/api/v1/data/files/{result.keys[segment.data_url]}" if segment.data_url in result.keys else segment.data_url
-        service.create(bot, result.sound_id, start_seconds=segment.start, duration_seconds=segment.duration,
-                       tags=segment.tags, text=segment.text, data_url=url, source=source)
+    segments = [{"start_seconds": seg.start, "duration_seconds": seg.duration, "tags": seg.tags, "text": seg.text,
+                 "data_url": f"/api/v1/data/files/{result.keys[seg.data_url]}" if seg.data_url in result.keys else seg.data_url}
+                for seg in result.output.segments
+                if (round(seg.start * 1000), round(seg.duration * 1000)) not in reviewed]  # people decided on these
+    service.create_many(bot, result.sound_id, segments, source=source)
 
 
 def _finish(db: Database, job_id: str, state: str) -> str:

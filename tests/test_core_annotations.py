@@ -153,3 +153,23 @@ def test_end_time_instead_of_duration(db, sound):
     with db.write() as session:
         moved = AnnotationService(session).update(hal, a.id, 1, start_seconds=2.0, end_seconds=3.0)
     assert (moved.start_seconds, moved.duration_seconds, moved.version) == (2.0, 1.0, 2)
+
+
+def test_create_many_checks_each_and_writes_all_or_nothing(db, sound):
+    human = make_user(db, "hal")
+    good = [{"start_seconds": 1.0, "duration_seconds": 0.5, "tags": ["speech"]},
+            {"start_seconds": 3.0, "end_seconds": 4.0, "tags": ["speech"], "text": "hello"}]
+    with pytest.raises(ValidationError) as err:
+        with db.write() as session:
+            AnnotationService(session).create_many(human, sound.id, good + [{"start_seconds": 12.0, "duration_seconds": 1.0,
+                                                                              "tags": ["speech"]}], source="bot:1")
+    assert err.value.field == "duration_seconds"
+    with db.read() as session:
+        assert AnnotationService(session).of_sound(sound.id) == []
+    with db.write() as session:
+        assert AnnotationService(session).create_many(human, sound.id, good, source="bot:1") == 2
+    with db.read() as session:
+        made = AnnotationService(session).of_sound(sound.id)
+        assert [(a.start_seconds, a.end_seconds, a.tag_names, a.text, a.source) for a in made] == [
+            (1.0, 1.5, ["speech"], None, "bot:1"), (3.0, 4.0, ["speech"], "hello", "bot:1")]
+        assert SoundService(session, None).get(sound.id).annotation_count == 2
