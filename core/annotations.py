@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
@@ -230,6 +230,18 @@ class AnnotationService:
         suggestion = self._suggestion(actor, annotation_id)
         self._review(actor, suggestion, "rejected")
         self._remove(suggestion)
+
+    def remove_source(self, sound_ids: list[str], source: str) -> int:
+        """Delete what one analyzer with one set of parameters wrote on these sounds (before a re-run writes it
+        anew), keeping each sound's annotation count; set-based, for a batch of sounds at once."""
+        old = dict(self.session.execute(select(Annotation.sound_id, func.count()).where(
+            Annotation.sound_id.in_(sound_ids), Annotation.source == source).group_by(Annotation.sound_id)).all())
+        if old:
+            self.session.execute(delete(Annotation).where(Annotation.sound_id.in_(list(old)), Annotation.source == source))
+            for sound_id, count in old.items():
+                self.session.execute(update(Sound).where(Sound.id == sound_id).values(
+                    annotation_count=case((Sound.annotation_count > count, Sound.annotation_count - count), else_=0)))
+        return sum(old.values())
 
     def _review(self, actor: User, suggestion: Annotation, verdict: str) -> None:
         self.session.merge(ReviewedSuggestion(

@@ -19,11 +19,11 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import analyzers
@@ -32,7 +32,7 @@ from core.catalogue import CatalogueQuery, has_text_index, narrowed
 from core.db import Database, on_rollback
 from core.errors import Conflict, EarmarkError, NotFound
 from core.files import live
-from core.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
+from core.models import Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
 from core.permissions import Action, require
 from core.storage import Storage
 from core.users import UserService
@@ -193,7 +193,6 @@ def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
 @dataclass
 class _Result:
     sound_id: str
-    sound: Sound | None
     output: analyzers.Output | None = None
     error: str = ""
     keys: dict[str, str] = field(default_factory=dict)  # output object name -> storage key
@@ -208,10 +207,10 @@ def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, A
             raise NotFound(f"Sound {sound_id} no longer exists.")
         output = analyzer.run(storage, sound, params)
     except (EarmarkError, OSError, ValueError) as exc:
-        return _Result(sound_id, sound, error=str(exc))
+        return _Result(sound_id, error=str(exc))
     keys = {name: f"derived/{sound.id}/{name}" for name in output.objects}
     stored = {name: storage.put(key, output.objects[name]) for name, key in keys.items()}
-    return _Result(sound_id, sound, output, keys=keys, stored=stored)
+    return _Result(sound_id, output, keys=keys, stored=stored)
 
 
 def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
@@ -236,9 +235,9 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
             for key in (key for r in done for key in r.keys.values()):
                 on_rollback(session, lambda key=key: storage.delete(key))
             _replace_outputs(session, done, bot, source)
-        for name in ("annotations", "objects", "fields"):
-            totals[name] = totals.get(name, 0) + sum(len(getattr(r.output, "segments" if name == "annotations" else name))
-                                                     for r in done)
+        totals["annotations"] = totals.get("annotations", 0) + sum(len(r.output.segments) for r in done)
+        totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
+        totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
         job.done += len(done)
         job.failed += len(kept) - len(done)
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
@@ -248,14 +247,8 @@ def _replace_outputs(session: Session, results: list[_Result], bot: User, source
     """Remove what this analyzer with these parameters wrote for the batch's sounds before, then write the new
     output; set-based statements for the whole batch, so a quick analyzer is not held up by its writes."""
     ids = [r.sound_id for r in results]
-    old = dict(session.execute(select(Annotation.sound_id, func.count()).where(Annotation.sound_id.in_(ids), Annotation.source == source)
-                               .group_by(Annotation.sound_id)).all())
-    if old:
-        session.execute(delete(Annotation).where(Annotation.sound_id.in_(list(old)), Annotation.source == source))
-        for sound_id, count in old.items():
-            session.execute(update(Sound).where(Sound.id == sound_id).values(
-                annotation_count=case((Sound.annotation_count > count, Sound.annotation_count - count), else_=0)))
     service = AnnotationService(session)
+    service.remove_source(ids, source)
     for result in results:
         _suggest(service, result, bot, source)
     fields = [{"sound_id": r.sound_id, "name": k, "value": v} for r in results for k, v in r.output.fields.items()]
