@@ -244,10 +244,12 @@ class Score:
 
 def energy_baseline(samples: np.ndarray, rate: int, margin_db: float = 6.0, min_speech: float = 0.2,
                     min_gap: float = 0.3) -> list[tuple[float, float]]:
-    """The plain adaptive energy threshold a detector is measured against: a frame is speech when its energy
-    is ``margin_db`` above the running minimum of the last two seconds (same frames, joining and dropping as
-    speech-activity)."""
+    """The plain adaptive energy threshold a detector is measured against: a 32 ms frame is speech when its
+    energy is ``margin_db`` above the minimum over the surrounding two seconds; the same 10 ms hop, joining and
+    dropping as speech-activity."""
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from core.analyzers.speech_activity import join, runs
 
     hop, length = round(0.01 * rate), round(0.032 * rate)
     count = max(0, 1 + (samples.size - length) // hop)
@@ -255,11 +257,5 @@ def energy_baseline(samples: np.ndarray, rate: int, margin_db: float = 6.0, min_
     energy = 10 * np.log10(np.maximum((frames ** 2).mean(axis=1), 1e-20))
     smooth = uniform_filter1d(energy, 3, mode="nearest")
     floor = minimum_filter1d(uniform_filter1d(energy, 10, mode="nearest"), 200, mode="nearest")
-    edges = np.diff(np.concatenate([[0], (smooth > floor + margin_db).astype(np.int8), [0]]))
-    spans: list[tuple[float, float]] = []
-    for a, b in zip(np.flatnonzero(edges == 1) * 0.01, np.flatnonzero(edges == -1) * 0.01):
-        if spans and a - spans[-1][1] < min_gap:
-            spans[-1] = (spans[-1][0], b)
-        else:
-            spans.append((a, b))
-    return [(a, b) for a, b in spans if b - a >= min_speech]
+    joined = join(runs(smooth > floor + margin_db), min_gap / 0.01)
+    return [(a * 0.01, b * 0.01) for a, b in joined if (b - a) * 0.01 >= min_speech]

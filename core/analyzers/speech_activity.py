@@ -83,21 +83,21 @@ def segments(voicing: np.ndarray, activity: np.ndarray, *, sensitivity: float = 
     """Speech spans in seconds from per-frame features (see the module's docstring for how)."""
     voiced = (voicing > 0.55 - 0.2 * sensitivity) & (activity > 0.0)
     active = activity > ACTIVE_DB
-    spans = [s for s in _runs(voiced) if s[1] - s[0] >= MIN_VOICED_SECONDS / HOP_SECONDS]
-    spans = _join(spans, min_gap / HOP_SECONDS)
+    spans = [s for s in runs(voiced) if s[1] - s[0] >= MIN_VOICED_SECONDS / HOP_SECONDS]
+    spans = join(spans, min_gap / HOP_SECONDS)
     grown = [_grow(active, a, b, round(EXTEND / HOP_SECONDS)) for a, b in spans]
-    joined = _join(grown, min_gap / HOP_SECONDS)
+    joined = join(grown, min_gap / HOP_SECONDS)
     offset = (FRAME_SECONDS - HOP_SECONDS) / 2  # frame i is centred at i * hop + FRAME / 2
     return [(a * HOP_SECONDS + offset, b * HOP_SECONDS + offset) for a, b in joined if (b - a) * HOP_SECONDS >= min_speech]
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
-def _join(spans: list[tuple[int, int]], max_gap: float) -> list[tuple[int, int]]:
+def join(spans: list[tuple[int, int]], max_gap: float) -> list[tuple[int, int]]:
     joined: list[tuple[int, int]] = []
     for a, b in spans:
         if joined and a - joined[-1][1] < max_gap:
