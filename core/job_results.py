@@ -23,15 +23,10 @@ CHUNK = 500
 COLUMNS = ["sound_id", "dataset", "path", "start_seconds", "end_seconds", "tags", "text", "data_url"]
 
 
-def field_prefix(analyzer_name: str) -> str:
-    """The metadata fields an analyzer writes are named ``<name with underscores>.<field>``."""
-    return analyzer_name.replace("-", "_") + "."
-
-
 def sounds(session: Session, job: Job) -> Iterator[dict[str, Any]]:
     """Each done sound of the job: {sound_id, dataset, path, annotations: [...], fields: {...}}."""
-    source = source_of(analyzers.get(job.analyzer), dict(job.params))
-    prefix = field_prefix(job.analyzer)
+    analyzer = analyzers.get(job.analyzer)
+    source, prefix = source_of(analyzer, dict(job.params)), analyzer.field_prefix
     after = ""
     while True:
         ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job.id, JobItem.state == "done",

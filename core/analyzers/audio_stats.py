@@ -33,12 +33,12 @@ def audio_stats(storage: Storage, sound: Sound, params: dict[str, Any]) -> Outpu
         silent += int((rms < threshold).sum())
         carry = joined[whole:]
     total = max(total, 1)
-    return Output(fields={
-        "audio_stats.rms_dbfs": dbfs(math.sqrt(squares / total)), "audio_stats.peak_dbfs": dbfs(peak),
-        "audio_stats.clipping_ratio": f"{clipped / total:.6f}", "audio_stats.dc_offset": f"{dc / total:.6f}",
-        "audio_stats.silence_ratio": f"{silent / max(frames, 1):.4f}",
-        "audio_stats.duration_seconds": f"{sound.duration_seconds:.3f}", "audio_stats.sample_rate": str(sound.sample_rate),
-    })
+    return Output(fields={ANALYZER.field_prefix + name: value for name, value in {
+        "rms_dbfs": dbfs(math.sqrt(squares / total)), "peak_dbfs": dbfs(peak),
+        "clipping_ratio": f"{clipped / total:.6f}", "dc_offset": f"{dc / total:.6f}",
+        "silence_ratio": f"{silent / max(frames, 1):.4f}",
+        "duration_seconds": f"{sound.duration_seconds:.3f}", "sample_rate": str(sound.sample_rate),
+    }.items()})
 
 
 ANALYZER = Analyzer(

@@ -68,6 +68,11 @@ class Analyzer:
     def run(self, storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
         return self.runner(storage, sound, params)
 
+    @property
+    def field_prefix(self) -> str:
+        """The metadata fields an analyzer writes are named ``<name with underscores>.<field>``."""
+        return self.name.replace("-", "_") + "."
+
 
 def _checked(name: str, spec: Param, value: Any) -> Any:
     if spec.choices:

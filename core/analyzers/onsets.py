@@ -43,7 +43,7 @@ def onsets(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     rate = sound.sample_rate
     hop = max(1, int(rate * 0.005))
     flux = spectral_flux(storage, sound, hop)
-    if sound.duration_seconds * rate + N_FFT < 2 * N_FFT or flux.size < 3:
+    if sound.duration_seconds * rate < N_FFT or flux.size < 3:  # shorter than one frame: nothing to compare
         return Output()
     flux = flux / (flux.max() or 1.0)
     half = max(1, int(0.1 * rate / hop))
