@@ -38,6 +38,16 @@ def drag(page, waveform, start, left: float, right: float) -> None:
             e2e_settle(page)
 
 
+def tag_and_save(page, tags, tag: str) -> None:
+    """Type a tag into the form's tag picker, close it, and save the segment."""
+    tags.click()
+    tags.fill(tag)
+    tags.press("Enter")
+    page.keyboard.press("Escape")
+    e2e_settle(page)  # picking a tag reruns the page: a click during that rerun is lost
+    page.get_by_test_id("stBaseButton-primary").filter(has_text="Save segment").click()
+
+
 def test_drag_tag_save_and_find_it_after_a_reload(page, server):
     from playwright.sync_api import expect
 
@@ -56,24 +66,14 @@ def test_drag_tag_save_and_find_it_after_a_reload(page, server):
     assert finish > begin and begin == pytest.approx(0.25 * duration, abs=0.05 * duration)
 
     tags = page.get_by_role("combobox", name="Tags (pick, or type a new one)")
-    tags.click()
-    tags.fill("kick")
-    tags.press("Enter")
-    page.keyboard.press("Escape")
-    e2e_settle(page)  # picking a tag reruns the page: a click during that rerun is lost
-    page.get_by_test_id("stBaseButton-primary").filter(has_text="Save segment").click()
+    tag_and_save(page, tags, "kick")
     expect(page.get_by_text(f"Saved {begin:.3f}–{finish:.3f} s (kick).")).to_be_visible()
 
     # a second segment right after: the form must start empty, not with the first one's tags
     e2e_settle(page)
     drag(page, waveform, start, 0.6, 0.7)
     assert float(start.input_value()) == pytest.approx(0.6 * duration, abs=0.05 * duration)
-    tags.click()
-    tags.fill("snare")
-    tags.press("Enter")
-    page.keyboard.press("Escape")
-    e2e_settle(page)  # picking a tag reruns the page: a click during that rerun is lost
-    page.get_by_test_id("stBaseButton-primary").filter(has_text="Save segment").click()
+    tag_and_save(page, tags, "snare")
     expect(page.get_by_text(" s (snare).")).to_be_visible()
 
     page.reload()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from core.demo import load_demo
 from core.jobs import JobService, work
 from tests.conftest import app_test, login, make_user
@@ -17,10 +19,16 @@ def test_logged_out_renders_the_login_form(local_earmark):
     assert not at.exception and [t.label for t in at.text_input] == ["Username", "Password"]
 
 
-def test_submit_follow_and_cancel(local_earmark):
+@pytest.fixture
+def hal_on_jobs(local_earmark):
+    """The demo loaded and hal logged in on the Jobs page."""
     load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
     make_user(local_earmark.db, "hal")
-    at = login(app_test(PAGE), "hal")
+    return login(app_test(PAGE), "hal")
+
+
+def test_submit_follow_and_cancel(local_earmark, hal_on_jobs):
+    at = hal_on_jobs
     at.selectbox(key="jobs_analyzer").select("onsets").run()
     assert "Onsets and transients" in at.markdown[0].value
     at.number_input(key="jobs_param_onsets_sensitivity").set_value(0.9)
@@ -46,10 +54,8 @@ def test_submit_follow_and_cancel(local_earmark):
         assert [j.state for j in JobService(session).list()] == ["cancelled", "completed"]
 
 
-def test_speech_activity_shows_its_parameters_with_their_defaults(local_earmark):
-    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
-    make_user(local_earmark.db, "hal")
-    at = login(app_test(PAGE), "hal")
+def test_speech_activity_shows_its_parameters_with_their_defaults(local_earmark, hal_on_jobs):
+    at = hal_on_jobs
     at.selectbox(key="jobs_analyzer").select("speech-activity").run()
     assert "Where people speak" in at.markdown[0].value
     values = {n.key: n.value for n in at.number_input if n.key.startswith("jobs_param_")}
