@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core import ui
-from core.demo import load_demo
-from core.permissions import Action, can_any
-from core.stats import catalogue_stats, human_bytes, human_duration
+from core.accounts.permissions import Action, can_any
+from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
+from core.ingest.demo import load_demo
+from core.ui import shell
 
 st.set_page_config(page_title="Earmark", page_icon=":material/graphic_eq:", layout="wide")
-user = ui.page("Earmark")
-app = ui.earmark()
+user = shell.page("Earmark")
+app = shell.earmark()
 
 with app.db.read() as session:
     stats = catalogue_stats(session)
@@ -35,9 +35,9 @@ if stats.sounds == 0:
     if can_any(user, Action.UPLOAD):
         if st.button("Load the demo dataset", key="load_demo", type="primary"):
             with st.spinner("Generating and ingesting the demo clips..."):
-                summary = ui.run(lambda: load_demo(app.db, app.storage, max_bytes=app.settings.max_upload_bytes))
+                summary = shell.run(lambda: load_demo(app.db, app.storage, max_bytes=app.settings.max_upload_bytes))
             if summary is not None:
-                ui.flash(f"Demo dataset: {summary.line()}.")
+                shell.flash(f"Demo dataset: {summary.line()}.")
                 st.rerun()
     else:
         st.info("Ask a dataset user or an administrator to load data: your account can annotate but not upload.")

@@ -3,9 +3,9 @@ EARMARK_WORKERS background job workers beside them."""
 
 import streamlit as st
 
-import core.http
-from core.startup import check_settings_or_exit
-from core.workers import lifespan
+from core.api.app import routes
+from core.context import check_settings_or_exit
+from core.jobs.workers import lifespan
 
 check_settings_or_exit()
-app = st.App("Home.py", routes=core.http.routes(), lifespan=lifespan)
+app = st.App("Home.py", routes=routes(), lifespan=lifespan)

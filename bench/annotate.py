@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of  # noqa: E402
 
 from core import peaks  # noqa: E402
-from core.storage import LocalStorage  # noqa: E402
-from core.waveform import View, overview_figure, waveform_figure  # noqa: E402
+from core.audio.waveform import View, overview_figure, waveform_figure  # noqa: E402
+from core.store.storage import LocalStorage  # noqa: E402
 
 RATE = 16_000
 

@@ -1,7 +1,7 @@
 """Browse at scale: a SQLite catalogue of 1,000,000 sounds and 5,000,000 annotations, filtered pages timed.
 
 Builds the catalogue with the product's schema (tags, metadata fields, annotation counts, the trigram text
-index), then times ``core.catalogue.search`` as the Browse page calls it on a big catalogue (the page without
+index), then times ``core.catalogue.search.search`` as the Browse page calls it on a big catalogue (the page without
 the count) for a set of filters and sorts, on the first page and on deep pages (cursors near 10%, 50% and 90% of
 the matches), and prints p50/p95 per case, with the cost of the capped count (made when asked) beside it.
 Baseline in the same run: the same page by OFFSET. Run: ``python bench/browse.py [--sounds 1000000]``.
@@ -22,13 +22,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import times_ms  # noqa: E402
-
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from core.catalogue import COUNT_CAP, SORTS, CatalogueQuery, has_text_index, narrowed, search  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.ids import new_id  # noqa: E402
-from core.models import Annotation, AnnotationTag, Sound, SoundField, SoundTag, User  # noqa: E402
+from core.catalogue.search import (  # noqa: E402
+    COUNT_CAP,
+    SORTS,
+    CatalogueQuery,
+    has_text_index,
+    narrowed,
+    search,
+)
+from core.store.db import Database  # noqa: E402
+from core.store.ids import new_id  # noqa: E402
+from core.store.models import (  # noqa: E402
+    Annotation,
+    AnnotationTag,
+    Sound,
+    SoundField,
+    SoundTag,
+    User,
+)
 
 TAGS = [f"tag{i:02d}" for i in range(20)]
 

@@ -21,12 +21,12 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.config import load_settings  # noqa: E402
+from core.accounts.users import UserService  # noqa: E402
 from core.context import open_earmark  # noqa: E402
-from core.jobs import JobService  # noqa: E402
-from core.models import Job  # noqa: E402
-from core.speechlike import CONDITIONS, recording  # noqa: E402
-from core.users import UserService  # noqa: E402
+from core.jobs.queue import JobService  # noqa: E402
+from core.store.config import load_settings  # noqa: E402
+from core.store.models import Job  # noqa: E402
+from tests.speechlike import CONDITIONS, recording  # noqa: E402
 
 SECONDS = 10.0
 RATE = 16_000

@@ -1,7 +1,7 @@
 """Keyset paging (``low_id``) against OFFSET paging (``page_number``), deep into a large catalogue.
 
 Builds a SQLite catalogue of N sounds with the product's own schema, then times fetching one page of 100 at
-several depths both ways through :func:`core.paging.paginate` (the code the services use), and prints one
+several depths both ways through :func:`core.store.paging.paginate` (the code the services use), and prints one
 line per depth with the ratio. Run: ``python bench/paging.py [--sounds 1000000]``.
 """
 
@@ -17,13 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import best_of  # noqa: E402
-
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from core.db import Database  # noqa: E402
-from core.ids import new_id  # noqa: E402
-from core.models import Sound, User  # noqa: E402
-from core.paging import PageRequest, paginate  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.store.ids import new_id  # noqa: E402
+from core.store.models import Sound, User  # noqa: E402
+from core.store.paging import PageRequest, paginate  # noqa: E402
 
 PAGE = 100
 

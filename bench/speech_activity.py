@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import analyzers  # noqa: E402
-from core.analyzers.speech_activity import detect  # noqa: E402
-from core.models import Sound, StoredFile  # noqa: E402
-from core.storage import LocalStorage  # noqa: E402
-from core.speechlike import CONDITIONS, Score, energy_baseline, recording  # noqa: E402
+from core.jobs.analyzers.speech_activity import detect  # noqa: E402
+from core.store.models import Sound, StoredFile  # noqa: E402
+from core.store.storage import LocalStorage  # noqa: E402
+from tests.speechlike import CONDITIONS, Score, energy_baseline, recording  # noqa: E402
 
 MARGINS = (3.0, 4.5, 6.0, 9.0, 12.0)
 SENTENCES = (

@@ -18,22 +18,35 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core import __version__, auth, job_results
-from core.config import settings
+from core import __version__
+from core.accounts import auth
+from core.accounts.users import UserService
+from core.catalogue.files import FileService
+from core.catalogue.search import CatalogueQuery, parse_where
+from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
+from core.catalogue.tags import clean_tags
 from core.context import Earmark, open_earmark
-from core.demo import load_demo
 from core.errors import EarmarkError, ValidationError
-from core.catalogue import CatalogueQuery, parse_where
-from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_file
-from core.analyzers import ANALYZERS
-from core.files import FileService
-from core.jobs import JobService, work
-from core.ingest import IngestResult, UploadOptions, check_dataset_name, import_path
-from core.paging import PageRequest
-from core.sounds import SoundFilter, SoundService
-from core.stats import catalogue_stats, human_bytes, human_duration
-from core.tags import clean_tags
-from core.users import UserService
+from core.export.subset import (
+    FORMATS,
+    ExportRequest,
+    check_count,
+    default_seed,
+    export_to_file,
+)
+from core.ingest.demo import load_demo
+from core.ingest.pipeline import (
+    IngestResult,
+    UploadOptions,
+    check_dataset_name,
+    import_path,
+)
+from core.jobs import results as job_results
+from core.jobs.analyzers import ANALYZERS
+from core.jobs.queue import JobService, work
+from core.store.config import settings
+from core.store.paging import PageRequest
 
 
 def _earmark() -> Earmark:
@@ -254,7 +267,7 @@ def _operator(users: UserService):
     """An active administrator to act as; the command line has the server operator's rights."""
     from sqlalchemy import select
 
-    from core.models import User
+    from core.store.models import User
 
     admin = users.session.scalar(select(User).where(User.is_admin.is_(True), User.is_active.is_(True)).limit(1))
     if admin is None:

@@ -6,12 +6,15 @@ to the services; nothing else holds a global.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
-from core.config import Settings
-from core.db import Database
-from core.storage import Storage, open_storage
-from core.users import UserService
+from core.accounts.users import UserService
+from core.errors import ConfigError
+from core.store.config import Settings
+from core.store.config import settings as current_settings
+from core.store.db import Database
+from core.store.storage import Storage, open_storage
 
 
 @dataclass
@@ -36,3 +39,13 @@ def open_earmark(settings: Settings, *, check_storage: bool = True) -> Earmark:
         with db.write() as session:
             UserService(session).ensure_admin(settings.admin_user, settings.admin_password)
     return Earmark(settings, db, storage)
+
+
+def check_settings_or_exit() -> None:
+    """Open database and storage once before serving; on a bad setting print why and exit with status 1."""
+    try:
+        earmark = open_earmark(current_settings())
+        earmark.db.dispose()
+    except ConfigError as exc:
+        print(f"Earmark cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

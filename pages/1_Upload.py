@@ -4,16 +4,21 @@ import datetime as dt
 
 import streamlit as st
 
-from core import ui
-from core.files import UPLOAD_CATEGORIES, FileService, parse_extra, public_file
-from core.ingest import UploadOptions, ingest_upload
-from core.models import PURPOSES
-from core.permissions import Action, can
-from core.stats import human_bytes
+from core.accounts.permissions import Action, can
+from core.catalogue.files import (
+    UPLOAD_CATEGORIES,
+    FileService,
+    parse_extra,
+    public_file,
+)
+from core.catalogue.stats import human_bytes
+from core.ingest.pipeline import UploadOptions, ingest_upload
+from core.store.models import PURPOSES
+from core.ui import shell
 
 st.set_page_config(page_title="Upload · Earmark", page_icon=":material/upload:", layout="wide")
-user = ui.page("Upload", Action.UPLOAD)
-app = ui.earmark()
+user = shell.page("Upload", Action.UPLOAD)
+app = shell.earmark()
 PAGE_SIZE = 50
 
 upload_tab, files_tab = st.tabs(["Upload", "Files"])
@@ -40,7 +45,7 @@ with upload_tab:
                               max_upload_size=app.settings.max_upload_mb)
     dropped = list(files or []) + list(folder or [])
     if st.button("Upload", key="upload_submit", type="primary", disabled=not dropped):
-        def upload(progress: ui.Progress):
+        def upload(progress: shell.Progress):
             options = UploadOptions(
                 dataset=dataset, max_bytes=app.settings.max_upload_bytes, tags=tuple(t for t in tags.split(",") if t.strip()),
                 purpose=purpose, description=description, extra=parse_extra(extra),
@@ -50,7 +55,7 @@ with upload_tab:
                                  path_column=path_column.strip() or None, progress=lambda r: progress.step(r.path),
                                  on_plan=progress.plan)
 
-        summary = ui.run(lambda: ui.track(upload, "Storing files"))
+        summary = shell.run(lambda: shell.track(upload, "Storing files"))
         if summary is not None:
             st.session_state["upload_summary"] = summary
     summary = st.session_state.get("upload_summary")
@@ -115,4 +120,4 @@ with files_tab:
                     def delete():
                         with app.db.write() as session:
                             FileService(session, app.storage).delete(user, chosen.id)
-                    ui.run(delete, f"Deleted {chosen.key}.", rerun=True)
+                    shell.run(delete, f"Deleted {chosen.key}.", rerun=True)

@@ -2,22 +2,22 @@
 
 import streamlit as st
 
-from core import ui
-from core.annotate import build_screen
-from core.annotations import AnnotationService
-from core.catalogue import count_at_once, facets, search
-from core.http import file_link
-from core.queue import Queue
-from core.stats import human_duration
-from core.waveform import playback
+from core.annotations.service import AnnotationService
+from core.audio.waveform import playback
+from core.catalogue.links import file_link
+from core.catalogue.queue import Queue
+from core.catalogue.search import count_at_once, facets, search
+from core.catalogue.stats import human_duration
+from core.ui import shell
+from core.ui.screen import build_screen
 
 st.set_page_config(page_title="Browse · Earmark", page_icon=":material/search:", layout="wide")
-user = ui.page("Browse")
-app = ui.earmark()
+user = shell.page("Browse")
+app = shell.earmark()
 state = st.session_state
 
 page_size = st.sidebar.selectbox("Sounds per page", [25, 50, 100, 500], index=1, key="browse_page_size")
-spec = ui.run(lambda: ui.catalogue_filters("browse", sorting=True))
+spec = shell.run(lambda: shell.catalogue_filters("browse", sorting=True))
 if spec is None:
     st.stop()
 if state.get("browse_spec") != (spec, page_size):  # new filters: back to the first page
@@ -28,11 +28,11 @@ cursors: list[str] = state["browse_cursors"]
 with app.db.read() as session:
     # counting is what costs on a big catalogue: count at once when it is small, else when asked
     count = count_at_once(session) or state.get("browse_counted") == spec
-    page = ui.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None, count=count))
+    page = shell.run(lambda: search(session, spec, user, page_size=page_size, cursor=cursors[-1] if cursors else None, count=count))
     if page is None:
         st.stop()
     # facets group every match: cheap for a focused, counted search, not for a million sounds
-    counts = ui.run(lambda: facets(session, spec, user)) if count and not page.total_capped else None
+    counts = shell.run(lambda: facets(session, spec, user)) if count and not page.total_capped else None
 
 first = len(cursors) * page_size + 1
 shown = f"showing {first:,}–{first + len(page.items) - 1:,}"
@@ -78,13 +78,13 @@ if rows and rows[0] < len(page.items):
         state.pop("annotate_queue", None)
         st.switch_page("pages/3_Annotate.py", query_params={"sound": sound.id})
     if sound.file is not None:
-        actions[1].link_button("Download the original", file_link(app, sound.file, user.id), width="stretch")
+        actions[1].link_button("Download the original", file_link(app.settings, sound.file, user.id), width="stretch")
     detail_left, detail_right = st.columns([3, 2])
     with detail_left:
-        screen = ui.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None))
+        screen = shell.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None))
         if screen is not None:
             st.plotly_chart(screen.overview, key="browse_waveform", config={"displayModeBar": False})
-        part = ui.run(lambda: playback(app.storage, sound, 0.0, min(sound.duration_seconds, 600.0)))
+        part = shell.run(lambda: playback(app.storage, sound, 0.0, min(sound.duration_seconds, 600.0)))
         if part is not None:
             st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end)
         with app.db.read() as session:

@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from core import ui
-from core.annotate import build_screen
-from core.annotations import AnnotationService
-from core.permissions import Action, can, can_any
-from core.queue import Queue, QueueService
-from core.sounds import SoundFilter, SoundService
-from core.vocabulary import Vocabulary
-from core.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram_figure
+from core.accounts.permissions import Action, can, can_any
+from core.annotations.service import AnnotationService
+from core.audio.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram_figure
+from core.catalogue.queue import Queue, QueueService
+from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.vocabulary import Vocabulary
+from core.ui import shell
+from core.ui.screen import build_screen
 
 st.set_page_config(page_title="Annotate · Earmark", page_icon=":material/graphic_eq:", layout="wide")
-user = ui.page("Annotate", Action.ANNOTATE)
-app = ui.earmark()
+user = shell.page("Annotate", Action.ANNOTATE)
+app = shell.earmark()
 state = st.session_state
 SHORTCUTS = {
     "Previous sound": "B", "Next sound": "N", "Next without annotations": "U", "Zoom in": "I", "Zoom out": "O",
@@ -86,7 +86,7 @@ if channels > 1:
 channel = None if channel_choice == "all channels" else int(channel_choice.split()[-1]) - 1
 
 show_suggestions = not st.sidebar.checkbox("Hide machine suggestions", key="hide_suggestions")
-screen = ui.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
+screen = shell.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
                                      channel=channel, selection=selection, suggestions=show_suggestions))
 if screen is None:
     st.stop()
@@ -136,7 +136,7 @@ st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode
 st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
            "Drag across the waveform to select a segment.")
 if st.checkbox("Spectrogram", key="show_spectrogram"):
-    figure = ui.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
+    figure = shell.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
     if figure is not None:
         st.plotly_chart(figure, key="spectrogram", config={"displayModeBar": False})
 
@@ -155,7 +155,7 @@ if play[4].button("▶ Play from there", key="play_from", width="stretch"):
     state["playing"] = (from_time, min(duration, from_time + PLAY_MAX_SECONDS))
 if state.get("playing"):
     start, end = state["playing"]
-    part = ui.run(lambda: playback(app.storage, sound, start, end, channel))
+    part = shell.run(lambda: playback(app.storage, sound, start, end, channel))
     if part is not None:
         st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end, loop=loop,
                  autoplay=True)
@@ -176,9 +176,9 @@ if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SH
                 user, sound.id, start_seconds=start_value, end_seconds=end_value,
                 tags=tags, text=text, data_url=data_url, channel=channel,
             )
-    if ui.run(save) is not None:
+    if shell.run(save) is not None:
         state["reset_segment"] = True
-        ui.flash(f"Saved {start_value:.3f}–{end_value:.3f} s" + (f" ({', '.join(tags)})" if tags else "") + ".")
+        shell.flash(f"Saved {start_value:.3f}–{end_value:.3f} s" + (f" ({', '.join(tags)})" if tags else "") + ".")
         st.rerun()
 
 # -- the sound's annotations ---------------------------------------------------------------------------------
@@ -199,12 +199,12 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
                         user, annotation.id, start_seconds=state.get(f"edit_start_{annotation.id}", annotation.start_seconds),
                         end_seconds=state.get(f"edit_end_{annotation.id}", annotation.end_seconds),
                         tags=state.get(f"edit_tags_{annotation.id}", annotation.tag_names))
-            ui.run(accept, "Suggestion accepted: it is now your annotation.", rerun=True)
+            shell.run(accept, "Suggestion accepted: it is now your annotation.", rerun=True)
         if review[1].button("Reject", key="suggestion_reject", width="stretch"):
             def reject():
                 with app.db.write() as session:
                     AnnotationService(session).reject(user, annotation.id)
-            ui.run(reject, "Suggestion rejected.", rerun=True)
+            shell.run(reject, "Suggestion rejected.", rerun=True)
     mine = can(user, Action.EDIT_ANNOTATION, owner_id=annotation.created_by) or bool(annotation.source)
     seen = state.setdefault(f"edit_version_{annotation.id}", annotation.version)
     edit = st.columns([1, 1, 3])
@@ -226,16 +226,16 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
                 return AnnotationService(session).update(
                     user, annotation.id, seen, start_seconds=new_start, end_seconds=new_end, tags=new_tags, text=new_text,
                 )
-        updated = ui.run(update)
+        updated = shell.run(update)
         if updated is not None:
             state[f"edit_version_{annotation.id}"] = updated.version
-            ui.flash("Changes saved.")
+            shell.flash("Changes saved.")
             st.rerun()
     if mine and not annotation.source and actions[2].button("Delete", key="edit_delete", shortcut=SHORTCUTS["Delete selected annotation"], width="stretch"):
         def delete():
             with app.db.write() as session:
                 AnnotationService(session).delete(user, annotation.id)
-        ui.run(delete, "Annotation deleted.", rerun=True)
+        shell.run(delete, "Annotation deleted.", rerun=True)
     if seen != annotation.version and actions[3].button("Reload this annotation", key="edit_reload"):
         for key in ("version", "start", "end", "tags", "text"):
             state.pop(f"edit_{key}_{annotation.id}", None)
@@ -253,7 +253,7 @@ with st.expander(f"Tags of the {sound.dataset} dataset"):
         def add_tag():
             with app.db.write() as session:
                 Vocabulary(session).add(user, sound.dataset, new_tag, new_color)
-        ui.run(add_tag, f"Tag {new_tag.strip().lower()} added.", rerun=True)
+        shell.run(add_tag, f"Tag {new_tag.strip().lower()} added.", rerun=True)
     if screen.colors:
         change = st.columns([2, 2, 1, 1])
         which = change[0].selectbox("Tag", list(screen.colors), key="vocab_which")
@@ -265,9 +265,9 @@ with st.expander(f"Tags of the {sound.dataset} dataset"):
                     vocabulary = Vocabulary(session)
                     vocabulary.set_color(user, sound.dataset, which, recolor)
                     return vocabulary.rename(user, sound.dataset, which, renamed) if renamed.strip() else 0
-            changed = ui.run(apply)
+            changed = shell.run(apply)
             if changed is not None:
-                ui.flash(f"Tag {which} updated" + (f"; {changed} annotation(s) renamed." if renamed.strip() else "."))
+                shell.flash(f"Tag {which} updated" + (f"; {changed} annotation(s) renamed." if renamed.strip() else "."))
                 st.rerun()
         if not can_any(user, Action.RENAME_TAGS):
             st.caption("Renaming a tag changes everyone's annotations: dataset users and administrators can do it.")

@@ -2,18 +2,24 @@
 
 import streamlit as st
 
-from core import ui
-from core.export import FORMATS, ExportRequest, check_count, default_seed, export_to_storage
-from core.http import file_link
-from core.sounds import SoundService
-from core.stats import human_bytes
+from core.catalogue.links import file_link
+from core.catalogue.sounds import SoundService
+from core.catalogue.stats import human_bytes
+from core.export.subset import (
+    FORMATS,
+    ExportRequest,
+    check_count,
+    default_seed,
+    export_to_storage,
+)
+from core.ui import shell
 
 st.set_page_config(page_title="Download · Earmark", page_icon=":material/download:", layout="wide")
-user = ui.page("Download")
-app = ui.earmark()
+user = shell.page("Download")
+app = shell.earmark()
 state = st.session_state
 
-query = ui.run(lambda: ui.catalogue_filters("dl"))
+query = shell.run(lambda: shell.catalogue_filters("dl"))
 if query is None:
     st.stop()
 with app.db.read() as session:
@@ -35,7 +41,7 @@ on_missing = st.radio("If a file is missing from storage", ["skip", "fail"], hor
                       format_func=lambda v: {"skip": "export the rest and list it in the manifest", "fail": "stop"}[v])
 
 if st.button("Build the ZIP", key="dl_build", type="primary"):
-    def build(progress: ui.Progress):
+    def build(progress: shell.Progress):
         request = ExportRequest(
             query=query, viewer_id=user.id, count=check_count(count), seed=int(seed),
             balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
@@ -43,7 +49,7 @@ if st.button("Build the ZIP", key="dl_build", type="primary"):
         )
         return export_to_storage(app.db, app.storage, user, request, progress=progress.step, on_plan=progress.plan)
 
-    built = ui.run(lambda: ui.track(build, "Building the ZIP"))
+    built = shell.run(lambda: shell.track(build, "Building the ZIP"))
     if built is not None:
         state["dl_result"] = built
 if result := state.get("dl_result"):
@@ -52,7 +58,7 @@ if result := state.get("dl_result"):
     (st.warning if manifest["missing"] else st.success)(
         f"{manifest['name']}: {manifest['count_included']} files, {manifest['annotations']} annotations, "
         f"{human_bytes(stored.size)}, seed {manifest['request']['seed']}{note}.")
-    st.link_button(f"Download {manifest['name']}", file_link(app, stored, user.id), type="primary")
+    st.link_button(f"Download {manifest['name']}", file_link(app.settings, stored, user.id), type="primary")
     st.caption("The link works for an hour; the ZIP is kept for a day.")
     with st.expander("manifest.json"):
         st.json(manifest, expanded=False)

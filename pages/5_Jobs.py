@@ -4,14 +4,15 @@ import json
 
 import streamlit as st
 
-from core import job_results, ui
-from core.analyzers import ANALYZERS
-from core.jobs import JobService
-from core.permissions import Action
+from core.accounts.permissions import Action
+from core.jobs import results as job_results
+from core.jobs.analyzers import ANALYZERS
+from core.jobs.queue import JobService
+from core.ui import shell
 
 st.set_page_config(page_title="Jobs · Earmark", page_icon=":material/smart_toy:", layout="wide")
-user = ui.page("Jobs", Action.RUN_JOBS)
-app = ui.earmark()
+user = shell.page("Jobs", Action.RUN_JOBS)
+app = shell.earmark()
 
 st.subheader("New job")
 name = st.selectbox("Analyzer", list(ANALYZERS), key="jobs_analyzer")
@@ -27,14 +28,14 @@ for column, (param, spec) in zip(columns, analyzer.params.items()):
         params[param] = column.number_input(param, min_value=kind(spec.minimum), max_value=kind(spec.maximum), value=spec.default,
                                             key=f"jobs_param_{name}_{param}", help=spec.help)
 st.caption("The sounds to analyze: the same filters as Browse.")
-query = ui.run(lambda: ui.catalogue_filters("jobs"))
+query = shell.run(lambda: shell.catalogue_filters("jobs"))
 if query is not None and st.button("Submit the job", key="jobs_submit", type="primary"):
     def submit():
         with app.db.write() as session:
             return JobService(session).submit(user, name, query=query, params=params)
-    job = ui.run(submit)
+    job = shell.run(submit)
     if job is not None:
-        ui.flash(f"Job {job.id} queued: {name} over {job.total} sounds.")
+        shell.flash(f"Job {job.id} queued: {name} over {job.total} sounds.")
         st.rerun()
 
 
@@ -59,7 +60,7 @@ def recent_jobs() -> None:
         def cancel():
             with app.db.write() as session:
                 JobService(session).cancel(user, chosen.id)
-        ui.run(cancel, f"Job {chosen.id} cancelled (a running job stops after its current sound).")
+        shell.run(cancel, f"Job {chosen.id} cancelled (a running job stops after its current sound).")
     report = {"job": chosen.id, "analyzer": chosen.analyzer, "version": chosen.version, "params": chosen.params,
               "state": chosen.state, "done": chosen.done, "failed": chosen.failed, "total": chosen.total, "output": chosen.output}
     middle.download_button("Download the report (JSON)", json.dumps(report, indent=2), file_name=f"job-{chosen.id}.json",

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from core import auth, ui
-from core.apiauth import TokenService
-from core.models import USER_TYPES
-from core.paging import PageRequest
-from core.users import UserService, public_user
+from core.accounts import auth
+from core.accounts.credentials import TokenService
+from core.accounts.users import UserService, public_user
+from core.store.models import USER_TYPES
+from core.store.paging import PageRequest
+from core.ui import shell
 
 st.set_page_config(page_title="Users · Earmark", page_icon=":material/person:", layout="wide")
-user = ui.page("Users")
-app = ui.earmark()
+user = shell.page("Users")
+app = shell.earmark()
 
 st.subheader("Your profile")
 with st.form("profile"):
@@ -27,7 +28,7 @@ if saved:
             return UserService(session).update_profile(
                 user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
             )
-    ui.run(save_profile, "Profile saved.")
+    shell.run(save_profile, "Profile saved.")
 
 st.subheader("API tokens")
 st.caption("For bots and scripts: send `Authorization: Bearer <token>` to the HTTP API under /api/v1. "
@@ -44,7 +45,7 @@ if token_cols[1].button("Create token", key="token_create", width="stretch"):
     def make_token():
         with app.db.write() as session:
             return TokenService(session).create(user, user.id, token_name)
-    made = ui.run(make_token)
+    made = shell.run(make_token)
     if made is not None:
         st.success("Copy this token now; it is not shown again.")
         st.code(made[1], language=None)
@@ -56,7 +57,7 @@ if live_tokens:
         def revoke():
             with app.db.write() as session:
                 TokenService(session).revoke(user, revoke_id)
-        ui.run(revoke, f"Token {live_tokens[revoke_id]} revoked.", rerun=True)
+        shell.run(revoke, f"Token {live_tokens[revoke_id]} revoked.", rerun=True)
 
 if not user.is_admin:
     st.stop()
@@ -88,7 +89,7 @@ if created:
     def create():
         with app.db.write() as session:
             return UserService(session).create(user, name, password, user_type, is_admin=is_admin, email=new_email)
-    ui.run(create, f"Account {name.strip()} created.", rerun=True)
+    shell.run(create, f"Account {name.strip()} created.", rerun=True)
 
 with right:
     st.markdown("**Change an account**")
@@ -101,18 +102,18 @@ with right:
         def reset_password():
             with app.db.write() as session:
                 return UserService(session).set_password(user, chosen.id, reset)
-        ui.run(reset_password, f"Password of {chosen.user_name} reset.")
+        shell.run(reset_password, f"Password of {chosen.user_name} reset.")
     label = "Reactivate" if not chosen.is_active else "Deactivate"
     if st.button(label, key="toggle_active_button"):
         def toggle():
             with app.db.write() as session:
                 return UserService(session).set_active(user, chosen.id, not chosen.is_active)
-        ui.run(toggle, f"{chosen.user_name} {'reactivated' if not chosen.is_active else 'deactivated'}.", rerun=True)
+        shell.run(toggle, f"{chosen.user_name} {'reactivated' if not chosen.is_active else 'deactivated'}.", rerun=True)
     admin_label = "Remove admin rights" if chosen.is_admin else "Make administrator"
     if st.button(admin_label, key="toggle_admin_button"):
         def toggle_admin():
             with app.db.write() as session:
                 return UserService(session).set_role(user, chosen.id, is_admin=not chosen.is_admin)
-        ui.run(toggle_admin, f"{chosen.user_name} {'is no longer' if chosen.is_admin else 'is now'} an administrator.", rerun=True)
+        shell.run(toggle_admin, f"{chosen.user_name} {'is no longer' if chosen.is_admin else 'is now'} an administrator.", rerun=True)
     with st.expander("As others see it"):
         st.json(public_user(chosen, viewer=None))

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import config
+from core.accounts.users import UserService
 from core.context import Earmark, open_earmark
-from core.db import Database
-from core.models import User
-from core.storage import LocalStorage, S3Storage, Storage
-from core.users import UserService
+from core.store import config
+from core.store.db import Database
+from core.store.models import User
+from core.store.storage import LocalStorage, S3Storage, Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-password-1"
@@ -37,8 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real bcrypt hashes, at the lowest cost: the suite hashes hundreds of passwords."""
-    from core import auth
-
+    from core.accounts import auth
     monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
 
 

@@ -65,10 +65,10 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
 
 
 def test_api_tokens_work_from_the_client(server, admin):
-    from core.apiauth import TokenService
-    from core.config import load_settings
+    from core.accounts.credentials import TokenService
+    from core.accounts.users import UserService
     from core.context import open_earmark
-    from core.users import UserService
+    from core.store.config import load_settings
 
     app = open_earmark(load_settings({"EARMARK_DATA_DIR": str(server.data_dir)}, env_file=None), check_storage=False)
     with app.db.write() as session:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.annotations import AnnotationFilter, AnnotationService, parse_time_range, public_annotation
+from core.accounts.users import UserService
+from core.annotations.service import (
+    AnnotationFilter,
+    AnnotationService,
+    parse_time_range,
+    public_annotation,
+)
+from core.catalogue.sounds import SoundService
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.paging import PageRequest
-from core.sounds import SoundService
-from core.users import UserService
+from core.store.paging import PageRequest
 from tests.conftest import make_user
 
 

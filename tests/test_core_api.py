@@ -9,10 +9,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-import core.http
-from core import apiauth
-from core.apiauth import TokenService
-from core.users import UserService
+from core.accounts import credentials as apiauth
+from core.accounts.credentials import TokenService
+from core.accounts.users import UserService
+from core.api import deps
+from core.api.app import routes
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_user
 
 
@@ -22,11 +23,11 @@ def basic(name: str, password: str = USER_PASSWORD) -> dict[str, str]:
 
 @pytest.fixture
 def api(local_earmark):
-    core.http._earmark.cache_clear()
+    deps.earmark.cache_clear()
     apiauth.BASIC_CACHE.entries.clear()
     make_user(local_earmark.db, "hal")
     make_user(local_earmark.db, "vox", "dataset")
-    return TestClient(Starlette(routes=core.http.routes()))
+    return TestClient(Starlette(routes=routes()))
 
 
 def test_credentials_are_required_and_checked(api):
@@ -90,7 +91,10 @@ def test_sounds_and_annotations_endpoints(api):
     assert api.get(f"/api/v1/users/{hal_id}/annotations", headers=basic("vox")).json()["total_count"] == 1
     vox_id = body["created_by"].rsplit("/", 1)[1]
     assert api.get(f"/api/v1/users/{vox_id}/sounds", headers=basic("hal")).json()["items"][0]["id"] == sound_id
-    assert api.post("/api/v1/sounds", content=b"not json", headers=basic("vox")).json() == {"error": "The request body is not JSON (Expecting value)."}
+    assert api.post("/api/v1/sounds", content=b"not json", headers=basic("vox") | {"Content-Type": "application/json"}).json() == {
+        "error": "The request body is not JSON (Expecting value)."}
+    assert api.post("/api/v1/sounds", content=b"not json", headers=basic("vox")).json() == {
+        "error": "The request body is not JSON: send a JSON object with Content-Type: application/json."}
 
 
 def test_bearer_tokens_work_until_revoked(api, local_earmark):
@@ -105,8 +109,7 @@ def test_bearer_tokens_work_until_revoked(api, local_earmark):
 
 
 def test_basic_is_cached_but_a_deactivated_account_stops_at_once(api, local_earmark, monkeypatch):
-    from core import auth
-
+    from core.accounts import auth
     calls = {"n": 0}
     real = auth.verify_password
 
@@ -129,7 +132,7 @@ def test_sound_audio_whole_ranges_and_parts(api, local_earmark):
 
     import soundfile as sf
 
-    from core.ingest import UploadOptions, ingest_audio
+    from core.ingest.pipeline import UploadOptions, ingest_audio
     from tests.conftest import wav_bytes
 
     with local_earmark.db.read() as session:
@@ -148,7 +151,7 @@ def test_sound_audio_whole_ranges_and_parts(api, local_earmark):
     seconds = api.get(url + "?start=0.5&end=1.0", headers=basic("hal"))
     decoded, rate = sf.read(io.BytesIO(seconds.content))
     assert seconds.status_code == 200 and len(decoded) == rate // 2
-    assert api.get(url + "?start=x", headers=basic("hal")).json() == {"error": "start must be a number of seconds, not 'x'."}
+    assert api.get(url + "?start=x", headers=basic("hal")).json() == {"error": "start must be a number, not 'x'."}
 
 
 def test_file_registry_endpoints(api, local_earmark, monkeypatch):
@@ -171,9 +174,9 @@ def test_file_registry_endpoints(api, local_earmark, monkeypatch):
     evil = api.post("/api/v1/data/upload", files={"file": ("../../etc/passwd.txt", b"x", "text/plain")}, headers=auth)
     assert evil.status_code == 403 and "outside" in evil.json()["error"]
     monkeypatch.setenv("EARMARK_MAX_UPLOAD_MB", "1")
-    from core import config
+    from core.store import config
     config.settings.cache_clear()
-    core.http._earmark.cache_clear()
+    deps.earmark.cache_clear()
     big = api.post("/api/v1/data/upload", files={"file": ("big.txt", b"x" * (1024 * 1024 + 1), "text/plain")}, headers=auth)
     assert big.status_code == 413 and "EARMARK_MAX_UPLOAD_MB" in big.json()["error"]
     assert api.post("/api/v1/data/upload", files={"file": ("a.txt", b"x", "text/plain")}, headers=basic("hal")).status_code == 403
@@ -196,7 +199,7 @@ def test_subset_download_streams_a_zip(api, local_earmark):
     import io
     import zipfile
 
-    from core.demo import load_demo
+    from core.ingest.demo import load_demo
 
     load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
     response = api.get("/api/v1/download?count=5&dataset=demo&seed=3&where=gender=f&formats=csv,rttm", headers=basic("hal"))

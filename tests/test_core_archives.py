@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from core.archives import ArchiveLimits, ArchiveRefused, extract, is_archive
+from core.ingest.archives import ArchiveLimits, ArchiveRefused, extract, is_archive
 
 
 def make_zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> io.BytesIO:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-import core.catalogue
-from core.annotations import AnnotationService
-from core.catalogue import CatalogueQuery, facets, search
-from core.demo import load_demo
+import core.catalogue.search
+from core.accounts.users import UserService
+from core.annotations.service import AnnotationService
+from core.catalogue.queue import Queue, QueueService
+from core.catalogue.search import CatalogueQuery, facets, search
+from core.catalogue.sounds import SoundService
 from core.errors import ValidationError
-from core.queue import Queue, QueueService
-from core.sounds import SoundService
-from core.users import UserService
+from core.ingest.demo import load_demo
 from tests.conftest import make_user
 
 
@@ -72,7 +72,7 @@ def test_counts_are_exact_up_to_the_cap(demo, monkeypatch):
     with earmark.db.read() as session:
         page = search(session, CatalogueQuery(), hal, page_size=10)
         assert (page.total, page.total_capped, page.total_text()) == (32, False, "32")
-        monkeypatch.setattr(core.catalogue, "COUNT_CAP", 20)
+        monkeypatch.setattr(core.catalogue.search, "COUNT_CAP", 20)
         capped = search(session, CatalogueQuery(), hal, page_size=10)
         assert (capped.total_capped, capped.total_text()) == (True, "20+")
 
@@ -104,7 +104,7 @@ def test_a_browse_search_becomes_an_annotation_queue(demo):
 
 def test_text_search_uses_the_trigram_index_and_follows_changes(demo):
     earmark, sounds, hal = demo
-    from core.catalogue import has_text_index
+    from core.catalogue.search import has_text_index
 
     with earmark.db.read() as session:
         assert has_text_index(session)

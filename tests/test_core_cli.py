@@ -70,7 +70,7 @@ def test_a_bad_setting_fails_with_one_line_naming_it():
 
 
 def test_import_a_folder_in_parallel_then_resume(tmp_path):
-    from core.demo import write_demo_files
+    from core.ingest.demo import write_demo_files
 
     env = with_path()
     csv_path = write_demo_files(tmp_path / "src")
@@ -80,7 +80,7 @@ def test_import_a_folder_in_parallel_then_resume(tmp_path):
     assert first.returncode == 1  # something was refused: say so in the exit status
     assert "Imported into vox: 32 stored, 0 already there, 1 refused" in first.stdout
     assert "refused id00001/broken.wav: id00001/broken.wav is not decodable audio (format not recognised)." in first.stderr
-    assert "metadata: metadata.csv: 32 rows joined by column 'path' = path" in first.stderr
+    assert "metadata: metadata.csv: 32 of 32 rows joined by column 'path' = path" in first.stderr
     assert "file/s" in first.stderr and "MB/s" in first.stderr  # the progress bar
     (tmp_path / "src" / "audio" / "id00001" / "broken.wav").unlink()
     again = run("import", str(tmp_path / "src" / "audio"), "--dataset", "vox", "--quiet", env=env)

@@ -1,8 +1,8 @@
 
 import pytest
 
-from core.config import load_settings
 from core.errors import ConfigError
+from core.store.config import load_settings
 
 
 def test_defaults_keep_everything_under_the_data_folder(tmp_path, monkeypatch):

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.db import Database, on_commit, on_rollback
-from core.models import StoredFile, User
+from core.store.db import Database, on_commit, on_rollback
+from core.store.models import StoredFile, User
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):

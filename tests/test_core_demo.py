@@ -3,9 +3,9 @@ import csv
 import numpy as np
 import soundfile as sf
 
-from core.demo import load_demo, write_demo_files
-from core.sounds import SoundFilter, SoundService
-from core.stats import catalogue_stats
+from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.stats import catalogue_stats
+from core.ingest.demo import load_demo, write_demo_files
 
 
 def test_demo_files_follow_the_voxceleb_layout_and_carry_their_onsets(tmp_path):

@@ -10,13 +10,20 @@ import zipfile
 import pytest
 from praatio import textgrid
 
-from core.annotations import AnnotationService
-from core.demo import load_demo
+from core.annotations.service import AnnotationService
+from core.catalogue.search import CatalogueQuery, parse_where
+from core.catalogue.sounds import SoundService
 from core.errors import NotFound, StorageError, ValidationError
-from core.catalogue import parse_where
-from core.export import ExportRequest, check_count, choose, export_to_file, plan_export, stream_zip, write_zip
-from core.catalogue import CatalogueQuery
-from core.sounds import SoundService
+from core.export.subset import (
+    ExportRequest,
+    check_count,
+    choose,
+    export_to_file,
+    plan_export,
+    stream_zip,
+    write_zip,
+)
+from core.ingest.demo import load_demo
 from tests.conftest import make_user
 
 ALL = ("csv", "json", "audacity", "textgrid", "rttm")
@@ -145,9 +152,9 @@ def test_annotation_formats_read_back(demo, tmp_path):
 
 @pytest.mark.parametrize("list_page", [1000, 1])  # found by listing the dataset's folder, or by one HEAD per file
 def test_a_missing_file_is_listed_or_stops_the_export(demo, tmp_path, monkeypatch, list_page):
-    import core.export
+    import core.export.subset
 
-    monkeypatch.setattr(core.export, "LIST_PAGE", list_page)
+    monkeypatch.setattr(core.export.subset, "LIST_PAGE", list_page)
     earmark, sounds = demo
     earmark.storage.delete(sounds[3].file.key)
     plan, manifest, zf = export(earmark, tmp_path)

@@ -7,12 +7,12 @@ import io
 
 import pytest
 
+from core.accounts.users import UserService
+from core.catalogue.files import FileService, detect_category, parse_extra, public_file
+from core.catalogue.sounds import SoundService
 from core.errors import NotFound, PermissionDenied, ValidationError
-from core.files import FileService, detect_category, parse_extra, public_file
-from core.ingest import UploadOptions, ingest_audio, store_file
-from core.models import utcnow
-from core.sounds import SoundService
-from core.users import UserService
+from core.ingest.pipeline import UploadOptions, ingest_audio, store_file
+from core.store.models import utcnow
 from tests.conftest import make_user, wav_bytes
 
 

@@ -1,20 +1,36 @@
-"""HTTP routes, served by Starlette exactly as st.App mounts them; and the server's start-up check."""
+"""The HTTP API as st.App mounts it (FastAPI at /api/v1): health, the generated OpenAPI document and docs page,
+JSON errors for unknown routes, wrong-typed input refused with a 400 naming the field on every route, and the
+server's start-up check."""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 
+import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-import core.http
-from tests.conftest import ROOT
+from core.accounts import credentials
+from core.api import deps
+from core.api.app import routes
+from tests.conftest import ROOT, make_user, wav_bytes
+
+ADMIN = {"Authorization": "Basic " + base64.b64encode(b"root:root-password-1").decode()}
 
 
-def test_health_answers_ok():
-    client = TestClient(Starlette(routes=core.http.routes()))
+@pytest.fixture
+def client(local_earmark) -> TestClient:
+    deps.earmark.cache_clear()
+    credentials.BASIC_CACHE.entries.clear()
+    make_user(local_earmark.db, "root", admin=True, password="root-password-1")
+    return TestClient(Starlette(routes=routes()))
+
+
+def test_health_answers_ok(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
@@ -22,7 +38,7 @@ def test_health_answers_ok():
 def test_routes_do_not_collide_with_streamlits_reserved_paths():
     import streamlit as st
 
-    st.App(str(ROOT / "Home.py"), routes=core.http.routes())  # raises ValueError on a reserved prefix
+    st.App(str(ROOT / "Home.py"), routes=routes())  # raises ValueError on a reserved prefix
 
 
 def test_app_refuses_to_start_on_a_bad_setting_with_one_sentence():
@@ -32,14 +48,118 @@ def test_app_refuses_to_start_on_a_bad_setting_with_one_sentence():
     assert result.stderr.strip() == "Earmark cannot start: EARMARK_WORKERS must be a whole number, not 'lots'."
 
 
-def test_openapi_describes_every_route_and_the_docs_page_lists_them():
-    client = TestClient(Starlette(routes=core.http.routes()))
+def _normal(path: str) -> str:
+    """``/users/<id>?x=1`` and ``/users/{user_id}`` both as ``/users/{}``."""
+    return re.sub(r"[{<]\w+[}>]", "{}", path.split("?")[0])
+
+
+def _readme_routes() -> set[tuple[str, str]]:
+    """Every (method, path) README's HTTP API table names: `GET`/`POST /users`, `/users/{id}/sounds` (GET)."""
+    table = (ROOT / "README.md").read_text().split("## HTTP API", 1)[1].split("Listings take", 1)[0]
+    named = set()
+    for row in table.splitlines():
+        if not row.startswith("| ") or row.startswith(("| area", "|---")):
+            continue
+        for more, method, path in re.findall(r"((?:`[A-Z]+`/)*)`(?:([A-Z]+) )?(/[^`]*)`", row.split("|")[2]):
+            for verb in [*re.findall(r"`([A-Z]+)`/", more), method or "GET"]:
+                named.add((verb, _normal(path)))
+    return named
+
+
+def test_openapi_is_generated_and_lists_every_route_readme_names(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.") and document["info"]["title"] == "Earmark API"
-    routed = {(r.path.replace("{path:path}", "{path}"), m.lower()) for r in core.http.routes() for m in r.methods if m != "HEAD"}
-    described = {(p, m) for p, ops in document["paths"].items() for m in ops}
-    assert routed == described
+    assert document["servers"] == [{"url": "/api/v1"}]
+    described = {(method.upper(), _normal(path)) for path, operations in document["paths"].items() for method in operations}
+    named = _readme_routes()
+    assert len(named) > 30 and named <= described, named - described
     assert all(op["summary"] for ops in document["paths"].values() for op in ops.values())
-    assert "time_range" in [p["name"] for p in document["paths"]["/api/v1/sounds/{sound_id}/annotations"]["get"]["parameters"]]
+    parameters = [p["name"] for p in document["paths"]["/sounds/{sound_id}/annotations"]["get"]["parameters"]]
+    assert {"time_range", "page_size", "low_id", "tags"} <= set(parameters)
+    assert {"HTTPBasic", "HTTPBearer"} <= set(document["components"]["securitySchemes"])
     page = client.get("/api/v1/docs")
-    assert page.status_code == 200 and "<code>/api/v1/download</code>" in page.text and "openapi.json" in page.text
+    assert page.status_code == 200 and "/api/v1/openapi.json" in page.text and "swagger" in page.text.lower()
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/api/v1/nope"), ("POST", "/api/v1/sounds/x/y/z"), ("GET", "/api/v1/users/")])
+def test_unknown_routes_answer_a_json_404(client, method, path):
+    response = client.request(method, path, headers=ADMIN)
+    assert response.status_code == 404 and response.headers["content-type"] == "application/json"
+    assert response.json() == {"error": f"There is no {method} {path} in this API (see /api/v1/docs)."}
+
+
+def test_a_method_a_route_does_not_take_is_a_json_405(client):
+    response = client.put("/api/v1/jobs", headers=ADMIN)
+    assert response.status_code == 405 and response.json() == {"error": "PUT is not allowed on /api/v1/jobs."}
+
+
+# Wrong-typed or out-of-range input on every route that takes any: a 400 whose sentence names the field.
+WRONG = [
+    ("GET", "/api/v1/users?page_size=abc", None, "page_size must be a whole number, not 'abc'."),
+    ("GET", "/api/v1/users?page_number=99999999999999999999", None, "page_number must be at most 1000000"),
+    ("GET", "/api/v1/users?user_type=robot", None, "user_type must be one of"),
+    ("POST", "/api/v1/users", {"user_name": ["x"]}, "user_name must be text"),
+    ("PATCH", "/api/v1/users/{me}", {"is_admin": "perhaps"}, "is_admin must be true or false, not 'perhaps'."),
+    ("PATCH", "/api/v1/users/{me}", {"colour": "red"}, "colour must not be sent"),
+    ("GET", "/api/v1/users/{me}/sounds?page_size=0", None, "page_size must be at least 1, not 0."),
+    ("GET", "/api/v1/users/{me}/annotations?page_number=-3", None, "page_number must be at least 1, not -3."),
+    ("GET", "/api/v1/sounds?descending=sideways", None, "descending must be true or false"),
+    ("GET", "/api/v1/sounds?sort=name&cursor=not-a-cursor", None, "cursor is not one this server handed out"),
+    ("GET", "/api/v1/sounds?sort=duration&cursor=%5B%22x%22%2C%221%22%5D", None, "cursor is not one this server handed out"),
+    ("GET", "/api/v1/sounds?sort=loudness", None, "sort must be one of"),
+    ("POST", "/api/v1/sounds", {"title": "t", "duration_seconds": "long"}, "duration_seconds must be a number, not 'long'."),
+    ("POST", "/api/v1/sounds", {"title": "t", "tags": "drums"}, "tags must be a list"),
+    ("POST", "/api/v1/sounds", [1, 2], "The request body must be a JSON object."),
+    ("GET", "/api/v1/sounds/{sound}/audio?end=soon", None, "end must be a number, not 'soon'."),
+    ("GET", "/api/v1/sounds/{sound}/annotations?time_range=a-b", None, "time_range must be two numbers"),
+    ("POST", "/api/v1/sounds/{sound}/annotations", {"start_seconds": "now", "duration_seconds": 1}, "start_seconds must be a number"),
+    ("POST", "/api/v1/sounds/{sound}/annotations", {"start_seconds": 0, "duration_seconds": 1, "tags": [1, {"a": 2}]}, "tags[0] must be text, not 1."),
+    ("POST", "/api/v1/sounds/{sound}/annotations", {"start_seconds": 0, "duration_seconds": 1, "channel": "left"}, "channel must be a whole number"),
+    ("GET", "/api/v1/annotations?page_size=1.5", None, "page_size must be a whole number, not '1.5'."),
+    ("PATCH", "/api/v1/annotations/{annotation}", {"version": "1"}, "version must be"),
+    ("PATCH", "/api/v1/annotations/{annotation}", {"version": 1, "end_seconds": "later"}, "end_seconds must be a number"),
+    ("GET", "/api/v1/data/files?limit=lots", None, "limit must be a whole number, not 'lots'."),
+    ("GET", "/api/v1/data/files?offset=-1", None, "offset must be at least 0, not -1."),
+    ("GET", "/api/v1/data/files/x.txt?metadata=maybe", None, "metadata must be true or false, not 'maybe'."),
+    ("GET", "/api/v1/jobs?limit=0", None, "limit must be at least 1, not 0."),
+    ("POST", "/api/v1/jobs", {"analyzer": "onsets", "sound_ids": "abc"}, "sound_ids must be a list"),
+    ("POST", "/api/v1/jobs", {"analyzer": "onsets", "params": [1]}, "params must be a JSON object"),
+    ("GET", "/api/v1/jobs/{job}/results?format=xml", None, "format must be one of 'json' or 'csv', not 'xml'."),
+    ("GET", "/api/v1/download?count=ten", None, "count must be a positive whole number, not 'ten'."),
+    ("GET", "/api/v1/download?seed=x", None, "seed must be a whole number, not 'x'."),
+    ("GET", "/api/v1/download?on_missing=ignore", None, "on_missing must be one of 'skip' or 'fail'"),
+    ("GET", "/api/v1/sounds?dataset=a%00b", None, "dataset must not contain a NUL character."),
+    ("GET", "/api/v1/users?user_name=" + "x" * 300, None, "user_name must be at most 200 characters long"),
+]
+
+
+@pytest.fixture
+def ids(client, local_earmark):
+    """A stored sound with an annotation and a job, for the routes that need an id."""
+    import io
+
+    from core.accounts.users import UserService
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from core.jobs.queue import JobService
+
+    with local_earmark.db.read() as session:
+        root = UserService(session).by_name("root")
+    sound = ingest_audio(local_earmark.db, local_earmark.storage, root, "a.wav", io.BytesIO(wav_bytes()),
+                         UploadOptions(dataset="lab", max_bytes=10**7)).sound_id
+    annotation = client.post(f"/api/v1/sounds/{sound}/annotations", json={"start_seconds": 0, "duration_seconds": 0.5, "tags": ["x"]},
+                             headers=ADMIN).json()["id"]
+    with local_earmark.db.write() as session:
+        job = JobService(session).submit(root, "audio-stats", sound_ids=[sound]).id
+    return {"me": root.id, "sound": sound, "annotation": annotation, "job": job}
+
+
+@pytest.mark.parametrize("method,path,body,message", WRONG, ids=[f"{m} {p[:60]}" for m, p, _, _ in WRONG])
+def test_wrong_input_is_a_400_naming_the_field(client, ids, method, path, body, message):
+    response = client.request(method, path.format(**ids), json=body, headers=ADMIN)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith(message), response.json()
+
+
+def test_the_json_body_must_be_json(client):
+    response = client.post("/api/v1/jobs", content=b"{analyzer:", headers=ADMIN | {"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"].startswith("The request body is not JSON")

@@ -1,4 +1,4 @@
-from core.ids import id_time_micros, new_id
+from core.store.ids import id_time_micros, new_id
 
 
 def test_ids_sort_by_creation_and_never_repeat():

@@ -10,10 +10,17 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
+from core.catalogue.sounds import SoundService, public_sound
 from core.errors import ValidationError
-from core.ingest import UploadOptions, import_path, ingest_audio, ingest_upload, safe_relative_path, store_file
-from core.models import Sound, StoredFile
-from core.sounds import SoundService, public_sound
+from core.ingest.pipeline import (
+    UploadOptions,
+    import_path,
+    ingest_audio,
+    ingest_upload,
+    safe_relative_path,
+    store_file,
+)
+from core.store.models import Sound, StoredFile
 from tests.conftest import make_user, wav_bytes
 
 MB = 1024 * 1024
@@ -131,12 +138,12 @@ def test_human_users_may_not_upload(local_earmark):
 
 def test_failed_database_write_removes_the_object(earmark, monkeypatch):
     user = make_user(earmark.db, "vox", "dataset")
-    import core.ingest
+    import core.ingest.pipeline
 
     def broken_sound(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(core.ingest, "Sound", broken_sound)
+    monkeypatch.setattr(core.ingest.pipeline, "Sound", broken_sound)
     with pytest.raises(RuntimeError):
         ingest(earmark, user, "a.wav", wav_bytes())
     assert counts(earmark) == (0, 0, 0)
@@ -144,11 +151,11 @@ def test_failed_database_write_removes_the_object(earmark, monkeypatch):
 
 def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark, monkeypatch):
     """Two uploads of one file at once: the one whose insert fails must not delete the object the other recorded."""
-    import core.ingest
+    import core.ingest.pipeline
 
     user = make_user(local_earmark.db, "vox", "dataset")
     data = wav_bytes()
-    real_existing = core.ingest._existing_sound
+    real_existing = core.ingest.pipeline._existing_sound
     calls = {"n": 0}
 
     def existing_after_a_concurrent_upload(db, dataset, path, sha):
@@ -158,7 +165,7 @@ def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark,
             return None
         return real_existing(db, dataset, path, sha)
 
-    monkeypatch.setattr(core.ingest, "_existing_sound", existing_after_a_concurrent_upload)
+    monkeypatch.setattr(core.ingest.pipeline, "_existing_sound", existing_after_a_concurrent_upload)
     result = ingest(local_earmark, user, "a.wav", data)
     assert result.status == "duplicate"
     assert counts(local_earmark) == (1, 2, 2)
@@ -196,8 +203,8 @@ def test_import_path_keeps_paths_joins_tables_and_goes_on_past_bad_files(earmark
     summary = import_path(earmark.db, earmark.storage, user, folder, options(), workers=3,
                           metadata_files=[tmp_path / "clips.csv", tmp_path / "speakers.tsv"])
     assert summary.line() == "3 stored, 0 already there, 1 refused"
-    assert summary.notes == ["clips.csv: 2 rows joined by column 'path' = path",
-                             "speakers.tsv: 2 rows joined by column 'Speaker ID' = speaker folder"]
+    assert summary.notes == ["clips.csv: 2 of 2 rows joined by column 'path' = path",
+                             "speakers.tsv: 2 of 2 rows joined by column 'Speaker ID' = speaker folder"]
     with earmark.db.read() as session:
         sounds = {s.path: s.metadata_dict for s in session.scalars(select(Sound))}
     assert sounds == {

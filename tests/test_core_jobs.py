@@ -15,14 +15,13 @@ import pytest
 import soundfile as sf
 from sqlalchemy import func, select
 
-from core import analyzers
-from core.demo import load_demo
+from core.accounts.users import UserService
+from core.catalogue.sounds import SoundService
 from core.errors import Conflict, ValidationError
-from core.ingest import UploadOptions, ingest_audio
-from core.jobs import STALE_AFTER, JobService, claim, run_job, work
-from core.models import Annotation, Job, Sound, StoredFile, utcnow
-from core.sounds import SoundService
-from core.users import UserService
+from core.ingest.demo import load_demo
+from core.ingest.pipeline import UploadOptions, ingest_audio
+from core.jobs.queue import STALE_AFTER, JobService, analyzers, claim, run_job, work
+from core.store.models import Annotation, Job, Sound, StoredFile, utcnow
 from tests.conftest import ROOT, make_user
 
 RATE = 16_000
@@ -98,7 +97,7 @@ def demo_jobs(local_earmark):
 
 
 def submit(earmark, user, analyzer="onsets", **kw):
-    from core.catalogue import CatalogueQuery
+    from core.catalogue.search import CatalogueQuery
 
     with earmark.db.write() as session:
         return JobService(session).submit(user, analyzer, query=CatalogueQuery(dataset="demo"), **kw).id
@@ -215,7 +214,7 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
 
 
 def test_the_app_worker_pool_runs_queued_jobs(demo_jobs):
-    from core.workers import WorkerPool
+    from core.jobs.workers import WorkerPool
 
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal, analyzer="audio-stats")
@@ -246,7 +245,7 @@ def onsets_suggested(earmark, user) -> Sound:
 
 
 def test_suggestions_are_accepted_or_rejected_by_any_annotator(demo_jobs):
-    from core.annotations import AnnotationService
+    from core.annotations.service import AnnotationService
 
     earmark, hal = demo_jobs
     sound = onsets_suggested(earmark, hal)
@@ -288,7 +287,7 @@ def test_workers_share_one_job_sound_by_sound(demo_jobs):
     for t in threads:
         t.join(120)
     with earmark.db.read() as session:
-        from core.models import JobItem
+        from core.store.models import JobItem
 
         items = session.execute(select(JobItem.worker, func.count()).where(JobItem.job_id == job_id, JobItem.state == "done")
                                 .group_by(JobItem.worker)).all()
@@ -306,7 +305,7 @@ def test_submitting_unknown_sounds_names_them(demo_jobs):
 
 
 def test_quick_analyzers_claim_batches_and_slow_ones_one_sound_at_a_time():
-    from core.jobs import MAX_BATCH, batch_size
+    from core.jobs.queue import MAX_BATCH, batch_size
 
     assert batch_size(0.002, 1) == MAX_BATCH
     assert batch_size(2.0, 1) == 1
@@ -316,7 +315,7 @@ def test_quick_analyzers_claim_batches_and_slow_ones_one_sound_at_a_time():
 
 def test_a_worker_writes_nothing_for_sounds_taken_back_from_it(demo_jobs, monkeypatch):
     """A worker that was silent too long (its sounds re-claimed and done by another) must not count them twice."""
-    import core.jobs as jobs
+    import core.jobs.queue as jobs
 
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal)
@@ -347,7 +346,7 @@ def test_a_worker_writes_nothing_for_sounds_taken_back_from_it(demo_jobs, monkey
 
 
 def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
-    import core.jobs as jobs
+    import core.jobs.queue as jobs
 
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal)
@@ -367,7 +366,7 @@ def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
     assert started.wait(30)
     time.sleep(1.5)  # longer than STALE_AFTER: only the refresh keeps the sound this worker's
     with earmark.db.read() as session:
-        from core.models import JobItem
+        from core.store.models import JobItem
 
         working = session.scalars(select(JobItem.worker).where(JobItem.job_id == job_id, JobItem.state == "working")).all()
     claim(earmark.db, "other")
@@ -380,8 +379,8 @@ def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
 
 
 def test_a_person_who_reviewed_suggestions_can_still_be_removed(demo_jobs):
-    from core.annotations import AnnotationService
-    from core.models import ReviewedSuggestion
+    from core.annotations.service import AnnotationService
+    from core.store.models import ReviewedSuggestion
 
     earmark, hal = demo_jobs
     sound = onsets_suggested(earmark, hal)
@@ -400,8 +399,8 @@ def test_job_results_list_what_the_job_wrote_and_what_is_left_of_it(demo_jobs):
     import csv as csvlib
     import io as iolib
 
-    from core import job_results
-    from core.annotations import AnnotationService
+    from core.annotations.service import AnnotationService
+    from core.jobs import results as job_results
 
     earmark, hal = demo_jobs
     sound = onsets_suggested(earmark, hal)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.catalogue.metadata import merged_fields, plan_join, read_table
 from core.errors import ValidationError
-from core.metadata import merged_fields, plan_join, read_table
 
 FILES = ["id10001/1zcIwhmdeo4/00001.wav", "id10001/1zcIwhmdeo4/00002.wav", "id10002/abc/00001.wav"]
 
@@ -17,12 +17,12 @@ FILES = ["id10001/1zcIwhmdeo4/00001.wav", "id10001/1zcIwhmdeo4/00002.wav", "id10
     '{"path": "id10001/1zcIwhmdeo4/00001.wav", "gender": "f"}\n\n',
 ])
 def test_real_world_tables_read_the_same(text):
-    rows = read_table(text.encode(), "meta.jsonl" if text.startswith("{") else "meta.csv")
+    rows = read_table(text.encode(), "meta.jsonl" if text.startswith("{") else "meta.csv").to_dict("records")
     assert rows == [{"path": "id10001/1zcIwhmdeo4/00001.wav", "gender": "f"}]
 
 
 def test_json_lines_values_become_text_and_errors_name_the_line():
-    rows = read_table(b'{"file_name": "a.wav", "n": 3, "tags": ["x", "y"], "none": null}\n', "m.jsonl")
+    rows = read_table(b'{"file_name": "a.wav", "n": 3, "tags": ["x", "y"], "none": null}\n', "m.jsonl").to_dict("records")
     assert rows == [{"file_name": "a.wav", "n": "3", "tags": '["x", "y"]', "none": ""}]
     with pytest.raises(ValidationError, match="m.jsonl line 2 is not JSON"):
         read_table(b'{"a": 1}\n{"a": \n', "m.jsonl")
@@ -64,3 +64,57 @@ def test_path_rows_win_over_speaker_rows():
 def test_no_way_to_join_says_what_to_do():
     with pytest.raises(ValidationError, match="no path column .* name the path column"):
         plan_join(read_table(b"colour,size\nred,3\n"), FILES, "odd.csv")
+
+
+def _parquet(rows: list[dict]) -> bytes:
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    pd.DataFrame(rows).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name,data", [
+    ("m.csv", b"path,notes\nid10001/1zcIwhmdeo4/00001.wav,\"two\nlines\"\n"),
+    ("m.tsv", b"path\tnotes\nid10001/1zcIwhmdeo4/00001.wav\t\"two\nlines\"\n"),
+    ("m.csv", b"path|notes\nid10001/1zcIwhmdeo4/00001.wav|\"two\nlines\"\n"),
+    ("m.csv", "\ufeff path ;notes\r\nid10001/1zcIwhmdeo4/00001.wav;\"two\r\nlines\"\r\n".encode()),
+    ("m.ndjson", b'{"path": "id10001/1zcIwhmdeo4/00001.wav", "notes": "two\\nlines"}\n'),
+    ("m.parquet", _parquet([{"path": "id10001/1zcIwhmdeo4/00001.wav", "notes": "two\nlines"}])),
+])
+def test_every_table_format_reads_to_the_same_text(name, data, tmp_path):
+    expected = [{"path": "id10001/1zcIwhmdeo4/00001.wav", "notes": "two\nlines".replace("\n", "\r\n") if b"\r\n" in data else "two\nlines"}]
+    assert read_table(data, name).to_dict("records") == expected
+    (tmp_path / name).write_bytes(data)
+    assert read_table(tmp_path / name, name).to_dict("records") == expected  # from a path: the same
+
+
+def test_parquet_values_of_any_type_become_text():
+    table = read_table(_parquet([{"path": "a.wav", "n": 3, "ok": True, "x": None}]), "t.parquet")
+    assert table.to_dict("records") == [{"path": "a.wav", "n": "3", "ok": "true", "x": ""}]
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"", "t.csv is empty."),
+    (b"\n\n", "t.csv is empty."),
+    (b"PAR1 not really", "t.parquet is not a readable Parquet file"),
+    (b'a,b\n1,2,3\n', "t.csv is not a readable table"),
+])
+def test_odd_tables_are_refused_by_name(data, message):
+    name = "t.parquet" if data.startswith(b"PAR1") else "t.csv"
+    with pytest.raises(ValidationError, match=message):
+        read_table(data, name)
+
+
+def test_a_header_only_table_joins_nothing():
+    join = plan_join(read_table(b"path,x\n", "h.csv"), FILES, "h.csv")
+    assert join.rows == {} and join.describe() == "h.csv: 0 of 0 rows joined by column 'path' = path"
+
+
+def test_only_rows_naming_a_file_are_kept_and_odd_spellings_still_join():
+    table = read_table(b"path,x\n./id10001/1zcIwhmdeo4//00001.wav,1\nid10002\\abc\\00001.wav,2\nother/9.wav,3\n../x.wav,4\n", "m.csv")
+    join = plan_join(table, FILES, "m.csv")
+    assert join.row_for(FILES[0])["x"] == "1" and join.row_for(FILES[2])["x"] == "2"
+    assert len(join.rows) == 2 and join.describe() == "m.csv: 2 of 4 rows joined by column 'path' = path"

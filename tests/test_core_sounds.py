@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.catalogue.sounds import SoundFilter, SoundService, public_sound
+from core.catalogue.stats import catalogue_stats
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.paging import PageRequest
-from core.sounds import SoundFilter, SoundService, public_sound
-from core.stats import catalogue_stats
+from core.store.paging import PageRequest
 from tests.conftest import make_user
 
 

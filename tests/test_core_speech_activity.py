@@ -6,13 +6,20 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from core import analyzers
-from core.analyzers import speech_activity
-from core.analyzers.speech_activity import detect
-from core.jobs import JobService, run_job
-from core.models import Annotation, User
-from core.speechlike import CONDITIONS, Recording, Score, energy_baseline, matches, recording
+from core.jobs import analyzers
+from core.jobs.analyzers import speech_activity
+from core.jobs.analyzers.speech_activity import detect
+from core.jobs.queue import JobService, run_job
+from core.store.models import Annotation, User
 from tests.conftest import make_user
+from tests.speechlike import (
+    CONDITIONS,
+    Recording,
+    Score,
+    energy_baseline,
+    matches,
+    recording,
+)
 from tests.test_core_jobs import stored
 
 SEEDS = range(3)

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from core.config import load_settings
 from core.errors import ConfigError, InvalidKey, ObjectNotFound
-from core.storage import LocalStorage, S3Storage, normalise_key, open_storage
+from core.store.config import load_settings
+from core.store.storage import LocalStorage, S3Storage, normalise_key, open_storage
 
 
 def test_put_records_size_and_sha256(storage):
@@ -160,7 +160,7 @@ def test_s3_presigned_url_is_given_for_objects(aws):
 
 
 def test_objects_over_the_multipart_threshold_round_trip(storage):
-    from core.storage import MULTIPART_THRESHOLD
+    from core.store.storage import MULTIPART_THRESHOLD
 
     data = bytes(range(256)) * (MULTIPART_THRESHOLD // 256 + 4096)  # just over the threshold
     info = storage.put("big/over.bin", io.BytesIO(data))
@@ -222,6 +222,6 @@ def test_soundfile_reads_a_window_through_a_seekable_object(storage):
 @pytest.mark.parametrize("path, escapes", [("a/b.wav", False), ("../a", True), ("a/../../b", True), ("/etc/x", True),
                                            ("\\\\x", True), ("C:/x", True), ("a\\\\..\\\\b", True), ("a..b/c", False)])
 def test_escapes_root(path, escapes):
-    from core.storage import escapes_root
+    from core.store.storage import escapes_root
 
     assert escapes_root(path) is escapes

@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationError
-from core.models import User
-from core.paging import PageRequest
-from core.permissions import Action, can, require
-from core.users import UserFilter, UserService, public_user
+from core.accounts.permissions import Action, can, require
+from core.accounts.users import UserFilter, UserService, public_user
+from core.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from core.store.models import User
+from core.store.paging import PageRequest
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_user
 
 
@@ -197,7 +203,7 @@ def test_ownership_rules():
 def test_cookie_key_is_random_kept_and_private(tmp_path):
     import stat
 
-    from core.auth import cookie_key
+    from core.accounts.auth import cookie_key
 
     path = tmp_path / "data" / "cookie_key"
     first = cookie_key(path)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.annotations import AnnotationService
+from core.accounts.users import UserService
+from core.annotations.service import AnnotationService
+from core.catalogue.queue import Queue, QueueService
+from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.vocabulary import Vocabulary, default_color
 from core.errors import Conflict, PermissionDenied, ValidationError
-from core.queue import Queue, QueueService
-from core.sounds import SoundFilter, SoundService
-from core.users import UserService
-from core.vocabulary import Vocabulary, default_color
 from tests.conftest import make_user
 
 

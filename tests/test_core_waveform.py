@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core import peaks
-from core.annotate import build_screen
+from core.accounts.users import UserService
+from core.audio import peaks
+from core.audio.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram
+from core.catalogue.queue import Queue
+from core.catalogue.sounds import SoundFilter, SoundService
 from core.errors import ValidationError
-from core.ingest import UploadOptions, ensure_peaks, ingest_audio
-from core.queue import Queue
-from core.sounds import SoundFilter, SoundService
-from core.storage import LocalStorage
-from core.users import UserService
-from core.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram
+from core.ingest.pipeline import UploadOptions, ensure_peaks, ingest_audio
+from core.store.storage import LocalStorage
+from core.ui.screen import build_screen
 from tests.conftest import make_user
 
 RATE = 8000
@@ -98,7 +98,7 @@ def test_a_missing_pyramid_is_made_on_first_view(local_earmark):
     local_earmark.storage.delete(peaks.peaks_key(sound.id))
     from sqlalchemy import delete
 
-    from core.models import StoredFile
+    from core.store.models import StoredFile
     with local_earmark.db.write() as session:
         session.execute(delete(StoredFile).where(StoredFile.key == peaks.peaks_key(sound.id)))
     key = ensure_peaks(local_earmark.db, local_earmark.storage, sound)
@@ -138,10 +138,10 @@ def test_playback_sends_only_the_part(earmark):
 
 
 def test_playing_more_than_the_limit_is_refused_locally(local_earmark, monkeypatch):
-    import core.waveform
+    import core.audio.waveform
 
     sound = stored_sound(local_earmark, seconds=3.0)
-    monkeypatch.setattr(core.waveform, "PLAY_MAX_SECONDS", 1.0)
+    monkeypatch.setattr(core.audio.waveform, "PLAY_MAX_SECONDS", 1.0)
     with pytest.raises(ValidationError, match="zoom in"):
         playback(local_earmark.storage, sound, 0.0, 2.0)
     assert PLAY_MAX_SECONDS == 600.0

@@ -9,8 +9,8 @@ import json
 import pytest
 import soundfile as sf
 
-from core.speechlike import recording
 from tests.conftest import e2e_log_in, e2e_settle
+from tests.speechlike import recording
 
 pytestmark = pytest.mark.browser
 

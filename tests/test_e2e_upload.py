@@ -27,7 +27,7 @@ def test_drop_two_wavs_and_a_csv_then_see_them_listed(page, server, tmp_path):
     expect(submit).to_be_enabled()
     submit.click()
     expect(page.get_by_text("3 stored, 0 already there, 0 refused.")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Metadata labels.csv: 2 rows joined by column 'file_name' = path.")).to_be_visible()
+    expect(page.get_by_text("Metadata labels.csv: 2 of 2 rows joined by column 'file_name' = path.")).to_be_visible()
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
 
     page.goto(f"{server}/Browse?dataset=drums")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.annotations import AnnotationService
-from core.demo import load_demo
-from core.models import SoundTag
-from core.sounds import SoundService
+from core.annotations.service import AnnotationService
+from core.catalogue.sounds import SoundService
+from core.ingest.demo import load_demo
+from core.store.models import SoundTag
 from tests.conftest import app_test, login, make_user
 
 PAGE = "pages/3_Annotate.py"
@@ -86,7 +86,7 @@ def test_bad_segments_get_a_clear_message(local_earmark, demo, start, end, tags,
 
 
 def create(earmark, user_name, sound_id, start, end, tags):
-    from core.users import UserService
+    from core.accounts.users import UserService
 
     with earmark.db.write() as session:
         return AnnotationService(session).create(UserService(session).by_name(user_name), sound_id,
@@ -128,7 +128,7 @@ def test_a_stale_edit_is_refused_with_who_and_when(local_earmark, demo):
     annotation = create(local_earmark, "hal", demo[0].id, 0.5, 1.0, ["kick"])
     at = page_for("hal", demo[0].id)
     select_row(at, 0)
-    from core.users import UserService
+    from core.accounts.users import UserService
 
     with local_earmark.db.write() as session:  # someone (an admin) saves meanwhile
         AnnotationService(session).update(UserService(session).by_name("admin"), annotation.id, 1, text="changed")
@@ -189,8 +189,8 @@ def test_play_from_a_time_and_a_queue_filtered_by_tags(local_earmark, demo):
 def test_suggestions_can_be_accepted_edited_rejected_or_hidden(local_earmark, demo):
     import threading
 
-    from core.jobs import JobService, work
-    from core.users import UserService
+    from core.accounts.users import UserService
+    from core.jobs.queue import JobService, work
 
     with local_earmark.db.write() as session:
         JobService(session).submit(UserService(session).by_name("hal"), "onsets", sound_ids=[demo[0].id])

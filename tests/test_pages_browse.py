@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.demo import load_demo
+from core.ingest.demo import load_demo
 from tests.conftest import app_test, login, make_user
 
 PAGE = "pages/2_Browse.py"
@@ -75,11 +75,11 @@ def test_bad_metadata_condition_is_one_sentence(local_earmark):
 
 
 def test_a_big_catalogue_counts_matches_only_when_asked(local_earmark, monkeypatch):
-    import core.catalogue
+    import core.catalogue.search
 
     load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
     make_user(local_earmark.db, "hal")
-    monkeypatch.setattr(core.catalogue, "COUNT_AT_ONCE_UP_TO", 10)  # 32 sounds count as "big" here
+    monkeypatch.setattr(core.catalogue.search, "COUNT_AT_ONCE_UP_TO", 10)  # 32 sounds count as "big" here
     at = login(app_test(PAGE), "hal")
     assert "Sounds showing 1–32." in captions(at) and not any("match" in c for c in captions(at))
     at.button(key="browse_count").click().run()

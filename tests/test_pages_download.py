@@ -9,9 +9,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-import core.http
-from core import auth, tokens
-from core.demo import load_demo
+from core.accounts import auth, tokens
+from core.api import deps
+from core.api.app import routes
+from core.ingest.demo import load_demo
 from tests.conftest import app_test, login, make_user
 
 PAGE = "pages/4_Download.py"
@@ -21,7 +22,7 @@ PAGE = "pages/4_Download.py"
 def demo(local_earmark):
     load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
     make_user(local_earmark.db, "hal")
-    core.http._earmark.cache_clear()
+    deps.earmark.cache_clear()
     return local_earmark
 
 
@@ -49,7 +50,7 @@ def test_build_then_download_through_the_signed_link(demo):
     at = build(login(app_test(PAGE), "hal"), balance="gender", where="set=dev")
     assert at.success[0].value.startswith("demo6.zip: 6 files, 0 annotations,") and "seed 11" in at.success[0].value
     [link] = at.get("link_button")
-    client = TestClient(Starlette(routes=core.http.routes()))
+    client = TestClient(Starlette(routes=routes()))
     response = client.get(link.proto.url)
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     assert "demo6.zip" in response.headers["content-disposition"]
@@ -78,7 +79,7 @@ def test_bad_choices_get_one_clear_sentence(demo, choices, message):
 def test_tampered_and_expired_links_are_refused(demo):
     at = build(login(app_test(PAGE), "hal"))
     url = at.get("link_button")[0].proto.url
-    client = TestClient(Starlette(routes=core.http.routes()))
+    client = TestClient(Starlette(routes=routes()))
     tampered = client.get(url[:-3] + "abc")
     assert tampered.status_code == 403 and tampered.json() == {"error": "This link is not valid."}
     key = auth.cookie_key(demo.settings.cookie_key_path)

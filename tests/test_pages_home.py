@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.stats import catalogue_stats, human_bytes, human_duration
-from core.users import UserService
+from core.accounts.users import UserService
+from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
 from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user
 
 

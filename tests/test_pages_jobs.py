@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from core.demo import load_demo
-from core.jobs import JobService, work
+from core.ingest.demo import load_demo
+from core.jobs.queue import JobService, work
 from tests.conftest import app_test, login, make_user
 
 PAGE = "pages/5_Jobs.py"

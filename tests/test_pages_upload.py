@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.files import FileService
-from core.sounds import SoundService
+from core.catalogue.files import FileService
+from core.catalogue.sounds import SoundService
 from tests.conftest import app_test, login, make_user, wav_bytes
 
 PAGE = "pages/1_Upload.py"
@@ -45,7 +45,7 @@ def test_upload_shows_a_result_for_every_file(local_earmark):
         ("meta.csv", b"file_name,speaker\na.wav,ann\n", "text/csv"),
     ], folder=[("session1/d.wav", wav_bytes(freq=500), "audio/wav")])
     assert at.warning[0].value == "3 stored, 1 already there, 1 refused."
-    assert at.info[0].value == "Metadata meta.csv: 1 rows joined by column 'file_name' = path."
+    assert at.info[0].value == "Metadata meta.csv: 1 of 1 rows joined by column 'file_name' = path."
     table = at.dataframe[0].value
     rows = list(zip(table["file"], table["kind"], table["result"]))
     # a.wav and b.wav are the same audio, uploaded in parallel: exactly one of them is stored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.users import UserService
+from core.accounts.users import UserService
 from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user
 
 PAGE = "pages/6_Users.py"
@@ -85,16 +85,17 @@ def test_make_use_and_revoke_an_api_token(local_earmark):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    import core.http
+    from core.api import deps
+    from core.api.app import routes
 
-    core.http._earmark.cache_clear()
+    deps.earmark.cache_clear()
     make_user(local_earmark.db, "hal")
     at = login(app_test(PAGE), "hal")
     at.text_input(key="token_name").input("my bot")
     at.button(key="token_create").click().run()
     secret = at.code[0].value
     assert secret.startswith("em_") and "Copy this token now" in at.success[0].value
-    client = TestClient(Starlette(routes=core.http.routes()))
+    client = TestClient(Starlette(routes=routes()))
     assert client.get("/api/v1/", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     at.run()
     at.button(key="token_revoke").click().run()

@@ -1,0 +1,124 @@
+"""Who is calling the HTTP API: HTTP Basic with the UI's accounts, or a revocable API token (Bearer).
+
+bcrypt is slow on purpose; a bot making many requests would spend its time hashing, so a successful Basic check
+is remembered for a short while (keyed by the sha256 of the credentials, never the password itself). A
+deactivated account, or a revoked token, stops working at once: the account is loaded on every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.accounts.permissions import Action, require
+from core.accounts.users import UserService
+from core.errors import AuthenticationFailed, ValidationError
+from core.store.db import Database, get_or_not_found
+from core.store.models import ApiToken, User, utcnow
+
+TOKEN_PREFIX = "em_"
+BASIC_CACHE_SECONDS = 300
+
+
+class _BasicCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, float]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, digest: str) -> str | None:
+        with self.lock:
+            found = self.entries.get(digest)
+            if found and found[1] > time.monotonic():
+                return found[0]
+            self.entries.pop(digest, None)
+            return None
+
+    def put(self, digest: str, user_id: str) -> None:
+        with self.lock:
+            if len(self.entries) > 10_000:
+                self.entries.clear()
+            self.entries[digest] = (user_id, time.monotonic() + BASIC_CACHE_SECONDS)
+
+
+BASIC_CACHE = _BasicCache()
+
+
+def _active(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("This account does not exist or is deactivated.")
+    return user
+
+
+def authenticate(db: Database, authorization: str | None) -> User:
+    """The user an ``Authorization`` header names; AuthenticationFailed (401) if none or wrong."""
+    if not authorization:
+        raise AuthenticationFailed("Authentication required: HTTP Basic (user name and password) or Bearer token.")
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return _by_token(db, value)
+    if scheme.lower() == "basic":
+        return _by_password(db, value)
+    raise AuthenticationFailed(f"Unsupported authorization scheme {scheme!r}: use Basic or Bearer.")
+
+
+def _by_password(db: Database, encoded: str) -> User:
+    digest = hashlib.sha256(encoded.encode()).hexdigest()
+    with db.read() as session:
+        cached = BASIC_CACHE.get(digest)
+        if cached:
+            return _active(session, cached)
+        try:
+            name, _, password = base64.b64decode(encoded).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise AuthenticationFailed("The Basic credentials are not valid base64 of name:password.") from None
+        user = UserService(session).authenticate(name, password)
+    BASIC_CACHE.put(digest, user.id)
+    return user
+
+
+def _by_token(db: Database, token: str) -> User:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with db.write() as session:
+        record = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == digest))
+        if record is None or record.revoked:
+            raise AuthenticationFailed("This API token is not valid (unknown or revoked).")
+        record.last_used = utcnow()
+        return _active(session, record.user_id)
+
+
+class TokenService:
+    """API tokens: a user makes and revokes their own (administrators: anyone's)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, actor: User, user_id: str, name: str) -> tuple[ApiToken, str]:
+        """A new token; the secret is returned once and never stored."""
+        require(actor, Action.MANAGE_USER, owner_id=user_id)
+        name = (name or "").strip()
+        if not name:
+            raise ValidationError("name", "Give the token a name (e.g. the bot that will use it).")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(user_id=user_id, name=name[:128], token_sha256=hashlib.sha256(secret.encode()).hexdigest())
+        self.session.add(token)
+        self.session.flush()
+        return token, secret
+
+    def list(self, actor: User, user_id: str) -> list[ApiToken]:
+        require(actor, Action.MANAGE_USER, owner_id=user_id)
+        return list(self.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+
+    def revoke(self, actor: User, token_id: str) -> None:
+        token = get_or_not_found(self.session, ApiToken, token_id, "API token")
+        require(actor, Action.MANAGE_USER, owner_id=token.user_id)
+        token.revoked = True
+        self.session.flush()
+

@@ -1,0 +1,62 @@
+"""Who may do what: the one place role rules live (DESIGN.md's table). Pages and HTTP routes both call here."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from core.errors import PermissionDenied
+from core.store.models import User
+
+
+class Action(str, Enum):
+    UPLOAD = "upload sounds and files"
+    ANNOTATE = "annotate sounds"
+    EDIT_ANNOTATION = "edit or delete this annotation"
+    DELETE_SOUND = "delete this sound or file"
+    RUN_JOBS = "run jobs"
+    MANAGE_USER = "change this user"
+    MANAGE_USERS = "manage users"
+    RENAME_TAGS = "rename tags (it changes everyone's annotations)"
+
+
+_UPLOADERS = ("dataset",)
+
+
+def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
+    """Whether ``user`` may do ``action``; ``owner_id`` is the owner of the thing acted on, where there is one."""
+    if user is None or not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    if action in (Action.UPLOAD, Action.RENAME_TAGS):
+        return user.user_type in _UPLOADERS
+    if action in (Action.ANNOTATE, Action.RUN_JOBS):
+        return True
+    if action is Action.EDIT_ANNOTATION:
+        return owner_id == user.id
+    if action is Action.DELETE_SOUND:
+        return user.user_type in _UPLOADERS and owner_id == user.id
+    if action is Action.MANAGE_USER:
+        return owner_id == user.id
+    return False  # MANAGE_USERS: admins only
+
+
+def require(user: User | None, action: Action, owner_id: str | None = None) -> None:
+    """Raise :class:`PermissionDenied` with a sentence a person understands unless ``can`` allows it."""
+    if can(user, action, owner_id):
+        return
+    if user is None:
+        raise PermissionDenied(f"You must log in to {action.value}.")
+    if not user.is_active:
+        raise PermissionDenied(f"The account {user.user_name!r} is deactivated.")
+    role = "an administrator" if action is Action.MANAGE_USERS else f"a {user.user_type} user"
+    if action in (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER) and can_any(user, action):
+        raise PermissionDenied(f"You may {action.value} only if it is your own.")
+    if action is Action.MANAGE_USERS:
+        raise PermissionDenied(f"Only administrators may {action.value}.")
+    raise PermissionDenied(f"As {role} you may not {action.value}; ask an administrator.")
+
+
+def can_any(user: User | None, action: Action) -> bool:
+    """Whether ``user`` may do ``action`` on at least their own things (used to decide what a page offers)."""
+    return can(user, action, owner_id=user.id if user else None)

@@ -1,0 +1,300 @@
+"""Annotations: time segments of a sound with tags, text and/or a data_url (cochlea_api.md).
+
+Validation names the field; listing filters by time range (overlap) and by tags (all of them). Edits carry a
+version so two people annotating the same sound never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from core.accounts.permissions import Action, require
+from core.catalogue.tags import clean_tags
+from core.errors import Conflict, ValidationError
+from core.store.db import get_or_not_found
+from core.store.models import (
+    Annotation,
+    AnnotationTag,
+    ReviewedSuggestion,
+    Sound,
+    User,
+    utcnow,
+)
+from core.store.paging import Page, PageRequest, paginate
+
+TIME_TOLERANCE = 1e-6  # float rounding at the end of a sound is not "past the end"
+
+
+@dataclass(frozen=True)
+class AnnotationFilter:
+    sound_id: str | None = None
+    created_by: str | None = None
+    tags: tuple[str, ...] = ()
+    time_range: tuple[float, float] | None = None
+
+
+def parse_time_range(value: str | None) -> tuple[float, float] | None:
+    """``"1.5,3"`` (the seed API's query form) into ``(1.5, 3.0)``."""
+    if value in (None, ""):
+        return None
+    try:
+        start, end = (float(x) for x in str(value).split(","))
+    except ValueError:
+        raise ValidationError("time_range", "time_range must be two numbers, start,end (e.g. 1.5,3).") from None
+    if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+        raise ValidationError("time_range", "time_range must have its end at or after its start.")
+    return start, end
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(name, f"{name} must be a number.") from None
+    if not math.isfinite(number):
+        raise ValidationError(name, f"{name} must be a finite number.")
+    return number
+
+
+def _duration(start: Any, duration: Any, end: Any) -> Any:
+    """The duration, given directly or as an end time (what a person picks on a waveform)."""
+    if end is None:
+        return duration
+    start_s, end_s = _number("start_seconds", start), _number("end_seconds", end)
+    if end_s <= start_s:
+        raise ValidationError("end_seconds", f"The end ({end_s:.3f} s) must come after the start ({start_s:.3f} s).")
+    return round(end_s - start_s, 6)
+
+
+def _check_segment(sound: Sound, start: Any, duration: Any) -> tuple[float, float]:
+    start_s = _number("start_seconds", start)
+    duration_s = _number("duration_seconds", duration)
+    if start_s < 0:
+        raise ValidationError("start_seconds", "start_seconds must not be negative.")
+    if duration_s <= 0:
+        raise ValidationError("duration_seconds", "duration_seconds must be greater than 0.")
+    if start_s + duration_s > sound.duration_seconds + TIME_TOLERANCE:
+        raise ValidationError(
+            "duration_seconds",
+            f"The segment ends at {start_s + duration_s:.3f} s, past the end of the sound ({sound.duration_seconds:.3f} s).",
+        )
+    return start_s, duration_s
+
+
+def _check_channel(sound: Sound, channel: Any) -> int | None:
+    if channel in (None, ""):
+        return None
+    try:
+        value = int(channel)
+    except (TypeError, ValueError):
+        raise ValidationError("channel", "channel must be a whole number.") from None
+    if value < 0 or (sound.channels is not None and value >= sound.channels):
+        raise ValidationError("channel", f"channel must be from 0 to {(sound.channels or 1) - 1} for this sound.")
+    return value
+
+
+class AnnotationService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, annotation_id: str) -> Annotation:
+        return get_or_not_found(self.session, Annotation, annotation_id, "annotation")
+
+    def _sound(self, sound_id: str) -> Sound:
+        return get_or_not_found(self.session, Sound, sound_id, "sound")
+
+    def list(self, request: PageRequest = PageRequest(), filters: AnnotationFilter = AnnotationFilter()) -> Page[Annotation]:
+        query = select(Annotation)
+        if filters.sound_id:
+            self._sound(filters.sound_id)
+            query = query.where(Annotation.sound_id == filters.sound_id)
+        if filters.created_by:
+            query = query.where(Annotation.created_by == filters.created_by)
+        for tag in clean_tags(filters.tags):
+            query = query.where(
+                select(AnnotationTag.annotation_id)
+                .where(AnnotationTag.annotation_id == Annotation.id, AnnotationTag.tag == tag)
+                .exists()
+            )
+        if filters.time_range:
+            start, end = filters.time_range
+            query = query.where(Annotation.start_seconds < end, Annotation.end_seconds > start)
+        return paginate(
+            self.session, query, Annotation.id, request,
+            {"tags": list(filters.tags), "time_range": ",".join(map(str, filters.time_range)) if filters.time_range else None},
+        )
+
+    def of_sound(self, sound_id: str) -> list[Annotation]:
+        """All annotations of one sound, in time order (read in keyset pages of 1,000)."""
+        found: list[Annotation] = []
+        request: PageRequest | None = PageRequest(page_size=1000)
+        while request is not None:
+            page = self.list(request, AnnotationFilter(sound_id=sound_id))
+            found += page.items
+            request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
+        return sorted(found, key=lambda a: (a.start_seconds, a.id))
+
+    def create(
+        self,
+        actor: User,
+        sound_id: str,
+        *,
+        start_seconds: Any,
+        duration_seconds: Any = None,
+        end_seconds: Any = None,
+        tags: list[str] | str | None = None,
+        text: str | None = None,
+        data_url: str | None = None,
+        channel: Any = None,
+        source: str | None = None,
+    ) -> Annotation:
+        """A new annotation; give ``duration_seconds`` (the seed API) or ``end_seconds``. ``source`` marks an
+        analyzer's output (core.jobs.queue), so a re-run replaces it."""
+        require(actor, Action.ANNOTATE)
+        sound = self._sound(sound_id)
+        annotation = _build(actor, sound, start_seconds=start_seconds, duration_seconds=duration_seconds,
+                            end_seconds=end_seconds, tags=tags, text=text, data_url=data_url, channel=channel, source=source)
+        self.session.add(annotation)
+        sound.annotation_count = (sound.annotation_count or 0) + 1
+        self.session.flush()
+        return annotation
+
+    def create_many(self, actor: User, sound_id: str, segments: list[dict[str, Any]], *, source: str | None = None) -> int:
+        """Several annotations on one sound, each checked as ``create`` checks one, written in one flush (an
+        analyzer's output: one insert statement for all of them rather than one each)."""
+        require(actor, Action.ANNOTATE)
+        sound = self._sound(sound_id)
+        made = [_build(actor, sound, source=source, **segment) for segment in segments]
+        self.session.add_all(made)
+        sound.annotation_count = (sound.annotation_count or 0) + len(made)
+        self.session.flush()
+        return len(made)
+
+    def update(self, actor: User, annotation_id: str, expected_version: int, **changes: Any) -> Annotation:
+        """Change bounds, tags, text, data_url or channel; refused if someone saved it since ``expected_version``."""
+        annotation = self.get(annotation_id)
+        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        if annotation.version != expected_version:
+            editor = self.session.get(User, annotation.created_by)
+            raise Conflict(
+                f"This annotation was changed by {editor.user_name if editor else 'someone'} at "
+                f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
+            )
+        sound = self._sound(annotation.sound_id)
+        new_start = changes.get("start_seconds", annotation.start_seconds)
+        duration = _duration(new_start, changes.get("duration_seconds", annotation.duration_seconds), changes.get("end_seconds"))
+        start, duration = _check_segment(sound, new_start, duration)
+        annotation.start_seconds, annotation.duration_seconds = start, duration
+        if "tags" in changes:
+            wanted = clean_tags(changes["tags"])
+            annotation.tags = [t for t in annotation.tags if t.tag in wanted] + [
+                AnnotationTag(tag=t) for t in wanted if t not in annotation.tag_names
+            ]
+        for name in ("text", "data_url"):
+            if name in changes:
+                setattr(annotation, name, (changes[name] or "").strip() or None)
+        if "channel" in changes:
+            annotation.channel = _check_channel(sound, changes["channel"])
+        if not (annotation.tags or annotation.text or annotation.data_url):
+            raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
+        annotation.version += 1
+        annotation.date_updated = utcnow()
+        self.session.flush()
+        return annotation
+
+    def _suggestion(self, actor: User, annotation_id: str) -> Annotation:
+        require(actor, Action.ANNOTATE)
+        annotation = self.get(annotation_id)
+        if annotation.source is None:
+            raise Conflict("Only a machine suggestion can be accepted or rejected; this one is a person's annotation.")
+        return annotation
+
+    def accept(self, actor: User, annotation_id: str, **changes: Any) -> Annotation:
+        """A featurebot's suggestion becomes the person's own annotation (optionally changed on the way)."""
+        suggestion = self._suggestion(actor, annotation_id)
+        mine = self.create(
+            actor, suggestion.sound_id, start_seconds=changes.get("start_seconds", suggestion.start_seconds),
+            end_seconds=changes.get("end_seconds", suggestion.end_seconds),
+            tags=changes.get("tags", suggestion.tag_names), text=changes.get("text", suggestion.text),
+            data_url=suggestion.data_url, channel=suggestion.channel,
+        )
+        self._review(actor, suggestion, "accepted")
+        self._remove(suggestion)
+        return mine
+
+    def reject(self, actor: User, annotation_id: str) -> None:
+        """Drop a featurebot's suggestion; a re-run of the same analyzer does not suggest it again."""
+        suggestion = self._suggestion(actor, annotation_id)
+        self._review(actor, suggestion, "rejected")
+        self._remove(suggestion)
+
+    def remove_source(self, sound_ids: list[str], source: str) -> int:
+        """Delete what one analyzer with one set of parameters wrote on these sounds (before a re-run writes it
+        anew), keeping each sound's annotation count; set-based, for a batch of sounds at once."""
+        old = dict(self.session.execute(select(Annotation.sound_id, func.count()).where(
+            Annotation.sound_id.in_(sound_ids), Annotation.source == source).group_by(Annotation.sound_id)).all())
+        if old:
+            self.session.execute(delete(Annotation).where(Annotation.sound_id.in_(list(old)), Annotation.source == source))
+            for sound_id, count in old.items():
+                self.session.execute(update(Sound).where(Sound.id == sound_id).values(
+                    annotation_count=case((Sound.annotation_count > count, Sound.annotation_count - count), else_=0)))
+        return sum(old.values())
+
+    def _review(self, actor: User, suggestion: Annotation, verdict: str) -> None:
+        self.session.merge(ReviewedSuggestion(
+            sound_id=suggestion.sound_id, source=suggestion.source, start_ms=round(suggestion.start_seconds * 1000),
+            duration_ms=round(suggestion.duration_seconds * 1000), verdict=verdict, reviewed_by=actor.id))
+
+    def reviewed(self, sound_id: str, source: str) -> set[tuple[int, int]]:
+        """(start, duration) in milliseconds of this analyzer's suggestions for the sound that people decided on."""
+        return set(self.session.execute(select(ReviewedSuggestion.start_ms, ReviewedSuggestion.duration_ms).where(
+            ReviewedSuggestion.sound_id == sound_id, ReviewedSuggestion.source == source)).all())
+
+    def _remove(self, annotation: Annotation) -> None:
+        sound = self.session.get(Sound, annotation.sound_id)
+        if sound is not None:
+            sound.annotation_count = max(0, (sound.annotation_count or 0) - 1)
+        self.session.delete(annotation)
+        self.session.flush()
+
+    def delete(self, actor: User, annotation_id: str) -> None:
+        annotation = self.get(annotation_id)
+        require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
+        self._remove(annotation)
+
+
+def _build(actor: User, sound: Sound, *, start_seconds: Any, duration_seconds: Any = None, end_seconds: Any = None,
+           tags: list[str] | str | None = None, text: str | None = None, data_url: str | None = None,
+           channel: Any = None, source: str | None = None) -> Annotation:
+    start, duration = _check_segment(sound, start_seconds, _duration(start_seconds, duration_seconds, end_seconds))
+    tag_list = clean_tags(tags)
+    text = (text or "").strip() or None
+    data_url = (data_url or "").strip() or None
+    if not (tag_list or text or data_url):
+        raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
+    return Annotation(sound_id=sound.id, created_by=actor.id, start_seconds=start, duration_seconds=duration, text=text,
+                      data_url=data_url, channel=_check_channel(sound, channel), source=source,
+                      tags=[AnnotationTag(tag=t) for t in tag_list])
+
+
+def public_annotation(annotation: Annotation) -> dict[str, Any]:
+    """An annotation in the seed API's shape, plus Earmark's text, channel and version."""
+    return {
+        "id": annotation.id,
+        "date_created": annotation.date_created.isoformat(),
+        "created_by": f"/users/{annotation.created_by}",
+        "sound": f"/sounds/{annotation.sound_id}",
+        "start_seconds": annotation.start_seconds,
+        "duration_seconds": annotation.duration_seconds,
+        "end_seconds": round(annotation.end_seconds, 6),  # start + duration, without float noise
+        "data_url": annotation.data_url,
+        "tags": annotation.tag_names or None,
+        "text": annotation.text,
+        "channel": annotation.channel,
+        "version": annotation.version,
+    }

@@ -1,0 +1,87 @@
+"""Annotations (cochlea_api.md): a sound's annotations (by time range and tags), annotating, reading, changing
+with the version you read (a stale one is a 409), deleting."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from core.annotations.service import (
+    AnnotationFilter,
+    AnnotationService,
+    parse_time_range,
+    public_annotation,
+)
+from core.api.deps import App, Caller, Paging, linked, page_of
+from core.errors import ValidationError
+
+router = APIRouter(tags=["annotations"])
+
+
+class SoundAnnotationQuery(Paging):
+    time_range: str | None = Field(None, max_length=100, description="start,end in seconds; overlapping annotations")
+
+
+class Segment(BaseModel):
+    """Where and what: start with duration or end (seconds), tags, text, data_url, channel."""
+
+    start_seconds: float | None = Field(None, allow_inf_nan=False)
+    duration_seconds: float | None = Field(None, allow_inf_nan=False)
+    end_seconds: float | None = Field(None, allow_inf_nan=False)
+    tags: list[str] | None = Field(None, max_length=1000)
+    text: str | None = Field(None, max_length=100_000)
+    data_url: str | None = Field(None, max_length=2000)
+    channel: int | None = None
+
+
+class SegmentChange(Segment):
+    """Only what is sent is changed; ``version`` is the one you read."""
+
+    model_config = ConfigDict(extra="ignore")
+    version: StrictInt | None = None
+
+
+@router.get("/sounds/{sound_id}/annotations", summary="A sound's annotations, optionally only those overlapping time_range")
+def sound_annotations(app: App, user: Caller, sound_id: str, query: SoundAnnotationQuery = Query()) -> dict:
+    with app.db.read() as session:
+        filters = AnnotationFilter(sound_id=sound_id, tags=query.tag_list(), time_range=parse_time_range(query.time_range))
+        page = AnnotationService(session).list(query.request(), filters)
+        return page_of(page, f"/sounds/{sound_id}/annotations", public_annotation)
+
+
+@router.post("/sounds/{sound_id}/annotations", status_code=201, summary="Annotate a segment of a sound: tags, text and/or data_url")
+def create_annotation(app: App, user: Caller, sound_id: str, body: Segment) -> dict:
+    with app.db.write() as session:
+        annotation = AnnotationService(session).create(user, sound_id, **body.model_dump())
+        return linked(public_annotation(annotation))
+
+
+@router.get("/annotations", summary="Annotations, a page at a time, filtered by tags (all of them)")
+def list_annotations(app: App, user: Caller, query: Paging = Query()) -> dict:
+    with app.db.read() as session:
+        page = AnnotationService(session).list(query.request(), AnnotationFilter(tags=query.tag_list()))
+        return page_of(page, "/annotations", public_annotation)
+
+
+@router.get("/annotations/{annotation_id}", summary="One annotation, with its version (send it back with a change)")
+def get_annotation(app: App, user: Caller, annotation_id: str) -> dict:
+    with app.db.read() as session:
+        return linked(public_annotation(AnnotationService(session).get(annotation_id)))
+
+
+@router.patch("/annotations/{annotation_id}",
+              summary="Change your annotation (administrators: any); version must be the one you read, or it is refused (409)")
+def update_annotation(app: App, user: Caller, annotation_id: str, body: SegmentChange) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    version = changes.pop("version", None)
+    if version is None:
+        raise ValidationError("version", "Send the version you read (GET the annotation first), so no one's change is lost.")
+    with app.db.write() as session:
+        return linked(public_annotation(AnnotationService(session).update(user, annotation_id, version, **changes)))
+
+
+@router.delete("/annotations/{annotation_id}", status_code=204, summary="Delete your annotation (administrators: any)")
+def delete_annotation(app: App, user: Caller, annotation_id: str) -> Response:
+    with app.db.write() as session:
+        AnnotationService(session).delete(user, annotation_id)
+    return Response(status_code=204)

@@ -1,0 +1,78 @@
+"""What every route needs: the opened app, the caller (Basic or Bearer, as a dependency), paging, tags, and
+the shape of a page of results."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import HTTPBasic, HTTPBearer
+from pydantic import BaseModel, Field
+
+from core.accounts import credentials
+from core.context import Earmark, open_earmark
+from core.store.config import settings
+from core.store.models import User
+from core.store.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest
+
+PREFIX = "/api/v1"
+LINK_FIELDS = ("created_by", "sound", "audio_url")
+MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
+
+_basic = HTTPBasic(auto_error=False, description="Your Earmark user name and password.")
+_bearer = HTTPBearer(auto_error=False, description="An API token made on the Users page (em_...).")
+
+
+@functools.cache
+def earmark() -> Earmark:
+    """The app's database and storage, opened once per process (tests clear the cache between apps)."""
+    return open_earmark(settings(), check_storage=False)
+
+
+def current_user(request: Request, _basic_scheme: Any = Security(_basic), _bearer_scheme: Any = Security(_bearer)) -> User:
+    """The caller, from ``Authorization`` (Basic or Bearer); 401 otherwise. The two schemes are declared so the
+    OpenAPI document and its docs page offer both; the header itself is checked by core.accounts."""
+    return credentials.authenticate(earmark().db, request.headers.get("authorization"))
+
+
+App = Annotated[Earmark, Depends(earmark)]
+Caller = Annotated[User, Depends(current_user)]
+
+
+class Paging(BaseModel):
+    """The seed API's paging: ``page_size``, ``page_number`` or ``low_id`` (keyset, faster at any depth)."""
+
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="results per page")
+    page_number: int = Field(1, ge=1, le=MAX_PAGE_NUMBER, description="page to view")
+    low_id: str | None = Field(None, max_length=64, description="only ids after this one (keyset)")
+    tags: str | None = Field(None, max_length=2000, description="comma-separated; all of them")
+
+    def request(self) -> PageRequest:
+        return PageRequest(self.page_size, self.page_number, self.low_id or None)
+
+    def tag_list(self) -> tuple[str, ...]:
+        return split_tags(self.tags)
+
+
+PagingQuery = Annotated[Paging, Query()]
+
+
+def split_tags(value: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (value or "").split(",") if t.strip())
+
+
+def linked(item: dict[str, Any]) -> dict[str, Any]:
+    """Links in answers are paths under /api/v1."""
+    for name in LINK_FIELDS:
+        value = item.get(name)
+        if isinstance(value, str) and value.startswith("/") and not value.startswith(PREFIX):
+            item[name] = PREFIX + value
+    return item
+
+
+def page_of(page: Page, path: str, shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    query = page.next_query()
+    return {"items": [linked(shape(item)) for item in page.items], "total_count": page.total_count,
+            "next": f"{PREFIX}{path}?{query}" if query else None}

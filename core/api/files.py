@@ -1,0 +1,113 @@
+"""The file registry (data_upload_api.md): upload, list, read, delete, statistics; and the signed links to one
+stored file that the pages hand out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from core.accounts.permissions import Action, require
+from core.api.deps import App, Caller
+from core.api.sounds import chunks
+from core.audio.decode import AUDIO_EXTENSIONS
+from core.catalogue.files import FileService, media_type, parse_extra, public_file
+from core.catalogue.links import file_for_link
+from core.errors import PermissionDenied, ValidationError
+from core.ingest.pipeline import UploadOptions, ingest_audio, store_file
+from core.store.storage import CHUNK, Storage, escapes_root
+
+router = APIRouter(tags=["files"])
+Purpose = Annotated[str | None, Form(max_length=50, description="ingestion or training")]
+
+
+@router.post("/data/upload", status_code=201, summary="Upload a file: audio becomes a sound (of dataset), anything else a registry file")
+def upload_file(app: App, user: Caller, file: Annotated[UploadFile | None, File()] = None, purpose: Purpose = None,
+                category: Annotated[str | None, Form(max_length=50)] = None,
+                description: Annotated[str | None, Form(max_length=10_000)] = None,
+                metadata: Annotated[str | None, Form(max_length=100_000, description="a JSON object")] = None,
+                dataset: Annotated[str | None, Form(max_length=200)] = None) -> JSONResponse:
+    require(user, Action.UPLOAD)  # a role refusal is a 403, not a refused file
+    if file is None or not file.filename:
+        raise ValidationError("file", "Send the file in a multipart field named 'file'.")
+    if escapes_root(file.filename):
+        raise PermissionDenied(f"{file.filename} would be stored outside its folder (refused).")
+    if file.size is not None and file.size > app.settings.max_upload_bytes:
+        return JSONResponse({"error": f"{file.filename} is larger than the {app.settings.max_upload_mb} MB limit "
+                                      "(EARMARK_MAX_UPLOAD_MB)."}, status_code=413)
+    options = UploadOptions(dataset=dataset or user.user_name, max_bytes=app.settings.max_upload_bytes, purpose=purpose or "ingestion",
+                            description=description, extra=parse_extra(metadata)).checked()
+    if file.filename.lower().endswith(tuple(AUDIO_EXTENSIONS)) and category in (None, "", "audio"):
+        result = ingest_audio(app.db, app.storage, user, file.filename, file.file, options)
+    else:
+        result = store_file(app.db, app.storage, user, file.filename, file.file, options, category=category or None)
+    if result.status == "refused":
+        raise ValidationError("file", result.reason)
+    with app.db.read() as session:
+        record = public_file(FileService(session, app.storage).by_key(result.key))
+    stored = result.status == "stored"
+    return JSONResponse({"success": True, "message": "File uploaded successfully" if stored else f"Already there: {result.reason}",
+                         "file": record, "sound_id": result.sound_id}, status_code=201 if stored else 200)
+
+
+@router.get("/data/files", summary="The file registry: every stored file, filtered and paged")
+def list_files(app: App, user: Caller, purpose: Annotated[str | None, Query(max_length=50, description="training or ingestion")] = None,
+               category: Annotated[str | None, Query(max_length=50, description="audio, data, text, archive or video")] = None,
+               limit: Annotated[int, Query(ge=1, le=1000, description="maximum files to return")] = 100,
+               offset: Annotated[int, Query(ge=0, le=10**9, description="files to skip")] = 0) -> dict:
+    with app.db.read() as session:
+        total, files = FileService(session, app.storage).list(purpose=purpose or None, category=category or None, limit=limit, offset=offset)
+        return {"success": True, "total": total, "limit": limit, "offset": offset, "files": [public_file(f) for f in files]}
+
+
+def _registry_path(path: str) -> str:
+    if escapes_root(path):
+        raise PermissionDenied(f"{path} is outside the file registry (refused).")
+    return path
+
+
+@router.get("/data/files/{path:path}", summary="One stored file: its content, or its record with metadata=true", response_model=None)
+def get_file(app: App, user: Caller, path: str,
+             metadata: Annotated[bool, Query(description="true: the record instead of the content")] = False) -> dict | StreamingResponse:
+    with app.db.read() as session:
+        stored = FileService(session, app.storage).by_key(_registry_path(path))
+    if metadata:
+        return {"success": True, "metadata": public_file(stored)}
+    return StreamingResponse(chunks(app.storage, stored.key, 0, stored.size), media_type=media_type(stored),
+                             headers={"Content-Length": str(stored.size)})
+
+
+@router.delete("/data/files/{path:path}", summary="Delete a stored file (your own; administrators: any)")
+def delete_file(app: App, user: Caller, path: str) -> dict:
+    with app.db.write() as session:
+        files = FileService(session, app.storage)
+        files.delete(user, files.by_key(_registry_path(path)).id)
+    return {"success": True, "message": "File deleted successfully"}
+
+
+@router.get("/data/stats", summary="Files by purpose and category: count and bytes")
+def file_stats(app: App, user: Caller) -> dict:
+    with app.db.read() as session:
+        figures = FileService(session, app.storage).stats()
+    return {"success": True, "stats": {"total_files": figures.total_files, "total_bytes": figures.total_bytes,
+                                       "by_purpose": figures.by_purpose, "by_category": figures.by_category}}
+
+
+@router.get("/files/{token}", summary="A file behind a signed, expiring link handed out by the pages (no other credentials)")
+def download_file(app: App, token: str) -> StreamingResponse:
+    with app.db.read() as session:
+        stored = file_for_link(session, app.storage, app.settings, token)
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(PurePosixPath(stored.original_filename).name)}",
+               "Content-Length": str(stored.size)}
+    return StreamingResponse(_whole(app.storage, stored.key), media_type=media_type(stored), headers=headers)
+
+
+def _whole(storage: Storage, key: str) -> Iterator[bytes]:
+    """One object read as one stream (an export may be gigabytes: one request, not one per chunk)."""
+    with storage.open(key) as body:
+        while chunk := body.read(CHUNK):
+            yield chunk

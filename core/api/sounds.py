@@ -1,0 +1,139 @@
+"""Sounds (cochlea_api.md): list (in id order, or sorted with the catalogue's keyset cursor), create by
+reference, read, and the audio itself (whole, a byte range, or a part in seconds as WAV)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from core.api.deps import PREFIX, App, Caller, Paging, linked, page_of
+from core.audio.decode import MIME_BY_EXTENSION
+from core.audio.waveform import encode_part
+from core.catalogue.search import CatalogueQuery, search
+from core.catalogue.sounds import SoundFilter, SoundService, public_sound
+from core.errors import EarmarkError, NotFound
+from core.store.storage import CHUNK, Storage
+
+router = APIRouter(prefix="/sounds", tags=["sounds"])
+
+
+class SoundQuery(Paging):
+    created_by: str | None = Field(None, max_length=64, description="user id")
+    dataset: str | None = Field(None, max_length=200, description="dataset name")
+    sort: str | None = Field(None, max_length=20, description="date, name, duration or annotations (then page with the cursor in next)")
+    descending: bool = Field(False, description="true: largest first")
+    cursor: str | None = Field(None, max_length=2000, description="where a sorted listing goes on (from next)")
+
+
+class NewSound(BaseModel):
+    title: str = Field("", max_length=1000)
+    duration_seconds: float | None = Field(None, allow_inf_nan=False)
+    audio_url: str | None = Field(None, max_length=2000)
+    info_url: str | None = Field(None, max_length=2000)
+    license_type: str | None = Field(None, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=1000)
+    dataset: str | None = Field(None, max_length=200)
+
+
+@router.get("", summary="Sounds, a page at a time; with sort (date, name, duration, annotations) and descending, in that order")
+def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Query()) -> dict:
+    if query.sort or query.cursor:
+        return _sorted_sounds(app, user, request, query)
+    with app.db.read() as session:
+        filters = SoundFilter(created_by=query.created_by or None, dataset=query.dataset or None, tags=query.tag_list())
+        page = SoundService(session, app.storage).list(query.request(), filters)
+        return page_of(page, "/sounds", public_sound)
+
+
+def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict:
+    """Sorted listings page with the catalogue's keyset cursor (``next`` carries it); the total is capped."""
+    spec = CatalogueQuery(dataset=query.dataset or None, created_by=query.created_by or None, tags=query.tag_list(),
+                          sort=query.sort or "date", descending=query.descending)
+    with app.db.read() as session:
+        page = search(session, spec, user, page_size=query.page_size, cursor=query.cursor or None)
+        items = [linked(public_sound(s)) for s in page.items]
+    following = {k: v for k, v in request.query_params.items() if k != "cursor"} | {"cursor": page.next_cursor}
+    return {"items": items, "total_count": page.total, "total_count_capped": page.total_capped,
+            "next": f"{PREFIX}/sounds?{urlencode(following)}" if page.next_cursor else None}
+
+
+@router.post("", status_code=201, summary="Create a sound whose audio lives at audio_url (dataset users and administrators)")
+def create_sound(app: App, user: Caller, body: NewSound) -> dict:
+    with app.db.write() as session:
+        sound = SoundService(session, app.storage).create_reference(
+            user, title=body.title, duration_seconds=body.duration_seconds, audio_url=body.audio_url, info_url=body.info_url,
+            license_type=body.license_type, tags=body.tags, dataset=body.dataset)
+        return linked(public_sound(sound))
+
+
+@router.get("/{sound_id}", summary="One sound")
+def get_sound(app: App, user: Caller, sound_id: str) -> dict:
+    with app.db.read() as session:
+        return linked(public_sound(SoundService(session, app.storage).get(sound_id)))
+
+
+@router.head("/{sound_id}", status_code=204, summary="Whether a sound exists (204, or 404)")
+def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
+    with app.db.read() as session:
+        SoundService(session, app.storage).get(sound_id)
+    return Response(status_code=204)
+
+
+class RangeNotSatisfiable(EarmarkError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The requested range is outside the object (size {size}).")
+        self.size = size
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single ``Range: bytes=a-b`` request; None for the whole object."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].partition("-")
+    try:
+        if first == "":
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start, end = int(first), min(size - 1, int(last) if last else size - 1)
+    except ValueError:
+        return None
+    if start > end or start >= size:
+        raise RangeNotSatisfiable(size)
+    return start, end
+
+
+def chunks(storage: Storage, key: str, start: int, length: int) -> Iterator[bytes]:
+    """An object's bytes ``start`` .. ``start + length``, a ranged read at a time (never the whole in memory)."""
+    for offset in range(start, start + length, CHUNK):
+        yield storage.read_range(key, offset, min(CHUNK, start + length - offset))
+
+
+@router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV")
+def sound_audio(app: App, user: Caller, sound_id: str,
+                start: float | None = Query(None, allow_inf_nan=False, description="seconds (with end: just that part, as WAV)"),
+                end: float | None = Query(None, allow_inf_nan=False, description="seconds"),
+                range_: str | None = Header(None, alias="range", include_in_schema=False)) -> Response:
+    with app.db.read() as session:
+        sound = SoundService(session, app.storage).get(sound_id)
+    if sound.file is None:
+        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
+    if start is not None or end is not None:
+        part = encode_part(app.storage, sound, start or 0.0, sound.duration_seconds if end is None else end)
+        return Response(part, media_type="audio/wav")
+    size = sound.file.size
+    mime = MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    try:
+        wanted = byte_range(range_, size)
+    except RangeNotSatisfiable as exc:
+        return JSONResponse({"error": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
+    if wanted is None:
+        return StreamingResponse(chunks(app.storage, sound.file.key, 0, size), media_type=mime,
+                                 headers={"Accept-Ranges": "bytes", "Content-Length": str(size)})
+    first, last = wanted
+    return StreamingResponse(chunks(app.storage, sound.file.key, first, last - first + 1), status_code=206, media_type=mime,
+                             headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}",
+                                      "Content-Length": str(last - first + 1)})

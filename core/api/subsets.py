@@ -1,0 +1,46 @@
+"""voxceleb_s3_api.md's subset download, with the Download page's filters, seed and formats: one streamed ZIP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, BeforeValidator, Field
+
+from core.api.deps import App, Caller, split_tags
+from core.catalogue.search import CatalogueQuery, parse_where
+from core.export.subset import (
+    ExportRequest,
+    check_count,
+    default_seed,
+    plan_export,
+    stream_zip,
+)
+
+router = APIRouter(tags=["subsets"])
+
+
+class SubsetQuery(BaseModel):
+    count: Annotated[int, BeforeValidator(check_count)] = Field(10, description="how many sounds")
+    q: str = Field("", max_length=500, description="text in the path or title")
+    dataset: str | None = Field(None, max_length=200, description="dataset name")
+    tags: str | None = Field(None, max_length=2000, description="comma-separated; all of them")
+    where: list[str] = Field(default_factory=list, max_length=100, description="COLUMN=VALUE, may repeat")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="random seed (the same seed and filters give the same files)")
+    balance: str | None = Field(None, max_length=200, description="metadata column to balance on")
+    cap: int | None = Field(None, ge=0, le=10**9, description="at most this many per value")
+    formats: str = Field("csv", max_length=200, description="csv,json,audacity,textgrid,rttm")
+    on_missing: Literal["skip", "fail"] = Field("skip", description="a file missing from storage: leave it out, or stop")
+
+
+@router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed")
+def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> StreamingResponse:
+    seed = default_seed() if query.seed is None else query.seed
+    request = ExportRequest(
+        query=CatalogueQuery(text=query.q, dataset=query.dataset or None, tags=split_tags(query.tags), where=parse_where(query.where)),
+        viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
+        formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing)
+    plan = plan_export(app.db, app.storage, request)  # errors (400, 404) before the first byte
+    return StreamingResponse(stream_zip(plan, app.storage), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{plan.name}"', "X-Earmark-Seed": str(seed)})

@@ -1,0 +1,185 @@
+"""The Browse page's catalogue search: every filter, four sorts, keyset paging for each, facets.
+
+Paging is keyset on (sort value, id), never OFFSET, so page 10,000 costs what page 1 costs; the total is
+counted up to COUNT_CAP and shown as "10,000+" beyond, since an exact count of a broad filter over a million
+sounds is the one thing that would not stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, or_, select, tuple_
+from sqlalchemy import text as sa_text
+from sqlalchemy.orm import Session
+
+from core.catalogue.files import live
+from core.catalogue.tags import clean_tags
+from core.errors import ValidationError
+from core.store.models import Annotation, Sound, SoundField, SoundTag, User
+
+COUNT_CAP = 10_000
+SORTS = {"date": Sound.id, "name": Sound.path, "duration": Sound.duration_seconds, "annotations": Sound.annotation_count}
+ANNOTATED = ("any", "yes", "no", "mine")
+
+
+def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``["gender=f", "set=test"]`` into pairs; a malformed one names itself."""
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValidationError("where", f"{item!r} is not COLUMN=VALUE.")
+        pairs.append((name.strip(), value.strip()))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    text: str = ""
+    dataset: str | None = None
+    created_by: str | None = None
+    tags: tuple[str, ...] = ()
+    where: tuple[tuple[str, str], ...] = ()
+    min_duration: float | None = None
+    max_duration: float | None = None
+    annotated: str = "any"  # "yes", "no", or "mine" (annotated by the viewer)
+    sort: str = "date"
+    descending: bool = False
+
+    def checked(self) -> CatalogueQuery:
+        if self.sort not in SORTS:
+            raise ValidationError("sort", f"sort must be one of {', '.join(SORTS)}.")
+        if self.annotated not in ANNOTATED:
+            raise ValidationError("annotated", f"annotated must be one of {', '.join(ANNOTATED)}.")
+        if self.min_duration is not None and self.max_duration is not None and self.min_duration > self.max_duration:
+            raise ValidationError("max_duration", "The longest duration must not be shorter than the shortest.")
+        return self
+
+
+def has_text_index(session: Session) -> bool:
+    """Whether the database has the trigram index of sounds' paths and titles (SQLite; see core.store.db)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    return session.execute(sa_text("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'")).first() is not None
+
+
+def _text_condition(needle: str, text_index: bool):
+    """Path or title contains ``needle`` (any case): from the trigram index when there is one and the needle
+    has at least three characters (a trigram's length), else a scan with LIKE."""
+    if text_index and len(needle) >= 3:
+        phrase = '"' + needle.replace('"', '""') + '"'
+        matching = select(sa_text("rowid")).select_from(sa_text("sound_search")).where(
+            sa_text("sound_search MATCH :phrase").bindparams(phrase=phrase))
+        return literal_column("sounds.rowid").in_(matching)
+    pattern = f"%{needle.lower()}%"
+    return or_(func.lower(Sound.path).like(pattern), func.lower(Sound.title).like(pattern))
+
+
+def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, text_index: bool = False) -> Select:
+    """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports)."""
+    query = query.where(live(Sound.expires_at))
+    if spec.text.strip():
+        query = query.where(_text_condition(spec.text.strip(), text_index))
+    if spec.dataset:
+        query = query.where(Sound.dataset == spec.dataset)
+    if spec.created_by:
+        query = query.where(Sound.created_by == spec.created_by)
+    for tag in clean_tags(list(spec.tags)):
+        query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+    for name, value in spec.where:
+        query = query.where(select(SoundField.sound_id).where(
+            SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value).exists())
+    if spec.min_duration is not None:
+        query = query.where(Sound.duration_seconds >= spec.min_duration)
+    if spec.max_duration is not None:
+        query = query.where(Sound.duration_seconds <= spec.max_duration)
+    if spec.annotated == "yes":
+        query = query.where(Sound.annotation_count > 0)
+    elif spec.annotated == "no":
+        query = query.where(Sound.annotation_count == 0)
+    elif spec.annotated == "mine":
+        query = query.where(select(Annotation.id).where(Annotation.sound_id == Sound.id, Annotation.created_by == viewer_id).exists())
+    return query
+
+
+@dataclass
+class CataloguePage:
+    items: list[Sound]
+    total: int
+    total_capped: bool
+    next_cursor: str | None
+
+    def total_text(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total_capped else f"{self.total:,}"
+
+
+def _cursor(sound: Sound, sort: str) -> str:
+    return json.dumps([getattr(sound, SORTS[sort].key) if sort != "date" else None, sound.id])
+
+
+def read_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    """The (sort value, id) a page's ``next`` carried; anything else is refused by name, never sent to SQL."""
+    try:
+        value, last_id = json.loads(cursor)
+    except (ValueError, TypeError):
+        raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).") from None
+    wanted = {"date": type(None), "name": str, "duration": (int, float), "annotations": int}[sort]
+    if not isinstance(last_id, str) or not isinstance(value, wanted) or isinstance(value, bool):
+        raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).")
+    return value, last_id
+
+
+def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_size: int = 50, cursor: str | None = None,
+           count: bool = True) -> CataloguePage:
+    """One page of matches; with ``count``, also how many match (exact up to COUNT_CAP). Counting is what costs
+    on a big catalogue (a selective filter has to look at every row), so callers may leave it for later."""
+    spec = spec.checked()
+    if not 1 <= page_size <= 1000:
+        raise ValidationError("page_size", "page_size must be from 1 to 1000.")
+    base = narrowed(select(Sound), spec, viewer.id if viewer else None, has_text_index(session))
+    column = SORTS[spec.sort]
+    query = base
+    if cursor:
+        value, last_id = read_cursor(cursor, spec.sort)
+        if spec.sort == "date":
+            query = query.where(Sound.id < last_id if spec.descending else Sound.id > last_id)
+        else:  # a row-value comparison: the database walks the (column, id) index from the cursor on
+            after = tuple_(column, Sound.id) < tuple_(value, last_id) if spec.descending else tuple_(column, Sound.id) > tuple_(value, last_id)
+            query = query.where(after)
+    order = [column.desc(), Sound.id.desc()] if spec.descending else [column, Sound.id]
+    if spec.sort == "date":
+        order = order[1:]
+    rows = list(session.scalars(query.order_by(*order).limit(page_size + 1)))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    total, capped = 0, False
+    if count:
+        total = session.scalar(select(func.count()).select_from(base.with_only_columns(Sound.id).limit(COUNT_CAP + 1).subquery())) or 0
+        capped = total > COUNT_CAP
+    return CataloguePage(rows, min(total, COUNT_CAP), capped, _cursor(rows[-1], spec.sort) if more and rows else None)
+
+
+def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
+    """Sounds per dataset and per tag among the matches (the biggest ``limit`` of each)."""
+    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, has_text_index(session)).subquery()
+    datasets = session.execute(select(Sound.dataset, func.count()).where(Sound.id.in_(select(ids))).group_by(Sound.dataset)
+                               .order_by(func.count().desc()).limit(limit)).all()
+    tags = session.execute(select(SoundTag.tag, func.count()).where(SoundTag.sound_id.in_(select(ids))).group_by(SoundTag.tag)
+                           .order_by(func.count().desc()).limit(limit)).all()
+    return {"dataset": [(d, n) for d, n in datasets], "tag": [(t, n) for t, n in tags]}
+
+
+def describe(spec: CatalogueQuery) -> dict[str, Any]:
+    return {k: v for k, v in spec.__dict__.items() if v not in (None, "", (), "any")}
+
+
+COUNT_AT_ONCE_UP_TO = 100_000  # sounds in the catalogue: up to here, Browse counts the matches on every page
+
+
+def count_at_once(session: Session) -> bool:
+    """Whether counting every search's matches stays cheap (a small catalogue); else count when asked."""
+    return (session.scalar(select(func.count()).select_from(Sound)) or 0) <= COUNT_AT_ONCE_UP_TO

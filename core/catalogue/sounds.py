@@ -1,0 +1,152 @@
+"""Sounds: listing, fetching, creating by reference (the seed API's POST /sounds) and deleting.
+
+Sounds with audio in storage are created by :mod:`core.ingest.pipeline`; this module owns everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from core.accounts.permissions import Action, require
+from core.catalogue.files import FileService, live
+from core.catalogue.tags import clean_tags
+from core.errors import Conflict, NotFound, ValidationError
+from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
+from core.store.paging import Page, PageRequest, paginate
+from core.store.storage import Storage
+
+
+@dataclass(frozen=True)
+class SoundFilter:
+    created_by: str | None = None
+    dataset: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def filtered(query: Select, filters: SoundFilter) -> Select:
+    """``query`` over sounds, narrowed to live sounds matching ``filters`` (tags: all of them)."""
+    query = query.where(live(Sound.expires_at))
+    if filters.created_by:
+        query = query.where(Sound.created_by == filters.created_by)
+    if filters.dataset:
+        query = query.where(Sound.dataset == filters.dataset)
+    for tag in clean_tags(filters.tags):
+        query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+    return query
+
+
+def _check_duration(value: Any) -> float:
+    try:
+        duration = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("duration_seconds", "duration_seconds must be a number.") from None
+    if not duration > 0:
+        raise ValidationError("duration_seconds", "duration_seconds must be greater than 0.")
+    return duration
+
+
+class SoundService:
+    def __init__(self, session: Session, storage: Storage) -> None:
+        self.session = session
+        self.storage = storage
+
+    def get(self, sound_id: str) -> Sound:
+        sound = self.session.scalar(select(Sound).where(Sound.id == sound_id, live(Sound.expires_at)))
+        if sound is None:
+            raise NotFound(f"No sound with id {sound_id!r}.")
+        return sound
+
+    def list(self, request: PageRequest = PageRequest(), filters: SoundFilter = SoundFilter()) -> Page[Sound]:
+        query = filtered(select(Sound), filters)
+        return paginate(
+            self.session, query, Sound.id, request,
+            {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
+        )
+
+    def field_names(self, dataset: str | None = None) -> list[str]:
+        """The metadata columns the sounds carry (of one dataset, or of all)."""
+        query = select(SoundField.name).distinct().order_by(SoundField.name)
+        if dataset:
+            query = query.join(Sound, Sound.id == SoundField.sound_id).where(Sound.dataset == dataset)
+        return list(self.session.scalars(query))
+
+    def uploaders(self) -> dict[str, str]:
+        """Who uploaded sounds: user id to user name."""
+        rows = self.session.execute(select(User.id, User.user_name).where(User.id.in_(select(Sound.created_by).distinct()))
+                                    .order_by(User.user_name)).all()
+        return {user_id: name for user_id, name in rows}
+
+    def datasets(self) -> list[tuple[str, int]]:
+        rows = self.session.execute(select(Sound.dataset, func.count()).group_by(Sound.dataset).order_by(Sound.dataset))
+        return [(name, count) for name, count in rows]
+
+    def create_reference(
+        self,
+        actor: User,
+        *,
+        title: str,
+        duration_seconds: float,
+        audio_url: str | None = None,
+        info_url: str | None = None,
+        license_type: str | None = None,
+        tags: list[str] | None = None,
+        dataset: str | None = None,
+    ) -> Sound:
+        """A sound whose audio lives elsewhere (``audio_url``), as the seed API creates them."""
+        require(actor, Action.UPLOAD)
+        title = (title or "").strip()
+        if not title:
+            raise ValidationError("title", "The title must not be empty.")
+        dataset = dataset or actor.user_name
+        path = audio_url or title
+        if self.session.scalar(select(Sound.id).where(Sound.dataset == dataset, Sound.path == path)):
+            raise Conflict(f"Dataset {dataset!r} already has a sound at {path!r}.")
+        sound = Sound(
+            created_by=actor.id, dataset=dataset, path=path, title=title,
+            duration_seconds=_check_duration(duration_seconds),
+            audio_url=audio_url, info_url=info_url, license_type=license_type,
+            tags=[SoundTag(tag=t) for t in clean_tags(tags or [])], fields=[],
+        )
+        self.session.add(sound)
+        self.session.flush()
+        return sound
+
+    def delete(self, actor: User, sound_id: str) -> None:
+        """Delete a sound, its annotations, its file row, and (once that is committed) its audio object."""
+        sound = self.get(sound_id)
+        require(actor, Action.DELETE_SOUND, owner_id=sound.created_by)
+        if sound.file is not None:
+            FileService(self.session, self.storage).remove(sound.file)
+        else:
+            self.session.delete(sound)
+            self.session.flush()
+
+
+def public_sound(sound: Sound) -> dict[str, Any]:
+    """A sound in the seed API's shape (links are paths under /api/v1), plus Earmark's audio facts."""
+    return {
+        "id": sound.id,
+        "date_created": sound.date_created.isoformat(),
+        "created_by": f"/users/{sound.created_by}",
+        "info_url": sound.info_url,
+        "audio_url": sound.audio_url or (f"/sounds/{sound.id}/audio" if sound.file_id else None),
+        "license_type": sound.license_type,
+        "title": sound.title,
+        "duration_seconds": sound.duration_seconds,
+        "tags": sound.tag_names,
+        "dataset": sound.dataset,
+        "path": sound.path,
+        "sample_rate": sound.sample_rate,
+        "channels": sound.channels,
+        "format": sound.format,
+        "sha256": sound.sha256,
+        "metadata": sound.metadata_dict,
+    }
+
+
+def stored_size(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))) or 0

@@ -1,0 +1,63 @@
+"""What the catalogue holds, in one query per figure (shown on Home, by `stats`, and by the API)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User
+
+
+@dataclass(frozen=True)
+class Stats:
+    sounds: int
+    total_duration_seconds: float
+    annotations: int
+    datasets: int
+    users: int
+    users_by_type: dict[str, int]
+    admins: int
+    files: int
+    storage_bytes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def catalogue_stats(session: Session) -> Stats:
+    sounds, duration, datasets = session.execute(
+        select(func.count(), func.coalesce(func.sum(Sound.duration_seconds), 0.0), func.count(func.distinct(Sound.dataset)))
+    ).one()
+    by_type = dict.fromkeys(USER_TYPES, 0)
+    by_type.update(dict(session.execute(select(User.user_type, func.count()).group_by(User.user_type)).all()))
+    files, stored = session.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
+    return Stats(
+        sounds=sounds,
+        total_duration_seconds=float(duration),
+        annotations=session.scalar(select(func.count()).select_from(Annotation)) or 0,
+        datasets=datasets,
+        users=sum(by_type.values()),
+        users_by_type=by_type,
+        admins=session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) or 0,
+        files=files,
+        storage_bytes=int(stored),
+    )
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def human_duration(seconds: float) -> str:
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"

@@ -1,0 +1,108 @@
+"""A dataset's tag vocabulary: the tags offered when annotating, with one colour per tag.
+
+Tags in use on a dataset's annotations are always offered, even if nobody added them to the vocabulary. A
+rename rewrites every annotation of the dataset that carries the tag (and bumps their versions, so a stale
+edit elsewhere is caught), so only uploaders and administrators may rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.accounts.permissions import Action, require
+from core.catalogue.tags import clean_tag
+from core.errors import Conflict, NotFound, ValidationError
+from core.store.models import (
+    Annotation,
+    AnnotationTag,
+    Sound,
+    TagDefinition,
+    User,
+    utcnow,
+)
+
+PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46c0c9", "#f032e6", "#9a6324",
+           "#808000", "#000075", "#e6a800", "#008080")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def default_color(tag: str) -> str:
+    """A stable colour for a tag nobody has coloured: the same tag always gets the same one."""
+    return PALETTE[int(hashlib.sha1(tag.encode()).hexdigest(), 16) % len(PALETTE)]
+
+
+def _check_color(color: str | None, tag: str) -> str:
+    if not color:
+        return default_color(tag)
+    if not _COLOR.match(color):
+        raise ValidationError("color", f"The colour {color!r} must look like #1f77b4.")
+    return color.lower()
+
+
+class Vocabulary:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def colors(self, dataset: str) -> dict[str, str]:
+        """Every tag of the dataset (defined or in use), sorted, with its colour."""
+        defined = {d.tag: d.color for d in self.session.scalars(select(TagDefinition).where(TagDefinition.dataset == dataset))}
+        used = self.session.scalars(
+            select(AnnotationTag.tag).distinct()
+            .join(Annotation, Annotation.id == AnnotationTag.annotation_id)
+            .join(Sound, Sound.id == Annotation.sound_id).where(Sound.dataset == dataset)
+        )
+        return {tag: defined.get(tag, default_color(tag)) for tag in sorted(set(defined) | set(used))}
+
+    def add(self, actor: User, dataset: str, tag: str, color: str | None = None) -> TagDefinition:
+        require(actor, Action.ANNOTATE)
+        name = clean_tag(tag)
+        definition = self.session.get(TagDefinition, (dataset, name))
+        if definition is not None:
+            raise Conflict(f"The tag {name!r} is already in the {dataset} vocabulary.")
+        definition = TagDefinition(dataset=dataset, tag=name, color=_check_color(color, name), created_by=actor.id)
+        self.session.add(definition)
+        self.session.flush()
+        return definition
+
+    def set_color(self, actor: User, dataset: str, tag: str, color: str) -> None:
+        require(actor, Action.ANNOTATE)
+        name = clean_tag(tag)
+        definition = self.session.get(TagDefinition, (dataset, name))
+        if definition is None:
+            definition = TagDefinition(dataset=dataset, tag=name, created_by=actor.id, color=default_color(name))
+            self.session.add(definition)
+        definition.color = _check_color(color, name)
+        self.session.flush()
+
+    def rename(self, actor: User, dataset: str, old: str, new: str) -> int:
+        """Rename a tag in the vocabulary and on every annotation of the dataset; returns annotations changed."""
+        require(actor, Action.RENAME_TAGS)
+        old_name, new_name = clean_tag(old), clean_tag(new)
+        if old_name == new_name:
+            return 0
+        if old_name not in self.colors(dataset):
+            raise NotFound(f"The {dataset} dataset has no tag {old_name!r}.")
+        annotations = self.session.scalars(
+            select(Annotation).join(Sound, Sound.id == Annotation.sound_id).join(AnnotationTag)
+            .where(Sound.dataset == dataset, AnnotationTag.tag == old_name)
+        ).unique().all()
+        for annotation in annotations:
+            keep = [t for t in annotation.tags if t.tag != old_name]
+            if new_name not in annotation.tag_names:
+                keep.append(AnnotationTag(tag=new_name))
+            annotation.tags = keep
+            annotation.version += 1
+            annotation.date_updated = utcnow()
+        definition = self.session.get(TagDefinition, (dataset, old_name))
+        if definition is not None:
+            color = definition.color
+            self.session.delete(definition)
+            self.session.flush()
+            if self.session.get(TagDefinition, (dataset, new_name)) is None:
+                self.session.add(TagDefinition(dataset=dataset, tag=new_name, color=color, created_by=actor.id))
+        self.session.flush()
+        return len(annotations)

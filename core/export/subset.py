@@ -1,0 +1,466 @@
+"""Subset export: a reproducible random (or balanced) subset of sounds as one ZIP.
+
+Layout (DESIGN.md): ``audio/<original relative path>``, ``filtered_metadata.csv`` (the original metadata columns,
+included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the formats
+asked for (``annotations.csv``, ``annotations.json``, ``labels/*.txt`` for Audacity, ``textgrid/*.TextGrid`` for
+Praat, ``annotations.rttm``), and ``manifest.json`` (filters, seed, counts, sha256 of every file, version, time).
+
+The ZIP is written member by member to any writable stream (a file, or an HTTP response), audio stored rather
+than deflated, ZIP64 where needed. Objects are fetched from storage by a few threads ahead of the writer, each
+into a small spool, so memory stays flat however large the subset; the same seed and filters always give the
+same files.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import queue
+import tempfile
+import threading
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, BinaryIO
+
+from praatio import textgrid
+from praatio.utilities.constants import Interval
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import __version__
+from core.annotations.service import AnnotationService
+from core.catalogue.metadata import PATH_COLUMNS
+from core.catalogue.search import CatalogueQuery, describe, has_text_index, narrowed
+from core.errors import NotFound, StorageError, ValidationError
+from core.store.db import Database, on_rollback
+from core.store.ids import new_id
+from core.store.models import Annotation, Sound, SoundField, StoredFile, User, utcnow
+from core.store.storage import CHUNK, Storage
+
+FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
+READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching them)
+SPOOL_IN_MEMORY = 1024 * 1024  # each fetched object: in memory up to this, then on disk
+MAX_COUNT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    query: CatalogueQuery = CatalogueQuery()  # the same filters as Browse
+    viewer_id: str | None = None  # whose "annotated by me" the query means
+    count: int = 10
+    seed: int = 0
+    balance: str | None = None  # a metadata column: equal numbers per value
+    cap: int | None = None  # at most this many per value
+    formats: tuple[str, ...] = ("csv",)
+    on_missing: str = "skip"  # "skip": export the rest and list what is missing; "fail": stop
+
+    def describe(self) -> dict[str, Any]:
+        filters = {k: (dict(v) if k == "where" else list(v) if isinstance(v, tuple) else v)
+                   for k, v in describe(self.query).items() if k not in ("sort", "descending")}
+        return {"filters": filters, "count": self.count, "seed": self.seed, "balance": self.balance, "cap": self.cap,
+                "formats": list(self.formats), "on_missing": self.on_missing}
+
+
+def check_count(value: Any) -> int:
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        raise ValidationError("count", f"count must be a positive whole number, not {value!r}.") from None
+    if not 1 <= count <= MAX_COUNT:
+        raise ValidationError("count", f"count must be a positive whole number up to {MAX_COUNT:,}, not {count}.")
+    return count
+
+
+def check_request(request: ExportRequest) -> ExportRequest:
+    check_count(request.count)
+    unknown = [f for f in request.formats if f not in FORMATS]
+    if unknown:
+        raise ValidationError("formats", f"Unknown format {unknown[0]!r}: choose from {', '.join(FORMATS)}.")
+    if request.on_missing not in ("skip", "fail"):
+        raise ValidationError("on_missing", "on_missing must be skip or fail.")
+    if request.cap is not None and request.cap < 1:
+        raise ValidationError("cap", "The cap per group must be at least 1.")
+    return request
+
+
+# -- choosing the subset ----------------------------------------------------------------------------------
+
+def _rank(seed: int, sound_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{sound_id}".encode()).hexdigest()
+
+
+def candidates(session: Session, request: ExportRequest):
+    return narrowed(select(Sound), request.query.checked(), request.viewer_id, has_text_index(session)).where(Sound.file_id.is_not(None))
+
+
+def choose(session: Session, request: ExportRequest) -> list[Sound]:
+    """The subset: a seeded random order over the matching sounds (the same seed, the same files), balanced
+    across the values of ``balance`` if asked, capped per value; returned in path order."""
+    rows = session.execute(candidates(session, request).with_only_columns(Sound.id)).scalars().all()
+    ranked = sorted(rows, key=lambda sound_id: _rank(request.seed, sound_id))
+    if request.balance:
+        values = dict(session.execute(
+            select(SoundField.sound_id, SoundField.value).where(SoundField.name == request.balance, SoundField.sound_id.in_(ranked))
+        ).all()) if ranked else {}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for sound_id in ranked:
+            groups[values.get(sound_id, "")].append(sound_id)
+        if request.cap:
+            groups = {k: v[: request.cap] for k, v in groups.items()}
+        picked, index = [], 0
+        while len(picked) < request.count and any(index < len(g) for g in groups.values()):
+            for value in sorted(groups):
+                if index < len(groups[value]) and len(picked) < request.count:
+                    picked.append(groups[value][index])
+            index += 1
+    else:
+        picked = ranked[: request.count]
+    sounds = list(session.scalars(select(Sound).where(Sound.id.in_(picked)))) if picked else []
+    return sorted(sounds, key=lambda s: (s.dataset, s.path))
+
+
+# -- the plan --------------------------------------------------------------------------------------------
+
+@dataclass
+class ExportPlan:
+    request: ExportRequest
+    sounds: list[Sound]
+    annotations: dict[str, list[Annotation]]
+    authors: dict[str, str]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def included(self) -> list[Sound]:
+        gone = set(self.missing)
+        return [s for s in self.sounds if s.path not in gone]
+
+    @property
+    def base_name(self) -> str:
+        datasets = {s.dataset for s in self.sounds}
+        return self.request.query.dataset or (datasets.pop() if len(datasets) == 1 else "earmark")
+
+    @property
+    def name(self) -> str:
+        """``<dataset><N>.zip``, N the files actually included."""
+        return f"{self.base_name}{len(self.included)}.zip"
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(s.file.size for s in self.included if s.file)
+
+
+def plan_export(db: Database, storage: Storage, request: ExportRequest) -> ExportPlan:
+    """Choose the subset and check that its audio is in storage (in parallel); nothing is written yet."""
+    request = check_request(request)
+    with db.read() as session:
+        sounds = choose(session, request)
+        if not sounds:
+            raise NotFound("No sounds match these filters.")
+        service = AnnotationService(session)
+        annotations = {s.id: service.of_sound(s.id) for s in sounds}
+        author_ids = {a.created_by for items in annotations.values() for a in items}
+        authors = dict(session.execute(select(User.id, User.user_name).where(User.id.in_(author_ids))).all()) if author_ids else {}
+    present = _present(db, storage, sounds)
+    missing = [s.path for s in sounds if s.file.key not in present]
+    if missing and request.on_missing == "fail":
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise StorageError(f"{len(missing)} file(s) of the subset are missing from storage ({shown}); "
+                           "export the rest instead, or restore them.")
+    return ExportPlan(request, sounds, annotations, authors, missing)
+
+
+LIST_PAGE = 1000  # keys per listing request
+
+
+def _present(db: Database, storage: Storage, sounds: list[Sound]) -> set[str]:
+    """Which of the sounds' audio objects exist: one HEAD per file (16 at a time), or, where that takes more
+    requests, one listing of each dataset's folder."""
+    present: set[str] = set()
+    by_dataset: dict[str, list[Sound]] = defaultdict(list)
+    for sound in sounds:
+        by_dataset[sound.dataset].append(sound)
+    with db.read() as session:
+        sizes = dict(session.execute(select(Sound.dataset, func.count()).where(Sound.dataset.in_(by_dataset))
+                                     .group_by(Sound.dataset)).all())
+    heads: list[Sound] = []
+    for dataset, members in by_dataset.items():
+        if sizes.get(dataset, 0) / LIST_PAGE < len(members) / 16:
+            present |= {item.key for item in storage.list(f"audio/{dataset}/")}
+        else:
+            heads += members
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        present |= {s.file.key for s, ok in zip(heads, pool.map(lambda s: storage.exists(s.file.key), heads)) if ok}
+    return present
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+def _fetch(storage: Storage, key: str) -> BinaryIO:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    with storage.open(key) as source:
+        while chunk := source.read(CHUNK):
+            spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, BinaryIO | None]]:
+    """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer."""
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="export") as pool:
+        pending = []
+        queue = iter(sounds)
+        for sound in queue:
+            pending.append((sound, pool.submit(_fetch, storage, sound.file.key)))
+            if len(pending) >= READ_AHEAD:
+                break
+        while pending:
+            sound, future = pending.pop(0)
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_fetch, storage, nxt.file.key)))
+            try:
+                yield sound, future.result()
+            except StorageError:
+                yield sound, None
+
+
+def file_name(sound: Sound) -> str:
+    return f"audio/{sound.path}"
+
+
+def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the ZIP to ``out`` (any writable stream); returns the manifest it contains."""
+    files, missing = [], list(plan.missing)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+        for sound, data in _prefetched(storage, plan.included):
+            if data is None:
+                missing.append(sound.path)
+                continue
+            with data:
+                files.append(_add_audio(zf, sound, data))
+            if progress:
+                progress(sound.path)
+        written = [s for s in plan.included if s.path not in set(missing)]
+        for name, text in _text_members(plan, written):
+            zf.writestr(name, text)
+        manifest = _manifest(plan, files, missing)
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _add_audio(zf: zipfile.ZipFile, sound: Sound, data: BinaryIO) -> dict[str, Any]:
+    info = zipfile.ZipInfo(file_name(sound), date_time=sound.date_created.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
+    digest, size = hashlib.sha256(), 0
+    with zf.open(info, "w", force_zip64=(sound.file.size or 0) > 0x7FFFFFFF) as member:
+        while chunk := data.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            member.write(chunk)
+    entry = {"file_name": file_name(sound), "sound_id": sound.id, "size": size, "sha256": digest.hexdigest()}
+    if sound.sha256 and sound.sha256 != entry["sha256"]:
+        entry["warning"] = f"content differs from the sha256 recorded at upload ({sound.sha256})"
+    return entry
+
+
+def _manifest(plan: ExportPlan, files: list[dict[str, Any]], missing: list[str]) -> dict[str, Any]:
+    return {
+        "name": f"{plan.base_name}{len(files)}.zip",
+        "app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
+        "request": plan.request.describe(), "count_requested": plan.request.count, "count_included": len(files),
+        "annotations": sum(len(plan.annotations[s.id]) for s in plan.sounds if s.path not in set(missing)),
+        "missing": missing, "files": files,
+    }
+
+
+def _csv(header: list[str], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    columns: dict[str, None] = {}
+    for sound in sounds:
+        columns.update(dict.fromkeys(sound.metadata_dict))
+    original = list(columns)
+    if not any(c.lower() in PATH_COLUMNS for c in original):
+        original = ["file_name"] + original
+    yield "filtered_metadata.csv", _csv(original, [{"file_name": file_name(s)} | s.metadata_dict for s in sounds])
+    ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
+    hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
+    yield "metadata.csv", _csv(hf_columns, [
+        {"dataset": s.dataset, "tags": ";".join(s.tag_names), "duration_seconds": round(s.duration_seconds, 6)}
+        | s.metadata_dict | {"file_name": file_name(s)} for s in sounds])
+    writers = {"csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
+    for fmt in plan.request.formats:
+        yield from writers[fmt](plan, sounds)
+
+
+def _rows(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[Sound, Annotation]]:
+    for sound in sounds:
+        for annotation in plan.annotations[sound.id]:
+            yield sound, annotation
+
+
+def _label(annotation: Annotation) -> str:
+    return ";".join(annotation.tag_names) or (annotation.text or "").replace("\t", " ").replace("\n", " ") or "annotation"
+
+
+def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
+    yield "annotations.csv", _csv(header, [
+        {"file_name": file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
+         "tags": ";".join(a.tag_names), "text": a.text or "", "created_by": plan.authors.get(a.created_by, a.created_by),
+         "annotation_id": a.id} for s, a in _rows(plan, sounds)])
+
+
+def _annotations_json(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    """Label Studio's region fields (start, end, channel, labels) plus Earmark's own."""
+    yield "annotations.json", json.dumps([
+        {"file_name": file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
+         "channel": a.channel or 0, "labels": a.tag_names, "text": a.text, "data_url": a.data_url,
+         "created_by": plan.authors.get(a.created_by, a.created_by), "version": a.version} for s, a in _rows(plan, sounds)], indent=1)
+
+
+def _audacity(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    """Audacity label tracks: one ``labels/<path>.txt`` per sound, ``start<TAB>end<TAB>label`` per line."""
+    for sound in sounds:
+        lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in plan.annotations[sound.id]]
+        if lines:
+            yield f"labels/{PurePosixPath(sound.path).with_suffix('.txt')}", "\n".join(lines) + "\n"
+
+
+def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
+    """One interval tier per tag; overlapping intervals of one tag go to tiers ``tag``, ``tag-2``, ..."""
+    tiers: dict[str, list[Interval]] = {}
+    for annotation in sorted(annotations, key=lambda a: a.start_seconds):
+        for label in annotation.tag_names or ["text"]:
+            text = label if annotation.tag_names else (annotation.text or "annotation")
+            number = 1
+            while True:
+                name = label if number == 1 else f"{label}-{number}"
+                tier = tiers.setdefault(name, [])
+                if not tier or tier[-1].end <= annotation.start_seconds:
+                    tier.append(Interval(annotation.start_seconds, annotation.end_seconds, text))
+                    break
+                number += 1
+    return tiers
+
+
+def _textgrids(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    """Praat TextGrids, written with praatio: ``textgrid/<path>.TextGrid`` per annotated sound."""
+    for sound in sounds:
+        items = plan.annotations[sound.id]
+        if not items:
+            continue
+        grid = textgrid.Textgrid(0, sound.duration_seconds)
+        for name, intervals in sorted(_tiers(items).items()):
+            grid.addTier(textgrid.IntervalTier(name, intervals, 0, sound.duration_seconds))
+        with tempfile.NamedTemporaryFile("r", suffix=".TextGrid") as tmp:
+            grid.save(tmp.name, format="long_textgrid", includeBlankSpaces=True)
+            yield f"textgrid/{PurePosixPath(sound.path).with_suffix('.TextGrid')}", tmp.read()
+
+
+def _rttm(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+    """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag."""
+    lines = []
+    for sound, annotation in _rows(plan, sounds):
+        file_id = str(PurePosixPath(sound.path).with_suffix("")).replace(" ", "_")
+        for label in annotation.tag_names or ["annotation"]:
+            lines.append(f"SPEAKER {file_id} 1 {annotation.start_seconds:.3f} {annotation.duration_seconds:.3f} "
+                         f"<NA> <NA> {label.replace(' ', '_')} <NA> <NA>")
+    yield "annotations.rttm", "\n".join(lines) + ("\n" if lines else "")
+
+
+# -- streaming for HTTP -----------------------------------------------------------------------------------
+
+def stream_zip(plan: ExportPlan, storage: Storage) -> Iterator[bytes]:
+    """The ZIP as ~1 MB chunks, produced by a writer thread at most a few chunks ahead (flat memory)."""
+    out: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            with _QueueWriter(out) as writer:
+                write_zip(plan, storage, writer)
+            out.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            out.put(exc)
+
+    threading.Thread(target=produce, daemon=True, name="zip").start()
+    while (item := out.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+class _QueueWriter(io.RawIOBase):
+    """Writes become items of a bounded queue of ~1 MB chunks: the writer waits while the reader is behind."""
+
+    def __init__(self, out, size: int = CHUNK) -> None:  # type: ignore[no-untyped-def]
+        self.out, self.size, self.buffer = out, size, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        self.buffer += data
+        if len(self.buffer) >= self.size:
+            self.out.put(bytes(self.buffer))
+            self.buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.out.put(bytes(self.buffer))
+            self.buffer.clear()
+
+    def close(self) -> None:
+        self.flush()
+        super().close()
+
+
+def export_to_file(db: Database, storage: Storage, request: ExportRequest, path, progress: Callable[[str], None] | None = None,
+                   on_plan: Callable[[int], None] | None = None) -> tuple[ExportPlan, dict[str, Any]]:
+    """Plan and write the ZIP to ``path`` (the command line, the Download page)."""
+    plan = plan_export(db, storage, request)
+    if on_plan:
+        on_plan(len(plan.included))
+    with open(path, "wb") as out:
+        manifest = write_zip(plan, storage, out, progress)
+    return plan, manifest
+
+
+def default_seed() -> int:
+    return int(dt.datetime.now().timestamp() * 1000) % 1_000_000
+
+
+EXPORT_TTL = dt.timedelta(days=1)
+
+
+def export_to_storage(db: Database, storage: Storage, actor: User, request: ExportRequest,
+                      progress: Callable[[str], None] | None = None, on_plan: Callable[[int], None] | None = None) -> tuple[StoredFile, dict[str, Any]]:
+    """Build the ZIP in a temporary file, keep it in storage under ``exports/`` for a day (``purge`` removes it)."""
+    with tempfile.TemporaryDirectory(prefix="earmark-export-") as tmp:
+        path = PurePosixPath(tmp) / "subset.zip"
+        plan, manifest = export_to_file(db, storage, request, str(path), progress, on_plan)
+        key = f"exports/{new_id()}/{manifest['name']}"
+        with open(path, "rb") as data:
+            info = storage.put(key, data)
+    with db.write() as session:
+        on_rollback(session, lambda: storage.delete(key))
+        stored = StoredFile(key=key, category="export", purpose="ingestion", original_filename=manifest["name"],
+                            description=f"subset of {manifest['count_included']} sounds (seed {request.seed})",
+                            extra={"request": request.describe()}, size=info.size, sha256=info.sha256,
+                            created_by=actor.id, expires_at=utcnow() + EXPORT_TTL)
+        session.add(stored)
+    return stored, manifest

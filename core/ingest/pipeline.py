@@ -1,0 +1,441 @@
+"""Ingest: turn uploaded or imported files into sounds and registry files.
+
+Each file is its own unit of work: checked by content, hashed, deduplicated (same sha256 in the dataset is
+"already there"), stored, recorded. A bad file is refused with a reason and the batch goes on. A file is
+either fully in (object + rows) or not at all: if its rows cannot be written, the object written for them is
+removed. Batches run on N worker threads (object storage is the slow part; SQLite writes queue up behind
+``BEGIN IMMEDIATE``), and a re-run skips everything already stored, so an interrupted import resumes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.accounts.permissions import Action, require
+from core.audio import decode as audio
+from core.audio import peaks
+from core.catalogue import metadata
+from core.catalogue.files import check_expiry, check_purpose, detect_category
+from core.catalogue.tags import clean_tags
+from core.errors import EarmarkError, ValidationError
+from core.ingest import archives
+from core.store.db import Database, on_rollback
+from core.store.ids import new_id
+from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
+from core.store.storage import CHUNK, Storage, escapes_root, normalise_key
+
+_DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_UNSAFE_CHARS = re.compile(r"[^\w .,()+=@~-]")
+MAX_COMPONENT = 200
+_SPOOL_IN_MEMORY = 1024 * 1024
+
+
+# -- results --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IngestResult:
+    path: str
+    status: str  # "stored", "duplicate" or "refused"
+    reason: str = ""
+    sound_id: str | None = None
+    kind: str = "sound"  # "sound", "file" (registry only) or "metadata"
+    size: int = 0
+    key: str | None = None  # the storage key of the stored (or already stored) object
+
+
+@dataclass
+class ImportSummary:
+    results: list[IngestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. how each metadata table was joined
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    def line(self) -> str:
+        return f"{self.count('stored')} stored, {self.count('duplicate')} already there, {self.count('refused')} refused"
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """What applies to every file of one upload or import."""
+
+    dataset: str
+    max_bytes: int
+    tags: tuple[str, ...] = ()
+    purpose: str = "ingestion"
+    description: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    expires_at: dt.datetime | None = None
+
+    def checked(self) -> UploadOptions:
+        return UploadOptions(
+            dataset=check_dataset_name(self.dataset), max_bytes=self.max_bytes, tags=tuple(clean_tags(list(self.tags))),
+            purpose=check_purpose(self.purpose), description=(self.description or "").strip() or None,
+            extra=dict(self.extra), expires_at=check_expiry(self.expires_at),
+        )
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to ingest: its relative path in the upload, and how to open it."""
+
+    path: str
+    open: Callable[[], BinaryIO]
+
+
+# -- names ----------------------------------------------------------------------------------------------
+
+def check_dataset_name(name: str) -> str:
+    name = (name or "").strip()
+    if not _DATASET.match(name):
+        raise ValidationError("dataset", f"The dataset name {name!r} must be 1 to 128 letters, digits, '.', '_' or '-'.")
+    return name
+
+
+def audio_key(dataset: str, relative_path: str) -> str:
+    return f"audio/{dataset}/{normalise_key(relative_path)}"
+
+
+def safe_relative_path(raw: str) -> tuple[str, bool]:
+    """A storage-safe version of an uploaded path, and whether it had to change.
+
+    Paths that try to leave the upload (``..``, absolute) are refused; odd characters, control characters,
+    leading dots and over-long names are replaced, so the original name is kept only as metadata.
+    """
+    text = unicodedata.normalize("NFC", raw.replace("\\", "/"))
+    if escapes_root(text):
+        raise ValidationError("file", f"{raw} would be stored outside its dataset (refused).")
+    parts = []
+    for part in (p for p in text.split("/") if p not in ("", ".")):
+        clean = _UNSAFE_CHARS.sub("_", "".join(ch for ch in part if ch.isprintable())).strip()
+        clean = clean.lstrip(".") or "_"
+        if len(clean) > MAX_COMPONENT:
+            stem, suffix = PurePosixPath(clean).stem, PurePosixPath(clean).suffix[:16]
+            clean = stem[: MAX_COMPONENT - len(suffix) - 9] + "_" + new_id()[-8:] + suffix
+        parts.append(clean)
+    if not parts:
+        raise ValidationError("file", f"{raw!r} names no file.")
+    safe = "/".join(parts)
+    return safe, safe != raw
+
+
+# -- one file -------------------------------------------------------------------------------------------
+
+@contextmanager
+def _prepared(data: BinaryIO, max_bytes: int, name: str) -> Iterator[tuple[BinaryIO, str, int]]:
+    """``data`` as a seekable file with its sha256 and size, refused as soon as it passes ``max_bytes``.
+
+    A seekable source is hashed in place; anything else is copied to a temporary file first.
+    """
+    digest, size = hashlib.sha256(), 0
+    seekable = getattr(data, "seekable", lambda: False)()
+    with ExitStack() as stack:
+        if seekable:
+            data.seek(0)
+            target: BinaryIO = data
+        else:
+            target = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY))
+        while chunk := data.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise ValidationError("file", f"{name} is larger than the {max_bytes // (1024 * 1024)} MB limit (EARMARK_MAX_UPLOAD_MB).")
+            digest.update(chunk)
+            if not seekable:
+                target.write(chunk)
+        target.seek(0)
+        yield target, digest.hexdigest(), size
+
+
+def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str, data: BinaryIO, options: UploadOptions,
+                 fields: dict[str, str] | None = None) -> IngestResult:
+    """Store one audio file as a sound at ``relative_path`` of ``options.dataset``; never raises for bad input."""
+    try:
+        require(actor, Action.UPLOAD)
+        safe_path, renamed = safe_relative_path(relative_path)
+        if PurePosixPath(safe_path).suffix.lower() not in audio.AUDIO_EXTENSIONS:
+            raise ValidationError("file", f"{relative_path} does not have an audio extension ({', '.join(sorted(audio.AUDIO_EXTENSIONS))}).")
+        with _prepared(data, options.max_bytes, relative_path) as (stream, sha256, size):
+            existing = _existing_sound(db, options.dataset, safe_path, sha256)
+            if existing is not None:
+                return existing
+            info = audio.probe(stream, relative_path)
+            stream.seek(0)
+            extra = dict(options.extra) | ({"original_path": relative_path} if renamed else {})
+            return _store_sound(db, storage, actor, safe_path, stream, sha256, info, options, fields or {}, extra)
+    except EarmarkError as exc:
+        return IngestResult(relative_path, "refused", str(exc))
+
+
+def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> IngestResult | None:
+    with db.read() as session:
+        same = session.scalar(select(Sound).where(Sound.dataset == dataset, Sound.sha256 == sha256).limit(1))
+        if same is not None:
+            return IngestResult(path, "duplicate", f"same content as {same.path}", same.id, key=same.file.key if same.file else None)
+        if session.scalar(select(Sound.id).where(Sound.dataset == dataset, Sound.path == path)) is not None:
+            return IngestResult(path, "refused", f"dataset {dataset} already has a different file at {path}")
+    return None
+
+
+def _store_sound(db, storage, actor, path, stream, sha256, info, options: UploadOptions, fields, extra) -> IngestResult:
+    key = audio_key(options.dataset, path)
+    sound_id = new_id()
+    pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
+    stream.seek(0)
+    stored = storage.put(key, stream)
+    try:
+        with db.write() as session:
+            on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+            _record_peaks(session, storage, actor, sound_id, pyramid, db)
+            record = StoredFile(
+                key=key, category="audio", purpose=options.purpose, original_filename=PurePosixPath(extra.get("original_path", path)).name,
+                description=options.description, extra=extra, size=stored.size, sha256=stored.sha256,
+                created_by=actor.id, expires_at=options.expires_at,
+            )
+            session.add(record)
+            session.flush()
+            sound = Sound(
+                id=sound_id, created_by=actor.id, dataset=options.dataset, path=path, title=PurePosixPath(path).stem,
+                file_id=record.id, sha256=sha256, format=info.format, subtype=info.subtype,
+                sample_rate=info.sample_rate, channels=info.channels, frames=info.frames,
+                duration_seconds=info.duration_seconds, expires_at=options.expires_at,
+                tags=[SoundTag(tag=t) for t in options.tags],
+                fields=[SoundField(name=k, value=v) for k, v in fields.items() if k],
+            )
+            session.add(sound)
+            session.flush()
+            return IngestResult(path, "stored", "", sound.id, size=stored.size, key=key)
+    except IntegrityError:  # another upload stored the same path or content meanwhile
+        return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
+
+
+def _record_peaks(session, storage: Storage, actor: User, sound_id: str, pyramid: bytes, db: Database) -> None:
+    """Store a sound's waveform pyramid next to it; removed again if the transaction rolls back."""
+    key = peaks.peaks_key(sound_id)
+    info = storage.put(key, pyramid)
+    on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+    session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename="peaks.bin",
+                           description="waveform peaks", extra={}, size=info.size, sha256=info.sha256, created_by=actor.id))
+
+
+def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str:
+    """The key of ``sound``'s pyramid, computing it now for sounds stored before pyramids existed."""
+    key = peaks.peaks_key(sound.id)
+    if storage.exists(key):
+        return key
+    if sound.file is None:
+        raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to draw.")
+    with storage.open_seekable(sound.file.key) as source:
+        pyramid = peaks.compute(source, sound.path)
+    with db.write() as session:
+        if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
+            _record_peaks(session, storage, session.get(User, sound.created_by), sound.id, pyramid, db)
+    return key
+
+
+def _discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
+    """Remove an object whose rows were not written, unless a concurrent upload recorded the same key."""
+    with db.read() as session:
+        if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
+            storage.delete(key)
+
+
+def store_file(db: Database, storage: Storage, actor: User, name: str, data: BinaryIO, options: UploadOptions,
+               category: str | None = None, kind: str = "file") -> IngestResult:
+    """Store a non-audio file in the registry under ``files/<category>/``; never raises for bad input."""
+    try:
+        require(actor, Action.UPLOAD)
+        safe_name, _ = safe_relative_path(PurePosixPath(name.replace("\\", "/")).name)
+        with _prepared(data, options.max_bytes, name) as (stream, sha256, size):
+            found = detect_category(safe_name, stream, category)
+            with db.read() as session:
+                same = session.scalar(select(StoredFile).where(StoredFile.sha256 == sha256, StoredFile.category == found).limit(1))
+                if same is not None:
+                    return IngestResult(name, "duplicate", f"same content as {same.key}", kind=kind, key=same.key)
+            key = f"files/{found}/{PurePosixPath(safe_name).stem}_{new_id()[-10:]}{''.join(PurePosixPath(safe_name).suffixes)[-16:]}"
+            stored = storage.put(key, stream)
+            with db.write() as session:
+                on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+                session.add(StoredFile(
+                    key=key, category=found, purpose=options.purpose, original_filename=name, description=options.description,
+                    extra=dict(options.extra), size=stored.size, sha256=stored.sha256, created_by=actor.id, expires_at=options.expires_at,
+                ))
+            return IngestResult(name, "stored", "", kind=kind, size=stored.size, key=key)
+    except EarmarkError as exc:
+        return IngestResult(name, "refused", str(exc), kind=kind)
+
+
+# -- batches --------------------------------------------------------------------------------------------
+
+def ingest_sources(
+    db: Database, storage: Storage, actor: User, sources: Iterable[Source], options: UploadOptions, *,
+    joins: list[metadata.MetadataJoin] = (), workers: int = 1, progress: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest audio ``sources`` on ``workers`` threads; results come back in the sources' order."""
+    options = options.checked()
+    lock = threading.Lock()
+
+    def one(source: Source) -> IngestResult:
+        try:
+            with source.open() as data:
+                result = ingest_audio(db, storage, actor, source.path, data, options, metadata.merged_fields(list(joins), source.path))
+        except OSError as exc:  # an unreadable file is refused; the batch goes on
+            result = IngestResult(source.path, "refused", f"cannot read {source.path}: {exc.strerror or exc}")
+        if progress:
+            with lock:
+                progress(result)
+        return result
+
+    if workers <= 1:
+        return [one(s) for s in sources]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        return list(pool.map(one, sources))
+
+
+def _walk(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _folder_source(folder: Path, relative: str) -> Source:
+    return Source(relative, lambda: (folder / relative).open("rb"))
+
+
+def _tables(named: Iterable[tuple[str, metadata.Source]], audio_paths: list[str], path_column: str | None,
+            summary: ImportSummary) -> list[metadata.MetadataJoin]:
+    joins = []
+    for name, data in named:
+        try:
+            joins.append(metadata.plan_join(metadata.read_table(data, name), audio_paths, name, path_column))
+            summary.notes.append(joins[-1].describe())
+        except EarmarkError as exc:
+            summary.results.append(IngestResult(name, "refused", str(exc), kind="metadata"))
+    return joins
+
+
+def import_path(
+    db: Database, storage: Storage, actor: User, path: Path, options: UploadOptions, *,
+    metadata_files: Iterable[Path] = (), path_column: str | None = None, workers: int = 4, max_files: int | None = None,
+    progress: Callable[[IngestResult], None] | None = None, on_plan: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import a folder or an archive: its audio becomes sounds, joined with the metadata tables given.
+
+    ``on_plan(files, bytes)`` is told the size of the work before it starts (for a progress bar).
+    """
+    summary = ImportSummary()
+    require(actor, Action.UPLOAD)
+    with tempfile.TemporaryDirectory(prefix="earmark-import-") as tmp:
+        folder = path
+        if path.is_file():
+            if not archives.is_archive(path.name):
+                raise ValidationError("path", f"{path} is neither a folder nor a ZIP/TAR archive.")
+            with path.open("rb") as archive:
+                extracted = archives.extract(archive, path.name, Path(tmp), _limits(options))
+            summary.results += [IngestResult(n, "refused", why) for n, why in extracted.refused]
+            folder = Path(tmp)
+        elif not path.is_dir():
+            raise ValidationError("path", f"{path} does not exist.")
+        files = _walk(folder)
+        audio_paths = [f for f in files if PurePosixPath(f).suffix.lower() in audio.AUDIO_EXTENSIONS]
+        audio_paths = audio_paths[:max_files] if max_files else audio_paths
+        joins = _tables(((p.name, p) for p in metadata_files), audio_paths, path_column, summary)
+        if on_plan:
+            on_plan(len(audio_paths), sum((folder / f).stat().st_size for f in audio_paths))
+        summary.results += ingest_sources(db, storage, actor, [_folder_source(folder, f) for f in audio_paths], options,
+                                          joins=joins, workers=workers, progress=progress)
+    return summary
+
+
+def _limits(options: UploadOptions) -> archives.ArchiveLimits:
+    return archives.ArchiveLimits(max_member_bytes=options.max_bytes)
+
+
+def ingest_upload(
+    db: Database, storage: Storage, actor: User, uploads: list[tuple[str, BinaryIO]], options: UploadOptions, *,
+    path_column: str | None = None, workers: int = 4, progress: Callable[[IngestResult], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """What the Upload page does with the files a person dropped (files, folders, archives, metadata tables).
+
+    Archives are unpacked (safely) and their members treated as dropped files; CSV/JSON-lines tables are joined
+    to the audio and kept in the registry; other accepted files go to the registry; audio becomes sounds.
+    """
+    summary = ImportSummary()
+    try:
+        options = options.checked()
+        require(actor, Action.UPLOAD)
+    except EarmarkError as exc:
+        summary.results += [IngestResult(name, "refused", str(exc)) for name, _ in uploads]
+        return summary
+    with tempfile.TemporaryDirectory(prefix="earmark-upload-") as tmp, ExitStack() as opened:
+        audio_sources: list[Source] = []
+        tables: list[tuple[str, BinaryIO]] = []
+        others: list[tuple[str, BinaryIO]] = []
+        for index, (name, data) in enumerate(uploads):
+            members = [(name, data)]
+            if archives.is_archive(name):
+                members = _unpack_upload(name, data, Path(tmp) / f"archive{index}", options, summary, opened)
+            for member, stream in members:
+                lower = member.lower()
+                if lower.endswith(tuple(audio.AUDIO_EXTENSIONS)):
+                    audio_sources.append(Source(member, lambda stream=stream: _Unclosed(stream)))
+                elif metadata.is_metadata_name(lower):
+                    tables.append((member, stream))
+                else:
+                    others.append((member, stream))
+        if on_plan:
+            on_plan(len(audio_sources) + len(tables) + len(others))
+        for group, kind in ((tables, "metadata"), (others, "file")):
+            for name, data in group:
+                summary.results.append(store_file(db, storage, actor, name, data, options, kind=kind))
+                if progress:
+                    progress(summary.results[-1])
+        joins = _tables([(n, _read_all(d)) for n, d in tables], [s.path for s in audio_sources], path_column, summary)
+        summary.results += ingest_sources(db, storage, actor, audio_sources, options, joins=joins, workers=workers,
+                                          progress=progress)
+    return summary
+
+
+def _read_all(data: BinaryIO) -> bytes:
+    data.seek(0)
+    content = data.read()
+    data.seek(0)
+    return content
+
+
+class _Unclosed:
+    """A context manager over an uploaded file that the caller keeps open (the page owns it)."""
+
+    def __init__(self, data: BinaryIO) -> None:
+        self.data = data
+
+    def __enter__(self) -> BinaryIO:
+        self.data.seek(0)
+        return self.data
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _unpack_upload(name: str, data: BinaryIO, target: Path, options: UploadOptions, summary: ImportSummary,
+                   opened: ExitStack) -> list[tuple[str, BinaryIO]]:
+    """An uploaded archive's members as (path inside the upload, open file); refusals go to ``summary``."""
+    try:
+        extracted = archives.extract(data, name, target, _limits(options))
+    except EarmarkError as exc:
+        summary.results.append(IngestResult(name, "refused", str(exc), kind="file"))
+        return []
+    summary.results += [IngestResult(f"{name}/{member}", "refused", why) for member, why in extracted.refused]
+    return [(relative, opened.enter_context((target / relative).open("rb"))) for relative in extracted.files]

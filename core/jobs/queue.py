@@ -1,0 +1,303 @@
+"""Jobs: an analyzer run over a list of sounds, tracked in the database and run by workers.
+
+A job's sounds are its items. Workers claim a few items at a time (about BATCH_SECONDS of work, one at a time
+for slow analyzers), atomically (one transaction under BEGIN IMMEDIATE), so several workers share a job and never
+take the same sound. A batch's outputs are written in the same transaction that marks its items done, replacing
+what the same analyzer with the same parameters wrote before: a worker killed mid-batch leaves its items
+"working"; once they have been silent for STALE_AFTER they go back to pending and another worker does them, so
+the job completes without doubling anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from core.accounts.permissions import Action, require
+from core.accounts.users import UserService
+from core.annotations.service import AnnotationService
+from core.catalogue.files import live
+from core.catalogue.search import CatalogueQuery, has_text_index, narrowed
+from core.errors import Conflict, EarmarkError, NotFound
+from core.jobs import analyzers
+from core.store.db import Database, get_or_not_found, on_rollback
+from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
+from core.store.storage import Storage
+
+log = logging.getLogger(__name__)
+STALE_AFTER = dt.timedelta(seconds=60)  # a running job whose worker has been silent this long is taken back
+MAX_SOUNDS = 1_000_000
+BATCH_SECONDS = 0.5  # a worker claims about this much work at once...
+MAX_BATCH = 16  # ...but never more sounds than this
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def source_of(analyzer: analyzers.Analyzer, params: dict[str, Any]) -> str:
+    """What an output came from: the analyzer and a digest of its parameters (the key for replacing it)."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{analyzer.name}:{digest}"
+
+
+class JobService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def submit(self, actor: User, analyzer_name: str, *, sound_ids: list[str] | None = None,
+               query: CatalogueQuery | None = None, params: dict[str, Any] | None = None) -> Job:
+        """A queued job over ``sound_ids`` or the sounds ``query`` matches now."""
+        require(actor, Action.RUN_JOBS)
+        analyzer = analyzers.get(analyzer_name)
+        checked = analyzer.check(params or {})
+        if sound_ids is None:
+            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, has_text_index(self.session))
+            sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
+        else:
+            known = set(self.session.scalars(select(Sound.id).where(Sound.id.in_(sound_ids), live(Sound.expires_at))))
+            missing = [s for s in sound_ids if s not in known]
+            if missing:
+                raise NotFound(f"No sound with id {missing[0]!r}" + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else "."))
+        if not sound_ids:
+            raise NotFound("No sounds to analyze: nothing matches.")
+        job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids),
+                  submitted_by=actor.id, output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
+        self.session.add(job)
+        self.session.flush()
+        self.session.add_all([JobItem(job_id=job.id, sound_id=s) for s in dict.fromkeys(sound_ids)])
+        self.session.flush()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        return get_or_not_found(self.session, Job, job_id, "job")
+
+    def list(self, limit: int = 50) -> list[Job]:
+        return list(self.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+
+    def cancel(self, actor: User, job_id: str) -> Job:
+        """A queued job stops at once; a running one after the sound it is on."""
+        job = self.get(job_id)
+        require(actor, Action.MANAGE_USER, owner_id=job.submitted_by)  # your own jobs; administrators: any
+        if job.state in ("completed", "failed", "cancelled"):
+            raise Conflict(f"Job {job.id} has already {job.state}.")
+        job.cancel_requested = True
+        if job.state == "queued":
+            job.state, job.finished = "cancelled", utcnow()
+        self.session.flush()
+        return job
+
+
+def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | None:
+    """A job with work left (the oldest), after taking back items whose worker went silent; None if none."""
+    now = now or utcnow()
+    with db.write() as session:
+        session.execute(update(JobItem).where(JobItem.state == "working", JobItem.claimed_at < now - STALE_AFTER)
+                        .values(state="pending", worker=None))
+        pending = select(JobItem.job_id).where(JobItem.state == "pending")
+        job_id = session.scalar(select(Job.id).where(Job.state.in_(("queued", "running")), Job.id.in_(pending))
+                                .order_by(Job.id).limit(1))
+        if job_id is None:
+            return None
+        session.execute(update(Job).where(Job.id == job_id).values(state="running", heartbeat=now,
+                                                                   started=func.coalesce(Job.started, now)))
+        return job_id
+
+
+def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[list[str], str]:
+    """Claim up to ``count`` pending items of the job in one transaction; returns (sound ids, "") or
+    ([], what the job's state should become)."""
+    with db.write() as session:
+        job = session.get(Job, job_id)
+        if job.state not in ("queued", "running"):
+            return [], job.state
+        if job.cancel_requested:
+            return [], "cancelled"
+        sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending")
+                                         .limit(count)))
+        if sound_ids:
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids))
+                            .values(state="working", worker=worker, claimed_at=utcnow()))
+            return sound_ids, ""
+        working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == "working"))
+        return [], "running" if working else "completed"
+
+
+def batch_size(seconds: float, items: int) -> int:
+    """How many items to claim next: about BATCH_SECONDS of work, so that quick analyzers do not spend their
+    time in claiming and committing (two transactions a sound) while slow ones still share a job sound by sound."""
+    per_item = seconds / max(items, 1)
+    return max(1, min(MAX_BATCH, int(BATCH_SECONDS / per_item) if per_item > 0 else MAX_BATCH))
+
+
+def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> str:
+    """Do the job's items until none is left for this worker; returns the job's state then ("running" while
+    other workers still have items of it, or if ``stop`` was set)."""
+    with db.read() as session:
+        job = JobService(session).get(job_id)
+        analyzer, params = analyzers.get(job.analyzer), dict(job.params)
+    with db.write() as session:
+        bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
+    source, count = source_of(analyzer, params), 1
+    with _kept_claimed(db, job_id, worker):
+        while not (stop and stop.is_set()):
+            sound_ids, outcome = _next_items(db, job_id, worker, count)
+            if not sound_ids:
+                return _finish(db, job_id, outcome) if outcome in ("completed", "cancelled") else outcome
+            started = time.perf_counter()
+            with db.read() as session:
+                sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
+            results = [_analyze(storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
+            _store(db, storage, job_id, results, bot, source, worker)
+            count = batch_size(time.perf_counter() - started, len(sound_ids))
+    return "running"
+
+
+@contextlib.contextmanager
+def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
+    """While this worker is alive, refresh the claim on its items, so that a sound that takes longer than
+    STALE_AFTER is not taken back from it (a killed worker stops refreshing, and its items are taken back)."""
+    done = threading.Event()
+
+    def refresh() -> None:
+        while not done.wait(STALE_AFTER.total_seconds() / 3):
+            with db.write() as session:
+                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.worker == worker,
+                                                      JobItem.state == "working").values(claimed_at=utcnow()))
+
+    thread = threading.Thread(target=refresh, name=f"claim-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@dataclass
+class _Result:
+    sound_id: str
+    output: analyzers.Output | None = None
+    error: str = ""
+    keys: dict[str, str] = field(default_factory=dict)  # output object name -> storage key
+    stored: dict[str, Any] = field(default_factory=dict)
+
+
+def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, Any], sound_id: str,
+             sound: Sound | None) -> _Result:
+    """One sound's output (its objects already in storage), or the one sentence of why it failed."""
+    try:
+        if sound is None:
+            raise NotFound(f"Sound {sound_id} no longer exists.")
+        output = analyzer.run(storage, sound, params)
+    except (EarmarkError, OSError, ValueError) as exc:
+        return _Result(sound_id, error=str(exc))
+    keys = {name: f"derived/{sound.id}/{name}" for name in output.objects}
+    stored = {name: storage.put(key, output.objects[name]) for name, key in keys.items()}
+    return _Result(sound_id, output, keys=keys, stored=stored)
+
+
+def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
+           worker: str) -> None:
+    """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements."""
+    with db.write() as session:
+        ours = set(session.scalars(select(JobItem.sound_id).where(
+            JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == "working",
+            JobItem.sound_id.in_([r.sound_id for r in results]))))
+        kept = [r for r in results if r.sound_id in ours]  # the rest were taken back: their new worker writes them
+        done = [r for r in kept if r.output is not None]
+        job = session.get(Job, job_id)
+        totals = dict(job.output)
+        for result in kept:
+            if result.output is None:
+                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id)
+                                .values(state="failed", error=result.error))
+                totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
+        if done:
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_([r.sound_id for r in done]))
+                            .values(state="done"))
+            for key in (key for r in done for key in r.keys.values()):
+                on_rollback(session, lambda key=key: storage.delete(key))
+            _replace_outputs(session, done, bot, source)
+        totals["annotations"] = totals.get("annotations", 0) + sum(len(r.output.segments) for r in done)
+        totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
+        totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
+        job.done += len(done)
+        job.failed += len(kept) - len(done)
+        job.output, job.heartbeat, job.worker = totals, utcnow(), worker
+
+
+def _replace_outputs(session: Session, results: list[_Result], bot: User, source: str) -> None:
+    """Remove what this analyzer with these parameters wrote for the batch's sounds before, then write the new
+    output; set-based statements for the whole batch, so a quick analyzer is not held up by its writes."""
+    ids = [r.sound_id for r in results]
+    service = AnnotationService(session)
+    service.remove_source(ids, source)
+    for result in results:
+        _suggest(service, result, bot, source)
+    fields = [{"sound_id": r.sound_id, "name": k, "value": v} for r in results for k, v in r.output.fields.items()]
+    if fields:
+        session.execute(delete(SoundField).where(SoundField.sound_id.in_(ids), SoundField.name.in_({f["name"] for f in fields})))
+        session.execute(insert(SoundField), fields)
+    keys = [(r, name, key) for r in results for name, key in r.keys.items()]
+    if keys:
+        session.execute(delete(StoredFile).where(StoredFile.key.in_([key for _, _, key in keys])))
+        session.add_all([StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
+                                    description=f"{source} output", extra={}, size=r.stored[name].size,
+                                    sha256=r.stored[name].sha256, created_by=bot.id) for r, name, key in keys])
+
+
+def _suggest(service: AnnotationService, result: _Result, bot: User, source: str) -> None:
+    """The sound's segments as the featurebot's suggestions, less those people already accepted or rejected."""
+    if not result.output.segments:
+        return
+    reviewed = service.reviewed(result.sound_id, source)
+    segments = [{"start_seconds": seg.start, "duration_seconds": seg.duration, "tags": seg.tags, "text": seg.text,
+                 "data_url": f"/api/v1/data/files/{result.keys[seg.data_url]}" if seg.data_url in result.keys else seg.data_url}
+                for seg in result.output.segments
+                if (round(seg.start * 1000), round(seg.duration * 1000)) not in reviewed]  # people decided on these
+    service.create_many(bot, result.sound_id, segments, source=source)
+
+
+def _finish(db: Database, job_id: str, state: str) -> str:
+    """End the job once (the last worker out closes it); returns its final state."""
+    with db.write() as session:
+        job = session.get(Job, job_id)
+        if job.state in ("completed", "failed", "cancelled"):
+            return job.state
+        if state == "completed" and job.failed and not job.done:
+            state = "failed"
+        job.state, job.finished = state, utcnow()
+    return state
+
+
+def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: float = 1.0, once: bool = False) -> int:
+    """A worker: claim and run jobs until ``stop`` is set (or, with ``once``, until nothing is left to claim)."""
+    name, finished = worker_name(), 0
+    while not stop.is_set():
+        job_id = claim(db, name)
+        if job_id is None:
+            if once:
+                return finished
+            stop.wait(poll_seconds)
+            continue
+        try:
+            if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled"):
+                finished += 1  # (a job still "running" here is in other workers' hands: their last sounds)
+        except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
+            log.exception("job %s failed", job_id)
+            _finish(db, job_id, "failed")
+    return finished

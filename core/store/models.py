@@ -1,0 +1,258 @@
+"""The catalogue's tables, as SQLAlchemy 2.0 typed models.
+
+Every stored object has a :class:`StoredFile` row (key, size, sha256, owner); a sound points at the file that
+holds its audio. Tags live in their own indexed tables so "all sounds/annotations with these tags" is an index
+lookup, and a sound's metadata columns are rows of ``sound_fields`` so any column can be filtered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.store.ids import new_id
+
+USER_TYPES = ("human", "dataset", "featurebot")
+PURPOSES = ("training", "ingestion")
+CATEGORIES = ("audio", "data", "text", "archive", "video", "derived", "export")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+IdPk = Annotated[str, mapped_column(String(32), primary_key=True, default=new_id)]
+UserRef = Annotated[str, mapped_column(String(32), ForeignKey("users.id"), index=True)]
+Created = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+OptText = Annotated[str | None, mapped_column(Text, nullable=True)]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[IdPk]
+    user_name: Mapped[str] = mapped_column(String(64), unique=True)
+    user_type: Mapped[str] = mapped_column(String(16), index=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    email: Mapped[OptText]
+    about_me: Mapped[OptText]
+    info_url: Mapped[OptText]
+    date_created: Mapped[Created]
+
+
+class StoredFile(Base):
+    __tablename__ = "stored_files"
+
+    id: Mapped[IdPk]
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="ingestion", index=True)
+    original_filename: Mapped[str] = mapped_column(String(512))
+    description: Mapped[OptText]
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_by: Mapped[UserRef]
+    date_created: Mapped[Created]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class Sound(Base):
+    __tablename__ = "sounds"
+    __table_args__ = (
+        UniqueConstraint("dataset", "path", name="uq_sound_dataset_path"),
+        UniqueConstraint("dataset", "sha256", name="uq_sound_dataset_sha256"),  # same audio is stored once per dataset
+        Index("ix_sounds_path_id", "path", "id"),  # keyset paging for each Browse sort
+        Index("ix_sounds_duration_id", "duration_seconds", "id"),
+        Index("ix_sounds_annotations_id", "annotation_count", "id"),
+        Index("ix_sounds_dataset_id", "dataset", "id"),
+        Index("ix_sounds_dataset_path_id", "dataset", "path", "id"),
+    )
+
+    id: Mapped[IdPk]
+    created_by: Mapped[UserRef]
+    dataset: Mapped[str] = mapped_column(String(128), index=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    title: Mapped[str] = mapped_column(String(512))
+    file_id: Mapped[str | None] = mapped_column(ForeignKey("stored_files.id"), nullable=True, unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    format: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    subtype: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    info_url: Mapped[OptText]
+    audio_url: Mapped[OptText]
+    license_type: Mapped[OptText]
+    date_created: Mapped[Created]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    annotation_count: Mapped[int] = mapped_column(Integer, default=0)  # kept by AnnotationService, for sorting
+
+    file: Mapped[StoredFile | None] = relationship(lazy="joined")
+    tags: Mapped[list[SoundTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    fields: Mapped[list[SoundField]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def tag_names(self) -> list[str]:
+        return sorted(t.tag for t in self.tags)
+
+    @property
+    def metadata_dict(self) -> dict[str, str]:
+        return {f.name: f.value for f in self.fields}
+
+
+class SoundTag(Base):
+    __tablename__ = "sound_tags"
+    __table_args__ = (Index("ix_sound_tags_tag", "tag", "sound_id"),)
+
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class SoundField(Base):
+    """One metadata column of one sound (from the metadata CSV joined at ingest)."""
+
+    __tablename__ = "sound_fields"
+    __table_args__ = (Index("ix_sound_fields_name_value", "name", "value", "sound_id"),)
+
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (Index("ix_annotations_sound_start", "sound_id", "start_seconds"),)
+
+    id: Mapped[IdPk]
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"))
+    created_by: Mapped[UserRef]
+    start_seconds: Mapped[float] = mapped_column(Float)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    text: Mapped[OptText]
+    data_url: Mapped[OptText]
+    channel: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)  # analyzer output: what made it
+    date_created: Mapped[Created]
+    date_updated: Mapped[Created]
+
+    tags: Mapped[list[AnnotationTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @hybrid_property
+    def end_seconds(self) -> float:
+        return self.start_seconds + self.duration_seconds
+
+    @property
+    def tag_names(self) -> list[str]:
+        return sorted(t.tag for t in self.tags)
+
+
+class AnnotationTag(Base):
+    __tablename__ = "annotation_tags"
+    __table_args__ = (Index("ix_annotation_tags_tag", "tag", "annotation_id"),)
+
+    annotation_id: Mapped[str] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class TagDefinition(Base):
+    """A dataset's tag vocabulary: the tags offered on the Annotate page, each with its colour."""
+
+    __tablename__ = "tag_vocabulary"
+
+    dataset: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128), primary_key=True)
+    color: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[UserRef]
+    date_created: Mapped[Created]
+
+
+class ApiToken(Base):
+    """A revocable token for bots and scripts (``Authorization: Bearer``); only its sha256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[IdPk]
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    date_created: Mapped[Created]
+    last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+JOB_STATES = ("queued", "running", "completed", "failed", "cancelled")
+
+
+class Job(Base):
+    """An analyzer run over a list of sounds; survives restarts (its items say what is done)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[IdPk]
+    analyzer: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_by: Mapped[UserRef]
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    date_created: Mapped[Created]
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReviewedSuggestion(Base):
+    """A machine suggestion a person accepted or rejected: a re-run of the same analyzer with the same
+    parameters does not suggest it again."""
+
+    __tablename__ = "reviewed_suggestions"
+
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(160), primary_key=True)
+    start_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # accepted or rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    date_reviewed: Mapped[Created]
+
+
+class JobItem(Base):
+    """One sound of a job: pending, working (claimed by a worker), done or failed (with the error)."""
+
+    __tablename__ = "job_items"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    sound_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, working, done, failed
+    error: Mapped[OptText]
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,427 @@
+"""Object storage: one small interface, two backends (a local folder, S3 through boto3).
+
+Keys are relative, ``/``-separated and normalised by :func:`normalise_key`; nothing can name an object outside
+the backend's root or prefix. ``put`` measures size and sha256 while it writes, so the catalogue can record
+both for every object without a second read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import urlparse
+
+from core.errors import ConfigError, InvalidKey, ObjectNotFound, StorageError
+from core.store.config import Settings
+
+CHUNK = 1024 * 1024
+MULTIPART_THRESHOLD = 8 * CHUNK  # boto3's default: above this, S3 uploads go in parts
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    sha256: str | None = None
+
+
+def escapes_root(path: str) -> bool:
+    """Whether a relative path (``/`` or ``\\`` separated) would leave the folder it is resolved in."""
+    text = path.replace("\\", "/")
+    return text.startswith("/") or bool(re.match(r"^[A-Za-z]:", text)) or ".." in text.split("/")
+
+
+def normalise_key(key: str) -> str:
+    """The canonical form of ``key``, or :class:`InvalidKey` if it could escape the storage root.
+
+    Refused: empty keys, absolute paths, ``..`` segments, backslashes, control characters, Windows drives.
+    Collapsed: repeated slashes and ``.`` segments.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidKey("A storage key must not be empty.")
+    if _BAD_CHARS.search(key):
+        raise InvalidKey(f"Storage key {key!r} contains a backslash or a control character.")
+    if key.startswith("/") or re.match(r"^[A-Za-z]:", key):
+        raise InvalidKey(f"Storage key {key!r} is an absolute path.")
+    parts = [p for p in key.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise InvalidKey(f"Storage key {key!r} contains '..'.")
+    if not parts:
+        raise InvalidKey(f"Storage key {key!r} names no object.")
+    return "/".join(parts)
+
+
+class _HashingReader:
+    """Wraps a binary stream; counts and hashes what is read through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.size += len(data)
+        self.hash.update(data)
+        return data
+
+
+class Storage(Protocol):
+    """What every backend offers. ``data`` arguments are bytes or a binary file object read to its end."""
+
+    url: str
+
+    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def read_bytes(self, key: str) -> bytes: ...
+    def read_range(self, key: str, start: int, length: int) -> bytes: ...
+    def open_seekable(self, key: str) -> BinaryIO: ...
+    def exists(self, key: str) -> bool: ...
+    def size(self, key: str) -> int: ...
+    def delete(self, key: str) -> None: ...
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+    def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None: ...
+    def check(self) -> None: ...
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _as_stream(data: bytes | BinaryIO) -> BinaryIO:
+    return io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+
+
+class LocalStorage:
+    """Objects as files under one folder. Writes go to a temporary file first, then are renamed into place."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).absolute()
+        self.url = f"file://{self.root}"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / normalise_key(key)).resolve()
+        root = self.root.resolve()
+        if path != root and root not in path.parents:
+            raise InvalidKey(f"Storage key {key!r} resolves outside the storage folder.")
+        return path
+
+    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            reader = _HashingReader(_as_stream(data))
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(reader, out, CHUNK)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"Could not write {normalise_key(key)!r} under {self.root}: {exc.strerror or exc}.") from exc
+        return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(f"No object {normalise_key(key)!r} in {self.url}.") from None
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as f:
+            return f.read()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with self.open(key) as f:
+            f.seek(start)
+            return f.read(length)
+
+    def open_seekable(self, key: str) -> BinaryIO:
+        return self.open(key)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(f"No object {normalise_key(key)!r} in {self.url}.") from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        for parent in path.parents:  # tidy empty folders so listings stay clean
+            if parent == self.root.resolve() or self.root.resolve() not in parent.parents:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        base = self.root.resolve()
+        if not base.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.startswith(".upload-"):
+                    continue
+                full = Path(dirpath) / name
+                key = full.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    yield ObjectInfo(key, full.stat().st_size)
+
+    def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None:
+        return None  # a local folder has no URL of its own; the app serves the bytes
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".upload-check-"):
+                pass
+        except OSError as exc:
+            raise ConfigError(
+                "EARMARK_STORAGE_URL",
+                f"EARMARK_STORAGE_URL folder {self.root} is not writable: {exc.strerror or exc}.",
+            ) from exc
+
+
+class S3Storage:
+    """Objects in an S3 bucket (AWS or any endpoint that speaks S3), under an optional prefix."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        anonymous: bool = False,
+        region: str | None = None,
+        max_pool_connections: int = 32,
+    ) -> None:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = normalise_key(prefix) + "/" if prefix.strip("/") else ""
+        self.endpoint_url = endpoint_url
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        session = boto3.session.Session(region_name=region)
+        # A public bucket must work without credentials: with none configured, sign nothing.
+        self.anonymous = anonymous or session.get_credentials() is None
+        config = Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            max_pool_connections=max_pool_connections,
+            signature_version=UNSIGNED if self.anonymous else None,
+        )
+        self.client = session.client("s3", endpoint_url=endpoint_url, config=config)
+
+    def _key(self, key: str) -> str:
+        return self.prefix + normalise_key(key)
+
+    def _error(self, exc: Exception, key: str | None = None) -> StorageError:
+        from botocore.exceptions import ClientError
+
+        where = f"{self.url}" + (f" (object {normalise_key(key)!r})" if key else "")
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                return ObjectNotFound(f"No object {normalise_key(key or '')!r} in {self.url}.")
+            return StorageError(f"S3 refused a request to {where}: {code} {exc.response['Error'].get('Message', '')}".strip() + ".")
+        return StorageError(f"Could not reach {where}{self._endpoint_hint()}: {exc}.")
+
+    def _endpoint_hint(self) -> str:
+        return f" at EARMARK_S3_ENDPOINT_URL={self.endpoint_url}" if self.endpoint_url else ""
+
+    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._key(key)
+        stream = _as_stream(data)
+        with ExitStack() as stack:
+            # Hash first, then upload from the start: s3transfer's threads may read parts out of order.
+            if not _seekable(stream):
+                spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * CHUNK))
+                shutil.copyfileobj(stream, spool, CHUNK)
+                spool.seek(0)
+                stream = spool
+            start = stream.tell()
+            reader = _HashingReader(stream)
+            while reader.read(CHUNK):
+                pass
+            stream.seek(start)
+            try:
+                if reader.size <= MULTIPART_THRESHOLD:  # one request; upload_fileobj starts threads per call
+                    self.client.put_object(Bucket=self.bucket, Key=full, Body=stream.read())
+                else:
+                    self.client.upload_fileobj(stream, self.bucket, full)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._error(exc, key) from exc
+        return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
+
+    def open(self, key: str) -> BinaryIO:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, key) from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        body = self.open(key)
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if length <= 0:
+            return b""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{start + length - 1}")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""
+            raise self._error(exc, key) from exc
+        except BotoCoreError as exc:
+            raise self._error(exc, key) from exc
+        with response["Body"] as body:
+            return body.read()
+
+    def open_seekable(self, key: str) -> BinaryIO:
+        return RangeReader(self, key)
+
+    def _head(self, key: str) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, key) from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._head(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        return int(self._head(key)["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, key) from exc
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][len(self.prefix):], int(item["Size"]))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc) from exc
+
+    def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_seconds
+        )
+
+    def check(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise ConfigError(
+                "EARMARK_STORAGE_URL",
+                f"EARMARK_STORAGE_URL bucket {self.bucket!r} cannot be listed ({code}): check the bucket name, "
+                "the AWS credentials, or EARMARK_S3_ANONYMOUS.",
+            ) from exc
+        except BotoCoreError as exc:
+            setting = "EARMARK_S3_ENDPOINT_URL" if self.endpoint_url else "EARMARK_STORAGE_URL"
+            raise ConfigError(setting, f"{setting}: cannot reach S3 for {self.url}{self._endpoint_hint()} ({exc}).") from exc
+
+
+class RangeReader(io.RawIOBase):
+    """A read-only, seekable file over an object, fetched in ranged GETs of at least ``block`` bytes.
+
+    Lets soundfile seek into an hour-long file in S3 and read one window without downloading the rest.
+    """
+
+    def __init__(self, storage: Storage, key: str, block: int = 256 * 1024) -> None:
+        self.storage, self.key, self.block = storage, key, block
+        self.length = storage.size(key)
+        self.position = 0
+        self._buffer_start, self._buffer = 0, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.length}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        wanted = min(len(buffer), self.length - self.position)
+        if wanted <= 0:
+            return 0
+        end = self.position + wanted
+        if not (self._buffer_start <= self.position and end <= self._buffer_start + len(self._buffer)):
+            self._buffer_start = self.position
+            self._buffer = self.storage.read_range(self.key, self.position, max(wanted, self.block))
+        offset = self.position - self._buffer_start
+        chunk = self._buffer[offset: offset + wanted]
+        buffer[: len(chunk)] = chunk
+        self.position += len(chunk)
+        return len(chunk)
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The backend that ``settings.storage_url`` names."""
+    parsed = urlparse(settings.storage_url)
+    if parsed.scheme == "file":
+        return LocalStorage(Path(parsed.netloc + parsed.path))
+    if parsed.scheme == "s3":
+        return S3Storage(
+            parsed.netloc,
+            parsed.path.strip("/"),
+            endpoint_url=settings.s3_endpoint_url,
+            anonymous=settings.s3_anonymous,
+            region=settings.aws_region,
+        )
+    raise ConfigError("EARMARK_STORAGE_URL", f"EARMARK_STORAGE_URL scheme {parsed.scheme!r} is not file or s3.")

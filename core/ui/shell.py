@@ -1,0 +1,238 @@
+"""Streamlit glue shared by every page: the opened app, the login gate, the role gate, error display.
+
+Pages call :func:`page` first; it returns the logged-in, active user or stops the page with a plain
+explanation (log in, create the first administrator, account deactivated, role not allowed).
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from core.accounts import auth
+from core.accounts.permissions import Action, can_any
+from core.accounts.users import UserService
+from core.catalogue.search import CatalogueQuery, parse_where
+from core.catalogue.sounds import SoundService
+from core.context import Earmark, open_earmark
+from core.errors import ConfigError, EarmarkError, NotFound
+from core.store.config import Settings, settings
+from core.store.models import User
+
+COOKIE_NAME = "earmark_auth"
+COOKIE_EXPIRY_DAYS = 1.0  # the cookie carries only the name and expiry: keep it short
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def _open(current: Settings) -> Earmark:
+    return open_earmark(current)
+
+
+def earmark() -> Earmark:
+    """The app's database and storage, opened once per server process (per settings)."""
+    try:
+        return _open(settings())
+    except ConfigError as exc:
+        st.error(f"Earmark cannot start: {exc}")
+        st.stop()
+        raise  # unreachable: st.stop raises
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Show a core error as one red sentence instead of a traceback."""
+    try:
+        yield
+    except EarmarkError as exc:
+        st.error(str(exc))
+
+
+def flash(message: str) -> None:
+    """Show ``message`` as a success at the top of the next run (use before ``st.rerun()``)."""
+    st.session_state["_flash"] = message
+
+
+def run(action: Callable[[], T], success: str | None = None, *, rerun: bool = False) -> T | None:
+    """Call ``action``; show its core error, or ``success``, and return its result (None on error).
+
+    With ``rerun``, the page is drawn again after a success (so everything above shows the change) and
+    ``success`` is shown at the top of the new run.
+    """
+    try:
+        result = action()
+    except EarmarkError as exc:
+        st.error(str(exc))
+        return None
+    if rerun:
+        if success:
+            flash(success)
+        st.rerun()
+    if success:
+        st.success(success)
+    return result
+
+
+class Progress:
+    """Thread-safe progress reports from work running off the script thread (see :func:`track`)."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[str, int | str]] = queue.Queue()
+
+    def plan(self, total: int, *_: object) -> None:
+        self.events.put(("total", total))
+
+    def step(self, text: str = "") -> None:
+        self.events.put(("step", text))
+
+
+def track(work: Callable[[Progress], T], label: str) -> T:
+    """Run ``work`` in a thread while a progress bar on the page follows its reports; return its result.
+
+    Streamlit elements may only be updated from the script's thread, and ingest reports from its workers.
+    """
+    progress = Progress()
+    bar = st.progress(0.0, text=label)
+    done, total, text = 0, 0, ""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="track") as runner:
+        future = runner.submit(work, progress)
+        while True:
+            finished = future.done()
+            while not progress.events.empty():
+                kind, value = progress.events.get()
+                if kind == "total":
+                    total = int(value)
+                else:
+                    done, text = done + 1, str(value)
+            fraction = min(done / total, 1.0) if total else 0.0
+            bar.progress(fraction, text=f"{label}: {done:,} of {total:,}" + (f" ({text})" if text else ""))
+            if finished:
+                break
+            time.sleep(0.1)
+    bar.empty()
+    return future.result()
+
+
+def _first_admin_form(app: Earmark) -> None:
+    st.title("Welcome to Earmark")
+    st.write(
+        "There is no administrator yet. Create one to start: this account can add other users, "
+        "upload data and change everything. (Or start the server with `EARMARK_ADMIN_USER` and "
+        "`EARMARK_ADMIN_PASSWORD` set.)"
+    )
+    with st.form("first_admin", border=True):
+        name = st.text_input("Administrator user name", key="first_admin_name")
+        email = st.text_input("Email (optional)", key="first_admin_email")
+        password = st.text_input("Password (at least 8 characters)", type="password", key="first_admin_password")
+        repeat = st.text_input("Repeat the password", type="password", key="first_admin_repeat")
+        submitted = st.form_submit_button("Create the administrator", key="first_admin_submit")
+    if submitted:
+        def create() -> User:
+            auth.check_repeated(password, repeat)
+            with app.db.write() as session:
+                return UserService(session).create(None, name, password, "human", is_admin=True, email=email)
+
+        if run(create) is not None:
+            st.success(f"Administrator {name.strip()} created: log in below.")
+            st.rerun()
+
+
+def _authenticator(app: Earmark) -> stauth.Authenticate:
+    with app.db.read() as session:
+        credentials = {"usernames": UserService(session).active_credentials()}
+    return stauth.Authenticate(
+        credentials, COOKIE_NAME, auth.cookie_key(app.settings.cookie_key_path), COOKIE_EXPIRY_DAYS,
+        auto_hash=False, login_sleep_time=0,
+    )
+
+
+def _current_user(app: Earmark, user_name: str | None) -> User | None:
+    if not user_name:
+        return None
+    with app.db.read() as session:
+        try:
+            return UserService(session).by_name(user_name)
+        except NotFound:
+            return None
+
+
+def page(title: str, action: Action | None = None) -> User:
+    """Start a page: title, login, account check, role check. Returns the current user or stops the page."""
+    app = earmark()
+    with app.db.read() as session:
+        needs_admin = UserService(session).admin_count() == 0
+    if needs_admin:
+        _first_admin_form(app)
+        st.stop()
+    authenticator = _authenticator(app)
+    # No st.rerun() after a fresh login: the cookie component must reach the browser (it reruns the page itself).
+    authenticator.login(location="main", key="login")
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Wrong user name or password.")
+    if not status:
+        st.stop()
+    user = _current_user(app, st.session_state.get("username"))
+    if user is None or not user.is_active:
+        authenticator.logout(location="unrendered")
+        st.error("This account no longer exists or has been deactivated; ask an administrator.")
+        st.stop()
+    with st.sidebar:
+        role = f"{user.user_type}{', admin' if user.is_admin else ''}"
+        st.caption(f"Logged in as **{user.user_name}** ({role})")
+        authenticator.logout("Log out", location="sidebar", key="logout_button")
+    st.title(title)
+    if message := st.session_state.pop("_flash", None):
+        st.success(message)
+    if action is not None and not can_any(user, action):
+        st.warning(
+            f"Your account ({user.user_type}) may not {action.value}. "
+            "Dataset users and administrators can; ask an administrator if you need to."
+            if action is Action.UPLOAD else f"Your account may not {action.value}."
+        )
+        st.stop()
+    return user
+
+
+def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
+    """The catalogue filters (Browse and Download share them); the dataset and tags follow the URL."""
+    app = earmark()
+    params = st.query_params
+    with app.db.read() as session:
+        sounds = SoundService(session, app.storage)
+        datasets = [name for name, _ in sounds.datasets()]
+        uploaders = sounds.uploaders()
+        columns = sounds.field_names()
+    row1 = st.columns([2, 1, 1, 2, 1])
+    text = row1[0].text_input("Search title or path", key=f"{prefix}_text", value=params.get("q", ""))
+    wanted = params.get("dataset")
+    dataset = row1[1].selectbox("Dataset", ["(all)", *datasets], key=f"{prefix}_dataset",
+                                index=datasets.index(wanted) + 1 if wanted in datasets else 0)
+    uploader = row1[2].selectbox("Uploaded by", ["(anyone)", *uploaders], key=f"{prefix}_uploader",
+                                 format_func=lambda u: uploaders.get(u, u))
+    tags = row1[3].text_input("Tags (all of, comma-separated)", key=f"{prefix}_tags", value=params.get("tags", ""))
+    annotated = row1[4].selectbox("Annotated", ["any", "yes", "no", "mine"], key=f"{prefix}_annotated",
+                                  format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
+    row2 = st.columns([3, 1, 1] + ([1, 1] if sorting else []))
+    hint = f" (columns: {', '.join(columns[:6])}{'…' if len(columns) > 6 else ''})" if columns else ""
+    where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + hint, key=f"{prefix}_where")
+    shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_min")
+    longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_max")
+    sort, descending = "date", False
+    if sorting:
+        sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations"], key=f"{prefix}_sort")
+        descending = row2[4].checkbox("Descending", key=f"{prefix}_desc")
+    params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags, "q": text})
+    return CatalogueQuery(
+        text=text, dataset=None if dataset == "(all)" else dataset,
+        created_by=None if uploader == "(anyone)" else uploader, tags=tuple(t for t in tags.split(",") if t.strip()),
+        where=parse_where([w for w in where.split(",") if w.strip()]), min_duration=shortest or None,
+        max_duration=longest or None, annotated=annotated, sort=sort, descending=descending,
+    )
