@@ -10,12 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy.orm import Session, lazyload
 
 from core.accounts.permissions import Action, require
 from core.catalogue.tags import clean_tags
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, NotFound, ValidationError
 from core.store.db import get_or_not_found
 from core.store.models import (
     Annotation,
@@ -25,7 +25,7 @@ from core.store.models import (
     User,
     utcnow,
 )
-from core.store.paging import Page, PageRequest, paginate
+from core.store.paging import Page, PageRequest, children, paginate
 
 TIME_TOLERANCE = 1e-6  # float rounding at the end of a sound is not "past the end"
 
@@ -106,12 +106,25 @@ class AnnotationService:
         return get_or_not_found(self.session, Annotation, annotation_id, "annotation")
 
     def _sound(self, sound_id: str) -> Sound:
-        return get_or_not_found(self.session, Sound, sound_id, "sound")
+        """The sound an annotation is on, without its metadata and tags (loaded only if asked for): annotating
+        needs its duration and channels, and a sound may carry hundreds of metadata fields."""
+        return get_or_not_found(self.session, Sound, sound_id, "sound", (lazyload(Sound.fields), lazyload(Sound.tags)))
 
     def list(self, request: PageRequest = PageRequest(), filters: AnnotationFilter = AnnotationFilter()) -> Page[Annotation]:
-        query = select(Annotation)
+        return paginate(self.session, self._filtered(select(Annotation), filters), Annotation.id, request, _page_filters(filters))
+
+    def list_public(self, request: PageRequest, filters: AnnotationFilter) -> Page[dict[str, Any]]:
+        """:meth:`list` already shaped by :func:`public_annotation`, read as plain rows (what the API lists)."""
+        query = self._filtered(select(*Annotation.__table__.columns), filters)
+        page = paginate(self.session, query, Annotation.id, request, _page_filters(filters), rows=True)
+        tags = children(self.session, [row.id for row in page.items], AnnotationTag.annotation_id, AnnotationTag.tag)
+        page.items = [public_annotation(row, sorted(tags[row.id])) for row in page.items]
+        return page
+
+    def _filtered(self, query: Select, filters: AnnotationFilter) -> Select:
         if filters.sound_id:
-            self._sound(filters.sound_id)
+            if self.session.scalar(select(Sound.id).where(Sound.id == filters.sound_id)) is None:
+                raise NotFound(f"No sound with id {filters.sound_id!r}.")
             query = query.where(Annotation.sound_id == filters.sound_id)
         if filters.created_by:
             query = query.where(Annotation.created_by == filters.created_by)
@@ -124,10 +137,7 @@ class AnnotationService:
         if filters.time_range:
             start, end = filters.time_range
             query = query.where(Annotation.start_seconds < end, Annotation.end_seconds > start)
-        return paginate(
-            self.session, query, Annotation.id, request,
-            {"tags": list(filters.tags), "time_range": ",".join(map(str, filters.time_range)) if filters.time_range else None},
-        )
+        return query
 
     def of_sound(self, sound_id: str) -> list[Annotation]:
         """All annotations of one sound, in time order (read in keyset pages of 1,000)."""
@@ -282,8 +292,14 @@ def _build(actor: User, sound: Sound, *, start_seconds: Any, duration_seconds: A
                       tags=[AnnotationTag(tag=t) for t in tag_list])
 
 
-def public_annotation(annotation: Annotation) -> dict[str, Any]:
-    """An annotation in the seed API's shape, plus Earmark's text, channel and version."""
+def _page_filters(filters: AnnotationFilter) -> dict[str, Any]:
+    """The filters a ``next`` link carries."""
+    return {"tags": list(filters.tags), "time_range": ",".join(map(str, filters.time_range)) if filters.time_range else None}
+
+
+def public_annotation(annotation: Any, tags: list[str] | None = None) -> dict[str, Any]:
+    """An annotation in the seed API's shape, plus Earmark's text, channel and version. ``annotation`` is an
+    :class:`Annotation` or a row of its columns (then with its ``tags`` given)."""
     return {
         "id": annotation.id,
         "date_created": annotation.date_created.isoformat(),
@@ -291,9 +307,9 @@ def public_annotation(annotation: Annotation) -> dict[str, Any]:
         "sound": f"/sounds/{annotation.sound_id}",
         "start_seconds": annotation.start_seconds,
         "duration_seconds": annotation.duration_seconds,
-        "end_seconds": round(annotation.end_seconds, 6),  # start + duration, without float noise
+        "end_seconds": round(annotation.start_seconds + annotation.duration_seconds, 6),  # without float noise
         "data_url": annotation.data_url,
-        "tags": annotation.tag_names or None,
+        "tags": (annotation.tag_names if tags is None else tags) or None,
         "text": annotation.text,
         "channel": annotation.channel,
         "version": annotation.version,

@@ -12,10 +12,10 @@ from core.annotations.service import (
     parse_time_range,
     public_annotation,
 )
-from core.api.deps import App, Caller, Paging, linked, page_of
+from core.api.deps import App, Bounded, Caller, Paging, linked, page_of
 from core.errors import ValidationError
 
-router = APIRouter(tags=["annotations"])
+router = APIRouter(route_class=Bounded, tags=["annotations"])
 
 
 class SoundAnnotationQuery(Paging):
@@ -45,8 +45,8 @@ class SegmentChange(Segment):
 def sound_annotations(app: App, user: Caller, sound_id: str, query: SoundAnnotationQuery = Query()) -> dict:
     with app.db.read() as session:
         filters = AnnotationFilter(sound_id=sound_id, tags=query.tag_list(), time_range=parse_time_range(query.time_range))
-        page = AnnotationService(session).list(query.request(), filters)
-        return page_of(page, f"/sounds/{sound_id}/annotations", public_annotation)
+        page = AnnotationService(session).list_public(query.request(), filters)
+        return page_of(page, f"/sounds/{sound_id}/annotations")
 
 
 @router.post("/sounds/{sound_id}/annotations", status_code=201, summary="Annotate a segment of a sound: tags, text and/or data_url")
@@ -59,8 +59,8 @@ def create_annotation(app: App, user: Caller, sound_id: str, body: Segment) -> d
 @router.get("/annotations", summary="Annotations, a page at a time, filtered by tags (all of them)")
 def list_annotations(app: App, user: Caller, query: Paging = Query()) -> dict:
     with app.db.read() as session:
-        page = AnnotationService(session).list(query.request(), AnnotationFilter(tags=query.tag_list()))
-        return page_of(page, "/annotations", public_annotation)
+        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(tags=query.tag_list()))
+        return page_of(page, "/annotations")
 
 
 @router.get("/annotations/{annotation_id}", summary="One annotation, with its version (send it back with a change)")

@@ -3,11 +3,15 @@ the shape of a page of results."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Security
+import anyio
+from fastapi import Depends, Query, Request, Response, Security
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -20,6 +24,26 @@ from core.store.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageReques
 PREFIX = "/api/v1"
 LINK_FIELDS = ("created_by", "sound", "audio_url")
 MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
+HANDLER_SLOTS = 6  # measured in bench/api_load.py: 4-8 serve the most; 40 (one per thread) about a third less
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+class Bounded(APIRoute):
+    """A route whose handler (parsing, dependencies, the service call) runs only while one of HANDLER_SLOTS is
+    free. The server is one Python process: fifty requests each on its own thread fight over the interpreter
+    lock and every one of them gets slower; a few at a time, the rest waiting in the event loop, serve more
+    and sooner. Streaming bodies are sent after the handler returns, outside the slot."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            loop = asyncio.get_running_loop()
+            slots = _slots.get(loop) or _slots.setdefault(loop, anyio.CapacityLimiter(HANDLER_SLOTS))
+            async with slots:
+                return await handler(request)
+
+        return bounded
 
 _basic = HTTPBasic(auto_error=False, description="Your Earmark user name and password.")
 _bearer = HTTPBearer(auto_error=False, description="An API token made on the Users page (em_...).")
@@ -72,7 +96,8 @@ def linked(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def page_of(page: Page, path: str, shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+def page_of(page: Page, path: str, shape: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A page as the API answers it; ``shape`` turns items into dicts unless they already are."""
     query = page.next_query()
-    return {"items": [linked(shape(item)) for item in page.items], "total_count": page.total_count,
+    return {"items": [linked(shape(item) if shape else item) for item in page.items], "total_count": page.total_count,
             "next": f"{PREFIX}{path}?{query}" if query else None}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.accounts.permissions import Action, require
-from core.api.deps import App, Caller
+from core.api.deps import App, Bounded, Caller
 from core.api.sounds import chunks
 from core.audio.decode import AUDIO_EXTENSIONS
 from core.catalogue.files import FileService, media_type, parse_extra, public_file
@@ -21,7 +21,7 @@ from core.errors import PermissionDenied, ValidationError
 from core.ingest.pipeline import UploadOptions, ingest_audio, store_file
 from core.store.storage import CHUNK, Storage, escapes_root
 
-router = APIRouter(tags=["files"])
+router = APIRouter(route_class=Bounded, tags=["files"])
 Purpose = Annotated[str | None, Form(max_length=50, description="ingestion or training")]
 
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from core.api.deps import PREFIX, App, Caller
+from core.api.deps import PREFIX, App, Bounded, Caller
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.jobs import results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService
 from core.store.models import Job
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(route_class=Bounded, tags=["jobs"])
 
 
 class NewJob(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from core.api.deps import PREFIX, App, Caller, Paging, linked, page_of
+from core.api.deps import PREFIX, App, Bounded, Caller, Paging, linked, page_of
 from core.audio.decode import MIME_BY_EXTENSION
 from core.audio.waveform import encode_part
 from core.catalogue.search import CatalogueQuery, search
@@ -18,7 +18,7 @@ from core.catalogue.sounds import SoundFilter, SoundService, public_sound
 from core.errors import EarmarkError, NotFound
 from core.store.storage import CHUNK, Storage
 
-router = APIRouter(prefix="/sounds", tags=["sounds"])
+router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"])
 
 
 class SoundQuery(Paging):
@@ -45,8 +45,8 @@ def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Qu
         return _sorted_sounds(app, user, request, query)
     with app.db.read() as session:
         filters = SoundFilter(created_by=query.created_by or None, dataset=query.dataset or None, tags=query.tag_list())
-        page = SoundService(session, app.storage).list(query.request(), filters)
-        return page_of(page, "/sounds", public_sound)
+        page = SoundService(session, app.storage).list_public(query.request(), filters)
+        return page_of(page, "/sounds")
 
 
 def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
-from core.api.deps import App, Caller, split_tags
+from core.api.deps import App, Bounded, Caller, split_tags
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.export.subset import (
     ExportRequest,
@@ -18,7 +18,7 @@ from core.export.subset import (
     stream_zip,
 )
 
-router = APIRouter(tags=["subsets"])
+router = APIRouter(route_class=Bounded, tags=["subsets"])
 
 
 class SubsetQuery(BaseModel):

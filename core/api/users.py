@@ -11,12 +11,11 @@ from core.accounts.users import UserFilter, UserService, public_user
 from core.annotations.service import (
     AnnotationFilter,
     AnnotationService,
-    public_annotation,
 )
-from core.api.deps import App, Caller, Paging, page_of
-from core.catalogue.sounds import SoundFilter, SoundService, public_sound
+from core.api.deps import App, Bounded, Caller, Paging, page_of
+from core.catalogue.sounds import SoundFilter, SoundService
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(route_class=Bounded, prefix="/users", tags=["users"])
 UserType = Literal["human", "dataset", "featurebot"]
 
 
@@ -99,13 +98,13 @@ def delete_user(app: App, user: Caller, user_id: str) -> dict:
 def user_sounds(app: App, user: Caller, user_id: str, query: Paging = Query()) -> dict:
     with app.db.read() as session:
         UserService(session).get(user_id)
-        page = SoundService(session, app.storage).list(query.request(), SoundFilter(created_by=user_id, tags=query.tag_list()))
-        return page_of(page, f"/users/{user_id}/sounds", public_sound)
+        page = SoundService(session, app.storage).list_public(query.request(), SoundFilter(created_by=user_id, tags=query.tag_list()))
+        return page_of(page, f"/users/{user_id}/sounds")
 
 
 @router.get("/{user_id}/annotations", summary="The annotations a user created")
 def user_annotations(app: App, user: Caller, user_id: str, query: Paging = Query()) -> dict:
     with app.db.read() as session:
         UserService(session).get(user_id)
-        page = AnnotationService(session).list(query.request(), AnnotationFilter(created_by=user_id, tags=query.tag_list()))
-        return page_of(page, f"/users/{user_id}/annotations", public_annotation)
+        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(created_by=user_id, tags=query.tag_list()))
+        return page_of(page, f"/users/{user_id}/annotations")

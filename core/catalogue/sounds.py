@@ -16,7 +16,7 @@ from core.catalogue.files import FileService, live
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
 from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
-from core.store.paging import Page, PageRequest, paginate
+from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
 
 
@@ -66,6 +66,17 @@ class SoundService:
             self.session, query, Sound.id, request,
             {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
         )
+
+    def list_public(self, request: PageRequest, filters: SoundFilter) -> Page[dict[str, Any]]:
+        """:meth:`list` already shaped by :func:`public_sound`, read as plain rows (what the API lists)."""
+        query = filtered(select(*Sound.__table__.columns), filters)
+        page = paginate(self.session, query, Sound.id, request,
+                        {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)}, rows=True)
+        ids = [row.id for row in page.items]
+        tags = children(self.session, ids, SoundTag.sound_id, SoundTag.tag)
+        fields = children(self.session, ids, SoundField.sound_id, SoundField.name, SoundField.value)
+        page.items = [public_sound(row, sorted(tags[row.id]), dict(fields[row.id])) for row in page.items]
+        return page
 
     def field_names(self, dataset: str | None = None) -> list[str]:
         """The metadata columns the sounds carry (of one dataset, or of all)."""
@@ -126,8 +137,9 @@ class SoundService:
             self.session.flush()
 
 
-def public_sound(sound: Sound) -> dict[str, Any]:
-    """A sound in the seed API's shape (links are paths under /api/v1), plus Earmark's audio facts."""
+def public_sound(sound: Any, tags: list[str] | None = None, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    """A sound in the seed API's shape (links are paths under /api/v1), plus Earmark's audio facts. ``sound`` is a
+    :class:`Sound` or a row of its columns (then with its ``tags`` and ``metadata`` given)."""
     return {
         "id": sound.id,
         "date_created": sound.date_created.isoformat(),
@@ -137,14 +149,14 @@ def public_sound(sound: Sound) -> dict[str, Any]:
         "license_type": sound.license_type,
         "title": sound.title,
         "duration_seconds": sound.duration_seconds,
-        "tags": sound.tag_names,
+        "tags": sound.tag_names if tags is None else tags,
         "dataset": sound.dataset,
         "path": sound.path,
         "sample_rate": sound.sample_rate,
         "channels": sound.channels,
         "format": sound.format,
         "sha256": sound.sha256,
-        "metadata": sound.metadata_dict,
+        "metadata": sound.metadata_dict if metadata is None else metadata,
     }
 
 

@@ -13,7 +13,6 @@ same files.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
+import pandas as pd
 from praatio import textgrid
 from praatio.utilities.constants import Interval
 from sqlalchemy import func, select
@@ -281,11 +281,8 @@ def _manifest(plan: ExportPlan, files: list[dict[str, Any]], missing: list[str])
 
 
 def _csv(header: list[str], rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    """A CSV of ``rows`` with exactly the ``header`` columns (others left out, missing ones empty)."""
+    return pd.DataFrame(rows, columns=header).to_csv(index=False, lineterminator="\n")
 
 
 def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:

@@ -7,11 +7,10 @@ a million sounds is written out without holding it all.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,8 +64,4 @@ def as_csv(session: Session, job: Job) -> str:
             rows.append(base | ({"start_seconds": note["start_seconds"], "end_seconds": note["end_seconds"],
                                  "tags": ",".join(note["tags"]), "text": note["text"] or "", "data_url": note["data_url"] or ""}
                                 if note else {}))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS + sorted(names), restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return pd.DataFrame(rows, columns=COLUMNS + sorted(names)).to_csv(index=False, lineterminator="\n")

@@ -8,7 +8,7 @@ matter the busy timeout, an immediate one just waits its turn.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,10 +40,10 @@ TEXT_INDEX = (
 M = TypeVar("M")
 
 
-def get_or_not_found(session: Session, model: type[M], ident: Any, what: str) -> M:
+def get_or_not_found(session: Session, model: type[M], ident: Any, what: str, options: Sequence[Any] = ()) -> M:
     """The row of ``model`` with this primary key, or NotFound naming ``what`` was looked for and by which id
-    (every service's ``get`` says "No sound with id 'x'." the same way)."""
-    row = session.get(model, ident)
+    (every service's ``get`` says "No sound with id 'x'." the same way). ``options``: loader options."""
+    row = session.get(model, ident, options=options)
     if row is None:
         raise NotFound(f"No {what} with id {ident!r}.")
     return row

@@ -53,10 +53,13 @@ class Page(Generic[T]):
         return urlencode(params)
 
 
-def paginate(session: Session, query: Select, id_column: Any, request: PageRequest, filters: dict[str, Any]) -> Page:
+def paginate(session: Session, query: Select, id_column: Any, request: PageRequest, filters: dict[str, Any], *,
+             rows: bool = False) -> Page:
     """Run ``query`` (already filtered) one page at a time, ordered by id.
 
-    ``total_count`` counts everything the filters match (ignoring ``low_id``), as the seed API does.
+    ``total_count`` counts everything the filters match (ignoring ``low_id``), as the seed API does. With
+    ``rows``, the page holds plain rows of the selected columns instead of ORM objects: several times cheaper
+    for a listing that is only shaped into JSON.
     """
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     paged = query.order_by(id_column)
@@ -64,13 +67,24 @@ def paginate(session: Session, query: Select, id_column: Any, request: PageReque
         paged = paged.where(id_column > request.low_id)
     else:
         paged = paged.offset((request.page_number - 1) * request.page_size)
-    rows = list(session.scalars(paged.limit(request.page_size + 1)))
-    has_more = len(rows) > request.page_size
-    rows = rows[: request.page_size]
+    limited = paged.limit(request.page_size + 1)
+    found = list(session.execute(limited).all() if rows else session.scalars(limited))
+    has_more = len(found) > request.page_size
+    found = found[: request.page_size]
     nxt = None
     if has_more:
         if request.low_id:
-            nxt = PageRequest(request.page_size, 1, rows[-1].id)
+            nxt = PageRequest(request.page_size, 1, found[-1].id)
         else:
             nxt = PageRequest(request.page_size, request.page_number + 1)
-    return Page(rows, total, nxt, filters)
+    return Page(found, total, nxt, filters)
+
+
+def children(session: Session, ids: list[str], key: Any, *values: Any) -> dict[str, list[Any]]:
+    """The ``values`` of every child row whose ``key`` is one of ``ids`` (a page's tags, fields...), in one query:
+    per id, a list of values (one column) or of tuples (several)."""
+    found: dict[str, list[Any]] = {i: [] for i in ids}
+    if ids:
+        for owner, *item in session.execute(select(key, *values).where(key.in_(ids))):
+            found[owner].append(item[0] if len(values) == 1 else tuple(item))
+    return found
