@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from core.accounts.permissions import Action, can
@@ -64,8 +65,8 @@ with upload_tab:
         for note in summary.notes:
             st.info(f"Metadata {note}.")
         st.dataframe(
-            [{"file": r.path, "kind": r.kind, "result": "already there" if r.status == "duplicate" else r.status,
-              "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results],
+            pd.DataFrame([{"file": r.path, "kind": r.kind, "result": "already there" if r.status == "duplicate" else r.status,
+              "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results]),
             hide_index=True, key="upload_results",
         )
 
@@ -85,9 +86,9 @@ with files_tab:
         uploaders = service.uploader_names(page)
     st.caption(f"{total:,} files; {stats.total_files:,} in all, {human_bytes(stats.total_bytes)}.")
     st.dataframe(
-        [{"path": f.key, "category": f.category, "purpose": f.purpose, "size": human_bytes(f.size),
+        pd.DataFrame([{"path": f.key, "category": f.category, "purpose": f.purpose, "size": human_bytes(f.size),
           "uploaded by": uploaders.get(f.created_by, "?"), "uploaded": f.date_created.strftime("%Y-%m-%d %H:%M"), "expires": f.expires_at.strftime("%Y-%m-%d") if f.expires_at else "",
-          "description": f.description or "", "sha256": f.sha256} for f in page],
+          "description": f.description or "", "sha256": f.sha256} for f in page]),
         hide_index=True, key="files_table",
     )
     back, forward = st.columns(2)

@@ -1,5 +1,6 @@
 """Browse: search and filter the catalogue, a page at a time; a sound's details; send a selection to Annotate."""
 
+import pandas as pd
 import streamlit as st
 
 from core.annotations.service import AnnotationService
@@ -49,8 +50,8 @@ if counts and (counts["dataset"] or counts["tag"]):
     st.caption("By dataset: " + ", ".join(f"{d} ({n:,})" for d, n in counts["dataset"])
                + (" · by tag: " + ", ".join(f"{t} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
 picked = st.dataframe(
-    [{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
-      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "id": s.id} for s in page.items],
+    pd.DataFrame([{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
+      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "id": s.id} for s in page.items]),
     hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
 )
 nav = st.columns([1, 1, 2])
@@ -89,7 +90,7 @@ if rows and rows[0] < len(page.items):
             st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end)
         with app.db.read() as session:
             notes = AnnotationService(session).of_sound(sound.id)
-        st.dataframe([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
-                       "text": a.text or ""} for a in notes], hide_index=True, key="browse_annotations")
+        st.dataframe(pd.DataFrame([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
+                       "text": a.text or ""} for a in notes]), hide_index=True, key="browse_annotations")
     with detail_right:
         st.json(sound.metadata_dict, expanded=True)

@@ -1,5 +1,6 @@
 """Annotate: a sound's waveform; drag to select a segment, tag it, play it, move on with the keyboard."""
 
+import pandas as pd
 import streamlit as st
 
 from core.accounts.permissions import Action, can, can_any
@@ -186,7 +187,7 @@ st.markdown("**Annotations**")
 rows = [{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names), "text": a.text or "",
          "by": screen.authors.get(a.created_by, "?") + (" (suggestion)" if a.source else ""), "version": a.version, "id": a.id}
         for a in screen.annotations]
-picked_rows = st.dataframe(rows, hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
+picked_rows = st.dataframe(pd.DataFrame(rows), hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
 chosen_rows = picked_rows.selection.rows if picked_rows else []
 if chosen_rows and chosen_rows[0] < len(screen.annotations):
     annotation = screen.annotations[chosen_rows[0]]
@@ -245,7 +246,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
 
 # -- the tag vocabulary ---------------------------------------------------------------------------------------
 with st.expander(f"Tags of the {sound.dataset} dataset"):
-    st.dataframe([{"tag": t, "colour": c} for t, c in screen.colors.items()], hide_index=True, key="vocabulary_table")
+    st.dataframe(pd.DataFrame([{"tag": t, "colour": c} for t, c in screen.colors.items()]), hide_index=True, key="vocabulary_table")
     add = st.columns([2, 1, 1])
     new_tag = add[0].text_input("New tag", key="vocab_new")
     new_color = add[1].color_picker("Colour", "#4363d8", key="vocab_color")

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from core.accounts.permissions import Action
@@ -47,9 +48,9 @@ def recent_jobs() -> None:
     if not jobs:
         st.caption("No jobs yet.")
         return
-    st.dataframe([{"job": j.id, "analyzer": j.analyzer, "state": j.state, "progress": (j.done + j.failed) / max(j.total, 1),
+    st.dataframe(pd.DataFrame([{"job": j.id, "analyzer": j.analyzer, "state": j.state, "progress": (j.done + j.failed) / max(j.total, 1),
                    "done": j.done, "failed": j.failed, "total": j.total, "annotations": j.output.get("annotations", 0),
-                   "submitted": j.date_created.strftime("%Y-%m-%d %H:%M")} for j in jobs],
+                   "submitted": j.date_created.strftime("%Y-%m-%d %H:%M")} for j in jobs]),
                  hide_index=True, key="jobs_table",
                  column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)})
     by_id = {j.id: j for j in jobs}
@@ -73,7 +74,7 @@ def recent_jobs() -> None:
     right.download_button("Download the results (CSV)", results_csv, file_name=f"job-{chosen.id}.csv", mime="text/csv",
                           key="jobs_results", on_click="ignore", help="per sound, the suggestions and metadata fields the job wrote")
     if chosen.output.get("errors"):
-        st.dataframe(chosen.output["errors"], hide_index=True, key="jobs_errors")
+        st.dataframe(pd.DataFrame(chosen.output["errors"]), hide_index=True, key="jobs_errors")
 
 
 recent_jobs()

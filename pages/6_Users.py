@@ -1,5 +1,6 @@
 """Users: everyone edits their own profile; administrators create accounts, reset passwords, deactivate."""
 
+import pandas as pd
 import streamlit as st
 
 from core.accounts import auth
@@ -36,9 +37,9 @@ st.caption("For bots and scripts: send `Authorization: Bearer <token>` to the HT
 with app.db.read() as session:
     my_tokens = TokenService(session).list(user, user.id)
 if my_tokens:
-    st.dataframe([{"name": t.name, "created": t.date_created.strftime("%Y-%m-%d %H:%M"),
+    st.dataframe(pd.DataFrame([{"name": t.name, "created": t.date_created.strftime("%Y-%m-%d %H:%M"),
                    "last used": t.last_used.strftime("%Y-%m-%d %H:%M") if t.last_used else "never",
-                   "revoked": t.revoked, "id": t.id} for t in my_tokens], hide_index=True, key="tokens_table")
+                   "revoked": t.revoked, "id": t.id} for t in my_tokens]), hide_index=True, key="tokens_table")
 token_cols = st.columns([3, 1])
 token_name = token_cols[0].text_input("Name of a new token (e.g. the bot that will use it)", key="token_name")
 if token_cols[1].button("Create token", key="token_create", width="stretch"):
@@ -67,11 +68,11 @@ st.subheader("All accounts")
 with app.db.read() as session:
     accounts = UserService(session).list(PageRequest(page_size=1000)).items
 st.dataframe(
-    [
+    pd.DataFrame([
         {"user": u.user_name, "type": u.user_type, "admin": u.is_admin, "active": u.is_active,
          "created": u.date_created.strftime("%Y-%m-%d"), "about": u.about_me or "", "id": u.id}
         for u in accounts
-    ],
+    ]),
     hide_index=True, key="users_table",
 )
 

@@ -110,11 +110,19 @@ def test_odd_tables_are_refused_by_name(data, message):
 
 def test_a_header_only_table_joins_nothing():
     join = plan_join(read_table(b"path,x\n", "h.csv"), FILES, "h.csv")
-    assert join.rows == {} and join.describe() == "h.csv: 0 of 0 rows joined by column 'path' = path"
+    assert join.keys == {} and join.describe() == "h.csv: 0 of 0 rows joined by column 'path' = path"
 
 
 def test_only_rows_naming_a_file_are_kept_and_odd_spellings_still_join():
     table = read_table(b"path,x\n./id10001/1zcIwhmdeo4//00001.wav,1\nid10002\\abc\\00001.wav,2\nother/9.wav,3\n../x.wav,4\n", "m.csv")
     join = plan_join(table, FILES, "m.csv")
     assert join.row_for(FILES[0])["x"] == "1" and join.row_for(FILES[2])["x"] == "2"
-    assert len(join.rows) == 2 and join.describe() == "m.csv: 2 of 4 rows joined by column 'path' = path"
+    assert len(join.keys) == 2 and join.describe() == "m.csv: 2 of 4 rows joined by column 'path' = path"
+
+
+def test_a_table_whose_every_row_joins_is_kept_whole_and_still_counts_its_joins():
+    files = [f"s{i % 3}/c{i}.wav" for i in range(10)]
+    lines = "".join(f"{f},{i}\n" for i, f in enumerate(files[:8]))
+    join = plan_join(read_table(f"path,n\n{lines}other.wav,x\n".encode(), "all.csv"), files, "all.csv")
+    assert [join.row_for(f).get("n") for f in files] == [str(i) for i in range(8)] + [None, None]
+    assert join.describe() == "all.csv: 8 of 9 rows joined by column 'path' = path"

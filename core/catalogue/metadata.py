@@ -5,7 +5,8 @@ newlines), JSON lines or Parquet, read with pandas into text columns backed by A
 takes about twice its size in memory rather than a Python dict per row. It joins either by a path column
 (``path``, ``file_name`` as in Hugging Face's AudioFolder, or one the user names) or, for speaker-level tables
 like VoxCeleb's, by the first folder of each file's path (the speaker id): the column whose values match those
-folder names is found by looking. Only the rows that match a file being imported are kept as Python dicts.
+folder names is found by looking. The join itself runs in Arrow; only the rows that match a file being imported are
+kept, and a row becomes a dict only when its file is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from core.errors import EarmarkError, ValidationError
 from core.store.storage import normalise_key
@@ -26,6 +30,7 @@ METADATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 MAX_FIELD_LENGTH = 10_000
 SNIFF_BYTES = 64 * 1024
 SEPARATORS = (",", ";", "\t", "|")
+BLOCK_BYTES = 1 << 20
 Source = bytes | Path
 
 
@@ -61,15 +66,36 @@ def _readable(source: Source) -> io.BytesIO | Path:
 
 
 def _read_csv(source: Source, name: str, head: bytes) -> pd.DataFrame:
+    """Every column as text, read by Arrow's CSV reader a block at a time (what pandas' ``engine="pyarrow"`` uses;
+    streamed, its peak is the table plus one block instead of the table twice)."""
     header = head.decode("utf-8-sig", errors="replace").lstrip("\r\n").splitlines()[0]
-    separator = max(SEPARATORS, key=header.count)  # the header names the columns: what splits it splits the rows
-    try:  # pyarrow's reader: fast, and its text columns cost little more than the file
-        return pd.read_csv(_readable(source), sep=separator, dtype=str, keep_default_na=False, engine="pyarrow")
-    except pd.errors.EmptyDataError:
-        raise ValidationError("metadata", f"{name} has no header row.") from None
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    parse = pcsv.ParseOptions(delimiter=max(SEPARATORS, key=header.count), newlines_in_values=True)
+    try:
+        names = _open_csv(source, parse, pcsv.ReadOptions(block_size=SNIFF_BYTES)).schema.names
+        reader = _open_csv(source, parse, pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+                           pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                                               quoted_strings_can_be_null=False))
+        table = pa.Table.from_batches(list(reader), schema=reader.schema)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidationError("metadata", f"{name} is not a readable table ({first}).") from None
+    return table.rename_columns(_unique(names)).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _open_csv(source: Source, parse: pcsv.ParseOptions, read: pcsv.ReadOptions,
+              convert: pcsv.ConvertOptions | None = None) -> pcsv.CSVStreamingReader:
+    return pcsv.open_csv(_readable(source), read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Repeated header names made distinct as pandas does (``x``, ``x.1``), so no column hides another."""
+    seen: dict[str, int] = {}
+    unique = []
+    for column in names:
+        count = seen.get(column, 0)
+        seen[column] = count + 1
+        unique.append(column if count == 0 else f"{column}.{count}")
+    return unique
 
 
 def _read_json_lines(source: Source, name: str) -> pd.DataFrame:
@@ -122,13 +148,13 @@ def _as_text(table: pd.DataFrame, name: str) -> pd.DataFrame:
     for column in table.columns:
         values = table[column]
         if not pd.api.types.is_string_dtype(values) or values.hasnans:
-            values = values.map(_text).astype("str")
-        table[column] = values.str.strip().str.slice(0, MAX_FIELD_LENGTH)
+            values = values.map(_text).astype(pd.ArrowDtype(pa.string()))
+        if values.str.contains(r"^\s|\s$", regex=True).any():  # copied only when something needs trimming
+            values = values.str.strip()
+        if (values.str.len() > MAX_FIELD_LENGTH).any():
+            values = values.str.slice(0, MAX_FIELD_LENGTH)
+        table[column] = values
     return table
-
-
-def _rows(table: pd.DataFrame) -> list[dict[str, str]]:
-    return table.to_dict("records")
 
 
 def _clean_path(raw: str) -> str | None:
@@ -140,25 +166,27 @@ def _clean_path(raw: str) -> str | None:
 
 @dataclass
 class MetadataJoin:
-    """The rows of one table that match the files, keyed for joining, and how: ``by`` is "path" or "speaker"."""
+    """The rows of one table that match the files, and how they join: ``by`` is "path" (``keys`` are the files'
+    paths) or "speaker" (``keys`` are speaker folder names); each key gives a row of ``matched``."""
 
     name: str
     by: str
     column: str
-    rows: dict[str, dict[str, str]]
+    matched: pa.Table
+    keys: dict[str, int]
     table_rows: int = 0
 
     def row_for(self, relative_path: str) -> dict[str, str]:
+        """The row for one file (its columns as text), or {} if the table has none."""
         if self.by == "speaker":
-            return next((self.rows[f] for f in _folders(relative_path) if f in self.rows), {})
-        for candidate in _path_variants(relative_path):
-            if candidate in self.rows:
-                return self.rows[candidate]
-        return {}
+            position = next((self.keys[f] for f in _folders(relative_path) if f in self.keys), None)
+        else:
+            position = self.keys.get(relative_path)
+        return {} if position is None else self.matched.slice(position, 1).to_pylist()[0]
 
     def describe(self) -> str:
         how = f"column {self.column!r} = path" if self.by == "path" else f"column {self.column!r} = speaker folder"
-        return f"{self.name}: {len(self.rows):,} of {self.table_rows:,} rows joined by {how}"
+        return f"{self.name}: {len(set(self.keys.values())):,} of {self.table_rows:,} rows joined by {how}"
 
 
 def _path_variants(relative_path: str) -> Iterable[str]:
@@ -181,7 +209,7 @@ def plan_join(table: pd.DataFrame, file_paths: list[str], name: str, path_column
         match = next((c for c in columns if c.lower() == candidate), None)
         if match:
             return _by_path(table, file_paths, name, match)
-    speakers = {folder for p in file_paths for folder in _folders(p)}
+    speakers = sorted({folder for p in file_paths for folder in _folders(p)})
     hits = {column: int(table[column].isin(speakers).sum()) for column in columns}
     best = max(columns, key=lambda c: hits[c])
     if not hits[best]:
@@ -190,8 +218,7 @@ def plan_join(table: pd.DataFrame, file_paths: list[str], name: str, path_column
             f"{name} has no path column ({', '.join(PATH_COLUMNS)}) and no column matching the speaker folders; "
             "name the path column.",
         )
-    matched = table[table[best].isin(speakers)]
-    return MetadataJoin(name, "speaker", best, {row[best]: row for row in _rows(matched)}, len(table))
+    return _matched(table, name, "speaker", best, speakers, _positions(speakers, pa.array(table[best])))
 
 
 def _folders(relative_path: str) -> tuple[str, ...]:
@@ -199,16 +226,53 @@ def _folders(relative_path: str) -> tuple[str, ...]:
     return PurePosixPath(relative_path).parts[:-1]
 
 
+def _positions(keys: list[str], values: pa.Array | pa.ChunkedArray) -> list[int | None]:
+    """For each key, the first row whose value equals it (None if none), as a hash join in Arrow. With few keys
+    (an import of some files against a big table) the table is filtered against a hash set of the keys and only
+    the rows that matched come into Python; with many, Arrow hashes the table and finds each key in it."""
+    if len(keys) > len(values) // 8:
+        return pc.index_in(pa.array(keys, pa.string()), value_set=values).to_pylist()
+    rows = pc.indices_nonzero(pc.is_in(values, value_set=pa.array(keys, pa.string())))
+    first: dict[str, int] = {}
+    for row, value in zip(rows.to_pylist(), values.take(rows).to_pylist()):
+        first.setdefault(value, row)
+    return [first.get(key) for key in keys]
+
+
+def _canonical_paths(paths: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A path column as storage keys: the few spelled unusually (backslashes, ``./``, doubled slashes) made
+    canonical one by one; the rest, already canonical, are not copied."""
+    odd = paths.str.contains(r"\\|(?:^|/)\.{1,2}(?:/|$)|//|^/", regex=True)
+    if odd.any():
+        paths = paths.where(~odd, paths[odd].map(lambda raw: _clean_path(raw) or "").astype(paths.dtype))
+    return pa.array(paths)
+
+
 def _by_path(table: pd.DataFrame, file_paths: list[str], name: str, column: str) -> MetadataJoin:
-    """Rows whose path (as a table may spell it: backslashes, ``./``, doubled slashes) names one of the files."""
-    wanted = {variant for p in file_paths for variant in _path_variants(p)}
-    paths = table[column].str.replace("\\", "/", regex=False)
-    odd = paths.str.contains(r"(?:^|/)\.{1,2}(?:/|$)|//|^/", regex=True)
-    if odd.any():  # the few spelled unusually are made canonical one by one (the rest already are)
-        paths = paths.where(~odd, paths[odd].map(lambda raw: _clean_path(raw) or ""))
-    matched = table.assign(_path=paths)[paths.isin(wanted)]
-    keyed = {row.pop("_path"): row for row in _rows(matched)}
-    return MetadataJoin(name, "path", column, keyed, len(table))
+    """Rows whose path names one of the files, the file's own path tried first and then the other spellings a
+    table may use, for the files not found as they are."""
+    paths = _canonical_paths(table[column])
+    found = dict(zip(file_paths, _positions(file_paths, paths)))
+    missing = [f for f, position in found.items() if position is None]
+    if missing:
+        tries = [(file, variant) for file in missing for variant in list(_path_variants(file))[1:]]
+        for (file, _), position in zip(tries, _positions([v for _, v in tries], paths)):
+            if position is not None and found[file] is None:
+                found[file] = position
+    return _matched(table, name, "path", column, list(found), list(found.values()))
+
+
+def _matched(table: pd.DataFrame, name: str, by: str, column: str, keys: list[str], positions: list[int | None]) -> MetadataJoin:
+    """Keep only the rows some key found, as an Arrow table (the whole table when most rows are found, rather
+    than a copy of it); each key points at its row there."""
+    rows = sorted({p for p in positions if p is not None})
+    if len(rows) > len(table) // 2:
+        matched, where = pa.Table.from_pandas(table, preserve_index=False), None
+    else:
+        matched = pa.Table.from_pandas(table.iloc[rows], preserve_index=False)
+        where = {row: index for index, row in enumerate(rows)}
+    found = {k: (where[p] if where else p) for k, p in zip(keys, positions) if p is not None}
+    return MetadataJoin(name, by, column, matched, found, len(table))
 
 
 def merged_fields(joins: list[MetadataJoin], relative_path: str) -> dict[str, str]:
