@@ -115,8 +115,8 @@ def create_app() -> FastAPI:
             figures = catalogue_stats(session)
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
-    for module in (users, sounds, annotations, files, jobs, subsets):
-        api.include_router(module.router)
+    for router in (users.router, sounds.router, annotations.router, files.router, files.uploads, jobs.router, subsets.router):
+        api.include_router(router)
     return api
 
 

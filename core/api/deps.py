@@ -45,6 +45,7 @@ class Bounded(APIRoute):
 
         return bounded
 
+
 _basic = HTTPBasic(auto_error=False, description="Your Earmark user name and password.")
 _bearer = HTTPBearer(auto_error=False, description="An API token made on the Users page (em_...).")
 

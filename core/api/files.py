@@ -22,10 +22,12 @@ from core.ingest.pipeline import UploadOptions, ingest_audio, store_file
 from core.store.storage import CHUNK, Storage, escapes_root
 
 router = APIRouter(route_class=Bounded, tags=["files"])
+# An upload's body arrives at the client's pace and its ingest may take seconds: it holds no handler slot.
+uploads = APIRouter(tags=["files"])
 Purpose = Annotated[str | None, Form(max_length=50, description="ingestion or training")]
 
 
-@router.post("/data/upload", status_code=201, summary="Upload a file: audio becomes a sound (of dataset), anything else a registry file")
+@uploads.post("/data/upload", status_code=201, summary="Upload a file: audio becomes a sound (of dataset), anything else a registry file")
 def upload_file(app: App, user: Caller, file: Annotated[UploadFile | None, File()] = None, purpose: Purpose = None,
                 category: Annotated[str | None, Form(max_length=50)] = None,
                 description: Annotated[str | None, Form(max_length=10_000)] = None,
