@@ -77,6 +77,8 @@ def test_openapi_is_generated_and_lists_every_route_readme_names(client):
     parameters = [p["name"] for p in document["paths"]["/sounds/{sound_id}/annotations"]["get"]["parameters"]]
     assert {"time_range", "page_size", "low_id", "tags"} <= set(parameters)
     assert {"HTTPBasic", "HTTPBearer"} <= set(document["components"]["securitySchemes"])
+    text = client.get("/api/v1/openapi.json").text
+    assert "``" not in text and ".md" not in text  # Markdown for readers, no reST, no internal file names
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "/api/v1/openapi.json" in page.text and "swagger" in page.text.lower()
 

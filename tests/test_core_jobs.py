@@ -21,7 +21,7 @@ from core.errors import Conflict, ValidationError
 from core.ingest.demo import load_demo
 from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs.queue import STALE_AFTER, JobService, analyzers, claim, run_job, work
-from core.store.models import Annotation, Job, Sound, StoredFile, utcnow
+from core.store.models import Annotation, Job, JobItem, Sound, StoredFile, utcnow
 from tests.conftest import ROOT, make_user
 
 RATE = 16_000
@@ -185,10 +185,12 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # kill it in the middle of a sound (a sound takes ~1 s, moving on ~1 ms)
             with earmark.db.read() as session:
                 done = session.get(Job, job_id).done
-            if done >= 2:
+                working = session.scalar(select(func.count()).select_from(JobItem).where(
+                    JobItem.job_id == job_id, JobItem.state == "working"))
+            if done >= 2 and working:
                 break
             time.sleep(0.02)
         worker.kill()

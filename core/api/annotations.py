@@ -35,7 +35,7 @@ class Segment(BaseModel):
 
 
 class SegmentChange(Segment):
-    """Only what is sent is changed; ``version`` is the one you read."""
+    """Only what is sent is changed; `version` is the one you read."""
 
     model_config = ConfigDict(extra="ignore")
     version: StrictInt | None = None

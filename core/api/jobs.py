@@ -19,7 +19,7 @@ router = APIRouter(route_class=Bounded, tags=["jobs"])
 
 
 class NewJob(BaseModel):
-    """An analyzer over ``sound_ids``, or over the sounds matching ``dataset``/``tags``/``where`` now."""
+    """An analyzer over `sound_ids`, or over the sounds matching `dataset`, `tags` and `where` now."""
 
     analyzer: str = Field("", max_length=100)
     sound_ids: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=1_000_000)
