@@ -235,8 +235,10 @@ def e2e_settle(page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
 
 
-def e2e_drop_files(page, uploader: int, files, shown: str) -> None:
-    """Give files to the uploader-th file uploader and wait until `shown` is listed under it.
+def e2e_drop_files(page, uploader: str, files, shown: str) -> None:
+    """Give files to the file uploader whose widget key is `uploader` and wait until `shown` is listed.
+
+    Found by its key, not its position: during a rerun the folder uploader was once the first one on the page.
 
     A rerun that is still in flight (say, from the field typed just before) can re-render the uploader and
     drop the files it was just given; so settle first, and give the files once more if they never show.
@@ -245,7 +247,7 @@ def e2e_drop_files(page, uploader: int, files, shown: str) -> None:
 
     e2e_settle(page)
     for attempt in range(2):
-        page.get_by_test_id("stFileUploaderDropzoneInput").nth(uploader).set_input_files(files)
+        page.locator(f".st-key-{uploader}").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
         try:
             expect(page.get_by_text(shown).first).to_be_visible(timeout=10_000 if attempt == 0 else 20_000)
             return
