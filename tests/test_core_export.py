@@ -192,3 +192,23 @@ def test_zip_writes_to_an_unseekable_stream(demo):
     out = OneWay()
     write_zip(plan_export(earmark.db, earmark.storage, ExportRequest(count=3, seed=1)), earmark.storage, out)
     assert zipfile.ZipFile(io.BytesIO(bytes(out.data))).testzip() is None
+
+
+def test_exported_csvs_neutralise_formulas_and_keep_numbers(earmark, tmp_path):
+    import io as _io
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    vox = make_user(earmark.db, "vox", "dataset")
+    fields = {"speaker": "=HYPERLINK(\"http://evil/\",\"x\")", "gain": "-3.5"}
+    sound_id = ingest_audio(earmark.db, earmark.storage, vox, "a.wav", _io.BytesIO(wav_bytes()),
+                            UploadOptions(dataset="lab", max_bytes=10**7), fields).sound_id
+    with earmark.db.write() as session:
+        AnnotationService(session).create(vox, sound_id, start_seconds=0, end_seconds=0.5, tags=["x"], text="+cmd|' /C calc'!A0")
+    _, _, zf = export(earmark, tmp_path, query=CatalogueQuery(dataset="lab"), count=1)
+    rows = {name: list(csv.DictReader(_io.StringIO(zf.read(name).decode())))
+            for name in ("filtered_metadata.csv", "metadata.csv", "annotations.csv")}
+    for name in ("filtered_metadata.csv", "metadata.csv"):
+        assert rows[name][0]["speaker"] == "'=HYPERLINK(\"http://evil/\",\"x\")" and rows[name][0]["gain"] == "-3.5"
+    assert rows["annotations.csv"][0]["text"] == "'+cmd|' /C calc'!A0"

@@ -126,3 +126,24 @@ def test_a_table_whose_every_row_joins_is_kept_whole_and_still_counts_its_joins(
     join = plan_join(read_table(f"path,n\n{lines}other.wav,x\n".encode(), "all.csv"), files, "all.csv")
     assert [join.row_for(f).get("n") for f in files] == [str(i) for i in range(8)] + [None, None]
     assert join.describe() == "all.csv: 8 of 9 rows joined by column 'path' = path"
+
+
+@pytest.mark.parametrize("cell,shown", [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("@SUM(1+1)", "'@SUM(1+1)"), ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("-3.5", "-3.5"), ("+7", "+7"), ("1e-3", "1e-3"), ("plain", "plain"), ("", ""), (-3.5, -3.5), (None, None),
+])
+def test_cells_a_spreadsheet_would_run_are_shown_as_text(cell, shown):
+    from core.catalogue.metadata import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == shown
+
+
+def test_csvs_written_for_people_are_spreadsheet_safe():
+    import csv
+    import io
+
+    from core.catalogue.metadata import to_csv
+
+    text = to_csv(["a", "b", "n"], [{"a": "=1+1", "b": "@x", "n": -3.5, "extra": "dropped"}, {"a": "-4", "b": None}])
+    assert list(csv.reader(io.StringIO(text))) == [["a", "b", "n"], ["'=1+1", "'@x", "-3.5"], ["-4", "", ""]]

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +32,7 @@ MAX_FIELD_LENGTH = 10_000
 SNIFF_BYTES = 64 * 1024
 SEPARATORS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Source = bytes | Path
 
 
@@ -273,6 +275,32 @@ def _matched(table: pd.DataFrame, name: str, by: str, column: str, keys: list[st
         where = {row: index for index, row in enumerate(rows)}
     found = {k: (where[p] if where else p) for k, p in zip(keys, positions) if p is not None}
     return MetadataJoin(name, by, column, matched, found, len(table))
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet would run as a formula (OWASP's rule: text starting with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return) with a ``'`` in front, so it is shown as text; numbers such as ``-3.5`` stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    """A CSV of ``rows`` with exactly these ``columns`` (others left out, missing ones empty), every text cell made
+    :func:`spreadsheet_safe`: what Earmark hands out is opened in spreadsheets."""
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            frame[column] = frame[column].map(spreadsheet_safe)
+    return frame.to_csv(index=False, lineterminator="\n")
 
 
 def merged_fields(joins: list[MetadataJoin], relative_path: str) -> dict[str, str]:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
-import pandas as pd
 from praatio import textgrid
 from praatio.utilities.constants import Interval
 from sqlalchemy import func, select
@@ -36,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from core import __version__
 from core.annotations.service import AnnotationService
-from core.catalogue.metadata import PATH_COLUMNS
+from core.catalogue.metadata import PATH_COLUMNS, to_csv
 from core.catalogue.search import CatalogueQuery, describe, has_text_index, narrowed
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import Database, on_rollback
@@ -280,11 +279,6 @@ def _manifest(plan: ExportPlan, files: list[dict[str, Any]], missing: list[str])
     }
 
 
-def _csv(header: list[str], rows: list[dict[str, Any]]) -> str:
-    """A CSV of ``rows`` with exactly the ``header`` columns (others left out, missing ones empty)."""
-    return pd.DataFrame(rows, columns=header).to_csv(index=False, lineterminator="\n")
-
-
 def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
     columns: dict[str, None] = {}
     for sound in sounds:
@@ -292,10 +286,10 @@ def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, 
     original = list(columns)
     if not any(c.lower() in PATH_COLUMNS for c in original):
         original = ["file_name"] + original
-    yield "filtered_metadata.csv", _csv(original, [{"file_name": file_name(s)} | s.metadata_dict for s in sounds])
+    yield "filtered_metadata.csv", to_csv(original, [{"file_name": file_name(s)} | s.metadata_dict for s in sounds])
     ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
     hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
-    yield "metadata.csv", _csv(hf_columns, [
+    yield "metadata.csv", to_csv(hf_columns, [
         {"dataset": s.dataset, "tags": ";".join(s.tag_names), "duration_seconds": round(s.duration_seconds, 6)}
         | s.metadata_dict | {"file_name": file_name(s)} for s in sounds])
     writers = {"csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
@@ -315,7 +309,7 @@ def _label(annotation: Annotation) -> str:
 
 def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
     header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
-    yield "annotations.csv", _csv(header, [
+    yield "annotations.csv", to_csv(header, [
         {"file_name": file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
          "tags": ";".join(a.tag_names), "text": a.text or "", "created_by": plan.authors.get(a.created_by, a.created_by),
          "annotation_id": a.id} for s, a in _rows(plan, sounds)])

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalogue.metadata import to_csv
 from core.jobs import analyzers
 from core.jobs.queue import source_of
 from core.store.models import Annotation, Job, JobItem, Sound, SoundField
@@ -64,4 +64,4 @@ def as_csv(session: Session, job: Job) -> str:
             rows.append(base | ({"start_seconds": note["start_seconds"], "end_seconds": note["end_seconds"],
                                  "tags": ",".join(note["tags"]), "text": note["text"] or "", "data_url": note["data_url"] or ""}
                                 if note else {}))
-    return pd.DataFrame(rows, columns=COLUMNS + sorted(names)).to_csv(index=False, lineterminator="\n")
+    return to_csv(COLUMNS + sorted(names), rows)
