@@ -211,3 +211,26 @@ def test_subset_download_streams_a_zip(api, local_earmark):
     assert api.get("/api/v1/download?count=ten", headers=basic("hal")).json()["error"].startswith("count must be a positive whole number")
     nothing = api.get("/api/v1/download?dataset=none", headers=basic("hal"))
     assert nothing.status_code == 404 and nothing.json() == {"error": "No sounds match these filters."}
+
+
+def test_stored_files_are_served_so_no_script_in_them_runs(api):
+    xhtml = b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(document.cookie)</script></html>'
+    sent = api.post("/api/v1/data/upload", files={"file": ("page.xml", xhtml, "application/xml")}, headers=basic("vox"))
+    assert sent.status_code == 201, sent.text
+    served = api.get(f"/api/v1/data/files/{sent.json()['file']['path']}", headers=basic("vox"))
+    assert served.content == xhtml
+    assert served.headers["content-disposition"] == "attachment; filename*=UTF-8''page.xml"
+    assert served.headers["x-content-type-options"] == "nosniff" and served.headers["content-security-policy"] == "sandbox"
+
+
+def test_audio_plays_inline_with_the_type_its_content_has(api):
+    from tests.conftest import wav_bytes
+
+    mp3 = wav_bytes(seconds=1.0, fmt="MP3", subtype="MPEG_LAYER_III")
+    sent = api.post("/api/v1/data/upload", files={"file": ("named.wav", mp3, "audio/wav")}, data={"dataset": "mislabelled"},
+                    headers=basic("vox"))
+    assert sent.status_code == 201, sent.text
+    audio = api.get(f"/api/v1/sounds/{sent.json()['sound_id']}/audio", headers=basic("hal"))
+    assert audio.status_code == 200 and audio.content == mp3
+    assert audio.headers["content-type"] == "audio/mpeg" and "content-disposition" not in audio.headers
+    assert audio.headers["x-content-type-options"] == "nosniff" and audio.headers["content-security-policy"] == "sandbox"

@@ -53,7 +53,8 @@ def test_build_then_download_through_the_signed_link(demo):
     client = TestClient(Starlette(routes=routes()))
     response = client.get(link.proto.url)
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
-    assert "demo6.zip" in response.headers["content-disposition"]
+    assert response.headers["content-disposition"].startswith("attachment;") and "demo6.zip" in response.headers["content-disposition"]
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["content-security-policy"] == "sandbox"
     zf = zipfile.ZipFile(io.BytesIO(response.content))
     assert zf.testzip() is None and len([n for n in zf.namelist() if n.startswith("audio/")]) == 6
     metadata = zf.read("metadata.csv").decode()

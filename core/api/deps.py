@@ -7,7 +7,9 @@ import asyncio
 import functools
 import weakref
 from collections.abc import Callable, Coroutine
+from pathlib import PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 from fastapi import Depends, Query, Request, Response, Security
@@ -22,6 +24,9 @@ from core.store.models import User
 from core.store.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest
 
 PREFIX = "/api/v1"
+# Every stored file goes out with these: the browser must not guess another type (an .xml that is XHTML) and,
+# should it render the file anyway, the page gets a unique origin with no script and no cookies.
+SERVED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 LINK_FIELDS = ("created_by", "sound", "audio_url")
 MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
 HANDLER_SLOTS = 6  # measured in bench/api_load.py: 4-8 serve the most; 40 (one per thread) about a third less
@@ -82,6 +87,11 @@ class Paging(BaseModel):
 
 
 PagingQuery = Annotated[Paging, Query()]
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """Headers that make a browser save a stored file rather than show it (the name kept, UTF-8 safe)."""
+    return SERVED_FILE_HEADERS | {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(PurePosixPath(filename).name)}"}
 
 
 def split_tags(value: str | None) -> tuple[str, ...]:

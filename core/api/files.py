@@ -4,15 +4,13 @@ stored file that the pages hand out."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.accounts.permissions import Action, require
-from core.api.deps import App, Bounded, Caller
+from core.api.deps import App, Bounded, Caller, attachment
 from core.api.sounds import chunks
 from core.audio.decode import AUDIO_EXTENSIONS
 from core.catalogue.files import FileService, media_type, parse_extra, public_file
@@ -80,7 +78,7 @@ def get_file(app: App, user: Caller, path: str,
     if metadata:
         return {"success": True, "metadata": public_file(stored)}
     return StreamingResponse(chunks(app.storage, stored.key, 0, stored.size), media_type=media_type(stored),
-                             headers={"Content-Length": str(stored.size)})
+                             headers=attachment(stored.original_filename) | {"Content-Length": str(stored.size)})
 
 
 @router.delete("/data/files/{path:path}", summary="Delete a stored file (your own; administrators: any)")
@@ -103,8 +101,7 @@ def file_stats(app: App, user: Caller) -> dict:
 def download_file(app: App, token: str) -> StreamingResponse:
     with app.db.read() as session:
         stored = file_for_link(session, app.storage, app.settings, token)
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(PurePosixPath(stored.original_filename).name)}",
-               "Content-Length": str(stored.size)}
+    headers = attachment(stored.original_filename) | {"Content-Length": str(stored.size)}
     return StreamingResponse(_whole(app.storage, stored.key), media_type=media_type(stored), headers=headers)
 
 

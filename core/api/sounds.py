@@ -10,8 +10,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from core.api.deps import PREFIX, App, Bounded, Caller, Paging, linked, page_of
-from core.audio.decode import MIME_BY_EXTENSION
+from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of
+from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
 from core.audio.waveform import encode_part
 from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
@@ -123,17 +123,17 @@ def sound_audio(app: App, user: Caller, sound_id: str,
         raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
     if start is not None or end is not None:
         part = encode_part(app.storage, sound, start or 0.0, sound.duration_seconds if end is None else end)
-        return Response(part, media_type="audio/wav")
+        return Response(part, media_type="audio/wav", headers=SERVED_FILE_HEADERS)
     size = sound.file.size
-    mime = MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    mime = MIME_TYPES.get(sound.format or "") or MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     try:
         wanted = byte_range(range_, size)
     except RangeNotSatisfiable as exc:
         return JSONResponse({"error": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
     if wanted is None:
         return StreamingResponse(chunks(app.storage, sound.file.key, 0, size), media_type=mime,
-                                 headers={"Accept-Ranges": "bytes", "Content-Length": str(size)})
+                                 headers=SERVED_FILE_HEADERS | {"Accept-Ranges": "bytes", "Content-Length": str(size)})
     first, last = wanted
     return StreamingResponse(chunks(app.storage, sound.file.key, first, last - first + 1), status_code=206, media_type=mime,
-                             headers={"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}",
-                                      "Content-Length": str(last - first + 1)})
+                             headers=SERVED_FILE_HEADERS | {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}",
+                                                            "Content-Length": str(last - first + 1)})
