@@ -165,3 +165,28 @@ def test_wrong_input_is_a_400_naming_the_field(client, ids, method, path, body, 
 def test_the_json_body_must_be_json(client):
     response = client.post("/api/v1/jobs", content=b"{analyzer:", headers=ADMIN | {"Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"].startswith("The request body is not JSON")
+
+
+@pytest.mark.parametrize("headers,allowed", [
+    ({}, True),  # curl, scripts, the Python client
+    ({"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}, True),  # this server's own pages
+    ({"Origin": "https://testserver"}, True),  # behind a proxy that ends TLS
+    ({"Origin": "http://evil.example"}, False),
+    ({"Origin": "null"}, False),
+    ({"Origin": "http://testserver:8080"}, False),
+    ({"Sec-Fetch-Site": "cross-site"}, False),
+    ({"Sec-Fetch-Site": "same-site"}, False),
+])
+def test_writes_from_another_site_are_refused_before_anything_is_read(client, headers, allowed):
+    body = {"user_name": "made", "password": "a-long-password", "is_admin": True}
+    response = client.post("/api/v1/users", json=body, headers=ADMIN | headers)
+    assert (response.status_code == 201) == allowed, response.text
+    if not allowed:
+        assert response.status_code == 403 and "may not change anything here" in response.json()["error"]
+    assert client.get("/api/v1/users?user_name=made", headers=ADMIN | headers).json()["total_count"] == int(allowed)
+
+
+def test_a_json_body_is_read_only_when_sent_as_json(client):
+    text_form = client.post("/api/v1/users", content=b'{"user_name": "made", "password": "a-long-password"}',
+                            headers=ADMIN | {"Content-Type": "text/plain"})
+    assert text_form.status_code == 400 and "Content-Type: application/json" in text_form.json()["error"]

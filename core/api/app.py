@@ -9,6 +9,7 @@ from these routes.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -91,6 +92,35 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
 
+class SameOriginWrites:
+    """Requests that change something (not GET, HEAD, OPTIONS) are refused when a browser says they come from
+    another site: ``Sec-Fetch-Site`` other than same-origin, or an ``Origin`` that is not this server. A page
+    elsewhere could otherwise post a form here with the Basic credentials the browser remembers. Scripts and
+    the Python client send neither header and are not affected. Checked before the body is read."""
+
+    SAFE = {"GET", "HEAD", "OPTIONS"}
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] not in self.SAFE and (refusal := self.refusal(scope)):
+            await JSONResponse({"error": refusal}, status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def refusal(scope: dict) -> str | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        fetch_site, origin = headers.get("sec-fetch-site"), headers.get("origin")
+        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+            return f"A {fetch_site} request may not change anything here: use this server's own pages, a script or the API client."
+        if origin is not None:  # its host against ours (the scheme may differ behind a proxy that ends TLS)
+            if urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+                return f"A request from {origin} may not change anything here: use this server's own pages, a script or the API client."
+        return None
+
+
 def no_nul_characters(request: Request) -> None:
     """A NUL character is in no name, path or search (and PostgreSQL refuses it in text): refuse it by name."""
     for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
@@ -104,6 +134,7 @@ def create_app() -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_failed)
     api.add_exception_handler(EarmarkError, _earmark_error)
     api.add_exception_handler(HTTPException, _http_error)
+    api.add_middleware(SameOriginWrites)
 
     @api.get("/health", summary="Whether the server is up (no authentication)", tags=["stats"])
     def health() -> dict[str, str]:

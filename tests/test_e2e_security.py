@@ -1,0 +1,74 @@
+"""End to end in headless Chromium: a page on another site cannot make a browser that holds Earmark credentials
+change anything (the classic form post with a JSON-looking text/plain body, and a script's fetch)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, E2E_ADMIN, E2E_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ATTACK = """<!doctype html><html><body>
+<form id="forged" method="POST" action="{api}/users" enctype="text/plain">
+<input name='{{"user_name": "mallory", "password": "mallory-password-1", "is_admin": true, "x": "' value='"}}'>
+</form>
+<script>
+fetch("{api}/users", {{method: "POST", mode: "no-cors", credentials: "include", headers: {{"Content-Type": "text/plain"}},
+  body: JSON.stringify({{user_name: "trudy", password: "trudy-password-1", is_admin: true}})}})
+  .finally(() => document.getElementById("forged").submit());
+</script></body></html>"""
+
+
+@pytest.fixture
+def other_site(server):
+    """A page served from a second loopback port: another origin, as an attacker's site would be."""
+    page = ATTACK.format(api=f"{server}/api/v1").encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def _user_names(server: str) -> set[str]:
+    auth = base64.b64encode(f"{E2E_ADMIN}:{E2E_PASSWORD}".encode()).decode()
+    request = urllib.request.Request(f"{server}/api/v1/users?page_size=1000", headers={"Authorization": f"Basic {auth}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return {u["user_name"] for u in json.load(response)["items"]}
+
+
+def test_a_page_on_another_site_cannot_create_an_administrator(server, other_site, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(http_credentials={"username": E2E_ADMIN, "password": E2E_PASSWORD})
+        page = context.new_page()
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/users") and r.request.method == "POST"
+                                  and r.request.resource_type == "document", timeout=30_000) as posted:
+            page.goto(other_site)
+        assert posted.value.status == 403
+        page.wait_for_load_state()
+        assert "may not change anything here" in page.locator("body").inner_text()
+        browser.close()
+    assert not {"mallory", "trudy"} & _user_names(server)
