@@ -63,7 +63,7 @@ with upload_tab:
     if summary is not None:
         (st.success if not summary.count("refused") else st.warning)(f"{summary.line()}.")
         for note in summary.notes:
-            st.info(f"Metadata {note}.")
+            st.info(f"Metadata {shell.plain(note)}.")
         st.dataframe(
             pd.DataFrame([{"file": r.path, "kind": r.kind, "result": "already there" if r.status == "duplicate" else r.status,
               "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results]),

@@ -47,8 +47,8 @@ else:
         state["browse_counted"] = spec
         st.rerun()
 if counts and (counts["dataset"] or counts["tag"]):
-    st.caption("By dataset: " + ", ".join(f"{d} ({n:,})" for d, n in counts["dataset"])
-               + (" · by tag: " + ", ".join(f"{t} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
+    st.caption("By dataset: " + ", ".join(f"{shell.plain(d)} ({n:,})" for d, n in counts["dataset"])
+               + (" · by tag: " + ", ".join(f"{shell.plain(t)} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
 picked = st.dataframe(
     pd.DataFrame([{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
       "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "id": s.id} for s in page.items]),
@@ -71,7 +71,7 @@ rows = picked.selection.rows if picked else []
 if rows and rows[0] < len(page.items):
     sound = page.items[rows[0]]
     st.divider()
-    st.subheader(f"{sound.dataset} / {sound.path}")
+    st.subheader(shell.plain(f"{sound.dataset} / {sound.path}"))
     st.caption(f"{human_duration(sound.duration_seconds)} · {sound.format} {sound.subtype} · {sound.sample_rate} Hz · "
                f"{sound.channels} channel(s) · sha256 {sound.sha256}")
     actions = st.columns(3)

@@ -36,7 +36,7 @@ if queue is None:
     queue_tags = top_right.text_input("Only sounds with these tags (comma-separated)", key="queue_tags")
     queue = Queue(SoundFilter(dataset=chosen_dataset, tags=tuple(t for t in queue_tags.split(",") if t.strip())))
 else:
-    st.caption(f"Queue: {queue.describe()}")
+    st.caption(f"Queue: {shell.plain(queue.describe())}")
     if st.button("Leave this queue", key="queue_leave"):
         del state["annotate_queue"]
         st.rerun()
@@ -95,7 +95,7 @@ sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
 
 # -- header and navigation -----------------------------------------------------------------------------------
 index, total = screen.position
-st.subheader(f"{sound.dataset} / {sound.path}")
+st.subheader(shell.plain(f"{sound.dataset} / {sound.path}"))
 st.caption(f"{index} of {total} in the queue · {duration:.3f} s · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
            f"{len(screen.annotations)} annotation(s)")
 nav = st.columns(3)

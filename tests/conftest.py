@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -127,6 +128,11 @@ def app_test(page: str = "Home.py"):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(ROOT / page), default_timeout=60)
+
+
+def shown(markdown: str) -> str:
+    """What a person reads of text a page escaped for Markdown (core.ui.shell.plain): the escapes taken out."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def login(at, user_name: str, password: str = USER_PASSWORD):

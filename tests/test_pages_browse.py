@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from core.ingest.demo import load_demo
-from tests.conftest import app_test, login, make_user
+from tests.conftest import app_test, login, make_user, shown
 
 PAGE = "pages/2_Browse.py"
 
 
 def captions(at) -> list[str]:
-    return [c.value for c in at.caption]
+    return [shown(c.value) for c in at.caption]
 
 
 def test_logged_out_renders_the_login_form(local_earmark):
@@ -56,7 +56,7 @@ def test_filters_details_and_annotate_all_these(local_earmark):
     at.run()
     assert not at.exception
     path = at.dataframe[0].value["path"][0]
-    assert at.subheader[0].value == f"demo / {path}"
+    assert shown(at.subheader[0].value) == f"demo / {path}"
     assert at.json[0].value and '"gender": "m"' in at.json[0].value
     [link] = [b for b in at.get("link_button") if b.proto.label == "Download the original"]
     assert link.proto.url.startswith("/api/v1/files/")
@@ -71,7 +71,7 @@ def test_bad_metadata_condition_is_one_sentence(local_earmark):
     make_user(local_earmark.db, "hal")
     at = login(app_test(PAGE), "hal")
     at.text_input(key="browse_where").input("gender").run()
-    assert at.error[0].value == "'gender' is not COLUMN=VALUE."
+    assert shown(at.error[0].value) == "'gender' is not COLUMN=VALUE."
 
 
 def test_a_big_catalogue_counts_matches_only_when_asked(local_earmark, monkeypatch):
@@ -84,3 +84,22 @@ def test_a_big_catalogue_counts_matches_only_when_asked(local_earmark, monkeypat
     assert "Sounds showing 1–32." in captions(at) and not any("match" in c for c in captions(at))
     at.button(key="browse_count").click().run()
     assert "32 sounds match; showing 1–32." in captions(at)
+
+
+def test_user_text_is_shown_as_text_not_markdown(local_earmark):
+    """A tag, title or metadata column such as ![x](http://elsewhere/x) must not make every viewer fetch that address."""
+    from core.accounts.users import UserService
+    from core.catalogue.sounds import SoundService
+    from core.ui.shell import plain
+
+    hostile = "![x](http://elsewhere/x)"
+    make_user(local_earmark.db, "vox", "dataset")
+    with local_earmark.db.write() as session:
+        vox = UserService(session).by_name("vox")
+        SoundService(session, local_earmark.storage).create_reference(
+            vox, title=hostile, duration_seconds=3, audio_url="https://example.org/a.ogg", tags=[hostile], dataset="odd")
+    at = app_test(PAGE)
+    login(at, "vox")
+    facets = next(c.value for c in at.caption if c.value.startswith("By dataset"))  # the Markdown sent
+    assert plain(hostile) in facets and hostile not in facets  # shown with every Markdown character escaped
+    assert plain(hostile) == r"\!\[x\]\(http\://elsewhere/x\)"

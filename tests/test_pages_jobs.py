@@ -8,7 +8,7 @@ import pytest
 
 from core.ingest.demo import load_demo
 from core.jobs.queue import JobService, work
-from tests.conftest import app_test, login, make_user
+from tests.conftest import app_test, login, make_user, shown
 
 PAGE = "pages/5_Jobs.py"
 
@@ -35,7 +35,7 @@ def test_submit_follow_and_cancel(local_earmark, hal_on_jobs):
     at.text_input(key="jobs_where").input("gender=f").run()
     at.button(key="jobs_submit").click().run()
     assert not at.exception
-    assert any(s.value.startswith("Job ") and "onsets over 16 sounds" in s.value for s in at.success)
+    assert any(shown(s.value).startswith("Job ") and "onsets over 16 sounds" in shown(s.value) for s in at.success)
     with local_earmark.db.read() as session:
         [job] = JobService(session).list()
     assert job.params == {"sensitivity": 0.9, "min_gap_ms": 50.0} and job.state == "queued"
@@ -49,7 +49,7 @@ def test_submit_follow_and_cancel(local_earmark, hal_on_jobs):
         newest = JobService(session).list()[0].id
     at.selectbox(key="jobs_chosen").select(newest).run()
     at.button(key="jobs_cancel").click().run()
-    assert any("cancelled" in s.value for s in at.success)
+    assert any("cancelled" in shown(s.value) for s in at.success)
     with local_earmark.db.read() as session:
         assert [j.state for j in JobService(session).list()] == ["cancelled", "completed"]
 

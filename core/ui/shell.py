@@ -6,6 +6,7 @@ explanation (log in, create the first administrator, account deactivated, role n
 
 from __future__ import annotations
 
+import re
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,16 @@ def shown_errors() -> Iterator[None]:
         st.error(str(exc))
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^])")
+
+
+def plain(text: object) -> str:
+    """``text`` as it is, for the places Streamlit renders Markdown (captions, labels, messages): a tag, a file
+    name or a metadata column like ``![x](http://elsewhere/x)`` is shown, never turned into an image to fetch or
+    a link to follow."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
 def flash(message: str) -> None:
     """Show ``message`` as a success at the top of the next run (use before ``st.rerun()``)."""
     st.session_state["_flash"] = message
@@ -69,14 +80,14 @@ def run(action: Callable[[], T], success: str | None = None, *, rerun: bool = Fa
     try:
         result = action()
     except EarmarkError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))  # core's messages quote what people typed and uploaded
         return None
     if rerun:
         if success:
             flash(success)
         st.rerun()
     if success:
-        st.success(success)
+        st.success(plain(success))
     return result
 
 
@@ -140,7 +151,7 @@ def _first_admin_form(app: Earmark) -> None:
                 return UserService(session).create(None, name, password, "human", is_admin=True, email=email)
 
         if run(create) is not None:
-            st.success(f"Administrator {name.strip()} created: log in below.")
+            st.success(f"Administrator {plain(name.strip())} created: log in below.")
             st.rerun()
 
 
@@ -186,11 +197,11 @@ def page(title: str, action: Action | None = None) -> User:
         st.stop()
     with st.sidebar:
         role = f"{user.user_type}{', admin' if user.is_admin else ''}"
-        st.caption(f"Logged in as **{user.user_name}** ({role})")
+        st.caption(f"Logged in as **{plain(user.user_name)}** ({role})")
         authenticator.logout("Log out", location="sidebar", key="logout_button")
     st.title(title)
     if message := st.session_state.pop("_flash", None):
-        st.success(message)
+        st.success(plain(message))
     if action is not None and not can_any(user, action):
         st.warning(
             f"Your account ({user.user_type}) may not {action.value}. "
@@ -221,7 +232,7 @@ def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
     annotated = row1[4].selectbox("Annotated", ["any", "yes", "no", "mine"], key=f"{prefix}_annotated",
                                   format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
     row2 = st.columns([3, 1, 1] + ([1, 1] if sorting else []))
-    hint = f" (columns: {', '.join(columns[:6])}{'…' if len(columns) > 6 else ''})" if columns else ""
+    hint = f" (columns: {plain(', '.join(columns[:6]))}{'…' if len(columns) > 6 else ''})" if columns else ""
     where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + hint, key=f"{prefix}_where")
     shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_min")
     longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_max")
