@@ -6,8 +6,8 @@ explanation (log in, create the first administrator, account deactivated, role n
 
 from __future__ import annotations
 
-import re
 import queue
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
