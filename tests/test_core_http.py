@@ -190,3 +190,56 @@ def test_a_json_body_is_read_only_when_sent_as_json(client):
     text_form = client.post("/api/v1/users", content=b'{"user_name": "made", "password": "a-long-password"}',
                             headers=ADMIN | {"Content-Type": "text/plain"})
     assert text_form.status_code == 400 and "Content-Type: application/json" in text_form.json()["error"]
+
+
+def _call(app, method: str, path: str, headers: dict[str, str], chunks: list[bytes]) -> tuple[int, dict, int]:
+    """Run one request through the ASGI app with a body sent in ``chunks``; (status, JSON answer, chunks read)."""
+    import asyncio
+    import json
+
+    read = 0
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        nonlocal read
+        read += 1
+        if read > len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 1234), "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(body), read
+
+
+def test_credentials_are_checked_before_a_body_is_read(client):
+    app = Starlette(routes=routes())
+    chunks = [b"x" * 1024 * 1024] * 300  # an anonymous 300 MB upload
+    status, answer, read = _call(app, "POST", "/api/v1/data/upload", {"Content-Type": "multipart/form-data; boundary=b"}, chunks)
+    assert status == 401 and read == 0 and answer["error"].startswith("Authentication required")
+    status, _, read = _call(app, "POST", "/api/v1/data/upload", {"Authorization": "Basic " + base64.b64encode(b"root:wrong").decode()}, chunks)
+    assert status == 401 and read == 0
+
+
+def test_a_body_over_the_limit_is_refused_as_soon_as_it_passes_it(client, monkeypatch):
+    from core.store import config
+
+    monkeypatch.setenv("EARMARK_MAX_UPLOAD_MB", "2")
+    config.settings.cache_clear()
+    deps.earmark.cache_clear()
+    app = Starlette(routes=routes())
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    chunks = [part] + [b"x" * 1024 * 1024] * 50  # a 50 MB file part streamed with no Content-Length: counted as it arrives
+    status, answer, read = _call(app, "POST", "/api/v1/data/upload", ADMIN | {"Content-Type": "multipart/form-data; boundary=b"}, chunks)
+    assert status == 413 and read == 4, (status, answer, read)  # stopped within the chunk that passed 2 MB + 1 MB of form fields
+    assert answer == {"error": "The upload is larger than the 2 MB limit (EARMARK_MAX_UPLOAD_MB)."}
+    declared = ADMIN | {"Content-Type": "application/json", "Content-Length": str(100 * 2**20)}
+    status, answer, read = _call(app, "POST", "/api/v1/jobs", declared, chunks)
+    assert status == 413 and read == 0 and answer == {"error": "The request body is larger than the 64 MB this route takes."}

@@ -14,12 +14,14 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Mount
 
 from core import __version__
+from core.accounts import credentials
 from core.api import annotations, files, jobs, sounds, subsets, users
-from core.api.deps import PREFIX, App, Caller
+from core.api.deps import PREFIX, App, Caller, earmark
 from core.catalogue.stats import catalogue_stats
 from core.errors import (
     AuthenticationFailed,
@@ -121,6 +123,69 @@ class SameOriginWrites:
         return None
 
 
+class _TooLarge(HTTPException):
+    """Raised while the body streams in (an HTTPException, so body parsers let it through to the 413 answer)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(413, message)
+
+
+class GuardedBodies:
+    """Before a request body is read: who is calling (401 without reading it) and how big it may be (413 the
+    moment it passes the limit, while it streams in): an anonymous 300 MB POST costs a header, not 300 MB.
+    An upload may be EARMARK_MAX_UPLOAD_MB plus its form fields; anything else JSON_LIMIT_BYTES. The caller found
+    here is handed to the routes' ``current_user`` dependency, so the credentials are checked once."""
+
+    BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+    JSON_LIMIT_BYTES = 64 * 1024 * 1024
+    FORM_SLACK_BYTES = 1024 * 1024
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in self.BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        app = earmark()
+        try:
+            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"))
+        except EarmarkError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["user"] = user
+        upload = scope["path"].endswith("/data/upload")
+        limit = app.settings.max_upload_bytes + self.FORM_SLACK_BYTES if upload else self.JSON_LIMIT_BYTES
+        message = (f"The upload is larger than the {app.settings.max_upload_mb:,} MB limit (EARMARK_MAX_UPLOAD_MB)." if upload
+                   else f"The request body is larger than the {limit // 2**20:,} MB this route takes.")
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+            return
+        received, started = 0, False
+
+        async def counted() -> dict:
+            nonlocal received
+            arrived = await receive()
+            received += len(arrived.get("body", b""))
+            if received > limit:
+                raise _TooLarge(message)
+            return arrived
+
+        async def watched(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            if started:
+                raise
+            await JSONResponse({"error": message}, status_code=413)(scope, receive, send)
+
+
 def no_nul_characters(request: Request) -> None:
     """A NUL character is in no name, path or search (and PostgreSQL refuses it in text): refuse it by name."""
     for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
@@ -134,7 +199,8 @@ def create_app() -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_failed)
     api.add_exception_handler(EarmarkError, _earmark_error)
     api.add_exception_handler(HTTPException, _http_error)
-    api.add_middleware(SameOriginWrites)
+    api.add_middleware(GuardedBodies)
+    api.add_middleware(SameOriginWrites)  # added last: runs first, before credentials are even looked at
 
     @api.get("/health", summary="Whether the server is up (no authentication)", tags=["stats"])
     def health() -> dict[str, str]:

@@ -63,8 +63,10 @@ def earmark() -> Earmark:
 
 def current_user(request: Request, _basic_scheme: Any = Security(_basic), _bearer_scheme: Any = Security(_bearer)) -> User:
     """The caller, from ``Authorization`` (Basic or Bearer); 401 otherwise. The two schemes are declared so the
-    OpenAPI document and its docs page offer both; the header itself is checked by core.accounts."""
-    return credentials.authenticate(earmark().db, request.headers.get("authorization"))
+    OpenAPI document and its docs page offer both; the header itself is checked by core.accounts (for a request
+    with a body, already before the body was read: see core.api.app.GuardedBodies)."""
+    checked = getattr(request.state, "user", None)
+    return checked if checked is not None else credentials.authenticate(earmark().db, request.headers.get("authorization"))
 
 
 App = Annotated[Earmark, Depends(earmark)]
