@@ -51,5 +51,13 @@ class AuthenticationFailed(EarmarkError):
     """Wrong user name or password, or an inactive account."""
 
 
+class TooManyAttempts(AuthenticationFailed):
+    """Too many failed logins for this account or address: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins: try again in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 class Conflict(EarmarkError):
     """The action clashes with the current state (a name taken, a stale edit)."""

@@ -33,6 +33,17 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
 
 
+_dummy_hashes: dict[int, str] = {}
+
+
+def spend_a_check(password: str) -> None:
+    """Check ``password`` against a hash no account has, so an unknown name costs what a known one does (a
+    quick "no" would tell a guesser which names exist)."""
+    dummy = _dummy_hashes.get(BCRYPT_ROUNDS) or _dummy_hashes.setdefault(
+        BCRYPT_ROUNDS, bcrypt.hashpw(b"no account has this password", bcrypt.gensalt(BCRYPT_ROUNDS)).decode())
+    verify_password(password, dummy)
+
+
 def verify_password(password: str, password_hash: str) -> bool:
     try:
         return bcrypt.checkpw(password.encode(), password_hash.encode())

@@ -16,6 +16,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.accounts import throttle
 from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
 from core.errors import AuthenticationFailed, ValidationError
@@ -56,8 +57,9 @@ def _active(session: Session, user_id: str) -> User:
     return user
 
 
-def authenticate(db: Database, authorization: str | None) -> User:
-    """The user an ``Authorization`` header names; AuthenticationFailed (401) if none or wrong."""
+def authenticate(db: Database, authorization: str | None, address: str | None = None) -> User:
+    """The user an ``Authorization`` header names; AuthenticationFailed (401) if none or wrong, TooManyAttempts
+    after repeated wrong passwords for that account or from that ``address``."""
     if not authorization:
         raise AuthenticationFailed("Authentication required: HTTP Basic (user name and password) or Bearer token.")
     scheme, _, value = authorization.strip().partition(" ")
@@ -65,21 +67,32 @@ def authenticate(db: Database, authorization: str | None) -> User:
     if scheme.lower() == "bearer":
         return _by_token(db, value)
     if scheme.lower() == "basic":
-        return _by_password(db, value)
+        return _by_password(db, value, address)
     raise AuthenticationFailed(f"Unsupported authorization scheme {scheme!r}: use Basic or Bearer.")
 
 
-def _by_password(db: Database, encoded: str) -> User:
+def _by_password(db: Database, encoded: str, address: str | None) -> User:
     digest = hashlib.sha256(encoded.encode()).hexdigest()
     with db.read() as session:
         cached = BASIC_CACHE.get(digest)
         if cached:
             return _active(session, cached)
+    try:
+        name, _, password = base64.b64decode(encoded).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise AuthenticationFailed("The Basic credentials are not valid base64 of name:password.") from None
+    counted = throttle.keys(name, address)
+    refused: AuthenticationFailed | None = None
+    with db.write() as session:  # the failure is committed even though the request is refused
+        throttle.check(session, counted)
         try:
-            name, _, password = base64.b64decode(encoded).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise AuthenticationFailed("The Basic credentials are not valid base64 of name:password.") from None
-        user = UserService(session).authenticate(name, password)
+            user = UserService(session).authenticate(name, password)
+            throttle.succeeded(session, name)
+        except AuthenticationFailed as exc:
+            throttle.failed(session, counted)
+            refused = exc
+    if refused is not None:
+        raise refused
     BASIC_CACHE.put(digest, user.id)
     return user
 

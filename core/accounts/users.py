@@ -115,7 +115,10 @@ class UserService:
 
     def authenticate(self, user_name: str, password: str) -> User:
         user = self.session.scalar(select(User).where(User.user_name == (user_name or "").strip()))
-        if user is None or not auth.verify_password(password or "", user.password_hash):
+        if user is None:
+            auth.spend_a_check(password or "")
+            raise AuthenticationFailed("Wrong user name or password.")
+        if not auth.verify_password(password or "", user.password_hash):
             raise AuthenticationFailed("Wrong user name or password.")
         if not user.is_active:
             raise AuthenticationFailed(f"The account {user.user_name!r} is deactivated.")

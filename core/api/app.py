@@ -29,10 +29,11 @@ from core.errors import (
     EarmarkError,
     NotFound,
     PermissionDenied,
+    TooManyAttempts,
     ValidationError,
 )
 
-STATUS = ((AuthenticationFailed, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (EarmarkError, 400))
+STATUS = ((TooManyAttempts, 429), (AuthenticationFailed, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (EarmarkError, 400))
 DESCRIPTION = """Audio dataset annotation: users, sounds, annotations, files, jobs and subsets.
 
 Every route but `/health` needs HTTP Basic (your Earmark user name and password) or `Authorization: Bearer <token>`
@@ -51,6 +52,8 @@ RANGES = ("greater_than_equal", "less_than_equal", "greater_than")  # the value 
 def error_response(exc: EarmarkError) -> JSONResponse:
     status = next(code for kind, code in STATUS if isinstance(exc, kind))
     headers = {"WWW-Authenticate": 'Basic realm="earmark"'} if status == 401 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
 
 
@@ -150,7 +153,8 @@ class GuardedBodies:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         app = earmark()
         try:
-            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"))
+            address = scope["client"][0] if scope.get("client") else None
+            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"), address)
         except EarmarkError as exc:
             await error_response(exc)(scope, receive, send)
             return

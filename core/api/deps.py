@@ -66,7 +66,9 @@ def current_user(request: Request, _basic_scheme: Any = Security(_basic), _beare
     OpenAPI document and its docs page offer both; the header itself is checked by core.accounts (for a request
     with a body, already before the body was read: see core.api.app.GuardedBodies)."""
     checked = getattr(request.state, "user", None)
-    return checked if checked is not None else credentials.authenticate(earmark().db, request.headers.get("authorization"))
+    if checked is not None:
+        return checked
+    return credentials.authenticate(earmark().db, request.headers.get("authorization"), request.client.host if request.client else None)
 
 
 App = Annotated[Earmark, Depends(earmark)]

@@ -190,6 +190,16 @@ class TagDefinition(Base):
     date_created: Mapped[Created]
 
 
+class LoginFailure(Base):
+    """Failed logins counted per account (``user:<name>``) and per address (``addr:<ip>``), for throttling."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class ApiToken(Base):
     """A revocable token for bots and scripts (``Authorization: Bearer``); only its sha256 is kept."""
 
