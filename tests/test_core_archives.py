@@ -117,3 +117,23 @@ def test_not_an_archive(tmp_path):
     with pytest.raises(ArchiveRefused, match="fake.zip is not a readable ZIP or TAR archive"):
         extract(io.BytesIO(b"just text"), "fake.zip", tmp_path / "out")
     assert is_archive("A.TAR.GZ") and is_archive("x.tgz") and not is_archive("x.wav")
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz"])
+def test_a_tar_holding_zip_end_of_directory_bytes_is_still_a_tar(tmp_path, mode):
+    eocd = b"PK\x05\x06" + b"\x00" * 18  # what zipfile.is_zipfile looks for near the end of a file
+    archive = make_tar({"a.wav": b"RIFF" + b"\x00" * 100, "notes.bin": b"x" * 300 + eocd}, mode=mode)
+    result = extract(archive, "set.tar", tmp_path / "out")
+    assert sorted(result.files) == ["a.wav", "notes.bin"] and not result.refused
+
+
+def test_too_many_members_is_refused_before_any_is_unpacked(tmp_path, monkeypatch):
+    from core.ingest import archives
+
+    unpacked = []
+    real = archives._extract_one
+    monkeypatch.setattr(archives, "_extract_one", lambda *a, **k: unpacked.append(a[2]) or real(*a, **k))
+    archive = make_zip({f"m{n}.txt": b"x" for n in range(11)})
+    with pytest.raises(ArchiveRefused, match="more than 10 members"):
+        extract(archive, "many.zip", tmp_path / "out", ArchiveLimits(max_members=10))
+    assert unpacked == [] and list((tmp_path / "out").iterdir()) == []

@@ -123,7 +123,10 @@ def _extract_one(result: Extracted, budget: _Budget, raw_name: str, opener, pack
 
 def _extract_zip(archive: BinaryIO, result: Extracted, budget: _Budget) -> None:
     with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
+        members = zf.infolist()
+        if len(members) > budget.limits.max_members:  # the directory says it all: refuse before unpacking any
+            raise ArchiveRefused(f"{budget.name} has more than {budget.limits.max_members:,} members.")
+        for info in members:
             if info.is_dir():
                 continue
             mode = (info.external_attr >> 16) & 0o170000
@@ -159,11 +162,9 @@ def extract(archive: BinaryIO, name: str, target: Path, limits: ArchiveLimits = 
     result = Extracted(target)
     budget = _Budget(name, packed_size, limits)
     try:
-        if zipfile.is_zipfile(archive):
-            archive.seek(0)
+        if _kind(archive) == "zip":
             _extract_zip(archive, result, budget)
         else:
-            archive.seek(0)
             _extract_tar(archive, result, budget)
     except ArchiveRefused:
         _empty(target)
@@ -172,6 +173,20 @@ def extract(archive: BinaryIO, name: str, target: Path, limits: ArchiveLimits = 
         _empty(target)
         raise ArchiveRefused(f"{name} is not a readable ZIP or TAR archive ({exc}).") from exc
     return result
+
+
+def _kind(archive: BinaryIO) -> str:
+    """"zip" or "tar", by content, in the order that cannot be fooled: a gzip or TAR header at the start decides
+    before a ZIP end-of-directory record is looked for (one can sit inside any member of a TAR)."""
+    head = archive.read(512)
+    archive.seek(0)
+    if head.startswith(b"\x1f\x8b") or head[257:262] == b"ustar":
+        return "tar"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    kind = "zip" if zipfile.is_zipfile(archive) else "tar"  # a ZIP with something before it (self-extracting)
+    archive.seek(0)
+    return kind
 
 
 def _empty(folder: Path) -> None:
