@@ -172,6 +172,38 @@ def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark,
     assert local_earmark.storage.read_bytes("audio/vox/a.wav") == data
 
 
+def test_different_files_racing_for_one_path_leave_the_recorded_ones_bytes(earmark, monkeypatch):
+    """Four uploads of different audio to one path at the same instant: one is stored, the others are refused, and
+    the bytes at the path are the stored one's (its row's sha256), with no staged copy left behind."""
+    import threading
+
+    import core.ingest.pipeline
+
+    user = make_user(earmark.db, "vox", "dataset")
+    contents = [wav_bytes(freq=200 + 100 * n) for n in range(4)]
+    everyone_checked = threading.Barrier(4)
+    real_compute = core.ingest.pipeline.peaks.compute
+
+    def compute_once_all_have_checked(stream, path):  # every upload is past its "is the path free?" check
+        everyone_checked.wait(timeout=30)
+        return real_compute(stream, path)
+
+    monkeypatch.setattr(core.ingest.pipeline.peaks, "compute", compute_once_all_have_checked)
+    results = [None] * 4
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, ingest(earmark, user, "take.wav", contents[n])))
+               for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(r.status for r in results) == ["refused", "refused", "refused", "stored"], results
+    with earmark.db.read() as session:
+        row = session.scalar(select(StoredFile).where(StoredFile.key == "audio/vox/take.wav"))
+    stored = earmark.storage.read_bytes("audio/vox/take.wav")
+    assert hashlib.sha256(stored).hexdigest() == row.sha256 and stored in contents
+    assert [o.key for o in earmark.storage.list("staging/")] == []
+
+
 def test_deleting_a_sound_removes_its_rows_and_object(earmark):
     from core.errors import PermissionDenied
 

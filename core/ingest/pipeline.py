@@ -29,9 +29,9 @@ from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.audio import peaks
 from core.catalogue import metadata
-from core.catalogue.files import check_expiry, check_purpose, detect_category
+from core.catalogue.files import FileService, check_expiry, check_purpose, detect_category
 from core.catalogue.tags import clean_tags
-from core.errors import EarmarkError, ValidationError
+from core.errors import EarmarkError, StorageError, ValidationError
 from core.ingest import archives
 from core.store.db import Database, on_rollback
 from core.store.ids import new_id
@@ -191,14 +191,21 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
 
 
 def _store_sound(db, storage, actor, path, stream, sha256, info, options: UploadOptions, fields, extra) -> IngestResult:
+    """Stage the bytes under a key of this upload's own, claim the path with the rows, then publish.
+
+    Uploads of different files to the same path may race: each writes only its staging key, the database lets
+    exactly one of them record the path, and only that one moves its bytes into place, so the object at a path
+    is always the one its row's sha256 describes.
+    """
     key = audio_key(options.dataset, path)
     sound_id = new_id()
+    staging = staging_key(sound_id, path)
     pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
     stream.seek(0)
-    stored = storage.put(key, stream)
+    stored = storage.put(staging, stream)
     try:
         with db.write() as session:
-            on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+            on_rollback(session, lambda: storage.delete(staging))
             _record_peaks(session, storage, actor, sound_id, pyramid, db)
             record = StoredFile(
                 key=key, category="audio", purpose=options.purpose, original_filename=PurePosixPath(extra.get("original_path", path)).name,
@@ -217,9 +224,28 @@ def _store_sound(db, storage, actor, path, stream, sha256, info, options: Upload
             )
             session.add(sound)
             session.flush()
-            return IngestResult(path, "stored", "", sound.id, size=stored.size, key=key)
-    except IntegrityError:  # another upload stored the same path or content meanwhile
+    except IntegrityError:  # another upload recorded the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
+    _publish(db, storage, staging, key)
+    return IngestResult(path, "stored", "", sound_id, size=stored.size, key=key)
+
+
+def staging_key(sound_id: str, path: str) -> str:
+    """Where an upload's bytes wait until its rows are written: a key no other upload uses."""
+    return f"staging/{sound_id}/{PurePosixPath(path).name}"
+
+
+def _publish(db: Database, storage: Storage, staging: str, key: str) -> None:
+    """Move the staged bytes to the path the rows now own; if that fails, take the rows back out (nothing half
+    written) and say why."""
+    try:
+        storage.move(staging, key)
+    except StorageError:
+        with db.write() as session:
+            files = FileService(session, storage)
+            files.remove(files.by_key(key))  # the sound and its peaks too
+        storage.delete(staging)
+        raise
 
 
 def _record_peaks(session, storage: Storage, actor: User, sound_id: str, pyramid: bytes, db: Database) -> None:
