@@ -174,7 +174,7 @@ def test_losing_a_race_for_the_same_path_keeps_the_winners_object(local_earmark,
 
 def test_different_files_racing_for_one_path_leave_the_recorded_ones_bytes(earmark, monkeypatch):
     """Four uploads of different audio to one path at the same instant: one is stored, the others are refused, and
-    the bytes at the path are the stored one's (its row's sha256), with no staged copy left behind."""
+    the bytes at the path are the stored one's (its row's sha256): only the upload that recorded it wrote it."""
     import threading
 
     import core.ingest.pipeline
@@ -201,7 +201,24 @@ def test_different_files_racing_for_one_path_leave_the_recorded_ones_bytes(earma
         row = session.scalar(select(StoredFile).where(StoredFile.key == "audio/vox/take.wav"))
     stored = earmark.storage.read_bytes("audio/vox/take.wav")
     assert hashlib.sha256(stored).hexdigest() == row.sha256 and stored in contents
-    assert [o.key for o in earmark.storage.list("staging/")] == []
+    assert [o.key for o in earmark.storage.list("audio/")] == ["audio/vox/take.wav"]
+
+
+def test_bytes_that_cannot_be_written_take_their_rows_back_out(earmark, monkeypatch):
+    from core.errors import StorageError
+
+    user = make_user(earmark.db, "vox", "dataset")
+    real_put = earmark.storage.put
+
+    def failing_put(key, data):
+        if key.startswith("audio/"):
+            raise StorageError("S3 refused a request: SlowDown.")
+        return real_put(key, data)
+
+    monkeypatch.setattr(earmark.storage, "put", failing_put)
+    result = ingest(earmark, user, "a.wav", wav_bytes())
+    assert result.status == "refused" and "SlowDown" in result.reason
+    assert counts(earmark) == (0, 0, 0) and list(earmark.storage.list()) == []
 
 
 def test_deleting_a_sound_removes_its_rows_and_object(earmark):

@@ -48,19 +48,6 @@ def test_exists_delete_and_missing(storage):
     storage.delete("files/data/x.csv")  # deleting a missing object is not an error
 
 
-def test_move_publishes_an_object_under_another_key(storage):
-    storage.put("staging/1/a.wav", b"new bytes")
-    storage.put("audio/d/a.wav", b"old bytes")
-    storage.move("staging/1/a.wav", "audio/d/a.wav")
-    assert storage.read_bytes("audio/d/a.wav") == b"new bytes" and not storage.exists("staging/1/a.wav")
-    storage.move("audio/d/a.wav", "audio/e/deeper/b.wav")  # folders made as needed
-    assert storage.read_bytes("audio/e/deeper/b.wav") == b"new bytes"
-    with pytest.raises(ObjectNotFound):
-        storage.move("staging/none.wav", "audio/x.wav")
-    with pytest.raises(InvalidKey):
-        storage.move("audio/e/deeper/b.wav", "../outside.wav")
-
-
 def test_list_by_prefix_returns_relative_keys(storage):
     for key in ("audio/a/1.wav", "audio/a/2.wav", "audio/b/1.wav", "derived/x/peaks"):
         storage.put(key, b"x")

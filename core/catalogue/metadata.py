@@ -11,20 +11,21 @@ kept, and a row becomes a dict only when its file is stored.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
+from typing import TYPE_CHECKING, Any
 
 from core.errors import EarmarkError, ValidationError
 from core.store.storage import normalise_key
+
+if TYPE_CHECKING:  # pandas and Arrow cost ~90 MB when imported: only processes that read a table load them
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
 
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "audio_path", "filepath")
 METADATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
@@ -70,6 +71,9 @@ def _readable(source: Source) -> io.BytesIO | Path:
 def _read_csv(source: Source, name: str, head: bytes) -> pd.DataFrame:
     """Every column as text, read by Arrow's CSV reader a block at a time (what pandas' ``engine="pyarrow"`` uses;
     streamed, its peak is the table plus one block instead of the table twice)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
     header = head.decode("utf-8-sig", errors="replace").lstrip("\r\n").splitlines()[0]
     parse = pcsv.ParseOptions(delimiter=max(SEPARATORS, key=header.count), newlines_in_values=True)
     try:
@@ -86,6 +90,7 @@ def _read_csv(source: Source, name: str, head: bytes) -> pd.DataFrame:
 
 def _open_csv(source: Source, parse: pcsv.ParseOptions, read: pcsv.ReadOptions,
               convert: pcsv.ConvertOptions | None = None) -> pcsv.CSVStreamingReader:
+    import pyarrow.csv as pcsv
     return pcsv.open_csv(_readable(source), read_options=read, parse_options=parse, convert_options=convert)
 
 
@@ -101,6 +106,7 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _read_json_lines(source: Source, name: str) -> pd.DataFrame:
+    import pandas as pd
     try:
         table = pd.read_json(_readable(source), lines=True, dtype=False)
     except ValueError:
@@ -125,6 +131,7 @@ def _first_bad_line(source: Source, name: str) -> str:
 
 
 def _read_parquet(source: Source, name: str) -> pd.DataFrame:
+    import pandas as pd
     try:
         return pd.read_parquet(_readable(source))
     except Exception as exc:  # pyarrow raises its own kinds for every way a file can be broken
@@ -143,6 +150,8 @@ def _text(value: object) -> str:
 
 def _as_text(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """Headers stripped (a BOM too), unnamed columns dropped, every value trimmed text of bounded length."""
+    import pandas as pd
+    import pyarrow as pa
     table.columns = [str(c).replace("\ufeff", "").strip() for c in table.columns]
     table = table.loc[:, [c != "" and not c.startswith("Unnamed: ") for c in table.columns]]
     if table.columns.empty:
@@ -202,6 +211,7 @@ def _path_variants(relative_path: str) -> Iterable[str]:
 
 def plan_join(table: pd.DataFrame, file_paths: list[str], name: str, path_column: str | None = None) -> MetadataJoin:
     """How ``table`` joins to ``file_paths``: the named or a known path column, else the speaker-folder column."""
+    import pyarrow as pa
     columns = list(table.columns)
     if path_column:
         if path_column not in columns:
@@ -232,6 +242,8 @@ def _positions(keys: list[str], values: pa.Array | pa.ChunkedArray) -> list[int 
     """For each key, the first row whose value equals it (None if none), as a hash join in Arrow. With few keys
     (an import of some files against a big table) the table is filtered against a hash set of the keys and only
     the rows that matched come into Python; with many, Arrow hashes the table and finds each key in it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     if len(keys) > len(values) // 8:
         return pc.index_in(pa.array(keys, pa.string()), value_set=values).to_pylist()
     rows = pc.indices_nonzero(pc.is_in(values, value_set=pa.array(keys, pa.string())))
@@ -244,6 +256,7 @@ def _positions(keys: list[str], values: pa.Array | pa.ChunkedArray) -> list[int 
 def _canonical_paths(paths: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A path column as storage keys: the few spelled unusually (backslashes, ``./``, doubled slashes) made
     canonical one by one; the rest, already canonical, are not copied."""
+    import pyarrow as pa
     odd = paths.str.contains(r"\\|(?:^|/)\.{1,2}(?:/|$)|//|^/", regex=True)
     if odd.any():
         paths = paths.where(~odd, paths[odd].map(lambda raw: _clean_path(raw) or "").astype(paths.dtype))
@@ -267,6 +280,7 @@ def _by_path(table: pd.DataFrame, file_paths: list[str], name: str, column: str)
 def _matched(table: pd.DataFrame, name: str, by: str, column: str, keys: list[str], positions: list[int | None]) -> MetadataJoin:
     """Keep only the rows some key found, as an Arrow table (the whole table when most rows are found, rather
     than a copy of it); each key points at its row there."""
+    import pyarrow as pa
     rows = sorted({p for p in positions if p is not None})
     if len(rows) > len(table) // 2:
         matched, where = pa.Table.from_pandas(table, preserve_index=False), None
@@ -295,12 +309,13 @@ def _is_number(text: str) -> bool:
 
 def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     """A CSV of ``rows`` with exactly these ``columns`` (others left out, missing ones empty), every text cell made
-    :func:`spreadsheet_safe`: what Earmark hands out is opened in spreadsheets."""
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            frame[column] = frame[column].map(spreadsheet_safe)
-    return frame.to_csv(index=False, lineterminator="\n")
+    :func:`spreadsheet_safe`: what Earmark hands out is opened in spreadsheets. Written with the csv module, not
+    pandas: an export would otherwise carry pandas' ~90 MB for one small table (see BENCHMARKS.md, subset export)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
 
 
 def merged_fields(joins: list[MetadataJoin], relative_path: str) -> dict[str, str]:

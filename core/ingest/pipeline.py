@@ -175,7 +175,7 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
             info = audio.probe(stream, relative_path)
             stream.seek(0)
             extra = dict(options.extra) | ({"original_path": relative_path} if renamed else {})
-            return _store_sound(db, storage, actor, safe_path, stream, sha256, info, options, fields or {}, extra)
+            return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, options, fields or {}, extra)
     except EarmarkError as exc:
         return IngestResult(relative_path, "refused", str(exc))
 
@@ -190,61 +190,51 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
     return None
 
 
-def _store_sound(db, storage, actor, path, stream, sha256, info, options: UploadOptions, fields, extra) -> IngestResult:
-    """Stage the bytes under a key of this upload's own, claim the path with the rows, then publish.
+def _store_sound(db, storage, actor, path, stream, sha256, size, info, options: UploadOptions, fields, extra) -> IngestResult:
+    """Claim the path with the rows first, then write the bytes there.
 
-    Uploads of different files to the same path may race: each writes only its staging key, the database lets
-    exactly one of them record the path, and only that one moves its bytes into place, so the object at a path
-    is always the one its row's sha256 describes.
+    Uploads of different files to one path may race: the database lets exactly one of them record the path (its
+    sha256 and size are known before anything is stored), and only that one writes the object, so the bytes at
+    a path are always the ones its row describes. Until they are written the sound has no object yet; if they
+    cannot be written, the rows are taken out again.
     """
     key = audio_key(options.dataset, path)
     sound_id = new_id()
-    staging = staging_key(sound_id, path)
     pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
     stream.seek(0)
-    stored = storage.put(staging, stream)
     try:
         with db.write() as session:
-            on_rollback(session, lambda: storage.delete(staging))
             _record_peaks(session, storage, actor, sound_id, pyramid, db)
             record = StoredFile(
                 key=key, category="audio", purpose=options.purpose, original_filename=PurePosixPath(extra.get("original_path", path)).name,
-                description=options.description, extra=extra, size=stored.size, sha256=stored.sha256,
-                created_by=actor.id, expires_at=options.expires_at,
+                description=options.description, extra=extra, size=size, sha256=sha256, created_by=actor.id,
+                expires_at=options.expires_at,
             )
             session.add(record)
             session.flush()
-            sound = Sound(
+            session.add(Sound(
                 id=sound_id, created_by=actor.id, dataset=options.dataset, path=path, title=PurePosixPath(path).stem,
                 file_id=record.id, sha256=sha256, format=info.format, subtype=info.subtype,
                 sample_rate=info.sample_rate, channels=info.channels, frames=info.frames,
                 duration_seconds=info.duration_seconds, expires_at=options.expires_at,
                 tags=[SoundTag(tag=t) for t in options.tags],
                 fields=[SoundField(name=k, value=v) for k, v in fields.items() if k],
-            )
-            session.add(sound)
+            ))
             session.flush()
     except IntegrityError:  # another upload recorded the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
-    _publish(db, storage, staging, key)
-    return IngestResult(path, "stored", "", sound_id, size=stored.size, key=key)
+    _write_claimed(db, storage, key, stream)
+    return IngestResult(path, "stored", "", sound_id, size=size, key=key)
 
 
-def staging_key(sound_id: str, path: str) -> str:
-    """Where an upload's bytes wait until its rows are written: a key no other upload uses."""
-    return f"staging/{sound_id}/{PurePosixPath(path).name}"
-
-
-def _publish(db: Database, storage: Storage, staging: str, key: str) -> None:
-    """Move the staged bytes to the path the rows now own; if that fails, take the rows back out (nothing half
-    written) and say why."""
+def _write_claimed(db: Database, storage: Storage, key: str, stream: BinaryIO) -> None:
+    """Write the bytes of a path this upload's rows own; if that fails, take the rows back out and say why."""
     try:
-        storage.move(staging, key)
+        storage.put(key, stream)
     except StorageError:
         with db.write() as session:
             files = FileService(session, storage)
             files.remove(files.by_key(key))  # the sound and its peaks too
-        storage.delete(staging)
         raise
 
 

@@ -89,7 +89,6 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
-    def move(self, source: str, target: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None: ...
     def check(self) -> None: ...
@@ -174,18 +173,6 @@ class LocalStorage:
                 parent.rmdir()
             except OSError:
                 break
-
-    def move(self, source: str, target: str) -> None:
-        """Put ``source``'s object at ``target`` (replacing what was there) and remove ``source``: one rename."""
-        to = self._path(target)
-        try:
-            to.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._path(source), to)
-        except FileNotFoundError:
-            raise ObjectNotFound(f"No object {normalise_key(source)!r} in {self.url}.") from None
-        except OSError as exc:
-            raise StorageError(f"Could not move {normalise_key(source)!r} to {normalise_key(target)!r} in {self.url}: "
-                               f"{exc.strerror or exc}.") from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root.resolve()
@@ -349,16 +336,6 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, key) from exc
-
-    def move(self, source: str, target: str) -> None:
-        """A server-side copy (boto3's managed copy: in parts above its threshold), then the source is deleted."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.copy({"Bucket": self.bucket, "Key": self._key(source)}, self.bucket, self._key(target))
-        except (BotoCoreError, ClientError) as exc:
-            raise self._error(exc, source) from exc
-        self.delete(source)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         from botocore.exceptions import BotoCoreError, ClientError
