@@ -21,6 +21,7 @@ from tqdm import tqdm
 from core import __version__
 from core.accounts import auth
 from core.accounts.users import UserService
+from core.catalogue import consistency
 from core.catalogue.files import FileService
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.catalogue.sounds import SoundFilter, SoundService
@@ -231,7 +232,23 @@ def cmd_purge(args: argparse.Namespace) -> int:
     with earmark.db.write() as session:
         files, size = FileService(session, earmark.storage).purge_expired()
     print(f"Purged {files} expired file{'s' if files != 1 else ''} ({human_bytes(size)}).")
+    print(f"Leftovers older than a day: {consistency.repair(earmark.db, earmark.storage).line()}, removed.")
     return 0
+
+
+def cmd_fsck(args: argparse.Namespace) -> int:
+    """Objects without rows and rows without objects (older than a day); with --repair, remove them."""
+    earmark = _earmark()
+    if args.repair:
+        print(f"Removed: {consistency.repair(earmark.db, earmark.storage).line()}.")
+        return 0
+    findings = consistency.check(earmark.db, earmark.storage)
+    for key in findings.orphans:
+        print(f"object without a row: {key}")
+    for key in findings.missing:
+        print(f"row without an object: {key}")
+    print(f"{findings.line()}." + (" Run fsck --repair to remove them." if findings.orphans or findings.missing else ""))
+    return 1 if findings.orphans or findings.missing else 0
 
 
 def _password(prompt_for: str) -> str:
@@ -418,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     purge = commands.add_parser("purge", help="delete files whose expiry date has passed")
     purge.set_defaults(func=cmd_purge)
+    fsck = commands.add_parser("fsck", help="find objects without rows and rows without objects (older than a day)")
+    fsck.add_argument("--repair", action="store_true", help="remove them (a row's sound and annotations go too)")
+    fsck.set_defaults(func=cmd_fsck)
 
     stats = commands.add_parser("stats", help="what the catalogue holds")
     stats.add_argument("--json", action="store_true")

@@ -100,7 +100,29 @@ def test_import_errors_are_one_line():
 
 def test_purge_with_nothing_expired():
     result = run("purge", env=with_path())
-    assert result.returncode == 0 and result.stdout.strip() == "Purged 0 expired files (0 B)."
+    assert result.returncode == 0 and result.stdout.strip().splitlines() == [
+        "Purged 0 expired files (0 B).",
+        "Leftovers older than a day: 0 object(s) without a row, 0 row(s) without an object, removed."]
+
+
+def test_fsck_reports_and_repairs(tmp_path):
+    import os
+    import time
+
+    env = with_path()
+    assert run("demo", "--quiet", env=env).returncode == 0
+    objects = tmp_path / "earmark-data" / "objects"
+    stray = objects / "derived" / "lost" / "peaks.bin"  # what a kill -9 between writing peaks and the rows leaves
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"x" * 10)
+    day_ago = time.time() - 2 * 86400
+    os.utime(stray, (day_ago, day_ago))
+    clean = run("fsck", env=env)
+    assert clean.returncode == 1 and "object without a row: derived/lost/peaks.bin" in clean.stdout
+    assert "1 object(s) without a row, 0 row(s) without an object." in clean.stdout
+    repaired = run("fsck", "--repair", env=env)
+    assert repaired.returncode == 0 and not stray.exists()
+    assert run("fsck", env=env).returncode == 0
 
 
 def test_jobs_submit_wait_list_results_and_cancel():

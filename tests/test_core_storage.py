@@ -10,6 +10,7 @@ import pytest
 from core.errors import ConfigError, InvalidKey, ObjectNotFound
 from core.store.config import load_settings
 from core.store.storage import LocalStorage, S3Storage, normalise_key, open_storage
+from tests.conftest import S3_BUCKET
 
 
 def test_put_records_size_and_sha256(storage):
@@ -225,3 +226,16 @@ def test_escapes_root(path, escapes):
     from core.store.storage import escapes_root
 
     assert escapes_root(path) is escapes
+
+
+def test_s3_sweeps_multipart_uploads_a_crash_left_unfinished(aws):
+    import datetime as dt
+
+    storage = S3Storage(S3_BUCKET, "some/prefix", region="us-east-1")
+    storage.client.create_multipart_upload(Bucket=S3_BUCKET, Key="some/prefix/audio/big.wav")
+    storage.client.create_multipart_upload(Bucket=S3_BUCKET, Key="elsewhere/not-ours.wav")
+    started = storage.client.list_multipart_uploads(Bucket=S3_BUCKET)["Uploads"][0]["Initiated"]  # moto fakes this date
+    assert storage.sweep_partial(started - dt.timedelta(seconds=1)) == 0  # started after the cut-off: maybe in progress
+    assert storage.sweep_partial(started + dt.timedelta(seconds=1)) == 1  # only under the prefix
+    left = storage.client.list_multipart_uploads(Bucket=S3_BUCKET).get("Uploads", [])
+    assert [u["Key"] for u in left] == ["elsewhere/not-ours.wav"]

@@ -7,6 +7,7 @@ both for every object without a second read.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import os
@@ -33,6 +34,7 @@ class ObjectInfo:
     key: str
     size: int
     sha256: str | None = None
+    modified: dt.datetime | None = None  # from listings: when the object was last written
 
 
 def escapes_root(path: str) -> bool:
@@ -90,6 +92,7 @@ class Storage(Protocol):
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+    def sweep_partial(self, older_than: dt.datetime) -> int: ...
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None: ...
     def check(self) -> None: ...
 
@@ -186,7 +189,17 @@ class LocalStorage:
                 full = Path(dirpath) / name
                 key = full.relative_to(base).as_posix()
                 if key.startswith(prefix):
-                    yield ObjectInfo(key, full.stat().st_size)
+                    stat = full.stat()
+                    yield ObjectInfo(key, stat.st_size, modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
+
+    def sweep_partial(self, older_than: dt.datetime) -> int:
+        """Remove the temporary files of writes that a crash cut short (``.upload-*``) older than ``older_than``."""
+        swept = 0
+        for leftover in self.root.rglob(".upload-*"):
+            if dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < older_than:
+                leftover.unlink(missing_ok=True)
+                swept += 1
+        return swept
 
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None:
         return None  # a local folder has no URL of its own; the app serves the bytes
@@ -344,9 +357,25 @@ class S3Storage:
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
                 for item in page.get("Contents", []):
-                    yield ObjectInfo(item["Key"][len(self.prefix):], int(item["Size"]))
+                    yield ObjectInfo(item["Key"][len(self.prefix):], int(item["Size"]), modified=item.get("LastModified"))
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc) from exc
+
+    def sweep_partial(self, older_than: dt.datetime) -> int:
+        """Abort multipart uploads under the prefix that a crash left unfinished, started before ``older_than``
+        (their parts are stored, and billed, until aborted)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        swept = 0
+        try:
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < older_than:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                        swept += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc) from exc
+        return swept
 
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None:
         return self.client.generate_presigned_url(
