@@ -116,7 +116,7 @@ with files_tab:
                 with app.db.read() as session:
                     holds_sound = FileService(session, app.storage).sound_of(chosen) is not None
                 warning = "It holds a sound: the sound and all its annotations are deleted too." if holds_sound else ""
-                sure = st.checkbox(f"Yes, delete {chosen.key}. {warning}", key="files_delete_confirm")
+                sure = st.checkbox(f"Yes, delete {shell.plain(chosen.key)}. {warning}", key="files_delete_confirm")
                 if st.button("Delete", key="files_delete", disabled=not sure, type="primary"):
                     def delete():
                         with app.db.write() as session:

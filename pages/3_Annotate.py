@@ -245,7 +245,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
         st.caption("Only its author or an administrator can change this annotation.")
 
 # -- the tag vocabulary ---------------------------------------------------------------------------------------
-with st.expander(f"Tags of the {sound.dataset} dataset"):
+with st.expander(f"Tags of the {shell.plain(sound.dataset)} dataset"):
     st.dataframe(pd.DataFrame([{"tag": t, "colour": c} for t, c in screen.colors.items()]), hide_index=True, key="vocabulary_table")
     add = st.columns([2, 1, 1])
     new_tag = add[0].text_input("New tag", key="vocab_new")

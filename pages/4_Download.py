@@ -58,7 +58,7 @@ if result := state.get("dl_result"):
     (st.warning if manifest["missing"] else st.success)(
         f"{manifest['name']}: {manifest['count_included']} files, {manifest['annotations']} annotations, "
         f"{human_bytes(stored.size)}, seed {manifest['request']['seed']}{note}.")
-    st.link_button(f"Download {manifest['name']}", file_link(app.settings, stored, user.id), type="primary")
+    st.link_button(f"Download {shell.plain(manifest['name'])}", file_link(app.settings, stored, user.id), type="primary")
     st.caption("The link works for an hour; the ZIP is kept for a day.")
     with st.expander("manifest.json"):
         st.json(manifest, expanded=False)
