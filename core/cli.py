@@ -45,7 +45,7 @@ from core.ingest.pipeline import (
 )
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
-from core.jobs.queue import JobService, work
+from core.jobs.queue import JobService, run_job, work, worker_name
 from core.store.config import settings
 from core.store.paging import PageRequest
 
@@ -153,13 +153,15 @@ def cmd_jobs_submit(args: argparse.Namespace) -> int:
     return _wait(earmark, job.id, args.quiet) if args.wait else 0
 
 
-def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
-    """Follow a job with a progress bar until it ends; runs it here if no worker takes it."""
-    import threading
+NO_WORKER_SECONDS = 5.0  # a live worker (the app's, or `worker`) claims a queued job within a second or two
 
-    stop = threading.Event()
+
+def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
+    """Follow a job with a progress bar until it ends; run it here if no worker has taken it after
+    NO_WORKER_SECONDS (at once when this server runs no workers), saying so."""
     with earmark.db.read() as session:
         total = JobService(session).get(job_id).total
+    untaken_until = time.monotonic() + (0 if earmark.settings.workers == 0 else NO_WORKER_SECONDS)
     with tqdm(total=total, unit="sound", desc="job", disable=quiet) as bar:
         while True:
             with earmark.db.read() as session:
@@ -168,8 +170,10 @@ def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
             bar.refresh()
             if job.state in ("completed", "failed", "cancelled"):
                 break
-            if job.state == "queued" and earmark.settings.workers == 0:
-                work(earmark.db, earmark.storage, stop, once=True)
+            if job.state == "queued" and time.monotonic() >= untaken_until:
+                if earmark.settings.workers:
+                    print(f"No worker took job {job_id} within {NO_WORKER_SECONDS:g} s: running it here.", file=sys.stderr)
+                run_job(earmark.db, earmark.storage, job_id, worker_name())
             else:
                 time.sleep(0.5)
     print(f"Job {job.id} {job.state}: {job.done} done, {job.failed} failed; {job.output.get('annotations', 0)} annotations, "

@@ -144,3 +144,13 @@ def test_jobs_submit_wait_list_results_and_cancel():
     assert cancelled.returncode == 1 and cancelled.stderr.strip() == f"error: Job {job_id} has already completed."
     assert run("jobs", "submit", "onsets", "--param", "sensitivity=3", env=env).stderr.strip() == \
         "error: sensitivity must be from 0 to 1, not 3."
+
+
+def test_jobs_submit_wait_runs_the_job_here_when_no_worker_takes_it():
+    env = with_path()  # EARMARK_WORKERS is 1 (the app's pool), but no app is running
+    assert run("demo", "--quiet", env=env).returncode == 0
+    assert run("users", "add", "root", "--admin", env=env | {"EARMARK_PASSWORD": "root-password"}).returncode == 0
+    done = run("jobs", "submit", "audio-stats", "--dataset", "demo", "--wait", "--quiet", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "No worker took job" in done.stderr and "running it here." in done.stderr
+    assert "completed: 32 done, 0 failed" in done.stdout
