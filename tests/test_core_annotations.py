@@ -178,3 +178,14 @@ def test_create_many_checks_each_and_writes_all_or_nothing(db, sound):
         assert [(a.start_seconds, a.end_seconds, a.tag_names, a.text, a.source) for a in made] == [
             (1.0, 1.5, ["speech"], None, "bot:1"), (3.0, 4.0, ["speech"], "hello", "bot:1")]
         assert SoundService(session, None).get(sound.id).annotation_count == 2
+
+
+@pytest.mark.parametrize("text,expected", [("1.5,3", (1.5, 3.0)), ("1.5-3", (1.5, 3.0)), (" 0 - .5 ", (0.0, 0.5)), ("2,2", (2.0, 2.0))])
+def test_time_ranges_read_as_people_write_them(text, expected):
+    assert parse_time_range(text) == expected
+
+
+@pytest.mark.parametrize("text,message", [("a-b", "two numbers"), ("1.5", "two numbers"), ("3-1", "end at or after"), ("1,2,3", "two numbers")])
+def test_bad_time_ranges_say_what_is_wrong(text, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_time_range(text)

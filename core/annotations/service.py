@@ -7,6 +7,7 @@ version so two people annotating the same sound never silently overwrite each ot
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +39,17 @@ class AnnotationFilter:
     time_range: tuple[float, float] | None = None
 
 
+TIME_RANGE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*[,-]\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
+
+
 def parse_time_range(value: str | None) -> tuple[float, float] | None:
-    """``"1.5,3"`` (the seed API's query form) into ``(1.5, 3.0)``."""
+    """``"1.5,3"`` (the seed API's query form) or ``"1.5-3"`` (as people write it) into ``(1.5, 3.0)``."""
     if value in (None, ""):
         return None
-    try:
-        start, end = (float(x) for x in str(value).split(","))
-    except ValueError:
-        raise ValidationError("time_range", "time_range must be two numbers, start,end (e.g. 1.5,3).") from None
+    found = TIME_RANGE.match(str(value))
+    if not found:
+        raise ValidationError("time_range", "time_range must be two numbers, start,end or start-end (e.g. 1.5,3).")
+    start, end = float(found.group(1)), float(found.group(2))
     if not (math.isfinite(start) and math.isfinite(end)) or end < start:
         raise ValidationError("time_range", "time_range must have its end at or after its start.")
     return start, end
