@@ -103,3 +103,26 @@ def test_user_text_is_shown_as_text_not_markdown(local_earmark):
     facets = next(c.value for c in at.caption if c.value.startswith("By dataset"))  # the Markdown sent
     assert plain(hostile) in facets and hostile not in facets  # shown with every Markdown character escaped
     assert plain(hostile) == r"\!\[x\]\(http\://elsewhere/x\)"
+
+
+def test_the_column_hint_lists_the_chosen_datasets_columns(local_earmark):
+    import io
+
+    from core.accounts.users import UserService
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "vox", "dataset")
+    with local_earmark.db.read() as session:
+        vox = UserService(session).by_name("vox")
+    ingest_audio(local_earmark.db, local_earmark.storage, vox, "a.wav", io.BytesIO(wav_bytes()), UploadOptions(dataset="lab", max_bytes=10**7),
+                 {"mood": "calm"})
+    at = app_test(PAGE)
+    at.query_params["dataset"] = "lab"
+    login(at, "vox")
+    label = shown(at.text_input(key="browse_where").label)
+    assert "mood" in label and "gender" not in label
+    at.selectbox(key="browse_dataset").select("(all)").run()
+    label = shown(at.text_input(key="browse_where").label)
+    assert "gender" in label

@@ -220,7 +220,6 @@ def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
         sounds = SoundService(session, app.storage)
         datasets = [name for name, _ in sounds.datasets()]
         uploaders = sounds.uploaders()
-        columns = sounds.field_names()
     row1 = st.columns([2, 1, 1, 2, 1])
     text = row1[0].text_input("Search title or path", key=f"{prefix}_text", value=params.get("q", ""))
     wanted = params.get("dataset")
@@ -232,6 +231,8 @@ def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
     annotated = row1[4].selectbox("Annotated", ["any", "yes", "no", "mine"], key=f"{prefix}_annotated",
                                   format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
     row2 = st.columns([3, 1, 1] + ([1, 1] if sorting else []))
+    with app.db.read() as session:  # the chosen dataset's columns, or every dataset's
+        columns = SoundService(session, app.storage).field_names(None if dataset == "(all)" else dataset)
     hint = f" (columns: {plain(', '.join(columns[:6]))}{'…' if len(columns) > 6 else ''})" if columns else ""
     where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + hint, key=f"{prefix}_where")
     shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_min")
