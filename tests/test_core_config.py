@@ -54,3 +54,14 @@ def test_a_bad_setting_is_named_in_one_sentence(name, value):
     message = str(err.value)
     assert err.value.setting.startswith("EARMARK_")
     assert err.value.setting in message and "\n" not in message
+
+
+def test_streamlit_does_not_watch_the_default_data_folder():
+    import tomllib
+
+    from core.store.config import load_settings
+    from tests.conftest import ROOT
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    default = load_settings({}).data_dir
+    assert default.name in server["folderWatchBlacklist"]
