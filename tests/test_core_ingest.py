@@ -340,3 +340,16 @@ def test_identical_files_in_one_parallel_batch_are_stored_once(earmark, tmp_path
     summary = import_path(earmark.db, earmark.storage, user, folder, options(), workers=8)
     assert summary.line() == "1 stored, 7 already there, 0 refused"
     assert counts(earmark) == (1, 2, 2)
+
+
+def test_a_truncated_wav_is_refused_with_both_durations(local_earmark):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    whole = wav_bytes(seconds=1.0)  # 16 kHz, 16-bit mono: a 44-byte header, then 32,000 bytes of samples
+    cut = ingest(local_earmark, user, "cut.wav", whole[: 44 + 16_000])
+    assert cut.status == "refused"
+    assert cut.reason == "cut.wav is truncated: its header says 1.000 s, but only 0.500 s of audio are in the file."
+    assert counts(local_earmark) == (0, 0, 0)
+    streamed = bytearray(whole)
+    streamed[40:44] = (0xFFFFFFFF).to_bytes(4, "little")  # a recorder that never filled the size in
+    assert ingest(local_earmark, user, "streamed.wav", bytes(streamed)).status == "stored"
+    assert ingest(local_earmark, user, "whole.wav", wav_bytes(seconds=1.0, freq=300)).status == "stored"

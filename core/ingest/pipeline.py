@@ -174,6 +174,7 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
                 return existing
             info = audio.probe(stream, relative_path)
             stream.seek(0)
+            audio.check_complete(stream, info, relative_path)
             extra = dict(options.extra) | ({"original_path": relative_path} if renamed else {})
             return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, options, fields or {}, extra)
     except EarmarkError as exc:
