@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import TooManyAttempts
-from core.store.models import LoginFailure, utcnow
+from core.store.models import LoginFailure, as_utc, utcnow
 
 FREE_FAILURES = 5  # failures before any waiting
 MAX_WAIT = dt.timedelta(minutes=15)
@@ -32,7 +32,7 @@ def check(session: Session, counted: list[str], now: dt.datetime | None = None) 
     blocked = session.scalars(select(LoginFailure.blocked_until).where(LoginFailure.key.in_(counted),
                                                                        LoginFailure.blocked_until > now)).all()
     if blocked:
-        until = max(_aware(b) for b in blocked)
+        until = max(as_utc(b) for b in blocked)
         raise TooManyAttempts(max(1, int((until - now).total_seconds() + 0.999)))
 
 
@@ -52,7 +52,3 @@ def failed(session: Session, counted: list[str], now: dt.datetime | None = None)
 def succeeded(session: Session, user_name: str) -> None:
     """A correct password clears the account's count (the address's count stays: it may be guessing others)."""
     session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys(user_name, None))))
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select
 
 from core.catalogue.files import FileService
 from core.store.db import Database
-from core.store.models import StoredFile, utcnow
+from core.store.models import StoredFile, as_utc, utcnow
 from core.store.storage import Storage
 
 GRACE = dt.timedelta(days=1)
@@ -35,11 +35,11 @@ def check(db: Database, storage: Storage, now: dt.datetime | None = None, grace:
     """What disagrees, ignoring what changed within ``grace`` of ``now``."""
     before = (now or utcnow()) - grace
     with db.read() as session:
-        rows = {key: _aware(created) for key, created in session.execute(select(StoredFile.key, StoredFile.date_created))}
+        rows = {key: as_utc(created) for key, created in session.execute(select(StoredFile.key, StoredFile.date_created))}
     findings, seen = Findings(), set()
     for info in storage.list():
         seen.add(info.key)
-        if info.key not in rows and (info.modified is None or _aware(info.modified) < before):
+        if info.key not in rows and (info.modified is None or as_utc(info.modified) < before):
             findings.orphans.append(info.key)
     findings.missing = sorted(key for key, created in rows.items() if key not in seen and created < before)
     return findings
@@ -59,7 +59,3 @@ def repair(db: Database, storage: Storage, now: dt.datetime | None = None, grace
                     files.remove(stored)
     findings.partial = storage.sweep_partial((now or utcnow()) - grace)
     return findings
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)

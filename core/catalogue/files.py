@@ -24,7 +24,7 @@ from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import on_commit
-from core.store.models import CATEGORIES, PURPOSES, Sound, StoredFile, User, utcnow
+from core.store.models import CATEGORIES, PURPOSES, Sound, StoredFile, User, as_utc, utcnow
 from core.store.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,7 @@ def check_purpose(purpose: str) -> str:
 def check_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
     if expires_at is None:
         return None
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
-    expires_at = expires_at.astimezone(dt.timezone.utc)  # stored without an offset: keep everything in UTC
+    expires_at = as_utc(expires_at).astimezone(dt.timezone.utc)  # stored without an offset: keep everything in UTC
     if expires_at <= utcnow():
         raise ValidationError("expires_at", "The expiry date must be in the future.")
     return expires_at
@@ -273,8 +271,7 @@ class FileService:
 def _is_live(stored: StoredFile) -> bool:
     if stored.expires_at is None:
         return True
-    expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=dt.timezone.utc)
-    return expires > utcnow()
+    return as_utc(stored.expires_at) > utcnow()
 
 
 def media_type(stored: StoredFile) -> str:

@@ -36,6 +36,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A time read back from the database as UTC: SQLite returns timezone-aware columns without their offset."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
 IdPk = Annotated[str, mapped_column(String(32), primary_key=True, default=new_id)]
 UserRef = Annotated[str, mapped_column(String(32), ForeignKey("users.id"), index=True)]
 Created = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
