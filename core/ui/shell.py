@@ -9,9 +9,8 @@ from __future__ import annotations
 import queue
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import TypeVar
 
 import streamlit as st
@@ -45,15 +44,6 @@ def earmark() -> Earmark:
         st.error(f"Earmark cannot start: {exc}")
         st.stop()
         raise  # unreachable: st.stop raises
-
-
-@contextmanager
-def shown_errors() -> Iterator[None]:
-    """Show a core error as one red sentence instead of a traceback."""
-    try:
-        yield
-    except EarmarkError as exc:
-        st.error(str(exc))
 
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^])")
