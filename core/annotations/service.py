@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from core.accounts.permissions import Action, require
 from core.catalogue.tags import clean_tags
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, ValidationError
 from core.store.db import get_or_not_found
 from core.store.models import (
     Annotation,
@@ -127,8 +127,7 @@ class AnnotationService:
 
     def _filtered(self, query: Select, filters: AnnotationFilter) -> Select:
         if filters.sound_id:
-            if self.session.scalar(select(Sound.id).where(Sound.id == filters.sound_id)) is None:
-                raise NotFound(f"No sound with id {filters.sound_id!r}.")
+            self._sound(filters.sound_id)  # NotFound for an unknown sound, not an empty page
             query = query.where(Annotation.sound_id == filters.sound_id)
         if filters.created_by:
             query = query.where(Annotation.created_by == filters.created_by)
