@@ -32,6 +32,7 @@ from core.catalogue.search import (  # noqa: E402
     narrowed,
     search,
 )
+from core.store import migrate  # noqa: E402
 from core.store.db import Database  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import (  # noqa: E402
@@ -96,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/browse.db")
-        db.create_schema()
+        migrate.upgrade(db)
         t0 = time.perf_counter()
         _, viewer = build(db, args.sounds, args.annotations_per_sound / 0.9)
         with db.read() as session:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from core.store import migrate  # noqa: E402
 from core.store.db import Database  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import Sound, User  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
-        db.create_schema()
+        migrate.upgrade(db)
         t0 = time.perf_counter()
         ids = build(db, args.sounds)
         print(f"built {args.sounds:,} sounds in {time.perf_counter() - t0:.1f} s")

@@ -46,7 +46,9 @@ from core.ingest.pipeline import (
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService, run_job, work, worker_name
+from core.store import migrate
 from core.store.config import settings
+from core.store.db import Database
 from core.store.paging import PageRequest
 
 
@@ -255,6 +257,23 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     return 1 if findings.orphans or findings.missing else 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """The database's schema revision (Alembic): upgrade it, say where it is, list the revisions."""
+    db = Database(settings().database_url)
+    try:
+        if args.db_command == "history":
+            for revision, what in migrate.history():
+                print(f"{revision}  {what}")
+        elif args.db_command == "current":
+            found = migrate.current(db)
+            print(f"{found}{' (newest)' if found == migrate.head() else ''}" if found else "(none: an empty database)")
+        else:
+            print(f"{db.safe_url} is at revision {migrate.upgrade(db)} (newest: {migrate.head()}).")
+    finally:
+        db.dispose()
+    return 0
+
+
 def _password(prompt_for: str) -> str:
     password = os.environ.get("EARMARK_PASSWORD")
     if password:
@@ -442,6 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
     fsck = commands.add_parser("fsck", help="find objects without rows and rows without objects (older than a day)")
     fsck.add_argument("--repair", action="store_true", help="remove them (a row's sound and annotations go too)")
     fsck.set_defaults(func=cmd_fsck)
+
+    db = commands.add_parser("db", help="the database schema's revision (Alembic migrations)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="bring the database to this code's revision (the app and commands do it on start)")
+    db_commands.add_parser("current", help="the database's revision")
+    db_commands.add_parser("history", help="every revision, oldest first")
+    db.set_defaults(func=cmd_db)
 
     stats = commands.add_parser("stats", help="what the catalogue holds")
     stats.add_argument("--json", action="store_true")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from core.accounts.users import UserService
 from core.errors import ConfigError
+from core.store import migrate
 from core.store.config import Settings
 from core.store.config import settings as current_settings
 from core.store.db import Database
@@ -25,13 +26,14 @@ class Earmark:
 
 
 def open_earmark(settings: Settings, *, check_storage: bool = True) -> Earmark:
-    """Open and check the database and storage; create the schema and the admin from settings if needed.
+    """Open and check the database (brought to the code's schema revision) and storage; create the admin from
+    settings if needed.
 
     Raises :class:`core.errors.ConfigError` naming the setting when something is wrong.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
-    db.create_schema()
+    migrate.upgrade(db)
     storage = open_storage(settings)
     if check_storage:
         storage.check()

@@ -3,6 +3,7 @@ same core code the product uses."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from sqlalchemy.pool import NullPool
 
 from core.accounts.users import UserService
 from core.context import Earmark, open_earmark
@@ -42,9 +44,17 @@ def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
 
 
+TEST_DATABASE_URL = os.environ.get("EARMARK_TEST_DATABASE_URL", "").strip() or None
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about SQLite itself (its files, pragmas or FTS5)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh data folder and no stray EARMARK_ or AWS_ settings for every test."""
+    """A fresh data folder, a fresh database and no stray EARMARK_ or AWS_ settings for every test.
+
+    With ``EARMARK_TEST_DATABASE_URL`` set, the database is a schema of its own on that server, dropped after.
+    """
     for name in list(os.environ):
         if name.startswith(("EARMARK_", "AWS_")):
             monkeypatch.delenv(name)
@@ -52,8 +62,32 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("EARMARK_DATA_DIR", str(data_dir))
     monkeypatch.chdir(tmp_path)  # so no .env of the developer's is read
     config.settings.cache_clear()
-    yield data_dir
+    with pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as url:
+        if url:
+            monkeypatch.setenv("EARMARK_DATABASE_URL", url)
+        yield data_dir
     config.settings.cache_clear()
+
+
+@contextlib.contextmanager
+def pg_schema(server_url: str) -> Iterator[str]:
+    """A new empty schema on the test server; the URL whose connections use it (and only it, plus ``public`` for
+    extensions). Afterwards every connection still open on it is ended and the schema dropped."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{os.getpid()}_{time.monotonic_ns()}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name},public", "application_name": name})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"), {"n": name})
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -168,20 +202,27 @@ class E2EServer(str):
     """The server's base URL (a str), carrying the data folder it runs on."""
 
     data_dir: Path
+    database_url: str | None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run `python -m core ...` against this server's data, as its operator would."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("EARMARK_")} | {"EARMARK_DATA_DIR": str(self.data_dir)}
+        env |= {"EARMARK_DATABASE_URL": self.database_url} if self.database_url else {}
         return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
     """The app as a user starts it, on a free loopback port, with the administrator from the settings."""
-    data_dir = tmp_path_factory.mktemp("e2e") / "earmark-data"
+    with pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url:
+        yield from _serve(tmp_path_factory.mktemp("e2e") / "earmark-data", database_url)
+
+
+def _serve(data_dir: Path, database_url: str | None) -> Iterator[E2EServer]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EARMARK_", "AWS_"))}
     env |= {"EARMARK_DATA_DIR": str(data_dir), "EARMARK_ADMIN_USER": E2E_ADMIN, "EARMARK_ADMIN_PASSWORD": E2E_PASSWORD}
+    env |= {"EARMARK_DATABASE_URL": database_url} if database_url else {}
     log = (data_dir.parent / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -202,6 +243,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
             time.sleep(0.3)
         served = E2EServer(url)
         served.data_dir = data_dir
+        served.database_url = database_url
         yield served
     finally:
         process.terminate()

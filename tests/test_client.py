@@ -70,7 +70,8 @@ def test_api_tokens_work_from_the_client(server, admin):
     from core.context import open_earmark
     from core.store.config import load_settings
 
-    app = open_earmark(load_settings({"EARMARK_DATA_DIR": str(server.data_dir)}, env_file=None), check_storage=False)
+    settings = {"EARMARK_DATA_DIR": str(server.data_dir)} | ({"EARMARK_DATABASE_URL": server.database_url} if server.database_url else {})
+    app = open_earmark(load_settings(settings, env_file=None), check_storage=False)
     with app.db.write() as session:
         vox = UserService(session).by_name("vox")
         _, secret = TokenService(session).create(vox, vox.id, "client test")

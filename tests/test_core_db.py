@@ -1,4 +1,5 @@
-"""The SQLite settings the catalogue relies on, and writes that survive concurrent writer processes."""
+"""The SQLite settings the catalogue relies on, writes that survive concurrent writer processes, and
+database URLs that never show their password."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from core.errors import ConfigError
+from core.store import migrate
 from core.store.db import Database, on_commit, on_rollback
 from core.store.models import StoredFile, User
+from tests.conftest import sqlite_only
 
 
+@sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
     with db.read() as session:
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -22,8 +27,8 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):
 
 def test_schema_is_created_on_first_start(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'new' / 'earmark.db'}")
-    database.create_schema()
-    database.create_schema()  # idempotent
+    assert migrate.upgrade(database) == migrate.head()
+    assert migrate.upgrade(database) == migrate.head()  # idempotent
     with database.read() as session:
         tables = {r[0] for r in session.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
     assert {"users", "sounds", "annotations", "annotation_tags", "sound_tags", "sound_fields", "stored_files"} <= tables
@@ -67,7 +72,7 @@ def _writer(url: str, worker: int, rounds: int, report: str) -> None:
 
 def test_concurrent_writer_processes_never_hit_database_is_locked(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'earmark.db'}"
-    Database(url).create_schema()
+    migrate.upgrade(Database(url))
     ctx = multiprocessing.get_context("spawn")
     reports = [tmp_path / f"writer{w}.err" for w in range(4)]
     workers = [ctx.Process(target=_writer, args=(url, w, 40, str(reports[w]))) for w in range(4)]
@@ -79,3 +84,15 @@ def test_concurrent_writer_processes_never_hit_database_is_locked(tmp_path: Path
     assert [p.exitcode for p in workers] == [0, 0, 0, 0], errors or "a writer did not finish in 120 s"
     with Database(url).read() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 160
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://earmark:s3cret-pw@127.0.0.1:1/earmark",  # nothing listens on port 1
+    "postgresql+nosuchdriver://earmark:s3cret-pw@127.0.0.1/earmark",
+    "postgresql+psycopg://earmark:s3cret-pw@127.0.0.1:notaport/earmark",
+])
+def test_a_bad_database_url_is_named_without_its_password(url):
+    with pytest.raises(ConfigError) as caught:
+        migrate.upgrade(Database(url))
+    message = str(caught.value)
+    assert "EARMARK_DATABASE_URL" in message and "s3cret-pw" not in message, message

@@ -180,7 +180,8 @@ def test_two_workers_share_the_queue_without_doing_anything_twice(demo_jobs):
 def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs):
     earmark, hal = demo_jobs
     job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 8192, "hop": 16})  # slow enough to kill midway
-    env = {"EARMARK_DATA_DIR": str(earmark.settings.data_dir), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = {"EARMARK_DATA_DIR": str(earmark.settings.data_dir), "EARMARK_DATABASE_URL": earmark.settings.database_url,
+           "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     worker = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import TooManyAttempts
+from core.store.db import insert_for
 from core.store.models import LoginFailure, as_utc, utcnow
 
 FREE_FAILURES = 5  # failures before any waiting
@@ -39,9 +39,8 @@ def check(session: Session, counted: list[str], now: dt.datetime | None = None) 
 def failed(session: Session, counted: list[str], now: dt.datetime | None = None) -> None:
     """Count a failure against each key; past FREE_FAILURES the key is blocked for a doubling time."""
     now = now or utcnow()
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     for key in counted:
-        statement = dialect.insert(LoginFailure).values(key=key, failures=1, blocked_until=None)
+        statement = insert_for(session, LoginFailure).values(key=key, failures=1, blocked_until=None)
         failures = session.scalar(statement.on_conflict_do_update(
             index_elements=[LoginFailure.key], set_={"failures": LoginFailure.failures + 1}).returning(LoginFailure.failures))
         if failures > FREE_FAILURES:

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.accounts import auth
 from core.accounts.permissions import Action, require
 from core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
-from core.store.db import get_or_not_found
-from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User
+from core.store.db import get_or_not_found, insert_for
+from core.store.ids import new_id
+from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User, utcnow
 from core.store.paging import Page, PageRequest, paginate
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -145,27 +145,25 @@ class UserService:
         else:
             require(actor, Action.MANAGE_USERS)
         name = _check_name(user_name)
-        user = User(
-            user_name=name,
-            user_type=_check_type(user_type),
-            is_admin=bool(is_admin),
-            password_hash=auth.hash_password(password) if usable_password else auth.unusable_password_hash(),
-            **_clean_profile(profile),
-        )
         if self.session.scalar(select(User.id).where(User.user_name == name)):
+            raise Conflict(f"The user name {name!r} is taken.")  # said before paying for a bcrypt hash
+        made = self.session.scalar(insert_for(self.session, User).values(
+            id=new_id(), user_name=name, user_type=_check_type(user_type), is_admin=bool(is_admin), is_active=True,
+            password_hash=auth.hash_password(password) if usable_password else auth.unusable_password_hash(),
+            date_created=utcnow(), **_clean_profile(profile),
+        ).on_conflict_do_nothing(index_elements=[User.user_name]).returning(User.id))
+        if made is None:  # created by someone else since the check above
             raise Conflict(f"The user name {name!r} is taken.")
-        self.session.add(user)
-        try:
-            self.session.flush()
-        except IntegrityError as exc:
-            raise Conflict(f"The user name {name!r} is taken.") from exc
-        return user
+        return self.get(made)
 
     def ensure_admin(self, user_name: str, password: str) -> User | None:
         """Create the administrator from settings on a start with no administrator; otherwise do nothing."""
         if self.admin_count() > 0:
             return None
-        return self.create(None, user_name, password, "human", is_admin=True)
+        try:
+            return self.create(None, user_name, password, "human", is_admin=True)
+        except Conflict:  # another replica starting at the same moment made it
+            return None
 
     def system_user(self, user_name: str, user_type: str, **profile: Any) -> User:
         """The machine account ``user_name`` (demo data, featurebots), created if missing.
@@ -173,17 +171,12 @@ class UserService:
         Nobody can log into it (no usable password) until an admin sets one. Only trusted code calls this
         (the command line, the demo loader, analyzers): it checks no role.
         """
-        try:
-            return self.by_name(user_name)
-        except NotFound:
-            pass
-        user = User(
-            user_name=_check_name(user_name), user_type=_check_type(user_type),
-            password_hash=auth.unusable_password_hash(), **_clean_profile(profile),
-        )
-        self.session.add(user)
-        self.session.flush()
-        return user
+        name = _check_name(user_name)
+        self.session.execute(insert_for(self.session, User).values(
+            id=new_id(), user_name=name, user_type=_check_type(user_type), is_admin=False, is_active=True,
+            password_hash=auth.unusable_password_hash(), date_created=utcnow(), **_clean_profile(profile),
+        ).on_conflict_do_nothing(index_elements=[User.user_name]))  # two workers making it at once: one row
+        return self.by_name(name)
 
     def update_profile(self, actor: User, user_id: str, **fields: Any) -> User:
         """Change email, about_me, info_url and/or password (``password`` key)."""

@@ -1,23 +1,26 @@
 """Annotations: time segments of a sound with tags, text and/or a data_url (cochlea_api.md).
 
 Validation names the field; listing filters by time range (overlap) and by tags (all of them). Edits carry a
-version so two people annotating the same sound never silently overwrite each other.
+version so two people annotating the same sound never silently overwrite each other: a save is one conditional
+``UPDATE ... WHERE version = :expected``, which exactly one of any number of concurrent saves wins on SQLite and
+PostgreSQL alike. A sound's annotation count moves by SQL increments, never by a value read into Python.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy import Select, case, delete, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from core.accounts.permissions import Action, require
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, ValidationError
-from core.store.db import get_or_not_found
+from core.store.db import get_or_not_found, insert_for
 from core.store.models import (
     Annotation,
     AnnotationTag,
@@ -173,8 +176,8 @@ class AnnotationService:
         annotation = _build(actor, sound, start_seconds=start_seconds, duration_seconds=duration_seconds,
                             end_seconds=end_seconds, tags=tags, text=text, data_url=data_url, channel=channel, source=source)
         self.session.add(annotation)
-        sound.annotation_count = (sound.annotation_count or 0) + 1
         self.session.flush()
+        self._count(sound.id, 1)
         return annotation
 
     def create_many(self, actor: User, sound_id: str, segments: list[dict[str, Any]], *, source: str | None = None) -> int:
@@ -184,41 +187,62 @@ class AnnotationService:
         sound = self._sound(sound_id)
         made = [_build(actor, sound, source=source, **segment) for segment in segments]
         self.session.add_all(made)
-        sound.annotation_count = (sound.annotation_count or 0) + len(made)
         self.session.flush()
+        self._count(sound.id, len(made))
         return len(made)
 
+    def _count(self, sound_id: str, change: int) -> None:
+        """Move the sound's annotation count by ``change`` in SQL (concurrent creates all count)."""
+        self.session.execute(update(Sound).where(Sound.id == sound_id).values(
+            annotation_count=case((Sound.annotation_count + change > 0, Sound.annotation_count + change), else_=0)))
+
     def update(self, actor: User, annotation_id: str, expected_version: int, **changes: Any) -> Annotation:
-        """Change bounds, tags, text, data_url or channel; refused if someone saved it since ``expected_version``."""
+        """Change bounds, tags, text, data_url or channel; refused if someone saved it since ``expected_version``.
+
+        The new values are checked against what was read, then written by one conditional UPDATE that matches
+        only while the version is still ``expected_version``: a concurrent save that got there first makes it
+        match nothing, and this one is refused (nothing written) rather than overwriting.
+        """
         annotation = self.get(annotation_id)
         require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
         if annotation.version != expected_version:
-            editor = self.session.get(User, annotation.created_by)
-            raise Conflict(
-                f"This annotation was changed by {editor.user_name if editor else 'someone'} at "
-                f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
-            )
+            raise self._stale(annotation)
         sound = self._sound(annotation.sound_id)
         new_start = changes.get("start_seconds", annotation.start_seconds)
         duration = _duration(new_start, changes.get("duration_seconds", annotation.duration_seconds), changes.get("end_seconds"))
-        start, duration = _check_segment(sound, new_start, duration)
-        annotation.start_seconds, annotation.duration_seconds = start, duration
-        if "tags" in changes:
-            wanted = clean_tags(changes["tags"])
-            annotation.tags = [t for t in annotation.tags if t.tag in wanted] + [
-                AnnotationTag(tag=t) for t in wanted if t not in annotation.tag_names
-            ]
+        values: dict[str, Any] = dict(zip(("start_seconds", "duration_seconds"), _check_segment(sound, new_start, duration)))
         for name in ("text", "data_url"):
-            if name in changes:
-                setattr(annotation, name, (changes[name] or "").strip() or None)
-        if "channel" in changes:
-            annotation.channel = _check_channel(sound, changes["channel"])
-        if not (annotation.tags or annotation.text or annotation.data_url):
+            values[name] = (changes[name] or "").strip() or None if name in changes else getattr(annotation, name)
+        values["channel"] = _check_channel(sound, changes["channel"]) if "channel" in changes else annotation.channel
+        wanted = clean_tags(changes["tags"]) if "tags" in changes else annotation.tag_names
+        if not (wanted or values["text"] or values["data_url"]):
             raise ValidationError("tags", "An annotation needs at least one tag, a text or a data_url.")
-        annotation.version += 1
-        annotation.date_updated = utcnow()
-        self.session.flush()
+        saved = self.session.execute(
+            update(Annotation).where(Annotation.id == annotation.id, Annotation.version == expected_version)
+            .values(**values, version=Annotation.version + 1, date_updated=utcnow(), updated_by=actor.id)
+            .execution_options(synchronize_session=False))
+        if saved.rowcount != 1:
+            self.session.refresh(annotation)
+            raise self._stale(annotation)
+        if "tags" in changes:  # this transaction now holds the annotation's row: no one else is changing its tags
+            self._set_tags(annotation.id, wanted)
+        self.session.refresh(annotation)
         return annotation
+
+    def _stale(self, annotation: Annotation) -> Conflict:
+        editor = self.session.get(User, annotation.updated_by or annotation.created_by)
+        return Conflict(
+            f"This annotation was changed by {editor.user_name if editor else 'someone'} at "
+            f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
+        )
+
+    def _set_tags(self, annotation_id: str, wanted: list[str]) -> None:
+        self.session.execute(delete(AnnotationTag).where(AnnotationTag.annotation_id == annotation_id,
+                                                         AnnotationTag.tag.not_in(wanted)))
+        if wanted:
+            self.session.execute(insert_for(self.session, AnnotationTag).values(
+                [{"annotation_id": annotation_id, "tag": t} for t in wanted]).on_conflict_do_nothing())
+        self.session.expire_all()
 
     def _suggestion(self, actor: User, annotation_id: str) -> Annotation:
         require(actor, Action.ANNOTATE)
@@ -228,52 +252,51 @@ class AnnotationService:
         return annotation
 
     def accept(self, actor: User, annotation_id: str, **changes: Any) -> Annotation:
-        """A featurebot's suggestion becomes the person's own annotation (optionally changed on the way)."""
+        """A featurebot's suggestion becomes the person's own annotation (optionally changed on the way).
+
+        The suggestion is taken out first: of two people accepting it at once, one gets it, the other a Conflict."""
         suggestion = self._suggestion(actor, annotation_id)
-        mine = self.create(
-            actor, suggestion.sound_id, start_seconds=changes.get("start_seconds", suggestion.start_seconds),
-            end_seconds=changes.get("end_seconds", suggestion.end_seconds),
-            tags=changes.get("tags", suggestion.tag_names), text=changes.get("text", suggestion.text),
-            data_url=suggestion.data_url, channel=suggestion.channel,
-        )
-        self._review(actor, suggestion, "accepted")
-        self._remove(suggestion)
-        return mine
+        values = {"start_seconds": changes.get("start_seconds", suggestion.start_seconds),
+                  "end_seconds": changes.get("end_seconds", suggestion.end_seconds),
+                  "tags": changes.get("tags", suggestion.tag_names), "text": changes.get("text", suggestion.text),
+                  "data_url": suggestion.data_url, "channel": suggestion.channel}
+        self._take(actor, suggestion, "accepted")
+        return self.create(actor, suggestion.sound_id, **values)
 
     def reject(self, actor: User, annotation_id: str) -> None:
         """Drop a featurebot's suggestion; a re-run of the same analyzer does not suggest it again."""
-        suggestion = self._suggestion(actor, annotation_id)
-        self._review(actor, suggestion, "rejected")
-        self._remove(suggestion)
+        self._take(actor, self._suggestion(actor, annotation_id), "rejected")
+
+    def _take(self, actor: User, suggestion: Annotation, verdict: str) -> None:
+        """Delete the suggestion (Conflict if someone else just did) and remember the verdict."""
+        self._remove(suggestion, "Someone else has just reviewed this suggestion; reload the sound.")
+        self.session.execute(insert_for(self.session, ReviewedSuggestion).values(
+            sound_id=suggestion.sound_id, source=suggestion.source, start_ms=round(suggestion.start_seconds * 1000),
+            duration_ms=round(suggestion.duration_seconds * 1000), verdict=verdict, reviewed_by=actor.id,
+            date_reviewed=utcnow()).on_conflict_do_nothing())
 
     def remove_source(self, sound_ids: list[str], source: str) -> int:
         """Delete what one analyzer with one set of parameters wrote on these sounds (before a re-run writes it
-        anew), keeping each sound's annotation count; set-based, for a batch of sounds at once."""
-        old = dict(self.session.execute(select(Annotation.sound_id, func.count()).where(
-            Annotation.sound_id.in_(sound_ids), Annotation.source == source).group_by(Annotation.sound_id)).all())
-        if old:
-            self.session.execute(delete(Annotation).where(Annotation.sound_id.in_(list(old)), Annotation.source == source))
-            for sound_id, count in old.items():
-                self.session.execute(update(Sound).where(Sound.id == sound_id).values(
-                    annotation_count=case((Sound.annotation_count > count, Sound.annotation_count - count), else_=0)))
-        return sum(old.values())
-
-    def _review(self, actor: User, suggestion: Annotation, verdict: str) -> None:
-        self.session.merge(ReviewedSuggestion(
-            sound_id=suggestion.sound_id, source=suggestion.source, start_ms=round(suggestion.start_seconds * 1000),
-            duration_ms=round(suggestion.duration_seconds * 1000), verdict=verdict, reviewed_by=actor.id))
+        anew), keeping each sound's annotation count: lowered by the rows this statement itself deleted."""
+        gone = Counter(self.session.scalars(delete(Annotation).where(Annotation.sound_id.in_(sound_ids), Annotation.source == source)
+                                            .returning(Annotation.sound_id)))
+        for sound_id, count in gone.items():
+            self._count(sound_id, -count)
+        return sum(gone.values())
 
     def reviewed(self, sound_id: str, source: str) -> set[tuple[int, int]]:
         """(start, duration) in milliseconds of this analyzer's suggestions for the sound that people decided on."""
         return set(self.session.execute(select(ReviewedSuggestion.start_ms, ReviewedSuggestion.duration_ms).where(
             ReviewedSuggestion.sound_id == sound_id, ReviewedSuggestion.source == source)).all())
 
-    def _remove(self, annotation: Annotation) -> None:
-        sound = self.session.get(Sound, annotation.sound_id)
-        if sound is not None:
-            sound.annotation_count = max(0, (sound.annotation_count or 0) - 1)
-        self.session.delete(annotation)
-        self.session.flush()
+    def _remove(self, annotation: Annotation, gone: str = "This annotation has just been deleted by someone else.") -> None:
+        """Delete the annotation and count it off its sound; Conflict(``gone``) if another transaction did first."""
+        deleted = self.session.execute(delete(Annotation).where(Annotation.id == annotation.id)
+                                       .execution_options(synchronize_session=False))
+        if deleted.rowcount != 1:
+            raise Conflict(gone)
+        self.session.expunge(annotation)
+        self._count(annotation.sound_id, -1)
 
     def delete(self, actor: User, annotation_id: str) -> None:
         annotation = self.get(annotation_id)

@@ -2,7 +2,8 @@
 
 Tags in use on a dataset's annotations are always offered, even if nobody added them to the vocabulary. A
 rename rewrites every annotation of the dataset that carries the tag (and bumps their versions, so a stale
-edit elsewhere is caught), so only uploaders and administrators may rename.
+edit elsewhere is caught), so only uploaders and administrators may rename. Adding and colouring are single
+``INSERT ... ON CONFLICT`` statements: two people adding the same tag at once get one row and one Conflict.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
 from core.catalogue.tags import clean_tag
 from core.errors import Conflict, NotFound, ValidationError
+from core.store.db import insert_for
 from core.store.models import (
     Annotation,
     AnnotationTag,
@@ -60,49 +62,46 @@ class Vocabulary:
     def add(self, actor: User, dataset: str, tag: str, color: str | None = None) -> TagDefinition:
         require(actor, Action.ANNOTATE)
         name = clean_tag(tag)
-        definition = self.session.get(TagDefinition, (dataset, name))
-        if definition is not None:
+        added = self.session.scalar(insert_for(self.session, TagDefinition).values(
+            dataset=dataset, tag=name, color=_check_color(color, name), created_by=actor.id, date_created=utcnow(),
+        ).on_conflict_do_nothing().returning(TagDefinition.tag))
+        if added is None:
             raise Conflict(f"The tag {name!r} is already in the {dataset} vocabulary.")
-        definition = TagDefinition(dataset=dataset, tag=name, color=_check_color(color, name), created_by=actor.id)
-        self.session.add(definition)
-        self.session.flush()
-        return definition
+        return self.session.get(TagDefinition, (dataset, name))
 
     def set_color(self, actor: User, dataset: str, tag: str, color: str) -> None:
         require(actor, Action.ANNOTATE)
         name = clean_tag(tag)
-        definition = self.session.get(TagDefinition, (dataset, name))
-        if definition is None:
-            definition = TagDefinition(dataset=dataset, tag=name, created_by=actor.id, color=default_color(name))
-            self.session.add(definition)
-        definition.color = _check_color(color, name)
-        self.session.flush()
+        chosen = _check_color(color, name)
+        self.session.execute(insert_for(self.session, TagDefinition).values(
+            dataset=dataset, tag=name, color=chosen, created_by=actor.id, date_created=utcnow(),
+        ).on_conflict_do_update(index_elements=[TagDefinition.dataset, TagDefinition.tag], set_={"color": chosen}))
+        self.session.expire_all()
 
     def rename(self, actor: User, dataset: str, old: str, new: str) -> int:
-        """Rename a tag in the vocabulary and on every annotation of the dataset; returns annotations changed."""
+        """Rename a tag in the vocabulary and on every annotation of the dataset; returns annotations changed.
+
+        Set-based: the annotations' versions go up in SQL (a stale edit elsewhere is then refused), the tag rows
+        are replaced with statements that cannot collide with a concurrent tagging."""
         require(actor, Action.RENAME_TAGS)
         old_name, new_name = clean_tag(old), clean_tag(new)
         if old_name == new_name:
             return 0
         if old_name not in self.colors(dataset):
             raise NotFound(f"The {dataset} dataset has no tag {old_name!r}.")
-        annotations = self.session.scalars(
-            select(Annotation).join(Sound, Sound.id == Annotation.sound_id).join(AnnotationTag)
-            .where(Sound.dataset == dataset, AnnotationTag.tag == old_name)
-        ).unique().all()
-        for annotation in annotations:
-            keep = [t for t in annotation.tags if t.tag != old_name]
-            if new_name not in annotation.tag_names:
-                keep.append(AnnotationTag(tag=new_name))
-            annotation.tags = keep
-            annotation.version += 1
-            annotation.date_updated = utcnow()
-        definition = self.session.get(TagDefinition, (dataset, old_name))
-        if definition is not None:
-            color = definition.color
-            self.session.delete(definition)
-            self.session.flush()
-            if self.session.get(TagDefinition, (dataset, new_name)) is None:
-                self.session.add(TagDefinition(dataset=dataset, tag=new_name, color=color, created_by=actor.id))
-        self.session.flush()
-        return len(annotations)
+        ids = list(self.session.scalars(
+            select(AnnotationTag.annotation_id).join(Annotation, Annotation.id == AnnotationTag.annotation_id)
+            .join(Sound, Sound.id == Annotation.sound_id).where(Sound.dataset == dataset, AnnotationTag.tag == old_name)))
+        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            self.session.execute(update(Annotation).where(Annotation.id.in_(chunk)).values(
+                version=Annotation.version + 1, date_updated=utcnow(), updated_by=actor.id))
+            self.session.execute(insert_for(self.session, AnnotationTag).values(
+                [{"annotation_id": a, "tag": new_name} for a in chunk]).on_conflict_do_nothing())
+            self.session.execute(delete(AnnotationTag).where(AnnotationTag.annotation_id.in_(chunk), AnnotationTag.tag == old_name))
+        color = self.session.scalar(delete(TagDefinition).where(TagDefinition.dataset == dataset, TagDefinition.tag == old_name)
+                                    .returning(TagDefinition.color))
+        if color is not None:
+            self.session.execute(insert_for(self.session, TagDefinition).values(
+                dataset=dataset, tag=new_name, color=color, created_by=actor.id, date_created=utcnow()).on_conflict_do_nothing())
+        self.session.expire_all()
+        return len(ids)

@@ -1,8 +1,10 @@
 """Jobs: an analyzer run over a list of sounds, tracked in the database and run by workers.
 
 A job's sounds are its items. Workers claim a few items at a time (about BATCH_SECONDS of work, one at a time
-for slow analyzers), atomically (one transaction under BEGIN IMMEDIATE), so several workers share a job and never
-take the same sound. A batch's outputs are written in the same transaction that marks its items done, replacing
+for slow analyzers) with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has no row locks; there the
+write transaction's ``BEGIN IMMEDIATE`` serialises claims) and an ``UPDATE`` that only takes items still
+pending, so several workers on several machines share a job and never take the same sound. A job's progress is
+counted from its items, under a lock on the job's row, never added up in Python from a value read earlier. A batch's outputs are written in the same transaction that marks its items done, replacing
 what the same analyzer with the same parameters wrote before: a worker killed mid-batch leaves its items
 "working"; once they have been silent for STALE_AFTER they go back to pending and another worker does them, so
 the job completes without doubling anything.
@@ -127,11 +129,12 @@ def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[lis
         if job.cancel_requested:
             return [], "cancelled"
         sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending")
-                                         .limit(count)))
+                                         .limit(count).with_for_update(skip_locked=True)))
         if sound_ids:
-            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids))
-                            .values(state="working", worker=worker, claimed_at=utcnow()))
-            return sound_ids, ""
+            taken = session.scalars(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids),
+                                                          JobItem.state == "pending")
+                                    .values(state="working", worker=worker, claimed_at=utcnow()).returning(JobItem.sound_id))
+            return list(taken), ""
         working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == "working"))
         return [], "running" if working else "completed"
 
@@ -219,7 +222,7 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
             JobItem.sound_id.in_([r.sound_id for r in results]))))
         kept = [r for r in results if r.sound_id in ours]  # the rest were taken back: their new worker writes them
         done = [r for r in kept if r.output is not None]
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True, populate_existing=True)  # one batch's totals at a time
         totals = dict(job.output)
         for result in kept:
             if result.output is None:
@@ -235,8 +238,10 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         totals["annotations"] = totals.get("annotations", 0) + sum(len(r.output.segments) for r in done)
         totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
         totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
-        job.done += len(done)
-        job.failed += len(kept) - len(done)
+        counts = dict(session.execute(select(JobItem.state, func.count()).where(JobItem.job_id == job_id,
+                                                                                JobItem.state.in_(("done", "failed")))
+                                      .group_by(JobItem.state)).all())
+        job.done, job.failed = counts.get("done", 0), counts.get("failed", 0)
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
@@ -275,7 +280,7 @@ def _suggest(service: AnnotationService, result: _Result, bot: User, source: str
 def _finish(db: Database, job_id: str, state: str) -> str:
     """End the job once (the last worker out closes it); returns its final state."""
     with db.write() as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
         if job.state in ("completed", "failed", "cancelled"):
             return job.state
         if state == "completed" and job.failed and not job.done:

@@ -1,4 +1,4 @@
-"""The SQL database: engine, sessions, schema creation.
+"""The SQL database: engine, sessions and the few statements that differ between SQLite and PostgreSQL.
 
 Two kinds of session: :meth:`Database.read` for reading, :meth:`Database.write` for anything that changes
 data. On SQLite a write transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock up front: a
@@ -14,27 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigError, NotFound
-from core.store.models import Base
 
 BUSY_TIMEOUT_MS = 60_000
-
-
-TEXT_INDEX = (
-    "CREATE VIRTUAL TABLE sound_search USING fts5(path, title, content='sounds', content_rowid='rowid', tokenize='trigram')",
-    "CREATE TRIGGER sound_search_insert AFTER INSERT ON sounds BEGIN "
-    "INSERT INTO sound_search(rowid, path, title) VALUES (new.rowid, new.path, new.title); END",
-    "CREATE TRIGGER sound_search_delete AFTER DELETE ON sounds BEGIN "
-    "INSERT INTO sound_search(sound_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title); END",
-    "CREATE TRIGGER sound_search_update AFTER UPDATE OF path, title ON sounds BEGIN "
-    "INSERT INTO sound_search(sound_search, rowid, path, title) VALUES ('delete', old.rowid, old.path, old.title); "
-    "INSERT INTO sound_search(rowid, path, title) VALUES (new.rowid, new.path, new.title); END",
-    "INSERT INTO sound_search(sound_search) VALUES ('rebuild')",
-)
 
 
 M = TypeVar("M")
@@ -93,12 +80,40 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def redact_url(url: str) -> str:
+    """A database URL fit to print: ``postgresql://earmark:***@host/db``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show its scheme only, it may hold anything
+        return url.split("://", 1)[0] + "://..." if "://" in url else "(not a URL)"
+
+
+def scrub(message: str, url: str) -> str:
+    """``message`` (a driver's error, say) with the URL's password taken out wherever it appears."""
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return message.replace(url, redact_url(url))
+    return message.replace(str(password), "***") if password else message
+
+
+def insert_for(session: Session, model: type) -> Any:
+    """``INSERT`` for ``model`` in the session's dialect, so ``.on_conflict_do_nothing()`` /
+    ``.on_conflict_do_update()`` can make a get-or-create or an upsert one race-free statement on both databases."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return dialect.insert(model)
+
+
 class Database:
     """An engine plus the two ways to open a session on it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise ConfigError("EARMARK_DATABASE_URL", f"EARMARK_DATABASE_URL {redact_url(url)} is not a SQLAlchemy URL "
+                                                      "(e.g. postgresql+psycopg://user:password@host/db).") from None
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             folder = Path(parsed.database).parent
@@ -110,32 +125,19 @@ class Database:
                     f"EARMARK_DATABASE_URL folder {folder} cannot be created: {exc.strerror or exc}.",
                 ) from exc
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False} if self.is_sqlite else {}
-        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not self.is_sqlite)
+        try:
+            self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not self.is_sqlite)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ConfigError("EARMARK_DATABASE_URL", f"EARMARK_DATABASE_URL {redact_url(url)} cannot be used: "
+                                                      f"{scrub(str(exc), url)}.") from None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
 
-    def create_schema(self) -> None:
-        """Create missing tables (and, on SQLite, the text-search index); safe to call on every start."""
-        try:
-            Base.metadata.create_all(self.engine)
-            if self.is_sqlite:
-                self._create_text_index()
-        except OperationalError as exc:
-            raise ConfigError(
-                "EARMARK_DATABASE_URL", f"EARMARK_DATABASE_URL {self.url} cannot be opened: {exc.orig}."
-            ) from exc
-
-    def _create_text_index(self) -> None:
-        """FTS5 with trigrams over sounds' path and title: ``%text%`` search without scanning every row.
-
-        Kept in step with ``sounds`` by triggers; filled from the table when first created.
-        """
-        with self._write_engine.begin() as connection:
-            if connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'").first():
-                return
-            for statement in TEXT_INDEX:
-                connection.exec_driver_sql(statement)
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password masked: the only form that goes into messages and logs."""
+        return redact_url(self.url)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -146,7 +148,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self._write_engine, expire_on_commit=False) as session:
+        with Session(self.write_engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 

@@ -160,6 +160,7 @@ class Annotation(Base):
     data_url: Mapped[OptText]
     channel: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # who saved the current version (no FK: see 0002)
     source: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)  # analyzer output: what made it
     date_created: Mapped[Created]
     date_updated: Mapped[Created]
