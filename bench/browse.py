@@ -28,7 +28,7 @@ from core.catalogue.search import (  # noqa: E402
     COUNT_CAP,
     SORTS,
     CatalogueQuery,
-    has_text_index,
+    text_index,
     narrowed,
     search,
 )
@@ -82,7 +82,7 @@ def cursor_at(session, spec: CatalogueQuery, viewer, fraction: float, total: int
     """The cursor of the row at ``fraction`` of the matches (found with OFFSET once, outside the timing)."""
     column = SORTS[spec.sort]
     order = [column.desc(), Sound.id.desc()] if spec.descending else [column, Sound.id]
-    row = session.execute(narrowed(select(column, Sound.id), spec, viewer.id, has_text_index(session)).order_by(*order)
+    row = session.execute(narrowed(select(column, Sound.id), spec, viewer.id, text_index(session)).order_by(*order)
                           .offset(int(total * fraction)).limit(1)).first()
     if row is None:
         return None
@@ -118,7 +118,7 @@ def main() -> None:
         all_times = []
         with db.read() as session:
             for name, spec in cases.items():
-                fts = has_text_index(session)
+                fts = text_index(session)
                 total = session.execute(select(text("count(*)")).select_from(narrowed(select(Sound.id), spec, viewer.id, fts).subquery())).scalar()
                 times = []
                 for fraction in (0.0, 0.1, 0.5, 0.9):

@@ -12,7 +12,7 @@ from core.catalogue.search import CatalogueQuery, facets, search
 from core.catalogue.sounds import SoundService
 from core.errors import ValidationError
 from core.ingest.demo import load_demo
-from tests.conftest import make_user
+from tests.conftest import ON_POSTGRES, make_user
 
 
 @pytest.fixture
@@ -104,10 +104,10 @@ def test_a_browse_search_becomes_an_annotation_queue(demo):
 
 def test_text_search_uses_the_trigram_index_and_follows_changes(demo):
     earmark, sounds, hal = demo
-    from core.catalogue.search import has_text_index
+    from core.catalogue.search import text_index
 
     with earmark.db.read() as session:
-        assert has_text_index(session)
+        assert text_index(session) == ("pg_trgm" if ON_POSTGRES else "fts5")
         found = {s.path for s in all_pages(session, CatalogueQuery(text="VID00"), hal)}
         assert found == {s.path for s in sounds if "vid00" in s.path.lower()} and found
         assert {s.path for s in all_pages(session, CatalogueQuery(text="1/"), hal)} == {s.path for s in sounds if "1/" in s.path}
@@ -115,3 +115,21 @@ def test_text_search_uses_the_trigram_index_and_follows_changes(demo):
         SoundService(session, earmark.storage).delete(UserService(session).by_name("demo"), sounds[0].id)
     with earmark.db.read() as session:
         assert sounds[0].path not in {s.path for s in all_pages(session, CatalogueQuery(text=sounds[0].path), hal)}
+
+
+NAMES = ["id_0/take.wav", "id00/take.wav", "100%/loud.wav", "ab_c/Über Café.wav", "x\\y/back.wav", "CamelCase/MiXeD.wav", "plain/ab.wav"]
+
+
+@pytest.mark.parametrize("needle", ["id_0", "id_", "%", "_", "100%", "0%/", "\\", "camelcase/mixed", "MIXED", "ab", "b.", "take", "zz"])
+def test_text_search_takes_wildcards_literally_and_matches_the_same_on_both_databases(local_earmark, needle):
+    from core.store.models import Sound
+
+    earmark = local_earmark
+    admin = make_user(earmark.db, "ada", "dataset", admin=True)
+    with earmark.db.write() as session:
+        session.add_all([Sound(created_by=admin.id, dataset="d", path=name, title=name.rsplit("/", 1)[-1][:-4], duration_seconds=1.0)
+                         for name in NAMES])
+    expected = {n for n in NAMES if needle.lower() in n.lower()}  # what a person means: contains, any case
+    with earmark.db.read() as session:
+        found = {s.path for s in all_pages(session, CatalogueQuery(text=needle), admin)}
+    assert found == expected

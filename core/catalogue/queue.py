@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.catalogue.search import CatalogueQuery, describe, has_text_index, narrowed
+from core.catalogue.search import CatalogueQuery, describe, text_index, narrowed
 from core.catalogue.sounds import SoundFilter, filtered
 from core.store.models import Annotation, Sound
 
@@ -42,7 +42,7 @@ class QueueService:
     def _ids(self, queue: Queue):
         query = filtered(select(Sound.id), queue.filters)
         if queue.catalogue is not None:
-            query = narrowed(query, queue.catalogue, queue.viewer_id, has_text_index(self.session))
+            query = narrowed(query, queue.catalogue, queue.viewer_id, text_index(self.session))
         if queue.ids is not None:
             query = query.where(Sound.id.in_(queue.ids))
         return query

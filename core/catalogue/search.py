@@ -59,31 +59,40 @@ class CatalogueQuery:
         return self
 
 
-def has_text_index(session: Session) -> bool:
-    """Whether the database has the trigram index of sounds' paths and titles (SQLite; see core.store.db)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return False
-    return session.execute(sa_text("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'")).first() is not None
+def text_index(session: Session) -> str:
+    """Which index answers "contains" searches of sounds' paths and titles: ``fts5`` (SQLite's trigram table,
+    core.store.migrations 0001), ``pg_trgm`` (PostgreSQL's GIN trigram indexes, 0002), or "" (a scan)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "pg_trgm"
+    found = session.execute(sa_text("SELECT 1 FROM sqlite_master WHERE name = 'sound_search'")).first()
+    return "fts5" if found else ""
 
 
-def _text_condition(needle: str, text_index: bool):
-    """Path or title contains ``needle`` (any case): from the trigram index when there is one and the needle
-    has at least three characters (a trigram's length), else a scan with LIKE."""
-    if text_index and len(needle) >= 3:
+def _like_pattern(needle: str) -> str:
+    """``%needle%`` with LIKE's own wildcards in the needle taken literally (escaped with a backslash)."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text_condition(needle: str, index: str):
+    """Path or title contains ``needle`` (any case), taken literally: ``%`` and ``_`` are characters, not
+    wildcards. From SQLite's trigram table when the needle has at least three characters (a trigram's length);
+    on PostgreSQL ILIKE, which its GIN trigram indexes answer; else a scan with LIKE."""
+    if index == "fts5" and len(needle) >= 3:
         phrase = '"' + needle.replace('"', '""') + '"'
         matching = select(sa_text("rowid")).select_from(sa_text("sound_search")).where(
             sa_text("sound_search MATCH :phrase").bindparams(phrase=phrase))
         return literal_column("sounds.rowid").in_(matching)
-    pattern = f"%{needle.lower()}%"
-    return or_(func.lower(Sound.path).like(pattern), func.lower(Sound.title).like(pattern))
+    pattern = _like_pattern(needle)
+    if index == "pg_trgm":
+        return or_(Sound.path.ilike(pattern, escape="\\"), Sound.title.ilike(pattern, escape="\\"))
+    return or_(func.lower(Sound.path).like(pattern.lower(), escape="\\"), func.lower(Sound.title).like(pattern.lower(), escape="\\"))
 
 
-def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, text_index: bool = False) -> Select:
+def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: str = "") -> Select:
     """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports)."""
     query = query.where(live(Sound.expires_at))
     if spec.text.strip():
-        query = query.where(_text_condition(spec.text.strip(), text_index))
+        query = query.where(_text_condition(spec.text.strip(), index))
     if spec.dataset:
         query = query.where(Sound.dataset == spec.dataset)
     if spec.created_by:
@@ -140,7 +149,7 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
     spec = spec.checked()
     if not 1 <= page_size <= 1000:
         raise ValidationError("page_size", "page_size must be from 1 to 1000.")
-    base = narrowed(select(Sound), spec, viewer.id if viewer else None, has_text_index(session))
+    base = narrowed(select(Sound), spec, viewer.id if viewer else None, text_index(session))
     column = SORTS[spec.sort]
     query = base
     if cursor:
@@ -165,7 +174,7 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
 
 def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
     """Sounds per dataset and per tag among the matches (the biggest ``limit`` of each)."""
-    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, has_text_index(session)).subquery()
+    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, text_index(session)).subquery()
     datasets = session.execute(select(Sound.dataset, func.count()).where(Sound.id.in_(select(ids))).group_by(Sound.dataset)
                                .order_by(func.count().desc()).limit(limit)).all()
     tags = session.execute(select(SoundTag.tag, func.count()).where(SoundTag.sound_id.in_(select(ids))).group_by(SoundTag.tag)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from core import __version__
 from core.annotations.service import AnnotationService
 from core.catalogue.metadata import PATH_COLUMNS, to_csv
-from core.catalogue.search import CatalogueQuery, describe, has_text_index, narrowed
+from core.catalogue.search import CatalogueQuery, describe, text_index, narrowed
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import Database, on_rollback
 from core.store.ids import new_id
@@ -96,7 +96,7 @@ def _rank(seed: int, sound_id: str) -> str:
 
 
 def candidates(session: Session, request: ExportRequest):
-    return narrowed(select(Sound), request.query.checked(), request.viewer_id, has_text_index(session)).where(Sound.file_id.is_not(None))
+    return narrowed(select(Sound), request.query.checked(), request.viewer_id, text_index(session)).where(Sound.file_id.is_not(None))
 
 
 def choose(session: Session, request: ExportRequest) -> list[Sound]:

@@ -32,7 +32,7 @@ from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
 from core.annotations.service import AnnotationService
 from core.catalogue.files import live
-from core.catalogue.search import CatalogueQuery, has_text_index, narrowed
+from core.catalogue.search import CatalogueQuery, text_index, narrowed
 from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
 from core.store.db import Database, get_or_not_found, on_rollback
@@ -67,7 +67,7 @@ class JobService:
         analyzer = analyzers.get(analyzer_name)
         checked = analyzer.check(params or {})
         if sound_ids is None:
-            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, has_text_index(self.session))
+            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, text_index(self.session))
             sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
         else:
             known = set(self.session.scalars(select(Sound.id).where(Sound.id.in_(sound_ids), live(Sound.expires_at))))
