@@ -353,3 +353,29 @@ def test_a_truncated_wav_is_refused_with_both_durations(local_earmark):
     streamed[40:44] = (0xFFFFFFFF).to_bytes(4, "little")  # a recorder that never filled the size in
     assert ingest(local_earmark, user, "streamed.wav", bytes(streamed)).status == "stored"
     assert ingest(local_earmark, user, "whole.wav", wav_bytes(seconds=1.0, freq=300)).status == "stored"
+
+
+def test_limits_are_checked_before_the_database_and_one_long_path_stops_nothing_else(local_earmark, tmp_path):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    archive = tmp_path / "long.zip"
+    long_path = "/".join(["d" * 150] * 7) + "/x.wav"  # 1,062 characters, every part a legal file name
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(long_path, wav_bytes(freq=300))
+        zf.writestr("ok/short.wav", wav_bytes(freq=400))
+    summary = import_path(local_earmark.db, local_earmark.storage, user, archive, options())
+    assert summary.line() == "1 stored, 0 already there, 1 refused"
+    refused = next(r for r in summary.results if r.status == "refused")
+    assert refused.reason.endswith("has a path of 1,062 characters; Earmark keeps paths of up to 800 (refused).")
+    long_name = "n" * 600 + ".txt"
+    stored = store_file(local_earmark.db, local_earmark.storage, user, long_name, io.BytesIO(b"hello"), options())
+    assert stored.status == "stored"
+    with local_earmark.db.read() as session:
+        kept = session.scalar(select(StoredFile.original_filename).where(StoredFile.key == stored.key))
+    assert len(kept) == 512 and kept.endswith("...")
+
+
+def test_a_metadata_column_name_past_the_limit_is_named():
+    from core.catalogue.metadata import read_table
+
+    with pytest.raises(ValidationError, match=r"meta.csv: the column name 'c{40}'\.\.\. has 150 characters; column names may have up to 128\."):
+        read_table(("path," + "c" * 150 + "\na.wav,1\n").encode(), "meta.csv")

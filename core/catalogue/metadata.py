@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pandas and Arrow cost ~90 MB when imported: only processes 
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "audio_path", "filepath")
 METADATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 MAX_FIELD_LENGTH = 10_000
+MAX_COLUMN_NAME = 128  # characters of a column name (the database's limit for a field's name)
 SNIFF_BYTES = 64 * 1024
 SEPARATORS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
@@ -156,6 +157,10 @@ def _as_text(table: pd.DataFrame, name: str) -> pd.DataFrame:
     table = table.loc[:, [c != "" and not c.startswith("Unnamed: ") for c in table.columns]]
     if table.columns.empty:
         raise ValidationError("metadata", f"{name} has no header row.")
+    too_long = [c for c in table.columns if len(c) > MAX_COLUMN_NAME]
+    if too_long:
+        raise ValidationError("metadata", f"{name}: the column name {too_long[0][:40]!r}... has {len(too_long[0]):,} characters; "
+                                          f"column names may have up to {MAX_COLUMN_NAME}.")
     for column in table.columns:
         values = table[column]
         if not pd.api.types.is_string_dtype(values) or values.hasnans:

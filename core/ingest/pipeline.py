@@ -41,6 +41,8 @@ from core.store.storage import CHUNK, Storage, escapes_root, normalise_key
 _DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _UNSAFE_CHARS = re.compile(r"[^\w .,()+=@~-]")
 MAX_COMPONENT = 200
+MAX_PATH = 800  # characters of a stored path: with audio/<dataset>/ in front it fits the 1,024 of a storage key
+MAX_ORIGINAL_NAME = 512  # characters of an original file name kept as metadata (the rest is cut, with "...")
 _SPOOL_IN_MEMORY = 1024 * 1024
 
 
@@ -130,7 +132,16 @@ def safe_relative_path(raw: str) -> tuple[str, bool]:
     if not parts:
         raise ValidationError("file", f"{raw!r} names no file.")
     safe = "/".join(parts)
+    if len(safe) > MAX_PATH:
+        raise ValidationError("file", f"{raw[:60]}... has a path of {len(safe):,} characters; Earmark keeps paths of up to "
+                                      f"{MAX_PATH:,} (refused).")
     return safe, safe != raw
+
+
+def original_name(path: str) -> str:
+    """The last part of a path as it was given, cut to MAX_ORIGINAL_NAME characters (the database's limit)."""
+    name = PurePosixPath(path.replace("\\", "/")).name or path
+    return name if len(name) <= MAX_ORIGINAL_NAME else name[: MAX_ORIGINAL_NAME - 3] + "..."
 
 
 # -- one file -------------------------------------------------------------------------------------------
@@ -207,7 +218,7 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, options: 
         with db.write() as session:
             _record_peaks(session, storage, actor, sound_id, pyramid, db)
             record = StoredFile(
-                key=key, category="audio", purpose=options.purpose, original_filename=PurePosixPath(extra.get("original_path", path)).name,
+                key=key, category="audio", purpose=options.purpose, original_filename=original_name(extra.get("original_path", path)),
                 description=options.description, extra=extra, size=size, sha256=sha256, created_by=actor.id,
                 expires_at=options.expires_at,
             )
@@ -287,7 +298,7 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
             with db.write() as session:
                 on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
                 session.add(StoredFile(
-                    key=key, category=found, purpose=options.purpose, original_filename=name, description=options.description,
+                    key=key, category=found, purpose=options.purpose, original_filename=original_name(name), description=options.description,
                     extra=dict(options.extra), size=stored.size, sha256=stored.sha256, created_by=actor.id, expires_at=options.expires_at,
                 ))
             return IngestResult(name, "stored", "", kind=kind, size=stored.size, key=key)
