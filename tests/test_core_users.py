@@ -203,10 +203,25 @@ def test_ownership_rules():
 def test_cookie_key_is_random_kept_and_private(tmp_path):
     import stat
 
-    from core.accounts.auth import cookie_key
+    from core.accounts.auth import kept_key
 
     path = tmp_path / "data" / "cookie_key"
-    first = cookie_key(path)
-    assert len(first) >= 32 and cookie_key(path) == first
+    first = kept_key(path)
+    assert len(first) >= 32 and kept_key(path) == first
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert cookie_key(tmp_path / "other" / "cookie_key") != first
+    assert kept_key(tmp_path / "other" / "cookie_key") != first
+
+
+def test_replicas_share_the_cookie_key_from_the_setting(tmp_path):
+    from core.accounts.auth import cookie_key
+    from core.errors import ConfigError
+    from core.store.config import load_settings
+
+    shared = "k" * 40
+    one, two = (load_settings({"EARMARK_DATA_DIR": str(tmp_path / name), "EARMARK_COOKIE_KEY": shared}, env_file=None)
+                for name in ("replica1", "replica2"))
+    assert cookie_key(one) == cookie_key(two) == shared and not (tmp_path / "replica1" / "cookie_key").exists()
+    alone = load_settings({"EARMARK_DATA_DIR": str(tmp_path / "laptop")}, env_file=None)
+    assert cookie_key(alone) != shared and len(cookie_key(alone)) >= 32
+    with pytest.raises(ConfigError, match="EARMARK_COOKIE_KEY must be at least 32 characters long \\(it has 5\\)"):
+        load_settings({"EARMARK_COOKIE_KEY": "short"}, env_file=None)

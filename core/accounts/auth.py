@@ -9,6 +9,7 @@ from pathlib import Path
 import bcrypt
 
 from core.errors import ConfigError, ValidationError
+from core.store.config import Settings
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (5.x: refuses) anything longer
@@ -56,8 +57,14 @@ def unusable_password_hash() -> str:
     return "!" + secrets.token_hex(16)
 
 
-def cookie_key(path: Path) -> str:
-    """The login cookie's signing key: random, made on first start, kept (mode 0600) in the data folder."""
+def cookie_key(settings: Settings) -> str:
+    """The key that signs login cookies and file links: ``EARMARK_COOKIE_KEY`` when set (every replica of a team
+    server must share it, or a request sent to another replica is logged out), else the data folder's own."""
+    return settings.cookie_key or kept_key(settings.cookie_key_path)
+
+
+def kept_key(path: Path) -> str:
+    """A random key, made on first start and kept (mode 0600) at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # one process wins the first start

@@ -21,13 +21,13 @@ LINK_PREFIX = "/api/v1/files/"
 
 def file_link(settings: Settings, stored: StoredFile, user_id: str, ttl_seconds: int = 3600) -> str:
     """A path (under /api/v1) that downloads ``stored`` for ``ttl_seconds``."""
-    token = tokens.sign({"key": stored.key, "user": user_id}, auth.cookie_key(settings.cookie_key_path), ttl_seconds)
+    token = tokens.sign({"key": stored.key, "user": user_id}, auth.cookie_key(settings), ttl_seconds)
     return LINK_PREFIX + token
 
 
 def file_for_link(session: Session, storage: Storage, settings: Settings, token: str) -> StoredFile:
     """The stored file a link's token names; refused if the token is forged or expired or its user deactivated."""
-    payload = tokens.verify(token, auth.cookie_key(settings.cookie_key_path))
+    payload = tokens.verify(token, auth.cookie_key(settings))
     user = UserService(session).get(payload["user"])
     if not user.is_active:
         raise PermissionDenied("This account is deactivated.")

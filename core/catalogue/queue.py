@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.catalogue.search import CatalogueQuery, describe, text_index, narrowed
+from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.catalogue.sounds import SoundFilter, filtered
 from core.store.models import Annotation, Sound
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from core import __version__
 from core.annotations.service import AnnotationService
 from core.catalogue.metadata import PATH_COLUMNS, to_csv
-from core.catalogue.search import CatalogueQuery, describe, text_index, narrowed
+from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import Database, on_rollback
 from core.store.ids import new_id

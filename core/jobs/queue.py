@@ -32,7 +32,7 @@ from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
 from core.annotations.service import AnnotationService
 from core.catalogue.files import live
-from core.catalogue.search import CatalogueQuery, text_index, narrowed
+from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
 from core.store.db import Database, get_or_not_found, on_rollback

@@ -32,6 +32,7 @@ class Settings:
     admin_password: str | None
     max_upload_mb: int
     workers: int
+    cookie_key: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -90,6 +91,17 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     return url
 
 
+MIN_COOKIE_KEY = 32
+
+
+def _cookie_key(env: Mapping[str, str]) -> str | None:
+    key = env.get("EARMARK_COOKIE_KEY", "").strip() or None
+    if key is not None and len(key) < MIN_COOKIE_KEY:
+        raise ConfigError("EARMARK_COOKIE_KEY", f"EARMARK_COOKIE_KEY must be at least {MIN_COOKIE_KEY} characters long "
+                                                f"(it has {len(key)}); make one with: python -c \"import secrets; print(secrets.token_urlsafe(48))\"")
+    return key
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Settings from ``environ`` (default: the process environment) over the values of ``env_file``."""
     env: dict[str, str] = {}
@@ -113,6 +125,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         admin_password=admin_password,
         max_upload_mb=_int(env, "EARMARK_MAX_UPLOAD_MB", 512, 1),
         workers=_int(env, "EARMARK_WORKERS", 1, 0),
+        cookie_key=_cookie_key(env),
     )
 
 

@@ -149,7 +149,7 @@ def _authenticator(app: Earmark) -> stauth.Authenticate:
     with app.db.read() as session:
         credentials = {"usernames": UserService(session).active_credentials()}
     return stauth.Authenticate(
-        credentials, COOKIE_NAME, auth.cookie_key(app.settings.cookie_key_path), COOKIE_EXPIRY_DAYS,
+        credentials, COOKIE_NAME, auth.cookie_key(app.settings), COOKIE_EXPIRY_DAYS,
         auto_hash=False, login_sleep_time=0,
     )
 
