@@ -1,16 +1,20 @@
-"""Browse at scale: a SQLite catalogue of 1,000,000 sounds and 5,000,000 annotations, filtered pages timed.
+"""Browse at scale: a catalogue of 1,000,000 sounds and 5,000,000 annotations, filtered pages timed.
 
 Builds the catalogue with the product's schema (tags, metadata fields, annotation counts, the trigram text
 index), then times ``core.catalogue.search.search`` as the Browse page calls it on a big catalogue (the page without
 the count) for a set of filters and sorts, on the first page and on deep pages (cursors near 10%, 50% and 90% of
 the matches), and prints p50/p95 per case, with the cost of the capped count (made when asked) beside it.
-Baseline in the same run: the same page by OFFSET. Run: ``python bench/browse.py [--sounds 1000000]``.
+Baseline in the same run: the same page by OFFSET. Run: ``python bench/browse.py [--sounds 1000000]`` on
+SQLite, or with ``--database-url postgresql+psycopg://...`` on a PostgreSQL database (in a schema of its own,
+dropped afterwards).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -28,12 +32,12 @@ from core.catalogue.search import (  # noqa: E402
     COUNT_CAP,
     SORTS,
     CatalogueQuery,
-    text_index,
     narrowed,
     search,
+    text_index,
 )
 from core.store import migrate  # noqa: E402
-from core.store.db import Database  # noqa: E402
+from core.store.db import Database, scratch_schema  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import (  # noqa: E402
     Annotation,
@@ -94,10 +98,16 @@ def main() -> None:
     parser.add_argument("--sounds", type=int, default=1_000_000)
     parser.add_argument("--annotations-per-sound", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--database-url", help="a PostgreSQL database to run on (default: a SQLite file)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/browse.db")
+    with contextlib.ExitStack() as stack:
+        if args.database_url:
+            url = stack.enter_context(scratch_schema(args.database_url, f"bench_browse_{os.getpid()}"))
+        else:
+            url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/browse.db"
+        db = Database(url)
         migrate.upgrade(db)
+        print(f"on {db.engine.dialect.name}")
         t0 = time.perf_counter()
         _, viewer = build(db, args.sounds, args.annotations_per_sound / 0.9)
         with db.read() as session:

@@ -26,9 +26,12 @@ if saved:
     def save_profile():
         auth.check_repeated(new_password, repeat)
         with app.db.write() as session:
-            return UserService(session).update_profile(
+            saved_user = UserService(session).update_profile(
                 user, user.id, email=email, about_me=about, info_url=info_url, password=new_password or None
             )
+        if new_password:
+            shell.renew_login()  # your other browsers are logged out; this one stays
+        return saved_user
     shell.run(save_profile, "Profile saved.")
 
 st.subheader("API tokens")

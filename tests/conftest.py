@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from sqlalchemy.pool import NullPool
 
 from core.accounts.users import UserService
 from core.context import Earmark, open_earmark
 from core.store import config
-from core.store.db import Database
+from core.store.db import Database, scratch_schema
 from core.store.models import User
 from core.store.storage import LocalStorage, S3Storage, Storage
 
@@ -69,25 +68,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     config.settings.cache_clear()
 
 
-@contextlib.contextmanager
-def pg_schema(server_url: str) -> Iterator[str]:
-    """A new empty schema on the test server; the URL whose connections use it (and only it, plus ``public`` for
-    extensions). Afterwards every connection still open on it is ended and the schema dropped."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"t_{os.getpid()}_{time.monotonic_ns()}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name},public", "application_name": name})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"), {"n": name})
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+def pg_schema(server_url: str) -> contextlib.AbstractContextManager[str]:
+    """A fresh schema on the test server for one test (or one module's server), dropped afterwards."""
+    return scratch_schema(server_url, f"t_{os.getpid()}_{time.monotonic_ns()}")
 
 
 @pytest.fixture
@@ -268,10 +251,10 @@ def page(server: str):
 
 
 
-def e2e_log_in(page, server: str) -> None:
+def e2e_log_in(page, server: str, user_name: str = E2E_ADMIN, password: str = E2E_PASSWORD) -> None:
     page.goto(server)
-    page.get_by_label("Username").fill(E2E_ADMIN)
-    page.get_by_label("Password", exact=True).fill(E2E_PASSWORD)
+    page.get_by_label("Username").fill(user_name)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Storage used").first.wait_for()
     e2e_settle(page)  # the login cookie's component reruns the page once more: a click during that rerun is lost

@@ -127,6 +127,15 @@ def test_basic_is_cached_but_a_deactivated_account_stops_at_once(api, local_earm
     assert api.get("/api/v1/", headers=basic("hal")).status_code == 401
 
 
+def test_a_reset_password_stops_the_old_one_at_once_over_basic(api, local_earmark):
+    assert api.get("/api/v1/", headers=basic("hal")).status_code == 200  # checked once, then remembered
+    with local_earmark.db.write() as session:
+        users = UserService(session)
+        users.set_password(users.by_name("admin"), users.by_name("hal").id, "a-new-password-9")
+    assert api.get("/api/v1/", headers=basic("hal")).status_code == 401
+    assert api.get("/api/v1/", headers=basic("hal", "a-new-password-9")).status_code == 200
+
+
 def test_sound_audio_whole_ranges_and_parts(api, local_earmark):
     import io
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, E2E_ADMIN, E2E_PASSWORD
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, E2E_ADMIN, E2E_PASSWORD, e2e_log_in, e2e_settle
 
 pytestmark = pytest.mark.browser
 
@@ -48,11 +48,40 @@ def other_site(server):
     httpd.shutdown()
 
 
-def _user_names(server: str) -> set[str]:
+def _as_admin(server: str, path: str, method: str = "GET", body: dict | None = None):
     auth = base64.b64encode(f"{E2E_ADMIN}:{E2E_PASSWORD}".encode()).decode()
-    request = urllib.request.Request(f"{server}/api/v1/users?page_size=1000", headers={"Authorization": f"Basic {auth}"})
+    request = urllib.request.Request(f"{server}/api/v1{path}", method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return {u["user_name"] for u in json.load(response)["items"]}
+        return json.loads(response.read() or b"null")
+
+
+def _user_names(server: str) -> set[str]:
+    return {u["user_name"] for u in _as_admin(server, "/users?page_size=1000")["items"]}
+
+
+def test_a_password_reset_logs_out_the_browsers_logged_in_before_it(page, server):
+    from playwright.sync_api import expect
+
+    ann = _as_admin(server, "/users", "POST", {"user_name": "ann", "password": "ann-password-1", "user_type": "human"})
+    e2e_log_in(page, server, "ann", "ann-password-1")
+    other_tab = page.context.new_page()  # logged in by the cookie the first tab's login left
+    other_tab.goto(server)
+    other_tab.get_by_text("Logged in as").first.wait_for()
+
+    _as_admin(server, f"/users/{ann['id']}", "PATCH", {"password": "ann-password-2"})  # an administrator resets it
+    stale = "The password of this account was changed after this browser logged in: log in again."
+    other_tab.reload()  # a new session on the old cookie
+    expect(other_tab.get_by_text(stale)).to_be_visible()
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Browse").click()  # the first tab's running session
+    expect(page.get_by_text(stale)).to_be_visible()
+    expect(page.get_by_text("Logged in as")).to_have_count(0)
+
+    e2e_log_in(page, server, "ann", "ann-password-2")  # the new password works, and keeps working
+    page.reload()
+    page.get_by_text("Logged in as").first.wait_for()
+    e2e_settle(page)
+    expect(page.get_by_text(stale)).to_have_count(0)
 
 
 def test_a_page_on_another_site_cannot_create_an_administrator(server, other_site, tmp_path):

@@ -134,7 +134,7 @@ def test_a_stale_edit_is_refused_with_who_and_when(local_earmark, demo):
         AnnotationService(session).update(UserService(session).by_name("admin"), annotation.id, 1, text="changed")
     at.text_input(key=f"edit_text_{annotation.id}").input("mine")
     at.button(key="edit_save").click().run()
-    assert shown(at.error[0].value).startswith("This annotation was changed by hal at ") and "reload it before editing" in shown(at.error[0].value)
+    assert shown(at.error[0].value).startswith("This annotation was changed by admin at ") and "reload it before editing" in shown(at.error[0].value)
     [saved] = annotations_of(local_earmark, demo[0].id)
     assert saved.text == "changed" and saved.version == 2
     at.button(key="edit_reload").click().run()

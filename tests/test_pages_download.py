@@ -83,7 +83,7 @@ def test_tampered_and_expired_links_are_refused(demo):
     client = TestClient(Starlette(routes=routes()))
     tampered = client.get(url[:-3] + "abc")
     assert tampered.status_code == 403 and tampered.json() == {"error": "This link is not valid."}
-    key = auth.cookie_key(demo.settings.cookie_key_path)
+    key = auth.cookie_key(demo.settings)
     payload = tokens.verify(url.rsplit("/", 1)[1], key)
     expired = tokens.sign({"key": payload["key"], "user": payload["user"]}, key, ttl_seconds=-1)
     assert client.get(f"/api/v1/files/{expired}").json() == {"error": "This link has expired: build the download again."}

@@ -1,8 +1,10 @@
 """Who is calling the HTTP API: HTTP Basic with the UI's accounts, or a revocable API token (Bearer).
 
 bcrypt is slow on purpose; a bot making many requests would spend its time hashing, so a successful Basic check
-is remembered for a short while (keyed by the sha256 of the credentials, never the password itself). A
-deactivated account, or a revoked token, stops working at once: the account is loaded on every request.
+is remembered for a short while (keyed by the sha256 of the credentials, never the password itself), together
+with the password hash it was checked against. A deactivated account, a revoked token or a changed password
+stops working at once: the account is loaded on every request, and a remembered check counts only while the
+account's password hash is still the one it was made against.
 """
 
 from __future__ import annotations
@@ -29,22 +31,23 @@ BASIC_CACHE_SECONDS = 300
 
 class _BasicCache:
     def __init__(self) -> None:
-        self.entries: dict[str, tuple[str, float]] = {}
+        self.entries: dict[str, tuple[str, str, float]] = {}
         self.lock = threading.Lock()
 
-    def get(self, digest: str) -> str | None:
+    def get(self, digest: str) -> tuple[str, str] | None:
+        """(user id, the password hash the credentials were checked against), while fresh."""
         with self.lock:
             found = self.entries.get(digest)
-            if found and found[1] > time.monotonic():
-                return found[0]
+            if found and found[2] > time.monotonic():
+                return found[0], found[1]
             self.entries.pop(digest, None)
             return None
 
-    def put(self, digest: str, user_id: str) -> None:
+    def put(self, digest: str, user: User) -> None:
         with self.lock:
             if len(self.entries) > 10_000:
                 self.entries.clear()
-            self.entries[digest] = (user_id, time.monotonic() + BASIC_CACHE_SECONDS)
+            self.entries[digest] = (user.id, user.password_hash, time.monotonic() + BASIC_CACHE_SECONDS)
 
 
 BASIC_CACHE = _BasicCache()
@@ -76,7 +79,9 @@ def _by_password(db: Database, encoded: str, address: str | None) -> User:
     with db.read() as session:
         cached = BASIC_CACHE.get(digest)
         if cached:
-            return _active(session, cached)
+            user = _active(session, cached[0])
+            if user.password_hash == cached[1]:
+                return user  # else the password was changed since: check these credentials again
     try:
         name, _, password = base64.b64decode(encoded).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
@@ -93,7 +98,7 @@ def _by_password(db: Database, encoded: str, address: str | None) -> User:
             refused = exc
     if refused is not None:
         raise refused
-    BASIC_CACHE.put(digest, user.id)
+    BASIC_CACHE.put(digest, user)
     return user
 
 

@@ -189,6 +189,7 @@ class UserService:
             setattr(user, name, value)
         if fields.get("password") is not None:
             user.password_hash = auth.hash_password(fields["password"])
+            user.password_changed = utcnow()  # browsers logged in before now are logged out (core.ui.shell)
         self.session.flush()
         return user
 

@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from core.errors import ConfigError, NotFound
 
@@ -102,6 +103,24 @@ def insert_for(session: Session, model: type) -> Any:
     ``.on_conflict_do_update()`` can make a get-or-create or an upsert one race-free statement on both databases."""
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     return dialect.insert(model)
+
+
+@contextmanager
+def scratch_schema(server_url: str, name: str) -> Iterator[str]:
+    """A new empty schema ``name`` on a PostgreSQL server, for a test or a benchmark: yields the URL whose
+    connections use it (with ``public`` after it, where extensions live). Afterwards every connection still open
+    on it is ended (they carry ``name`` as their application name) and the schema is dropped."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name},public", "application_name": name})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"), {"n": name})
+            connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+        admin.dispose()
 
 
 class Database:

@@ -60,6 +60,7 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(100))
+    password_changed: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # logins before it end
     email: Mapped[OptText]
     about_me: Mapped[OptText]
     info_url: Mapped[OptText]

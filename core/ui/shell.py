@@ -6,13 +6,15 @@ explanation (log in, create the first administrator, account deactivated, role n
 
 from __future__ import annotations
 
+import datetime as dt
 import queue
 import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
@@ -24,7 +26,7 @@ from core.catalogue.sounds import SoundService
 from core.context import Earmark, open_earmark
 from core.errors import ConfigError, EarmarkError, NotFound
 from core.store.config import Settings, settings
-from core.store.models import User
+from core.store.models import User, as_utc, utcnow
 
 COOKIE_NAME = "earmark_auth"
 COOKIE_EXPIRY_DAYS = 1.0  # the cookie carries only the name and expiry: keep it short
@@ -164,6 +166,41 @@ def _current_user(app: Earmark, user_name: str | None) -> User | None:
             return None
 
 
+def _logged_in_at(app: Earmark, user: User) -> dt.datetime:
+    """When this browser logged in as ``user``: when its login cookie was issued if the session came with one
+    (the cookie holds only the name and its expiry, COOKIE_EXPIRY_DAYS after issue), else this session's
+    first run since it logged in with the form."""
+    if "_logged_in_at" not in st.session_state:
+        st.session_state["_logged_in_at"] = _cookie_issued(app, user) or utcnow()
+    return st.session_state["_logged_in_at"]
+
+
+def _cookie_issued(app: Earmark, user: User) -> dt.datetime | None:
+    token = st.context.cookies.get(COOKIE_NAME)
+    if not token or token == st.session_state.get("_stale_login_token"):
+        return None  # no cookie, or the one this session already found stale (the form logged in since)
+    try:
+        payload = jwt.decode(token, auth.cookie_key(app.settings), algorithms=["HS256"])
+        if payload.get("username") != user.user_name:
+            return None
+        return dt.datetime.fromtimestamp(float(payload["exp_date"]) - COOKIE_EXPIRY_DAYS * 86_400, tz=dt.timezone.utc)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _log_out(authenticator: stauth.Authenticate, reason: str) -> NoReturn:
+    st.session_state.pop("_logged_in_at", None)
+    st.session_state["_logged_out_because"] = reason
+    authenticator.logout(location="unrendered")
+    st.error(reason)
+    st.stop()
+
+
+def renew_login() -> None:
+    """After people change their own password: this session stays logged in (others are logged out)."""
+    st.session_state["_logged_in_at"] = utcnow()
+
+
 def page(title: str, action: Action | None = None) -> User:
     """Start a page: title, login, account check, role check. Returns the current user or stops the page."""
     app = earmark()
@@ -179,12 +216,18 @@ def page(title: str, action: Action | None = None) -> User:
     if status is False:
         st.error("Wrong user name or password.")
     if not status:
+        st.session_state.pop("_logged_in_at", None)
+        if reason := st.session_state.get("_logged_out_because"):
+            st.error(reason)  # kept until the next login: the cookie component reruns the page once more
         st.stop()
+    st.session_state.pop("_logged_out_because", None)
     user = _current_user(app, st.session_state.get("username"))
     if user is None or not user.is_active:
-        authenticator.logout(location="unrendered")
-        st.error("This account no longer exists or has been deactivated; ask an administrator.")
-        st.stop()
+        _log_out(authenticator, "This account no longer exists or has been deactivated; ask an administrator.")
+    logged_in_at = _logged_in_at(app, user)  # noted on the first run after login, whatever comes later
+    if user.password_changed and as_utc(user.password_changed) > logged_in_at:
+        st.session_state["_stale_login_token"] = st.context.cookies.get(COOKIE_NAME)
+        _log_out(authenticator, "The password of this account was changed after this browser logged in: log in again.")
     with st.sidebar:
         role = f"{user.user_type}{', admin' if user.is_admin else ''}"
         st.caption(f"Logged in as **{plain(user.user_name)}** ({role})")
