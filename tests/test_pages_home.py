@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from core.accounts.users import UserService
 from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
-from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user, shown
+from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, app_test, login, make_user, shown
 
 
 def metrics(at) -> dict[str, str]:
@@ -49,6 +53,23 @@ def test_wrong_password_is_said_plainly(local_earmark):
     at = login(app_test(), "hal", "wrong-password")
     assert "Wrong user name or password." in [shown(e.value) for e in at.error]
     assert not at.metric
+
+
+def test_the_login_form_is_throttled_like_the_api(local_earmark):
+    from core.accounts.credentials import check_password
+    from core.errors import TooManyAttempts
+
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(), "hal", "wrong-password")
+    for _ in range(5):  # five free failures, then every try waits
+        at.text_input(key="login_password").input("wrong-again")
+        at.button(key="login_submit").click().run()
+    at.text_input(key="login_password").input(USER_PASSWORD)  # even the right password, while blocked
+    at.button(key="login_submit").click().run()
+    [error] = [shown(e.value) for e in at.error]
+    assert re.fullmatch(r"Too many failed logins: try again in [12] s\.", error) and not at.metric
+    with pytest.raises(TooManyAttempts):  # the same count as HTTP Basic's, kept in the database
+        check_password(local_earmark.db, "hal", USER_PASSWORD, None)
 
 
 def test_admin_sees_the_stats_and_loads_the_demo(local_earmark):

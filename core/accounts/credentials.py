@@ -86,9 +86,18 @@ def _by_password(db: Database, encoded: str, address: str | None) -> User:
         name, _, password = base64.b64decode(encoded).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
         raise AuthenticationFailed("The Basic credentials are not valid base64 of name:password.") from None
+    user = check_password(db, name, password, address)
+    BASIC_CACHE.put(digest, user)
+    return user
+
+
+def check_password(db: Database, name: str, password: str, address: str | None) -> User:
+    """The account ``name`` if ``password`` is its password, throttled: TooManyAttempts while the account or
+    ``address`` is blocked, AuthenticationFailed (and one more failure counted) if wrong. The pages' login form
+    and HTTP Basic both come through here, so guessing costs the same wherever it is tried."""
     counted = throttle.keys(name, address)
     refused: AuthenticationFailed | None = None
-    with db.write() as session:  # the failure is committed even though the request is refused
+    with db.write() as session:  # the failure is committed even though the login is refused
         throttle.check(session, counted)
         try:
             user = UserService(session).authenticate(name, password)
@@ -98,7 +107,6 @@ def _by_password(db: Database, encoded: str, address: str | None) -> User:
             refused = exc
     if refused is not None:
         raise refused
-    BASIC_CACHE.put(digest, user)
     return user
 
 

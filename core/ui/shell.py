@@ -18,13 +18,13 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core.accounts import auth
+from core.accounts import auth, credentials
 from core.accounts.permissions import Action, can_any
 from core.accounts.users import UserService
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.catalogue.sounds import SoundService
 from core.context import Earmark, open_earmark
-from core.errors import ConfigError, EarmarkError, NotFound
+from core.errors import AuthenticationFailed, ConfigError, EarmarkError, NotFound, TooManyAttempts
 from core.store.config import Settings, settings
 from core.store.models import User, as_utc, utcnow
 
@@ -156,6 +156,29 @@ def _authenticator(app: Earmark) -> stauth.Authenticate:
     )
 
 
+def _login_form(app: Earmark, authenticator: stauth.Authenticate) -> bool:
+    """Earmark's login form, throttled like HTTP Basic (core.accounts.credentials.check_password); on success
+    the session is logged in and streamlit-authenticator sets its cookie. Returns whether it logged in."""
+    with st.form("login"):
+        st.subheader("Login")
+        name = st.text_input("Username", key="login_user_name", autocomplete="username")
+        password = st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+        submitted = st.form_submit_button("Login", key="login_submit")
+    if not submitted:
+        return False
+    try:
+        user = credentials.check_password(app.db, name.strip(), password, st.context.ip_address)
+    except TooManyAttempts as exc:
+        st.error(str(exc))
+        return False
+    except AuthenticationFailed:
+        st.error("Wrong user name or password.")
+        return False
+    st.session_state.update(authentication_status=True, username=user.user_name, name=user.user_name)
+    authenticator.cookie_controller.set_cookie()
+    return True
+
+
 def _current_user(app: Earmark, user_name: str | None) -> User | None:
     if not user_name:
         return None
@@ -210,16 +233,14 @@ def page(title: str, action: Action | None = None) -> User:
         _first_admin_form(app)
         st.stop()
     authenticator = _authenticator(app)
-    # No st.rerun() after a fresh login: the cookie component must reach the browser (it reruns the page itself).
-    authenticator.login(location="main", key="login")
-    status = st.session_state.get("authentication_status")
-    if status is False:
-        st.error("Wrong user name or password.")
-    if not status:
+    authenticator.login(location="unrendered", key="login")  # a valid login cookie logs this browser in
+    if not st.session_state.get("authentication_status"):
         st.session_state.pop("_logged_in_at", None)
         if reason := st.session_state.get("_logged_out_because"):
             st.error(reason)  # kept until the next login: the cookie component reruns the page once more
-        st.stop()
+        # No st.rerun() after a fresh login: the cookie component must reach the browser (it reruns the page itself).
+        if not _login_form(app, authenticator):
+            st.stop()
     st.session_state.pop("_logged_out_because", None)
     user = _current_user(app, st.session_state.get("username"))
     if user is None or not user.is_active:
