@@ -155,3 +155,14 @@ def test_screen_has_everything_the_page_draws(local_earmark):
     assert screen.line.points <= 5000 and screen.figure.layout.dragmode == "select"
     assert screen.figure.layout.selectdirection == "h"
     assert [s.x0 for s in screen.figure.layout.shapes] == [21.0]  # the selection band
+
+
+def test_annotation_labels_on_the_waveform_are_text_not_markup():
+    from core.audio.waveform import waveform_figure
+    from core.store.models import Annotation, AnnotationTag
+
+    line = peaks.Envelope(x=np.array([0.0, 1.0]), y=np.array([0.0, 0.0]), source="samples", start_seconds=0.0, end_seconds=1.0)
+    notes = [Annotation(start_seconds=0.1, duration_seconds=0.2, text='<a href="http://elsewhere/">x</a>', tags=[]),
+             Annotation(start_seconds=0.4, duration_seconds=0.2, text=None, tags=[AnnotationTag(tag="<b>loud</b>")])]
+    labels = [a.text for a in waveform_figure(line, View(0.0, 1.0), notes).layout.annotations]
+    assert labels == ["&lt;a href=&quot;http://elsewhere/&quot;&gt;x&lt;", "&lt;b&gt;loud&lt;/b&gt;"]  # text cut to 30, then escaped

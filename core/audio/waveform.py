@@ -4,6 +4,7 @@ the audio of a part. Built here (numpy, plotly) so the page only places them.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 from collections.abc import Iterable
@@ -72,7 +73,7 @@ def waveform_figure(
             continue
         tags = annotation.tag_names
         color = colors.get(tags[0], "#888888") if tags else "#888888"
-        label = ", ".join(tags) or (annotation.text or "")[:30]
+        label = html.escape(", ".join(tags) or (annotation.text or "")[:30])  # Plotly renders <a>, <b>, <span> in labels
         fig.add_vrect(x0=annotation.start_seconds, x1=annotation.end_seconds, fillcolor=color, opacity=0.22,
                       line_width=0, annotation_text=label, annotation_position="top left",
                       annotation_font=dict(size=11, color=color))
