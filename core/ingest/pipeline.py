@@ -3,8 +3,10 @@
 Each file is its own unit of work: checked by content, hashed, deduplicated (same sha256 in the dataset is
 "already there"), stored, recorded. A bad file is refused with a reason and the batch goes on. A file is
 either fully in (object + rows) or not at all: if its rows cannot be written, the object written for them is
-removed. Batches run on N worker threads (object storage is the slow part; SQLite writes queue up behind
-``BEGIN IMMEDIATE``), and a re-run skips everything already stored, so an interrupted import resumes.
+removed. Two uploads racing for one path or one content are decided by the database's unique constraints
+(the loser's transaction fails whole and it reports the winner), not by a check made beforehand. Batches run on
+N worker threads (object storage is the slow part), and a re-run skips everything already stored, so an
+interrupted import resumes.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Two kinds of session: :meth:`Database.read` for reading, :meth:`Database.write` for anything that changes
 data. On SQLite a write transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock up front: a
 deferred transaction that reads and then writes fails with "database is locked" under concurrent writers no
-matter the busy timeout, an immediate one just waits its turn.
+matter the busy timeout, an immediate one just waits its turn. That lock is SQLite's alone: code that must be
+correct with several writers says so in its statements (conditional updates, SQL increments, ``INSERT ... ON
+CONFLICT`` through :func:`insert_for`, ``FOR UPDATE SKIP LOCKED``), which PostgreSQL honours under READ COMMITTED.
 """
 
 from __future__ import annotations
