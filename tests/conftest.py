@@ -198,14 +198,18 @@ class E2EServer(str):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
     """The app as a user starts it, on a free loopback port, with the administrator from the settings."""
     with pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url:
-        yield from _serve(tmp_path_factory.mktemp("e2e") / "earmark-data", database_url)
+        with serve(tmp_path_factory.mktemp("e2e") / "earmark-data", database_url) as served:
+            yield served
 
 
-def _serve(data_dir: Path, database_url: str | None) -> Iterator[E2EServer]:
+@contextlib.contextmanager
+def serve(data_dir: Path, database_url: str | None, settings: dict[str, str] | None = None) -> Iterator[E2EServer]:
+    """`streamlit run app.py` on a free loopback port with these settings, until the block ends."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EARMARK_", "AWS_"))}
     env |= {"EARMARK_DATA_DIR": str(data_dir), "EARMARK_ADMIN_USER": E2E_ADMIN, "EARMARK_ADMIN_PASSWORD": E2E_PASSWORD}
-    env |= {"EARMARK_DATABASE_URL": database_url} if database_url else {}
+    env |= ({"EARMARK_DATABASE_URL": database_url} if database_url else {}) | (settings or {})
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",

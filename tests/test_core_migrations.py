@@ -96,3 +96,27 @@ def test_the_command_line_upgrades_and_reports(capsys):
     out = capsys.readouterr().out
     assert "0001" in out and "Baseline" in out and "0002" in out
     assert main(["sounds"]) == 0  # and the rest of the command line still works on it
+
+
+def test_replicas_starting_together_migrate_once():
+    import threading
+
+    results: list[str | Exception] = []
+    gate = threading.Barrier(3)
+
+    def start() -> None:
+        db = database()  # each replica has its own engine
+        gate.wait(10)
+        try:
+            results.append(migrate.upgrade(db))
+        except Exception as exc:  # noqa: BLE001 - compared below
+            results.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == [migrate.head()] * 3
