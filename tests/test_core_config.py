@@ -47,13 +47,15 @@ def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
     ("EARMARK_WORKERS", "-1"),
     ("EARMARK_S3_ANONYMOUS", "maybe"),
     ("EARMARK_ADMIN_USER", "root"),  # without a password
+    ("EARMARK_COOKIE_KEY", "too-short"),
+    ("EARMARK_DATABASE_URL", "earmark:s3cret-pw@db.internal/earmark"),  # not a URL, and not repeated (a password)
 ])
 def test_a_bad_setting_is_named_in_one_sentence(name, value):
     with pytest.raises(ConfigError) as err:
         load_settings({name: value}, env_file=None)
     message = str(err.value)
     assert err.value.setting.startswith("EARMARK_")
-    assert err.value.setting in message and "\n" not in message
+    assert err.value.setting in message and "\n" not in message and "s3cret-pw" not in message
 
 
 def test_streamlit_does_not_watch_the_default_data_folder():

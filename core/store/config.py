@@ -86,7 +86,8 @@ def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
     if "://" not in url:
         raise ConfigError(
             "EARMARK_DATABASE_URL",
-            f"EARMARK_DATABASE_URL must be a SQLAlchemy URL such as sqlite:///path/earmark.db, not {url!r}.",
+            "EARMARK_DATABASE_URL must be a SQLAlchemy URL such as sqlite:///path/earmark.db or "
+            "postgresql+psycopg://user:password@host/db (the value set has no ://; it is not repeated here, it may hold a password).",
         )
     return url
 
