@@ -37,6 +37,21 @@ def all_pages(session, spec, viewer, size=5):
         cursor = page.next_cursor
 
 
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("spec", [
+    CatalogueQuery(tags=("demo",)), CatalogueQuery(where=(("set", "test"),)), CatalogueQuery(annotated="mine"),
+    CatalogueQuery(tags=("demo",), where=(("speaker_id", "id00001"),)),
+])
+def test_filtered_pages_by_date_hold_every_match_once(demo, spec, descending):
+    """The cursor is carried into each per-sound condition on date pages (core.catalogue.search.narrowed)."""
+    earmark, sounds, hal = demo
+    spec = CatalogueQuery(**{**spec.__dict__, "descending": descending})
+    with earmark.db.read() as session:
+        whole = [s.id for s in search(session, spec, hal, page_size=1000).items]
+        paged = [s.id for s in all_pages(session, spec, hal, size=2)]
+    assert paged == whole and whole and len(set(paged)) == len(paged)
+
+
 @pytest.mark.parametrize("sort, key", [
     ("date", lambda s: s.id), ("name", lambda s: (s.path, s.id)), ("duration", lambda s: (s.duration_seconds, s.id)),
     ("annotations", lambda s: (s.annotation_count, s.id)),

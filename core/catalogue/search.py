@@ -88,8 +88,21 @@ def _text_condition(needle: str, index: str):
     return or_(func.lower(Sound.path).like(pattern.lower(), escape="\\"), func.lower(Sound.title).like(pattern.lower(), escape="\\"))
 
 
-def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: str = "") -> Select:
-    """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports)."""
+def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: str = "",
+             beyond: tuple[str, bool] | None = None) -> Select:
+    """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports).
+
+    ``beyond``: (the last id a page ended on, descending), when the page is read in id order. Each per-sound
+    condition then says so too: PostgreSQL joins those conditions in id order and does not carry ``id > x`` over
+    to them by itself, so a deep page would read every matching row before the cursor (200 ms at 300,000 sounds
+    for "annotated by me" at 90%, against 2 ms with the bound).
+    """
+    def after(column):  # the per-sound condition limited to this side of the cursor
+        if beyond is None:
+            return True
+        last_id, descending = beyond
+        return column < last_id if descending else column > last_id
+
     query = query.where(live(Sound.expires_at))
     if spec.text.strip():
         query = query.where(_text_condition(spec.text.strip(), index))
@@ -98,10 +111,11 @@ def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: 
     if spec.created_by:
         query = query.where(Sound.created_by == spec.created_by)
     for tag in clean_tags(list(spec.tags)):
-        query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
+        query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag,
+                                                            after(SoundTag.sound_id)).exists())
     for name, value in spec.where:
         query = query.where(select(SoundField.sound_id).where(
-            SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value).exists())
+            SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value, after(SoundField.sound_id)).exists())
     if spec.min_duration is not None:
         query = query.where(Sound.duration_seconds >= spec.min_duration)
     if spec.max_duration is not None:
@@ -111,7 +125,8 @@ def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: 
     elif spec.annotated == "no":
         query = query.where(Sound.annotation_count == 0)
     elif spec.annotated == "mine":
-        query = query.where(select(Annotation.id).where(Annotation.sound_id == Sound.id, Annotation.created_by == viewer_id).exists())
+        query = query.where(select(Annotation.id).where(Annotation.sound_id == Sound.id, Annotation.created_by == viewer_id,
+                                                        after(Annotation.sound_id)).exists())
     return query
 
 
@@ -149,12 +164,14 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
     spec = spec.checked()
     if not 1 <= page_size <= 1000:
         raise ValidationError("page_size", "page_size must be from 1 to 1000.")
-    base = narrowed(select(Sound), spec, viewer.id if viewer else None, text_index(session))
+    viewer_id, index = viewer.id if viewer else None, text_index(session)
+    base = narrowed(select(Sound), spec, viewer_id, index)
     column = SORTS[spec.sort]
     query = base
     if cursor:
         value, last_id = read_cursor(cursor, spec.sort)
         if spec.sort == "date":
+            query = narrowed(select(Sound), spec, viewer_id, index, beyond=(last_id, spec.descending))
             query = query.where(Sound.id < last_id if spec.descending else Sound.id > last_id)
         else:  # a row-value comparison: the database walks the (column, id) index from the cursor on
             after = tuple_(column, Sound.id) < tuple_(value, last_id) if spec.descending else tuple_(column, Sound.id) > tuple_(value, last_id)
