@@ -115,7 +115,7 @@ def track(work: Callable[[Progress], T], label: str) -> T:
                 else:
                     done, text = done + 1, str(value)
             fraction = min(done / total, 1.0) if total else 0.0
-            bar.progress(fraction, text=f"{label}: {done:,} of {total:,}" + (f" ({text})" if text else ""))
+            bar.progress(fraction, text=f"{label}: {done:,} of {total:,}" + (f" ({plain(text)})" if text else ""))  # a file name: text
             if finished:
                 break
             time.sleep(0.1)
