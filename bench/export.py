@@ -2,7 +2,7 @@
 
 Part 1 (memory): imports 200 WAV files of ~10 MB (2 GB) into local storage, then runs
 ``python -m core export`` for 20 and for 200 files in a child process and reports each one's peak RSS.
-Part 2 (speed): starts ``../shared/tools/slow_s3.py`` (20 ms per request), imports 1,000 WAV files of ~250 KB,
+Part 2 (speed): starts ``bench/slow_s3.py`` (20 ms per request), imports 1,000 WAV files of ~250 KB,
 then times in the same run: the seed's approach (list the bucket, sample, sequential ``get_object``, an
 in-memory deflated ``ZipFile``) and Earmark's export of a 1,000-file subset.
 Run: ``python bench/export.py [--big-files 200] [--files 1000]``.

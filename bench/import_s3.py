@@ -1,6 +1,6 @@
 """Bulk import into S3 over HTTP with a real region's latency, against the seed's sequential upload loop.
 
-Starts ``../shared/tools/slow_s3.py`` (moto behind a proxy adding 20 ms to every request), writes N small WAV
+Starts ``bench/slow_s3.py`` (moto behind a proxy adding 20 ms to every request), writes N small WAV
 files (~250 KB each), then measures in the same run:
   * baseline: one ``put_object`` after another (the seed's one-file-at-a-time approach), in this process;
   * Earmark: ``python -m core import DIR --workers W`` into S3 + SQLite (hash, probe, dedupe, record),
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SLOW_S3 = ROOT.parent / "shared" / "tools" / "slow_s3.py"
+SLOW_S3 = Path(__file__).resolve().parent / "slow_s3.py"  # moto behind a latency proxy, ours
 BUCKET = "bench"
 
 
