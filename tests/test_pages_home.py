@@ -27,7 +27,12 @@ def test_first_start_asks_for_the_administrator(local_earmark):
     with local_earmark.db.read() as session:
         root = UserService(session).by_name("root")
     assert root.is_admin and root.password_hash.startswith("$2b$")
-    assert [t.label for t in at.text_input] == ["Username", "Password"]  # now the login form
+    assert [t.label for t in at.text_input] == ["Username", "Password"]  # now the login form, saying why
+    assert [shown(s.value) for s in at.success] == ["Administrator root created: log in with it below."]
+    at.text_input(key="login_user_name").input("root")
+    at.text_input(key="login_password").input("root-password")
+    at.button(key="login_submit").click().run()
+    assert not at.success and at.metric  # logged in: the note is gone
 
 
 def test_first_start_refuses_mismatched_or_weak_passwords(local_earmark):

@@ -143,8 +143,8 @@ def _first_admin_form(app: Earmark) -> None:
                 return UserService(session).create(None, name, password, "human", is_admin=True, email=email)
 
         if run(create) is not None:
-            st.success(f"Administrator {plain(name.strip())} created: log in below.")
-            st.rerun()
+            st.session_state["_login_note"] = f"Administrator {name.strip()} created: log in with it below."
+            st.rerun()  # (a message shown here would vanish with the rerun: the login form shows it)
 
 
 def _authenticator(app: Earmark) -> stauth.Authenticate:
@@ -238,10 +238,15 @@ def page(title: str, action: Action | None = None) -> User:
         st.session_state.pop("_logged_in_at", None)
         if reason := st.session_state.get("_logged_out_because"):
             st.error(reason)  # kept until the next login: the cookie component reruns the page once more
+        note = st.empty()
+        if said := st.session_state.get("_login_note"):
+            note.success(plain(said))
         # No st.rerun() after a fresh login: the cookie component must reach the browser (it reruns the page itself).
         if not _login_form(app, authenticator):
             st.stop()
+        note.empty()
     st.session_state.pop("_logged_out_because", None)
+    st.session_state.pop("_login_note", None)
     user = _current_user(app, st.session_state.get("username"))
     if user is None or not user.is_active:
         _log_out(authenticator, "This account no longer exists or has been deactivated; ask an administrator.")
