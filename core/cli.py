@@ -45,7 +45,7 @@ from core.ingest.pipeline import (
 )
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
-from core.jobs.queue import JobService, run_job, work, worker_name
+from core.jobs.queue import JobService, live_workers, run_job, work, worker_name
 from core.store import migrate
 from core.store.config import settings
 from core.store.db import Database
@@ -184,10 +184,17 @@ def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
+    """Recent jobs, then whether any worker is alive to run the queued ones."""
     earmark = _earmark()
     with earmark.db.read() as session:
         for job in JobService(session).list(args.limit):
             print(_job_line(job))
+        workers = live_workers(session)
+    if workers:
+        print(f"Workers alive: {len(workers)} ({', '.join(w.name for w in workers)}).")
+    else:
+        print("No worker is running: queued jobs wait until one starts (python -m core worker, or the app with "
+              "EARMARK_WORKERS of 1 or more); jobs submit --wait runs a job itself.")
     return 0
 
 

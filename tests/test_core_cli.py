@@ -154,3 +154,22 @@ def test_jobs_submit_wait_runs_the_job_here_when_no_worker_takes_it():
     assert done.returncode == 0, done.stderr
     assert "No worker took job" in done.stderr and "running it here." in done.stderr
     assert "completed: 32 done, 0 failed" in done.stdout
+
+
+def test_jobs_list_says_whether_a_worker_is_alive():
+    import signal
+    import time
+
+    env = with_path()
+    assert "No worker is running" in run("jobs", "list", env=env).stdout
+    worker = subprocess.Popen([sys.executable, "-m", "core", "worker"], env={**os.environ, **env}, cwd=os.getcwd(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, listed = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "Workers alive: 1 (" not in listed:
+            listed = run("jobs", "list", env=env).stdout
+        assert f":{worker.pid}:" in listed, listed
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0, worker.stderr.read()
+    assert "No worker is running" in run("jobs", "list", env=env).stdout  # a worker that stops says so

@@ -35,8 +35,8 @@ from core.catalogue.files import live
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
-from core.store.db import Database, get_or_not_found, on_rollback
-from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, utcnow
+from core.store.db import Database, get_or_not_found, insert_for, on_rollback
+from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, Worker, utcnow
 from core.store.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,31 @@ BATCH_SECONDS = 0.5  # a worker claims about this much work at once...
 MAX_BATCH = 16  # ...but never more sounds than this
 
 
+ALIVE_WITHIN = dt.timedelta(seconds=30)  # a worker seen this recently is counted as running
+SAY_ALIVE_EVERY = 5.0  # seconds between an idle worker's "still here" (one small write)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def seen(db: Database, name: str) -> None:
+    """Say that worker ``name`` is alive (one upsert; every poll, and while it works on a long job)."""
+    now = utcnow()
+    with db.write() as session:
+        session.execute(insert_for(session, Worker).values(name=name, started=now, last_seen=now)
+                        .on_conflict_do_update(index_elements=[Worker.name], set_={"last_seen": now}))
+
+
+def gone(db: Database, name: str) -> None:
+    with db.write() as session:
+        session.execute(delete(Worker).where(Worker.name == name))
+
+
+def live_workers(session: Session, now: dt.datetime | None = None) -> list[Worker]:
+    """Workers seen within ALIVE_WITHIN, oldest first (a killed one drops out by itself)."""
+    now = now or utcnow()
+    return list(session.scalars(select(Worker).where(Worker.last_seen > now - ALIVE_WITHIN).order_by(Worker.started)))
 
 
 def source_of(analyzer: analyzers.Analyzer, params: dict[str, Any]) -> str:
@@ -177,6 +200,7 @@ def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
 
     def refresh() -> None:
         while not done.wait(STALE_AFTER.total_seconds() / 3):
+            seen(db, worker)
             with db.write() as session:
                 session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.worker == worker,
                                                       JobItem.state == "working").values(claimed_at=utcnow()))
@@ -291,18 +315,31 @@ def _finish(db: Database, job_id: str, state: str) -> str:
 
 def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: float = 1.0, once: bool = False) -> int:
     """A worker: claim and run jobs until ``stop`` is set (or, with ``once``, until nothing is left to claim)."""
-    name, finished = worker_name(), 0
-    while not stop.is_set():
-        job_id = claim(db, name)
-        if job_id is None:
-            if once:
-                return finished
-            stop.wait(poll_seconds)
-            continue
-        try:
-            if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled"):
-                finished += 1  # (a job still "running" here is in other workers' hands: their last sounds)
-        except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
-            log.exception("job %s failed", job_id)
-            _finish(db, job_id, "failed")
-    return finished
+    name, finished, said = worker_name(), 0, 0.0
+    try:
+        while not stop.is_set():
+            if time.monotonic() - said > SAY_ALIVE_EVERY:
+                seen(db, name)
+                said = time.monotonic()
+            outcome = _work_once(db, storage, stop, name)
+            if outcome is None:
+                if once:
+                    return finished
+                stop.wait(poll_seconds)
+            finished += outcome or 0
+        return finished
+    finally:
+        gone(db, name)
+
+
+def _work_once(db: Database, storage: Storage, stop: threading.Event, name: str) -> int | None:
+    """Claim and run one job: None if there was none, else 1 if it ended here, 0 if others still have its sounds."""
+    job_id = claim(db, name)
+    if job_id is None:
+        return None
+    try:
+        return 1 if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled") else 0
+    except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
+        log.exception("job %s failed", job_id)
+        _finish(db, job_id, "failed")
+        return 1

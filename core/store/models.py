@@ -247,6 +247,16 @@ class Job(Base):
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class Worker(Base):
+    """A job worker that is running (or was: ``last_seen`` says when it last said so)."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ReviewedSuggestion(Base):
     """A machine suggestion a person accepted or rejected: a re-run of the same analyzer with the same
     parameters does not suggest it again."""
