@@ -102,8 +102,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"metadata: {note}", file=sys.stderr)
     for result in summary.results:
-        if result.status == "refused":
-            print(f"refused {result.path}: {result.reason}", file=sys.stderr)
+        if result.status in ("refused", "skipped"):
+            print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
     elapsed = time.monotonic() - started
     print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
     return 1 if summary.count("refused") else 0

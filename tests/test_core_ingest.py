@@ -379,3 +379,20 @@ def test_a_metadata_column_name_past_the_limit_is_named():
 
     with pytest.raises(ValidationError, match=r"meta.csv: the column name 'c{40}'\.\.\. has 150 characters; column names may have up to 128\."):
         read_table(("path," + "c" * 150 + "\na.wav,1\n").encode(), "meta.csv")
+
+
+def test_a_folder_import_names_every_file_it_does_not_take(local_earmark, tmp_path):
+    user = make_user(local_earmark.db, "vox", "dataset")
+    folder = _tree(tmp_path / "in", {
+        "a.wav": wav_bytes(freq=300), "b/c.wav": wav_bytes(freq=400), "more.zip": b"PK\x05\x06" + b"\0" * 18,
+        "meta.csv": b"path,x\na.wav,1\n", "setup.exe": b"MZ\x90\x00", "index.html": b"<html></html>", "notes.json": b"{}",
+    })
+    summary = import_path(local_earmark.db, local_earmark.storage, user, folder, options(), metadata_files=[folder / "meta.csv"])
+    assert summary.line() == "2 stored, 0 already there, 0 refused, 5 skipped"
+    assert {r.path: r.reason for r in summary.results if r.status == "skipped"} == {
+        "index.html": "not audio (WAV, FLAC, OGG, MP3 or AIFF)",
+        "meta.csv": "the metadata table given with --metadata",
+        "more.zip": "an archive inside the import: not unpacked (import it on its own: python -m core import FILE)",
+        "notes.json": "a table: not joined unless given with --metadata",
+        "setup.exe": "not audio (WAV, FLAC, OGG, MP3 or AIFF)",
+    }

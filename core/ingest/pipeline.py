@@ -70,7 +70,9 @@ class ImportSummary:
         return sum(1 for r in self.results if r.status == status)
 
     def line(self) -> str:
-        return f"{self.count('stored')} stored, {self.count('duplicate')} already there, {self.count('refused')} refused"
+        skipped = self.count("skipped")
+        return (f"{self.count('stored')} stored, {self.count('duplicate')} already there, {self.count('refused')} refused"
+                + (f", {skipped} skipped" if skipped else ""))
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,18 @@ def ingest_sources(
         return list(pool.map(one, sources))
 
 
+def _not_taken(relative: str, is_given_table: bool) -> str:
+    """Why a file of an imported folder or archive is not a sound (it is named in the summary, never dropped silently)."""
+    name = PurePosixPath(relative).name.lower()
+    if is_given_table:
+        return "the metadata table given with --metadata"
+    if archives.is_archive(name):
+        return "an archive inside the import: not unpacked (import it on its own: python -m core import FILE)"
+    if name.endswith(metadata.METADATA_SUFFIXES) or name.endswith(".json"):
+        return "a table: not joined unless given with --metadata"
+    return "not audio (WAV, FLAC, OGG, MP3 or AIFF)"
+
+
 def _walk(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -379,6 +393,9 @@ def import_path(
             raise ValidationError("path", f"{path} does not exist.")
         files = _walk(folder)
         audio_paths = [f for f in files if PurePosixPath(f).suffix.lower() in audio.AUDIO_EXTENSIONS]
+        given = {Path(m).resolve() for m in metadata_files}
+        summary.results += [IngestResult(f, "skipped", _not_taken(f, path.is_dir() and (folder / f).resolve() in given))
+                            for f in files if f not in set(audio_paths)]
         audio_paths = audio_paths[:max_files] if max_files else audio_paths
         joins = _tables(((p.name, p) for p in metadata_files), audio_paths, path_column, summary)
         if on_plan:
