@@ -185,9 +185,11 @@ if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SH
 # -- the sound's annotations ---------------------------------------------------------------------------------
 st.markdown("**Annotations**")
 rows = [{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names), "text": a.text or "",
-         "by": screen.authors.get(a.created_by, "?") + (" (suggestion)" if a.source else ""), "version": a.version, "id": a.id}
+         "by": screen.authors.get(a.created_by, "?"), "suggestion": bool(a.source), "version": a.version, "id": a.id}
         for a in screen.annotations]
-picked_rows = st.dataframe(pd.DataFrame(rows), hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row")
+picked_rows = st.dataframe(pd.DataFrame(rows), hide_index=True, key="annotations_table", on_select="rerun", selection_mode="single-row",
+                           column_config={"suggestion": st.column_config.CheckboxColumn("suggestion", help="made by a featurebot: accept or reject it"),
+                                          "by": st.column_config.TextColumn("by", width="medium")})
 chosen_rows = picked_rows.selection.rows if picked_rows else []
 if chosen_rows and chosen_rows[0] < len(screen.annotations):
     annotation = screen.annotations[chosen_rows[0]]
@@ -199,7 +201,8 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
                     return AnnotationService(session).accept(
                         user, annotation.id, start_seconds=state.get(f"edit_start_{annotation.id}", annotation.start_seconds),
                         end_seconds=state.get(f"edit_end_{annotation.id}", annotation.end_seconds),
-                        tags=state.get(f"edit_tags_{annotation.id}", annotation.tag_names))
+                        tags=state.get(f"edit_tags_{annotation.id}", annotation.tag_names),
+                        text=state.get(f"edit_text_{annotation.id}", annotation.text))
             shell.run(accept, "Suggestion accepted: it is now your annotation.", rerun=True)
         if review[1].button("Reject", key="suggestion_reject", width="stretch"):
             def reject():

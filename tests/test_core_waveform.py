@@ -166,3 +166,16 @@ def test_annotation_labels_on_the_waveform_are_text_not_markup():
              Annotation(start_seconds=0.4, duration_seconds=0.2, text=None, tags=[AnnotationTag(tag="<b>loud</b>")])]
     labels = [a.text for a in waveform_figure(line, View(0.0, 1.0), notes).layout.annotations]
     assert labels == ["&lt;a href=&quot;http://elsewhere/&quot;&gt;x&lt;", "&lt;b&gt;loud&lt;/b&gt;"]  # text cut to 30, then escaped
+
+
+def test_suggestions_are_drawn_apart_from_peoples_annotations():
+    from core.audio.waveform import waveform_figure
+    from core.store.models import Annotation, AnnotationTag
+
+    line = peaks.Envelope(x=np.array([0.0, 1.0]), y=np.array([0.0, 0.0]), source="samples", start_seconds=0.0, end_seconds=1.0)
+    person = Annotation(start_seconds=0.1, duration_seconds=0.2, tags=[AnnotationTag(tag="kick")])
+    machine = Annotation(start_seconds=0.4, duration_seconds=0.2, tags=[AnnotationTag(tag="onset")], source="onsets:abc")
+    figure = waveform_figure(line, View(0.0, 1.0), [person, machine])
+    bands = {shape.x0: shape for shape in figure.layout.shapes}
+    assert bands[0.1].line.dash is None and bands[0.4].line.dash == "dot" and bands[0.4].opacity < bands[0.1].opacity
+    assert [a.text for a in figure.layout.annotations] == ["kick", "? onset"]

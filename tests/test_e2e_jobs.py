@@ -44,5 +44,5 @@ def test_submit_a_job_and_see_its_suggestions_on_annotate(page, server, tmp_path
     expect(page.get_by_text(f"talk / {sound['path']}")).to_be_visible()
     expect(page.get_by_text(f"{len(talk.truth)} annotation(s)")).to_be_visible()
     annotations = page.get_by_test_id("stDataFrame").first
-    expect(annotations.locator("td").filter(has_text="bot-speech-activity (suggestion)")).to_have_count(len(talk.truth))
+    expect(annotations.locator("td").filter(has_text="bot-speech-activity")).to_have_count(len(talk.truth))  # "by", whole
     expect(annotations.locator("td").filter(has_text="speech").first).to_be_attached()

@@ -198,15 +198,18 @@ def test_suggestions_can_be_accepted_edited_rejected_or_hidden(local_earmark, de
     suggested = annotations_of(local_earmark, demo[0].id)
     assert suggested and all(a.source for a in suggested)
     at = page_for("hal", demo[0].id)
-    assert all("(suggestion)" in by for by in at.dataframe[0].value["by"])
+    table = at.dataframe[0].value
+    assert set(table["by"]) == {"bot-onsets"} and all(table["suggestion"])  # the bot's name whole, the kind apart
     select_row(at, 0)
     first = at.dataframe[0].value["id"][0]
     at.multiselect(key=f"edit_tags_{first}").set_value(["kick"])
+    at.text_input(key=f"edit_text_{first}").input("a kick, typed before accepting")
     at.button(key="suggestion_accept").click().run()
     assert "Suggestion accepted: it is now your annotation." in [shown(s.value) for s in at.success]
     after = annotations_of(local_earmark, demo[0].id)
     mine = [a for a in after if a.source is None]
     assert len(after) == len(suggested) and len(mine) == 1 and mine[0].tag_names == ["kick"]
+    assert mine[0].text == "a kick, typed before accepting"  # what was typed into the suggestion is kept
     select_row(at, 1 if at.dataframe[0].value["id"][0] == mine[0].id else 0)
     at.button(key="suggestion_reject").click().run()
     assert len(annotations_of(local_earmark, demo[0].id)) == len(suggested) - 1

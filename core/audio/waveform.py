@@ -74,6 +74,11 @@ def waveform_figure(
         tags = annotation.tag_names
         color = colors.get(tags[0], "#888888") if tags else "#888888"
         label = html.escape(", ".join(tags) or (annotation.text or "")[:30])  # Plotly renders <a>, <b>, <span> in labels
+        if annotation.source:  # a machine's suggestion: faint and outlined in dots, marked "?", until a person accepts it
+            fig.add_vrect(x0=annotation.start_seconds, x1=annotation.end_seconds, fillcolor=color, opacity=0.08,
+                          line=dict(color=color, width=1.5, dash="dot"), annotation_text=f"? {label}",
+                          annotation_position="bottom left", annotation_font=dict(size=10, color=color))
+            continue
         fig.add_vrect(x0=annotation.start_seconds, x1=annotation.end_seconds, fillcolor=color, opacity=0.22,
                       line_width=0, annotation_text=label, annotation_position="top left",
                       annotation_font=dict(size=11, color=color))
