@@ -7,7 +7,7 @@ from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
 from core.ingest.demo import load_demo
 from core.ui import shell
 
-st.set_page_config(page_title="Earmark", page_icon=":material/graphic_eq:", layout="wide")
+st.set_page_config(page_title="Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Earmark")
 app = shell.earmark()
 

@@ -17,7 +17,7 @@ from core.ingest.pipeline import UploadOptions, ingest_upload
 from core.store.models import PURPOSES
 from core.ui import shell
 
-st.set_page_config(page_title="Upload · Earmark", page_icon=":material/upload:", layout="wide")
+st.set_page_config(page_title="Upload · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Upload", Action.UPLOAD)
 app = shell.earmark()
 PAGE_SIZE = 50

@@ -12,7 +12,7 @@ from core.catalogue.stats import human_duration
 from core.ui import shell
 from core.ui.screen import build_screen
 
-st.set_page_config(page_title="Browse · Earmark", page_icon=":material/search:", layout="wide")
+st.set_page_config(page_title="Browse · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Browse")
 app = shell.earmark()
 state = st.session_state

@@ -12,7 +12,7 @@ from core.catalogue.vocabulary import Vocabulary
 from core.ui import shell
 from core.ui.screen import build_screen
 
-st.set_page_config(page_title="Annotate · Earmark", page_icon=":material/graphic_eq:", layout="wide")
+st.set_page_config(page_title="Annotate · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Annotate", Action.ANNOTATE)
 app = shell.earmark()
 state = st.session_state

@@ -14,7 +14,7 @@ from core.export.subset import (
 )
 from core.ui import shell
 
-st.set_page_config(page_title="Download · Earmark", page_icon=":material/download:", layout="wide")
+st.set_page_config(page_title="Download · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Download")
 app = shell.earmark()
 state = st.session_state

@@ -11,7 +11,7 @@ from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService
 from core.ui import shell
 
-st.set_page_config(page_title="Jobs · Earmark", page_icon=":material/smart_toy:", layout="wide")
+st.set_page_config(page_title="Jobs · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Jobs", Action.RUN_JOBS)
 app = shell.earmark()
 

@@ -10,7 +10,7 @@ from core.store.models import USER_TYPES
 from core.store.paging import PageRequest
 from core.ui import shell
 
-st.set_page_config(page_title="Users · Earmark", page_icon=":material/person:", layout="wide")
+st.set_page_config(page_title="Users · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Users")
 app = shell.earmark()
 

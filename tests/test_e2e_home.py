@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import e2e_log_in, http_get
+from tests.conftest import e2e_log_in, e2e_settle, http_get
 
 pytestmark = pytest.mark.browser
 
@@ -43,3 +43,16 @@ def test_log_in_see_home_load_demo_reload_log_out(page, server, tmp_path):
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("button", name="Login").wait_for()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)  # the rerun after logging out removes them
+
+
+def test_no_page_asks_another_host_for_anything(page, server):
+    """A server without internet: every page's requests stay on the app's own origin (no icon font, no favicon
+    from fonts.gstatic.com)."""
+    elsewhere: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith((server, "data:", "blob:")) else elsewhere.append(request.url))
+    e2e_log_in(page, server)
+    for name in ("Upload", "Browse", "Annotate", "Download", "Jobs", "Users"):
+        page.goto(f"{server}/{name}")
+        page.get_by_text("Logged in as").first.wait_for()
+        e2e_settle(page)
+    assert elsewhere == []

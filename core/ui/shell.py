@@ -11,6 +11,7 @@ import queue
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import NoReturn, TypeVar
 
@@ -28,6 +29,8 @@ from core.errors import AuthenticationFailed, ConfigError, EarmarkError, NotFoun
 from core.store.config import Settings, settings
 from core.store.models import User, as_utc, utcnow
 
+ICON = str(Path(__file__).with_name("earmark-icon.png"))  # the tab's icon, served by the app (a :material: icon
+#                                                          would make the browser fetch it from fonts.gstatic.com)
 COOKIE_NAME = "earmark_auth"
 COOKIE_EXPIRY_DAYS = 1.0  # the cookie carries only the name and expiry: keep it short
 T = TypeVar("T")
