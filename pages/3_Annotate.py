@@ -167,7 +167,7 @@ form = st.columns([1, 1, 3])
 start_value = form[0].number_input("Start (s)", 0.0, duration, step=0.001, format="%.3f", key="seg_start")
 end_value = form[1].number_input("End (s)", 0.0, duration, step=0.001, format="%.3f", key="seg_end")
 tags = form[2].multiselect("Tags (pick, or type a new one)", list(screen.colors), key="seg_tags", accept_new_options=True)
-details = st.columns([3, 2, 1])
+details = st.columns([3, 2, 1.6])  # wide enough for "Save segment" and its shortcut at 1,400 px
 text = details[0].text_input("Text (e.g. a transcription)", key="seg_text")
 data_url = details[1].text_input("Data URL (optional)", key="seg_data_url")
 if details[2].button("Save segment", key="seg_save", type="primary", shortcut=SHORTCUTS["Save segment"], width="stretch"):

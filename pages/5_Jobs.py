@@ -36,8 +36,19 @@ if query is not None and st.button("Submit the job", key="jobs_submit", type="pr
             return JobService(session).submit(user, name, query=query, params=params)
     job = shell.run(submit)
     if job is not None:
-        shell.flash(f"Job {job.id} queued: {name} over {job.total} sounds.")
+        st.session_state["jobs_following"] = job.id  # its line below follows it to its end
         st.rerun()
+
+
+def followed_line(job) -> None:
+    """The job just submitted, as it goes: queued, running with its count, then how it ended."""
+    what = f"Job {job.id} {job.state}: {job.analyzer} over {job.total:,} sound{'s' if job.total != 1 else ''}"
+    if job.state in ("queued", "running"):
+        st.info(f"{what}; {job.done + job.failed:,} of {job.total:,} done.")
+    elif job.state == "completed":
+        st.success(f"{what}; {job.done:,} done, {job.failed:,} failed.")
+    else:
+        st.warning(f"{what}; {job.done:,} done, {job.failed:,} failed.")
 
 
 @st.fragment(run_every=2)
@@ -45,6 +56,9 @@ def recent_jobs() -> None:
     st.subheader("Jobs")
     with app.db.read() as session:
         jobs = JobService(session).list(50)
+        followed = next((j for j in jobs if j.id == st.session_state.get("jobs_following")), None)
+    if followed is not None:
+        followed_line(followed)
     if not jobs:
         st.caption("No jobs yet.")
         return
@@ -52,12 +66,13 @@ def recent_jobs() -> None:
                    "done": j.done, "failed": j.failed, "total": j.total, "annotations": j.output.get("annotations", 0),
                    "submitted": j.date_created.strftime("%Y-%m-%d %H:%M")} for j in jobs]),
                  hide_index=True, key="jobs_table",
-                 column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)})
+                 column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                                "state": st.column_config.TextColumn("state", width=100)})
     by_id = {j.id: j for j in jobs}
     chosen = by_id[st.selectbox("Job", list(by_id), key="jobs_chosen",
                                 format_func=lambda i: f"{i} · {by_id[i].analyzer} · {by_id[i].state}")]
-    left, middle, right = st.columns(3)
-    if chosen.state in ("queued", "running") and left.button("Cancel this job", key="jobs_cancel"):
+    middle, right, left = st.columns(3)  # the two downloads first, always in the same place; cancel while it runs
+    if chosen.state in ("queued", "running") and left.button("Cancel this job", key="jobs_cancel", width="stretch"):
         def cancel():
             with app.db.write() as session:
                 JobService(session).cancel(user, chosen.id)
@@ -65,14 +80,15 @@ def recent_jobs() -> None:
     report = {"job": chosen.id, "analyzer": chosen.analyzer, "version": chosen.version, "params": chosen.params,
               "state": chosen.state, "done": chosen.done, "failed": chosen.failed, "total": chosen.total, "output": chosen.output}
     middle.download_button("Download the report (JSON)", json.dumps(report, indent=2), file_name=f"job-{chosen.id}.json",
-                           key="jobs_report", on_click="ignore")
+                           key="jobs_report", on_click="ignore", width="stretch")
 
     def results_csv() -> str:
         with app.db.read() as session:
             return job_results.as_csv(session, JobService(session).get(chosen.id))
 
     right.download_button("Download the results (CSV)", results_csv, file_name=f"job-{chosen.id}.csv", mime="text/csv",
-                          key="jobs_results", on_click="ignore", help="per sound, the suggestions and metadata fields the job wrote")
+                          key="jobs_results", on_click="ignore", help="per sound, the suggestions and metadata fields the job wrote",
+                          width="stretch")
     if chosen.output.get("errors"):
         st.dataframe(pd.DataFrame(chosen.output["errors"]), hide_index=True, key="jobs_errors")
 

@@ -31,7 +31,8 @@ def test_submit_a_job_and_see_its_suggestions_on_annotate(page, server, tmp_path
     expect(page.get_by_text("Where people speak, as suggested segments tagged 'speech'.")).to_be_visible()
     e2e_settle(page)
     page.get_by_test_id("stBaseButton-primary").filter(has_text="Submit the job").click()
-    expect(page.get_by_text("queued: speech-activity over 1 sounds.")).to_be_visible()
+    expect(page.get_by_text("speech-activity over 1 sound;")).to_be_visible()  # queued, running, then completed
+    expect(page.get_by_text("completed: speech-activity over 1 sound; 1 done, 0 failed.")).to_be_visible(timeout=60_000)
     table = page.get_by_test_id("stDataFrame").first
     expect(table.locator("td").filter(has_text="completed").first).to_be_attached(timeout=60_000)  # the app's worker ran it
     e2e_settle(page)

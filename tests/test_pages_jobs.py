@@ -35,12 +35,13 @@ def test_submit_follow_and_cancel(local_earmark, hal_on_jobs):
     at.text_input(key="jobs_where").input("gender=f").run()
     at.button(key="jobs_submit").click().run()
     assert not at.exception
-    assert any(shown(s.value).startswith("Job ") and "onsets over 16 sounds" in shown(s.value) for s in at.success)
     with local_earmark.db.read() as session:
         [job] = JobService(session).list()
     assert job.params == {"sensitivity": 0.9, "min_gap_ms": 50.0} and job.state == "queued"
+    assert [shown(i.value) for i in at.info] == [f"Job {job.id} queued: onsets over 16 sounds; 0 of 16 done."]
     work(local_earmark.db, local_earmark.storage, threading.Event(), once=True)
     at.run()
+    assert not at.info and [shown(s.value) for s in at.success] == [f"Job {job.id} completed: onsets over 16 sounds; 16 done, 0 failed."]
     table = at.dataframe[0].value
     assert list(table["state"]) == ["completed"] and list(table["done"]) == [16]
     assert [b.proto.label for b in at.get("download_button")] == ["Download the report (JSON)", "Download the results (CSV)"]

@@ -11,8 +11,8 @@ import queue
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import jwt
