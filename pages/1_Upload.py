@@ -13,7 +13,7 @@ from core.catalogue.files import (
     public_file,
 )
 from core.catalogue.stats import human_bytes
-from core.ingest.pipeline import UploadOptions, ingest_upload
+from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_folder
 from core.store.models import PURPOSES
 from core.ui import shell
 
@@ -44,7 +44,12 @@ with upload_tab:
     )
     folder = st.file_uploader("Or a whole folder", accept_multiple_files="directory", key="upload_folder",
                               max_upload_size=app.settings.max_upload_mb)
-    dropped = list(files or []) + list(folder or [])
+    folder_paths, folder_name = without_common_folder([f.name for f in folder or []])
+    if folder_name:
+        st.caption(f"The folder's own name {shell.plain(folder_name)}/ is left out of the paths, as unzip tools do: "
+                   f"{shell.plain(folder_paths[0])} is stored as audio/{shell.plain(dataset)}/{shell.plain(folder_paths[0])}.")
+    named = [(f.name, f) for f in files or []] + list(zip(folder_paths, folder or []))
+    dropped = [f for _, f in named]
     if st.button("Upload", key="upload_submit", type="primary", disabled=not dropped):
         def upload(progress: shell.Progress):
             options = UploadOptions(
@@ -52,7 +57,7 @@ with upload_tab:
                 purpose=purpose, description=description, extra=parse_extra(extra),
                 expires_at=dt.datetime.combine(expiry, dt.time(), dt.timezone.utc) if expires else None,
             )
-            return ingest_upload(app.db, app.storage, user, [(f.name, f) for f in dropped], options,
+            return ingest_upload(app.db, app.storage, user, named, options,
                                  path_column=path_column.strip() or None, progress=lambda r: progress.step(r.path),
                                  on_plan=progress.plan)
 

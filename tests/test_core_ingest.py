@@ -396,3 +396,13 @@ def test_a_folder_import_names_every_file_it_does_not_take(local_earmark, tmp_pa
         "notes.json": "a table: not joined unless given with --metadata",
         "setup.exe": "not audio (WAV, FLAC, OGG, MP3 or AIFF)",
     }
+
+
+def test_a_dropped_folder_loses_its_own_name_when_every_file_is_in_it():
+    from core.ingest.pipeline import without_common_folder
+
+    assert without_common_folder(["wav/id1/a.wav", "wav/id2/b.wav"]) == (["id1/a.wav", "id2/b.wav"], "wav")
+    assert without_common_folder(["wav/a.wav"]) == (["a.wav"], "wav")
+    assert without_common_folder(["wav/a.wav", "other/b.wav"]) == (["wav/a.wav", "other/b.wav"], None)  # two tops
+    assert without_common_folder(["a.wav", "wav/b.wav"]) == (["a.wav", "wav/b.wav"], None)  # a file at the top
+    assert without_common_folder([]) == ([], None)

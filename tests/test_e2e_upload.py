@@ -34,7 +34,7 @@ def test_drop_two_wavs_and_a_csv_then_see_them_listed(page, server, tmp_path):
     expect(page.get_by_text("2 sounds match; showing 1–2.")).to_be_visible()
 
 
-def test_drop_a_folder_keeps_its_layout(page, server, tmp_path):
+def test_drop_a_folder_keeps_the_layout_inside_it(page, server, tmp_path):
     from playwright.sync_api import expect
 
     folder = tmp_path / "session"
@@ -54,5 +54,5 @@ def test_drop_a_folder_keeps_its_layout(page, server, tmp_path):
     page.goto(f"{server}/Browse?dataset=folders")
     expect(page.get_by_text("2 sounds match; showing 1–2.")).to_be_visible()
     listed = server.cli("sounds", "--dataset", "folders", "--json")
-    assert sorted(s["path"] for s in json.loads(listed.stdout)) == [
-        "session/id00009/take1/00001.wav", "session/id00009/take1/00002.wav"]
+    assert sorted(s["path"] for s in json.loads(listed.stdout)) == [  # the dropped folder's own name left out
+        "id00009/take1/00001.wav", "id00009/take1/00002.wav"]

@@ -43,18 +43,19 @@ def test_upload_shows_a_result_for_every_file(local_earmark):
         ("b.wav", wav_bytes(freq=300), "audio/wav"),
         ("c.wav", b"not audio at all", "audio/wav"),
         ("meta.csv", b"file_name,speaker\na.wav,ann\n", "text/csv"),
-    ], folder=[("session1/d.wav", wav_bytes(freq=500), "audio/wav")])
+    ], folder=[("session1/take/d.wav", wav_bytes(freq=500), "audio/wav")])
+    assert any("The folder's own name session1/ is left out of the paths" in shown(c.value) for c in at.caption)
     assert shown(at.warning[0].value) == "3 stored, 1 already there, 1 refused."
     assert shown(at.info[0].value) == "Metadata meta.csv: 1 of 1 rows joined by column 'file_name' = path."
     table = at.dataframe[0].value
     rows = list(zip(table["file"], table["kind"], table["result"]))
     # a.wav and b.wav are the same audio, uploaded in parallel: exactly one of them is stored
     assert sorted(r for _, _, r in rows[1:3]) == ["already there", "stored"]
-    assert rows[0] == ("meta.csv", "metadata", "stored") and rows[3:] == [("c.wav", "sound", "refused"), ("session1/d.wav", "sound", "stored")]
+    assert rows[0] == ("meta.csv", "metadata", "stored") and rows[3:] == [("c.wav", "sound", "refused"), ("take/d.wav", "sound", "stored")]
     assert table["reason"][3] == "c.wav is not decodable audio (format not recognised)."
     with local_earmark.db.read() as session:
         sounds = {s.path: (s.dataset, s.tag_names, s.metadata_dict.get("speaker")) for s in SoundService(session, local_earmark.storage).list().items}
-    assert len(sounds) == 2 and sounds["session1/d.wav"] == ("speech", ["interview"], None)
+    assert len(sounds) == 2 and sounds["take/d.wav"] == ("speech", ["interview"], None)
     assert sounds.get("a.wav", ("speech", ["interview"], "ann")) == ("speech", ["interview"], "ann")
 
 

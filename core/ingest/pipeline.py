@@ -112,6 +112,17 @@ def check_dataset_name(name: str) -> str:
     return name
 
 
+def without_common_folder(paths: list[str]) -> tuple[list[str], str | None]:
+    """The paths of a dropped folder without the folder's own name when every path starts with it (as unzip
+    tools do: ``wav/id1/a.wav`` and ``wav/id2/b.wav`` become ``id1/a.wav`` and ``id2/b.wav``), and that name;
+    unchanged (and None) when they do not all share one top folder."""
+    parts = [p.replace("\\", "/").split("/", 1) for p in paths]
+    tops = {part[0] for part in parts}
+    if not paths or len(tops) != 1 or any(len(part) < 2 or not part[1] for part in parts):
+        return list(paths), None
+    return [part[1] for part in parts], tops.pop()
+
+
 def audio_key(dataset: str, relative_path: str) -> str:
     return f"audio/{dataset}/{normalise_key(relative_path)}"
 
