@@ -177,7 +177,8 @@ def _login_form(app: Earmark, authenticator: stauth.Authenticate) -> bool:
     except AuthenticationFailed:
         st.error("Wrong user name or password.")
         return False
-    st.session_state.update(authentication_status=True, username=user.user_name, name=user.user_name)
+    st.session_state.update(authentication_status=True, username=user.user_name, name=user.user_name,
+                            _logged_in_at=utcnow())  # known exactly: no older cookie in the browser is asked
     authenticator.cookie_controller.set_cookie()
     return True
 
@@ -193,9 +194,8 @@ def _current_user(app: Earmark, user_name: str | None) -> User | None:
 
 
 def _logged_in_at(app: Earmark, user: User) -> dt.datetime:
-    """When this browser logged in as ``user``: when its login cookie was issued if the session came with one
-    (the cookie holds only the name and its expiry, COOKIE_EXPIRY_DAYS after issue), else this session's
-    first run since it logged in with the form."""
+    """When this browser logged in as ``user``: noted by the login form, or, for a session the login cookie
+    logged in, when that cookie was issued (it holds only the name and its expiry, COOKIE_EXPIRY_DAYS after)."""
     if "_logged_in_at" not in st.session_state:
         st.session_state["_logged_in_at"] = _cookie_issued(app, user) or utcnow()
     return st.session_state["_logged_in_at"]
