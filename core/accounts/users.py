@@ -147,11 +147,8 @@ class UserService:
         name = _check_name(user_name)
         if self.session.scalar(select(User.id).where(User.user_name == name)):
             raise Conflict(f"The user name {name!r} is taken.")  # said before paying for a bcrypt hash
-        made = self.session.scalar(insert_for(self.session, User).values(
-            id=new_id(), user_name=name, user_type=_check_type(user_type), is_admin=bool(is_admin), is_active=True,
-            password_hash=auth.hash_password(password) if usable_password else auth.unusable_password_hash(),
-            date_created=utcnow(), **_clean_profile(profile),
-        ).on_conflict_do_nothing(index_elements=[User.user_name]).returning(User.id))
+        made = self._insert(name, user_type, bool(is_admin),
+                            auth.hash_password(password) if usable_password else auth.unusable_password_hash(), profile)
         if made is None:  # created by someone else since the check above
             raise Conflict(f"The user name {name!r} is taken.")
         return self.get(made)
@@ -172,11 +169,16 @@ class UserService:
         (the command line, the demo loader, analyzers): it checks no role.
         """
         name = _check_name(user_name)
-        self.session.execute(insert_for(self.session, User).values(
-            id=new_id(), user_name=name, user_type=_check_type(user_type), is_admin=False, is_active=True,
-            password_hash=auth.unusable_password_hash(), date_created=utcnow(), **_clean_profile(profile),
-        ).on_conflict_do_nothing(index_elements=[User.user_name]))  # two workers making it at once: one row
+        self._insert(name, user_type, False, auth.unusable_password_hash(), profile)  # two workers at once: one row
         return self.by_name(name)
+
+    def _insert(self, name: str, user_type: str, is_admin: bool, password_hash: str, profile: dict[str, Any]) -> str | None:
+        """Insert the account unless its name is taken (then None, with nothing written): one statement, so two
+        callers racing for one name get one row and no IntegrityError."""
+        return self.session.scalar(insert_for(self.session, User).values(
+            id=new_id(), user_name=name, user_type=_check_type(user_type), is_admin=is_admin, is_active=True,
+            password_hash=password_hash, date_created=utcnow(), **_clean_profile(profile),
+        ).on_conflict_do_nothing(index_elements=[User.user_name]).returning(User.id))
 
     def update_profile(self, actor: User, user_id: str, **fields: Any) -> User:
         """Change email, about_me, info_url and/or password (``password`` key)."""
