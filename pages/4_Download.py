@@ -1,16 +1,19 @@
-"""Download: one click gives a reproducible random (or balanced) subset as a ZIP."""
+"""Download: one click streams a reproducible random (or balanced) subset as a ZIP."""
+
+import html
 
 import streamlit as st
 
-from core.catalogue.links import file_link
+from core.catalogue.search import count_at_once
 from core.catalogue.sounds import SoundService
-from core.catalogue.stats import human_bytes
+from core.export.links import subset_link
 from core.export.subset import (
     FORMATS,
     ExportRequest,
     check_count,
+    check_request,
+    count_candidates,
     default_seed,
-    export_to_storage,
 )
 from core.ui import shell
 
@@ -40,25 +43,28 @@ formats = st.multiselect("Annotation formats", FORMATS, default=["csv"], key="dl
 on_missing = st.radio("If a file is missing from storage", ["skip", "fail"], horizontal=True, key="dl_on_missing",
                       format_func=lambda v: {"skip": "export the rest and list it in the manifest", "fail": "stop"}[v])
 
-if st.button("Build the ZIP", key="dl_build", type="primary"):
-    def build(progress: shell.Progress):
-        request = ExportRequest(
-            query=query, viewer_id=user.id, count=check_count(count), seed=int(seed),
-            balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
-            on_missing=on_missing,
-        )
-        return export_to_storage(app.db, app.storage, user, request, progress=progress.step, on_plan=progress.plan)
+request = shell.run(lambda: check_request(ExportRequest(
+    query=query, viewer_id=user.id, count=check_count(count), seed=int(seed),
+    balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
+    on_missing=on_missing)))
+if request is None:
+    st.stop()
+with app.db.read() as session:  # a small catalogue is counted on every run; a large one is left to the download
+    matches = count_candidates(session, request) if count_at_once(session) else None
+if matches == 0:
+    st.error("No sounds match these filters.")
+    st.stop()
 
-    built = shell.run(lambda: shell.track(build, "Building the ZIP"))
-    if built is not None:
-        state["dl_result"] = built
-if result := state.get("dl_result"):
-    stored, manifest = result
-    note = f"; {len(manifest['missing'])} missing from storage (listed in manifest.json)" if manifest["missing"] else ""
-    (st.warning if manifest["missing"] else st.success)(
-        f"{manifest['name']}: {manifest['count_included']} files, {manifest['annotations']} annotations, "
-        f"{human_bytes(stored.size)}, seed {manifest['request']['seed']}{note}.")
-    st.link_button(f"Download {shell.plain(manifest['name'])}", file_link(app.settings, stored, user.id), type="primary")
-    st.caption("The link works for an hour; the ZIP is kept for a day.")
-    with st.expander("manifest.json"):
-        st.json(manifest, expanded=False)
+taken = request.count if matches is None else min(request.count, matches)
+sounds = f"{taken:,} sound{'s' if taken != 1 else ''}"
+link = subset_link(app.settings, request, user.id)
+# A plain link with ``download``: the browser saves the stream in this tab, no new tab, nothing built first.
+st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html.escape(link)}" download>'
+        f"Download {sounds} as a ZIP</a>"
+        "<style>.earmark-download{display:inline-block;padding:.45rem 1rem;border-radius:.5rem;"
+        "background:var(--primary-color,#ff4b4b);color:#fff!important;text-decoration:none!important;font-weight:600}"
+        ".earmark-download:hover{filter:brightness(.92)}</style>")
+among = "" if matches is None else f" of the {matches:,} that match"
+st.caption(f"{sounds}{among}, chosen with seed {request.seed}: the same seed and filters give the same files. "
+           "The ZIP streams as it is built; its manifest.json records the filters, seed and a checksum of every file. "
+           "The link works for an hour.")

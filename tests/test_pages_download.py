@@ -1,8 +1,11 @@
-"""Download page: build a subset ZIP with the page's choices, and fetch it through its signed link."""
+"""Download page: the page's choices become one signed link that streams the subset ZIP, no build step."""
 
 from __future__ import annotations
 
+import html
 import io
+import json
+import re
 import zipfile
 
 import pytest
@@ -10,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from core.accounts import auth, tokens
+from core.accounts.users import UserService
 from core.api import deps
 from core.api.app import routes
 from core.ingest.demo import load_demo
@@ -39,19 +43,22 @@ def build(at, **choices):
         at.selectbox(key="dl_balance").select(choices["balance"])
     at.text_input(key="dl_where").input(choices.get("where", ""))
     at.run()
-    if not [b for b in at.button if b.key == "dl_build"]:  # refused as soon as typed: nothing to click
-        return at
-    at.button(key="dl_build").click().run()
     assert not at.exception, at.exception
     return at
 
 
-def test_build_then_download_through_the_signed_link(demo):
+def link_of(at) -> str | None:
+    """The download link's address, or None when the page shows no link."""
+    found = [re.search(r'href="([^"]+)" download>', html.unescape(h.proto.body)) for h in at.get("html")]
+    return next((m.group(1) for m in found if m), None)
+
+
+def test_one_link_streams_the_subset(demo):
     at = build(login(app_test(PAGE), "hal"), balance="gender", where="set=dev")
-    assert shown(at.success[0].value).startswith("demo6.zip: 6 files, 0 annotations,") and "seed 11" in shown(at.success[0].value)
-    [link] = at.get("link_button")
+    assert "Download 6 sounds as a ZIP" in at.get("html")[0].proto.body
+    assert any(shown(c.value).startswith("6 sounds of the 24 that match, chosen with seed 11") for c in at.caption)
     client = TestClient(Starlette(routes=routes()))
-    response = client.get(link.proto.url)
+    response = client.get(link_of(at))  # no credentials: the link is signed
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith("attachment;") and "demo6.zip" in response.headers["content-disposition"]
     assert response.headers["x-content-type-options"] == "nosniff" and response.headers["content-security-policy"] == "sandbox"
@@ -61,10 +68,17 @@ def test_build_then_download_through_the_signed_link(demo):
     assert metadata.count(",f,") == 3 and metadata.count(",m,") == 3  # balanced by gender
 
 
-def test_the_same_seed_builds_the_same_files(demo):
-    first = build(login(app_test(PAGE), "hal"))
-    again = build(first)
-    assert first.success[0].value.split(",")[0] == again.success[0].value.split(",")[0]
+def test_the_same_seed_streams_the_same_files_and_the_manifest_says_how(demo):
+    client = TestClient(Starlette(routes=routes()))
+    at = build(login(app_test(PAGE), "hal"))
+    first = zipfile.ZipFile(io.BytesIO(client.get(link_of(at)).content))
+    again = zipfile.ZipFile(io.BytesIO(client.get(link_of(build(at))).content))
+    assert sorted(first.namelist()) == sorted(again.namelist())
+    assert len([n for n in first.namelist() if n.startswith("audio/")]) == 6
+    request = json.loads(first.read("manifest.json"))["request"]
+    assert request["seed"] == 11 and request["count"] == 6 and request["filters"] == {"dataset": "demo"}
+    other = zipfile.ZipFile(io.BytesIO(client.get(link_of(build(at, seed=12))).content))
+    assert sorted(other.namelist()) != sorted(first.namelist())
 
 
 @pytest.mark.parametrize("choices, message", [
@@ -74,18 +88,21 @@ def test_the_same_seed_builds_the_same_files(demo):
 ])
 def test_bad_choices_get_one_clear_sentence(demo, choices, message):
     at = build(login(app_test(PAGE), "hal"), **choices)
-    assert shown(at.error[0].value) == message and not at.get("link_button")
+    assert shown(at.error[0].value) == message and link_of(at) is None
 
 
-def test_tampered_and_expired_links_are_refused(demo):
+def test_tampered_expired_and_deactivated_links_are_refused(demo):
     at = build(login(app_test(PAGE), "hal"))
-    url = at.get("link_button")[0].proto.url
+    url = link_of(at)
     client = TestClient(Starlette(routes=routes()))
     tampered = client.get(url[:-3] + "abc")
     assert tampered.status_code == 403 and tampered.json() == {"error": "This link is not valid."}
     key = auth.cookie_key(demo.settings)
     payload = tokens.verify(url.rsplit("/", 1)[1], key)
-    expired = tokens.sign({"key": payload["key"], "user": payload["user"]}, key, ttl_seconds=-1)
-    assert client.get(f"/api/v1/files/{expired}").json() == {"error": "This link has expired: build the download again."}
-    other = tokens.sign({"key": "exports/none/x.zip", "user": payload["user"]}, key)
-    assert client.get(f"/api/v1/files/{other}").status_code == 404
+    expired = tokens.sign({"user": payload["user"], "request": payload["request"]}, key, ttl_seconds=-1)
+    assert client.get(f"/api/v1/download/{expired}").json() == {"error": "This link has expired: open the page again."}
+    malformed = tokens.sign({"user": payload["user"], "request": {"query": {"colour": "red"}}}, key)
+    assert client.get(f"/api/v1/download/{malformed}").json() == {"error": "This link is not valid."}
+    with demo.db.write() as session:
+        UserService(session).by_name("hal").is_active = False
+    assert client.get(url).json() == {"error": "This account is deactivated."}

@@ -37,5 +37,5 @@ def verify(token: str, key: str) -> dict[str, Any]:
     except ValueError:
         raise PermissionDenied("This link is not valid.") from None
     if payload.get("exp", 0) < time.time():
-        raise PermissionDenied("This link has expired: build the download again.")
+        raise PermissionDenied("This link has expired: open the page again.")
     return payload

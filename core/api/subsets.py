@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
-from core.api.deps import App, Bounded, Caller, split_tags
+from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags
 from core.catalogue.search import CatalogueQuery, parse_where
+from core.context import Earmark
+from core.export.links import request_for_link
 from core.export.subset import (
     ExportRequest,
     check_count,
@@ -41,6 +43,19 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
         query=CatalogueQuery(text=query.q, dataset=query.dataset or None, tags=split_tags(query.tags), where=parse_where(query.where)),
         viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
         formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing)
+    return _streamed(app, request)
+
+
+@router.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)")
+def download_by_link(app: App, token: str) -> StreamingResponse:
+    with app.db.read() as session:
+        request = request_for_link(session, app.settings, token)
+    return _streamed(app, request)
+
+
+def _streamed(app: Earmark, request: ExportRequest) -> StreamingResponse:
+    """The ZIP's name is ``<dataset><N>.zip``: dataset names are letters, digits, '.', '_' and '-' only."""
     plan = plan_export(app.db, app.storage, request)  # errors (400, 404) before the first byte
     return StreamingResponse(stream_zip(plan, app.storage), media_type="application/zip",
-                             headers={"Content-Disposition": f'attachment; filename="{plan.name}"', "X-Earmark-Seed": str(seed)})
+                             headers=SERVED_FILE_HEADERS | {"Content-Disposition": f'attachment; filename="{plan.name}"',
+                                                            "X-Earmark-Seed": str(request.seed)})

@@ -6,6 +6,8 @@ no other credentials, so it must stay short-lived, and it stops working as soon 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from core.accounts import auth, tokens
@@ -13,7 +15,7 @@ from core.accounts.users import UserService
 from core.catalogue.files import FileService
 from core.errors import PermissionDenied
 from core.store.config import Settings
-from core.store.models import StoredFile
+from core.store.models import StoredFile, User
 from core.store.storage import Storage
 
 LINK_PREFIX = "/api/v1/files/"
@@ -25,10 +27,17 @@ def file_link(settings: Settings, stored: StoredFile, user_id: str, ttl_seconds:
     return LINK_PREFIX + token
 
 
-def file_for_link(session: Session, storage: Storage, settings: Settings, token: str) -> StoredFile:
-    """The stored file a link's token names; refused if the token is forged or expired or its user deactivated."""
+def signed_for(session: Session, settings: Settings, token: str) -> tuple[dict[str, Any], User]:
+    """A link token's payload and the user it was made for; refused if the token is forged or expired or its
+    user deactivated (every kind of signed link checks the same things)."""
     payload = tokens.verify(token, auth.cookie_key(settings))
     user = UserService(session).get(payload["user"])
     if not user.is_active:
         raise PermissionDenied("This account is deactivated.")
+    return payload, user
+
+
+def file_for_link(session: Session, storage: Storage, settings: Settings, token: str) -> StoredFile:
+    """The stored file a link's token names."""
+    payload, _ = signed_for(session, settings, token)
     return FileService(session, storage).by_key(payload["key"])

@@ -38,9 +38,8 @@ from core.annotations.service import AnnotationService
 from core.catalogue.metadata import PATH_COLUMNS, to_csv
 from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.errors import NotFound, StorageError, ValidationError
-from core.store.db import Database, on_rollback
-from core.store.ids import new_id
-from core.store.models import Annotation, Sound, SoundField, StoredFile, User, utcnow
+from core.store.db import Database
+from core.store.models import Annotation, Sound, SoundField, User, utcnow
 from core.store.storage import CHUNK, Storage
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
@@ -97,6 +96,11 @@ def _rank(seed: int, sound_id: str) -> str:
 
 def candidates(session: Session, request: ExportRequest):
     return narrowed(select(Sound), request.query.checked(), request.viewer_id, text_index(session)).where(Sound.file_id.is_not(None))
+
+
+def count_candidates(session: Session, request: ExportRequest) -> int:
+    """How many sounds the request chooses from (its filters, audio present in the catalogue)."""
+    return session.scalar(select(func.count()).select_from(candidates(session, request).with_only_columns(Sound.id).subquery())) or 0
 
 
 def choose(session: Session, request: ExportRequest) -> list[Sound]:
@@ -422,7 +426,7 @@ class _QueueWriter(io.RawIOBase):
 
 def export_to_file(db: Database, storage: Storage, request: ExportRequest, path, progress: Callable[[str], None] | None = None,
                    on_plan: Callable[[int], None] | None = None) -> tuple[ExportPlan, dict[str, Any]]:
-    """Plan and write the ZIP to ``path`` (the command line, the Download page)."""
+    """Plan and write the ZIP to ``path`` (the command line)."""
     plan = plan_export(db, storage, request)
     if on_plan:
         on_plan(len(plan.included))
@@ -433,25 +437,3 @@ def export_to_file(db: Database, storage: Storage, request: ExportRequest, path,
 
 def default_seed() -> int:
     return int(dt.datetime.now().timestamp() * 1000) % 1_000_000
-
-
-EXPORT_TTL = dt.timedelta(days=1)
-
-
-def export_to_storage(db: Database, storage: Storage, actor: User, request: ExportRequest,
-                      progress: Callable[[str], None] | None = None, on_plan: Callable[[int], None] | None = None) -> tuple[StoredFile, dict[str, Any]]:
-    """Build the ZIP in a temporary file, keep it in storage under ``exports/`` for a day (``purge`` removes it)."""
-    with tempfile.TemporaryDirectory(prefix="earmark-export-") as tmp:
-        path = PurePosixPath(tmp) / "subset.zip"
-        plan, manifest = export_to_file(db, storage, request, str(path), progress, on_plan)
-        key = f"exports/{new_id()}/{manifest['name']}"
-        with open(path, "rb") as data:
-            info = storage.put(key, data)
-    with db.write() as session:
-        on_rollback(session, lambda: storage.delete(key))
-        stored = StoredFile(key=key, category="export", purpose="ingestion", original_filename=manifest["name"],
-                            description=f"subset of {manifest['count_included']} sounds (seed {request.seed})",
-                            extra={"request": request.describe()}, size=info.size, sha256=info.sha256,
-                            created_by=actor.id, expires_at=utcnow() + EXPORT_TTL)
-        session.add(stored)
-    return stored, manifest
