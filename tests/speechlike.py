@@ -20,8 +20,9 @@ from scipy.signal import lfilter
 VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410),
           (660, 1720, 2410), (440, 1020, 2240), (490, 1350, 1690))
 BANDWIDTHS = (80, 100, 120, 175)
-CONDITIONS = ("clean", "white 12 dB", "white 6 dB", "white 3 dB", "pink 6 dB", "hum", "clicks", "level changes",
-              "everything 6 dB")
+CONDITIONS = ("clean", "white 12 dB", "white 6 dB", "white 3 dB", "white 0 dB", "pink 6 dB", "hum", "clicks",
+              "level changes", "music 5 dB", "everything 6 dB")
+NO_SPEECH = ("white", "pink", "hum", "clicks", "level jumps", "music", "silence")
 
 
 @dataclass
@@ -112,6 +113,30 @@ def _clicks(rng: np.random.Generator, n: int, rate: int, per_second: float) -> n
     return out
 
 
+NOTES = 110.0 * 2 ** (np.array([0, 2, 3, 5, 7, 8, 10, 12, 14, 15, 17, 19, 20, 22, 24]) / 12)  # A minor, 110-440 Hz
+
+
+def _music(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
+    """Music-like sound, the kind a pitch tracker takes for a voice: chords of harmonic notes in a voice's range
+    struck every 0.3 to 1.2 seconds and decaying, under a sung-like melody with vibrato; unit power."""
+    t = np.arange(n) / rate
+    out = np.zeros(n)
+    at = 0
+    while at < n:
+        length = min(n - at, int(rng.uniform(0.3, 1.2) * rate))
+        local = t[:length]
+        chord = rng.choice(NOTES[:10], size=3, replace=False)
+        decay = np.exp(-local / rng.uniform(0.3, 1.5)) * np.minimum(1, local / 0.005)
+        for f0 in chord:
+            out[at: at + length] += decay * sum(np.sin(2 * np.pi * f0 * k * local + rng.uniform(0, 6)) / k
+                                                for k in range(1, 9) if f0 * k < rate / 2)
+        melody = rng.choice(NOTES[5:]) * 2 * (1 + 0.01 * np.sin(2 * np.pi * 5.5 * local))
+        phase = np.cumsum(melody / rate)
+        out[at: at + length] += 0.8 * sum(np.sin(2 * np.pi * k * phase) / k ** 1.5 for k in range(1, 6))
+        at += length
+    return out / np.sqrt(np.mean(out ** 2))
+
+
 def _level_steps(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     """A gain that jumps between levels 16 dB apart every 1.5 to 4 seconds."""
     gain, at = np.empty(n), 0
@@ -176,8 +201,24 @@ def _noise(rng: np.random.Generator, condition: str, n: int, rate: int, speech_p
         return floor + _clicks(rng, n, rate, 6) * np.sqrt(speech_power) * 4
     if condition == "level changes":
         return at_snr(_pink(rng, n), 12) * _level_steps(rng, n, rate)
+    if condition == "music 5 dB":
+        return at_snr(_music(rng, n, rate), 5) + floor
     return (at_snr(rng.standard_normal(n), 6) * _level_steps(rng, n, rate) + at_snr(_hum(n, rate, 50.0), 6)
             + _clicks(rng, n, rate, 4) * np.sqrt(speech_power) * 4)
+
+
+def no_speech(seed: int, kind: str, seconds: float = 30.0, rate: int = 16_000) -> np.ndarray:
+    """A recording where nobody speaks (one of NO_SPEECH), float32 at about -20 dBFS."""
+    if kind not in NO_SPEECH:
+        raise ValueError(f"Unknown kind {kind!r}; choose from {', '.join(NO_SPEECH)}.")
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    out = {"white": lambda: rng.standard_normal(n), "pink": lambda: _pink(rng, n),
+           "hum": lambda: _hum(n, rate, rng.choice((50.0, 60.0))) + 0.03 * rng.standard_normal(n),
+           "clicks": lambda: 1e-3 * rng.standard_normal(n) + _clicks(rng, n, rate, 6) * 4,
+           "level jumps": lambda: rng.standard_normal(n) * _level_steps(rng, n, rate) * 10 ** (-8 / 20),
+           "music": lambda: _music(rng, n, rate), "silence": lambda: np.zeros(n)}[kind]()
+    return (0.1 * out).astype(np.float32)
 
 
 def matches(predicted: list[tuple[float, float]], truth: list[tuple[float, float]], min_iou: float = 0.5) -> list[tuple[int, int]]:

@@ -60,10 +60,15 @@ def test_speech_activity_shows_its_parameters_with_their_defaults(local_earmark,
     at.selectbox(key="jobs_analyzer").select("speech-activity").run()
     assert "Where people speak" in at.markdown[0].value
     values = {n.key: n.value for n in at.number_input if n.key.startswith("jobs_param_")}
-    assert values == {"jobs_param_speech-activity_sensitivity": 0.7, "jobs_param_speech-activity_min_speech_ms": 200.0,
-                      "jobs_param_speech-activity_min_gap_ms": 300.0}
+    assert values == {"jobs_param_speech-activity_threshold": 0.5, "jobs_param_speech-activity_sensitivity": 0.7,
+                      "jobs_param_speech-activity_min_speech_ms": 200.0, "jobs_param_speech-activity_min_gap_ms": 300.0,
+                      "jobs_param_speech-activity_pad_ms": 30.0}
+    choices = {s.key: s.value for s in at.selectbox if s.key.startswith("jobs_param_")}
+    assert choices == {"jobs_param_speech-activity_engine": "model", "jobs_param_speech-activity_edges": "model",
+                       "jobs_param_speech-activity_provider": "cpu"}
     at.number_input(key="jobs_param_speech-activity_min_gap_ms").set_value(500.0)
+    at.selectbox(key="jobs_param_speech-activity_engine").select("pitch")
     at.button(key="jobs_submit").click().run()
     with local_earmark.db.read() as session:
         [job] = JobService(session).list()
-    assert (job.analyzer, job.params["min_gap_ms"], job.total) == ("speech-activity", 500.0, 32)
+    assert (job.analyzer, job.params["min_gap_ms"], job.params["engine"], job.total) == ("speech-activity", 500.0, "pitch", 32)
