@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 
@@ -51,21 +54,39 @@ async def _serve(port: int, inner: int, delay: float) -> None:
         await server.serve_forever()
 
 
+def _moto(port: int) -> subprocess.Popen:
+    """moto's S3 server in a process of its own: in this one it would share the interpreter lock with the proxy,
+    and the pair would answer at most one Python thread's worth of requests (a real region has no such limit)."""
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("moto's server did not start within 30 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=20)
     args = parser.parse_args()
-    from moto.server import ThreadedMotoServer
-
-    if not args.latency_ms:
-        ThreadedMotoServer(ip_address="127.0.0.1", port=args.port).start()
-        print("ready", flush=True)
-        while True:
-            time.sleep(3600)
-    inner = free_port()
-    ThreadedMotoServer(ip_address="127.0.0.1", port=inner).start()
-    asyncio.run(_serve(args.port, inner, args.latency_ms / 1000))
+    inner = args.port if not args.latency_ms else free_port()
+    server = _moto(inner)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the finally below stops moto too
+    try:
+        if not args.latency_ms:
+            print("ready", flush=True)
+            server.wait()
+        else:
+            asyncio.run(_serve(args.port, inner, args.latency_ms / 1000))
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":

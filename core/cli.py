@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--tags", default="", help="comma-separated tags for every sound")
     imp.add_argument("--purpose", choices=["ingestion", "training"], default="ingestion")
     imp.add_argument("--description")
-    imp.add_argument("--workers", type=_positive, default=4, help="files uploaded at once (default 4)")
+    imp.add_argument("--workers", type=_positive, default=16, help="files uploaded at once (default 16)")
     imp.add_argument("--max-files", type=_positive, help="import at most N audio files")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_import)

@@ -18,7 +18,7 @@ LATER = utcnow() + dt.timedelta(days=2)  # as if the check ran two days on: ever
 
 def test_finds_and_repairs_both_kinds_of_disagreement(earmark):
     vox = make_user(earmark.db, "vox", "dataset")
-    kept, lost = (ingest_audio(earmark.db, earmark.storage, vox, f"{n}.wav", io.BytesIO(wav_bytes(freq=300 + n)),
+    kept, lost = (ingest_audio(earmark.db, earmark.storage, vox, f"{n}.wav", io.BytesIO(wav_bytes(seconds=12, freq=300 + n)),
                                UploadOptions(dataset="d", max_bytes=10**7)) for n in (1, 2))
     earmark.storage.put("derived/gone/peaks.bin", b"left by a crash")
     earmark.storage.delete(lost.key)  # a row whose object was lost

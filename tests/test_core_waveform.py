@@ -29,11 +29,13 @@ def signal(seconds: float, channels: int = 1) -> np.ndarray:
     return np.stack([mono, -0.5 * mono][:channels], axis=1)
 
 
-def stored_sound(earmark, seconds=60.0, channels=1):
-    user = make_user(earmark.db, "vox", "dataset")
+def stored_sound(earmark, seconds=60.0, channels=1, name="long.wav"):
+    with earmark.db.read() as session:
+        user = next((u for u in UserService(session).list().items if u.user_name == "vox"), None)
+    user = user or make_user(earmark.db, "vox", "dataset")
     buffer = io.BytesIO()
     sf.write(buffer, signal(seconds, channels), RATE, format="WAV", subtype="PCM_16")
-    result = ingest_audio(earmark.db, earmark.storage, user, "long.wav", io.BytesIO(buffer.getvalue()),
+    result = ingest_audio(earmark.db, earmark.storage, user, name, io.BytesIO(buffer.getvalue()),
                           UploadOptions(dataset="vox", max_bytes=10**9))
     with earmark.db.read() as session:
         return SoundService(session, earmark.storage).get(result.sound_id)
@@ -86,15 +88,27 @@ def test_channels_can_be_drawn_alone_or_together(local_earmark):
 
 
 def test_pyramid_is_stored_at_ingest_and_removed_with_the_sound(earmark):
-    sound = stored_sound(earmark, seconds=2.0)
+    sound = stored_sound(earmark, seconds=30.0)  # 240,000 frames: enough for a pyramid
     assert earmark.storage.exists(peaks.peaks_key(sound.id))
     with earmark.db.write() as session:
         SoundService(session, earmark.storage).delete(UserService(session).by_name("vox"), sound.id)
     assert list(earmark.storage.list()) == []
 
 
+def test_a_short_sound_has_no_pyramid_and_every_view_of_it_is_drawn_from_its_samples(earmark):
+    sound = stored_sound(earmark, seconds=peaks.SAMPLES_FOR_PEAKS / RATE, name="short.wav")  # the longest without one
+    assert not earmark.storage.exists(peaks.peaks_key(sound.id))
+    assert ensure_peaks(earmark.db, earmark.storage, sound) is None
+    whole = peaks.envelope(earmark.storage, sound.file.key, None, 0.0, sound.duration_seconds)
+    assert whole.source.startswith("samples") and whole.end_seconds == pytest.approx(sound.duration_seconds)
+    zoomed = peaks.envelope(earmark.storage, sound.file.key, None, 1.0, 1.1)
+    assert zoomed.source == "samples" and zoomed.points == 800
+    with pytest.raises(ValidationError, match="too long to draw without its peaks"):
+        peaks.envelope(earmark.storage, stored_sound(earmark, seconds=30.0).file.key, None, 0.0, 30.0)
+
+
 def test_a_missing_pyramid_is_made_on_first_view(local_earmark):
-    sound = stored_sound(local_earmark, seconds=2.0)
+    sound = stored_sound(local_earmark, seconds=30.0)
     local_earmark.storage.delete(peaks.peaks_key(sound.id))
     from sqlalchemy import delete
 

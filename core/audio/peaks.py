@@ -38,6 +38,12 @@ def peaks_key(sound_id: str) -> str:
     return f"derived/{sound_id}/peaks.bin"
 
 
+def needs_pyramid(frames: int) -> bool:
+    """Whether a sound is long enough for a pyramid: every view of a shorter one (a clip of up to 10 s at 16 kHz)
+    is drawn from its samples, so none is made for it (an import of short clips writes one object per file)."""
+    return frames > SAMPLES_FOR_PEAKS
+
+
 @dataclass(frozen=True)
 class Level:
     block: int
@@ -174,13 +180,14 @@ def read_level(storage: Storage, key: str, first: int, last: int, max_pairs: int
     return header, level, b0, np.frombuffer(raw, dtype="<i2").reshape(-1, header.channels, 2)
 
 
-def envelope(storage: Storage, audio_key: str, key: str, start: float, end: float, channel: int | None = None,
+def envelope(storage: Storage, audio_key: str, key: str | None, start: float, end: float, channel: int | None = None,
              max_points: int = MAX_POINTS) -> Envelope:
     """The line to draw for [start, end) seconds: real samples if they fit in ``max_points``, else min/max pairs.
 
+    ``key`` is the sound's pyramid, None for a sound too short to need one (see :func:`needs_pyramid`).
     ``channel`` None draws every channel together (samples: their mean; peaks: the envelope of all channels).
     """
-    header, _ = HEADERS.get(storage, key)
+    header = HEADERS.get(storage, key)[0] if key is not None else _audio_header(storage, audio_key)
     rate = header.sample_rate
     if channel is not None and not 0 <= channel < header.channels:
         raise ValidationError("channel", f"channel must be from 0 to {header.channels - 1}.")
@@ -211,6 +218,15 @@ def envelope(storage: Storage, audio_key: str, key: str, start: float, end: floa
     y = np.empty(2 * blocks.shape[0], np.float32)
     y[0::2], y[1::2] = lows / 32768.0, highs / 32768.0
     return Envelope(np.repeat(starts, 2), y, f"peaks/{level.block * factor}", first / rate, last / rate)
+
+
+def _audio_header(storage: Storage, audio_key: str) -> Header:
+    """A sound's rate, channels and length read from its audio file (for a sound without a pyramid)."""
+    with storage.open_seekable(audio_key) as raw, sf.SoundFile(raw) as f:
+        header = Header(int(f.samplerate), int(f.channels), int(f.frames), ())
+    if needs_pyramid(header.frames):
+        raise ValidationError("peaks", f"{audio_key} is too long to draw without its peaks.")
+    return header
 
 
 def read_samples(storage: Storage, audio_key: str, first: int, last: int) -> np.ndarray:

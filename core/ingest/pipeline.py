@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts.permissions import Action, require
@@ -35,7 +35,7 @@ from core.catalogue.files import FileService, check_expiry, check_purpose, detec
 from core.catalogue.tags import clean_tags
 from core.errors import EarmarkError, StorageError, ValidationError
 from core.ingest import archives
-from core.store.db import Database, on_rollback
+from core.store.db import Database, insert_for, on_rollback
 from core.store.ids import new_id
 from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
 from core.store.storage import CHUNK, Storage, escapes_root, normalise_key
@@ -208,12 +208,17 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
 
 
 def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> IngestResult | None:
+    """The sound of ``dataset`` with this content (a duplicate) or at this path (a refusal): one query, both
+    answered by the unique indexes."""
     with db.read() as session:
-        same = session.scalar(select(Sound).where(Sound.dataset == dataset, Sound.sha256 == sha256).limit(1))
-        if same is not None:
-            return IngestResult(path, "duplicate", f"same content as {same.path}", same.id, key=same.file.key if same.file else None)
-        if session.scalar(select(Sound.id).where(Sound.dataset == dataset, Sound.path == path)) is not None:
-            return IngestResult(path, "refused", f"dataset {dataset} already has a different file at {path}")
+        rows = session.execute(
+            select(Sound.id, Sound.path, Sound.sha256, StoredFile.key).outerjoin(StoredFile, StoredFile.id == Sound.file_id)
+            .where(Sound.dataset == dataset, or_(Sound.sha256 == sha256, Sound.path == path)).limit(2)).all()
+    same = next((row for row in rows if row.sha256 == sha256), None)
+    if same is not None:
+        return IngestResult(path, "duplicate", f"same content as {same.path}", same.id, key=same.key)
+    if rows:
+        return IngestResult(path, "refused", f"dataset {dataset} already has a different file at {path}")
     return None
 
 
@@ -221,71 +226,79 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, options: 
     """Claim the path with the rows first, then write the bytes there.
 
     Uploads of different files to one path may race: the database lets exactly one of them record the path (its
-    sha256 and size are known before anything is stored), and only that one writes the object, so the bytes at
+    sha256 and size are known before anything is stored), and only that one writes the objects, so the bytes at
     a path are always the ones its row describes. Until they are written the sound has no object yet; if they
-    cannot be written, the rows are taken out again.
+    cannot be written, the rows are taken out again. No request to storage is made inside the transaction: on
+    SQLite it holds the one write lock, and a storage round trip there would make parallel imports take turns.
     """
     key = audio_key(options.dataset, path)
     sound_id = new_id()
-    pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
-    stream.seek(0)
+    objects: list[tuple[str, BinaryIO | bytes]] = [(key, stream)]
+    if peaks.needs_pyramid(info.frames):
+        pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
+        stream.seek(0)
+        objects.append((peaks.peaks_key(sound_id), pyramid))
+    file_id = new_id()
     try:
-        with db.write() as session:
-            _record_peaks(session, storage, actor, sound_id, pyramid, db)
-            record = StoredFile(
-                key=key, category="audio", purpose=options.purpose, original_filename=original_name(extra.get("original_path", path)),
-                description=options.description, extra=extra, size=size, sha256=sha256, created_by=actor.id,
-                expires_at=options.expires_at,
-            )
-            session.add(record)
-            session.flush()
-            session.add(Sound(
-                id=sound_id, created_by=actor.id, dataset=options.dataset, path=path, title=PurePosixPath(path).stem,
-                file_id=record.id, sha256=sha256, format=info.format, subtype=info.subtype,
-                sample_rate=info.sample_rate, channels=info.channels, frames=info.frames,
-                duration_seconds=info.duration_seconds, expires_at=options.expires_at,
-                tags=[SoundTag(tag=t) for t in options.tags],
-                fields=[SoundField(name=k, value=v) for k, v in fields.items() if k],
-            ))
-            session.flush()
+        with db.write() as session:  # plain INSERTs with bound parameters (compiled once): an import writes thousands
+            files, sounds = StoredFile.__table__, Sound.__table__  # of these, and the ORM's unit of work cost more than the rows
+            session.execute(files.insert(), {
+                "id": file_id, "key": key, "category": "audio", "purpose": options.purpose,
+                "original_filename": original_name(extra.get("original_path", path)), "description": options.description,
+                "extra": extra, "size": size, "sha256": sha256, "created_by": actor.id, "expires_at": options.expires_at})
+            if len(objects) > 1:
+                session.execute(files.insert(), _peaks_columns(actor.id, sound_id, pyramid))
+            session.execute(sounds.insert(), {
+                "id": sound_id, "created_by": actor.id, "dataset": options.dataset, "path": path, "title": PurePosixPath(path).stem,
+                "file_id": file_id, "sha256": sha256, "format": info.format, "subtype": info.subtype,
+                "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
+                "duration_seconds": info.duration_seconds, "expires_at": options.expires_at})
+            if options.tags:
+                session.execute(SoundTag.__table__.insert(), [{"sound_id": sound_id, "tag": t} for t in options.tags])
+            if named := [{"sound_id": sound_id, "name": k, "value": v} for k, v in fields.items() if k]:
+                session.execute(SoundField.__table__.insert(), named)
     except IntegrityError:  # another upload recorded the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
-    _write_claimed(db, storage, key, stream)
+    _write_claimed(db, storage, key, objects)
     return IngestResult(path, "stored", "", sound_id, size=size, key=key)
 
 
-def _write_claimed(db: Database, storage: Storage, key: str, stream: BinaryIO) -> None:
-    """Write the bytes of a path this upload's rows own; if that fails, take the rows back out and say why."""
+def _write_claimed(db: Database, storage: Storage, key: str, objects: list[tuple[str, BinaryIO | bytes]]) -> None:
+    """Write the objects of a path this upload's rows own; if that fails, take the rows back out (the sound, its
+    peaks, and whatever was written) and say why."""
     try:
-        storage.put(key, stream)
+        for object_key, data in objects:
+            storage.put(object_key, data)
     except StorageError:
         with db.write() as session:
             files = FileService(session, storage)
-            files.remove(files.by_key(key))  # the sound and its peaks too
+            files.remove(files.by_key(key))  # the sound and its peaks too; their objects after the commit
         raise
 
 
-def _record_peaks(session, storage: Storage, actor: User, sound_id: str, pyramid: bytes, db: Database) -> None:
-    """Store a sound's waveform pyramid next to it; removed again if the transaction rolls back."""
-    key = peaks.peaks_key(sound_id)
-    info = storage.put(key, pyramid)
-    on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
-    session.add(StoredFile(key=key, category="derived", purpose="ingestion", original_filename="peaks.bin",
-                           description="waveform peaks", extra={}, size=info.size, sha256=info.sha256, created_by=actor.id))
+def _peaks_columns(actor_id: str, sound_id: str, pyramid: bytes) -> dict:
+    """The row of a sound's waveform pyramid (``derived/<sound id>/peaks.bin``), described before it is stored."""
+    return {"key": peaks.peaks_key(sound_id), "category": "derived", "purpose": "ingestion", "original_filename": "peaks.bin",
+            "description": "waveform peaks", "extra": {}, "size": len(pyramid), "sha256": hashlib.sha256(pyramid).hexdigest(),
+            "created_by": actor_id}
 
 
-def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str:
-    """The key of ``sound``'s pyramid, computing it now for sounds stored before pyramids existed."""
+def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str | None:
+    """The key of ``sound``'s pyramid, computing it now for sounds stored before pyramids existed (or whose
+    pyramid was lost); None for a sound too short to need one (drawn from its samples)."""
+    if sound.file is None:
+        raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to draw.")
+    if not peaks.needs_pyramid(sound.frames):
+        return None
     key = peaks.peaks_key(sound.id)
     if storage.exists(key):
         return key
-    if sound.file is None:
-        raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to draw.")
     with storage.open_seekable(sound.file.key) as source:
         pyramid = peaks.compute(source, sound.path)
+    storage.put(key, pyramid)  # the same bytes whoever computes them: racing readers may both write
     with db.write() as session:
-        if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
-            _record_peaks(session, storage, session.get(User, sound.created_by), sound.id, pyramid, db)
+        statement = insert_for(session, StoredFile).values(**_peaks_columns(sound.created_by, sound.id, pyramid))
+        session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
     return key
 
 

@@ -78,6 +78,32 @@ class _HashingReader:
         return data
 
 
+class _Joined:
+    """Bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self.head:
+            part = self.head if n < 0 else self.head[:n]
+            self.head = self.head[len(part):]
+            return part
+        return self.rest.read(n)
+
+
+def _whole_if_small(stream: BinaryIO) -> tuple[bytes | None, BinaryIO]:
+    """The object's bytes if it fits in one request (read once), and the stream to read it from otherwise,
+    at its start (a big seekable file is not read here)."""
+    if _seekable(stream):
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+        return (stream.read(), stream) if size <= MULTIPART_THRESHOLD else (None, stream)
+    head = stream.read(MULTIPART_THRESHOLD + 1)
+    return (head, stream) if len(head) <= MULTIPART_THRESHOLD else (None, _Joined(head, stream))
+
+
 class Storage(Protocol):
     """What every backend offers. ``data`` arguments are bytes or a binary file object read to its end."""
 
@@ -268,27 +294,26 @@ class S3Storage:
         from botocore.exceptions import BotoCoreError, ClientError
 
         full = self._key(key)
-        stream = _as_stream(data)
-        with ExitStack() as stack:
-            # Hash first, then upload from the start: s3transfer's threads may read parts out of order.
-            if not _seekable(stream):
-                spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * CHUNK))
-                shutil.copyfileobj(stream, spool, CHUNK)
-                spool.seek(0)
-                stream = spool
-            start = stream.tell()
-            reader = _HashingReader(stream)
-            while reader.read(CHUNK):
-                pass
-            stream.seek(start)
-            try:
-                if reader.size <= MULTIPART_THRESHOLD:  # one request; upload_fileobj starts threads per call
-                    self.client.put_object(Bucket=self.bucket, Key=full, Body=stream.read())
-                else:
-                    self.client.upload_fileobj(stream, self.bucket, full)
-            except (BotoCoreError, ClientError) as exc:
-                raise self._error(exc, key) from exc
-        return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
+        small, stream = _whole_if_small(_as_stream(data))
+        try:
+            if small is not None:  # one request (upload_fileobj starts threads per call)
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=small)
+                return ObjectInfo(normalise_key(key), len(small), hashlib.sha256(small).hexdigest())
+            with ExitStack() as stack:  # a big one: hashed first, then uploaded in parts (s3transfer reads them out of order)
+                if not _seekable(stream):
+                    spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 * CHUNK))
+                    shutil.copyfileobj(stream, spool, CHUNK)
+                    spool.seek(0)
+                    stream = spool
+                start = stream.tell()
+                reader = _HashingReader(stream)
+                while reader.read(CHUNK):
+                    pass
+                stream.seek(start)
+                self.client.upload_fileobj(stream, self.bucket, full)
+            return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, key) from exc
 
     def open(self, key: str) -> BinaryIO:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from core.jobs.analyzers.base import (
     Analyzer,
@@ -45,6 +44,8 @@ def spectral_flux(storage: Storage, sound: Sound, hop: int) -> np.ndarray:
 def onsets(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     """Spectral flux with an adaptive threshold (median of the neighbourhood plus a margin), peaks kept at
     least ``min_gap_ms`` apart."""
+    from scipy.ndimage import median_filter  # here: commands start without SciPy
+
     require_audio(sound)
     rate = sound.sample_rate
     hop = max(1, int(rate * 0.005))

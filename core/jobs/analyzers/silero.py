@@ -13,7 +13,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from core.errors import ConfigError
 
@@ -92,5 +91,7 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """``samples`` at RATE (polyphase resampling)."""
     if rate == RATE:
         return np.asarray(samples, np.float32)
+    from scipy.signal import resample_poly  # here: commands start without SciPy
+
     g = np.gcd(RATE, rate)
     return resample_poly(np.asarray(samples, np.float32), RATE // g, rate // g).astype(np.float32)

@@ -38,8 +38,6 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.ndimage import minimum_filter1d, uniform_filter, uniform_filter1d
-from scipy.signal import butter, sosfilt
 
 from core.jobs.analyzers import silero
 from core.jobs.analyzers.base import Analyzer, Output, Param, Segment, require_audio
@@ -65,6 +63,8 @@ def frame_features(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarr
     count = max(0, 1 + (samples.size - length) // hop)
     if count == 0:
         return np.zeros(0), np.zeros(0)
+    from scipy.ndimage import minimum_filter1d, uniform_filter, uniform_filter1d  # here: commands start without SciPy
+
     window = np.hanning(length).astype(np.float32)
     index = np.arange(length)[None, :] + hop * np.arange(count)[:, None]
     power = np.abs(np.fft.rfft(samples[index] * window, n=n_fft, axis=1)) ** 2
@@ -163,7 +163,6 @@ MODEL_PIECE_SECONDS = 60.0
 
 
 EDGE_TRIM = 0.3  # seconds an energy edge may move a segment's start or end inwards
-SPEECH_BAND = butter(4, [250, 4000], btype="band", fs=silero.RATE, output="sos")
 ENERGY_HOP = round(HOP_SECONDS * silero.RATE)
 
 
@@ -171,12 +170,17 @@ class EnergyTrack:
     """Speech-band energy per HOP_SECONDS of 16 kHz audio fed in pieces (filter state and leftovers carried)."""
 
     def __init__(self) -> None:
-        self.state = np.zeros((SPEECH_BAND.shape[0], 2))
+        from scipy.signal import butter  # here: commands start without SciPy
+
+        self.band = butter(4, [250, 4000], btype="band", fs=silero.RATE, output="sos")  # the speech band
+        self.state = np.zeros((self.band.shape[0], 2))
         self.pending = np.zeros(0)
         self.frames: list[np.ndarray] = []
 
     def feed(self, samples: np.ndarray) -> None:
-        filtered, self.state = sosfilt(SPEECH_BAND, samples, zi=self.state)
+        from scipy.signal import sosfilt
+
+        filtered, self.state = sosfilt(self.band, samples, zi=self.state)
         audio = np.concatenate([self.pending, filtered])
         whole = audio.size // ENERGY_HOP * ENERGY_HOP
         self.pending = audio[whole:]
@@ -184,6 +188,8 @@ class EnergyTrack:
 
     def over_floor(self) -> np.ndarray:
         """dB over the noise floor (the minimum of the smoothed level over the surrounding FLOOR_SECONDS)."""
+        from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
         energy = np.concatenate(self.frames or [np.zeros(0)])
         if not energy.size:
             return energy
