@@ -152,6 +152,11 @@ class Client:
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._check(self.http.get(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end}))).content
 
+    def peaks(self, sound_id: str, start: float = 0.0, end: float | None = None, points: int = 2000,
+              channel: int | None = None) -> dict[str, Any]:
+        """The waveform of a view (``x`` seconds, ``y`` -1..1): real samples, or min/max pairs, at most ``points``."""
+        return self._get(f"/sounds/{sound_id}/peaks", start=start, end=end, points=points, channel=channel)
+
     # -- files -----------------------------------------------------------------------------------------
     def upload(self, path: str | Path, *, dataset: str | None = None, purpose: str = "ingestion",
                description: str | None = None, metadata: dict[str, Any] | None = None, name: str | None = None) -> dict[str, Any]:

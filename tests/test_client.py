@@ -55,6 +55,8 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         assert list(hal.annotations(target, time_range=(1.5, 1.9))) == []
         part, rate = sf.read(io.BytesIO(hal.audio(target, start=0.5, end=1.0)))
         assert len(part) == rate // 2
+        view = hal.peaks(target, start=0.5, end=1.0, points=100)
+        assert view["points"] <= 100 and view["start_seconds"] == 0.5 and len(view["x"]) == len(view["y"]) == view["points"]
         with pytest.raises(NotFound):
             hal.sound("no-such-sound")
         out = hal.download(tmp_path / "field.zip", count=10, dataset="field", seed=4, formats=["csv", "textgrid"])

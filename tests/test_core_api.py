@@ -163,6 +163,38 @@ def test_sound_audio_whole_ranges_and_parts(api, local_earmark):
     assert api.get(url + "?start=x", headers=basic("hal")).json() == {"error": "start must be a number, not 'x'."}
 
 
+def test_peaks_of_any_view_at_most_the_points_asked(api, local_earmark):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    with local_earmark.db.read() as session:
+        vox = UserService(session).by_name("vox")
+    rate, seconds = 16_000, 40.0  # 640,000 frames: a pyramid is made
+    t = np.arange(int(rate * seconds)) / rate
+    buffer = io.BytesIO()
+    sf.write(buffer, 0.5 * np.sin(2 * np.pi * 100 * t) * (t / seconds), rate, format="WAV", subtype="PCM_16")
+    long = ingest_audio(local_earmark.db, local_earmark.storage, vox, "long.wav", io.BytesIO(buffer.getvalue()),
+                        UploadOptions(dataset="vox", max_bytes=10**8)).sound_id
+    whole = api.get(f"/api/v1/sounds/{long}/peaks?points=1000", headers=basic("hal")).json()
+    assert whole["source"].startswith("peaks/") and whole["points"] <= 1000 and len(whole["x"]) == len(whole["y"]) == whole["points"]
+    assert whole["start_seconds"] == 0 and whole["end_seconds"] == seconds and whole["duration_seconds"] == seconds
+    assert 0.45 < max(whole["y"]) <= 0.5 and -0.5 <= min(whole["y"]) < -0.45  # the ramp's loudest end
+    zoomed = api.get(f"/api/v1/sounds/{long}/peaks?start=39&end=39.05", headers=basic("hal")).json()
+    assert zoomed["source"] == "samples" and zoomed["points"] == 800 and 39 <= zoomed["x"][0] < zoomed["x"][-1] < 39.05
+    past = api.get(f"/api/v1/sounds/{long}/peaks?start=30&end=99", headers=basic("hal")).json()
+    assert past["end_seconds"] == seconds  # cut at the end of the sound
+    short = ingest_audio(local_earmark.db, local_earmark.storage, vox, "short.wav", io.BytesIO(wav_bytes()),
+                         UploadOptions(dataset="vox", max_bytes=10**7)).sound_id
+    assert api.get(f"/api/v1/sounds/{short}/peaks", headers=basic("hal")).json()["source"].startswith("samples")
+    assert api.get("/api/v1/sounds/nope/peaks", headers=basic("hal")).status_code == 404
+    assert api.get(f"/api/v1/sounds/{long}/peaks").status_code == 401
+
+
 def test_file_registry_endpoints(api, local_earmark, monkeypatch):
     from tests.conftest import wav_bytes
 

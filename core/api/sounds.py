@@ -4,6 +4,7 @@ reference, read, and the audio itself (whole, a byte range, or a part in seconds
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -11,11 +12,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of
+from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
 from core.audio.waveform import encode_part
 from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
-from core.errors import EarmarkError, NotFound
+from core.errors import EarmarkError, NotFound, ValidationError
+from core.ingest.pipeline import ensure_peaks
 from core.store.storage import CHUNK, Storage
 
 router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"])
@@ -110,6 +113,30 @@ def chunks(storage: Storage, key: str, start: int, length: int) -> Iterator[byte
     """An object's bytes ``start`` .. ``start + length``, a ranged read at a time (never the whole in memory)."""
     for offset in range(start, start + length, CHUNK):
         yield storage.read_range(key, offset, min(CHUNK, start + length - offset))
+
+
+class PeaksQuery(BaseModel):
+    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
+    end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
+    points: int = Field(2000, ge=10, le=peaks.MAX_POINTS, description="at most this many points (min/max pairs count two)")
+    channel: int | None = Field(None, ge=0, le=255, description="one channel (default: all together)")
+
+
+@router.get("/{sound_id}/peaks", summary="The waveform of a view: real samples, or min/max pairs from the peaks pyramid, at most `points` of them")
+def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict:
+    """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
+    with app.db.read() as session:
+        sound = SoundService(session, app.storage).get(sound_id)
+    if sound.file is None:
+        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
+    end = sound.duration_seconds if query.end is None else min(query.end, sound.duration_seconds)
+    if end <= query.start:
+        raise ValidationError("end", f"end ({end:g} s) must be after start ({query.start:g} s); the sound lasts {sound.duration_seconds:g} s.")
+    line = peaks.envelope(app.storage, sound.file.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
+                          query.channel, max_points=query.points)
+    return {"sound_id": sound.id, "start_seconds": line.start_seconds, "end_seconds": line.end_seconds,
+            "duration_seconds": sound.duration_seconds, "source": line.source, "points": line.points,
+            "x": [round(float(v), 6) for v in line.x], "y": [round(float(v), 5) for v in line.y]}
 
 
 @router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV")
