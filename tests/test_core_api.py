@@ -195,6 +195,32 @@ def test_peaks_of_any_view_at_most_the_points_asked(api, local_earmark):
     assert api.get(f"/api/v1/sounds/{long}/peaks").status_code == 401
 
 
+def test_signed_links_and_registry_files_answer_ranges(api, local_earmark):
+    """A player seeking in an original opened from a page asks for parts: 206 with just those bytes."""
+    import io
+
+    from core.catalogue.files import FileService
+    from core.catalogue.links import file_link
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    with local_earmark.db.read() as session:
+        vox, hal = UserService(session).by_name("vox"), UserService(session).by_name("hal")
+    data = wav_bytes(seconds=2.0)
+    key = ingest_audio(local_earmark.db, local_earmark.storage, vox, "a.wav", io.BytesIO(data),
+                       UploadOptions(dataset="vox", max_bytes=10**7)).key
+    with local_earmark.db.read() as session:
+        link = file_link(local_earmark.settings, FileService(session, local_earmark.storage).by_key(key), hal.id)
+    whole = api.get(link)
+    assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
+    part = api.get(link, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == data[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(data)}" and part.headers["content-security-policy"] == "sandbox"
+    assert api.get(link, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+    registry = api.get(f"/api/v1/data/files/{key}", headers=basic("hal") | {"Range": "bytes=-44"})
+    assert registry.status_code == 206 and registry.content == data[-44:]
+
+
 def test_file_registry_endpoints(api, local_earmark, monkeypatch):
     from tests.conftest import wav_bytes
 

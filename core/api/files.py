@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.accounts.permissions import Action, require
 from core.api.deps import App, Bounded, Caller, attachment
-from core.api.sounds import chunks
+from core.api.ranges import ranged
 from core.audio.decode import AUDIO_EXTENSIONS
 from core.catalogue.files import FileService, media_type, parse_extra, public_file
 from core.catalogue.links import file_for_link
@@ -70,15 +70,16 @@ def _registry_path(path: str) -> str:
     return path
 
 
-@router.get("/data/files/{path:path}", summary="One stored file: its content, or its record with metadata=true", response_model=None)
+@router.get("/data/files/{path:path}", summary="One stored file: its content (HTTP Range too), or its record with metadata=true",
+            response_model=None)
 def get_file(app: App, user: Caller, path: str,
-             metadata: Annotated[bool, Query(description="true: the record instead of the content")] = False) -> dict | StreamingResponse:
+             metadata: Annotated[bool, Query(description="true: the record instead of the content")] = False,
+             range_: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None) -> dict | Response:
     with app.db.read() as session:
         stored = FileService(session, app.storage).by_key(_registry_path(path))
     if metadata:
         return {"success": True, "metadata": public_file(stored)}
-    return StreamingResponse(chunks(app.storage, stored.key, 0, stored.size), media_type=media_type(stored),
-                             headers=attachment(stored.original_filename) | {"Content-Length": str(stored.size)})
+    return ranged(app.storage, stored.key, stored.size, media_type(stored), range_, attachment(stored.original_filename))
 
 
 @router.delete("/data/files/{path:path}", summary="Delete a stored file (your own; administrators: any)")
@@ -97,11 +98,13 @@ def file_stats(app: App, user: Caller) -> dict:
                                        "by_purpose": figures.by_purpose, "by_category": figures.by_category}}
 
 
-@router.get("/files/{token}", summary="A file behind a signed, expiring link handed out by the pages (no other credentials)")
-def download_file(app: App, token: str) -> StreamingResponse:
+@router.get("/files/{token}", summary="A file behind a signed, expiring link handed out by the pages (no other credentials; HTTP Range too)")
+def download_file(app: App, token: str, range_: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None) -> Response:
     with app.db.read() as session:
         stored = file_for_link(session, app.storage, app.settings, token)
-    headers = attachment(stored.original_filename) | {"Content-Length": str(stored.size)}
+    if range_ is not None:  # a player seeking in the file: just that part
+        return ranged(app.storage, stored.key, stored.size, media_type(stored), range_, attachment(stored.original_filename))
+    headers = attachment(stored.original_filename) | {"Content-Length": str(stored.size), "Accept-Ranges": "bytes"}
     return StreamingResponse(_whole(app.storage, stored.key), media_type=media_type(stored), headers=headers)
 
 

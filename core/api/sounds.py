@@ -3,23 +3,21 @@ reference, read, and the audio itself (whole, a byte range, or a part in seconds
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of
+from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
 from core.audio.waveform import encode_part
 from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
-from core.errors import EarmarkError, NotFound, ValidationError
+from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
-from core.store.storage import CHUNK, Storage
 
 router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"])
 
@@ -86,35 +84,6 @@ def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
     return Response(status_code=204)
 
 
-class RangeNotSatisfiable(EarmarkError):
-    def __init__(self, size: int) -> None:
-        super().__init__(f"The requested range is outside the object (size {size}).")
-        self.size = size
-
-
-def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) byte of a single ``Range: bytes=a-b`` request; None for the whole object."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header[6:].partition("-")
-    try:
-        if first == "":
-            start, end = max(0, size - int(last)), size - 1
-        else:
-            start, end = int(first), min(size - 1, int(last) if last else size - 1)
-    except ValueError:
-        return None
-    if start > end or start >= size:
-        raise RangeNotSatisfiable(size)
-    return start, end
-
-
-def chunks(storage: Storage, key: str, start: int, length: int) -> Iterator[bytes]:
-    """An object's bytes ``start`` .. ``start + length``, a ranged read at a time (never the whole in memory)."""
-    for offset in range(start, start + length, CHUNK):
-        yield storage.read_range(key, offset, min(CHUNK, start + length - offset))
-
-
 class PeaksQuery(BaseModel):
     start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
     end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
@@ -151,16 +120,5 @@ def sound_audio(app: App, user: Caller, sound_id: str,
     if start is not None or end is not None:
         part = encode_part(app.storage, sound, start or 0.0, sound.duration_seconds if end is None else end)
         return Response(part, media_type="audio/wav", headers=SERVED_FILE_HEADERS)
-    size = sound.file.size
     mime = MIME_TYPES.get(sound.format or "") or MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-    try:
-        wanted = byte_range(range_, size)
-    except RangeNotSatisfiable as exc:
-        return JSONResponse({"error": str(exc)}, status_code=416, headers={"Content-Range": f"bytes */{exc.size}"})
-    if wanted is None:
-        return StreamingResponse(chunks(app.storage, sound.file.key, 0, size), media_type=mime,
-                                 headers=SERVED_FILE_HEADERS | {"Accept-Ranges": "bytes", "Content-Length": str(size)})
-    first, last = wanted
-    return StreamingResponse(chunks(app.storage, sound.file.key, first, last - first + 1), status_code=206, media_type=mime,
-                             headers=SERVED_FILE_HEADERS | {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}",
-                                                            "Content-Length": str(last - first + 1)})
+    return ranged(app.storage, sound.file.key, sound.file.size, mime, range_, SERVED_FILE_HEADERS)
