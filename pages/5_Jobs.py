@@ -20,8 +20,10 @@ name = st.selectbox("Analyzer", list(ANALYZERS), key="jobs_analyzer")
 analyzer = ANALYZERS[name]
 st.markdown(f"{analyzer.description}  \n**Output:** {analyzer.outputs}. Version {analyzer.version}.")
 params = {}
-columns = st.columns(max(1, len(analyzer.params)))
-for column, (param, spec) in zip(columns, analyzer.params.items()):
+PER_ROW = 4  # more in one row and their names wrap
+specs = list(analyzer.params.items())
+columns = [column for start in range(0, len(specs), PER_ROW) for column in st.columns(PER_ROW)]
+for column, (param, spec) in zip(columns, specs):
     if spec.choices:
         params[param] = column.selectbox(param, spec.choices, key=f"jobs_param_{name}_{param}", help=spec.help)
     else:
