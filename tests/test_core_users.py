@@ -225,3 +225,18 @@ def test_replicas_share_the_cookie_key_from_the_setting(tmp_path):
     assert cookie_key(alone) != shared and len(cookie_key(alone)) >= 32
     with pytest.raises(ConfigError, match="EARMARK_COOKIE_KEY must be at least 32 characters long \\(it has 5\\)"):
         load_settings({"EARMARK_COOKIE_KEY": "short"}, env_file=None)
+
+
+def test_the_page_shell_asks_only_for_the_accounts_it_names(db):
+    """Each page run gives the login cookie's checker the session's and the cookie's account, not all of them."""
+    with db.write() as session:
+        users = UserService(session)
+        admin = users.create(None, "boss", "boss-password-1", "human", is_admin=True)
+        for name in ("ann", "bob", "cy"):
+            users.create(admin, name, f"{name}-password-1", "human")
+        users.set_active(admin, users.by_name("cy").id, False)
+    with db.read() as session:
+        users = UserService(session)
+        assert set(users.active_credentials()) == {"boss", "ann", "bob"}
+        assert set(users.active_credentials({"ann", "cy", "nobody"})) == {"ann"}  # cy is deactivated
+        assert users.active_credentials(set()) == {}

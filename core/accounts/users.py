@@ -8,6 +8,7 @@ administrator can be neither demoted nor deactivated, so an install can't lock i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,13 +97,17 @@ class UserService:
             query = query.where(User.user_name.contains(filters.user_name))
         return paginate(self.session, query, User.id, request, {"user_type": filters.user_type, "user_name": filters.user_name})
 
-    def active_credentials(self) -> dict[str, dict[str, Any]]:
-        """Active users who can log in, shaped as streamlit-authenticator's ``credentials["usernames"]``.
+    def active_credentials(self, names: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Active users who can log in (of ``names``, if given), shaped as streamlit-authenticator's
+        ``credentials["usernames"]``.
 
         Accounts without a usable password are left out: the authenticator would take their placeholder for
         a plain-text password.
         """
-        users = self.session.scalars(select(User).where(User.is_active.is_(True), User.password_hash.startswith("$2")))
+        query = select(User).where(User.is_active.is_(True), User.password_hash.startswith("$2"))
+        if names is not None:
+            query = query.where(User.user_name.in_(list(names)))
+        users = self.session.scalars(query)
         return {
             u.user_name: {
                 "name": u.user_name,

@@ -151,8 +151,11 @@ def _first_admin_form(app: Earmark) -> None:
 
 
 def _authenticator(app: Earmark) -> stauth.Authenticate:
+    """streamlit-authenticator, for the login cookie only (passwords go through _login_form): it is given the
+    accounts this run can be about, the session's and the cookie's, not every account on the server."""
+    names = {name for name in (st.session_state.get("username"), (_cookie_payload(app) or {}).get("username")) if name}
     with app.db.read() as session:
-        credentials = {"usernames": UserService(session).active_credentials()}
+        credentials = {"usernames": UserService(session).active_credentials(names)}
     return stauth.Authenticate(
         credentials, COOKIE_NAME, auth.cookie_key(app.settings), COOKIE_EXPIRY_DAYS,
         auto_hash=False, login_sleep_time=0,
@@ -201,16 +204,27 @@ def _logged_in_at(app: Earmark, user: User) -> dt.datetime:
     return st.session_state["_logged_in_at"]
 
 
-def _cookie_issued(app: Earmark, user: User) -> dt.datetime | None:
+def _cookie_payload(app: Earmark) -> dict | None:
+    """The login cookie's content if it is one this server signed, else None."""
     token = st.context.cookies.get(COOKIE_NAME)
-    if not token or token == st.session_state.get("_stale_login_token"):
-        return None  # no cookie, or the one this session already found stale (the form logged in since)
+    if not token:
+        return None
     try:
         payload = jwt.decode(token, auth.cookie_key(app.settings), algorithms=["HS256"])
-        if payload.get("username") != user.user_name:
-            return None
+    except jwt.PyJWTError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _cookie_issued(app: Earmark, user: User) -> dt.datetime | None:
+    if st.context.cookies.get(COOKIE_NAME) == st.session_state.get("_stale_login_token"):
+        return None  # the cookie this session already found stale (the form logged in since)
+    payload = _cookie_payload(app)
+    if payload is None or payload.get("username") != user.user_name:
+        return None
+    try:
         return dt.datetime.fromtimestamp(float(payload["exp_date"]) - COOKIE_EXPIRY_DAYS * 86_400, tz=dt.timezone.utc)
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 
