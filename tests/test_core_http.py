@@ -83,6 +83,18 @@ def test_openapi_is_generated_and_lists_every_route_readme_names(client):
     assert page.status_code == 200 and "/api/v1/openapi.json" in page.text and "swagger" in page.text.lower()
 
 
+def test_the_docs_page_loads_nothing_from_other_sites(client):
+    """Its script, style and icon come from this server: the page works offline and runs no one else's code."""
+    page = client.get("/api/v1/docs").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert len(sources) >= 3 and all(s.startswith("/api/v1/docs-assets/") for s in sources), sources
+    for source in sources:
+        asset = client.get(source)
+        assert asset.status_code == 200 and len(asset.content) > 100, source
+    assert client.get("/api/v1/docs-assets/swagger-ui-bundle.js").headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert client.get("/api/v1/docs-assets/nope.js").json()["error"].startswith("There is no GET /api/v1/docs-assets/nope.js")
+
+
 @pytest.mark.parametrize("method,path", [("GET", "/api/v1/nope"), ("POST", "/api/v1/sounds/x/y/z"), ("GET", "/api/v1/users/")])
 def test_unknown_routes_answer_a_json_404(client, method, path):
     response = client.request(method, path, headers=ADMIN)

@@ -5,9 +5,13 @@ the docs page are FastAPI's, made from these routes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Mount
 
@@ -38,14 +42,31 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
 
+SWAGGER_UI = Path(__file__).with_name("static") / "swagger-ui"  # swagger-ui-dist, served here (see its README.md)
+ICON = Path(__file__).resolve().parent.parent / "ui" / "earmark-icon.png"
+
+
 def create_app() -> FastAPI:
     api = FastAPI(dependencies=[Depends(guards.no_nul_characters)], title="Earmark API", version=__version__, description=DESCRIPTION, redirect_slashes=False,
-                  docs_url="/docs", openapi_url="/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/openapi.json", redoc_url=None)
     api.add_exception_handler(RequestValidationError, _validation_failed)
     api.add_exception_handler(EarmarkError, _earmark_error)
     api.add_exception_handler(HTTPException, _http_error)
     api.add_middleware(guards.GuardedBodies)
     api.add_middleware(guards.SameOriginWrites)  # added last: runs first, before credentials are even looked at
+
+    @api.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API's docs page, its script and style served from this server, not a CDN: it works offline."""
+        return get_swagger_ui_html(openapi_url=f"{PREFIX}/openapi.json", title="Earmark API",
+                                   swagger_js_url=f"{PREFIX}/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{PREFIX}/docs-assets/swagger-ui.css", swagger_favicon_url=f"{PREFIX}/docs-assets/icon.png")
+
+    @api.get("/docs-assets/icon.png", include_in_schema=False)
+    def docs_icon() -> FileResponse:
+        return FileResponse(ICON, media_type="image/png")
+
+    api.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @api.get("/health", summary="Whether the server is up (no authentication)", tags=["stats"])
     def health() -> dict[str, str]:
