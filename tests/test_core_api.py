@@ -4,6 +4,7 @@ links under /api/v1, the role rules, Basic with its cache, and revocable Bearer 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
 from starlette.applications import Starlette
@@ -301,3 +302,35 @@ def test_audio_plays_inline_with_the_type_its_content_has(api):
     assert audio.status_code == 200 and audio.content == mp3
     assert audio.headers["content-type"] == "audio/mpeg" and "content-disposition" not in audio.headers
     assert audio.headers["x-content-type-options"] == "nosniff" and audio.headers["content-security-policy"] == "sandbox"
+
+
+def test_page_tokens_act_as_their_user_until_they_expire_or_the_password_changes(api, local_earmark):
+    """What a page hands its own scripts (the waveform component): a signed Bearer value, no password."""
+    import time
+
+    from core.accounts import auth, credentials, tokens
+    from core.errors import AuthenticationFailed
+
+    key = auth.cookie_key(local_earmark.settings)
+    with local_earmark.db.read() as session:
+        hal = UserService(session).by_name("hal")
+    bearer = {"Authorization": "Bearer " + credentials.page_token(hal, key)}
+    assert api.get("/api/v1/users?user_name=hal", headers=bearer).status_code == 200
+    made = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 3}, headers=bearer)
+    assert made.status_code == 403  # hal is a human: the token carries hal's rights, no more
+    expired = "Bearer " + credentials.PAGE_TOKEN_PREFIX + tokens.sign({"user": hal.id, "iat": time.time()}, key, -1)
+    answer = api.get("/api/v1/users", headers={"Authorization": expired})
+    assert answer.status_code == 401 and "expired" in answer.json()["error"]
+    forged = "Bearer " + credentials.page_token(hal, "another key" * 4)
+    assert api.get("/api/v1/users", headers={"Authorization": forged}).status_code == 401
+    with pytest.raises(AuthenticationFailed, match="not accepted here"):
+        credentials.authenticate(local_earmark.db, bearer["Authorization"])  # where no key is given
+    with local_earmark.db.write() as session:
+        session.get(type(hal), hal.id).password_changed = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    changed = api.get("/api/v1/users", headers=bearer)
+    assert changed.status_code == 401 and "password of this account was changed" in changed.json()["error"]
+    fresh = {"Authorization": "Bearer " + credentials.page_token(hal, key)}
+    with local_earmark.db.write() as session:
+        session.get(type(hal), hal.id).password_changed = None
+        session.get(type(hal), hal.id).is_active = False
+    assert api.get("/api/v1/users", headers=fresh).status_code == 401

@@ -1,4 +1,6 @@
-"""Who is calling the HTTP API: HTTP Basic with the UI's accounts, or a revocable API token (Bearer).
+"""Who is calling the HTTP API: HTTP Basic with the UI's accounts, a revocable API token (Bearer), or a page
+token (Bearer ``page.``): short-lived, signed with the login cookie's key, handed by a page to its own scripts
+(the waveform component) so they act as the logged-in person without the password ever reaching them.
 
 bcrypt is slow on purpose; a bot making many requests would spend its time hashing, so a successful Basic check
 is remembered for a short while (keyed by the sha256 of the credentials, never the password itself), together
@@ -14,18 +16,21 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.accounts import throttle
+from core.accounts import throttle, tokens
 from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
-from core.errors import AuthenticationFailed, ValidationError
+from core.errors import AuthenticationFailed, PermissionDenied, ValidationError
 from core.store.db import Database, get_or_not_found
-from core.store.models import ApiToken, User, utcnow
+from core.store.models import ApiToken, User, as_utc, utcnow
 
 TOKEN_PREFIX = "em_"
+PAGE_TOKEN_PREFIX = "page."
+PAGE_TOKEN_SECONDS = 3600  # a page open longer than this asks for a new one when it reruns
 BASIC_CACHE_SECONDS = 300
 
 
@@ -60,13 +65,17 @@ def _active(session: Session, user_id: str) -> User:
     return user
 
 
-def authenticate(db: Database, authorization: str | None, address: str | None = None) -> User:
+def authenticate(db: Database, authorization: str | None, address: str | None = None,
+                 page_key: Callable[[], str] | None = None) -> User:
     """The user an ``Authorization`` header names; AuthenticationFailed (401) if none or wrong, TooManyAttempts
-    after repeated wrong passwords for that account or from that ``address``."""
+    after repeated wrong passwords for that account or from that ``address``. Page tokens are accepted only
+    with ``page_key``, which gives the key they are signed with (read only when one is presented)."""
     if not authorization:
         raise AuthenticationFailed("Authentication required: HTTP Basic (user name and password) or Bearer token.")
     scheme, _, value = authorization.strip().partition(" ")
     value = value.strip()
+    if scheme.lower() == "bearer" and value.startswith(PAGE_TOKEN_PREFIX):
+        return _by_page_token(db, value.removeprefix(PAGE_TOKEN_PREFIX), page_key)
     if scheme.lower() == "bearer":
         return _by_token(db, value)
     if scheme.lower() == "basic":
@@ -118,6 +127,26 @@ def _by_token(db: Database, token: str) -> User:
             raise AuthenticationFailed("This API token is not valid (unknown or revoked).")
         record.last_used = utcnow()
         return _active(session, record.user_id)
+
+
+def page_token(user: User, key: str, ttl_seconds: int = PAGE_TOKEN_SECONDS) -> str:
+    """A Bearer value for a page's own scripts, good for ``ttl_seconds`` and until the password changes."""
+    return PAGE_TOKEN_PREFIX + tokens.sign({"user": user.id, "iat": time.time()}, key, ttl_seconds)
+
+
+def _by_page_token(db: Database, token: str, key: Callable[[], str] | None) -> User:
+    if key is None:
+        raise AuthenticationFailed("Page tokens are not accepted here.")
+    try:
+        payload = tokens.verify(token, key())
+    except PermissionDenied as exc:  # forged or expired: a credential problem here, so a 401
+        raise AuthenticationFailed(f"This page token is not valid: {exc} Reload the page.") from None
+    with db.read() as session:
+        user = _active(session, str(payload.get("user")))
+        changed = user.password_changed
+        if changed is not None and as_utc(changed).timestamp() > float(payload.get("iat", 0)):
+            raise AuthenticationFailed("The password of this account was changed after this page was opened: reload it.")
+        return user
 
 
 class TokenService:

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
 
-from core.accounts import credentials
+from core.accounts import auth, credentials
 from core.context import Earmark, open_earmark
 from core.store.config import settings
 from core.store.models import User
@@ -68,7 +68,9 @@ def current_user(request: Request, _basic_scheme: Any = Security(_basic), _beare
     checked = getattr(request.state, "user", None)
     if checked is not None:
         return checked
-    return credentials.authenticate(earmark().db, request.headers.get("authorization"), request.client.host if request.client else None)
+    app = earmark()
+    return credentials.authenticate(app.db, request.headers.get("authorization"), request.client.host if request.client else None,
+                                    page_key=lambda: auth.cookie_key(app.settings))
 
 
 App = Annotated[Earmark, Depends(earmark)]

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from core.accounts import credentials
+from core.accounts import auth, credentials
 from core.api.deps import earmark
 from core.api.errors import error_response
 from core.errors import EarmarkError, ValidationError
@@ -78,7 +78,8 @@ class GuardedBodies:
         app = earmark()
         try:
             address = scope["client"][0] if scope.get("client") else None
-            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"), address)
+            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"), address,
+                                           lambda: auth.cookie_key(app.settings))
         except EarmarkError as exc:
             await error_response(exc)(scope, receive, send)
             return
