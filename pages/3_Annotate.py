@@ -11,6 +11,7 @@ from core.catalogue.sounds import SoundFilter, SoundService
 from core.catalogue.vocabulary import Vocabulary
 from core.ui import shell
 from core.ui.screen import build_screen
+from core.ui.waveform import waveform
 
 st.set_page_config(page_title="Annotate · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Annotate", Action.ANNOTATE)
@@ -131,6 +132,8 @@ jump = controls[5].number_input("Jump to (s)", 0.0, duration, value=view.start, 
 if controls[6].button("Go", key="view_go", width="stretch"):
     set_view(View.clamp(jump - view.length / 2, view.length, duration))
 
+if st.toggle("Interactive waveform (preview: wheel or I/O to zoom, arrows to scroll, Space plays, click seeks)", key="annotate_component"):
+    waveform(app.settings, user, sound, screen.annotations, key="earmark_waveform")
 st.plotly_chart(screen.overview, key="overview", config={"displayModeBar": False})
 st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode=("box",),
                 config={"displayModeBar": False, "scrollZoom": False})
