@@ -86,6 +86,7 @@ class Waveform {
     const action = keys[event.key] || keys[event.key.toLowerCase()];
     if (action) {
       event.preventDefault();
+      event.stopPropagation();  // the page's own shortcuts (I, O, arrows) act on the figure below, not here
       action();
     }
   }
