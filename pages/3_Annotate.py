@@ -132,8 +132,9 @@ jump = controls[5].number_input("Jump to (s)", 0.0, duration, value=view.start, 
 if controls[6].button("Go", key="view_go", width="stretch"):
     set_view(View.clamp(jump - view.length / 2, view.length, duration))
 
-if st.toggle("Interactive waveform (preview: wheel or I/O to zoom, arrows to scroll, Space plays, click seeks)", key="annotate_component"):
-    waveform(app.settings, user, sound, screen.annotations, key="earmark_waveform")
+if st.toggle("Interactive waveform (preview: pick a tag, drag to draw a region, Delete removes it; wheel or I/O zoom, "
+             "arrows scroll, Space plays, click seeks)", key="annotate_component"):
+    waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform")
 st.plotly_chart(screen.overview, key="overview", config={"displayModeBar": False})
 st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode=("box",),
                 config={"displayModeBar": False, "scrollZoom": False})

@@ -1,5 +1,6 @@
 """End to end in headless Chromium: the waveform component (issue 13, in progress) draws a view from the server's
-peaks, zooms and scrolls in the browser, and plays with a moving playhead."""
+peaks, draws and deletes regions saved through the API, zooms and scrolls in the browser, and plays with a
+moving playhead."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.client import Client
+from core.client import Client, NotFound
 from tests.conftest import E2E_ADMIN, E2E_PASSWORD, e2e_log_in, e2e_settle
 
 pytestmark = pytest.mark.browser
@@ -43,6 +44,34 @@ def test_the_component_draws_zooms_scrolls_and_plays(page, server, tmp_path):
         "id": made["id"], "start": "20", "end": "24.5", "tags": "bird;far", "source": "human", "saved": "true"}
     left = region.bounding_box()["x"] - box.bounding_box()["x"]
     assert abs(left / box.bounding_box()["width"] - 20 / 60) < 0.01  # time linear in x
+
+    tags = page.get_by_test_id("earmark-tag")
+    expect(tags).to_have_count(2)
+    palette = [tags.nth(i).get_attribute("data-tag") for i in range(2)]
+    box.focus()
+    page.keyboard.press("2")  # the second tag for new regions
+    area = box.bounding_box()
+    y = area["y"] + area["height"] / 2
+    page.mouse.move(area["x"] + area["width"] * 0.6, y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.7, y, steps=4)
+    page.mouse.move(area["x"] + area["width"] * 0.8, y, steps=4)
+    page.mouse.up()
+    drawn = page.locator(f"[data-testid=earmark-region][data-saved=true][data-tags='{palette[1]}']")
+    expect(drawn).to_have_count(1)
+    new_id = drawn.get_attribute("data-id")
+    assert 35.5 < float(drawn.get_attribute("data-start")) < 36.5 and 47.5 < float(drawn.get_attribute("data-end")) < 48.5
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as api:
+        stored = api.annotation(new_id)
+        assert stored["tags"] == [palette[1]] and abs(stored["start_seconds"] - float(drawn.get_attribute("data-start"))) < 1e-6
+    drawn.click()
+    page.keyboard.press("Delete")
+    expect(page.locator(f"[data-testid=earmark-region][data-id='{new_id}']")).to_have_count(0)
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as api:
+        with pytest.raises(NotFound):
+            for _ in range(50):  # the DELETE is sent in the background
+                api.annotation(new_id)
+                page.wait_for_timeout(100)
     box.focus()
     page.keyboard.press("i")
     expect(box).to_have_attribute("data-view-end", "45.0000")

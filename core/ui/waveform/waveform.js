@@ -3,6 +3,10 @@
 // with a moving playhead; annotations shown as regions. Plain ES module, no dependencies: this file is what
 // the browser runs.
 //
+// Drawing: pick a tag in the palette (a click, or digits 1-9), drag across empty waveform: the region appears on
+// mouse-up and is saved in the background (POST, with the page token); a refusal is shown and the region taken back
+// out. A click on a region selects it; Delete removes it (your own; administrators: any), again undone if refused.
+//
 // Contract relied on by end-to-end tests: [data-testid=earmark-waveform] with data-view-start, data-view-end
 // (seconds at the left and right edge) and data-ready="true" once the view is drawn; [data-testid=earmark-region]
 // with data-id, data-start, data-end, data-tags (";"-joined), data-source and data-saved; [data-testid=earmark-playhead]
@@ -20,13 +24,25 @@ class Waveform {
     this.regions = root.querySelector(".regions");
     this.audio = root.querySelector("audio");
     this.status = root.querySelector(".status");
+    this.palette = root.querySelector(".palette");
+    this.local = [];  // regions drawn here and not yet in the page's data
+    this.selected = null;
+    this.current = null;  // the tag new regions get
+    this.drag = null;
+    this.box.addEventListener("mousedown", (e) => this.startDrag(e));
+    window.addEventListener("mousemove", (e) => this.moveDrag(e));
+    window.addEventListener("mouseup", (e) => this.endDrag(e));
     this.view = { start: 0, end: 0 };
     this.line = null;
     this.pending = null;
     this.cursor = 0;
     this.box.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
     this.box.addEventListener("keydown", (e) => this.onKey(e));
-    this.box.addEventListener("click", (e) => this.seek(this.timeAt(e.clientX)));
+    this.box.addEventListener("click", (e) => {
+      if (this.dragged) { this.dragged = false; return; }  // the end of a drag, not a click
+      this.select(null);
+      this.seek(this.timeAt(e.clientX));
+    });
     this.audio.addEventListener("play", () => this.follow());
     new ResizeObserver(() => this.load()).observe(this.box);
   }
@@ -34,6 +50,10 @@ class Waveform {
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     this.data = data;
+    const known = new Set((data.regions || []).map((r) => r.id));
+    this.local = fresh ? [] : this.local.filter((r) => !r.id || !known.has(r.id));
+    if (!this.current || !(data.tags || []).includes(this.current)) this.current = (data.tags || [])[0] || null;
+    this.drawPalette();
     if (fresh) {
       this.view = { start: 0, end: data.duration };
       this.cursor = 0;
@@ -74,8 +94,114 @@ class Waveform {
     this.setView(around - (around - start) * factor, around + (end - around) * factor);
   }
 
+  allRegions() {
+    return [...(this.data.regions || []), ...this.local];
+  }
+
+  drawPalette() {
+    this.palette.replaceChildren(...(this.data.tags || []).map((tag, i) => {
+      const button = document.createElement("button");
+      button.setAttribute("data-testid", "earmark-tag");
+      button.dataset.tag = tag;
+      button.textContent = i < 9 ? `${i + 1} ${tag}` : tag;  // text, never HTML
+      button.className = tag === this.current ? "current" : "";
+      button.addEventListener("click", () => this.choose(tag));
+      return button;
+    }));
+  }
+
+  choose(tag) {
+    this.current = tag;
+    this.drawPalette();
+  }
+
+  startDrag(event) {
+    this.dragged = false;  // whether the click that ends this press ends a drag
+    if (event.button !== 0 || event.target.closest(".region")) return;
+    this.drag = { from: this.timeAt(event.clientX), x: event.clientX, element: null };
+  }
+
+  moveDrag(event) {
+    if (!this.drag) return;
+    if (!this.drag.element && Math.abs(event.clientX - this.drag.x) < 4) return;
+    const [a, b] = [this.drag.from, this.timeAt(event.clientX)].sort((p, q) => p - q);
+    this.drag.region = { id: null, start: a, end: b, tags: this.current ? [this.current] : [], source: "human", mine: true };
+    this.drag.element = true;
+    this.drawRegions();
+  }
+
+  endDrag(event) {
+    const drag = this.drag;
+    this.drag = null;
+    if (!drag || !drag.element) return;
+    this.dragged = true;
+    const region = drag.region;
+    if (!this.current) {
+      this.drawRegions();
+      return this.say("Pick a tag above the waveform first: a region needs one.");
+    }
+    this.local.push(region);
+    this.select(region);
+    this.save(region);
+  }
+
+  async save(region) {
+    try {
+      const made = await this.call("POST", `/sounds/${this.data.sound_id}/annotations`,
+        { start_seconds: region.start, end_seconds: region.end, tags: region.tags });
+      Object.assign(region, { id: made.id, version: made.version, start: made.start_seconds, end: made.end_seconds });
+      this.say("");
+    } catch (error) {
+      this.local = this.local.filter((r) => r !== region);
+      this.say(`Not saved: ${error.message}`);
+    }
+    this.drawRegions();
+  }
+
+  async remove(region) {
+    if (!region.id) return;
+    this.local = this.local.filter((r) => r !== region);
+    const hidden = (this.data.regions || []).includes(region);
+    if (hidden) this.data.regions = this.data.regions.filter((r) => r !== region);
+    this.select(null);
+    try {
+      await this.call("DELETE", `/annotations/${region.id}`);
+      this.say("");
+    } catch (error) {  // put it back
+      if (hidden) this.data.regions.push(region); else this.local.push(region);
+      this.say(`Not deleted: ${error.message}`);
+      this.drawRegions();
+    }
+  }
+
+  async call(method, path, body) {
+    const response = await fetch(`${this.data.api}${path}`, {
+      method, headers: { Authorization: `Bearer ${this.data.token}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return null;
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error || response.statusText);
+    return answer;
+  }
+
+  select(region) {
+    this.selected = region;
+    this.drawRegions();
+  }
+
   onKey(event) {
     const length = this.view.end - this.view.start;
+    if ((event.key === "Delete" || event.key === "Backspace") && this.selected) {
+      event.preventDefault();
+      event.stopPropagation();
+      return this.remove(this.selected);
+    }
+    if (/^[1-9]$/.test(event.key) && (this.data.tags || [])[Number(event.key) - 1]) {
+      event.preventDefault();
+      event.stopPropagation();
+      return this.choose(this.data.tags[Number(event.key) - 1]);
+    }
     const centre = (this.view.start + this.view.end) / 2;
     const keys = {
       i: () => this.zoom(1 / 2, centre), o: () => this.zoom(2, centre),
@@ -176,7 +302,8 @@ class Waveform {
   drawRegions() {
     const { start, end } = this.view;
     const span = end - start;
-    this.regions.replaceChildren(...(this.data.regions || []).filter((r) => r.end > start && r.start < end).map((r) => {
+    const shown = [...this.allRegions(), ...(this.drag && this.drag.region ? [this.drag.region] : [])];
+    this.regions.replaceChildren(...shown.filter((r) => r.end > start && r.start < end).map((r) => {
       const element = document.createElement("div");
       element.dataset.testid = "earmark-region";
       element.setAttribute("data-testid", "earmark-region");
@@ -184,7 +311,9 @@ class Waveform {
         id: r.id || "", start: String(r.start), end: String(r.end), tags: (r.tags || []).join(";"),
         source: r.source, saved: r.id ? "true" : "false",
       });
-      element.className = `region ${r.source}`;
+      element.className = `region ${r.source}${r === this.selected ? " selected" : ""}`;
+      element.addEventListener("mousedown", (e) => e.stopPropagation());
+      element.addEventListener("click", (e) => { e.stopPropagation(); this.select(r); this.box.focus(); });
       element.style.left = `${Math.max(0, (r.start - start) / span) * 100}%`;
       element.style.width = `${((Math.min(end, r.end) - Math.max(start, r.start)) / span) * 100}%`;
       const label = document.createElement("span");
