@@ -156,21 +156,6 @@ def test_failed_database_write_removes_the_object(earmark, monkeypatch):
     assert counts(earmark) == (0, 0, 0)
 
 
-def test_a_failed_write_of_the_peaks_takes_the_sound_and_its_audio_back_out(earmark, monkeypatch):
-    user = make_user(earmark.db, "vox", "dataset")
-    real_put = earmark.storage.put
-
-    def put(key, data):
-        if key.endswith("peaks.bin"):
-            raise StorageError("storage refused the write")
-        return real_put(key, data)
-
-    monkeypatch.setattr(earmark.storage, "put", put)
-    result = ingest(earmark, user, "a.wav", wav_bytes(seconds=12))  # long enough for a pyramid
-    assert result.status == "refused" and result.reason == "storage refused the write"
-    assert counts(earmark) == (0, 0, 0) and not earmark.storage.exists("audio/vox/a.wav")
-
-
 def test_no_storage_request_is_made_inside_a_write_transaction(earmark, monkeypatch):
     """On SQLite a write transaction holds the one write lock: a storage round trip inside it makes parallel
     imports take turns (300 files into S3 at 20 ms a request went 1.8x faster than a plain loop, not 3x)."""
@@ -254,19 +239,19 @@ def test_different_files_racing_for_one_path_leave_the_recorded_ones_bytes(earma
     assert [o.key for o in earmark.storage.list("audio/")] == ["audio/vox/take.wav"]
 
 
-def test_bytes_that_cannot_be_written_take_their_rows_back_out(earmark, monkeypatch):
-    from core.errors import StorageError
-
+@pytest.mark.parametrize(("refused", "seconds"), [("audio/", 1.0), ("derived/", 12.0)], ids=["audio", "its pyramid"])
+def test_bytes_that_cannot_be_written_take_their_rows_back_out(earmark, monkeypatch, refused, seconds):
+    """The audio, or the pyramid of a sound long enough for one (written after it): either refused, nothing stays."""
     user = make_user(earmark.db, "vox", "dataset")
     real_put = earmark.storage.put
 
     def failing_put(key, data):
-        if key.startswith("audio/"):
+        if key.startswith(refused):
             raise StorageError("S3 refused a request: SlowDown.")
         return real_put(key, data)
 
     monkeypatch.setattr(earmark.storage, "put", failing_put)
-    result = ingest(earmark, user, "a.wav", wav_bytes())
+    result = ingest(earmark, user, "a.wav", wav_bytes(seconds=seconds))
     assert result.status == "refused" and "SlowDown" in result.reason
     assert counts(earmark) == (0, 0, 0) and list(earmark.storage.list()) == []
 
