@@ -149,6 +149,15 @@ class Client:
     def delete_annotation(self, annotation_id: str) -> None:
         self._check(self.http.delete(f"{API}/annotations/{annotation_id}"))
 
+    def accept(self, annotation_id: str, **changes: Any) -> dict[str, Any]:
+        """Accept a featurebot's suggestion (``start_seconds``, ``end_seconds``, ``tags`` or ``text`` change it on
+        the way): the new annotation, yours. :class:`Conflict` if someone reviewed it first."""
+        return self._post(f"/annotations/{annotation_id}/accept", changes)
+
+    def reject(self, annotation_id: str) -> None:
+        """Reject a featurebot's suggestion: deleted, and not suggested again by a re-run of the same analyzer."""
+        self._check(self.http.post(f"{API}/annotations/{annotation_id}/reject"))
+
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._check(self.http.get(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end}))).content
 

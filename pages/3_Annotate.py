@@ -116,30 +116,36 @@ def set_view(new: View) -> None:
     st.rerun()
 
 
-controls = st.columns([1.3, 1.3, 0.8, 0.8, 1, 2, 0.8])
-if controls[0].button("Zoom in", key="view_in", shortcut=SHORTCUTS["Zoom in"], width="stretch"):
-    set_view(view.zoom(0.5, duration))
-if controls[1].button("Zoom out", key="view_out", shortcut=SHORTCUTS["Zoom out"], width="stretch"):
-    set_view(view.zoom(2.0, duration))
-if controls[2].button("◀", key="view_left", shortcut=SHORTCUTS["Move left"], width="stretch", help="Move left"):
-    set_view(view.shift(-0.5, duration))
-if controls[3].button("▶", key="view_right", shortcut=SHORTCUTS["Move right"], width="stretch", help="Move right"):
-    set_view(view.shift(0.5, duration))
-if controls[4].button("Whole", key="view_all", width="stretch"):
-    set_view(View(0.0, duration))
-jump = controls[5].number_input("Jump to (s)", 0.0, duration, value=view.start, step=1.0, key="view_jump",
-                                label_visibility="collapsed")
-if controls[6].button("Go", key="view_go", width="stretch"):
-    set_view(View.clamp(jump - view.length / 2, view.length, duration))
-
-if st.toggle("Interactive waveform (preview: pick a tag, drag to draw a region, Delete removes it; wheel or I/O zoom, "
-             "arrows scroll, Space plays, click seeks)", key="annotate_component"):
+mode = st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Interactive", key="annotate_mode",
+                            help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
+                                 "Classic chart: select a segment by dragging a box, then use the form below.")
+if mode != "Classic chart":
     waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform")
-st.plotly_chart(screen.overview, key="overview", config={"displayModeBar": False})
-st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode=("box",),
-                config={"displayModeBar": False, "scrollZoom": False})
-st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
-           "Drag across the waveform to select a segment.")
+    st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "
+               "to resize it, its body to move it; with a region selected, 1-9 add or remove tags, Enter edits its text, "
+               "A / R accept or reject a suggestion, Delete removes it. Space plays from the cursor, L loops the selected "
+               "region; the wheel or I / O zoom, the arrows scroll. The table below catches up at the page's next run.")
+else:
+    controls = st.columns([1.3, 1.3, 0.8, 0.8, 1, 2, 0.8])
+    if controls[0].button("Zoom in", key="view_in", shortcut=SHORTCUTS["Zoom in"], width="stretch"):
+        set_view(view.zoom(0.5, duration))
+    if controls[1].button("Zoom out", key="view_out", shortcut=SHORTCUTS["Zoom out"], width="stretch"):
+        set_view(view.zoom(2.0, duration))
+    if controls[2].button("◀", key="view_left", shortcut=SHORTCUTS["Move left"], width="stretch", help="Move left"):
+        set_view(view.shift(-0.5, duration))
+    if controls[3].button("▶", key="view_right", shortcut=SHORTCUTS["Move right"], width="stretch", help="Move right"):
+        set_view(view.shift(0.5, duration))
+    if controls[4].button("Whole", key="view_all", width="stretch"):
+        set_view(View(0.0, duration))
+    jump = controls[5].number_input("Jump to (s)", 0.0, duration, value=view.start, step=1.0, key="view_jump",
+                                    label_visibility="collapsed")
+    if controls[6].button("Go", key="view_go", width="stretch"):
+        set_view(View.clamp(jump - view.length / 2, view.length, duration))
+    st.plotly_chart(screen.overview, key="overview", config={"displayModeBar": False})
+    st.plotly_chart(screen.figure, key="waveform", on_select="rerun", selection_mode=("box",),
+                    config={"displayModeBar": False, "scrollZoom": False})
+    st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
+               "Drag across the waveform to select a segment.")
 if st.checkbox("Spectrogram", key="show_spectrogram"):
     figure = shell.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
     if figure is not None:

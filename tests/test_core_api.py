@@ -98,6 +98,36 @@ def test_sounds_and_annotations_endpoints(api):
         "error": "The request body is not JSON: send a JSON object with Content-Type: application/json."}
 
 
+def test_suggestions_are_accepted_or_rejected_over_http(api, local_earmark):
+    """A featurebot's suggestions (source set): accepting one (with text typed on the way) makes it the caller's
+    own annotation; rejecting deletes it; a second review of the same one, or one of a person's, is a 409."""
+    from core.annotations.service import AnnotationService
+
+    sound_id = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 10, "audio_url": "https://x.org/a.ogg"},
+                        headers=basic("vox")).json()["id"]
+    with local_earmark.db.write() as session:
+        bot, hal_id = UserService(session).by_name("vox"), UserService(session).by_name("hal").id
+        AnnotationService(session).create_many(bot, sound_id, [
+            {"start_seconds": 1, "end_seconds": 2, "tags": ["speech"]}, {"start_seconds": 4, "end_seconds": 5, "tags": ["speech"]}],
+            source="speech-activity:abc")
+    first, second = api.get(f"/api/v1/sounds/{sound_id}/annotations", headers=basic("hal")).json()["items"]
+    assert first["source"] == second["source"] == "speech-activity:abc"
+    taken = api.post(f"/api/v1/annotations/{first['id']}/accept", json={"text": "hello there", "end_seconds": 2.5},
+                     headers=basic("hal"))
+    assert taken.status_code == 201, taken.text
+    mine = taken.json()
+    assert mine["source"] is None and mine["text"] == "hello there" and (mine["start_seconds"], mine["end_seconds"]) == (1, 2.5)
+    assert mine["tags"] == ["speech"] and mine["created_by"].endswith(hal_id)
+    again = api.post(f"/api/v1/annotations/{first['id']}/accept", headers=basic("vox"))
+    assert again.status_code == 404  # it is gone: the accepted one is a new annotation
+    assert api.post(f"/api/v1/annotations/{second['id']}/reject", headers=basic("hal")).status_code == 204
+    assert api.get(f"/api/v1/annotations/{second['id']}", headers=basic("hal")).status_code == 404
+    person = api.post(f"/api/v1/annotations/{mine['id']}/reject", headers=basic("hal"))
+    assert person.status_code == 409 and person.json()["error"].startswith("Only a machine suggestion can be accepted or rejected")
+    left = api.get(f"/api/v1/sounds/{sound_id}/annotations", headers=basic("hal")).json()["items"]
+    assert [a["id"] for a in left] == [mine["id"]]
+
+
 def test_bearer_tokens_work_until_revoked(api, local_earmark):
     with local_earmark.db.write() as session:
         hal = UserService(session).by_name("hal")

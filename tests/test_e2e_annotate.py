@@ -56,6 +56,8 @@ def test_drag_tag_save_and_find_it_after_a_reload(page, server):
     e2e_log_in(page, server)
     page.goto(f"{server}/Annotate?sound={first['id']}")
     expect(page.get_by_text(f"demo / {first['path']}")).to_be_visible()
+    page.get_by_text("Classic chart", exact=True).click()  # the box-select chart and the form, for precise edits
+    e2e_settle(page)
     waveform = page.locator(".js-plotly-plot").nth(1).locator(".nsewdrag").first
     expect(waveform).to_be_visible()
     start = page.locator(".st-key-seg_start").get_by_role("spinbutton")  # not the edit form's "Start (s)"

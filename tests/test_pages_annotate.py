@@ -148,8 +148,18 @@ def test_next_without_annotations_skips_annotated_sounds(local_earmark, demo):
     assert shown(at.subheader[0].value) == f"demo / {demo[2].path}"
 
 
+def test_the_interactive_waveform_is_the_default_and_the_classic_chart_one_click_away(demo):
+    at = page_for("hal", demo[0].id)
+    assert at.get("segmented_control")[0].value == "Interactive"
+    assert not at.get("plotly_chart") and "drag across empty waveform to draw a region" in at.caption[1].value
+    at.get("segmented_control")[0].set_value("Classic chart").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2 and at.button(key="view_in")
+
+
 def test_zoom_and_move_keep_the_view_inside_the_sound(demo):
     at = page_for("hal", demo[0].id)
+    at.session_state["annotate_mode"] = "Classic chart"
+    at.run()
     d = demo[0].duration_seconds  # the demo's clips are 4 to 8 s long
     at.button(key="view_in").click().run()
     assert f"Showing {d / 4:.3f}–{3 * d / 4:.3f} s" in at.caption[1].value

@@ -339,4 +339,5 @@ def public_annotation(annotation: Any, tags: list[str] | None = None) -> dict[st
         "text": annotation.text,
         "channel": annotation.channel,
         "version": annotation.version,
+        "source": annotation.source,  # the featurebot (analyzer:parameters) that suggested it; null for people's
     }

@@ -80,6 +80,32 @@ def update_annotation(app: App, user: Caller, annotation_id: str, body: SegmentC
         return linked(public_annotation(AnnotationService(session).update(user, annotation_id, version, **changes)))
 
 
+class Review(BaseModel):
+    """A suggestion as the person takes it: only what is sent changes (bounds, tags, text)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start_seconds: float | None = Field(None, allow_inf_nan=False)
+    end_seconds: float | None = Field(None, allow_inf_nan=False)
+    tags: list[str] | None = Field(None, max_length=1000)
+    text: str | None = Field(None, max_length=100_000)
+
+
+@router.post("/annotations/{annotation_id}/accept", status_code=201,
+             summary="Accept a featurebot's suggestion (optionally with new bounds, tags or text): it becomes your annotation")
+def accept_suggestion(app: App, user: Caller, annotation_id: str, body: Review | None = None) -> dict:
+    changes = body.model_dump(exclude_unset=True) if body else {}
+    with app.db.write() as session:
+        return linked(public_annotation(AnnotationService(session).accept(user, annotation_id, **changes)))
+
+
+@router.post("/annotations/{annotation_id}/reject", status_code=204,
+             summary="Reject a featurebot's suggestion: it is deleted and a re-run of the same analyzer does not suggest it again")
+def reject_suggestion(app: App, user: Caller, annotation_id: str) -> Response:
+    with app.db.write() as session:
+        AnnotationService(session).reject(user, annotation_id)
+    return Response(status_code=204)
+
+
 @router.delete("/annotations/{annotation_id}", status_code=204, summary="Delete your annotation (administrators: any)")
 def delete_annotation(app: App, user: Caller, annotation_id: str) -> Response:
     with app.db.write() as session:

@@ -21,9 +21,11 @@ from core.store.storage import Storage
 LINK_PREFIX = "/api/v1/files/"
 
 
-def file_link(settings: Settings, stored: StoredFile, user_id: str, ttl_seconds: int = 3600) -> str:
-    """A path (under /api/v1) that downloads ``stored`` for ``ttl_seconds``."""
-    token = tokens.sign({"key": stored.key, "user": user_id}, auth.cookie_key(settings), ttl_seconds)
+def file_link(settings: Settings, stored: StoredFile, user_id: str, ttl_seconds: int = 3600, *,
+              key: str | None = None) -> str:
+    """A path (under /api/v1) that downloads ``stored`` for ``ttl_seconds``; ``key`` is the cookie key if the
+    caller has already read it (it may be a file or a setting: read once per page run)."""
+    token = tokens.sign({"key": stored.key, "user": user_id}, key or auth.cookie_key(settings), ttl_seconds)
     return LINK_PREFIX + token
 
 

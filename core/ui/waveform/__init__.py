@@ -1,16 +1,17 @@
-"""The Annotate page's waveform component (st.components.v2; waveform.js beside this file is what the browser
-runs): any view of a sound drawn from the server's peaks windows, zoomed and scrolled in the browser, played from
-a signed link with HTTP Range and a moving playhead, annotations shown as regions; new regions drawn with the
-palette's tag and saved in the background, selected ones deleted (issue 13, in progress: not yet moved, resized or
-relabelled here).
+"""The Annotate page's waveform component (st.components.v2): any view of a sound drawn from the server's peaks
+windows, zoomed and scrolled in the browser, played from a signed link with HTTP Range, loop and rate; regions
+drawn, moved, resized, labelled (palette, 1-9, a typed tag), transcribed (Enter), deleted, and suggestions
+accepted or rejected (A/R), each change shown at once and saved in the background through the HTTP API.
 
-The browser talks to the HTTP API as the logged-in person with a page token (core.accounts.credentials), never
-with the password. May import: core.accounts, core.catalogue, core.store and streamlit.
+What the browser runs is ``waveform.js``, built from the TypeScript in ``frontend/`` (``npm run build`` there;
+CI checks the committed file matches its source); ``waveform.css`` is loaded as it is. The browser talks to the
+API as the logged-in person with a page token (core.accounts.credentials), never with the password.
+May import: core.accounts, core.catalogue, core.store and streamlit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,45 +22,37 @@ from core.catalogue.links import file_link
 from core.store.config import Settings
 from core.store.models import Annotation, Sound, User
 
-HTML = """<div class="palette"></div><div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
+HERE = Path(__file__).parent
+HTML = """<div class="toolbar"><button type="button" class="play">▶ Play</button>
+<button type="button" class="loop" aria-pressed="false" title="Loop the selected region (L)">⟲ Loop</button>
+<select class="rate" aria-label="Playback rate"></select><span class="clock">0.00 s</span>
+<span class="hint">drag: draw · edges: resize · body: move · 1-9: tag · Enter: text · A/R: suggestions · Space · L · I/O</span></div>
+<div class="palette"></div>
+<div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
   <canvas></canvas><div class="regions"></div><div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
-</div><div class="status" role="status"></div><audio preload="metadata"></audio>"""
+</div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"
+ placeholder="Text of the selected region: Enter saves, Esc cancels" maxlength="100000">
+<div class="status" role="status"></div><audio preload="metadata"></audio>"""
 
-CSS = """
-.waveform { position: relative; height: 160px; background: var(--st-secondary-background-color, #f0f2f6);
-            border-radius: .4rem; outline: none; cursor: crosshair; overflow: hidden; }
-.waveform:focus { box-shadow: 0 0 0 2px var(--st-primary-color, #ff4b4b); }
-canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
-.regions { position: absolute; inset: 0; pointer-events: none; }
-.region { pointer-events: auto; cursor: pointer; }
-.region.selected { outline: 2px solid var(--st-primary-color, #ff4b4b); }
-.palette { display: flex; flex-wrap: wrap; gap: .3rem; margin-bottom: .3rem; }
-.palette button { font: 12px sans-serif; padding: .15rem .5rem; border: 1px solid #bbb; border-radius: .3rem; background: white; cursor: pointer; }
-.palette button.current { background: var(--st-primary-color, #ff4b4b); color: white; border-color: transparent; }
-.region { position: absolute; top: 0; bottom: 0; background: rgba(74, 111, 165, .22); border-left: 1px solid #4a6fa5;
-          border-right: 1px solid #4a6fa5; font: 11px sans-serif; overflow: hidden; white-space: nowrap; }
-.region.suggestion { background: repeating-linear-gradient(45deg, rgba(120,120,120,.12) 0 6px, transparent 6px 12px);
-                     border-style: dashed; border-color: #888; }
-.region span { padding: 1px 3px; }
-.playhead { position: absolute; top: 0; bottom: 0; width: 2px; background: var(--st-primary-color, #ff4b4b); display: none; }
-.status { font: 12px sans-serif; color: #b00; min-height: 1em; }
-"""
-
-COMPONENT = st.components.v2.component("earmark_waveform", html=HTML, css=CSS,
-                                       js=Path(__file__).with_name("waveform.js").read_text(encoding="utf-8"))
+COMPONENT = st.components.v2.component("earmark_waveform", html=HTML,
+                                       css=(HERE / "waveform.css").read_text(encoding="utf-8"),
+                                       js=(HERE / "waveform.js").read_text(encoding="utf-8"))
 
 
 def region(annotation: Annotation, user: User) -> dict[str, Any]:
-    return {"id": annotation.id, "start": annotation.start_seconds, "end": annotation.start_seconds + annotation.duration_seconds,
-            "tags": annotation.tag_names, "source": "suggestion" if annotation.source else "human", "version": annotation.version,
-            "mine": user.is_admin or annotation.created_by == user.id}
+    """An annotation as the component holds it (frontend/src/regions.ts ``ServerRegion``)."""
+    return {"id": annotation.id, "start": annotation.start_seconds, "end": annotation.end_seconds,
+            "tags": annotation.tag_names, "text": annotation.text or "",
+            "source": "suggestion" if annotation.source else "human", "bot": (annotation.source or "").split(":")[0],
+            "version": annotation.version, "mine": user.is_admin or annotation.created_by == user.id}
 
 
-def waveform(settings: Settings, user: User, sound: Sound, annotations: Iterable[Annotation], tags: Iterable[str], *,
+def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence[Annotation], colors: Mapping[str, str], *,
              key: str) -> Any:
-    """Mount the component for ``sound`` as ``user`` sees it; ``tags`` is the dataset's palette, in order."""
+    """Mount the component for ``sound`` as ``user`` sees it; ``colors`` is the dataset's palette (tag: colour), in order."""
     key_material = auth.cookie_key(settings)
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
-            "token": credentials.page_token(user, key_material), "audio_url": file_link(settings, sound.file, user.id),
-            "regions": [region(a, user) for a in annotations], "tags": list(tags)}
+            "token": credentials.page_token(user, key_material),
+            "audio_url": file_link(settings, sound.file, user.id, key=key_material),
+            "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors)}
     return COMPONENT(key=key, data=data, height="content")

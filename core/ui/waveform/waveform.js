@@ -1,58 +1,232 @@
-// Earmark's waveform component (st.components.v2): any view of a sound drawn from the server's peaks windows
-// (GET /api/v1/sounds/{id}/peaks, at most two points per pixel), played from a signed link with HTTP Range,
-// with a moving playhead; annotations shown as regions. Plain ES module, no dependencies: this file is what
-// the browser runs.
-//
-// Drawing: pick a tag in the palette (a click, or digits 1-9), drag across empty waveform: the region appears on
-// mouse-up and is saved in the background (POST, with the page token); a refusal is shown and the region taken back
-// out. A click on a region selects it; Delete removes it (your own; administrators: any), again undone if refused.
-//
-// Contract relied on by end-to-end tests: [data-testid=earmark-waveform] with data-view-start, data-view-end
-// (seconds at the left and right edge) and data-ready="true" once the view is drawn; [data-testid=earmark-region]
-// with data-id, data-start, data-end, data-tags (";"-joined), data-source and data-saved; [data-testid=earmark-playhead]
-// with data-time.
+// Built from core/ui/waveform/frontend/src by 'npm run build' (esbuild): do not edit, change the source.
 
-const MIN_VIEW_SECONDS = 0.05;
-const ZOOM_STEP = 1.25;
+// src/api.ts
+var ApiError = class extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+  status;
+};
+var Api = class {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+  }
+  base;
+  token;
+  async call(method, path, body, signal) {
+    let response;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        signal,
+        headers: { Authorization: `Bearer ${this.token}`, ...body === void 0 ? {} : { "Content-Type": "application/json" } },
+        body: body === void 0 ? void 0 : JSON.stringify(body)
+      });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError("the server cannot be reached; check the connection and try again.", 0);
+    }
+    if (response.status === 204) return null;
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(answer.error || response.statusText || `HTTP ${response.status}`, response.status);
+    return answer;
+  }
+};
 
-class Waveform {
+// src/regions.ts
+var MIN_REGION_SECONDS = 0.01;
+var EDGE_PIXELS = 6;
+function gripAt(offset, width, edge = EDGE_PIXELS) {
+  const reach = Math.min(edge, width / 3);
+  if (offset <= reach) return "start";
+  if (offset >= width - reach) return "end";
+  return "body";
+}
+function dragged(grip, from, delta, duration) {
+  if (grip === "body") {
+    const length = from.end - from.start;
+    const start = Math.min(Math.max(0, from.start + delta), duration - length);
+    return { start, end: start + length };
+  }
+  if (grip === "start") {
+    return { start: Math.min(Math.max(0, from.start + delta), from.end - MIN_REGION_SECONDS), end: from.end };
+  }
+  return { start: from.start, end: Math.max(Math.min(duration, from.end + delta), from.start + MIN_REGION_SECONDS) };
+}
+function toggleTag(tags, tag) {
+  return tags.includes(tag) ? tags.filter((t) => t !== tag) : [...tags, tag];
+}
+function cleanTag(typed) {
+  return typed.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+}
+var keys = 0;
+function fromServer(r) {
+  return { ...r, tags: [...r.tags], key: ++keys, busy: 0, draft: false, error: "", local: false };
+}
+function newRegion(start, end, tags) {
+  return {
+    key: ++keys,
+    id: null,
+    start,
+    end,
+    tags,
+    text: "",
+    source: "human",
+    bot: "",
+    version: null,
+    mine: true,
+    busy: 0,
+    draft: false,
+    error: "",
+    local: true
+  };
+}
+function mergeRegions(current, incoming, deleted) {
+  const byId = new Map(current.filter((r) => r.id).map((r) => [r.id, r]));
+  const seen = /* @__PURE__ */ new Set();
+  const merged = [];
+  for (const r of incoming) {
+    if (deleted.has(r.id)) continue;
+    seen.add(r.id);
+    const mine = byId.get(r.id);
+    if (!mine) {
+      merged.push(fromServer(r));
+      continue;
+    }
+    mine.local = false;
+    if (!mine.busy && !mine.draft && (mine.version ?? 0) <= r.version) {
+      Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine });
+    }
+    merged.push(mine);
+  }
+  for (const r of current) {
+    if ((r.id === null || !seen.has(r.id)) && (r.local || r.busy)) merged.push(r);
+  }
+  return merged.sort((a, b) => a.start - b.start || a.key - b.key);
+}
+
+// src/timeline.ts
+var MIN_VIEW_SECONDS = 0.05;
+function clampView(start, end, duration) {
+  const length = Math.min(duration, Math.max(MIN_VIEW_SECONDS, end - start));
+  const from = Math.min(Math.max(0, start), Math.max(0, duration - length));
+  return { start: from, end: from + length };
+}
+function zoomView(view, factor, around, duration) {
+  return clampView(around - (around - view.start) * factor, around + (view.end - around) * factor, duration);
+}
+function shiftView(view, fraction, duration) {
+  const shift = (view.end - view.start) * fraction;
+  return clampView(view.start + shift, view.end + shift, duration);
+}
+function timeAt(view, fraction) {
+  return view.start + Math.min(1, Math.max(0, fraction)) * (view.end - view.start);
+}
+function fractionOf(view, time) {
+  return (time - view.start) / (view.end - view.start);
+}
+function wheelFactor(deltaY, pinch) {
+  if (pinch) return Math.exp(Math.max(-1, Math.min(1, deltaY * 0.01)));
+  return deltaY < 0 ? 1 / 1.25 : 1.25;
+}
+
+// src/waveform.ts
+var DRAG_PIXELS = 4;
+var RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
+function stop(event) {
+  event.preventDefault();
+  event.stopPropagation();
+}
+function element(tag, attributes = {}, text = "") {
+  const made = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, value);
+  made.textContent = text;
+  return made;
+}
+var Waveform = class {
   constructor(root) {
     this.root = root;
-    this.box = root.querySelector("[data-testid=earmark-waveform]");
-    this.canvas = root.querySelector("canvas");
-    this.playhead = root.querySelector("[data-testid=earmark-playhead]");
-    this.regions = root.querySelector(".regions");
-    this.audio = root.querySelector("audio");
-    this.status = root.querySelector(".status");
-    this.palette = root.querySelector(".palette");
-    this.local = [];  // regions drawn here and not yet in the page's data
-    this.selected = null;
-    this.current = null;  // the tag new regions get
-    this.drag = null;
-    this.box.addEventListener("mousedown", (e) => this.startDrag(e));
-    window.addEventListener("mousemove", (e) => this.moveDrag(e));
-    window.addEventListener("mouseup", (e) => this.endDrag(e));
-    this.view = { start: 0, end: 0 };
-    this.line = null;
-    this.pending = null;
-    this.cursor = 0;
-    this.box.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
-    this.box.addEventListener("keydown", (e) => this.onKey(e));
-    this.box.addEventListener("click", (e) => {
-      if (this.dragged) { this.dragged = false; return; }  // the end of a drag, not a click
-      this.select(null);
-      this.seek(this.timeAt(e.clientX));
+    const find = (selector) => root.querySelector(selector);
+    this.box = find("[data-testid=earmark-waveform]");
+    this.canvas = find("canvas");
+    this.layer = find(".regions");
+    this.playhead = find("[data-testid=earmark-playhead]");
+    this.audio = find("audio");
+    this.status = find(".status");
+    this.palette = find(".palette");
+    this.editor = find(".text-editor");
+    this.playButton = find(".play");
+    this.loopButton = find(".loop");
+    this.clock = find(".clock");
+    this.buildToolbar();
+    this.box.addEventListener("mousedown", (e) => this.press(e));
+    window.addEventListener("mousemove", (e) => this.drag(e));
+    window.addEventListener("mouseup", (e) => this.release(e));
+    this.box.addEventListener("mousemove", (e) => this.hover(e));
+    this.box.addEventListener("mouseleave", () => {
+      this.pointer = null;
     });
-    this.audio.addEventListener("play", () => this.follow());
+    this.box.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    this.box.addEventListener("keydown", (e) => this.key(e));
+    this.box.addEventListener("click", (e) => this.click(e));
+    this.editor.addEventListener("keydown", (e) => this.editorKey(e));
+    this.audio.addEventListener("play", () => {
+      this.playButton.textContent = "⏸ Pause";
+      this.follow();
+    });
+    this.audio.addEventListener("pause", () => {
+      this.playButton.textContent = "▶ Play";
+    });
     new ResizeObserver(() => this.load()).observe(this.box);
   }
-
+  root;
+  box;
+  canvas;
+  layer;
+  playhead;
+  audio;
+  status;
+  palette;
+  editor;
+  playButton;
+  loopButton;
+  clock;
+  data;
+  api = new Api("", "");
+  regions = [];
+  elements = /* @__PURE__ */ new Map();
+  deleted = /* @__PURE__ */ new Set();
+  chains = /* @__PURE__ */ new Map();
+  extraTags = [];
+  selected = null;
+  current = null;
+  // the tag new regions get
+  gesture = null;
+  clickEndsGesture = false;
+  view = { start: 0, end: 0 };
+  line = null;
+  pending = null;
+  cursor = 0;
+  pointer = null;
+  // the time under the mouse, while it is over the waveform
+  loop = null;
+  // -- the page's data ------------------------------------------------------------------------------------
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     this.data = data;
-    const known = new Set((data.regions || []).map((r) => r.id));
-    this.local = fresh ? [] : this.local.filter((r) => !r.id || !known.has(r.id));
-    if (!this.current || !(data.tags || []).includes(this.current)) this.current = (data.tags || [])[0] || null;
+    this.api.base = data.api;
+    this.api.token = data.token;
+    if (fresh) {
+      this.regions = [];
+      this.deleted.clear();
+      this.selected = this.loop = null;
+      this.extraTags = [];
+    }
+    this.regions = mergeRegions(this.regions, data.regions || [], this.deleted);
+    if (this.selected && !this.regions.includes(this.selected)) this.selected = null;
+    if (!this.current || !this.tags().includes(this.current)) this.current = this.tags()[0] ?? null;
     this.drawPalette();
     if (fresh) {
       this.view = { start: 0, end: data.duration };
@@ -61,163 +235,429 @@ class Waveform {
       this.load();
     }
     this.drawRegions();
-    this.movePlayhead(this.audio.currentTime || this.cursor);
+    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
   }
-
-  timeAt(clientX) {
+  tags() {
+    return [...this.data.tags || [], ...this.extraTags.filter((t) => !(this.data.tags || []).includes(t))];
+  }
+  // -- the view ---------------------------------------------------------------------------------------------
+  timeAtX(clientX) {
     const rect = this.box.getBoundingClientRect();
-    const fraction = Math.min(1, Math.max(0, (clientX - rect.left) / rect.width));
-    return this.view.start + fraction * (this.view.end - this.view.start);
+    return timeAt(this.view, (clientX - rect.left) / rect.width);
   }
-
-  setView(start, end) {
-    const duration = this.data.duration;
-    let length = Math.min(duration, Math.max(MIN_VIEW_SECONDS, end - start));
-    start = Math.min(Math.max(0, start), duration - length);
-    this.view = { start, end: start + length };
+  secondsPerPixel() {
+    return (this.view.end - this.view.start) / Math.max(1, this.box.getBoundingClientRect().width);
+  }
+  setView(view) {
+    this.view = view;
+    this.drawRegions();
+    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
     this.load();
   }
-
-  onWheel(event) {
+  zoom(factor, around) {
+    this.setView(zoomView(this.view, factor, around, this.data.duration));
+  }
+  wheel(event) {
     event.preventDefault();
-    const at = this.timeAt(event.clientX);
     if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
-      const shift = (this.view.end - this.view.start) * 0.1 * Math.sign(event.deltaX || event.deltaY);
-      this.setView(this.view.start + shift, this.view.end + shift);
+      this.setView(shiftView(this.view, 0.1 * Math.sign(event.deltaX || event.deltaY), this.data.duration));
       return;
     }
-    this.zoom(event.deltaY < 0 ? 1 / ZOOM_STEP : ZOOM_STEP, at);
+    this.zoom(wheelFactor(event.deltaY, event.ctrlKey), this.timeAtX(event.clientX));
   }
-
-  zoom(factor, around) {
+  /** Ask the server for exactly the window shown (two points per pixel); a newer view cancels an older request. */
+  async load() {
+    if (!this.data) return;
     const { start, end } = this.view;
-    this.setView(around - (around - start) * factor, around + (end - around) * factor);
+    this.box.dataset.ready = "false";
+    this.pending?.abort();
+    const controller = this.pending = new AbortController();
+    const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
+    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
+    try {
+      this.line = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${query}`, void 0, controller.signal);
+      if (controller !== this.pending) return;
+      this.draw({ start, end });
+    } catch (error) {
+      if (error.name !== "AbortError") this.say(`The waveform could not be loaded: ${error.message}`);
+    }
   }
-
-  allRegions() {
-    return [...(this.data.regions || []), ...this.local];
+  draw(view) {
+    const { canvas, line } = this;
+    if (!line) return;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(this.box.clientWidth * ratio);
+    canvas.height = Math.round(this.box.clientHeight * ratio);
+    const context = canvas.getContext("2d");
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.strokeStyle = "#4a6fa5";
+    context.lineWidth = ratio;
+    context.beginPath();
+    for (let i = 0; i < line.x.length; i++) {
+      const x = fractionOf(view, line.x[i]) * canvas.width;
+      const y = (0.5 - line.y[i] / 2) * canvas.height;
+      if (i === 0) context.moveTo(x, y);
+      else context.lineTo(x, y);
+    }
+    context.stroke();
+    this.box.dataset.viewStart = view.start.toFixed(4);
+    this.box.dataset.viewEnd = view.end.toFixed(4);
+    this.box.dataset.ready = "true";
   }
-
+  // -- the palette and the toolbar ---------------------------------------------------------------------------
   drawPalette() {
-    this.palette.replaceChildren(...(this.data.tags || []).map((tag, i) => {
-      const button = document.createElement("button");
-      button.setAttribute("data-testid", "earmark-tag");
-      button.dataset.tag = tag;
-      button.textContent = i < 9 ? `${i + 1} ${tag}` : tag;  // text, never HTML
+    const buttons = this.tags().map((tag, i) => {
+      const button = element(
+        "button",
+        {
+          "data-testid": "earmark-tag",
+          "data-tag": tag,
+          type: "button",
+          title: i < 9 ? `Key ${i + 1}: new regions get this tag; on a selected region, adds or removes it` : ""
+        },
+        i < 9 ? `${i + 1} ${tag}` : tag
+      );
       button.className = tag === this.current ? "current" : "";
-      button.addEventListener("click", () => this.choose(tag));
+      button.style.setProperty("--tag-color", this.color(tag));
+      button.addEventListener("click", () => this.selected ? this.labelSelected(tag) : this.choose(tag));
       return button;
-    }));
+    });
+    const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
+    typed.addEventListener("keydown", (event) => {
+      event.stopPropagation();
+      if (event.key !== "Enter") return;
+      const tag = cleanTag(typed.value);
+      if (!tag) return;
+      if (/[;,]/.test(tag)) return this.say("A tag must not contain ';' or ','.");
+      if (!this.tags().includes(tag)) this.extraTags.push(tag);
+      typed.value = "";
+      if (this.selected) this.labelSelected(tag, true);
+      else this.current = tag;
+      this.drawPalette();
+      this.box.focus();
+    });
+    this.palette.replaceChildren(...buttons, typed);
   }
-
+  buildToolbar() {
+    this.playButton.addEventListener("click", () => this.togglePlay());
+    this.loopButton.addEventListener("click", () => this.toggleLoop());
+    const rate = this.root.querySelector(".rate");
+    rate.replaceChildren(...RATES.map((r) => {
+      const option = element("option", { value: String(r) }, `${r}×`);
+      option.selected = r === 1;
+      return option;
+    }));
+    rate.addEventListener("change", () => {
+      this.audio.playbackRate = Number(rate.value);
+    });
+  }
+  color(tag) {
+    return tag && this.data.colors?.[tag] || "#4a6fa5";
+  }
   choose(tag) {
     this.current = tag;
     this.drawPalette();
   }
-
-  startDrag(event) {
-    this.dragged = false;  // whether the click that ends this press ends a drag
-    if (event.button !== 0 || event.target.closest(".region")) return;
-    this.drag = { from: this.timeAt(event.clientX), x: event.clientX, element: null };
+  // -- pointer gestures: draw on empty waveform, move by the body, resize by an edge -------------------------
+  regionAt(target) {
+    const found = target?.closest?.("[data-testid=earmark-region]");
+    if (!found) return null;
+    return this.regions.find((r) => String(r.key) === found.dataset.key) ?? null;
   }
-
-  moveDrag(event) {
-    if (!this.drag) return;
-    if (!this.drag.element && Math.abs(event.clientX - this.drag.x) < 4) return;
-    const [a, b] = [this.drag.from, this.timeAt(event.clientX)].sort((p, q) => p - q);
-    this.drag.region = { id: null, start: a, end: b, tags: this.current ? [this.current] : [], source: "human", mine: true };
-    this.drag.element = true;
-    this.drawRegions();
+  gripOf(region, clientX) {
+    const rect = this.elements.get(region.key).getBoundingClientRect();
+    return gripAt(clientX - rect.left, rect.width);
   }
-
-  endDrag(event) {
-    const drag = this.drag;
-    this.drag = null;
-    if (!drag || !drag.element) return;
-    this.dragged = true;
-    const region = drag.region;
-    if (!this.current) {
-      this.drawRegions();
-      return this.say("Pick a tag above the waveform first: a region needs one.");
+  press(event) {
+    this.clickEndsGesture = false;
+    if (event.button !== 0) return;
+    const region = this.regionAt(event.target);
+    const from = this.timeAtX(event.clientX);
+    if (!region) {
+      this.gesture = { kind: "draw", x: event.clientX, from, region: null, was: { start: from, end: from }, moved: false };
+      return;
     }
-    this.local.push(region);
-    this.select(region);
-    this.save(region);
-  }
-
-  async save(region) {
-    try {
-      const made = await this.call("POST", `/sounds/${this.data.sound_id}/annotations`,
-        { start_seconds: region.start, end_seconds: region.end, tags: region.tags });
-      Object.assign(region, { id: made.id, version: made.version, start: made.start_seconds, end: made.end_seconds });
-      this.say("");
-    } catch (error) {
-      this.local = this.local.filter((r) => r !== region);
-      this.say(`Not saved: ${error.message}`);
-    }
-    this.drawRegions();
-  }
-
-  async remove(region) {
-    if (!region.id) return;
-    this.local = this.local.filter((r) => r !== region);
-    const hidden = (this.data.regions || []).includes(region);
-    if (hidden) this.data.regions = this.data.regions.filter((r) => r !== region);
-    this.select(null);
-    try {
-      await this.call("DELETE", `/annotations/${region.id}`);
-      this.say("");
-    } catch (error) {  // put it back
-      if (hidden) this.data.regions.push(region); else this.local.push(region);
-      this.say(`Not deleted: ${error.message}`);
-      this.drawRegions();
-    }
-  }
-
-  async call(method, path, body) {
-    const response = await fetch(`${this.data.api}${path}`, {
-      method, headers: { Authorization: `Bearer ${this.data.token}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (response.status === 204) return null;
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || response.statusText);
-    return answer;
-  }
-
-  select(region) {
-    this.selected = region;
-    this.drawRegions();
-  }
-
-  onKey(event) {
-    const length = this.view.end - this.view.start;
-    if ((event.key === "Delete" || event.key === "Backspace") && this.selected) {
-      event.preventDefault();
-      event.stopPropagation();
-      return this.remove(this.selected);
-    }
-    if (/^[1-9]$/.test(event.key) && (this.data.tags || [])[Number(event.key) - 1]) {
-      event.preventDefault();
-      event.stopPropagation();
-      return this.choose(this.data.tags[Number(event.key) - 1]);
-    }
-    const centre = (this.view.start + this.view.end) / 2;
-    const keys = {
-      i: () => this.zoom(1 / 2, centre), o: () => this.zoom(2, centre),
-      ArrowLeft: () => this.setView(this.view.start - length * 0.2, this.view.end - length * 0.2),
-      ArrowRight: () => this.setView(this.view.start + length * 0.2, this.view.end + length * 0.2),
-      " ": () => this.toggle(),
+    event.preventDefault();
+    this.gesture = {
+      kind: this.gripOf(region, event.clientX),
+      x: event.clientX,
+      from,
+      region,
+      was: { start: region.start, end: region.end },
+      moved: false
     };
-    const action = keys[event.key] || keys[event.key.toLowerCase()];
-    if (action) {
-      event.preventDefault();
-      event.stopPropagation();  // the page's own shortcuts (I, O, arrows) act on the figure below, not here
-      action();
+  }
+  hover(event) {
+    this.pointer = this.timeAtX(event.clientX);
+    if (this.gesture) return;
+    const region = this.regionAt(event.target);
+    const grip = region && this.editable(region, false) ? this.gripOf(region, event.clientX) : null;
+    this.box.style.cursor = grip === "body" ? "move" : grip ? "ew-resize" : region ? "pointer" : "crosshair";
+  }
+  drag(event) {
+    const gesture = this.gesture;
+    if (!gesture) return;
+    if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
+    const now = this.timeAtX(event.clientX);
+    if (gesture.kind === "draw") {
+      const [a, b] = [gesture.from, now].sort((p, q) => p - q);
+      if (!gesture.region) {
+        gesture.region = newRegion(a, b, this.current ? [this.current] : []);
+        this.regions.push(gesture.region);
+      }
+      Object.assign(gesture.region, { start: a, end: b });
+    } else {
+      if (!gesture.moved && !this.editable(gesture.region)) {
+        this.gesture = null;
+        return;
+      }
+      const delta = (event.clientX - gesture.x) * this.secondsPerPixel();
+      Object.assign(gesture.region, dragged(gesture.kind, gesture.was, delta, this.data.duration));
+    }
+    gesture.moved = true;
+    this.drawRegion(gesture.region);
+  }
+  release(event) {
+    const gesture = this.gesture;
+    this.gesture = null;
+    if (!gesture || !gesture.moved || !gesture.region) return;
+    this.clickEndsGesture = event.target instanceof Node && this.box.contains(event.target);
+    const region = gesture.region;
+    if (gesture.kind === "draw") {
+      if (!this.current) {
+        this.regions = this.regions.filter((r) => r !== region);
+        this.drawRegions();
+        return this.say("Pick a tag above the waveform first (or type a new one): a region needs one.");
+      }
+      this.select(region);
+      void this.create(region);
+      return;
+    }
+    this.select(region);
+    const changed = { start: region.start, end: region.end };
+    Object.assign(region, gesture.was);
+    void this.change(region, changed);
+  }
+  click(event) {
+    if (this.clickEndsGesture) {
+      this.clickEndsGesture = false;
+      return;
+    }
+    const region = this.regionAt(event.target);
+    if (region) {
+      this.select(region);
+    } else {
+      this.select(null);
+      this.seek(this.timeAtX(event.clientX));
+    }
+    this.box.focus();
+  }
+  // -- changes, saved in the background ------------------------------------------------------------------------
+  /** Whether this person may change the region (suggestions: anyone who annotates, before accepting them). */
+  editable(region, explain = true) {
+    if (region.mine || region.source === "suggestion") return true;
+    if (explain) this.say("Only its author or an administrator can change this annotation.");
+    return false;
+  }
+  /** Run `job` after the region's earlier changes are answered, so each is sent with the version the last gave. */
+  queue(region, job) {
+    region.busy++;
+    this.drawRegion(region);
+    const next = (this.chains.get(region.key) ?? Promise.resolve()).then(job).finally(() => {
+      region.busy--;
+      if (!region.busy) this.chains.delete(region.key);
+      this.drawRegion(region);
+    });
+    this.chains.set(region.key, next);
+    return next;
+  }
+  refused(region, what, error) {
+    const message = error instanceof Error ? error.message : String(error);
+    region.error = `${what}: ${message}`;
+    this.say(region.error);
+  }
+  adopt(region, stored) {
+    Object.assign(region, {
+      id: stored.id,
+      version: stored.version,
+      start: stored.start_seconds,
+      end: stored.end_seconds,
+      tags: stored.tags ?? [],
+      text: stored.text ?? "",
+      error: ""
+    });
+  }
+  create(region) {
+    return this.queue(region, async () => {
+      try {
+        this.adopt(region, await this.api.call(
+          "POST",
+          `/sounds/${this.data.sound_id}/annotations`,
+          { start_seconds: region.start, end_seconds: region.end, tags: region.tags }
+        ));
+        this.say("");
+      } catch (error) {
+        this.drop(region);
+        this.refused(region, "Not saved", error);
+      }
+    });
+  }
+  /** Show `changes` now and save them; on a refusal show the server's sentence and what is stored instead. */
+  change(region, changes) {
+    if (!this.editable(region)) return Promise.resolve();
+    const before = { start: region.start, end: region.end, tags: region.tags, text: region.text };
+    Object.assign(region, changes, { error: "" });
+    if (region.source === "suggestion") {
+      region.draft = true;
+      this.drawRegion(region);
+      return Promise.resolve();
+    }
+    this.drawRegion(region);
+    const body = {};
+    if ("start" in changes) body.start_seconds = changes.start;
+    if ("end" in changes) body.end_seconds = changes.end;
+    if ("tags" in changes) body.tags = changes.tags;
+    if ("text" in changes) body.text = changes.text;
+    return this.queue(region, async () => {
+      if (!region.id) return;
+      try {
+        this.adopt(region, await this.api.call("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
+        this.say("");
+      } catch (error) {
+        Object.assign(region, before);
+        if (error instanceof ApiError && error.status === 409) await this.reload(region);
+        this.refused(region, "Not saved", error);
+      }
+    });
+  }
+  /** After a 409: show the annotation as someone else stored it (or drop it if they deleted it). */
+  async reload(region) {
+    try {
+      this.adopt(region, await this.api.call("GET", `/annotations/${region.id}`));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.drop(region);
     }
   }
-
-  toggle() {
+  drop(region) {
+    this.regions = this.regions.filter((r) => r !== region);
+    if (this.selected === region) this.selected = null;
+    if (this.loop === region) this.loop = null;
+    this.drawRegions();
+  }
+  remove(region) {
+    if (!region.id || !this.editable(region)) return;
+    const id = region.id;
+    this.deleted.add(id);
+    this.drop(region);
+    this.queue(region, async () => {
+      try {
+        await this.api.call("DELETE", `/annotations/${id}`);
+        this.say("");
+      } catch (error) {
+        this.deleted.delete(id);
+        this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+        this.refused(region, "Not deleted", error);
+        this.drawRegions();
+      }
+    });
+  }
+  review(region, verdict) {
+    if (region.source !== "suggestion" || !region.id) return this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
+    const id = region.id;
+    if (verdict === "reject") {
+      this.deleted.add(id);
+      this.drop(region);
+    }
+    this.queue(region, async () => {
+      try {
+        if (verdict === "accept") {
+          const stored = await this.api.call(
+            "POST",
+            `/annotations/${id}/accept`,
+            { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text }
+          );
+          this.deleted.add(id);
+          this.adopt(region, stored);
+          Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
+        } else {
+          await this.api.call("POST", `/annotations/${id}/reject`);
+        }
+        this.say("");
+      } catch (error) {
+        if (verdict === "reject") {
+          this.deleted.delete(id);
+          this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+        }
+        this.refused(region, verdict === "accept" ? "Not accepted" : "Not rejected", error);
+        this.drawRegions();
+      }
+    });
+  }
+  labelSelected(tag, on = false) {
+    const region = this.selected;
+    if (!region) return;
+    if (on && region.tags.includes(tag)) return;
+    const tags = toggleTag(region.tags, tag);
+    if (!tags.length && !region.text) return this.say("A region needs at least one tag or a text: add another before taking this one off.");
+    this.change(region, { tags });
+  }
+  // -- the keyboard -------------------------------------------------------------------------------------------
+  key(event) {
+    const region = this.selected;
+    const centre = (this.view.start + this.view.end) / 2;
+    const digit = /^[1-9]$/.test(event.key) ? this.tags()[Number(event.key) - 1] : void 0;
+    const actions = {
+      i: () => this.zoom(1 / 2, this.pointer ?? centre),
+      o: () => this.zoom(2, this.pointer ?? centre),
+      ArrowLeft: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
+      ArrowRight: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
+      " ": () => this.togglePlay(),
+      l: () => this.toggleLoop(),
+      Escape: () => this.select(null)
+    };
+    if (region) {
+      Object.assign(actions, {
+        Delete: () => this.remove(region),
+        Backspace: () => this.remove(region),
+        Enter: () => this.editText(region),
+        a: () => this.review(region, "accept"),
+        r: () => this.review(region, "reject")
+      });
+    }
+    if (digit) actions[event.key] = () => region ? this.labelSelected(digit) : this.choose(digit);
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const action = actions[event.key] ?? actions[event.key.toLowerCase()];
+    if (!action) return;
+    stop(event);
+    action();
+  }
+  editText(region) {
+    if (!this.editable(region)) return;
+    this.editor.hidden = false;
+    this.editor.value = region.text;
+    this.editor.dataset.key = String(region.key);
+    this.editor.focus();
+    this.editor.select();
+  }
+  editorKey(event) {
+    event.stopPropagation();
+    if (event.key !== "Enter" && event.key !== "Escape") return;
+    event.preventDefault();
+    const region = this.regions.find((r) => String(r.key) === this.editor.dataset.key);
+    this.editor.hidden = true;
+    this.box.focus();
+    if (event.key === "Escape" || !region || this.editor.value === region.text) return;
+    if (!this.editor.value.trim() && !region.tags.length) return this.say("A region needs at least one tag or a text.");
+    this.change(region, { text: this.editor.value });
+  }
+  select(region) {
+    const was = this.selected;
+    this.selected = region;
+    if (was) this.drawRegion(was);
+    if (region) this.drawRegion(region);
+  }
+  // -- playback -----------------------------------------------------------------------------------------------
+  togglePlay() {
     if (this.audio.paused) {
       this.audio.currentTime = this.cursor;
       this.audio.play().catch((error) => this.say(`Cannot play: ${error.message}`));
@@ -226,110 +666,114 @@ class Waveform {
       this.audio.pause();
     }
   }
-
+  /** Loop the selected region (again: stop looping). */
+  toggleLoop() {
+    const region = this.selected;
+    this.loop = this.loop || !region ? null : region;
+    this.loopButton.classList.toggle("on", Boolean(this.loop));
+    this.loopButton.setAttribute("aria-pressed", String(Boolean(this.loop)));
+    if (!region && !this.loop) this.say("Select a region to loop it.");
+    if (this.loop) {
+      this.cursor = this.loop.start;
+      if (this.audio.paused) this.togglePlay();
+      else this.audio.currentTime = this.loop.start;
+    }
+  }
   seek(time) {
     this.cursor = time;
     if (!this.audio.paused) this.audio.currentTime = time;
     this.movePlayhead(time);
   }
-
   follow() {
     const step = () => {
       if (this.audio.paused) return;
-      const now = this.audio.currentTime;
-      if (now > this.view.end) this.setView(now, now + (this.view.end - this.view.start));
+      let now = this.audio.currentTime;
+      if (this.loop && (now >= this.loop.end || now < this.loop.start - 0.25)) {
+        now = this.audio.currentTime = this.loop.start;
+      }
+      if (now > this.view.end) this.setView(clampView(now, now + (this.view.end - this.view.start), this.data.duration));
       this.movePlayhead(now);
       requestAnimationFrame(step);
     };
     requestAnimationFrame(step);
   }
-
   movePlayhead(time) {
     this.playhead.dataset.time = time.toFixed(3);
-    const { start, end } = this.view;
-    const inside = time >= start && time <= end;
+    this.clock.textContent = `${time.toFixed(2)} s`;
+    const where = fractionOf(this.view, time);
+    const inside = where >= 0 && where <= 1;
     this.playhead.style.display = inside ? "block" : "none";
-    if (inside) this.playhead.style.left = `${((time - start) / (end - start)) * 100}%`;
+    if (inside) this.playhead.style.left = `${where * 100}%`;
   }
-
-  async load() {
-    if (!this.data) return;
-    const { start, end } = this.view;
-    this.box.dataset.ready = "false";
-    if (this.pending) this.pending.abort();
-    const controller = (this.pending = new AbortController());
-    const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
-    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
-    try {
-      const response = await fetch(`${this.data.api}/sounds/${this.data.sound_id}/peaks?${query}`, {
-        headers: { Authorization: `Bearer ${this.data.token}` }, signal: controller.signal,
-      });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.error || response.statusText);
-      this.line = body;
-      this.draw();
-      this.say("");
-    } catch (error) {
-      if (error.name !== "AbortError") this.say(`The waveform could not be loaded: ${error.message}`);
-    }
-  }
-
-  draw() {
-    const { canvas, line, view } = this;
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(this.box.clientWidth * ratio);
-    canvas.height = Math.round(this.box.clientHeight * ratio);
-    const context = canvas.getContext("2d");
-    context.clearRect(0, 0, canvas.width, canvas.height);
-    context.strokeStyle = this.data.color || "#4a6fa5";
-    context.lineWidth = ratio;
-    context.beginPath();
-    const span = view.end - view.start;
-    for (let i = 0; i < line.x.length; i++) {
-      const x = ((line.x[i] - view.start) / span) * canvas.width;
-      const y = (0.5 - line.y[i] / 2) * canvas.height;
-      if (i === 0) context.moveTo(x, y);
-      else context.lineTo(x, y);
-    }
-    context.stroke();
-    this.box.dataset.viewStart = view.start.toFixed(4);
-    this.box.dataset.viewEnd = view.end.toFixed(4);
-    this.drawRegions();
-    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
-    this.box.dataset.ready = "true";
-  }
-
+  // -- regions on screen (one element each, kept and updated: a drag redraws only the region it moves) --------
   drawRegions() {
-    const { start, end } = this.view;
-    const span = end - start;
-    const shown = [...this.allRegions(), ...(this.drag && this.drag.region ? [this.drag.region] : [])];
-    this.regions.replaceChildren(...shown.filter((r) => r.end > start && r.start < end).map((r) => {
-      const element = document.createElement("div");
-      element.dataset.testid = "earmark-region";
-      element.setAttribute("data-testid", "earmark-region");
-      Object.assign(element.dataset, {
-        id: r.id || "", start: String(r.start), end: String(r.end), tags: (r.tags || []).join(";"),
-        source: r.source, saved: r.id ? "true" : "false",
-      });
-      element.className = `region ${r.source}${r === this.selected ? " selected" : ""}`;
-      element.addEventListener("mousedown", (e) => e.stopPropagation());
-      element.addEventListener("click", (e) => { e.stopPropagation(); this.select(r); this.box.focus(); });
-      element.style.left = `${Math.max(0, (r.start - start) / span) * 100}%`;
-      element.style.width = `${((Math.min(end, r.end) - Math.max(start, r.start)) / span) * 100}%`;
-      const label = document.createElement("span");
-      label.textContent = (r.source === "suggestion" ? "? " : "") + (r.tags || []).join(", ");  // text, never HTML
-      element.append(label);
-      return element;
-    }));
+    const shown = /* @__PURE__ */ new Set();
+    for (const region of this.regions) {
+      if (region.end > this.view.start && region.start < this.view.end) {
+        shown.add(region.key);
+        this.drawRegion(region);
+      }
+    }
+    for (const [key, made] of this.elements) {
+      if (!shown.has(key)) {
+        made.remove();
+        this.elements.delete(key);
+      }
+    }
   }
-
+  drawRegion(region) {
+    let made = this.elements.get(region.key);
+    const visible = this.regions.includes(region) && region.end > this.view.start && region.start < this.view.end;
+    if (!visible) {
+      made?.remove();
+      this.elements.delete(region.key);
+      return;
+    }
+    if (!made) {
+      made = element("div", { "data-testid": "earmark-region" });
+      made.append(element("span"));
+      this.elements.set(region.key, made);
+      this.layer.append(made);
+    }
+    const suggestion = region.source === "suggestion";
+    Object.assign(made.dataset, {
+      key: String(region.key),
+      id: region.id ?? "",
+      start: String(region.start),
+      end: String(region.end),
+      tags: region.tags.join(";"),
+      source: region.source,
+      text: region.text,
+      saved: region.id && !region.busy && !region.draft ? "true" : "false",
+      error: region.error
+    });
+    made.className = [
+      "region",
+      region.source,
+      region === this.selected ? "selected" : "",
+      region.error ? "refused" : "",
+      region.mine || suggestion ? "" : "others"
+    ].filter(Boolean).join(" ");
+    made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
+    made.style.setProperty("--tag-color", this.color(region.tags[0]));
+    const left = Math.max(0, fractionOf(this.view, region.start));
+    const right = Math.min(1, fractionOf(this.view, region.end));
+    made.style.left = `${left * 100}%`;
+    made.style.width = `${(right - left) * 100}%`;
+    const label = (suggestion ? `? ${region.bot}: ` : "") + region.tags.join(", ") + (region.text ? ` “${region.text}”` : "");
+    made.firstChild.textContent = region.error ? `⚠ ${label}` : label;
+  }
   say(message) {
     this.status.textContent = message;
   }
-}
+};
 
-export default function ({ parentElement, data }) {
+// src/index.ts
+function index_default({ parentElement, data }) {
   const root = parentElement;
-  if (!root.__earmark) root.__earmark = new Waveform(root);
+  root.__earmark ??= new Waveform(root);
   root.__earmark.update(data);
 }
+export {
+  index_default as default
+};

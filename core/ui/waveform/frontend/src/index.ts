@@ -1,0 +1,12 @@
+// Earmark's waveform component for Streamlit (st.components.v2): Streamlit calls the default export with the
+// component's element and the page's data on every run; one Waveform lives per element across runs.
+
+import { Waveform, type Data } from "./waveform";
+
+type Host = HTMLElement & { __earmark?: Waveform };
+
+export default function ({ parentElement, data }: { parentElement: HTMLElement; data: Data }): void {
+  const root = parentElement as Host;
+  root.__earmark ??= new Waveform(root);
+  root.__earmark.update(data);
+}
