@@ -263,3 +263,38 @@ def test_a_body_over_the_limit_is_refused_as_soon_as_it_passes_it(client, monkey
     declared = ADMIN | {"Content-Type": "application/json", "Content-Length": str(100 * 2**20)}
     status, answer, read = _call(app, "POST", "/api/v1/jobs", declared, chunks)
     assert status == 413 and read == 0 and answer == {"error": "The request body is larger than the 64 MB this route takes."}
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_connections_accepted_on_a_socket_bound_as_streamlit_binds_get_tcp_nodelay(installed, monkeypatch):
+    """Streamlit binds ``socket.socket(family)`` (protocol 0), which asyncio leaves with Nagle's algorithm on:
+    a kept-alive connection's response body then waits 40 ms for the client's delayed ACK. nodelay fixes that."""
+    import asyncio
+    import asyncio.base_events
+    import socket
+
+    from core.api import nodelay
+
+    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio.base_events._set_nodelay)  # undone after
+    if installed:
+        nodelay.install()
+
+    async def accepted_option() -> int:
+        listener = socket.socket(family=socket.AF_INET)  # as streamlit.web.server.starlette binds it
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        seen: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        async def on_connection(reader, writer):
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connection, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        option = await asyncio.wait_for(seen, 5)
+        writer.close()
+        server.close()
+        return option
+
+    assert bool(asyncio.run(accepted_option())) is installed

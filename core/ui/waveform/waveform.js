@@ -163,7 +163,7 @@ var Waveform = class {
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
-    window.addEventListener("mouseup", (e) => this.release(e));
+    window.addEventListener("mouseup", () => this.release());
     this.box.addEventListener("mousemove", (e) => this.hover(e));
     this.box.addEventListener("mouseleave", () => {
       this.pointer = null;
@@ -371,13 +371,14 @@ var Waveform = class {
   press(event) {
     this.clickEndsGesture = false;
     if (event.button !== 0) return;
+    event.preventDefault();
+    this.box.focus({ preventScroll: true });
     const region = this.regionAt(event.target);
     const from = this.timeAtX(event.clientX);
     if (!region) {
       this.gesture = { kind: "draw", x: event.clientX, from, region: null, was: { start: from, end: from }, moved: false };
       return;
     }
-    event.preventDefault();
     this.gesture = {
       kind: this.gripOf(region, event.clientX),
       x: event.clientX,
@@ -417,11 +418,11 @@ var Waveform = class {
     gesture.moved = true;
     this.drawRegion(gesture.region);
   }
-  release(event) {
+  release() {
     const gesture = this.gesture;
     this.gesture = null;
     if (!gesture || !gesture.moved || !gesture.region) return;
-    this.clickEndsGesture = event.target instanceof Node && this.box.contains(event.target);
+    this.clickEndsGesture = true;
     const region = gesture.region;
     if (gesture.kind === "draw") {
       if (!this.current) {

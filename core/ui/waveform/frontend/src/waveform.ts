@@ -97,7 +97,7 @@ export class Waveform {
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
-    window.addEventListener("mouseup", (e) => this.release(e));
+    window.addEventListener("mouseup", () => this.release());
     this.box.addEventListener("mousemove", (e) => this.hover(e));
     this.box.addEventListener("mouseleave", () => { this.pointer = null; });
     this.box.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
@@ -278,13 +278,14 @@ export class Waveform {
   private press(event: MouseEvent): void {
     this.clickEndsGesture = false;
     if (event.button !== 0) return;
+    event.preventDefault(); // no text selection while dragging; the keys go to the waveform, whatever had them
+    this.box.focus({ preventScroll: true });
     const region = this.regionAt(event.target);
     const from = this.timeAtX(event.clientX);
     if (!region) {
       this.gesture = { kind: "draw", x: event.clientX, from, region: null, was: { start: from, end: from }, moved: false };
       return;
     }
-    event.preventDefault(); // no text selection while dragging
     this.gesture = { kind: this.gripOf(region, event.clientX), x: event.clientX, from, region,
       was: { start: region.start, end: region.end }, moved: false };
   }
@@ -321,11 +322,12 @@ export class Waveform {
     this.drawRegion(gesture.region!);
   }
 
-  private release(event: MouseEvent): void {
+  private release(): void {
     const gesture = this.gesture;
     this.gesture = null;
     if (!gesture || !gesture.moved || !gesture.region) return;
-    this.clickEndsGesture = event.target instanceof Node && this.box.contains(event.target);
+    // The click that follows ends this drag, not a click of its own (a new press resets this, should none follow).
+    this.clickEndsGesture = true;
     const region = gesture.region;
     if (gesture.kind === "draw") {
       if (!this.current) {
