@@ -228,6 +228,16 @@ def test_playback_loop_rate_zoom_and_scroll(page, server, minute):
     page.keyboard.press("l")
     page.keyboard.press(" ")
 
+    # hours of work inside the component, no page run: halfway through its token's life it asks for one
+    component = "box => box.getRootNode().__earmark || box.parentElement.__earmark"
+    token = box.evaluate(f"box => ({component})(box).api.token")
+    box.evaluate(f"box => ({component})(box).renewToken(true)")
+    page.wait_for_function("([box, old]) => (box.getRootNode().__earmark || box.parentElement.__earmark).api.token !== old",
+                           arg=[box.element_handle(), token], timeout=20_000)
+    page.keyboard.press("i")
+    expect(box).to_have_attribute("data-ready", "true")  # the views are fetched with the new token
+    assert page.get_by_role("status").inner_text() == ""
+
 
 def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
     from playwright.sync_api import expect

@@ -54,5 +54,7 @@ def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
             "token": credentials.page_token(user, key_material),
             "audio_url": file_link(settings, sound.file, user.id, key=key_material),
-            "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors)}
-    return COMPONENT(key=key, data=data, height="content")
+            "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
+            "token_seconds": credentials.PAGE_TOKEN_SECONDS}
+    # "renew": the component asks for a page run halfway through its token's life; the run brings a new one
+    return COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None)

@@ -146,8 +146,9 @@ function element(tag, attributes = {}, text = "") {
   return made;
 }
 var Waveform = class {
-  constructor(root) {
+  constructor(root, rerun) {
     this.root = root;
+    this.rerun = rerun;
     const find = (selector) => root.querySelector(selector);
     this.box = find("[data-testid=earmark-waveform]");
     this.canvas = find("canvas");
@@ -180,8 +181,10 @@ var Waveform = class {
       this.playButton.textContent = "▶ Play";
     });
     new ResizeObserver(() => this.load()).observe(this.box);
+    window.setInterval(() => this.renewToken(), 3e4);
   }
   root;
+  rerun;
   box;
   canvas;
   layer;
@@ -212,12 +215,27 @@ var Waveform = class {
   pointer = null;
   // the time under the mouse, while it is over the waveform
   loop = null;
+  tokenAt = 0;
+  // when the page's current token arrived
+  renewing = false;
+  /** Someone may annotate for hours without touching the page around this component: halfway through the page
+   * token's life, ask for a page run, which hands over a new one (the old one stays good meanwhile). */
+  renewToken(force = false) {
+    if (!this.data || this.renewing) return;
+    if (!force && Date.now() - this.tokenAt < this.data.token_seconds * 1e3 / 2) return;
+    this.renewing = true;
+    this.rerun();
+  }
   // -- the page's data ------------------------------------------------------------------------------------
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     this.data = data;
     this.api.base = data.api;
-    this.api.token = data.token;
+    if (data.token !== this.api.token) {
+      this.api.token = data.token;
+      this.tokenAt = Date.now();
+      this.renewing = false;
+    }
     if (fresh) {
       this.regions = [];
       this.deleted.clear();
@@ -770,9 +788,9 @@ var Waveform = class {
 };
 
 // src/index.ts
-function index_default({ parentElement, data }) {
+function index_default({ parentElement, data, setTriggerValue }) {
   const root = parentElement;
-  root.__earmark ??= new Waveform(root);
+  root.__earmark ??= new Waveform(root, () => setTriggerValue("renew", Date.now()));
   root.__earmark.update(data);
 }
 export {

@@ -5,8 +5,14 @@ import { Waveform, type Data } from "./waveform";
 
 type Host = HTMLElement & { __earmark?: Waveform };
 
-export default function ({ parentElement, data }: { parentElement: HTMLElement; data: Data }): void {
+interface Args {
+  parentElement: HTMLElement | ShadowRoot;
+  data: Data;
+  setTriggerValue: (name: string, value: unknown) => void;
+}
+
+export default function ({ parentElement, data, setTriggerValue }: Args): void {
   const root = parentElement as Host;
-  root.__earmark ??= new Waveform(root);
+  root.__earmark ??= new Waveform(root, () => setTriggerValue("renew", Date.now()));
   root.__earmark.update(data);
 }

@@ -20,7 +20,11 @@ export interface Data {
   regions: ServerRegion[];
   tags: string[];
   colors: Record<string, string>;
+  token_seconds: number; // how long the page token is good for
 }
+
+/** Ask the page for a run (it brings a fresh page token); Streamlit's setTriggerValue. */
+export type Rerun = () => void;
 
 interface Line {
   x: number[];
@@ -80,8 +84,10 @@ export class Waveform {
   private cursor = 0;
   private pointer: number | null = null; // the time under the mouse, while it is over the waveform
   private loop: Region | null = null;
+  private tokenAt = 0; // when the page's current token arrived
+  private renewing = false;
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(private readonly root: HTMLElement, private readonly rerun: Rerun) {
     const find = <T extends Element>(selector: string) => root.querySelector(selector) as T;
     this.box = find("[data-testid=earmark-waveform]");
     this.canvas = find("canvas");
@@ -107,6 +113,16 @@ export class Waveform {
     this.audio.addEventListener("play", () => { this.playButton.textContent = "⏸ Pause"; this.follow(); });
     this.audio.addEventListener("pause", () => { this.playButton.textContent = "▶ Play"; });
     new ResizeObserver(() => this.load()).observe(this.box);
+    window.setInterval(() => this.renewToken(), 30_000);
+  }
+
+  /** Someone may annotate for hours without touching the page around this component: halfway through the page
+   * token's life, ask for a page run, which hands over a new one (the old one stays good meanwhile). */
+  renewToken(force = false): void {
+    if (!this.data || this.renewing) return;
+    if (!force && Date.now() - this.tokenAt < (this.data.token_seconds * 1000) / 2) return;
+    this.renewing = true;
+    this.rerun();
   }
 
   // -- the page's data ------------------------------------------------------------------------------------
@@ -115,7 +131,11 @@ export class Waveform {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     this.data = data;
     this.api.base = data.api;
-    this.api.token = data.token;
+    if (data.token !== this.api.token) {
+      this.api.token = data.token;
+      this.tokenAt = Date.now();
+      this.renewing = false;
+    }
     if (fresh) {
       this.regions = [];
       this.deleted.clear();
