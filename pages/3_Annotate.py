@@ -88,8 +88,9 @@ if channels > 1:
 channel = None if channel_choice == "all channels" else int(channel_choice.split()[-1]) - 1
 
 show_suggestions = not st.sidebar.checkbox("Hide machine suggestions", key="hide_suggestions")
+classic = state.get("annotate_mode") == "Classic chart"  # the widget itself is drawn below, above the waveform
 screen = shell.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
-                                     channel=channel, selection=selection, suggestions=show_suggestions))
+                                     channel=channel, selection=selection, suggestions=show_suggestions, figures=classic))
 if screen is None:
     st.stop()
 sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
@@ -116,10 +117,10 @@ def set_view(new: View) -> None:
     st.rerun()
 
 
-mode = st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Interactive", key="annotate_mode",
+st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Interactive", key="annotate_mode",
                             help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
                                  "Classic chart: select a segment by dragging a box, then use the form below.")
-if mode != "Classic chart":
+if not classic:
     waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform")
     st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "
                "to resize it, its body to move it; with a region selected, 1-9 add or remove tags, Enter edits its text, "

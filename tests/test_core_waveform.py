@@ -169,6 +169,9 @@ def test_screen_has_everything_the_page_draws(local_earmark):
     assert screen.line.points <= 5000 and screen.figure.layout.dragmode == "select"
     assert screen.figure.layout.selectdirection == "h"
     assert [s.x0 for s in screen.figure.layout.shapes] == [21.0]  # the selection band
+    light = build_screen(local_earmark.db, local_earmark.storage, sound.id, Queue(SoundFilter(dataset="vox")),
+                         view_start=20.0, view_length=10.0, figures=False)  # the interactive waveform draws its own
+    assert light.view == screen.view and light.position == (1, 1) and light.line is light.figure is light.overview is None
 
 
 def test_annotation_labels_on_the_waveform_are_text_not_markup():

@@ -30,34 +30,38 @@ OVERVIEW_POINTS = 1200
 class Screen:
     sound: Sound
     view: View
-    line: peaks.Envelope
     annotations: list[Annotation]
     colors: dict[str, str]
     authors: dict[str, str]
     position: tuple[int, int]
-    figure: go.Figure
-    overview: go.Figure
+    line: peaks.Envelope | None = None  # the figures: only for the classic chart (the component draws its own)
+    figure: go.Figure | None = None
+    overview: go.Figure | None = None
 
 
 def build_screen(
     db: Database, storage: Storage, sound_id: str, queue: Queue, *, view_start: float, view_length: float | None,
     channel: int | None = None, selection: tuple[float, float] | None = None, suggestions: bool = True,
+    figures: bool = True,
 ) -> Screen:
-    """The screen for ``sound_id``; ``view_length`` None shows the whole sound."""
+    """The screen for ``sound_id``; ``view_length`` None shows the whole sound. ``figures`` False leaves out the
+    classic chart's figures (reading the view's peaks and building two Plotly figures: the interactive waveform
+    asks the API for its own views)."""
     with db.read() as session:
         sound = SoundService(session, storage).get(sound_id)
         annotations = [a for a in AnnotationService(session).of_sound(sound.id) if suggestions or a.source is None]
         colors = Vocabulary(session).colors(sound.dataset)
         authors = _names(session, {a.created_by for a in annotations})
         position = QueueService(session).position(queue, sound.id)
-    key = ensure_peaks(db, storage, sound)
     view = View.clamp(view_start, view_length or sound.duration_seconds, sound.duration_seconds)
-    line = peaks.envelope(storage, sound.file.key, key, view.start, view.end, channel)
-    whole = peaks.envelope(storage, sound.file.key, key, 0.0, sound.duration_seconds, channel, max_points=OVERVIEW_POINTS)
-    return Screen(
-        sound, view, line, annotations, colors, authors, position,
-        waveform_figure(line, view, annotations, colors, selection), overview_figure(whole, view, sound.duration_seconds),
-    )
+    screen = Screen(sound, view, annotations, colors, authors, position)
+    if figures:
+        key = ensure_peaks(db, storage, sound)
+        screen.line = peaks.envelope(storage, sound.file.key, key, view.start, view.end, channel)
+        whole = peaks.envelope(storage, sound.file.key, key, 0.0, sound.duration_seconds, channel, max_points=OVERVIEW_POINTS)
+        screen.figure = waveform_figure(screen.line, view, annotations, colors, selection)
+        screen.overview = overview_figure(whole, view, sound.duration_seconds)
+    return screen
 
 
 def _names(session, ids: set[str]) -> dict[str, str]:

@@ -218,6 +218,7 @@ var Waveform = class {
   tokenAt = 0;
   // when the page's current token arrived
   renewing = false;
+  firstView = false;
   /** Someone may annotate for hours without touching the page around this component: halfway through the page
    * token's life, ask for a page run, which hands over a new one (the old one stays good meanwhile). */
   renewToken(force = false) {
@@ -247,6 +248,8 @@ var Waveform = class {
     if (!this.current || !this.tags().includes(this.current)) this.current = this.tags()[0] ?? null;
     this.drawPalette();
     if (fresh) {
+      performance.mark("earmark:sound");
+      this.firstView = true;
       this.view = { start: 0, end: data.duration };
       this.cursor = 0;
       this.audio.src = data.audio_url;
@@ -321,6 +324,10 @@ var Waveform = class {
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
+    if (this.firstView) {
+      this.firstView = false;
+      performance.measure("earmark:first-view", "earmark:sound");
+    }
   }
   // -- the palette and the toolbar ---------------------------------------------------------------------------
   drawPalette() {
