@@ -274,10 +274,10 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                 log_in(page, url)
-                print("\nWaveform ready, page asked -> first view drawn (3 opens each, after one warm-up):")
+                print("\nWaveform ready, page asked -> first view drawn (5 opens each, after one warm-up):")
                 for name in ("clip", "long"):
                     open_sound(page, url, sounds[name])
-                    opens, own = zip(*[open_sound(page, url, sounds[name]) for _ in range(3)])
+                    opens, own = zip(*[open_sound(page, url, sounds[name]) for _ in range(5)])
                     settle(page)
                     zooms = views(page, "i", 14 if name == "long" else 8)
                     scrolls = views(page, "ArrowRight", 10)
