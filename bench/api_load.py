@@ -85,8 +85,8 @@ def start_server(tree: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str
 
 
 class Load:
-    def __init__(self, url: str, sound_ids: list[str]) -> None:
-        self.url, self.sound_ids = url, sound_ids
+    def __init__(self, url: str, sound_ids: list[str], think: float = 0.0) -> None:
+        self.url, self.sound_ids, self.think = url, sound_ids, think
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)  # per "op status", e.g. "create annotation 500"
 
@@ -107,6 +107,8 @@ class Load:
         rng = random.Random(seed)
         mine: list[tuple[str, int]] = []  # (annotation id, version) this client made, to patch
         while time.monotonic() < until:
+            if self.think:  # a pause between requests (exponential, mean `think` s): a script or person at work
+                await asyncio.sleep(rng.expovariate(1 / self.think))
             roll = rng.random()
             sound = rng.choice(self.sound_ids)
             if roll < 0.4:
@@ -151,14 +153,14 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
 
-def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int) -> dict[str, float]:
+def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int, think: float = 0.0) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         env = prepare(tree, Path(scratch) / "data", sounds)
         process, url = start_server(tree, env)
         try:
             load = Load(url, demo_sound_ids(url))
             asyncio.run(load.run(4, 3))  # warm up: caches, the first bcrypt check, imports
-            load = Load(url, load.sound_ids)
+            load = Load(url, load.sound_ids, think)
             elapsed = asyncio.run(load.run(clients, seconds))
         finally:
             process.terminate()
@@ -180,20 +182,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--sounds", type=int, default=10_000, help="generated sounds beside the demo's 32")
     parser.add_argument("--baseline", default=BASELINE, help="the commit to compare with (git worktree), or none")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause (s) between a client's requests; 0: each sends its next request at once (saturation)")
     args = parser.parse_args()
     if args.baseline == "none":  # this tree alone, e.g. while tuning
-        for key, value in measure("this tree", ROOT, args.clients, args.seconds, args.sounds).items():
+        for key, value in measure("this tree", ROOT, args.clients, args.seconds, args.sounds, args.think).items():
             print(f"{key:>28}: {value:9.1f}")
         return
     with tempfile.TemporaryDirectory() as scratch:
         baseline_tree = Path(scratch) / "baseline"
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(baseline_tree), args.baseline], cwd=ROOT, check=True)
         try:
-            before = measure(f"baseline {args.baseline}", baseline_tree, args.clients, args.seconds, args.sounds)
-            after = measure("this tree", ROOT, args.clients, args.seconds, args.sounds)
+            before = measure(f"baseline {args.baseline}", baseline_tree, args.clients, args.seconds, args.sounds, args.think)
+            after = measure("this tree", ROOT, args.clients, args.seconds, args.sounds, args.think)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(baseline_tree)], cwd=ROOT, check=False)
-    print(f"{args.clients} clients, {args.seconds:.0f} s, demo + {args.sounds:,} sounds, SQLite")
+    print(f"{args.clients} clients, {args.seconds:.0f} s, think {args.think} s, demo + {args.sounds:,} sounds, SQLite")
     for key in after:
         b, a = before.get(key, float("nan")), after[key]
         print(f"{key:>28}: baseline {b:9.1f}   now {a:9.1f}")

@@ -139,6 +139,35 @@ def test_bearer_tokens_work_until_revoked(api, local_earmark):
     assert api.get("/api/v1/", headers=headers).json() == {"error": "This API token is not valid (unknown or revoked)."}
 
 
+def test_a_tokens_last_use_is_written_once_a_minute_not_once_a_request(api, local_earmark):
+    from sqlalchemy import event, update
+    from sqlalchemy.engine import Engine
+
+    from core.store.models import ApiToken
+
+    with local_earmark.db.write() as session:
+        hal = UserService(session).by_name("hal")
+        token, secret = TokenService(session).create(hal, hal.id, "busy bot")
+    headers = {"Authorization": f"Bearer {secret}"}
+    writes: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: writes.append(statement) if statement.startswith("UPDATE api_tokens") else None  # noqa: E731
+    event.listen(Engine, "before_cursor_execute", listener)  # every engine: the API opens its own
+    try:
+        for _ in range(5):
+            assert api.get("/api/v1/", headers=headers).status_code == 200
+        assert len(writes) == 1  # the first use; the next four within the minute write nothing
+        with local_earmark.db.write() as session:
+            first = session.get(ApiToken, token.id).last_used
+            session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used=first - dt.timedelta(minutes=2)))
+        writes.clear()
+        assert api.get("/api/v1/", headers=headers).status_code == 200
+        assert len(writes) == 1  # a minute later: written again
+        with local_earmark.db.read() as session:
+            assert session.get(ApiToken, token.id).last_used >= first  # kept up to date, to the minute
+    finally:
+        event.remove(Engine, "before_cursor_execute", listener)
+
+
 def test_basic_is_cached_but_a_deactivated_account_stops_at_once(api, local_earmark, monkeypatch):
     from core.accounts import auth
     calls = {"n": 0}
