@@ -173,6 +173,16 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
         for _ in range(50):  # the DELETE is sent in the background
             stored(server, new_id)
             page.wait_for_timeout(100)
+    # someone else deletes a region first: Delete here finds it gone, says so, and does not bring it back
+    drag(page, box, 0.05, 0.1)
+    other = page.locator("[data-testid=earmark-region][data-saved=true]").filter(has_not_text="bird")
+    expect(other).to_have_count(1)
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
+        admin.delete_annotation(other.get_attribute("data-id"))
+    page.keyboard.press("Delete")
+    expect(page.get_by_role("status")).to_contain_text("Already gone")
+    expect(page.get_by_test_id("earmark-region")).to_have_count(1)  # only the administrator's is left
+
     e2e_settle(page)
     page.reload()  # what was saved is what the page shows next time
     expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
@@ -248,7 +258,7 @@ def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
         job = admin.submit_job("speech-activity", sound_ids=[sound])
         assert admin.wait_job(job["id"], timeout=120, poll=0.3)["state"] == "completed"
         suggested = list(admin.annotations(sound))
-    assert len(suggested) >= 2 and all(a["source"].startswith("speech-activity:") for a in suggested)
+    assert len(suggested) >= 4 and all(a["source"].startswith("speech-activity:") for a in suggested)  # 5 utterances
     box = open_sound(page, server, sound)
     regions = page.locator("[data-testid=earmark-region][data-source=suggestion]")
     expect(regions).to_have_count(len(suggested))
@@ -280,6 +290,16 @@ def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
     with pytest.raises(NotFound):
         stored(server, first_id, (E2E_ADMIN, E2E_PASSWORD))  # accepting took the suggestion out
     assert box.get_attribute("data-ready") == "true"
+
+    # a script does the same through the Python client
+    third, fourth = sorted(suggested, key=lambda a: a["start_seconds"])[2:4]
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
+        taken = admin.accept(third["id"], text="by script", end_seconds=third["end_seconds"] + 0.1)
+        assert taken["source"] is None and taken["text"] == "by script"
+        assert abs(taken["end_seconds"] - third["end_seconds"] - 0.1) < 1e-6
+        admin.reject(fourth["id"])
+        with pytest.raises(NotFound):
+            admin.annotation(fourth["id"])
 
 
 def test_a_three_hour_file_zooms_to_a_second_asking_only_for_what_is_shown(page, server, tmp_path):

@@ -135,6 +135,9 @@ function wheelFactor(deltaY, pinch) {
 // src/waveform.ts
 var DRAG_PIXELS = 4;
 var RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
+function gone(error) {
+  return error instanceof ApiError && (error.status === 404 || error.status === 409);
+}
 function stop(event) {
   event.preventDefault();
   event.stopPropagation();
@@ -552,6 +555,7 @@ var Waveform = class {
       } catch (error) {
         Object.assign(region, before);
         if (error instanceof ApiError && error.status === 409) await this.reload(region);
+        if (error instanceof ApiError && error.status === 404) this.drop(region);
         this.refused(region, "Not saved", error);
       }
     });
@@ -571,21 +575,28 @@ var Waveform = class {
     this.drawRegions();
   }
   remove(region) {
-    if (!region.id || !this.editable(region)) return;
-    const id = region.id;
-    this.deleted.add(id);
+    if (!this.editable(region)) return;
+    if (region.id) this.deleted.add(region.id);
     this.drop(region);
-    this.queue(region, async () => {
+    void this.queue(region, async () => {
+      const id = region.id;
+      if (!id) return;
+      this.deleted.add(id);
       try {
         await this.api.call("DELETE", `/annotations/${id}`);
         this.say("");
       } catch (error) {
+        if (gone(error)) return this.say(`Already gone: ${error.message}`);
         this.deleted.delete(id);
-        this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+        this.restore(region);
         this.refused(region, "Not deleted", error);
-        this.drawRegions();
       }
     });
+  }
+  /** Put back a region taken off the screen by a change the server refused. */
+  restore(region) {
+    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
+    this.drawRegions();
   }
   review(region, verdict) {
     if (region.source !== "suggestion" || !region.id) return this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
@@ -610,12 +621,18 @@ var Waveform = class {
         }
         this.say("");
       } catch (error) {
+        const what = verdict === "accept" ? "Not accepted" : "Not rejected";
+        if (gone(error)) {
+          this.deleted.add(id);
+          this.drop(region);
+          return this.say(`${what}: ${error.message}`);
+        }
         if (verdict === "reject") {
           this.deleted.delete(id);
-          this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+          this.restore(region);
         }
-        this.refused(region, verdict === "accept" ? "Not accepted" : "Not rejected", error);
-        this.drawRegions();
+        this.refused(region, what, error);
+        this.drawRegion(region);
       }
     });
   }

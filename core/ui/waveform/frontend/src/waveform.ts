@@ -43,6 +43,11 @@ interface Gesture {
 const DRAG_PIXELS = 4; // a press that moves less than this is a click
 const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
 
+/** A refusal saying the annotation is no longer there to change (deleted, or a suggestion already reviewed). */
+function gone(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || error.status === 409);
+}
+
 function stop(event: Event): void {
   event.preventDefault();
   event.stopPropagation(); // the page's own shortcuts (I, O, arrows, Delete) act on the figure below, not here
@@ -457,6 +462,7 @@ export class Waveform {
       } catch (error) {
         Object.assign(region, before);
         if (error instanceof ApiError && error.status === 409) await this.reload(region);
+        if (error instanceof ApiError && error.status === 404) this.drop(region); // deleted by someone meanwhile
         this.refused(region, "Not saved", error);
       }
     });
@@ -479,21 +485,29 @@ export class Waveform {
   }
 
   private remove(region: Region): void {
-    if (!region.id || !this.editable(region)) return;
-    const id = region.id;
-    this.deleted.add(id);
+    if (!this.editable(region)) return;
+    if (region.id) this.deleted.add(region.id);
     this.drop(region);
-    this.queue(region, async () => {
+    void this.queue(region, async () => { // after its creation, if that is still on its way
+      const id = region.id;
+      if (!id) return; // its creation was refused: nothing was stored
+      this.deleted.add(id);
       try {
         await this.api.call("DELETE", `/annotations/${id}`);
         this.say("");
       } catch (error) {
+        if (gone(error)) return this.say(`Already gone: ${(error as Error).message}`);
         this.deleted.delete(id);
-        this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+        this.restore(region);
         this.refused(region, "Not deleted", error);
-        this.drawRegions();
       }
     });
+  }
+
+  /** Put back a region taken off the screen by a change the server refused. */
+  private restore(region: Region): void {
+    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
+    this.drawRegions();
   }
 
   private review(region: Region, verdict: "accept" | "reject"): void {
@@ -516,12 +530,18 @@ export class Waveform {
         }
         this.say("");
       } catch (error) {
+        const what = verdict === "accept" ? "Not accepted" : "Not rejected";
+        if (gone(error)) { // someone else reviewed it, or a re-run of its analyzer replaced it: it is not there
+          this.deleted.add(id);
+          this.drop(region);
+          return this.say(`${what}: ${(error as Error).message}`);
+        }
         if (verdict === "reject") {
           this.deleted.delete(id);
-          this.regions = mergeRegions([...this.regions, region], [], this.deleted);
+          this.restore(region);
         }
-        this.refused(region, verdict === "accept" ? "Not accepted" : "Not rejected", error);
-        this.drawRegions();
+        this.refused(region, what, error);
+        this.drawRegion(region);
       }
     });
   }
