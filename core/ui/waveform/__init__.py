@@ -30,7 +30,7 @@ HTML = """<div class="toolbar"><button type="button" class="play">▶ Play</butt
 <div class="palette"></div>
 <div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
   <canvas></canvas><div class="regions"></div><div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
-</div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"
+</div><div class="ruler" aria-hidden="true"></div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"
  placeholder="Text of the selected region: Enter saves, Esc cancels" maxlength="100000">
 <div class="status" role="status"></div><audio preload="metadata"></audio>"""
 

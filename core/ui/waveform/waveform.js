@@ -131,6 +131,23 @@ function wheelFactor(deltaY, pinch) {
   if (pinch) return Math.exp(Math.max(-1, Math.min(1, deltaY * 0.01)));
   return deltaY < 0 ? 1 / 1.25 : 1.25;
 }
+function ticks(view, width, minPixels = 90) {
+  const least = (view.end - view.start) * minPixels / Math.max(1, width);
+  const power = 10 ** Math.floor(Math.log10(least));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= least) ?? 10 * power;
+  const times = [];
+  for (let i = Math.ceil(view.start / step); i * step <= view.end + step * 1e-9; i++) times.push(i * step);
+  return { step, times };
+}
+function timeLabel(seconds, step) {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const whole = Math.floor(seconds + 1e-9);
+  const fraction = decimals ? (seconds - whole).toFixed(decimals).slice(1) : "";
+  if (seconds < 60) return `${(seconds + 1e-9).toFixed(decimals)} s`;
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor(whole % 3600 / 60), whole % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return (h ? `${h}:${pad(m)}` : `${m}`) + `:${pad(s)}${fraction}`;
+}
 
 // src/waveform.ts
 var DRAG_PIXELS = 4;
@@ -164,6 +181,7 @@ var Waveform = class {
     this.playButton = find(".play");
     this.loopButton = find(".loop");
     this.clock = find(".clock");
+    this.ruler = find(".ruler");
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
@@ -183,7 +201,10 @@ var Waveform = class {
     this.audio.addEventListener("pause", () => {
       this.playButton.textContent = "▶ Play";
     });
-    new ResizeObserver(() => this.load()).observe(this.box);
+    new ResizeObserver(() => {
+      this.drawRuler();
+      this.load();
+    }).observe(this.box);
     window.setInterval(() => this.renewToken(), 3e4);
   }
   root;
@@ -199,6 +220,7 @@ var Waveform = class {
   playButton;
   loopButton;
   clock;
+  ruler;
   data;
   api = new Api("", "");
   regions = [];
@@ -256,6 +278,7 @@ var Waveform = class {
       this.view = { start: 0, end: data.duration };
       this.cursor = 0;
       this.audio.src = data.audio_url;
+      this.drawRuler();
       this.load();
     }
     this.drawRegions();
@@ -274,6 +297,7 @@ var Waveform = class {
   }
   setView(view) {
     this.view = view;
+    this.drawRuler();
     this.drawRegions();
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
     this.load();
@@ -331,6 +355,14 @@ var Waveform = class {
       this.firstView = false;
       performance.measure("earmark:first-view", "earmark:sound");
     }
+  }
+  drawRuler() {
+    const { step, times } = ticks(this.view, this.box.clientWidth || 800);
+    this.ruler.replaceChildren(...times.map((t) => {
+      const mark = element("span", {}, timeLabel(t, step));
+      mark.style.left = `${fractionOf(this.view, t) * 100}%`;
+      return mark;
+    }));
   }
   // -- the palette and the toolbar ---------------------------------------------------------------------------
   drawPalette() {

@@ -43,3 +43,25 @@ export function wheelFactor(deltaY: number, pinch: boolean): number {
   if (pinch) return Math.exp(Math.max(-1, Math.min(1, deltaY * 0.01)));
   return deltaY < 0 ? 1 / 1.25 : 1.25;
 }
+
+/** Times for the ruler under the waveform: a round step (1, 2 or 5 times a power of ten seconds) leaving at
+ * least `minPixels` between labels on a `width`-pixel view. */
+export function ticks(view: View, width: number, minPixels = 90): { step: number; times: number[] } {
+  const least = ((view.end - view.start) * minPixels) / Math.max(1, width);
+  const power = 10 ** Math.floor(Math.log10(least));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= least) ?? 10 * power;
+  const times: number[] = [];
+  for (let i = Math.ceil(view.start / step); i * step <= view.end + step * 1e-9; i++) times.push(i * step);
+  return { step, times };
+}
+
+/** A ruler label: seconds with as many decimals as the step needs, minutes and hours as m:ss and h:mm:ss. */
+export function timeLabel(seconds: number, step: number): string {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const whole = Math.floor(seconds + 1e-9);
+  const fraction = decimals ? (seconds - whole).toFixed(decimals).slice(1) : "";
+  if (seconds < 60) return `${(seconds + 1e-9).toFixed(decimals)} s`;
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return (h ? `${h}:${pad(m)}` : `${m}`) + `:${pad(s)}${fraction}`;
+}

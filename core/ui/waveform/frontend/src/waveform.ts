@@ -8,7 +8,7 @@ import {
   cleanTag, dragged, gripAt, mergeRegions, newRegion, toggleTag,
   type Grip, type Region, type ServerRegion,
 } from "./regions";
-import { clampView, fractionOf, shiftView, timeAt, wheelFactor, zoomView, type View } from "./timeline";
+import { clampView, fractionOf, shiftView, ticks, timeAt, timeLabel, wheelFactor, zoomView, type View } from "./timeline";
 
 /** What the page sends on every run (core/ui/waveform/__init__.py `waveform`). */
 export interface Data {
@@ -72,6 +72,7 @@ export class Waveform {
   private readonly playButton: HTMLButtonElement;
   private readonly loopButton: HTMLButtonElement;
   private readonly clock: HTMLElement;
+  private readonly ruler: HTMLElement;
   private data!: Data;
   private api = new Api("", "");
   private regions: Region[] = [];
@@ -106,6 +107,7 @@ export class Waveform {
     this.playButton = find(".play");
     this.loopButton = find(".loop");
     this.clock = find(".clock");
+    this.ruler = find(".ruler");
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
@@ -118,7 +120,7 @@ export class Waveform {
     this.editor.addEventListener("keydown", (e) => this.editorKey(e));
     this.audio.addEventListener("play", () => { this.playButton.textContent = "⏸ Pause"; this.follow(); });
     this.audio.addEventListener("pause", () => { this.playButton.textContent = "▶ Play"; });
-    new ResizeObserver(() => this.load()).observe(this.box);
+    new ResizeObserver(() => { this.drawRuler(); this.load(); }).observe(this.box);
     window.setInterval(() => this.renewToken(), 30_000);
   }
 
@@ -158,6 +160,7 @@ export class Waveform {
       this.view = { start: 0, end: data.duration };
       this.cursor = 0;
       this.audio.src = data.audio_url;
+      this.drawRuler();
       this.load();
     }
     this.drawRegions();
@@ -181,6 +184,7 @@ export class Waveform {
 
   private setView(view: View): void {
     this.view = view;
+    this.drawRuler();
     this.drawRegions(); // regions and playhead follow at once; the waveform when its window arrives
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
     this.load();
@@ -242,6 +246,15 @@ export class Waveform {
       this.firstView = false;
       performance.measure("earmark:first-view", "earmark:sound");
     }
+  }
+
+  private drawRuler(): void {
+    const { step, times } = ticks(this.view, this.box.clientWidth || 800);
+    this.ruler.replaceChildren(...times.map((t) => {
+      const mark = element("span", {}, timeLabel(t, step));
+      mark.style.left = `${fractionOf(this.view, t) * 100}%`;
+      return mark;
+    }));
   }
 
   // -- the palette and the toolbar ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clampView, fractionOf, MIN_VIEW_SECONDS, shiftView, timeAt, wheelFactor, zoomView } from "../src/timeline";
+import { clampView, fractionOf, MIN_VIEW_SECONDS, shiftView, ticks, timeAt, timeLabel, wheelFactor, zoomView } from "../src/timeline";
 
 describe("views", () => {
   it("stay inside the sound and at least MIN_VIEW_SECONDS wide", () => {
@@ -49,5 +49,23 @@ describe("views", () => {
     expect(wheelFactor(100, false)).toBeCloseTo(1.25);
     expect(wheelFactor(-10, true)).toBeCloseTo(Math.exp(-0.1));
     expect(wheelFactor(5000, true)).toBeCloseTo(Math.E); // one event never zooms by more than e
+  });
+});
+
+describe("the ruler", () => {
+  it("puts labels at round steps at least 90 px apart", () => {
+    expect(ticks({ start: 0, end: 60 }, 1200)).toEqual({ step: 5, times: [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60] });
+    const fine = ticks({ start: 5000.03, end: 5000.9 }, 1000);
+    expect(fine.step).toBeCloseTo(0.1);
+    expect(fine.times.length).toBe(9); // 5000.1 to 5000.9
+    expect(ticks({ start: 0, end: 3 * 3600 }, 1200).step).toBe(1000);
+  });
+
+  it("labels seconds, minutes and hours", () => {
+    expect(timeLabel(5, 5)).toBe("5 s");
+    expect(timeLabel(2.5, 0.5)).toBe("2.5 s");
+    expect(timeLabel(75, 5)).toBe("1:15");
+    expect(timeLabel(5000.2, 0.1)).toBe("1:23:20.2");
+    expect(timeLabel(7200, 1000)).toBe("2:00:00");
   });
 });
