@@ -166,6 +166,11 @@ class Client:
         """The waveform of a view (``x`` seconds, ``y`` -1..1): real samples, or min/max pairs, at most ``points``."""
         return self._get(f"/sounds/{sound_id}/peaks", start=start, end=end, points=points, channel=channel)
 
+    def spectrogram(self, sound_id: str, start: float = 0.0, end: float | None = None, channel: int | None = None) -> bytes:
+        """The spectrogram of a view (up to two minutes) as PNG bytes."""
+        return self._check(self.http.get(f"{API}/sounds/{sound_id}/spectrogram",
+                                         params=_params({"start": start, "end": end, "channel": channel}))).content
+
     # -- files -----------------------------------------------------------------------------------------
     def upload(self, path: str | Path, *, dataset: str | None = None, purpose: str = "ingestion",
                description: str | None = None, metadata: dict[str, Any] | None = None, name: str | None = None) -> dict[str, Any]:

@@ -121,7 +121,7 @@ st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Inte
                             help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
                                  "Classic chart: select a segment by dragging a box, then use the form below.")
 if not classic:
-    waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform")
+    waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform", channel=channel)
     st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "
                "to resize it, its body to move it; with a region selected, 1-9 add or remove tags, Enter edits its text, "
                "A / R accept or reject a suggestion, Delete removes it. Space plays from the cursor, L loops the selected "
@@ -147,7 +147,7 @@ else:
                     config={"displayModeBar": False, "scrollZoom": False})
     st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
                "Drag across the waveform to select a segment.")
-if st.checkbox("Spectrogram", key="show_spectrogram"):
+if classic and st.checkbox("Spectrogram", key="show_spectrogram"):  # the interactive waveform has its own
     figure = shell.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
     if figure is not None:
         st.plotly_chart(figure, key="spectrogram", config={"displayModeBar": False})

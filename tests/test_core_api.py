@@ -255,6 +255,39 @@ def test_peaks_of_any_view_at_most_the_points_asked(api, local_earmark):
     assert api.get(f"/api/v1/sounds/{long}/peaks").status_code == 401
 
 
+def test_the_spectrogram_of_a_view_is_a_png_with_the_tone_where_it_is(api, local_earmark):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+    from PIL import Image
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+
+    with local_earmark.db.read() as session:
+        vox = UserService(session).by_name("vox")
+    rate = 16_000
+    t = np.arange(200 * rate) / rate  # 200 s: a 1 kHz tone in the first half, 3 kHz in the second
+    tone = 0.5 * np.sin(2 * np.pi * np.where(t < 100, 1000, 3000) * t)
+    buffer = io.BytesIO()
+    sf.write(buffer, tone, rate, format="WAV", subtype="PCM_16")
+    sound = ingest_audio(local_earmark.db, local_earmark.storage, vox, "tones.wav", io.BytesIO(buffer.getvalue()),
+                         UploadOptions(dataset="vox", max_bytes=10**8)).sound_id
+    answer = api.get(f"/api/v1/sounds/{sound}/spectrogram?start=90&end=110", headers=basic("hal"))
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    assert answer.headers["x-content-type-options"] == "nosniff" and answer.headers["content-security-policy"] == "sandbox"
+    image = np.asarray(Image.open(io.BytesIO(answer.content)).convert("L"), dtype=float)
+    rows, columns = image.shape
+    assert rows == 257 and 500 <= columns <= 600  # frequency bins (512-point FFT) by frames
+    brightest = rows - 1 - image.argmax(axis=0)  # per column, the loudest bin counted from the bottom (0 Hz)
+    hz = brightest * rate / 2 / (rows - 1)
+    assert np.all(np.abs(hz[: columns // 2 - 10] - 1000) < 40) and np.all(np.abs(hz[columns // 2 + 10:] - 3000) < 40)
+    too_long = api.get(f"/api/v1/sounds/{sound}/spectrogram", headers=basic("hal"))
+    assert too_long.status_code == 400 and too_long.json() == {"error": "Zoom in to 120 s or less to see the spectrogram."}
+    assert api.get("/api/v1/sounds/nope/spectrogram", headers=basic("hal")).status_code == 404
+    assert api.get(f"/api/v1/sounds/{sound}/spectrogram?start=1&end=2").status_code == 401
+
+
 def test_signed_links_and_registry_files_answer_ranges(api, local_earmark):
     """A player seeking in an original opened from a page asks for parts: 206 with just those bytes."""
     import io

@@ -130,6 +130,8 @@ WRONG = [
     ("GET", "/api/v1/sounds/{sound}/peaks?start=-1", None, "start must be at least 0"),
     ("GET", "/api/v1/sounds/{sound}/peaks?start=0.5&end=0.2", None, "end (0.2 s) must be after start (0.5 s); the sound lasts 1 s."),
     ("GET", "/api/v1/sounds/{sound}/peaks?channel=left", None, "channel must be a whole number"),
+    ("GET", "/api/v1/sounds/{sound}/spectrogram?start=x", None, "start must be a number"),
+    ("GET", "/api/v1/sounds/{sound}/spectrogram?start=0.5&end=0.2", None, "end (0.2 s) must be after start (0.5 s)"),
     ("GET", "/api/v1/sounds/{sound}/annotations?time_range=a-b", None, "time_range must be two numbers"),
     ("POST", "/api/v1/sounds/{sound}/annotations", {"start_seconds": "now", "duration_seconds": 1}, "start_seconds must be a number"),
     ("POST", "/api/v1/sounds/{sound}/annotations", {"start_seconds": 0, "duration_seconds": 1, "tags": [1, {"a": 2}]}, "tags[0] must be text, not 1."),

@@ -321,6 +321,8 @@ def test_a_three_hour_file_zooms_to_a_second_asking_only_for_what_is_shown(page,
     page.on("request", lambda r: asked.append(r.url) if "/peaks?" in r.url or "/files/" in r.url else None)
     box = open_sound(page, server, sound["id"])
     assert view_of(box) == (0.0, hours * 3600.0)
+    page.get_by_role("button", name="Spectrogram").click()  # of a view of three hours: not drawn, said why
+    expect(page.locator(".spectrogram-note")).to_have_text("Zoom in to 120 s or less to see the spectrogram.")
     page.mouse.move(5, 5)
     box.focus()
     for _ in range(14):  # 10,800 s halved fourteen times: under a second
@@ -328,9 +330,38 @@ def test_a_three_hour_file_zooms_to_a_second_asking_only_for_what_is_shown(page,
         expect(box).to_have_attribute("data-ready", "true")
     start, end = view_of(box)
     assert end - start < 1 and start < hours * 1800 < end
+    picture = page.get_by_test_id("earmark-spectrogram")
+    expect(picture).to_have_attribute("data-view-start", box.get_attribute("data-view-start"))  # the view's own
+    expect(picture).to_be_visible()
+    assert picture.evaluate("image => image.complete && image.naturalWidth > 0 && image.naturalHeight === 257")
     page.keyboard.press("ArrowRight")
     expect(box).to_have_attribute("data-ready", "true")
     peaks = [url for url in asked if "/peaks?" in url]
     assert len(peaks) >= 15 and all(int(url.split("points=")[1].split("&")[0]) <= 5000 for url in peaks)
     heap = page.evaluate("performance.memory.usedJSHeapSize")
     assert heap < 100 * 2**20, heap  # the file is never loaded into the page
+
+
+def test_one_channel_of_a_stereo_file_is_drawn_and_annotated(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    t = np.arange(20 * 16_000) / 16_000
+    stereo = np.stack([np.zeros_like(t), 0.5 * np.sin(2 * np.pi * 300 * t)], axis=1)  # left silent, right loud
+    sound = import_one(server, tmp_path, "stereo", "two.wav", stereo, 16_000, subtype="PCM_16")
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
+        admin.annotate(sound, start=1, end=2, tags=["tone"])
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/peaks?" in r.url else None)
+    box = open_sound(page, server, sound)
+    assert not any("channel=" in url for url in asked)  # all channels together
+    page.get_by_label("Channel").click()
+    page.get_by_role("option", name="channel 2").click()
+    e2e_settle(page)
+    expect(box).to_have_attribute("data-ready", "true")
+    assert any("channel=1" in url for url in asked)
+    box.focus()
+    page.keyboard.press("1")
+    drag(page, box, 0.5, 0.6)
+    region = page.locator("[data-testid=earmark-region][data-saved=true]").nth(1)
+    expect(region).to_be_attached()
+    assert stored(server, region.get_attribute("data-id"), (E2E_ADMIN, E2E_PASSWORD))["channel"] == 1

@@ -13,7 +13,7 @@ from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Pag
 from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
-from core.audio.waveform import encode_part
+from core.audio.waveform import SPECTROGRAM_MAX_SECONDS, encode_part, spectrogram_png
 from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
@@ -106,6 +106,27 @@ def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQue
     return {"sound_id": sound.id, "start_seconds": line.start_seconds, "end_seconds": line.end_seconds,
             "duration_seconds": sound.duration_seconds, "source": line.source, "points": line.points,
             "x": [round(float(v), 6) for v in line.x], "y": [round(float(v), 5) for v in line.y]}
+
+
+class SpectrogramQuery(BaseModel):
+    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
+    end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
+    channel: int | None = Field(None, ge=0, le=255, description="one channel (default: all together)")
+
+
+@router.get("/{sound_id}/spectrogram", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "a PNG: time left to right, frequency bottom to top"}},
+            summary=f"The spectrogram of a view of up to {SPECTROGRAM_MAX_SECONDS:g} s, as a PNG image")
+def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[SpectrogramQuery, Query()]) -> Response:
+    with app.db.read() as session:
+        sound = SoundService(session, app.storage).get(sound_id)
+    if sound.file is None:
+        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
+    end = sound.duration_seconds if query.end is None else min(query.end, sound.duration_seconds)
+    if end <= query.start:
+        raise ValidationError("end", f"end ({end:g} s) must be after start ({query.start:g} s); the sound lasts {sound.duration_seconds:g} s.")
+    image = spectrogram_png(app.storage, sound, query.start, end, query.channel)
+    return Response(image, media_type="image/png", headers={**SERVED_FILE_HEADERS, "Cache-Control": "private, max-age=3600"})
 
 
 @router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV")

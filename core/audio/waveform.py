@@ -123,6 +123,34 @@ def spectrogram_figure(storage: Storage, sound: Sound, view: View, channel: int 
     return fig
 
 
+def _viridis(levels: int = 256) -> np.ndarray:
+    """Plotly's Viridis stops spread to ``levels`` RGB rows (uint8), for colouring spectrogram images."""
+    from plotly.colors import hex_to_rgb, sequential
+
+    stops = np.array([hex_to_rgb(c) for c in sequential.Viridis], dtype=float)
+    where = np.linspace(0, len(stops) - 1, levels)
+    return np.stack([np.interp(where, np.arange(len(stops)), stops[:, k]) for k in range(3)], axis=1).round().astype(np.uint8)
+
+
+VIRIDIS = _viridis()
+
+
+def spectrogram_png(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> bytes:
+    """The spectrogram of [start, end) as a PNG: one column per STFT frame (at most SPECTROGRAM_COLUMNS), one row
+    per frequency bin, high frequencies at the top, 80 dB of range in Viridis; the browser stretches it over the
+    view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (the audio is read to draw it)."""
+    from PIL import Image  # here: only this image needs it
+
+    if end - start > SPECTROGRAM_MAX_SECONDS:
+        raise ValidationError("end", f"Zoom in to {SPECTROGRAM_MAX_SECONDS:g} s or less to see the spectrogram.")
+    _, _, db = spectrogram(_part(storage, sound, start, end, channel), sound.sample_rate or 1)
+    level = np.clip((db - (db.max() - 80.0)) / 80.0, 0.0, 1.0)
+    pixels = VIRIDIS[(level[::-1] * 255).astype(np.uint8)]  # [freq (top: highest), time, rgb]
+    out = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
 def _part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> np.ndarray:
     if sound.file is None or not sound.sample_rate:
         raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio.")

@@ -1,12 +1,13 @@
 """The Annotate page's waveform component (st.components.v2): any view of a sound drawn from the server's peaks
-windows, zoomed and scrolled in the browser, played from a signed link with HTTP Range, loop and rate; regions
-drawn, moved, resized, labelled (palette, 1-9, a typed tag), transcribed (Enter), deleted, and suggestions
-accepted or rejected (A/R), each change shown at once and saved in the background through the HTTP API.
+windows, zoomed and scrolled in the browser with a time ruler and the view's spectrogram (a PNG from the API),
+played from a signed link with HTTP Range, loop and rate; regions drawn, moved, resized, labelled (palette, 1-9,
+a typed tag), transcribed (Enter), deleted, and suggestions accepted or rejected (A/R), each change shown at once
+and saved in the background through the HTTP API.
 
-What the browser runs is ``waveform.js``, built from the TypeScript in ``frontend/`` (``npm run build`` there;
-CI checks the committed file matches its source); ``waveform.css`` is loaded as it is. The browser talks to the
+What the browser runs is ``waveform.js``, built from the TypeScript in ``frontend/`` (``bash build.sh`` beside
+this file; CI checks the committed file matches its source); ``waveform.css`` is loaded as it is. The browser talks to the
 API as the logged-in person with a page token (core.accounts.credentials), never with the password.
-May import: core.accounts, core.catalogue, core.store and streamlit.
+May import: core.accounts, core.audio, core.catalogue, core.store and streamlit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from core.accounts import auth, credentials
+from core.audio.waveform import SPECTROGRAM_MAX_SECONDS
 from core.catalogue.links import file_link
 from core.store.config import Settings
 from core.store.models import Annotation, Sound, User
@@ -25,12 +27,15 @@ from core.store.models import Annotation, Sound, User
 HERE = Path(__file__).parent
 HTML = """<div class="toolbar"><button type="button" class="play">▶ Play</button>
 <button type="button" class="loop" aria-pressed="false" title="Loop the selected region (L)">⟲ Loop</button>
+<button type="button" class="spectrogram-toggle" aria-pressed="false" title="Show the spectrogram of the view">Spectrogram</button>
 <select class="rate" aria-label="Playback rate"></select><span class="clock">0.00 s</span>
 <span class="hint">drag: draw · edges: resize · body: move · 1-9: tag · Enter: text · A/R: suggestions · Space · L · I/O</span></div>
 <div class="palette"></div>
 <div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
   <canvas></canvas><div class="regions"></div><div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
-</div><div class="ruler" aria-hidden="true"></div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"
+</div><div class="ruler" aria-hidden="true"></div>
+<img class="spectrogram" data-testid="earmark-spectrogram" hidden alt="Spectrogram of the view">
+<div class="spectrogram-note" hidden></div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"
  placeholder="Text of the selected region: Enter saves, Esc cancels" maxlength="100000">
 <div class="status" role="status"></div><audio preload="metadata"></audio>"""
 
@@ -48,13 +53,15 @@ def region(annotation: Annotation, user: User) -> dict[str, Any]:
 
 
 def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence[Annotation], colors: Mapping[str, str], *,
-             key: str) -> Any:
-    """Mount the component for ``sound`` as ``user`` sees it; ``colors`` is the dataset's palette (tag: colour), in order."""
+             key: str, channel: int | None = None) -> Any:
+    """Mount the component for ``sound`` as ``user`` sees it; ``colors`` is the dataset's palette (tag: colour), in
+    order; ``channel`` (0-based) draws that channel alone and gives new regions that channel (None: all together)."""
     key_material = auth.cookie_key(settings)
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
             "token": credentials.page_token(user, key_material),
             "audio_url": file_link(settings, sound.file, user.id, key=key_material),
             "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
-            "token_seconds": credentials.PAGE_TOKEN_SECONDS}
+            "token_seconds": credentials.PAGE_TOKEN_SECONDS, "channel": channel,
+            "spectrogram_max_seconds": SPECTROGRAM_MAX_SECONDS}
     # "renew": the component asks for a page run halfway through its token's life; the run brings a new one
     return COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None)

@@ -16,6 +16,15 @@ var Api = class {
   base;
   token;
   async call(method, path, body, signal) {
+    const response = await this.send(method, path, body, signal);
+    if (response.status === 204) return null;
+    return await response.json();
+  }
+  /** A binary answer (an image), with the same errors as `call`. */
+  async blob(path, signal) {
+    return (await this.send("GET", path, void 0, signal)).blob();
+  }
+  async send(method, path, body, signal) {
     let response;
     try {
       response = await fetch(`${this.base}${path}`, {
@@ -28,10 +37,11 @@ var Api = class {
       if (error.name === "AbortError") throw error;
       throw new ApiError("the server cannot be reached; check the connection and try again.", 0);
     }
-    if (response.status === 204) return null;
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(answer.error || response.statusText || `HTTP ${response.status}`, response.status);
-    return answer;
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({}));
+      throw new ApiError(answer.error || response.statusText || `HTTP ${response.status}`, response.status);
+    }
+    return response;
   }
 };
 
@@ -182,6 +192,9 @@ var Waveform = class {
     this.loopButton = find(".loop");
     this.clock = find(".clock");
     this.ruler = find(".ruler");
+    this.spectrogramButton = find(".spectrogram-toggle");
+    this.picture = find(".spectrogram");
+    this.pictureNote = find(".spectrogram-note");
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
@@ -221,6 +234,11 @@ var Waveform = class {
   loopButton;
   clock;
   ruler;
+  spectrogramButton;
+  picture;
+  pictureNote;
+  spectrogramOn = false;
+  pictureRequest = null;
   data;
   api = new Api("", "");
   regions = [];
@@ -255,6 +273,7 @@ var Waveform = class {
   // -- the page's data ------------------------------------------------------------------------------------
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
+    const otherChannel = !fresh && this.data.channel !== data.channel;
     this.data = data;
     this.api.base = data.api;
     if (data.token !== this.api.token) {
@@ -281,6 +300,7 @@ var Waveform = class {
       this.drawRuler();
       this.load();
     }
+    if (otherChannel) this.load();
     this.drawRegions();
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
   }
@@ -322,12 +342,42 @@ var Waveform = class {
     const controller = this.pending = new AbortController();
     const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
     const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
+    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
     try {
       this.line = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${query}`, void 0, controller.signal);
       if (controller !== this.pending) return;
       this.draw({ start, end });
+      this.loadPicture();
     } catch (error) {
       if (error.name !== "AbortError") this.say(`The waveform could not be loaded: ${error.message}`);
+    }
+  }
+  /** The spectrogram of the view drawn, when it is switched on (a PNG fetched with the page token). */
+  async loadPicture() {
+    this.pictureRequest?.abort();
+    const shown = this.spectrogramOn && this.data;
+    this.picture.hidden = this.pictureNote.hidden = true;
+    if (!shown) return;
+    const { start, end } = this.view;
+    if (end - start > this.data.spectrogram_max_seconds) {
+      this.pictureNote.textContent = `Zoom in to ${this.data.spectrogram_max_seconds} s or less to see the spectrogram.`;
+      this.pictureNote.hidden = false;
+      return;
+    }
+    const controller = this.pictureRequest = new AbortController();
+    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4) });
+    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
+    try {
+      const image = await this.api.blob(`/sounds/${this.data.sound_id}/spectrogram?${query}`, controller.signal);
+      if (controller !== this.pictureRequest) return;
+      const old = this.picture.src;
+      this.picture.src = URL.createObjectURL(image);
+      this.picture.dataset.viewStart = start.toFixed(4);
+      this.picture.dataset.viewEnd = end.toFixed(4);
+      this.picture.hidden = false;
+      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    } catch (error) {
+      if (error.name !== "AbortError") this.say(`The spectrogram could not be loaded: ${error.message}`);
     }
   }
   draw(view) {
@@ -401,6 +451,12 @@ var Waveform = class {
   buildToolbar() {
     this.playButton.addEventListener("click", () => this.togglePlay());
     this.loopButton.addEventListener("click", () => this.toggleLoop());
+    this.spectrogramButton.addEventListener("click", () => {
+      this.spectrogramOn = !this.spectrogramOn;
+      this.spectrogramButton.classList.toggle("on", this.spectrogramOn);
+      this.spectrogramButton.setAttribute("aria-pressed", String(this.spectrogramOn));
+      this.loadPicture();
+    });
     const rate = this.root.querySelector(".rate");
     rate.replaceChildren(...RATES.map((r) => {
       const option = element("option", { value: String(r) }, `${r}×`);
@@ -554,7 +610,7 @@ var Waveform = class {
         this.adopt(region, await this.api.call(
           "POST",
           `/sounds/${this.data.sound_id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags }
+          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }
         ));
         this.say("");
       } catch (error) {

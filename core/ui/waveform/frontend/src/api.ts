@@ -11,6 +11,17 @@ export class Api {
   constructor(public base: string, public token: string) {}
 
   async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await this.send(method, path, body, signal);
+    if (response.status === 204) return null as T;
+    return (await response.json()) as T;
+  }
+
+  /** A binary answer (an image), with the same errors as `call`. */
+  async blob(path: string, signal?: AbortSignal): Promise<Blob> {
+    return (await this.send("GET", path, undefined, signal)).blob();
+  }
+
+  private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
@@ -22,10 +33,11 @@ export class Api {
       if ((error as Error).name === "AbortError") throw error;
       throw new ApiError("the server cannot be reached; check the connection and try again.", 0);
     }
-    if (response.status === 204) return null as T;
-    const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(answer.error || response.statusText || `HTTP ${response.status}`, response.status);
-    return answer as T;
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({}));
+      throw new ApiError(answer.error || response.statusText || `HTTP ${response.status}`, response.status);
+    }
+    return response;
   }
 }
 

@@ -21,6 +21,8 @@ export interface Data {
   tags: string[];
   colors: Record<string, string>;
   token_seconds: number; // how long the page token is good for
+  spectrogram_max_seconds: number; // longer views have no spectrogram (the server reads the audio to draw one)
+  channel: number | null; // the one channel shown and given to new regions (null: all together)
 }
 
 /** Ask the page for a run (it brings a fresh page token); Streamlit's setTriggerValue. */
@@ -73,6 +75,11 @@ export class Waveform {
   private readonly loopButton: HTMLButtonElement;
   private readonly clock: HTMLElement;
   private readonly ruler: HTMLElement;
+  private readonly spectrogramButton: HTMLButtonElement;
+  private readonly picture: HTMLImageElement;
+  private readonly pictureNote: HTMLElement;
+  private spectrogramOn = false;
+  private pictureRequest: AbortController | null = null;
   private data!: Data;
   private api = new Api("", "");
   private regions: Region[] = [];
@@ -108,6 +115,9 @@ export class Waveform {
     this.loopButton = find(".loop");
     this.clock = find(".clock");
     this.ruler = find(".ruler");
+    this.spectrogramButton = find(".spectrogram-toggle");
+    this.picture = find(".spectrogram");
+    this.pictureNote = find(".spectrogram-note");
     this.buildToolbar();
     this.box.addEventListener("mousedown", (e) => this.press(e));
     window.addEventListener("mousemove", (e) => this.drag(e));
@@ -137,6 +147,7 @@ export class Waveform {
 
   update(data: Data): void {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
+    const otherChannel = !fresh && this.data.channel !== data.channel;
     this.data = data;
     this.api.base = data.api;
     if (data.token !== this.api.token) {
@@ -163,6 +174,7 @@ export class Waveform {
       this.drawRuler();
       this.load();
     }
+    if (otherChannel) this.load();
     this.drawRegions();
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
   }
@@ -212,12 +224,43 @@ export class Waveform {
     const controller = (this.pending = new AbortController());
     const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
     const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
+    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
     try {
       this.line = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${query}`, undefined, controller.signal);
       if (controller !== this.pending) return;
       this.draw({ start, end });
+      this.loadPicture();
     } catch (error) {
       if ((error as Error).name !== "AbortError") this.say(`The waveform could not be loaded: ${(error as Error).message}`);
+    }
+  }
+
+  /** The spectrogram of the view drawn, when it is switched on (a PNG fetched with the page token). */
+  private async loadPicture(): Promise<void> {
+    this.pictureRequest?.abort();
+    const shown = this.spectrogramOn && this.data;
+    this.picture.hidden = this.pictureNote.hidden = true;
+    if (!shown) return;
+    const { start, end } = this.view;
+    if (end - start > this.data.spectrogram_max_seconds) {
+      this.pictureNote.textContent = `Zoom in to ${this.data.spectrogram_max_seconds} s or less to see the spectrogram.`;
+      this.pictureNote.hidden = false;
+      return;
+    }
+    const controller = (this.pictureRequest = new AbortController());
+    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4) });
+    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
+    try {
+      const image = await this.api.blob(`/sounds/${this.data.sound_id}/spectrogram?${query}`, controller.signal);
+      if (controller !== this.pictureRequest) return;
+      const old = this.picture.src;
+      this.picture.src = URL.createObjectURL(image);
+      this.picture.dataset.viewStart = start.toFixed(4);
+      this.picture.dataset.viewEnd = end.toFixed(4);
+      this.picture.hidden = false;
+      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    } catch (error) {
+      if ((error as Error).name !== "AbortError") this.say(`The spectrogram could not be loaded: ${(error as Error).message}`);
     }
   }
 
@@ -289,6 +332,12 @@ export class Waveform {
   private buildToolbar(): void {
     this.playButton.addEventListener("click", () => this.togglePlay());
     this.loopButton.addEventListener("click", () => this.toggleLoop());
+    this.spectrogramButton.addEventListener("click", () => {
+      this.spectrogramOn = !this.spectrogramOn;
+      this.spectrogramButton.classList.toggle("on", this.spectrogramOn);
+      this.spectrogramButton.setAttribute("aria-pressed", String(this.spectrogramOn));
+      this.loadPicture();
+    });
     const rate = this.root.querySelector(".rate") as HTMLSelectElement;
     rate.replaceChildren(...RATES.map((r) => {
       const option = element("option", { value: String(r) }, `${r}×`);
@@ -442,7 +491,7 @@ export class Waveform {
     return this.queue(region, async () => {
       try {
         this.adopt(region, await this.api.call<Stored>("POST", `/sounds/${this.data.sound_id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags }));
+          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }));
         this.say("");
       } catch (error) {
         this.drop(region);
