@@ -125,7 +125,7 @@ if not classic:
     st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "
                "to resize it, its body to move it; with a region selected, 1-9 add or remove tags, Enter edits its text, "
                "A / R accept or reject a suggestion, Delete removes it. Space plays from the cursor, L loops the selected "
-               "region; the wheel or I / O zoom, the arrows scroll. The table below catches up at the page's next run.")
+               "region; the wheel or I / O zoom, the arrows scroll. The table below catches up two seconds after a change.")
 else:
     controls = st.columns([1.3, 1.3, 0.8, 0.8, 1, 2, 0.8])
     if controls[0].button("Zoom in", key="view_in", shortcut=SHORTCUTS["Zoom in"], width="stretch"):

@@ -113,6 +113,10 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
     expect(region).to_have_attribute("data-tags", ";".join(sorted(palette)))  # as the server keeps them, once saved
     expect(region).to_have_attribute("data-saved", "true")
     assert sorted(stored(server, new_id)["tags"]) == sorted(palette)
+    # two seconds after the last change the page runs once and its counts (and table) catch up; the region stays
+    expect(page.get_by_text("2 annotation(s)", exact=False)).to_be_visible(timeout=15_000)
+    e2e_settle(page)
+    expect(region).to_have_attribute("data-saved", "true")
 
     area = region.bounding_box()
     y = area["y"] + area["height"] / 2

@@ -63,5 +63,6 @@ def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence
             "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
             "token_seconds": credentials.PAGE_TOKEN_SECONDS, "channel": channel,
             "spectrogram_max_seconds": SPECTROGRAM_MAX_SECONDS}
-    # "renew": the component asks for a page run halfway through its token's life; the run brings a new one
-    return COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None)
+    # The component asks for a page run ("renew") halfway through its token's life, which brings a new one, and
+    # ("changed") two seconds after a burst of changes saved, so the page's table and counts catch up.
+    return COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None, on_changed_change=lambda: None)

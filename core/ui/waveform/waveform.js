@@ -160,6 +160,7 @@ function timeLabel(seconds, step) {
 }
 
 // src/waveform.ts
+var CATCH_UP_MS = 2e3;
 var DRAG_PIXELS = 4;
 var RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
 function gone(error) {
@@ -261,6 +262,8 @@ var Waveform = class {
   tokenAt = 0;
   // when the page's current token arrived
   renewing = false;
+  catchUp = 0;
+  // the timer that asks the page to catch up with changes saved here
   firstView = false;
   /** Someone may annotate for hours without touching the page around this component: halfway through the page
    * token's life, ask for a page run, which hands over a new one (the old one stays good meanwhile). */
@@ -268,7 +271,7 @@ var Waveform = class {
     if (!this.data || this.renewing) return;
     if (!force && Date.now() - this.tokenAt < this.data.token_seconds * 1e3 / 2) return;
     this.renewing = true;
-    this.rerun();
+    this.rerun("renew");
   }
   // -- the page's data ------------------------------------------------------------------------------------
   update(data) {
@@ -588,6 +591,15 @@ var Waveform = class {
     this.chains.set(region.key, next);
     return next;
   }
+  /** A change was saved: once nothing has moved for CATCH_UP_MS (no gesture, no text being typed, nothing being
+   * saved), ask the page for one run so its table and counts show it. */
+  saved() {
+    window.clearTimeout(this.catchUp);
+    this.catchUp = window.setTimeout(() => {
+      if (this.gesture || !this.editor.hidden || this.chains.size > 0) return this.saved();
+      this.rerun("changed");
+    }, CATCH_UP_MS);
+  }
   refused(region, what, error) {
     const message = error instanceof Error ? error.message : String(error);
     region.error = `${what}: ${message}`;
@@ -613,6 +625,7 @@ var Waveform = class {
           { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }
         ));
         this.say("");
+        this.saved();
       } catch (error) {
         this.drop(region);
         this.refused(region, "Not saved", error);
@@ -640,6 +653,7 @@ var Waveform = class {
       try {
         this.adopt(region, await this.api.call("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
         this.say("");
+        this.saved();
       } catch (error) {
         Object.assign(region, before);
         if (error instanceof ApiError && error.status === 409) await this.reload(region);
@@ -673,6 +687,7 @@ var Waveform = class {
       try {
         await this.api.call("DELETE", `/annotations/${id}`);
         this.say("");
+        this.saved();
       } catch (error) {
         if (gone(error)) return this.say(`Already gone: ${error.message}`);
         this.deleted.delete(id);
@@ -708,6 +723,7 @@ var Waveform = class {
           await this.api.call("POST", `/annotations/${id}/reject`);
         }
         this.say("");
+        this.saved();
       } catch (error) {
         const what = verdict === "accept" ? "Not accepted" : "Not rejected";
         if (gone(error)) {
@@ -902,7 +918,7 @@ var Waveform = class {
 // src/index.ts
 function index_default({ parentElement, data, setTriggerValue }) {
   const root = parentElement;
-  root.__earmark ??= new Waveform(root, () => setTriggerValue("renew", Date.now()));
+  root.__earmark ??= new Waveform(root, (why) => setTriggerValue(why, Date.now()));
   root.__earmark.update(data);
 }
 export {

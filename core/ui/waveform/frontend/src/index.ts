@@ -13,6 +13,6 @@ interface Args {
 
 export default function ({ parentElement, data, setTriggerValue }: Args): void {
   const root = parentElement as Host;
-  root.__earmark ??= new Waveform(root, () => setTriggerValue("renew", Date.now()));
+  root.__earmark ??= new Waveform(root, (why) => setTriggerValue(why, Date.now()));
   root.__earmark.update(data);
 }

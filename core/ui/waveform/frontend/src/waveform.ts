@@ -25,8 +25,12 @@ export interface Data {
   channel: number | null; // the one channel shown and given to new regions (null: all together)
 }
 
-/** Ask the page for a run (it brings a fresh page token); Streamlit's setTriggerValue. */
-export type Rerun = () => void;
+/** Ask the page for a run, saying why: "renew" (it brings a fresh page token) or "changed" (annotations were
+ * saved here: the page's table and counts catch up); Streamlit's setTriggerValue. */
+export type Rerun = (why: "renew" | "changed") => void;
+
+/** How long after the last change saved here the page is asked to catch up (one run for a burst of edits). */
+const CATCH_UP_MS = 2000;
 
 interface Line {
   x: number[];
@@ -99,6 +103,7 @@ export class Waveform {
   private loop: Region | null = null;
   private tokenAt = 0; // when the page's current token arrived
   private renewing = false;
+  private catchUp = 0; // the timer that asks the page to catch up with changes saved here
   private firstView = false;
 
   constructor(private readonly root: HTMLElement, private readonly rerun: Rerun) {
@@ -140,7 +145,7 @@ export class Waveform {
     if (!this.data || this.renewing) return;
     if (!force && Date.now() - this.tokenAt < (this.data.token_seconds * 1000) / 2) return;
     this.renewing = true;
-    this.rerun();
+    this.rerun("renew");
   }
 
   // -- the page's data ------------------------------------------------------------------------------------
@@ -476,6 +481,16 @@ export class Waveform {
     return next;
   }
 
+  /** A change was saved: once nothing has moved for CATCH_UP_MS (no gesture, no text being typed, nothing being
+   * saved), ask the page for one run so its table and counts show it. */
+  private saved(): void {
+    window.clearTimeout(this.catchUp);
+    this.catchUp = window.setTimeout(() => {
+      if (this.gesture || !this.editor.hidden || this.chains.size > 0) return this.saved();
+      this.rerun("changed");
+    }, CATCH_UP_MS);
+  }
+
   private refused(region: Region, what: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     region.error = `${what}: ${message}`;
@@ -493,6 +508,7 @@ export class Waveform {
         this.adopt(region, await this.api.call<Stored>("POST", `/sounds/${this.data.sound_id}/annotations`,
           { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }));
         this.say("");
+        this.saved();
       } catch (error) {
         this.drop(region);
         this.refused(region, "Not saved", error);
@@ -521,6 +537,7 @@ export class Waveform {
       try {
         this.adopt(region, await this.api.call<Stored>("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
         this.say("");
+        this.saved();
       } catch (error) {
         Object.assign(region, before);
         if (error instanceof ApiError && error.status === 409) await this.reload(region);
@@ -557,6 +574,7 @@ export class Waveform {
       try {
         await this.api.call("DELETE", `/annotations/${id}`);
         this.say("");
+        this.saved();
       } catch (error) {
         if (gone(error)) return this.say(`Already gone: ${(error as Error).message}`);
         this.deleted.delete(id);
@@ -591,6 +609,7 @@ export class Waveform {
           await this.api.call("POST", `/annotations/${id}/reject`);
         }
         this.say("");
+        this.saved();
       } catch (error) {
         const what = verdict === "accept" ? "Not accepted" : "Not rejected";
         if (gone(error)) { // someone else reviewed it, or a re-run of its analyzer replaced it: it is not there
