@@ -156,11 +156,16 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
     row = stored(server, new_id)
     assert row["tags"] == sorted([palette[1], "dog bark"]) and row["text"] == "a dog, far off" and row["version"] == 7
 
-    # someone else saves it meanwhile: the next change here is refused (409), shown on the region, and undone
+    # someone else saves it meanwhile: the next change here is refused (409), shown on the region, and undone.
+    # First let the page catch up with the changes above (two seconds after the last), so no page run brings
+    # the other person's version before the move is sent.
+    page.wait_for_timeout(2500)
+    e2e_settle(page)
     with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
         admin.update_annotation(row, text="changed elsewhere")
     before = bounds(region)
-    area = region.bounding_box()
+    area = region.bounding_box()  # afresh: the page's run may have moved things
+    y = area["y"] + area["height"] / 2
     page.mouse.move(area["x"] + area["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(area["x"] + area["width"] / 2 + 0.05 * box.bounding_box()["width"], y, steps=6)
@@ -338,6 +343,14 @@ def test_a_three_hour_file_zooms_to_a_second_asking_only_for_what_is_shown(page,
     expect(picture).to_have_attribute("data-view-start", box.get_attribute("data-view-start"))  # the view's own
     expect(picture).to_be_visible()
     assert picture.evaluate("image => image.complete && image.naturalWidth > 0 && image.naturalHeight === 257")
+    overview = page.get_by_test_id("earmark-overview")  # the whole file, small: a click centres the view there
+    strip = overview.bounding_box()
+    length = end - start
+    page.mouse.click(strip["x"] + strip["width"] * 0.75, strip["y"] + strip["height"] / 2)
+    expect(box).not_to_have_attribute("data-view-start", f"{start:.4f}")
+    expect(box).to_have_attribute("data-ready", "true")
+    start, end = view_of(box)
+    assert abs((start + end) / 2 - 0.75 * hours * 3600) < 15 and abs((end - start) - length) < 1e-3
     page.keyboard.press("ArrowRight")
     expect(box).to_have_attribute("data-ready", "true")
     peaks = [url for url in asked if "/peaks?" in url]

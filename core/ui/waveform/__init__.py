@@ -31,6 +31,7 @@ HTML = """<div class="toolbar"><button type="button" class="play">▶ Play</butt
 <select class="rate" aria-label="Playback rate"></select><span class="clock">0.00 s</span>
 <span class="hint">drag: draw · edges: resize · body: move · 1-9: tag · Enter: text · A/R: suggestions · Space · L · I/O</span></div>
 <div class="palette"></div>
+<div class="overview" data-testid="earmark-overview" title="The whole sound: click or drag to move the view"><canvas></canvas><div class="window"></div></div>
 <div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
   <canvas></canvas><div class="regions"></div><div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
 </div><div class="ruler" aria-hidden="true"></div>

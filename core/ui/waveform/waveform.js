@@ -176,6 +176,23 @@ function element(tag, attributes = {}, text = "") {
   made.textContent = text;
   return made;
 }
+function plot(canvas, box, line, view) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(box.clientWidth * ratio);
+  canvas.height = Math.round(box.clientHeight * ratio);
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.strokeStyle = "#4a6fa5";
+  context.lineWidth = ratio;
+  context.beginPath();
+  for (let i = 0; i < line.x.length; i++) {
+    const x = fractionOf(view, line.x[i]) * canvas.width;
+    const y = (0.5 - line.y[i] / 2) * canvas.height;
+    if (i === 0) context.moveTo(x, y);
+    else context.lineTo(x, y);
+  }
+  context.stroke();
+}
 var Waveform = class {
   constructor(root, rerun) {
     this.root = root;
@@ -193,6 +210,18 @@ var Waveform = class {
     this.loopButton = find(".loop");
     this.clock = find(".clock");
     this.ruler = find(".ruler");
+    this.overview = find("[data-testid=earmark-overview]");
+    this.overview.addEventListener("mousedown", (e) => {
+      this.steering = true;
+      this.steer(e);
+      e.preventDefault();
+    });
+    window.addEventListener("mousemove", (e) => {
+      if (this.steering) this.steer(e);
+    });
+    window.addEventListener("mouseup", () => {
+      this.steering = false;
+    });
     this.spectrogramButton = find(".spectrogram-toggle");
     this.picture = find(".spectrogram");
     this.pictureNote = find(".spectrogram-note");
@@ -218,6 +247,7 @@ var Waveform = class {
     new ResizeObserver(() => {
       this.drawRuler();
       this.load();
+      this.loadOverview();
     }).observe(this.box);
     window.setInterval(() => this.renewToken(), 3e4);
   }
@@ -235,6 +265,11 @@ var Waveform = class {
   loopButton;
   clock;
   ruler;
+  overview;
+  // the whole sound, small, with the view's window on it
+  overviewLine = null;
+  steering = false;
+  // a press on the overview is moving the view
   spectrogramButton;
   picture;
   pictureNote;
@@ -302,6 +337,7 @@ var Waveform = class {
       this.audio.src = data.audio_url;
       this.drawRuler();
       this.load();
+      this.loadOverview();
     }
     if (otherChannel) this.load();
     this.drawRegions();
@@ -321,6 +357,7 @@ var Waveform = class {
   setView(view) {
     this.view = view;
     this.drawRuler();
+    this.placeWindow();
     this.drawRegions();
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
     this.load();
@@ -384,23 +421,8 @@ var Waveform = class {
     }
   }
   draw(view) {
-    const { canvas, line } = this;
-    if (!line) return;
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(this.box.clientWidth * ratio);
-    canvas.height = Math.round(this.box.clientHeight * ratio);
-    const context = canvas.getContext("2d");
-    context.clearRect(0, 0, canvas.width, canvas.height);
-    context.strokeStyle = "#4a6fa5";
-    context.lineWidth = ratio;
-    context.beginPath();
-    for (let i = 0; i < line.x.length; i++) {
-      const x = fractionOf(view, line.x[i]) * canvas.width;
-      const y = (0.5 - line.y[i] / 2) * canvas.height;
-      if (i === 0) context.moveTo(x, y);
-      else context.lineTo(x, y);
-    }
-    context.stroke();
+    if (!this.line) return;
+    plot(this.canvas, this.box, this.line, view);
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
@@ -408,6 +430,39 @@ var Waveform = class {
       this.firstView = false;
       performance.measure("earmark:first-view", "earmark:sound");
     }
+  }
+  /** The whole sound in the overview strip (once per sound and width), and where the view lies on it. */
+  async loadOverview() {
+    if (!this.data) return;
+    const width = Math.max(10, Math.min(2500, Math.round(this.overview.clientWidth || 800)));
+    const query = new URLSearchParams({ start: "0", end: String(this.data.duration), points: String(width) });
+    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
+    try {
+      this.overviewLine = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${query}`);
+      plot(
+        this.overview.querySelector("canvas"),
+        this.overview,
+        this.overviewLine,
+        { start: 0, end: this.data.duration }
+      );
+      this.placeWindow();
+    } catch (error) {
+      this.say(`The overview could not be loaded: ${error.message}`);
+    }
+  }
+  placeWindow() {
+    if (!this.data) return;
+    const whole = { start: 0, end: this.data.duration };
+    const frame = this.overview.querySelector(".window");
+    frame.style.left = `${fractionOf(whole, this.view.start) * 100}%`;
+    frame.style.width = `${Math.max(0.3, (fractionOf(whole, this.view.end) - fractionOf(whole, this.view.start)) * 100)}%`;
+  }
+  /** A press or drag on the overview centres the view there, keeping its length. */
+  steer(event) {
+    const rect = this.overview.getBoundingClientRect();
+    const at = timeAt({ start: 0, end: this.data.duration }, (event.clientX - rect.left) / rect.width);
+    const half = (this.view.end - this.view.start) / 2;
+    this.setView(clampView(at - half, at + half, this.data.duration));
   }
   drawRuler() {
     const { step, times } = ticks(this.view, this.box.clientWidth || 800);

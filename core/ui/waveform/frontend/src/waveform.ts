@@ -66,6 +66,25 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
   return made;
 }
 
+/** Draw `line` (times and values -1..1) over `view` on `canvas`, sized to `box` at the screen's pixel ratio. */
+function plot(canvas: HTMLCanvasElement, box: HTMLElement, line: Line, view: View): void {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(box.clientWidth * ratio);
+  canvas.height = Math.round(box.clientHeight * ratio);
+  const context = canvas.getContext("2d") as CanvasRenderingContext2D;
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.strokeStyle = "#4a6fa5";
+  context.lineWidth = ratio;
+  context.beginPath();
+  for (let i = 0; i < line.x.length; i++) {
+    const x = fractionOf(view, line.x[i]) * canvas.width;
+    const y = (0.5 - line.y[i] / 2) * canvas.height;
+    if (i === 0) context.moveTo(x, y);
+    else context.lineTo(x, y);
+  }
+  context.stroke();
+}
+
 export class Waveform {
   private readonly box: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
@@ -79,6 +98,9 @@ export class Waveform {
   private readonly loopButton: HTMLButtonElement;
   private readonly clock: HTMLElement;
   private readonly ruler: HTMLElement;
+  private readonly overview: HTMLElement; // the whole sound, small, with the view's window on it
+  private overviewLine: Line | null = null;
+  private steering = false; // a press on the overview is moving the view
   private readonly spectrogramButton: HTMLButtonElement;
   private readonly picture: HTMLImageElement;
   private readonly pictureNote: HTMLElement;
@@ -120,6 +142,10 @@ export class Waveform {
     this.loopButton = find(".loop");
     this.clock = find(".clock");
     this.ruler = find(".ruler");
+    this.overview = find("[data-testid=earmark-overview]");
+    this.overview.addEventListener("mousedown", (e) => { this.steering = true; this.steer(e); e.preventDefault(); });
+    window.addEventListener("mousemove", (e) => { if (this.steering) this.steer(e); });
+    window.addEventListener("mouseup", () => { this.steering = false; });
     this.spectrogramButton = find(".spectrogram-toggle");
     this.picture = find(".spectrogram");
     this.pictureNote = find(".spectrogram-note");
@@ -135,7 +161,7 @@ export class Waveform {
     this.editor.addEventListener("keydown", (e) => this.editorKey(e));
     this.audio.addEventListener("play", () => { this.playButton.textContent = "⏸ Pause"; this.follow(); });
     this.audio.addEventListener("pause", () => { this.playButton.textContent = "▶ Play"; });
-    new ResizeObserver(() => { this.drawRuler(); this.load(); }).observe(this.box);
+    new ResizeObserver(() => { this.drawRuler(); this.load(); this.loadOverview(); }).observe(this.box);
     window.setInterval(() => this.renewToken(), 30_000);
   }
 
@@ -178,6 +204,7 @@ export class Waveform {
       this.audio.src = data.audio_url;
       this.drawRuler();
       this.load();
+      this.loadOverview();
     }
     if (otherChannel) this.load();
     this.drawRegions();
@@ -202,6 +229,7 @@ export class Waveform {
   private setView(view: View): void {
     this.view = view;
     this.drawRuler();
+    this.placeWindow();
     this.drawRegions(); // regions and playhead follow at once; the waveform when its window arrives
     this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
     this.load();
@@ -270,23 +298,8 @@ export class Waveform {
   }
 
   private draw(view: View): void {
-    const { canvas, line } = this;
-    if (!line) return;
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(this.box.clientWidth * ratio);
-    canvas.height = Math.round(this.box.clientHeight * ratio);
-    const context = canvas.getContext("2d") as CanvasRenderingContext2D;
-    context.clearRect(0, 0, canvas.width, canvas.height);
-    context.strokeStyle = "#4a6fa5";
-    context.lineWidth = ratio;
-    context.beginPath();
-    for (let i = 0; i < line.x.length; i++) {
-      const x = fractionOf(view, line.x[i]) * canvas.width;
-      const y = (0.5 - line.y[i] / 2) * canvas.height;
-      if (i === 0) context.moveTo(x, y);
-      else context.lineTo(x, y);
-    }
-    context.stroke();
+    if (!this.line) return;
+    plot(this.canvas, this.box, this.line, view);
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
@@ -294,6 +307,38 @@ export class Waveform {
       this.firstView = false;
       performance.measure("earmark:first-view", "earmark:sound");
     }
+  }
+
+  /** The whole sound in the overview strip (once per sound and width), and where the view lies on it. */
+  private async loadOverview(): Promise<void> {
+    if (!this.data) return;
+    const width = Math.max(10, Math.min(2500, Math.round(this.overview.clientWidth || 800)));
+    const query = new URLSearchParams({ start: "0", end: String(this.data.duration), points: String(width) });
+    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
+    try {
+      this.overviewLine = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${query}`);
+      plot(this.overview.querySelector("canvas") as HTMLCanvasElement, this.overview, this.overviewLine,
+        { start: 0, end: this.data.duration });
+      this.placeWindow();
+    } catch (error) {
+      this.say(`The overview could not be loaded: ${(error as Error).message}`);
+    }
+  }
+
+  private placeWindow(): void {
+    if (!this.data) return;
+    const whole = { start: 0, end: this.data.duration };
+    const frame = this.overview.querySelector(".window") as HTMLElement;
+    frame.style.left = `${fractionOf(whole, this.view.start) * 100}%`;
+    frame.style.width = `${Math.max(0.3, (fractionOf(whole, this.view.end) - fractionOf(whole, this.view.start)) * 100)}%`;
+  }
+
+  /** A press or drag on the overview centres the view there, keeping its length. */
+  private steer(event: MouseEvent): void {
+    const rect = this.overview.getBoundingClientRect();
+    const at = timeAt({ start: 0, end: this.data.duration }, (event.clientX - rect.left) / rect.width);
+    const half = (this.view.end - this.view.start) / 2;
+    this.setView(clampView(at - half, at + half, this.data.duration));
   }
 
   private drawRuler(): void {
