@@ -201,7 +201,16 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
 def test_playback_loop_rate_zoom_and_scroll(page, server, minute):
     from playwright.sync_api import expect
 
-    box = open_sound(page, server, minute)
+    with Client(server, user=HAL[0], password=HAL[1]) as hal:
+        hals = hal.annotate(minute, start=50.0, end=52.0, tags=["bird"])["id"]
+    box = open_sound(page, server, minute)  # as the administrator, who may delete anyone's region
+    page.locator(f"[data-testid=earmark-region][data-id='{hals}']").click()
+    page.keyboard.press("Delete")
+    expect(page.locator(f"[data-testid=earmark-region][data-id='{hals}']")).to_have_count(0)
+    with pytest.raises(NotFound):
+        for _ in range(50):
+            stored(server, hals, (E2E_ADMIN, E2E_PASSWORD))
+            page.wait_for_timeout(100)
     page.mouse.move(5, 5)  # the pointer away: I zooms around the view's centre
     box.focus()
     page.keyboard.press("i")
