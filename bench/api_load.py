@@ -30,7 +30,7 @@ import httpx2 as httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import free_port  # noqa: E402
+from common import start_app  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-1"
 BASELINE = "2286655"  # the last commit with the hand-rolled Starlette API
@@ -65,23 +65,6 @@ def prepare(tree: Path, data_dir: Path, sounds: int) -> dict[str, str]:
         subprocess.run([sys.executable, "-m", "core", *args], cwd=tree, env=env, check=True, capture_output=True)
     subprocess.run([sys.executable, "-c", SEED_SOUNDS, str(sounds)], cwd=tree, env=env, check=True)
     return env
-
-
-def start_server(tree: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                "--server.address", "127.0.0.1", "--server.headless", "true"],
-                               cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"the server in {tree} did not start")
 
 
 class Load:
@@ -156,7 +139,7 @@ def percentile(values: list[float], q: float) -> float:
 def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int, think: float = 0.0) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         env = prepare(tree, Path(scratch) / "data", sounds)
-        process, url = start_server(tree, env)
+        process, url = start_app(tree, env)
         try:
             load = Load(url, demo_sound_ids(url))
             asyncio.run(load.run(4, 3))  # warm up: caches, the first bcrypt check, imports

@@ -1,10 +1,15 @@
-"""Helpers the benchmarks share: timing a call several times, a free loopback port."""
+"""Helpers the benchmarks share: timing a call several times, a free loopback port, the app started as a user
+starts it."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 
 def times_ms(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -26,3 +31,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_app(tree: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` from ``tree`` on a free loopback port with ``env``; its process and URL once its
+    API answers (SystemExit if it does not within 90 s)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                "--server.address", "127.0.0.1", "--server.headless", "true"],
+                               cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"the server in {tree} did not start")

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import free_port  # noqa: E402
+from common import start_app  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -105,23 +104,6 @@ def prepare(work: Path, hours: float) -> tuple[dict[str, str], dict[str, str]]:
         sounds[name] = json.loads(cli(env, "sounds", "--dataset", name, "--json"))[0]["id"]
         print(f"  {name}: {seconds:,.0f} s made and imported in {time.perf_counter() - started:.1f} s", flush=True)
     return env, sounds
-
-
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                "--server.address", "127.0.0.1", "--server.headless", "true"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the server did not start")
 
 
 def settle(page) -> None:
@@ -268,7 +250,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print("Preparing sounds:", flush=True)
         env, sounds = prepare(Path(tmp), args.hours)
-        server, url = start_server(env)
+        server, url = start_app(ROOT, env)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -72,6 +72,14 @@ def stored(server, annotation_id: str, user=HAL) -> dict:
         return api.annotation(annotation_id)
 
 
+def gone_soon(page, server, annotation_id: str, user=(E2E_ADMIN, E2E_PASSWORD)) -> None:
+    """The annotation is deleted within five seconds (the page sends its DELETE in the background)."""
+    with pytest.raises(NotFound):
+        for _ in range(50):
+            stored(server, annotation_id, user)
+            page.wait_for_timeout(100)
+
+
 def bounds(region) -> tuple[float, float]:
     return float(region.get_attribute("data-start")), float(region.get_attribute("data-end"))
 
@@ -178,10 +186,7 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
 
     page.keyboard.press("Delete")
     expect(page.locator(f"[data-testid=earmark-region][data-id='{new_id}']")).to_have_count(0)
-    with pytest.raises(NotFound):
-        for _ in range(50):  # the DELETE is sent in the background
-            stored(server, new_id)
-            page.wait_for_timeout(100)
+    gone_soon(page, server, new_id, HAL)  # the DELETE is sent in the background
     # someone else deletes a region first: Delete here finds it gone, says so, and does not bring it back
     drag(page, box, 0.05, 0.1)
     other = page.locator("[data-testid=earmark-region][data-saved=true]").filter(has_not_text="bird")
@@ -207,10 +212,7 @@ def test_playback_loop_rate_zoom_and_scroll(page, server, minute):
     page.locator(f"[data-testid=earmark-region][data-id='{hals}']").click()
     page.keyboard.press("Delete")
     expect(page.locator(f"[data-testid=earmark-region][data-id='{hals}']")).to_have_count(0)
-    with pytest.raises(NotFound):
-        for _ in range(50):
-            stored(server, hals, (E2E_ADMIN, E2E_PASSWORD))
-            page.wait_for_timeout(100)
+    gone_soon(page, server, hals)
     page.mouse.move(5, 5)  # the pointer away: I zooms around the view's centre
     box.focus()
     page.keyboard.press("i")
@@ -301,10 +303,7 @@ def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
     page.locator(f"[data-testid=earmark-region][data-id='{second_id}']").click()
     page.keyboard.press("r")
     expect(page.locator(f"[data-testid=earmark-region][data-id='{second_id}']")).to_have_count(0)
-    with pytest.raises(NotFound):
-        for _ in range(50):
-            stored(server, second_id, (E2E_ADMIN, E2E_PASSWORD))
-            page.wait_for_timeout(100)
+    gone_soon(page, server, second_id)
     with pytest.raises(NotFound):
         stored(server, first_id, (E2E_ADMIN, E2E_PASSWORD))  # accepting took the suggestion out
     assert box.get_attribute("data-ready") == "true"

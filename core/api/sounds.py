@@ -18,6 +18,7 @@ from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
+from core.store.models import Sound
 
 router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"])
 
@@ -84,6 +85,19 @@ def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
     return Response(status_code=204)
 
 
+def _view_of(app: App, sound_id: str, start: float, end: float | None) -> tuple[Sound, float]:
+    """The sound with its stored audio, and the view's end (the sound's end if not given, cut there if past it);
+    NotFound without stored audio, a 400 naming ``end`` for an empty view."""
+    with app.db.read() as session:
+        sound = SoundService(session, app.storage).get(sound_id)
+    if sound.file is None:
+        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
+    end = sound.duration_seconds if end is None else min(end, sound.duration_seconds)
+    if end <= start:
+        raise ValidationError("end", f"end ({end:g} s) must be after start ({start:g} s); the sound lasts {sound.duration_seconds:g} s.")
+    return sound, end
+
+
 class PeaksQuery(BaseModel):
     start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
     end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
@@ -94,13 +108,7 @@ class PeaksQuery(BaseModel):
 @router.get("/{sound_id}/peaks", summary="The waveform of a view: real samples, or min/max pairs from the peaks pyramid, at most `points` of them")
 def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict:
     """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
-    with app.db.read() as session:
-        sound = SoundService(session, app.storage).get(sound_id)
-    if sound.file is None:
-        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
-    end = sound.duration_seconds if query.end is None else min(query.end, sound.duration_seconds)
-    if end <= query.start:
-        raise ValidationError("end", f"end ({end:g} s) must be after start ({query.start:g} s); the sound lasts {sound.duration_seconds:g} s.")
+    sound, end = _view_of(app, sound_id, query.start, query.end)
     line = peaks.envelope(app.storage, sound.file.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
                           query.channel, max_points=query.points)
     return {"sound_id": sound.id, "start_seconds": line.start_seconds, "end_seconds": line.end_seconds,
@@ -118,13 +126,7 @@ class SpectrogramQuery(BaseModel):
             responses={200: {"content": {"image/png": {}}, "description": "a PNG: time left to right, frequency bottom to top"}},
             summary=f"The spectrogram of a view of up to {SPECTROGRAM_MAX_SECONDS:g} s, as a PNG image")
 def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[SpectrogramQuery, Query()]) -> Response:
-    with app.db.read() as session:
-        sound = SoundService(session, app.storage).get(sound_id)
-    if sound.file is None:
-        raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
-    end = sound.duration_seconds if query.end is None else min(query.end, sound.duration_seconds)
-    if end <= query.start:
-        raise ValidationError("end", f"end ({end:g} s) must be after start ({query.start:g} s); the sound lasts {sound.duration_seconds:g} s.")
+    sound, end = _view_of(app, sound_id, query.start, query.end)
     image = spectrogram_png(app.storage, sound, query.start, end, query.channel)
     return Response(image, media_type="image/png", headers={**SERVED_FILE_HEADERS, "Cache-Control": "private, max-age=3600"})
 
