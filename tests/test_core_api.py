@@ -426,3 +426,31 @@ def test_page_tokens_act_as_their_user_until_they_expire_or_the_password_changes
         session.get(type(hal), hal.id).password_changed = None
         session.get(type(hal), hal.id).is_active = False
     assert api.get("/api/v1/users", headers=fresh).status_code == 401
+
+
+def test_audio_routes_take_no_handler_slot(api, monkeypatch):
+    """Quick handlers share deps.HANDLER_SLOTS; routes that wait on decoding or storage (peaks, audio, files,
+    subsets) run beside them, so listings holding every slot do not hold them up."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier, Event
+
+    from core.catalogue.sounds import SoundService
+
+    entered, release = Barrier(deps.HANDLER_SLOTS + 1), Event()
+    real = SoundService.list_public
+
+    def held(self, *args, **kwargs):
+        entered.wait(10)
+        release.wait(10)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SoundService, "list_public", held)
+    with api as client, ThreadPoolExecutor(deps.HANDLER_SLOTS + 1) as pool:
+        listings = [pool.submit(client.get, "/api/v1/sounds", headers=basic("hal")) for _ in range(deps.HANDLER_SLOTS)]
+        entered.wait(10)  # every slot is now held by a listing
+        queued = pool.submit(client.get, "/api/v1/sounds/nope", headers=basic("hal"))
+        peaks = client.get("/api/v1/sounds/nope/peaks", headers=basic("hal"))
+        assert peaks.status_code == 404 and not queued.done()
+        release.set()
+        assert [f.result(10).status_code for f in listings] == [200] * deps.HANDLER_SLOTS
+        assert queued.result(10).status_code == 404

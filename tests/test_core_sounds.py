@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from sqlalchemy import update
 
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
 from core.catalogue.stats import catalogue_stats
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.store.models import Sound
 from core.store.paging import PageRequest
 from tests.conftest import make_user
 
@@ -58,6 +62,29 @@ def test_list_filters_by_creator_dataset_and_all_tags(local_earmark):
         assert service.datasets() == [("a", 2), ("other", 1)]
         with pytest.raises(NotFound):
             service.get("nope")
+
+
+def test_total_count_leaves_out_expired_sounds_under_every_filter(local_earmark):
+    """The count is all matches less the expired ones (two index reads): it must agree with the listed rows."""
+    a, b = make_user(local_earmark.db, "a", "dataset"), make_user(local_earmark.db, "b", "dataset")
+    made = [create(local_earmark, a if n % 2 else b, f"s{n}", tags=["x"] if n % 3 else ["x", "y"], dataset=f"d{n % 2}")
+            for n in range(12)]
+    now = dt.datetime.now(dt.timezone.utc)
+    expiries = {made[0].id: now - dt.timedelta(days=1), made[1].id: now - dt.timedelta(seconds=1),
+                made[2].id: now + dt.timedelta(days=1), made[3].id: now - dt.timedelta(hours=2)}
+    with local_earmark.db.write() as session:
+        for sound_id, when in expiries.items():
+            session.execute(update(Sound).where(Sound.id == sound_id).values(expires_at=when))
+    gone = {made[0].id, made[1].id, made[3].id}
+    with local_earmark.db.read() as session:
+        service = SoundService(session, local_earmark.storage)
+        for filters in (SoundFilter(), SoundFilter(dataset="d0"), SoundFilter(dataset="d1"), SoundFilter(created_by=a.id),
+                        SoundFilter(tags=("y",)), SoundFilter(dataset="d1", tags=("x",)), SoundFilter(dataset="none")):
+            public = service.list_public(PageRequest(page_size=2), filters)
+            every = service.list(PageRequest(page_size=100), filters)
+            assert not gone & {s.id for s in every.items}
+            assert public.total_count == every.total_count == len(every.items), filters
+        assert service.list(PageRequest(page_size=100)).total_count == 9
 
 
 def test_stats_count_what_is_there(local_earmark):

@@ -29,7 +29,7 @@ PREFIX = "/api/v1"
 SERVED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 LINK_FIELDS = ("created_by", "sound", "audio_url")
 MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
-HANDLER_SLOTS = 6  # measured in bench/api_load.py: 4-8 serve the most; 40 (one per thread) about a third less
+HANDLER_SLOTS = 2  # measured in bench/api_load.py (see BENCHMARKS.md): 1-2 serve the most, 6 a fifth less
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
 
 
@@ -37,10 +37,13 @@ class Bounded(APIRoute):
     """A route whose handler (parsing, dependencies, the service call) runs only while one of HANDLER_SLOTS is
     free. The server is one Python process: fifty requests each on its own thread fight over the interpreter
     lock and every one of them gets slower; a few at a time, the rest waiting in the event loop, serve more
-    and sooner. Streaming bodies are sent after the handler returns, outside the slot."""
+    and sooner. Streaming bodies are sent after the handler returns, outside the slot. Handlers marked
+    :func:`unbounded` (decoding audio, reading storage) take no slot, so they never hold up quick ones."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if getattr(self.endpoint, "unbounded", False):
+            return handler
 
         async def bounded(request: Request) -> Response:
             loop = asyncio.get_running_loop()
@@ -49,6 +52,14 @@ class Bounded(APIRoute):
                 return await handler(request)
 
         return bounded
+
+
+def unbounded(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a route (below its ``@router`` line) whose handler mostly waits on decoding, storage or the network,
+    which release the interpreter lock: it runs beside the HANDLER_SLOTS, so a long decode or a big upload
+    never holds up the listing and annotating behind it."""
+    endpoint.unbounded = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 _basic = HTTPBasic(auto_error=False, description="Your Earmark user name and password.")
@@ -73,7 +84,13 @@ def current_user(request: Request, _basic_scheme: Any = Security(_basic), _beare
                                     page_key=lambda: auth.cookie_key(app.settings))
 
 
-App = Annotated[Earmark, Depends(earmark)]
+async def _opened() -> Earmark:
+    """:func:`earmark` as a dependency: async, so FastAPI calls it on the event loop rather than sending it to
+    a worker thread (each thread hop costs a wake-up and a turn at the interpreter lock)."""
+    return earmark()
+
+
+App = Annotated[Earmark, Depends(_opened)]
 Caller = Annotated[User, Depends(current_user)]
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.accounts.permissions import Action, require
-from core.api.deps import App, Bounded, Caller, attachment
+from core.api.deps import App, Bounded, Caller, attachment, unbounded
 from core.api.ranges import ranged
 from core.audio.decode import AUDIO_EXTENSIONS
 from core.catalogue.files import FileService, media_type, parse_extra, public_file
@@ -26,6 +26,7 @@ Purpose = Annotated[str | None, Form(max_length=50, description="ingestion or tr
 
 
 @uploads.post("/data/upload", status_code=201, summary="Upload a file: audio becomes a sound (of dataset), anything else a registry file")
+@unbounded
 def upload_file(app: App, user: Caller, file: Annotated[UploadFile | None, File()] = None, purpose: Purpose = None,
                 category: Annotated[str | None, Form(max_length=50)] = None,
                 description: Annotated[str | None, Form(max_length=10_000)] = None,
@@ -72,6 +73,7 @@ def _registry_path(path: str) -> str:
 
 @router.get("/data/files/{path:path}", summary="One stored file: its content (HTTP Range too), or its record with metadata=true",
             response_model=None)
+@unbounded
 def get_file(app: App, user: Caller, path: str,
              metadata: Annotated[bool, Query(description="true: the record instead of the content")] = False,
              range_: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None) -> dict | Response:
@@ -99,6 +101,7 @@ def file_stats(app: App, user: Caller) -> dict:
 
 
 @router.get("/files/{token}", summary="A file behind a signed, expiring link handed out by the pages (no other credentials; HTTP Range too)")
+@unbounded
 def download_file(app: App, token: str, range_: Annotated[str | None, Header(alias="range", include_in_schema=False)] = None) -> Response:
     with app.db.read() as session:
         stored = file_for_link(session, app.storage, app.settings, token)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of
+from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of, unbounded
 from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
@@ -106,6 +106,7 @@ class PeaksQuery(BaseModel):
 
 
 @router.get("/{sound_id}/peaks", summary="The waveform of a view: real samples, or min/max pairs from the peaks pyramid, at most `points` of them")
+@unbounded
 def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict:
     """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
     sound, end = _view_of(app, sound_id, query.start, query.end)
@@ -125,6 +126,7 @@ class SpectrogramQuery(BaseModel):
 @router.get("/{sound_id}/spectrogram", response_class=Response,
             responses={200: {"content": {"image/png": {}}, "description": "a PNG: time left to right, frequency bottom to top"}},
             summary=f"The spectrogram of a view of up to {SPECTROGRAM_MAX_SECONDS:g} s, as a PNG image")
+@unbounded
 def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[SpectrogramQuery, Query()]) -> Response:
     sound, end = _view_of(app, sound_id, query.start, query.end)
     image = spectrogram_png(app.storage, sound, query.start, end, query.channel)
@@ -132,6 +134,7 @@ def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[Sp
 
 
 @router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV")
+@unbounded
 def sound_audio(app: App, user: Caller, sound_id: str,
                 start: float | None = Query(None, allow_inf_nan=False, description="seconds (with end: just that part, as WAV)"),
                 end: float | None = Query(None, allow_inf_nan=False, description="seconds"),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
-from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags
+from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags, unbounded
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.context import Earmark
 from core.export.links import request_for_link
@@ -37,6 +37,7 @@ class SubsetQuery(BaseModel):
 
 
 @router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed")
+@unbounded
 def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> StreamingResponse:
     seed = default_seed() if query.seed is None else query.seed
     request = ExportRequest(
@@ -47,6 +48,7 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
 
 
 @router.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)")
+@unbounded
 def download_by_link(app: App, token: str) -> StreamingResponse:
     with app.db.read() as session:
         request = request_for_link(session, app.settings, token)

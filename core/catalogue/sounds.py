@@ -15,7 +15,7 @@ from core.accounts.permissions import Action, require
 from core.catalogue.files import FileService, live
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
-from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
+from core.store.models import Sound, SoundField, SoundTag, StoredFile, User, utcnow
 from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
 
@@ -29,7 +29,11 @@ class SoundFilter:
 
 def filtered(query: Select, filters: SoundFilter) -> Select:
     """``query`` over sounds, narrowed to live sounds matching ``filters`` (tags: all of them)."""
-    query = query.where(live(Sound.expires_at))
+    return matching(query.where(live(Sound.expires_at)), filters)
+
+
+def matching(query: Select, filters: SoundFilter) -> Select:
+    """``query`` over sounds, narrowed to those matching ``filters``, expired or not."""
     if filters.created_by:
         query = query.where(Sound.created_by == filters.created_by)
     if filters.dataset:
@@ -37,6 +41,15 @@ def filtered(query: Select, filters: SoundFilter) -> Select:
     for tag in clean_tags(filters.tags):
         query = query.where(select(SoundTag.sound_id).where(SoundTag.sound_id == Sound.id, SoundTag.tag == tag).exists())
     return query
+
+
+def live_count(filters: SoundFilter) -> Select:
+    """How many live sounds match ``filters``, counted as all matches less the expired ones. Each count reads an
+    index only; "no expiry or an expiry ahead" in one condition makes SQLite visit every matching row (0.7 ms
+    for 10,000 sounds, 70 ms for a million), while expired sounds are few and found by range."""
+    every = matching(select(func.count()).select_from(Sound), filters)
+    expired = matching(select(func.count()).select_from(Sound), filters).where(Sound.expires_at <= utcnow())
+    return select(every.scalar_subquery() - expired.scalar_subquery())
 
 
 def _check_duration(value: Any) -> float:
@@ -64,14 +77,15 @@ class SoundService:
         query = filtered(select(Sound), filters)
         return paginate(
             self.session, query, Sound.id, request,
-            {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
+            {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)}, count=live_count(filters),
         )
 
     def list_public(self, request: PageRequest, filters: SoundFilter) -> Page[dict[str, Any]]:
         """:meth:`list` already shaped by :func:`public_sound`, read as plain rows (what the API lists)."""
         query = filtered(select(*Sound.__table__.columns), filters)
         page = paginate(self.session, query, Sound.id, request,
-                        {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)}, rows=True)
+                        {"created_by": filters.created_by, "dataset": filters.dataset, "tags": list(filters.tags)},
+                        rows=True, count=live_count(filters))
         ids = [row.id for row in page.items]
         tags = children(self.session, ids, SoundTag.sound_id, SoundTag.tag)
         fields = children(self.session, ids, SoundField.sound_id, SoundField.name, SoundField.value)

@@ -94,11 +94,12 @@ class Sound(Base):
         Index("ix_sounds_annotations_id", "annotation_count", "id"),
         Index("ix_sounds_dataset_id", "dataset", "id"),
         Index("ix_sounds_dataset_path_id", "dataset", "path", "id"),
+        Index("ix_sounds_dataset_expires", "dataset", "expires_at"),  # a dataset's live count from the index alone
     )
 
     id: Mapped[IdPk]
     created_by: Mapped[UserRef]
-    dataset: Mapped[str] = mapped_column(String(128), index=True)
+    dataset: Mapped[str] = mapped_column(String(128))
     path: Mapped[str] = mapped_column(String(1024))
     title: Mapped[str] = mapped_column(String(512))
     file_id: Mapped[str | None] = mapped_column(ForeignKey("stored_files.id"), nullable=True, unique=True)

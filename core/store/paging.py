@@ -54,14 +54,15 @@ class Page(Generic[T]):
 
 
 def paginate(session: Session, query: Select, id_column: Any, request: PageRequest, filters: dict[str, Any], *,
-             rows: bool = False) -> Page:
+             rows: bool = False, count: Select | None = None) -> Page:
     """Run ``query`` (already filtered) one page at a time, ordered by id.
 
     ``total_count`` counts everything the filters match (ignoring ``low_id``), as the seed API does. With
     ``rows``, the page holds plain rows of the selected columns instead of ORM objects: several times cheaper
-    for a listing that is only shaped into JSON.
+    for a listing that is only shaped into JSON. ``count``: a cheaper statement giving the same total.
     """
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    count = count if count is not None else select(func.count()).select_from(query.order_by(None).subquery())
+    total = session.scalar(count) or 0
     paged = query.order_by(id_column)
     if request.low_id:
         paged = paged.where(id_column > request.low_id)
