@@ -118,8 +118,8 @@ def set_view(new: View) -> None:
 
 
 st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Interactive", key="annotate_mode",
-                            help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
-                                 "Classic chart: select a segment by dragging a box, then use the form below.")
+                     help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
+                          "Classic chart: select a segment by dragging a box, then use the form below.")
 if not classic:
     waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform", channel=channel)
     st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "

@@ -22,6 +22,7 @@ from core.store.storage import Storage
 MIN_VIEW_SECONDS = 0.01
 SPECTROGRAM_MAX_SECONDS = 120.0
 SPECTROGRAM_COLUMNS = 600
+SPECTROGRAM_RANGE_DB = 80.0  # shown below the loudest bin; quieter is drawn as silence
 PLAY_MAX_SECONDS = 600.0  # a played part is encoded on the fly; longer parts are refused, not truncated
 SELECTION_COLOR = "rgba(30, 30, 30, 0.12)"
 
@@ -117,7 +118,7 @@ def spectrogram_figure(storage: Storage, sound: Sound, view: View, channel: int 
     samples = _part(storage, sound, view.start, view.end, channel)
     times, freqs, db = spectrogram(samples, sound.sample_rate or 1)
     fig = go.Figure(go.Heatmap(x=view.start + times, y=freqs, z=db, colorscale="Viridis", showscale=False,
-                               zmin=float(db.max()) - 80, zmax=float(db.max()), hoverinfo="skip"))
+                               zmin=float(db.max()) - SPECTROGRAM_RANGE_DB, zmax=float(db.max()), hoverinfo="skip"))
     fig.update_layout(height=200, margin=dict(l=40, r=10, t=0, b=30), xaxis=dict(range=[view.start, view.end], ticksuffix=" s"),
                       yaxis=dict(title=None, ticksuffix=" Hz", fixedrange=True), dragmode=False)
     return fig
@@ -137,14 +138,14 @@ VIRIDIS = _viridis()
 
 def spectrogram_png(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> bytes:
     """The spectrogram of [start, end) as a PNG: one column per STFT frame (at most SPECTROGRAM_COLUMNS), one row
-    per frequency bin, high frequencies at the top, 80 dB of range in Viridis; the browser stretches it over the
+    per frequency bin, high frequencies at the top, SPECTROGRAM_RANGE_DB of range in Viridis; the browser stretches it over the
     view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (the audio is read to draw it)."""
     from PIL import Image  # here: only this image needs it
 
     if end - start > SPECTROGRAM_MAX_SECONDS:
         raise ValidationError("end", f"Zoom in to {SPECTROGRAM_MAX_SECONDS:g} s or less to see the spectrogram.")
     _, _, db = spectrogram(_part(storage, sound, start, end, channel), sound.sample_rate or 1)
-    level = np.clip((db - (db.max() - 80.0)) / 80.0, 0.0, 1.0)
+    level = np.clip((db - (db.max() - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB, 0.0, 1.0)
     pixels = VIRIDIS[(level[::-1] * 255).astype(np.uint8)]  # [freq (top: highest), time, rgb]
     out = io.BytesIO()
     Image.fromarray(pixels, "RGB").save(out, format="PNG", optimize=False)

@@ -44,9 +44,9 @@ def matching(query: Select, filters: SoundFilter) -> Select:
 
 
 def live_count(filters: SoundFilter) -> Select:
-    """How many live sounds match ``filters``, counted as all matches less the expired ones. Each count reads an
-    index only; "no expiry or an expiry ahead" in one condition makes SQLite visit every matching row (0.7 ms
-    for 10,000 sounds, 70 ms for a million), while expired sounds are few and found by range."""
+    """How many live sounds match ``filters``, counted as all matches less the expired ones: each count reads an
+    index only (the expiry sits beside the dataset and the uploader in theirs), where "no expiry or an expiry
+    ahead" in one condition makes SQLite visit every matching row (86 ms for a million sounds)."""
     every = matching(select(func.count()).select_from(Sound), filters)
     expired = matching(select(func.count()).select_from(Sound), filters).where(Sound.expires_at <= utcnow())
     return select(every.scalar_subquery() - expired.scalar_subquery())

@@ -94,11 +94,13 @@ class Sound(Base):
         Index("ix_sounds_annotations_id", "annotation_count", "id"),
         Index("ix_sounds_dataset_id", "dataset", "id"),
         Index("ix_sounds_dataset_path_id", "dataset", "path", "id"),
-        Index("ix_sounds_dataset_expires", "dataset", "expires_at"),  # a dataset's live count from the index alone
+        # The live count of a dataset's or an uploader's sounds from these alone (core.catalogue.sounds.live_count)
+        Index("ix_sounds_dataset_expires", "dataset", "expires_at"),
+        Index("ix_sounds_created_by_expires", "created_by", "expires_at"),
     )
 
     id: Mapped[IdPk]
-    created_by: Mapped[UserRef]
+    created_by: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))  # indexed with expires_at, above
     dataset: Mapped[str] = mapped_column(String(128))
     path: Mapped[str] = mapped_column(String(1024))
     title: Mapped[str] = mapped_column(String(512))
