@@ -16,6 +16,7 @@ from fastapi import Depends, Query, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from core.accounts import auth, credentials
 from core.context import Earmark, open_earmark
@@ -72,16 +73,17 @@ def earmark() -> Earmark:
     return open_earmark(settings(), check_storage=False)
 
 
-def current_user(request: Request, _basic_scheme: Any = Security(_basic), _bearer_scheme: Any = Security(_bearer)) -> User:
+async def current_user(request: Request, _basic_scheme: Any = Security(_basic), _bearer_scheme: Any = Security(_bearer)) -> User:
     """The caller, from ``Authorization`` (Basic or Bearer); 401 otherwise. The two schemes are declared so the
     OpenAPI document and its docs page offer both; the header itself is checked by core.accounts (for a request
-    with a body, already before the body was read: see core.api.app.GuardedBodies)."""
+    with a body, already before the body was read: see core.api.guards.GuardedBodies). Async, so a caller found
+    already costs no thread hop; the check itself (a database read, bcrypt) runs on a worker thread."""
     checked = getattr(request.state, "user", None)
     if checked is not None:
         return checked
     app = earmark()
-    return credentials.authenticate(app.db, request.headers.get("authorization"), request.client.host if request.client else None,
-                                    page_key=lambda: auth.cookie_key(app.settings))
+    return await run_in_threadpool(credentials.authenticate, app.db, request.headers.get("authorization"),
+                                   request.client.host if request.client else None, page_key=lambda: auth.cookie_key(app.settings))
 
 
 async def _opened() -> Earmark:

@@ -138,8 +138,8 @@ VIRIDIS = _viridis()
 
 def spectrogram_png(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> bytes:
     """The spectrogram of [start, end) as a PNG: one column per STFT frame (at most SPECTROGRAM_COLUMNS), one row
-    per frequency bin, high frequencies at the top, SPECTROGRAM_RANGE_DB of range in Viridis; the browser stretches it over the
-    view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (the audio is read to draw it)."""
+    per frequency bin, high frequencies at the top, the loudest SPECTROGRAM_RANGE_DB in Viridis; the browser
+    stretches it over the view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (the audio is read to draw it)."""
     from PIL import Image  # here: only this image needs it
 
     if end - start > SPECTROGRAM_MAX_SECONDS:
