@@ -12,20 +12,17 @@ dropped afterwards).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import times_ms  # noqa: E402
+from common import scratch_database, times_ms  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from core.catalogue.search import (  # noqa: E402
@@ -36,8 +33,7 @@ from core.catalogue.search import (  # noqa: E402
     search,
     text_index,
 )
-from core.store import migrate  # noqa: E402
-from core.store.db import Database, scratch_schema  # noqa: E402
+from core.store.db import Database  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import (  # noqa: E402
     Annotation,
@@ -100,13 +96,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--database-url", help="a PostgreSQL database to run on (default: a SQLite file)")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.database_url:
-            url = stack.enter_context(scratch_schema(args.database_url, f"bench_browse_{os.getpid()}"))
-        else:
-            url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/browse.db"
-        db = Database(url)
-        migrate.upgrade(db)
+    with scratch_database(args.database_url, "browse") as db:
         print(f"on {db.engine.dialect.name}")
         t0 = time.perf_counter()
         _, viewer = build(db, args.sounds, args.annotations_per_sound / 0.9)

@@ -1,15 +1,22 @@
 """Helpers the benchmarks share: timing a call several times, a free loopback port, the app started as a user
-starts it."""
+starts it, a scratch database on either backend."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.store.db import Database
 
 
 def times_ms(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -50,3 +57,23 @@ def start_app(tree: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
             time.sleep(0.3)
     process.kill()
     raise SystemExit(f"the server in {tree} did not start")
+
+
+@contextlib.contextmanager
+def scratch_database(database_url: str | None, name: str) -> Iterator[Database]:
+    """An empty, migrated database for a benchmark called ``name``: with ``database_url`` (PostgreSQL) a schema of
+    its own there, dropped afterwards; without, a SQLite file in a temporary folder."""
+    from core.store import migrate
+    from core.store.db import Database, scratch_schema
+
+    with contextlib.ExitStack() as stack:
+        if database_url:
+            url = stack.enter_context(scratch_schema(database_url, f"bench_{name}_{os.getpid()}"))
+        else:
+            url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/{name}.db"
+        db = Database(url)
+        migrate.upgrade(db)
+        try:
+            yield db
+        finally:
+            db.dispose()

@@ -11,24 +11,20 @@ a schema of its own, dropped afterwards).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import best_of  # noqa: E402
+from common import best_of, scratch_database  # noqa: E402
 from paging import build  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from core.catalogue.sounds import SoundFilter, filtered, live_count  # noqa: E402
-from core.store import migrate  # noqa: E402
-from core.store.db import Database, scratch_schema  # noqa: E402
+from core.store.db import Database  # noqa: E402
 from core.store.models import Sound  # noqa: E402
 
 
@@ -52,13 +48,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--database-url", help="a PostgreSQL database to run on (default: a SQLite file)")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.database_url:
-            url = stack.enter_context(scratch_schema(args.database_url, f"bench_live_count_{os.getpid()}"))
-        else:
-            url = f"sqlite:///{stack.enter_context(tempfile.TemporaryDirectory())}/bench.db"
-        db = Database(url)
-        migrate.upgrade(db)
+    with scratch_database(args.database_url, "live_count") as db:
         started = time.perf_counter()
         ids = build(db, args.sounds)
         expire_some(db, ids)
