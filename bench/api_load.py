@@ -132,6 +132,16 @@ def demo_sound_ids(url: str) -> list[str]:
         return [s["id"] for s in json.load(response)["items"]]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the server process has used: per request, a figure the machine's
+    noise moves less than throughput. NaN where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
@@ -144,14 +154,17 @@ def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int, th
             load = Load(url, demo_sound_ids(url))
             asyncio.run(load.run(4, 3))  # warm up: caches, the first bcrypt check, imports
             load = Load(url, load.sound_ids, think)
+            cpu_before = cpu_seconds(process.pid)
             elapsed = asyncio.run(load.run(clients, seconds))
+            cpu_used = cpu_seconds(process.pid) - cpu_before
         finally:
             process.terminate()
             process.wait(30)
     every = [t for times in load.times.values() for t in times]
     errors = sum(load.errors.values())
     figures = {"requests/s": len(every) / elapsed, "p50 ms": percentile(every, 50), "p95 ms": percentile(every, 95),
-               "p99 ms": percentile(every, 99), "errors": errors}
+               "p99 ms": percentile(every, 99), "errors": errors,
+               "server CPU ms per request": 1000 * cpu_used / max(len(every), 1)}
     for op in sorted(load.times):
         figures[f"{op} p50 ms"] = percentile(load.times[op], 50)
         figures[f"{op} p99 ms"] = percentile(load.times[op], 99)
