@@ -81,9 +81,15 @@ async def current_user(request: Request, _basic_scheme: Any = Security(_basic), 
     checked = getattr(request.state, "user", None)
     if checked is not None:
         return checked
+    return await check_caller(request.headers.get("authorization"), request.client.host if request.client else None)
+
+
+async def check_caller(authorization: str | None, address: str | None) -> User:
+    """core.accounts' check of an ``Authorization`` header (page tokens included), on a worker thread: it reads
+    the database and may run bcrypt. The routes' dependency and the body guard both ask here."""
     app = earmark()
-    return await run_in_threadpool(credentials.authenticate, app.db, request.headers.get("authorization"),
-                                   request.client.host if request.client else None, page_key=lambda: auth.cookie_key(app.settings))
+    return await run_in_threadpool(credentials.authenticate, app.db, authorization, address,
+                                   page_key=lambda: auth.cookie_key(app.settings))
 
 
 async def _opened() -> Earmark:

@@ -8,11 +8,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from core.accounts import auth, credentials
-from core.api.deps import earmark
+from core.api.deps import check_caller, earmark
 from core.api.errors import error_response
 from core.errors import EarmarkError, ValidationError
 
@@ -77,9 +75,7 @@ class GuardedBodies:
         headers = _headers(scope)
         app = earmark()
         try:
-            address = scope["client"][0] if scope.get("client") else None
-            user = await run_in_threadpool(credentials.authenticate, app.db, headers.get("authorization"), address,
-                                           lambda: auth.cookie_key(app.settings))
+            user = await check_caller(headers.get("authorization"), scope["client"][0] if scope.get("client") else None)
         except EarmarkError as exc:
             await error_response(exc)(scope, receive, send)
             return
