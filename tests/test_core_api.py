@@ -454,3 +454,62 @@ def test_audio_routes_take_no_handler_slot(api, monkeypatch):
         release.set()
         assert [f.result(10).status_code for f in listings] == [200] * deps.HANDLER_SLOTS
         assert queued.result(10).status_code == 404
+
+
+def test_a_listing_checks_its_caller_on_the_handlers_thread(api, monkeypatch):
+    """One trip to a worker thread per authenticated GET: the caller is checked there, then the handler runs.
+    A plain FastAPI route with a sync handler makes three (the check, the handler, then checking the answer
+    against its return type), each a wake-up and a turn at the interpreter lock."""
+    import anyio.to_thread
+
+    trips = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(*args, **kwargs):
+        trips.append(args[0])
+        return await real(*args, **kwargs)
+
+    with api as client:
+        client.get("/api/v1/sounds", headers=basic("hal"))  # warm: the first Basic check runs bcrypt
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+        assert client.get("/api/v1/sounds", headers=basic("hal")).status_code == 200
+        assert len(trips) == 1
+        assert client.get("/api/v1/", headers=basic("hal")).status_code == 200  # a plain route (/health's kind)
+        assert len(trips) == 1 + 3
+
+
+@pytest.mark.parametrize("headers", [{}, basic("hal", "wrong-password"), {"Authorization": "Bearer em_unknown"},
+                                     {"Authorization": "Digest x"}])
+def test_a_handler_never_runs_for_a_refused_caller(api, monkeypatch, headers):
+    """The check moved onto the handler's thread still comes first: a refused caller gets the 401 and the
+    handler is never called (for routes on a thread and for those on the event loop alike)."""
+    from core.catalogue.sounds import SoundService
+
+    called = []
+    monkeypatch.setattr(SoundService, "list_public", lambda *a, **k: called.append(a))
+    monkeypatch.setattr("core.api.sounds.ensure_peaks", lambda *a, **k: called.append(a))
+    with api as client:
+        for path in ("/api/v1/sounds", "/api/v1/sounds/nope/peaks", "/api/v1/sounds/nope/audio"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 401, (path, response.text)
+            assert response.headers["www-authenticate"].startswith("Basic")
+    assert called == []
+
+
+def test_every_route_taking_a_caller_checks_it(api):
+    """A route taking the caller either checks it with its handler (Bounded) or has the dependency check it:
+    :class:`deps.Unchecked` never reaches a handler as the user."""
+    from fastapi.routing import APIRoute
+
+    from core.api.app import create_app
+
+    def every(routes):
+        for route in routes:
+            included = getattr(route, "original_router", None)  # an included router: its own routes
+            yield from every(included.routes) if included else [route]
+
+    checked = [route for route in every(create_app().routes) if isinstance(route, APIRoute)
+               and any(dep.call is deps.current_user for dep in route.dependant.dependencies)]
+    assert len(checked) > 30
+    for route in checked:
+        assert isinstance(route, deps.Bounded) == getattr(route.endpoint, "checks_caller", False), route.path
