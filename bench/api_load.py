@@ -7,6 +7,11 @@ same run, one after the other; each figure is printed for both. Each server is s
 
     python bench/api_load.py                        # 50 clients, 60 s, baseline: the commit before FastAPI
     python bench/api_load.py --clients 16 --seconds 20 --baseline HEAD~3
+    python bench/api_load.py --floor                # the same clients on the two cheapest routes, this tree
+
+The floor: every client sends `GET /health` (no credentials, no database), then `GET /analyzers` (checked
+credentials, a fixed answer), the quickest any route can be on this machine and stack. In a closed loop the mean
+wait is clients / throughput (Little's law), so 50 clients at p99 <= 100 ms need well over 500 requests/s.
 """
 
 from __future__ import annotations
@@ -67,9 +72,12 @@ def prepare(tree: Path, data_dir: Path, sounds: int) -> dict[str, str]:
     return env
 
 
+FLOOR_ROUTES = ("/api/v1/health", "/api/v1/analyzers")
+
+
 class Load:
-    def __init__(self, url: str, sound_ids: list[str], think: float = 0.0) -> None:
-        self.url, self.sound_ids, self.think = url, sound_ids, think
+    def __init__(self, url: str, sound_ids: list[str], think: float = 0.0, only: str | None = None) -> None:
+        self.url, self.sound_ids, self.think, self.only = url, sound_ids, think, only
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)  # per "op status", e.g. "create annotation 500"
 
@@ -94,7 +102,9 @@ class Load:
                 await asyncio.sleep(rng.expovariate(1 / self.think))
             roll = rng.random()
             sound = rng.choice(self.sound_ids)
-            if roll < 0.4:
+            if self.only:  # the floor: one cheap route, nothing else
+                await self.timed(f"GET {self.only}", http.get(self.only))
+            elif roll < 0.4:
                 params = {"page_size": 50, "dataset": f"gen{rng.randrange(10)}"} if rng.random() < 0.5 else {"page_size": 50}
                 await self.timed("list sounds", http.get("/api/v1/sounds", params=params))
             elif roll < 0.7:
@@ -146,20 +156,25 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0.0])[0]
 
 
-def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int, think: float = 0.0) -> dict[str, float]:
+def measure(name: str, tree: Path, clients: int, seconds: float, sounds: int, think: float = 0.0,
+            only: str | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         env = prepare(tree, Path(scratch) / "data", sounds)
         process, url = start_app(tree, env)
         try:
             load = Load(url, demo_sound_ids(url))
             asyncio.run(load.run(4, 3))  # warm up: caches, the first bcrypt check, imports
-            load = Load(url, load.sound_ids, think)
+            load = Load(url, load.sound_ids, think, only)
             cpu_before = cpu_seconds(process.pid)
             elapsed = asyncio.run(load.run(clients, seconds))
             cpu_used = cpu_seconds(process.pid) - cpu_before
         finally:
             process.terminate()
             process.wait(30)
+    return figures_of(name, load, elapsed, cpu_used)
+
+
+def figures_of(name: str, load: Load, elapsed: float, cpu_used: float) -> dict[str, float]:
     every = [t for times in load.times.values() for t in times]
     errors = sum(load.errors.values())
     figures = {"requests/s": len(every) / elapsed, "p50 ms": percentile(every, 50), "p95 ms": percentile(every, 95),
@@ -180,7 +195,14 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="the commit to compare with (git worktree), or none")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean pause (s) between a client's requests; 0: each sends its next request at once (saturation)")
+    parser.add_argument("--floor", action="store_true", help="the same clients on the two cheapest routes, this tree only")
     args = parser.parse_args()
+    if args.floor:
+        for route in FLOOR_ROUTES:
+            figures = measure(f"floor {route}", ROOT, args.clients, args.seconds, 0, args.think, only=route)
+            print("   " + "   ".join(f"{key} {figures[key]:.1f}" for key in ("requests/s", "p50 ms", "p99 ms", "errors",
+                                                                             "server CPU ms per request")))
+        return
     if args.baseline == "none":  # this tree alone, e.g. while tuning
         for key, value in measure("this tree", ROOT, args.clients, args.seconds, args.sounds, args.think).items():
             print(f"{key:>28}: {value:9.1f}")
