@@ -85,8 +85,17 @@ class Client:
             message = response.text or response.reason_phrase
         raise _ERRORS.get(response.status_code, ApiError)(response.status_code, message)
 
+    def _fetch(self, url: str, **kwargs: Any) -> httpx.Response:
+        """GET, sent once more if the connection drops: a kept-alive connection the server closes just as a
+        request goes out (idle for its keep-alive time, or a replica restarting) loses that request. Only reads
+        are sent again; a write that dropped may have been done, so it is left to the caller."""
+        try:
+            return self._check(self.http.get(url, **kwargs))
+        except (httpx.NetworkError, httpx.RemoteProtocolError):
+            return self._check(self.http.get(url, **kwargs))
+
     def _get(self, path: str, **params: Any) -> Any:
-        return self._check(self.http.get(API + path, params=_params(params))).json()
+        return self._fetch(API + path, params=_params(params)).json()
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         return self._check(self.http.post(API + path, json={k: v for k, v in body.items() if v is not None})).json()
@@ -97,7 +106,7 @@ class Client:
             yield from page["items"]
             if not page.get("next"):
                 return
-            page = self._check(self.http.get(page["next"])).json()
+            page = self._fetch(page["next"]).json()
 
     # -- the catalogue ---------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -159,7 +168,7 @@ class Client:
         self._check(self.http.post(f"{API}/annotations/{annotation_id}/reject"))
 
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
-        return self._check(self.http.get(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end}))).content
+        return self._fetch(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end})).content
 
     def peaks(self, sound_id: str, start: float = 0.0, end: float | None = None, points: int = 2000,
               channel: int | None = None) -> dict[str, Any]:
@@ -168,8 +177,7 @@ class Client:
 
     def spectrogram(self, sound_id: str, start: float = 0.0, end: float | None = None, channel: int | None = None) -> bytes:
         """The spectrogram of a view (up to two minutes) as PNG bytes."""
-        return self._check(self.http.get(f"{API}/sounds/{sound_id}/spectrogram",
-                                         params=_params({"start": start, "end": end, "channel": channel}))).content
+        return self._fetch(f"{API}/sounds/{sound_id}/spectrogram", params=_params({"start": start, "end": end, "channel": channel})).content
 
     # -- files -----------------------------------------------------------------------------------------
     def upload(self, path: str | Path, *, dataset: str | None = None, purpose: str = "ingestion",

@@ -114,3 +114,49 @@ def test_jobs_through_the_client(server, admin):
         assert table.headers["content-type"].startswith("text/csv") and len(table.text.splitlines()) == 4
         with pytest.raises(Exception, match="must be from 0 to 1"):
             hal.submit_job("onsets", dataset="field", params={"sensitivity": 3})
+
+
+class _DropsFirst:
+    """A real HTTP server on loopback that closes the first connection after reading its request (as a server
+    closing an idle kept-alive connection does just as a request arrives), then answers every other one."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.requests: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        body = b'{"totalSounds": 1, "totalAnnotations": 2, "totalUsers": 3}'
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                self.requests.append(connection.recv(65536).split(b"\r\n", 1)[0])
+                if len(self.requests) > 1:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                       b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_a_read_is_sent_again_when_the_connection_drops_and_a_write_is_not():
+    import httpx2 as httpx
+
+    server = _DropsFirst()
+    with Client(server.url, user="hal", password="pw") as client:
+        assert client.stats() == {"totalSounds": 1, "totalAnnotations": 2, "totalUsers": 3}
+    assert server.requests == [b"GET /api/v1/ HTTP/1.1"] * 2
+    server.listener.close()
+
+    server = _DropsFirst()
+    with Client(server.url, user="hal", password="pw") as client, pytest.raises((httpx.NetworkError, httpx.RemoteProtocolError)):
+        client.annotate("snd_x", start=0.0, end=1.0)  # may have been saved: not sent twice
+    assert server.requests == [b"POST /api/v1/sounds/snd_x/annotations HTTP/1.1"]
+    server.listener.close()
