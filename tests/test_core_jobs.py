@@ -179,14 +179,14 @@ def test_two_workers_share_the_queue_without_doing_anything_twice(demo_jobs):
 
 def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs):
     earmark, hal = demo_jobs
-    job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 8192, "hop": 16})  # slow enough to kill midway
+    job_id = submit(earmark, hal, analyzer="spectrogram", params={"n_fft": 8192, "hop": 64})  # slow enough to kill midway
     env = {"EARMARK_DATA_DIR": str(earmark.settings.data_dir), "EARMARK_DATABASE_URL": earmark.settings.database_url,
            "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     worker = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # kill it in the middle of a sound (a sound takes ~1 s, moving on ~1 ms)
+        while time.monotonic() < deadline:  # kill it in the middle of a sound (a sound takes ~0.3 s, moving on ~1 ms)
             with earmark.db.read() as session:
                 done = session.get(Job, job_id).done
                 working = session.scalar(select(func.count()).select_from(JobItem).where(
