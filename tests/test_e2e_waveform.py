@@ -96,8 +96,12 @@ def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, 
     left = theirs.bounding_box()["x"] - box.bounding_box()["x"]
     assert abs(left / box.bounding_box()["width"] - 20 / 60) < 0.01  # time linear in x
 
-    # someone else's region: hal cannot move it, and is told why (nothing is sent)
-    drag(page, box, 22 / 60, 30 / 60)
+    # someone else's region: hal cannot move it by its bar, and is told why (nothing is sent)
+    bar = theirs.bounding_box()
+    page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(bar["x"] + bar["width"] / 2 + 0.1 * box.bounding_box()["width"], bar["y"] + bar["height"] / 2, steps=6)
+    page.mouse.up()
     expect(page.get_by_role("status")).to_have_text("Only its author or an administrator can change this annotation.")
     assert bounds(theirs) == (20.0, 24.5)
 

@@ -29,11 +29,13 @@ HTML = """<div class="toolbar"><button type="button" class="play">▶ Play</butt
 <button type="button" class="loop" aria-pressed="false" title="Loop the selected region (L)">⟲ Loop</button>
 <button type="button" class="spectrogram-toggle" aria-pressed="false" title="Show the spectrogram of the view">Spectrogram</button>
 <select class="rate" aria-label="Playback rate"></select><span class="clock">0.00 s</span>
-<span class="hint">drag: draw · edges: resize · body: move · 1-9: tag · Enter: text · A/R: suggestions · Space · L · I/O</span></div>
+<span class="hint">drag anywhere: draw (over other regions too) · a bar's edges: resize · its body: move · [ ]: mark at the playhead ·
+1-9: tag · Enter: text · A/R: suggestions · Ctrl+Z: undo · Space · L · I/O</span></div>
 <div class="palette"></div>
 <div class="overview" data-testid="earmark-overview" title="The whole sound: click or drag to move the view"><canvas></canvas><div class="window"></div></div>
 <div class="waveform" data-testid="earmark-waveform" tabindex="0" data-ready="false">
-  <canvas></canvas><div class="regions"></div><div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
+  <canvas class="shade"></canvas><canvas class="wave"></canvas><canvas class="lanes"></canvas><div class="regions"></div>
+  <div class="playhead" data-testid="earmark-playhead" data-time="0"></div>
 </div><div class="ruler" aria-hidden="true"></div>
 <img class="spectrogram" data-testid="earmark-spectrogram" hidden alt="Spectrogram of the view">
 <div class="spectrogram-note" hidden></div><input class="text-editor" hidden aria-label="Text of the selected region (Enter saves, Esc cancels)"

@@ -45,6 +45,87 @@ var Api = class {
   }
 };
 
+// src/timeline.ts
+var MIN_VIEW_SECONDS = 0.05;
+function clampView(start, end, duration) {
+  const length = Math.min(duration, Math.max(MIN_VIEW_SECONDS, end - start));
+  const from = Math.min(Math.max(0, start), Math.max(0, duration - length));
+  return { start: from, end: from + length };
+}
+function zoomView(view, factor, around, duration) {
+  return clampView(around - (around - view.start) * factor, around + (view.end - around) * factor, duration);
+}
+function shiftView(view, fraction, duration) {
+  const shift = (view.end - view.start) * fraction;
+  return clampView(view.start + shift, view.end + shift, duration);
+}
+function timeAt(view, fraction) {
+  return view.start + Math.min(1, Math.max(0, fraction)) * (view.end - view.start);
+}
+function fractionOf(view, time) {
+  return (time - view.start) / (view.end - view.start);
+}
+function wheelFactor(deltaY, pinch) {
+  if (pinch) return Math.exp(Math.max(-1, Math.min(1, deltaY * 0.01)));
+  return deltaY < 0 ? 1 / 1.25 : 1.25;
+}
+function ticks(view, width, minPixels = 90) {
+  const least = (view.end - view.start) * minPixels / Math.max(1, width);
+  const power = 10 ** Math.floor(Math.log10(least));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= least) ?? 10 * power;
+  const times = [];
+  for (let i = Math.ceil(view.start / step); i * step <= view.end + step * 1e-9; i++) times.push(i * step);
+  return { step, times };
+}
+function timeLabel(seconds, step) {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const whole = Math.floor(seconds + 1e-9);
+  const fraction = decimals ? (seconds - whole).toFixed(decimals).slice(1) : "";
+  if (seconds < 60) return `${(seconds + 1e-9).toFixed(decimals)} s`;
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor(whole % 3600 / 60), whole % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return (h ? `${h}:${pad(m)}` : `${m}`) + `:${pad(s)}${fraction}`;
+}
+
+// src/drawing.ts
+var WAVE_COLOR = "#4a6fa5";
+function prepare(canvas, width, height) {
+  const ratio = window.devicePixelRatio || 1;
+  const [w, h] = [Math.max(1, Math.round(width * ratio)), Math.max(1, Math.round(height * ratio))];
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  const context = canvas.getContext("2d");
+  context.setTransform(1, 0, 0, 1, 0, 0);
+  context.clearRect(0, 0, w, h);
+  context.scale(ratio, ratio);
+  return context;
+}
+function plot(canvas, width, height, line, view, color = WAVE_COLOR) {
+  const context = prepare(canvas, width, height);
+  context.strokeStyle = color;
+  context.lineWidth = 1;
+  context.beginPath();
+  for (let i = 0; i < line.x.length; i++) {
+    const x = fractionOf(view, line.x[i]) * width;
+    const y = (0.5 - line.y[i] / 2) * height;
+    if (i === 0) context.moveTo(x, y);
+    else context.lineTo(x, y);
+  }
+  context.stroke();
+}
+function paintSpans(context, spans, view, width, height, rowHeight, alpha) {
+  context.globalAlpha = alpha;
+  for (const span of spans) {
+    const left = Math.max(0, fractionOf(view, span.start) * width);
+    const right = Math.min(width, fractionOf(view, span.end) * width);
+    if (right < 0 || left > width) continue;
+    context.fillStyle = span.dashed ? "#888888" : span.color;
+    const top = rowHeight ? span.row * rowHeight + 2 : 0;
+    context.fillRect(left, top, Math.max(1, right - left), rowHeight ? rowHeight - 4 : height);
+  }
+  context.globalAlpha = 1;
+}
+
 // src/regions.ts
 var MIN_REGION_SECONDS = 0.01;
 var EDGE_PIXELS = 6;
@@ -117,189 +198,635 @@ function mergeRegions(current, incoming, deleted) {
   return merged.sort((a, b) => a.start - b.start || a.key - b.key);
 }
 
-// src/timeline.ts
-var MIN_VIEW_SECONDS = 0.05;
-function clampView(start, end, duration) {
-  const length = Math.min(duration, Math.max(MIN_VIEW_SECONDS, end - start));
-  const from = Math.min(Math.max(0, start), Math.max(0, duration - length));
-  return { start: from, end: from + length };
+// src/gestures.ts
+var DRAG_PIXELS = 4;
+function pinchOf(before, after) {
+  const was = Math.max(1, Math.abs(before[0] - before[1]));
+  const now = Math.max(1, Math.abs(after[0] - after[1]));
+  return { factor: was / now, centre: (after[0] + after[1]) / 2 };
 }
-function zoomView(view, factor, around, duration) {
-  return clampView(around - (around - view.start) * factor, around + (view.end - around) * factor, duration);
+var Gestures = class {
+  // pointer id -> client x, while pressed
+  constructor(box, hooks) {
+    this.box = box;
+    this.hooks = hooks;
+    box.addEventListener("pointerdown", (e) => this.press(e));
+    box.addEventListener("pointermove", (e) => this.drag(e));
+    box.addEventListener("pointerup", (e) => this.release(e));
+    box.addEventListener("pointercancel", (e) => this.cancel(e));
+  }
+  box;
+  hooks;
+  gesture = null;
+  touches = /* @__PURE__ */ new Map();
+  press(event) {
+    if (event.button !== 0) return;
+    event.preventDefault();
+    this.hooks.focus();
+    this.touches.set(event.pointerId, event.clientX);
+    if (this.touches.size > 1) return this.abandon();
+    this.box.setPointerCapture?.(event.pointerId);
+    const region = this.hooks.regionAt(event.target);
+    const from = this.hooks.timeAt(event.clientX);
+    const bar = region && this.hooks.edgeBox(region);
+    const kind = region && bar ? gripAt(event.clientX - bar.left, bar.width) : "draw";
+    this.gesture = { kind, x: event.clientX, from, region, was: region ? { start: region.start, end: region.end } : { start: from, end: from }, moved: false };
+  }
+  drag(event) {
+    if (this.touches.size > 1 && this.touches.has(event.pointerId)) return this.pinch(event);
+    const gesture = this.gesture;
+    if (!gesture) return;
+    if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
+    if (gesture.kind === "draw") {
+      const [a, b] = [gesture.from, this.hooks.timeAt(event.clientX)].sort((p, q) => p - q);
+      gesture.region = this.hooks.draw(a, b, gesture);
+    } else {
+      const region = gesture.region;
+      if (!gesture.moved && !this.hooks.mayChange(region)) {
+        this.gesture = null;
+        return;
+      }
+      const delta = (event.clientX - gesture.x) * this.hooks.secondsPerPixel();
+      Object.assign(region, dragged(gesture.kind, gesture.was, delta, this.hooks.duration()));
+    }
+    gesture.moved = true;
+    this.hooks.shown(gesture.region);
+  }
+  pinch(event) {
+    const [a, b] = [...this.touches.keys()];
+    const before = [this.touches.get(a), this.touches.get(b)];
+    this.touches.set(event.pointerId, event.clientX);
+    const { factor, centre } = pinchOf(before, [this.touches.get(a), this.touches.get(b)]);
+    if (Math.abs(factor - 1) > 1e-3) this.hooks.pinch(factor, centre);
+  }
+  release(event) {
+    this.touches.delete(event.pointerId);
+    const gesture = this.gesture;
+    this.gesture = null;
+    if (!gesture) return;
+    if (!gesture.moved) return this.hooks.click(gesture.kind === "draw" ? null : gesture.region, event.clientX);
+    if (gesture.region) this.hooks.done(gesture);
+  }
+  cancel(event) {
+    this.touches.delete(event.pointerId);
+    this.abandon();
+  }
+  /** Undo what an unfinished drag showed (a second finger, a cancelled pointer). */
+  abandon() {
+    const gesture = this.gesture;
+    this.gesture = null;
+    if (!gesture?.region || !gesture.moved) return;
+    if (gesture.kind !== "draw") Object.assign(gesture.region, gesture.was);
+    this.hooks.abandoned(gesture);
+  }
+};
+
+// src/history.ts
+var HISTORY_LIMIT = 200;
+var History = class {
+  done = [];
+  undone = [];
+  /** A new change: it can be undone, and what was undone before it can no longer be redone. */
+  record(step) {
+    this.done.push(step);
+    if (this.done.length > HISTORY_LIMIT) this.done.shift();
+    this.undone = [];
+  }
+  undo() {
+    const step = this.done.pop();
+    if (!step) return null;
+    step.undo();
+    this.undone.push(step);
+    return step;
+  }
+  redo() {
+    const step = this.undone.pop();
+    if (!step) return null;
+    step.redo();
+    this.done.push(step);
+    return step;
+  }
+  clear() {
+    this.done = [];
+    this.undone = [];
+  }
+  get size() {
+    return { undo: this.done.length, redo: this.undone.length };
+  }
+};
+
+// src/keys.ts
+var PLAIN = {
+  i: "zoom-in",
+  o: "zoom-out",
+  arrowleft: "left",
+  arrowright: "right",
+  " ": "play",
+  l: "loop",
+  escape: "deselect",
+  delete: "delete",
+  backspace: "delete",
+  enter: "text",
+  a: "accept",
+  r: "reject",
+  "[": "mark-start",
+  "]": "mark-end"
+};
+function commandOf(press) {
+  const key = press.key.toLowerCase();
+  if (press.ctrlKey || press.metaKey) {
+    if (key === "z") return press.shiftKey ? "redo" : "undo";
+    if (key === "y" && !press.shiftKey) return "redo";
+    return null;
+  }
+  if (press.altKey) return null;
+  if (/^[1-9]$/.test(key)) return { tag: Number(key) - 1 };
+  return PLAIN[key] ?? null;
 }
-function shiftView(view, fraction, duration) {
-  const shift = (view.end - view.start) * fraction;
-  return clampView(view.start + shift, view.end + shift, duration);
+function typesItself(tag, editable) {
+  return editable || ["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(tag.toUpperCase());
 }
-function timeAt(view, fraction) {
-  return view.start + Math.min(1, Math.max(0, fraction)) * (view.end - view.start);
-}
-function fractionOf(view, time) {
-  return (time - view.start) / (view.end - view.start);
-}
-function wheelFactor(deltaY, pinch) {
-  if (pinch) return Math.exp(Math.max(-1, Math.min(1, deltaY * 0.01)));
-  return deltaY < 0 ? 1 / 1.25 : 1.25;
-}
-function ticks(view, width, minPixels = 90) {
-  const least = (view.end - view.start) * minPixels / Math.max(1, width);
-  const power = 10 ** Math.floor(Math.log10(least));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= least) ?? 10 * power;
-  const times = [];
-  for (let i = Math.ceil(view.start / step); i * step <= view.end + step * 1e-9; i++) times.push(i * step);
-  return { step, times };
-}
-function timeLabel(seconds, step) {
-  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-  const whole = Math.floor(seconds + 1e-9);
-  const fraction = decimals ? (seconds - whole).toFixed(decimals).slice(1) : "";
-  if (seconds < 60) return `${(seconds + 1e-9).toFixed(decimals)} s`;
-  const [h, m, s] = [Math.floor(whole / 3600), Math.floor(whole % 3600 / 60), whole % 60];
-  const pad = (n) => String(n).padStart(2, "0");
-  return (h ? `${h}:${pad(m)}` : `${m}`) + `:${pad(s)}${fraction}`;
+function takesKeys(where) {
+  if (where.onBox) return true;
+  if (where.targetTypes) return false;
+  return where.pointerOver || where.onlyOne;
 }
 
-// src/waveform.ts
-var CATCH_UP_MS = 2e3;
-var DRAG_PIXELS = 4;
+// src/lanes.ts
+var MAX_LANES = { human: 4, suggestion: 3 };
+function stack(regions, limit, offset, into) {
+  const ends = [];
+  for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
+    let row = ends.findIndex((end) => end <= region.start);
+    if (row < 0) row = ends.length < limit ? ends.length : limit - 1;
+    ends[row] = Math.max(ends[row] ?? 0, region.end);
+    into.set(region.key, offset + row);
+  }
+  return ends.length;
+}
+function layoutLanes(regions) {
+  const lane = /* @__PURE__ */ new Map();
+  const people = regions.filter((r) => r.source !== "suggestion");
+  const machine = regions.filter((r) => r.source === "suggestion");
+  const humanRows = Math.max(1, stack(people, MAX_LANES.human, 0, lane));
+  const rows = humanRows + stack(machine, MAX_LANES.suggestion, humanRows, lane);
+  return { lane, rows, humanRows };
+}
+
+// src/layer.ts
+var MIN_ELEMENT_PIXELS = 4;
+var MAX_ELEMENTS = 400;
+function splitRegions(regions, view, width, keep = /* @__PURE__ */ new Set()) {
+  const elements = [];
+  const painted = [];
+  for (const region of regions) {
+    if (!(region.end > view.start && region.start < view.end)) continue;
+    const pixels = (fractionOf(view, region.end) - fractionOf(view, region.start)) * width;
+    const wide = pixels >= MIN_ELEMENT_PIXELS && elements.length < MAX_ELEMENTS;
+    if (wide || keep.has(region)) elements.push(region);
+    else painted.push(region);
+  }
+  return { elements, painted };
+}
+
+// src/playback.ts
 var RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
+function looped(now, loop) {
+  if (loop && (now >= loop.end || now < loop.start - 0.25)) return loop.start;
+  return now;
+}
+var Playback = class {
+  constructor(audio, button, hooks) {
+    this.audio = audio;
+    this.hooks = hooks;
+    audio.addEventListener("play", () => {
+      button.textContent = "‖ Pause";
+      this.follow();
+    });
+    audio.addEventListener("pause", () => {
+      button.textContent = "▶ Play";
+    });
+  }
+  audio;
+  hooks;
+  cursor = 0;
+  // where playing starts (a click on the waveform, or where it was paused)
+  loop = null;
+  get playing() {
+    return !this.audio.paused;
+  }
+  /** Where the playhead is: the audio's time while playing, else the cursor. */
+  get now() {
+    return this.audio.paused ? this.cursor : this.audio.currentTime;
+  }
+  load(url) {
+    this.audio.src = url;
+    this.cursor = 0;
+    this.loop = null;
+  }
+  toggle() {
+    if (this.audio.paused) {
+      this.audio.currentTime = this.cursor;
+      this.audio.play().catch((error) => this.hooks.say(`Cannot play: ${error.message}`));
+    } else {
+      this.cursor = this.audio.currentTime;
+      this.audio.pause();
+    }
+  }
+  /** Loop [start, end) from its start (null: stop looping, keep playing). */
+  setLoop(loop) {
+    this.loop = loop;
+    if (!loop) return;
+    this.cursor = loop.start;
+    if (this.audio.paused) this.toggle();
+    else this.audio.currentTime = loop.start;
+  }
+  seek(time) {
+    this.cursor = time;
+    if (!this.audio.paused) this.audio.currentTime = time;
+    this.hooks.at(time);
+  }
+  set rate(rate) {
+    this.audio.playbackRate = rate;
+  }
+  stop() {
+    this.audio.pause();
+    this.audio.removeAttribute("src");
+  }
+  follow() {
+    const step = () => {
+      if (this.audio.paused) return;
+      const now = looped(this.audio.currentTime, this.loop);
+      if (now !== this.audio.currentTime) this.audio.currentTime = now;
+      this.hooks.at(now);
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+};
+
+// src/saving.ts
 function gone(error) {
   return error instanceof ApiError && (error.status === 404 || error.status === 409);
 }
-function stop(event) {
-  event.preventDefault();
-  event.stopPropagation();
+function changeBody(changes) {
+  const body = {};
+  if ("start" in changes) body.start_seconds = changes.start;
+  if ("end" in changes) body.end_seconds = changes.end;
+  if ("tags" in changes) body.tags = changes.tags;
+  if ("text" in changes) body.text = changes.text;
+  return body;
 }
+var Saver = class {
+  constructor(api, hooks, sound) {
+    this.api = api;
+    this.hooks = hooks;
+    this.sound = sound;
+  }
+  api;
+  hooks;
+  sound;
+  /** Ids deleted or reviewed here: a page run older than the deletion must not bring them back. */
+  deleted = /* @__PURE__ */ new Set();
+  chains = /* @__PURE__ */ new Map();
+  /** Whether anything is still being saved (the page waits before it catches up). */
+  get busy() {
+    return this.chains.size > 0;
+  }
+  /** Run `job` after the region's earlier changes are answered, so each is sent with the version the last gave. */
+  queue(region, job) {
+    region.busy++;
+    this.hooks.redraw(region);
+    const next = (this.chains.get(region.key) ?? Promise.resolve()).then(job).finally(() => {
+      region.busy--;
+      if (!region.busy) this.chains.delete(region.key);
+      this.hooks.redraw(region);
+    });
+    this.chains.set(region.key, next);
+    return next;
+  }
+  refused(region, what, error) {
+    region.error = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+    this.hooks.say(region.error);
+  }
+  done() {
+    this.hooks.say("");
+    this.hooks.saved();
+  }
+  adopt(region, stored) {
+    Object.assign(region, {
+      id: stored.id,
+      version: stored.version,
+      start: stored.start_seconds,
+      end: stored.end_seconds,
+      tags: stored.tags ?? [],
+      text: stored.text ?? "",
+      error: ""
+    });
+  }
+  /** Store a region drawn here (or brought back by an undo): it gets an id and a version. */
+  create(region) {
+    return this.queue(region, async () => {
+      const { id, channel } = this.sound();
+      try {
+        this.adopt(region, await this.api.call(
+          "POST",
+          `/sounds/${id}/annotations`,
+          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text || null, channel }
+        ));
+        region.local = true;
+        this.done();
+      } catch (error) {
+        this.hooks.drop(region);
+        this.refused(region, "Not saved", error);
+      }
+    });
+  }
+  /** Send `changes` already shown on `region` (`before`: what it showed until then, put back on a refusal). */
+  change(region, changes, before) {
+    const body = changeBody(changes);
+    return this.queue(region, async () => {
+      if (!region.id) return;
+      try {
+        this.adopt(region, await this.api.call("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
+        this.done();
+      } catch (error) {
+        Object.assign(region, before);
+        if (error instanceof ApiError && error.status === 409) await this.reload(region);
+        if (error instanceof ApiError && error.status === 404) this.hooks.drop(region);
+        this.refused(region, "Not saved", error);
+      }
+    });
+  }
+  /** After a 409: show the annotation as someone else stored it (or drop it if they deleted it). */
+  async reload(region) {
+    try {
+      this.adopt(region, await this.api.call("GET", `/annotations/${region.id}`));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.hooks.drop(region);
+    }
+  }
+  /** Delete a region already taken off the screen (after its creation, if that is still on its way). */
+  remove(region) {
+    if (region.id) this.deleted.add(region.id);
+    return this.queue(region, async () => {
+      const id = region.id;
+      if (!id) return;
+      this.deleted.add(id);
+      try {
+        await this.api.call("DELETE", `/annotations/${id}`);
+        region.id = null;
+        this.done();
+      } catch (error) {
+        if (gone(error)) return this.hooks.say(`Already gone: ${error.message}`);
+        this.deleted.delete(id);
+        this.hooks.restore(region);
+        this.refused(region, "Not deleted", error);
+      }
+    });
+  }
+  /** Accept (it becomes this person's annotation, with what was changed on it here) or reject a suggestion. */
+  review(region, verdict) {
+    const id = region.id;
+    if (verdict === "reject") this.deleted.add(id);
+    let taken = false;
+    return this.queue(region, async () => {
+      try {
+        if (verdict === "accept") {
+          const stored = await this.api.call(
+            "POST",
+            `/annotations/${id}/accept`,
+            { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text }
+          );
+          this.deleted.add(id);
+          this.adopt(region, stored);
+          Object.assign(region, { source: "human", bot: "", mine: true, draft: false, local: true });
+        } else {
+          await this.api.call("POST", `/annotations/${id}/reject`);
+        }
+        taken = true;
+        this.done();
+      } catch (error) {
+        const what = verdict === "accept" ? "Not accepted" : "Not rejected";
+        if (gone(error)) {
+          this.deleted.add(id);
+          this.hooks.drop(region);
+          return this.hooks.say(`${what}: ${error.message}`);
+        }
+        if (verdict === "reject") {
+          this.deleted.delete(id);
+          this.hooks.restore(region);
+        }
+        this.refused(region, what, error);
+      }
+    }).then(() => taken);
+  }
+};
+
+// src/spectrogram.ts
+function pictureRequest(soundId, view, channel, maxSeconds) {
+  if (view.end - view.start > maxSeconds) return { note: `Zoom in to ${maxSeconds} s or less to see the spectrogram.` };
+  const query = new URLSearchParams({ start: view.start.toFixed(4), end: view.end.toFixed(4) });
+  if (channel !== null && channel !== void 0) query.set("channel", String(channel));
+  return { path: `/sounds/${soundId}/spectrogram?${query}` };
+}
+var Spectrogram = class {
+  constructor(picture, note, api, say) {
+    this.picture = picture;
+    this.note = note;
+    this.api = api;
+    this.say = say;
+  }
+  picture;
+  note;
+  api;
+  say;
+  on = false;
+  request = null;
+  /** Show the picture of `view` (or the note, or nothing when switched off); a newer view cancels an older one. */
+  async show(soundId, view, channel, maxSeconds) {
+    this.request?.abort();
+    this.picture.hidden = this.note.hidden = true;
+    if (!this.on) return;
+    const wanted = pictureRequest(soundId, view, channel, maxSeconds);
+    if ("note" in wanted) {
+      this.note.textContent = wanted.note;
+      this.note.hidden = false;
+      return;
+    }
+    const controller = this.request = new AbortController();
+    try {
+      const image = await this.api.blob(wanted.path, controller.signal);
+      if (controller !== this.request) return;
+      const old = this.picture.src;
+      this.picture.src = URL.createObjectURL(image);
+      this.picture.dataset.viewStart = view.start.toFixed(4);
+      this.picture.dataset.viewEnd = view.end.toFixed(4);
+      this.picture.hidden = false;
+      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    } catch (error) {
+      if (error.name !== "AbortError") this.say(`The spectrogram could not be loaded: ${error.message}`);
+    }
+  }
+  stop() {
+    this.request?.abort();
+    if (this.picture.src.startsWith("blob:")) URL.revokeObjectURL(this.picture.src);
+  }
+};
+
+// src/waveform.ts
+var CATCH_UP_MS = 2e3;
+var WAVE_HEIGHT = 120;
+var LANE_HEIGHT = 22;
+var live = /* @__PURE__ */ new Set();
 function element(tag, attributes = {}, text = "") {
   const made = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, value);
   made.textContent = text;
   return made;
 }
-function plot(canvas, box, line, view) {
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(box.clientWidth * ratio);
-  canvas.height = Math.round(box.clientHeight * ratio);
-  const context = canvas.getContext("2d");
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.strokeStyle = "#4a6fa5";
-  context.lineWidth = ratio;
-  context.beginPath();
-  for (let i = 0; i < line.x.length; i++) {
-    const x = fractionOf(view, line.x[i]) * canvas.width;
-    const y = (0.5 - line.y[i] / 2) * canvas.height;
-    if (i === 0) context.moveTo(x, y);
-    else context.lineTo(x, y);
-  }
-  context.stroke();
-}
 var Waveform = class {
   constructor(root, rerun) {
-    this.root = root;
     this.rerun = rerun;
-    const find = (selector) => root.querySelector(selector);
-    this.box = find("[data-testid=earmark-waveform]");
-    this.canvas = find("canvas");
-    this.layer = find(".regions");
-    this.playhead = find("[data-testid=earmark-playhead]");
-    this.audio = find("audio");
-    this.status = find(".status");
-    this.palette = find(".palette");
-    this.editor = find(".text-editor");
-    this.playButton = find(".play");
-    this.loopButton = find(".loop");
-    this.clock = find(".clock");
-    this.ruler = find(".ruler");
-    this.overview = find("[data-testid=earmark-overview]");
-    this.overview.addEventListener("mousedown", (e) => {
-      this.steering = true;
-      this.steer(e);
-      e.preventDefault();
+    this.find = (selector) => root.querySelector(selector);
+    this.box = this.find("[data-testid=earmark-waveform]");
+    this.wave = this.find("canvas.wave");
+    this.shade = this.find("canvas.shade");
+    this.lanes = this.find("canvas.lanes");
+    this.layer = this.find(".regions");
+    this.playhead = this.find("[data-testid=earmark-playhead]");
+    this.status = this.find(".status");
+    this.palette = this.find(".palette");
+    this.editor = this.find(".text-editor");
+    this.clock = this.find(".clock");
+    this.ruler = this.find(".ruler");
+    this.overview = this.find("[data-testid=earmark-overview]");
+    this.saver = new Saver(this.api, {
+      redraw: (r) => this.drawRegion(r),
+      drop: (r) => this.drop(r),
+      restore: (r) => this.restore(r),
+      say: (m) => this.say(m),
+      saved: () => this.saved()
+    }, () => ({ id: this.data.sound_id, channel: this.data.channel ?? null }));
+    this.playback = new Playback(this.find("audio"), this.find(".play"), { at: (t) => this.follow(t), say: (m) => this.say(m) });
+    this.spectrogram = new Spectrogram(this.find(".spectrogram"), this.find(".spectrogram-note"), this.api, (m) => this.say(m));
+    this.gestures = new Gestures(this.box, {
+      regionAt: (t) => this.regionAt(t),
+      edgeBox: (r) => this.elements.get(r.key)?.getBoundingClientRect() ?? null,
+      timeAt: (x) => this.timeAtX(x),
+      secondsPerPixel: () => this.secondsPerPixel(),
+      duration: () => this.data.duration,
+      mayChange: (r) => this.editable(r),
+      draw: (a, b, g) => this.drawing(a, b, g),
+      shown: (r) => this.moved(r),
+      done: (g) => this.released(g),
+      click: (r, x) => this.clicked(r, x),
+      abandoned: (g) => this.abandoned(g),
+      pinch: (f, x) => this.zoom(f, this.timeAtX(x)),
+      focus: () => this.box.focus({ preventScroll: true })
     });
-    window.addEventListener("mousemove", (e) => {
-      if (this.steering) this.steer(e);
-    });
-    window.addEventListener("mouseup", () => {
-      this.steering = false;
-    });
-    this.spectrogramButton = find(".spectrogram-toggle");
-    this.picture = find(".spectrogram");
-    this.pictureNote = find(".spectrogram-note");
     this.buildToolbar();
-    this.box.addEventListener("mousedown", (e) => this.press(e));
-    window.addEventListener("mousemove", (e) => this.drag(e));
-    window.addEventListener("mouseup", () => this.release());
-    this.box.addEventListener("mousemove", (e) => this.hover(e));
-    this.box.addEventListener("mouseleave", () => {
-      this.pointer = null;
-    });
-    this.box.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
-    this.box.addEventListener("keydown", (e) => this.key(e));
-    this.box.addEventListener("click", (e) => this.click(e));
-    this.editor.addEventListener("keydown", (e) => this.editorKey(e));
-    this.audio.addEventListener("play", () => {
-      this.playButton.textContent = "⏸ Pause";
-      this.follow();
-    });
-    this.audio.addEventListener("pause", () => {
-      this.playButton.textContent = "▶ Play";
-    });
-    new ResizeObserver(() => {
-      this.drawRuler();
-      this.load();
-      this.loadOverview();
-    }).observe(this.box);
-    window.setInterval(() => this.renewToken(), 3e4);
+    this.listen();
+    live.add(this);
   }
-  root;
   rerun;
+  find;
   box;
-  canvas;
+  wave;
+  // the peaks line
+  shade;
+  // regions tinted over the waveform
+  lanes;
+  // the lanes, and the regions too narrow for an element
   layer;
+  // regions' elements, in their lanes
   playhead;
-  audio;
   status;
   palette;
   editor;
-  playButton;
-  loopButton;
   clock;
   ruler;
   overview;
-  // the whole sound, small, with the view's window on it
-  overviewLine = null;
-  steering = false;
-  // a press on the overview is moving the view
-  spectrogramButton;
-  picture;
-  pictureNote;
-  spectrogramOn = false;
-  pictureRequest = null;
-  data;
+  cleanups = [];
   api = new Api("", "");
+  saver;
+  history = new History();
+  gestures;
+  playback;
+  spectrogram;
+  data;
   regions = [];
+  layout = { lane: /* @__PURE__ */ new Map(), rows: 1, humanRows: 1 };
   elements = /* @__PURE__ */ new Map();
-  deleted = /* @__PURE__ */ new Set();
-  chains = /* @__PURE__ */ new Map();
   extraTags = [];
   selected = null;
   current = null;
   // the tag new regions get
-  gesture = null;
-  clickEndsGesture = false;
   view = { start: 0, end: 0 };
   line = null;
   pending = null;
-  cursor = 0;
+  pointerOver = false;
   pointer = null;
-  // the time under the mouse, while it is over the waveform
-  loop = null;
+  // the time under the pointer, while it is over the waveform
+  mark = null;
+  // a start marked with [ at the playhead, waiting for ]
+  steering = false;
+  // a press on the overview is moving the view
   tokenAt = 0;
   // when the page's current token arrived
   renewing = false;
   catchUp = 0;
   // the timer that asks the page to catch up with changes saved here
   firstView = false;
+  /** Everything registered outside the component's own elements, so that unmounting leaves nothing running. */
+  listen() {
+    const on = (target, type, handler, options) => {
+      target.addEventListener(type, handler, options);
+      this.cleanups.push(() => target.removeEventListener(type, handler, options));
+    };
+    on(window, "keydown", (e) => this.key(e), { capture: true });
+    on(this.box, "pointerenter", () => {
+      this.pointerOver = true;
+    });
+    on(this.box, "pointerleave", () => {
+      this.pointerOver = false;
+      this.pointer = null;
+    });
+    on(this.box, "pointermove", (e) => this.hover(e));
+    on(this.box, "wheel", (e) => this.wheel(e), { passive: false });
+    on(this.overview, "pointerdown", (e) => {
+      this.steering = true;
+      this.overview.setPointerCapture?.(e.pointerId);
+      this.steer(e);
+      e.preventDefault();
+    });
+    on(this.overview, "pointermove", (e) => {
+      if (this.steering) this.steer(e);
+    });
+    on(this.overview, "pointerup", () => {
+      this.steering = false;
+    });
+    on(this.editor, "keydown", (e) => this.editorKey(e));
+    const resize = new ResizeObserver(() => {
+      this.drawRuler();
+      this.load();
+      this.loadOverview();
+      this.drawRegions();
+    });
+    resize.observe(this.box);
+    this.cleanups.push(() => resize.disconnect());
+    const timer = window.setInterval(() => this.renewToken(), 3e4);
+    this.cleanups.push(() => window.clearInterval(timer));
+  }
+  /** Streamlit unmounts the component: stop listening, fetching and playing. */
+  dispose() {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    window.clearTimeout(this.catchUp);
+    this.pending?.abort();
+    this.spectrogram.stop();
+    this.playback.stop();
+    live.delete(this);
+  }
   /** Someone may annotate for hours without touching the page around this component: halfway through the page
    * token's life, ask for a page run, which hands over a new one (the old one stays good meanwhile). */
   renewToken(force = false) {
@@ -321,11 +848,12 @@ var Waveform = class {
     }
     if (fresh) {
       this.regions = [];
-      this.deleted.clear();
-      this.selected = this.loop = null;
-      this.extraTags = [];
+      this.saver.deleted.clear();
+      this.history.clear();
+      this.selected = null;
+      this.mark = null;
     }
-    this.regions = mergeRegions(this.regions, data.regions || [], this.deleted);
+    this.regions = mergeRegions(this.regions, data.regions || [], this.saver.deleted);
     if (this.selected && !this.regions.includes(this.selected)) this.selected = null;
     if (!this.current || !this.tags().includes(this.current)) this.current = this.tags()[0] ?? null;
     this.drawPalette();
@@ -333,18 +861,19 @@ var Waveform = class {
       performance.mark("earmark:sound");
       this.firstView = true;
       this.view = { start: 0, end: data.duration };
-      this.cursor = 0;
-      this.audio.src = data.audio_url;
+      this.playback.load(data.audio_url);
       this.drawRuler();
       this.load();
       this.loadOverview();
     }
     if (otherChannel) this.load();
-    this.drawRegions();
-    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
+    this.relayout();
+    this.follow(this.playback.now);
   }
+  /** The palette: the dataset's tags in the order the page gives (the order people made them), then typed ones. */
   tags() {
-    return [...this.data.tags || [], ...this.extraTags.filter((t) => !(this.data.tags || []).includes(t))];
+    const given = this.data.tags || [];
+    return [...given, ...this.extraTags.filter((t) => !given.includes(t))];
   }
   // -- the view ---------------------------------------------------------------------------------------------
   timeAtX(clientX) {
@@ -359,7 +888,7 @@ var Waveform = class {
     this.drawRuler();
     this.placeWindow();
     this.drawRegions();
-    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
+    this.follow(this.playback.now, false);
     this.load();
   }
   zoom(factor, around) {
@@ -373,6 +902,11 @@ var Waveform = class {
     }
     this.zoom(wheelFactor(event.deltaY, event.ctrlKey), this.timeAtX(event.clientX));
   }
+  peaksQuery(start, end, points) {
+    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(points) });
+    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
+    return query;
+  }
   /** Ask the server for exactly the window shown (two points per pixel); a newer view cancels an older request. */
   async load() {
     if (!this.data) return;
@@ -381,48 +915,24 @@ var Waveform = class {
     this.pending?.abort();
     const controller = this.pending = new AbortController();
     const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
-    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
-    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
     try {
-      this.line = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${query}`, void 0, controller.signal);
+      this.line = await this.api.call(
+        "GET",
+        `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(start, end, 2 * width)}`,
+        void 0,
+        controller.signal
+      );
       if (controller !== this.pending) return;
       this.draw({ start, end });
-      this.loadPicture();
+      void this.spectrogram.show(this.data.sound_id, { start, end }, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     } catch (error) {
       if (error.name !== "AbortError") this.say(`The waveform could not be loaded: ${error.message}`);
     }
   }
-  /** The spectrogram of the view drawn, when it is switched on (a PNG fetched with the page token). */
-  async loadPicture() {
-    this.pictureRequest?.abort();
-    const shown = this.spectrogramOn && this.data;
-    this.picture.hidden = this.pictureNote.hidden = true;
-    if (!shown) return;
-    const { start, end } = this.view;
-    if (end - start > this.data.spectrogram_max_seconds) {
-      this.pictureNote.textContent = `Zoom in to ${this.data.spectrogram_max_seconds} s or less to see the spectrogram.`;
-      this.pictureNote.hidden = false;
-      return;
-    }
-    const controller = this.pictureRequest = new AbortController();
-    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4) });
-    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
-    try {
-      const image = await this.api.blob(`/sounds/${this.data.sound_id}/spectrogram?${query}`, controller.signal);
-      if (controller !== this.pictureRequest) return;
-      const old = this.picture.src;
-      this.picture.src = URL.createObjectURL(image);
-      this.picture.dataset.viewStart = start.toFixed(4);
-      this.picture.dataset.viewEnd = end.toFixed(4);
-      this.picture.hidden = false;
-      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-    } catch (error) {
-      if (error.name !== "AbortError") this.say(`The spectrogram could not be loaded: ${error.message}`);
-    }
-  }
+  /** The view's peaks on the waveform's own canvas; `data-ready` says the view is on the screen. */
   draw(view) {
     if (!this.line) return;
-    plot(this.canvas, this.box, this.line, view);
+    plot(this.wave, this.box.clientWidth, WAVE_HEIGHT, this.line, view);
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
@@ -435,16 +945,16 @@ var Waveform = class {
   async loadOverview() {
     if (!this.data) return;
     const width = Math.max(10, Math.min(2500, Math.round(this.overview.clientWidth || 800)));
-    const query = new URLSearchParams({ start: "0", end: String(this.data.duration), points: String(width) });
-    if (this.data.channel !== null && this.data.channel !== void 0) query.set("channel", String(this.data.channel));
     try {
-      this.overviewLine = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${query}`);
+      const line = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(0, this.data.duration, 2 * width)}`);
       plot(
-        this.overview.querySelector("canvas"),
-        this.overview,
-        this.overviewLine,
+        this.find("[data-testid=earmark-overview] canvas"),
+        this.overview.clientWidth,
+        this.overview.clientHeight,
+        line,
         { start: 0, end: this.data.duration }
       );
+      this.overview.dataset.ready = "true";
       this.placeWindow();
     } catch (error) {
       this.say(`The overview could not be loaded: ${error.message}`);
@@ -453,7 +963,7 @@ var Waveform = class {
   placeWindow() {
     if (!this.data) return;
     const whole = { start: 0, end: this.data.duration };
-    const frame = this.overview.querySelector(".window");
+    const frame = this.find("[data-testid=earmark-overview] .window");
     frame.style.left = `${fractionOf(whole, this.view.start) * 100}%`;
     frame.style.width = `${Math.max(0.3, (fractionOf(whole, this.view.end) - fractionOf(whole, this.view.start)) * 100)}%`;
   }
@@ -493,6 +1003,7 @@ var Waveform = class {
     const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
     typed.addEventListener("keydown", (event) => {
       event.stopPropagation();
+      if (event.key === "Escape") return this.box.focus();
       if (event.key !== "Enter") return;
       const tag = cleanTag(typed.value);
       if (!tag) return;
@@ -507,22 +1018,23 @@ var Waveform = class {
     this.palette.replaceChildren(...buttons, typed);
   }
   buildToolbar() {
-    this.playButton.addEventListener("click", () => this.togglePlay());
-    this.loopButton.addEventListener("click", () => this.toggleLoop());
-    this.spectrogramButton.addEventListener("click", () => {
-      this.spectrogramOn = !this.spectrogramOn;
-      this.spectrogramButton.classList.toggle("on", this.spectrogramOn);
-      this.spectrogramButton.setAttribute("aria-pressed", String(this.spectrogramOn));
-      this.loadPicture();
+    this.find(".play").addEventListener("click", () => this.playback.toggle());
+    this.find(".loop").addEventListener("click", () => this.toggleLoop());
+    const toggle = this.find(".spectrogram-toggle");
+    toggle.addEventListener("click", () => {
+      this.spectrogram.on = !this.spectrogram.on;
+      toggle.classList.toggle("on", this.spectrogram.on);
+      toggle.setAttribute("aria-pressed", String(this.spectrogram.on));
+      void this.spectrogram.show(this.data.sound_id, this.view, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     });
-    const rate = this.root.querySelector(".rate");
+    const rate = this.find(".rate");
     rate.replaceChildren(...RATES.map((r) => {
       const option = element("option", { value: String(r) }, `${r}×`);
       option.selected = r === 1;
       return option;
     }));
     rate.addEventListener("change", () => {
-      this.audio.playbackRate = Number(rate.value);
+      this.playback.rate = Number(rate.value);
     });
   }
   color(tag) {
@@ -532,306 +1044,238 @@ var Waveform = class {
     this.current = tag;
     this.drawPalette();
   }
-  // -- pointer gestures: draw on empty waveform, move by the body, resize by an edge -------------------------
+  // -- gestures: what a drag or a click means for the regions ---------------------------------------------------
   regionAt(target) {
     const found = target?.closest?.("[data-testid=earmark-region]");
     if (!found) return null;
     return this.regions.find((r) => String(r.key) === found.dataset.key) ?? null;
   }
-  gripOf(region, clientX) {
-    const rect = this.elements.get(region.key).getBoundingClientRect();
-    return gripAt(clientX - rect.left, rect.width);
-  }
-  press(event) {
-    this.clickEndsGesture = false;
-    if (event.button !== 0) return;
-    event.preventDefault();
-    this.box.focus({ preventScroll: true });
-    const region = this.regionAt(event.target);
-    const from = this.timeAtX(event.clientX);
-    if (!region) {
-      this.gesture = { kind: "draw", x: event.clientX, from, region: null, was: { start: from, end: from }, moved: false };
-      return;
-    }
-    this.gesture = {
-      kind: this.gripOf(region, event.clientX),
-      x: event.clientX,
-      from,
-      region,
-      was: { start: region.start, end: region.end },
-      moved: false
-    };
-  }
   hover(event) {
     this.pointer = this.timeAtX(event.clientX);
-    if (this.gesture) return;
+    if (this.gestures.gesture) return;
     const region = this.regionAt(event.target);
-    const grip = region && this.editable(region, false) ? this.gripOf(region, event.clientX) : null;
-    this.box.style.cursor = grip === "body" ? "move" : grip ? "ew-resize" : region ? "pointer" : "crosshair";
+    const bar = region && this.elements.get(region.key)?.getBoundingClientRect();
+    let cursor = "crosshair";
+    if (region && bar && this.editable(region, false)) {
+      const offset = event.clientX - bar.left;
+      cursor = offset <= Math.min(6, bar.width / 3) || offset >= bar.width - Math.min(6, bar.width / 3) ? "ew-resize" : "move";
+    } else if (region) cursor = "pointer";
+    this.box.style.cursor = cursor;
   }
-  drag(event) {
-    const gesture = this.gesture;
-    if (!gesture) return;
-    if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
-    const now = this.timeAtX(event.clientX);
-    if (gesture.kind === "draw") {
-      const [a, b] = [gesture.from, now].sort((p, q) => p - q);
-      if (!gesture.region) {
-        gesture.region = newRegion(a, b, this.current ? [this.current] : []);
-        this.regions.push(gesture.region);
-      }
-      Object.assign(gesture.region, { start: a, end: b });
-    } else {
-      if (!gesture.moved && !this.editable(gesture.region)) {
-        this.gesture = null;
-        return;
-      }
-      const delta = (event.clientX - gesture.x) * this.secondsPerPixel();
-      Object.assign(gesture.region, dragged(gesture.kind, gesture.was, delta, this.data.duration));
+  /** A drag on the waveform or an empty lane: a new region from `from` to `to`, over whatever is there. */
+  drawing(from, to, gesture) {
+    let region = gesture.region;
+    if (!region) {
+      region = newRegion(from, to, this.current ? [this.current] : []);
+      this.regions.push(region);
+      this.relayout();
     }
-    gesture.moved = true;
-    this.drawRegion(gesture.region);
+    Object.assign(region, { start: from, end: to });
+    return region;
   }
-  release() {
-    const gesture = this.gesture;
-    this.gesture = null;
-    if (!gesture || !gesture.moved || !gesture.region) return;
-    this.clickEndsGesture = true;
+  moved(region) {
+    this.drawRegion(region);
+    this.paint();
+  }
+  released(gesture) {
     const region = gesture.region;
-    if (gesture.kind === "draw") {
-      if (!this.current) {
-        this.regions = this.regions.filter((r) => r !== region);
-        this.drawRegions();
-        return this.say("Pick a tag above the waveform first (or type a new one): a region needs one.");
-      }
-      this.select(region);
-      void this.create(region);
-      return;
-    }
+    if (gesture.kind === "draw") return this.made(region);
     this.select(region);
     const changed = { start: region.start, end: region.end };
     Object.assign(region, gesture.was);
-    void this.change(region, changed);
+    this.change(region, changed);
+    this.relayout();
   }
-  click(event) {
-    if (this.clickEndsGesture) {
-      this.clickEndsGesture = false;
+  abandoned(gesture) {
+    if (gesture.kind === "draw") this.drop(gesture.region);
+    else this.moved(gesture.region);
+  }
+  clicked(region, clientX) {
+    if (region) return this.select(region);
+    this.select(null);
+    this.playback.seek(this.timeAtX(clientX));
+  }
+  /** A region was drawn (by a drag, or marked with [ and ]): saved at once if it has a tag, else the tag box
+   * takes the cursor (a fresh dataset has no tags yet) and the region is saved when it gets one. */
+  made(region) {
+    this.relayout();
+    this.select(region);
+    if (region.tags.length) {
+      this.store(region);
       return;
     }
-    const region = this.regionAt(event.target);
-    if (region) {
-      this.select(region);
-    } else {
-      this.select(null);
-      this.seek(this.timeAtX(event.clientX));
-    }
-    this.box.focus();
+    this.say("Type a tag for the new region and press Enter (Esc drops it).");
+    this.find(".new-tag").focus();
   }
-  // -- changes, saved in the background ------------------------------------------------------------------------
+  /** Save a new region, and remember it so Ctrl+Z takes it out again. */
+  store(region) {
+    void this.saver.create(region);
+    this.history.record({ what: "new region", undo: () => this.delete(region), redo: () => this.recreate(region) });
+  }
+  // -- changes, saved in the background (src/saving.ts), each one a step of the history --------------------------
   /** Whether this person may change the region (suggestions: anyone who annotates, before accepting them). */
   editable(region, explain = true) {
     if (region.mine || region.source === "suggestion") return true;
     if (explain) this.say("Only its author or an administrator can change this annotation.");
     return false;
   }
-  /** Run `job` after the region's earlier changes are answered, so each is sent with the version the last gave. */
-  queue(region, job) {
-    region.busy++;
-    this.drawRegion(region);
-    const next = (this.chains.get(region.key) ?? Promise.resolve()).then(job).finally(() => {
-      region.busy--;
-      if (!region.busy) this.chains.delete(region.key);
-      this.drawRegion(region);
-    });
-    this.chains.set(region.key, next);
-    return next;
-  }
-  /** A change was saved: once nothing has moved for CATCH_UP_MS (no gesture, no text being typed, nothing being
-   * saved), ask the page for one run so its table and counts show it. */
+  /** A change catches the page up CATCH_UP_MS after the last one (no gesture, no typing, nothing being saved). */
   saved() {
     window.clearTimeout(this.catchUp);
     this.catchUp = window.setTimeout(() => {
-      if (this.gesture || !this.editor.hidden || this.chains.size > 0) return this.saved();
+      if (this.gestures.gesture || !this.editor.hidden || this.saver.busy) return this.saved();
       this.rerun("changed");
     }, CATCH_UP_MS);
   }
-  refused(region, what, error) {
-    const message = error instanceof Error ? error.message : String(error);
-    region.error = `${what}: ${message}`;
-    this.say(region.error);
-  }
-  adopt(region, stored) {
-    Object.assign(region, {
-      id: stored.id,
-      version: stored.version,
-      start: stored.start_seconds,
-      end: stored.end_seconds,
-      tags: stored.tags ?? [],
-      text: stored.text ?? "",
-      error: ""
-    });
-  }
-  create(region) {
-    return this.queue(region, async () => {
-      try {
-        this.adopt(region, await this.api.call(
-          "POST",
-          `/sounds/${this.data.sound_id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }
-        ));
-        this.say("");
-        this.saved();
-      } catch (error) {
-        this.drop(region);
-        this.refused(region, "Not saved", error);
-      }
-    });
-  }
-  /** Show `changes` now and save them; on a refusal show the server's sentence and what is stored instead. */
+  /** Show `changes` now and save them; Ctrl+Z puts back what was there. */
   change(region, changes) {
-    if (!this.editable(region)) return Promise.resolve();
-    const before = { start: region.start, end: region.end, tags: region.tags, text: region.text };
+    if (!this.editable(region)) return;
+    const before = {};
+    for (const name of Object.keys(changes)) Object.assign(before, { [name]: region[name] });
+    this.apply(region, changes, before);
+    this.history.record({ what: "change", undo: () => this.apply(region, before, changes), redo: () => this.apply(region, changes, before) });
+  }
+  apply(region, changes, before) {
     Object.assign(region, changes, { error: "" });
+    this.drawRegion(region);
+    this.paint();
     if (region.source === "suggestion") {
       region.draft = true;
       this.drawRegion(region);
-      return Promise.resolve();
+      return;
     }
-    this.drawRegion(region);
-    const body = {};
-    if ("start" in changes) body.start_seconds = changes.start;
-    if ("end" in changes) body.end_seconds = changes.end;
-    if ("tags" in changes) body.tags = changes.tags;
-    if ("text" in changes) body.text = changes.text;
-    return this.queue(region, async () => {
-      if (!region.id) return;
-      try {
-        this.adopt(region, await this.api.call("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
-        this.say("");
-        this.saved();
-      } catch (error) {
-        Object.assign(region, before);
-        if (error instanceof ApiError && error.status === 409) await this.reload(region);
-        if (error instanceof ApiError && error.status === 404) this.drop(region);
-        this.refused(region, "Not saved", error);
-      }
-    });
-  }
-  /** After a 409: show the annotation as someone else stored it (or drop it if they deleted it). */
-  async reload(region) {
-    try {
-      this.adopt(region, await this.api.call("GET", `/annotations/${region.id}`));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) this.drop(region);
-    }
+    if (!region.id && !region.busy) return;
+    void this.saver.change(region, changes, before);
   }
   drop(region) {
     this.regions = this.regions.filter((r) => r !== region);
     if (this.selected === region) this.selected = null;
-    if (this.loop === region) this.loop = null;
-    this.drawRegions();
+    if (this.playback.loop === region) this.playback.loop = null;
+    this.relayout();
+  }
+  /** Put back a region taken off the screen by a change the server refused, or by an undo. */
+  restore(region) {
+    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
+    this.relayout();
+  }
+  delete(region) {
+    this.drop(region);
+    void this.saver.remove(region);
+  }
+  recreate(region) {
+    Object.assign(region, { id: null, version: null, error: "" });
+    this.restore(region);
+    void this.saver.create(region);
   }
   remove(region) {
     if (!this.editable(region)) return;
-    if (region.id) this.deleted.add(region.id);
-    this.drop(region);
-    void this.queue(region, async () => {
-      const id = region.id;
-      if (!id) return;
-      this.deleted.add(id);
-      try {
-        await this.api.call("DELETE", `/annotations/${id}`);
-        this.say("");
-        this.saved();
-      } catch (error) {
-        if (gone(error)) return this.say(`Already gone: ${error.message}`);
-        this.deleted.delete(id);
-        this.restore(region);
-        this.refused(region, "Not deleted", error);
-      }
-    });
-  }
-  /** Put back a region taken off the screen by a change the server refused. */
-  restore(region) {
-    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
-    this.drawRegions();
+    this.delete(region);
+    this.history.record({ what: "deletion", undo: () => this.recreate(region), redo: () => this.delete(region) });
   }
   review(region, verdict) {
-    if (region.source !== "suggestion" || !region.id) return this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
-    const id = region.id;
-    if (verdict === "reject") {
-      this.deleted.add(id);
-      this.drop(region);
+    if (region.source !== "suggestion" || !region.id) {
+      this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
+      return;
     }
-    this.queue(region, async () => {
-      try {
-        if (verdict === "accept") {
-          const stored = await this.api.call(
-            "POST",
-            `/annotations/${id}/accept`,
-            { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text }
-          );
-          this.deleted.add(id);
-          this.adopt(region, stored);
-          Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
-        } else {
-          await this.api.call("POST", `/annotations/${id}/reject`);
-        }
-        this.say("");
-        this.saved();
-      } catch (error) {
-        const what = verdict === "accept" ? "Not accepted" : "Not rejected";
-        if (gone(error)) {
-          this.deleted.add(id);
-          this.drop(region);
-          return this.say(`${what}: ${error.message}`);
-        }
-        if (verdict === "reject") {
-          this.deleted.delete(id);
-          this.restore(region);
-        }
-        this.refused(region, what, error);
-        this.drawRegion(region);
-      }
+    if (verdict === "reject") this.drop(region);
+    void this.saver.review(region, verdict).then((taken) => {
+      if (!taken) return this.drawRegion(region);
+      this.relayout();
+      if (verdict === "accept") this.history.record({ what: "acceptance", undo: () => this.delete(region), redo: () => this.recreate(region) });
+      else this.history.record({ what: "rejection", undo: () => this.keepRejected(region), redo: () => this.delete(region) });
     });
+  }
+  /** Undo a rejection: what the suggestion said becomes the person's annotation. */
+  keepRejected(region) {
+    Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
+    this.recreate(region);
   }
   labelSelected(tag, on = false) {
     const region = this.selected;
     if (!region) return;
     if (on && region.tags.includes(tag)) return;
+    if (!region.id && !region.busy && !region.tags.length) {
+      region.tags = [tag];
+      this.say("");
+      this.current ??= tag;
+      this.drawPalette();
+      this.drawRegion(region);
+      this.store(region);
+      return;
+    }
     const tags = toggleTag(region.tags, tag);
     if (!tags.length && !region.text) return this.say("A region needs at least one tag or a text: add another before taking this one off.");
     this.change(region, { tags });
   }
+  undo(redo) {
+    const step = redo ? this.history.redo() : this.history.undo();
+    this.say(step ? `${redo ? "Redone" : "Undone"}: ${step.what}.` : `Nothing to ${redo ? "redo" : "undo"}.`);
+  }
   // -- the keyboard -------------------------------------------------------------------------------------------
   key(event) {
+    if (!this.data) return;
+    const target = event.composedPath()[0] ?? event.target;
+    const where = {
+      onBox: target === this.box,
+      pointerOver: this.pointerOver,
+      onlyOne: live.size === 1,
+      targetTypes: typesItself(target.tagName ?? "", Boolean(target.isContentEditable))
+    };
+    if (!takesKeys(where)) return;
+    const command = commandOf(event);
+    if (!command) return;
+    const action = this.action(command);
+    if (!action) return;
+    event.preventDefault();
+    event.stopPropagation();
+    action();
+  }
+  /** What a command does now, or null if it does nothing here (so the key goes on to the page). */
+  action(command) {
     const region = this.selected;
     const centre = (this.view.start + this.view.end) / 2;
-    const digit = /^[1-9]$/.test(event.key) ? this.tags()[Number(event.key) - 1] : void 0;
-    const actions = {
-      i: () => this.zoom(1 / 2, this.pointer ?? centre),
-      o: () => this.zoom(2, this.pointer ?? centre),
-      ArrowLeft: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
-      ArrowRight: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
-      " ": () => this.togglePlay(),
-      l: () => this.toggleLoop(),
-      Escape: () => this.select(null)
-    };
-    if (region) {
-      Object.assign(actions, {
-        Delete: () => this.remove(region),
-        Backspace: () => this.remove(region),
-        Enter: () => this.editText(region),
-        a: () => this.review(region, "accept"),
-        r: () => this.review(region, "reject")
-      });
+    if (typeof command === "object") {
+      const tag = this.tags()[command.tag];
+      if (!tag) return null;
+      return () => region ? this.labelSelected(tag) : this.choose(tag);
     }
-    if (digit) actions[event.key] = () => region ? this.labelSelected(digit) : this.choose(digit);
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const action = actions[event.key] ?? actions[event.key.toLowerCase()];
-    if (!action) return;
-    stop(event);
-    action();
+    const always = {
+      "zoom-in": () => this.zoom(1 / 2, this.pointer ?? centre),
+      "zoom-out": () => this.zoom(2, this.pointer ?? centre),
+      left: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
+      right: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
+      play: () => this.playback.toggle(),
+      loop: () => this.toggleLoop(),
+      "mark-start": () => this.markStart(),
+      "mark-end": () => this.markEnd(),
+      undo: () => this.undo(false),
+      redo: () => this.undo(true)
+    };
+    const onSelected = region ? {
+      deselect: () => this.select(null),
+      delete: () => this.remove(region),
+      text: () => this.editText(region),
+      accept: () => this.review(region, "accept"),
+      reject: () => this.review(region, "reject")
+    } : {};
+    return always[command] ?? onSelected[command] ?? null;
+  }
+  /** [ at the playhead: where the next region starts (as transcribers mark while listening). */
+  markStart() {
+    this.mark = this.playback.now;
+    this.paint();
+    this.say(`Start marked at ${this.mark.toFixed(2)} s: ] at the end makes the region.`);
+  }
+  /** ] at the playhead: the region from the marked start to here (no mark: from the cursor where play began). */
+  markEnd() {
+    const now = this.playback.now;
+    const from = this.mark ?? this.playback.cursor;
+    const [start, end] = [Math.min(from, now), Math.max(from, now)];
+    if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
+    this.mark = null;
+    const region = newRegion(start, end, this.current ? [this.current] : []);
+    this.regions.push(region);
+    this.made(region);
   }
   editText(region) {
     if (!this.editable(region)) return;
@@ -855,51 +1299,27 @@ var Waveform = class {
   select(region) {
     const was = this.selected;
     this.selected = region;
+    if (was && was !== region && !was.id && !was.busy && !was.tags.length) this.drop(was);
     if (was) this.drawRegion(was);
     if (region) this.drawRegion(region);
+    this.drawRegions();
   }
   // -- playback -----------------------------------------------------------------------------------------------
-  togglePlay() {
-    if (this.audio.paused) {
-      this.audio.currentTime = this.cursor;
-      this.audio.play().catch((error) => this.say(`Cannot play: ${error.message}`));
-    } else {
-      this.cursor = this.audio.currentTime;
-      this.audio.pause();
-    }
-  }
   /** Loop the selected region (again: stop looping). */
   toggleLoop() {
     const region = this.selected;
-    this.loop = this.loop || !region ? null : region;
-    this.loopButton.classList.toggle("on", Boolean(this.loop));
-    this.loopButton.setAttribute("aria-pressed", String(Boolean(this.loop)));
-    if (!region && !this.loop) this.say("Select a region to loop it.");
-    if (this.loop) {
-      this.cursor = this.loop.start;
-      if (this.audio.paused) this.togglePlay();
-      else this.audio.currentTime = this.loop.start;
+    const looping = !this.playback.loop && region ? region : null;
+    if (!region && !this.playback.loop) this.say("Select a region to loop it.");
+    this.playback.setLoop(looping);
+    const button = this.find(".loop");
+    button.classList.toggle("on", Boolean(looping));
+    button.setAttribute("aria-pressed", String(Boolean(looping)));
+  }
+  /** The playhead at `time`; while playing, the view follows it. */
+  follow(time, scroll = true) {
+    if (scroll && this.playback.playing && time > this.view.end) {
+      this.setView(clampView(time, time + (this.view.end - this.view.start), this.data.duration));
     }
-  }
-  seek(time) {
-    this.cursor = time;
-    if (!this.audio.paused) this.audio.currentTime = time;
-    this.movePlayhead(time);
-  }
-  follow() {
-    const step = () => {
-      if (this.audio.paused) return;
-      let now = this.audio.currentTime;
-      if (this.loop && (now >= this.loop.end || now < this.loop.start - 0.25)) {
-        now = this.audio.currentTime = this.loop.start;
-      }
-      if (now > this.view.end) this.setView(clampView(now, now + (this.view.end - this.view.start), this.data.duration));
-      this.movePlayhead(now);
-      requestAnimationFrame(step);
-    };
-    requestAnimationFrame(step);
-  }
-  movePlayhead(time) {
     this.playhead.dataset.time = time.toFixed(3);
     this.clock.textContent = `${time.toFixed(2)} s`;
     const where = fractionOf(this.view, time);
@@ -907,23 +1327,65 @@ var Waveform = class {
     this.playhead.style.display = inside ? "block" : "none";
     if (inside) this.playhead.style.left = `${where * 100}%`;
   }
-  // -- regions on screen (one element each, kept and updated: a drag redraws only the region it moves) --------
+  // -- regions on screen: lanes under the waveform, elements for those wide enough, the rest painted ----------------
+  /** Lanes anew (regions came or went, or one was let go), then everything drawn. */
+  relayout() {
+    this.layout = layoutLanes(this.regions);
+    const height = WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT;
+    this.box.style.height = `${height}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
+    this.drawRegions();
+  }
   drawRegions() {
-    const shown = /* @__PURE__ */ new Set();
-    for (const region of this.regions) {
-      if (region.end > this.view.start && region.start < this.view.end) {
-        shown.add(region.key);
-        this.drawRegion(region);
-      }
-    }
+    if (!this.data) return;
+    const keep = new Set([this.selected, this.gestures.gesture?.region].filter(Boolean));
+    const { elements } = splitRegions(this.regions, this.view, this.box.clientWidth || 800, keep);
+    const shown = new Set(elements.map((r) => r.key));
     for (const [key, made] of this.elements) {
       if (!shown.has(key)) {
         made.remove();
         this.elements.delete(key);
       }
     }
+    for (const region of elements) this.drawRegion(region, true);
+    this.paint();
   }
-  drawRegion(region) {
+  /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
+   * that have no element of their own painted in theirs. */
+  paint() {
+    if (!this.data) return;
+    const width = this.box.clientWidth || 800;
+    const inView = this.regions.filter((r) => r.end > this.view.start && r.start < this.view.end);
+    const painted = inView.filter((r) => !this.elements.has(r.key));
+    const span = (r) => ({
+      start: r.start,
+      end: r.end,
+      color: this.color(r.tags[0]),
+      row: this.layout.lane.get(r.key) ?? 0,
+      dashed: r.source === "suggestion"
+    });
+    const tint = prepare(this.shade, width, WAVE_HEIGHT);
+    paintSpans(
+      tint,
+      inView.filter((r) => r.source !== "suggestion").map(span),
+      this.view,
+      width,
+      WAVE_HEIGHT,
+      0,
+      0.14
+    );
+    if (this.selected) paintSpans(tint, [span(this.selected)], this.view, width, WAVE_HEIGHT, 0, 0.22);
+    if (this.mark !== null) paintSpans(tint, [{ start: this.mark, end: this.mark, color: "#d33", row: 0, dashed: false }], this.view, width, WAVE_HEIGHT, 0, 0.9);
+    const lanes = prepare(this.lanes, width, this.layout.rows * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(120, 120, 140, 0.10)";
+    lanes.fillRect(0, this.layout.humanRows * LANE_HEIGHT, width, (this.layout.rows - this.layout.humanRows) * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
+    for (let row = 1; row < this.layout.rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
+    paintSpans(lanes, painted.map(span), this.view, width, this.layout.rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+  }
+  /** Update the region's element (`create`: make one if it has none; the selected and the dragged always get one). */
+  drawRegion(region, create = false) {
+    const keep = create || region === this.selected || region === this.gestures.gesture?.region;
     let made = this.elements.get(region.key);
     const visible = this.regions.includes(region) && region.end > this.view.start && region.start < this.view.end;
     if (!visible) {
@@ -931,6 +1393,7 @@ var Waveform = class {
       this.elements.delete(region.key);
       return;
     }
+    if (!made && !keep) return;
     if (!made) {
       made = element("div", { "data-testid": "earmark-region" });
       made.append(element("span"));
@@ -946,6 +1409,7 @@ var Waveform = class {
       tags: region.tags.join(";"),
       source: region.source,
       text: region.text,
+      lane: String(this.layout.lane.get(region.key) ?? 0),
       saved: region.id && !region.busy && !region.draft ? "true" : "false",
       error: region.error
     });
@@ -962,7 +1426,8 @@ var Waveform = class {
     const right = Math.min(1, fractionOf(this.view, region.end));
     made.style.left = `${left * 100}%`;
     made.style.width = `${(right - left) * 100}%`;
-    const label = (suggestion ? `? ${region.bot}: ` : "") + region.tags.join(", ") + (region.text ? ` “${region.text}”` : "");
+    made.style.top = `${WAVE_HEIGHT + (this.layout.lane.get(region.key) ?? 0) * LANE_HEIGHT}px`;
+    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
     made.firstChild.textContent = region.error ? `⚠ ${label}` : label;
   }
   say(message) {
@@ -975,6 +1440,12 @@ function index_default({ parentElement, data, setTriggerValue }) {
   const root = parentElement;
   root.__earmark ??= new Waveform(root, (why) => setTriggerValue(why, Date.now()));
   root.__earmark.update(data);
+  return () => window.setTimeout(() => {
+    const element2 = root instanceof ShadowRoot ? root.host : root;
+    if (element2.isConnected || !root.__earmark) return;
+    root.__earmark.dispose();
+    delete root.__earmark;
+  });
 }
 export {
   index_default as default

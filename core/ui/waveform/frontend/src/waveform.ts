@@ -1,13 +1,19 @@
-// The component itself: draws a view of the sound from the server's peaks windows, plays it, and lets people
-// draw, move, resize, label, transcribe, delete and review regions directly. Every change shows at once and is
-// saved in the background through the HTTP API (one change at a time per region, each with the version it
-// read); a refused change (409, 403, ...) is shown on the region and undone.
+// The component: one view of the sound drawn from the server's peaks windows, with its regions in lanes under the
+// waveform, played, and edited directly. It wires the parts together: drawing (src/drawing.ts), which regions get
+// elements (src/layer.ts), lanes (src/lanes.ts), pointer gestures (src/gestures.ts), saving (src/saving.ts),
+// undo (src/history.ts), keys (src/keys.ts), playback (src/playback.ts) and the spectrogram (src/spectrogram.ts).
 
-import { Api, ApiError, type Stored } from "./api";
-import {
-  cleanTag, dragged, gripAt, mergeRegions, newRegion, toggleTag,
-  type Grip, type Region, type ServerRegion,
-} from "./regions";
+import { Api } from "./api";
+import { paintSpans, plot, prepare, type Line, type Span } from "./drawing";
+import { Gestures, type Gesture } from "./gestures";
+import { History } from "./history";
+import { commandOf, takesKeys, typesItself, type Command } from "./keys";
+import { layoutLanes, type Layout } from "./lanes";
+import { splitRegions } from "./layer";
+import { Playback, RATES } from "./playback";
+import { cleanTag, mergeRegions, newRegion, toggleTag, type Region, type ServerRegion } from "./regions";
+import { Saver, type Changes } from "./saving";
+import { Spectrogram } from "./spectrogram";
 import { clampView, fractionOf, shiftView, ticks, timeAt, timeLabel, wheelFactor, zoomView, type View } from "./timeline";
 
 /** What the page sends on every run (core/ui/waveform/__init__.py `waveform`). */
@@ -31,33 +37,12 @@ export type Rerun = (why: "renew" | "changed") => void;
 
 /** How long after the last change saved here the page is asked to catch up (one run for a burst of edits). */
 const CATCH_UP_MS = 2000;
+/** The waveform's own height, and each lane's under it (CSS pixels). */
+export const WAVE_HEIGHT = 120;
+export const LANE_HEIGHT = 22;
 
-interface Line {
-  x: number[];
-  y: number[];
-}
-
-interface Gesture {
-  kind: "draw" | Grip;
-  x: number; // where the press was (client pixels)
-  from: number; // the time there
-  region: Region | null; // the region pressed (or being drawn)
-  was: { start: number; end: number };
-  moved: boolean;
-}
-
-const DRAG_PIXELS = 4; // a press that moves less than this is a click
-const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
-
-/** A refusal saying the annotation is no longer there to change (deleted, or a suggestion already reviewed). */
-function gone(error: unknown): boolean {
-  return error instanceof ApiError && (error.status === 404 || error.status === 409);
-}
-
-function stop(event: Event): void {
-  event.preventDefault();
-  event.stopPropagation(); // the page's own shortcuts (I, O, arrows, Delete) act on the figure below, not here
-}
+/** The waveforms on the page: with only one, it takes the keys wherever the pointer is. */
+const live = new Set<Waveform>();
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text = ""): HTMLElementTagNameMap[K] {
   const made = document.createElement(tag);
@@ -66,103 +51,113 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
   return made;
 }
 
-/** Draw `line` (times and values -1..1) over `view` on `canvas`, sized to `box` at the screen's pixel ratio. */
-function plot(canvas: HTMLCanvasElement, box: HTMLElement, line: Line, view: View): void {
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(box.clientWidth * ratio);
-  canvas.height = Math.round(box.clientHeight * ratio);
-  const context = canvas.getContext("2d") as CanvasRenderingContext2D;
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.strokeStyle = "#4a6fa5";
-  context.lineWidth = ratio;
-  context.beginPath();
-  for (let i = 0; i < line.x.length; i++) {
-    const x = fractionOf(view, line.x[i]) * canvas.width;
-    const y = (0.5 - line.y[i] / 2) * canvas.height;
-    if (i === 0) context.moveTo(x, y);
-    else context.lineTo(x, y);
-  }
-  context.stroke();
-}
-
 export class Waveform {
+  private readonly find: <T extends Element>(selector: string) => T;
   private readonly box: HTMLElement;
-  private readonly canvas: HTMLCanvasElement;
-  private readonly layer: HTMLElement;
+  private readonly wave: HTMLCanvasElement; // the peaks line
+  private readonly shade: HTMLCanvasElement; // regions tinted over the waveform
+  private readonly lanes: HTMLCanvasElement; // the lanes, and the regions too narrow for an element
+  private readonly layer: HTMLElement; // regions' elements, in their lanes
   private readonly playhead: HTMLElement;
-  private readonly audio: HTMLAudioElement;
   private readonly status: HTMLElement;
   private readonly palette: HTMLElement;
   private readonly editor: HTMLInputElement;
-  private readonly playButton: HTMLButtonElement;
-  private readonly loopButton: HTMLButtonElement;
   private readonly clock: HTMLElement;
   private readonly ruler: HTMLElement;
-  private readonly overview: HTMLElement; // the whole sound, small, with the view's window on it
-  private overviewLine: Line | null = null;
-  private steering = false; // a press on the overview is moving the view
-  private readonly spectrogramButton: HTMLButtonElement;
-  private readonly picture: HTMLImageElement;
-  private readonly pictureNote: HTMLElement;
-  private spectrogramOn = false;
-  private pictureRequest: AbortController | null = null;
+  private readonly overview: HTMLElement;
+  private readonly cleanups: (() => void)[] = [];
+  private readonly api = new Api("", "");
+  private readonly saver: Saver;
+  private readonly history = new History();
+  private readonly gestures: Gestures;
+  private readonly playback: Playback;
+  private readonly spectrogram: Spectrogram;
   private data!: Data;
-  private api = new Api("", "");
   private regions: Region[] = [];
+  private layout: Layout = { lane: new Map(), rows: 1, humanRows: 1 };
   private readonly elements = new Map<number, HTMLElement>();
-  private readonly deleted = new Set<string>();
-  private readonly chains = new Map<number, Promise<void>>();
   private extraTags: string[] = [];
   private selected: Region | null = null;
   private current: string | null = null; // the tag new regions get
-  private gesture: Gesture | null = null;
-  private clickEndsGesture = false;
   private view: View = { start: 0, end: 0 };
   private line: Line | null = null;
   private pending: AbortController | null = null;
-  private cursor = 0;
-  private pointer: number | null = null; // the time under the mouse, while it is over the waveform
-  private loop: Region | null = null;
+  private pointerOver = false;
+  private pointer: number | null = null; // the time under the pointer, while it is over the waveform
+  private mark: number | null = null; // a start marked with [ at the playhead, waiting for ]
+  private steering = false; // a press on the overview is moving the view
   private tokenAt = 0; // when the page's current token arrived
   private renewing = false;
   private catchUp = 0; // the timer that asks the page to catch up with changes saved here
   private firstView = false;
 
-  constructor(private readonly root: HTMLElement, private readonly rerun: Rerun) {
-    const find = <T extends Element>(selector: string) => root.querySelector(selector) as T;
-    this.box = find("[data-testid=earmark-waveform]");
-    this.canvas = find("canvas");
-    this.layer = find(".regions");
-    this.playhead = find("[data-testid=earmark-playhead]");
-    this.audio = find("audio");
-    this.status = find(".status");
-    this.palette = find(".palette");
-    this.editor = find(".text-editor");
-    this.playButton = find(".play");
-    this.loopButton = find(".loop");
-    this.clock = find(".clock");
-    this.ruler = find(".ruler");
-    this.overview = find("[data-testid=earmark-overview]");
-    this.overview.addEventListener("mousedown", (e) => { this.steering = true; this.steer(e); e.preventDefault(); });
-    window.addEventListener("mousemove", (e) => { if (this.steering) this.steer(e); });
-    window.addEventListener("mouseup", () => { this.steering = false; });
-    this.spectrogramButton = find(".spectrogram-toggle");
-    this.picture = find(".spectrogram");
-    this.pictureNote = find(".spectrogram-note");
+  constructor(root: HTMLElement | ShadowRoot, private readonly rerun: Rerun) {
+    this.find = <T extends Element>(selector: string) => root.querySelector(selector) as T;
+    this.box = this.find("[data-testid=earmark-waveform]");
+    this.wave = this.find("canvas.wave");
+    this.shade = this.find("canvas.shade");
+    this.lanes = this.find("canvas.lanes");
+    this.layer = this.find(".regions");
+    this.playhead = this.find("[data-testid=earmark-playhead]");
+    this.status = this.find(".status");
+    this.palette = this.find(".palette");
+    this.editor = this.find(".text-editor");
+    this.clock = this.find(".clock");
+    this.ruler = this.find(".ruler");
+    this.overview = this.find("[data-testid=earmark-overview]");
+    this.saver = new Saver(this.api, {
+      redraw: (r) => this.drawRegion(r), drop: (r) => this.drop(r), restore: (r) => this.restore(r),
+      say: (m) => this.say(m), saved: () => this.saved(),
+    }, () => ({ id: this.data.sound_id, channel: this.data.channel ?? null }));
+    this.playback = new Playback(this.find("audio"), this.find(".play"), { at: (t) => this.follow(t), say: (m) => this.say(m) });
+    this.spectrogram = new Spectrogram(this.find(".spectrogram"), this.find(".spectrogram-note"), this.api, (m) => this.say(m));
+    this.gestures = new Gestures(this.box, {
+      regionAt: (t) => this.regionAt(t), edgeBox: (r) => this.elements.get(r.key)?.getBoundingClientRect() ?? null,
+      timeAt: (x) => this.timeAtX(x), secondsPerPixel: () => this.secondsPerPixel(), duration: () => this.data.duration,
+      mayChange: (r) => this.editable(r), draw: (a, b, g) => this.drawing(a, b, g), shown: (r) => this.moved(r),
+      done: (g) => this.released(g), click: (r, x) => this.clicked(r, x), abandoned: (g) => this.abandoned(g),
+      pinch: (f, x) => this.zoom(f, this.timeAtX(x)), focus: () => this.box.focus({ preventScroll: true }),
+    });
     this.buildToolbar();
-    this.box.addEventListener("mousedown", (e) => this.press(e));
-    window.addEventListener("mousemove", (e) => this.drag(e));
-    window.addEventListener("mouseup", () => this.release());
-    this.box.addEventListener("mousemove", (e) => this.hover(e));
-    this.box.addEventListener("mouseleave", () => { this.pointer = null; });
-    this.box.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
-    this.box.addEventListener("keydown", (e) => this.key(e));
-    this.box.addEventListener("click", (e) => this.click(e));
-    this.editor.addEventListener("keydown", (e) => this.editorKey(e));
-    this.audio.addEventListener("play", () => { this.playButton.textContent = "⏸ Pause"; this.follow(); });
-    this.audio.addEventListener("pause", () => { this.playButton.textContent = "▶ Play"; });
-    new ResizeObserver(() => { this.drawRuler(); this.load(); this.loadOverview(); }).observe(this.box);
-    window.setInterval(() => this.renewToken(), 30_000);
+    this.listen();
+    live.add(this);
+  }
+
+  /** Everything registered outside the component's own elements, so that unmounting leaves nothing running. */
+  private listen(): void {
+    const on = <E extends Event>(target: EventTarget, type: string, handler: (e: E) => void, options?: AddEventListenerOptions) => {
+      target.addEventListener(type, handler as EventListener, options);
+      this.cleanups.push(() => target.removeEventListener(type, handler as EventListener, options));
+    };
+    on<KeyboardEvent>(window, "keydown", (e) => this.key(e), { capture: true });
+    on<PointerEvent>(this.box, "pointerenter", () => { this.pointerOver = true; });
+    on<PointerEvent>(this.box, "pointerleave", () => { this.pointerOver = false; this.pointer = null; });
+    on<PointerEvent>(this.box, "pointermove", (e) => this.hover(e));
+    on<WheelEvent>(this.box, "wheel", (e) => this.wheel(e), { passive: false });
+    on<PointerEvent>(this.overview, "pointerdown", (e) => {
+      this.steering = true;
+      this.overview.setPointerCapture?.(e.pointerId);
+      this.steer(e);
+      e.preventDefault();
+    });
+    on<PointerEvent>(this.overview, "pointermove", (e) => { if (this.steering) this.steer(e); });
+    on<PointerEvent>(this.overview, "pointerup", () => { this.steering = false; });
+    on<KeyboardEvent>(this.editor, "keydown", (e) => this.editorKey(e));
+    const resize = new ResizeObserver(() => { this.drawRuler(); this.load(); this.loadOverview(); this.drawRegions(); });
+    resize.observe(this.box);
+    this.cleanups.push(() => resize.disconnect());
+    const timer = window.setInterval(() => this.renewToken(), 30_000);
+    this.cleanups.push(() => window.clearInterval(timer));
+  }
+
+  /** Streamlit unmounts the component: stop listening, fetching and playing. */
+  dispose(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    window.clearTimeout(this.catchUp);
+    this.pending?.abort();
+    this.spectrogram.stop();
+    this.playback.stop();
+    live.delete(this);
   }
 
   /** Someone may annotate for hours without touching the page around this component: halfway through the page
@@ -188,11 +183,12 @@ export class Waveform {
     }
     if (fresh) {
       this.regions = [];
-      this.deleted.clear();
-      this.selected = this.loop = null;
-      this.extraTags = [];
+      this.saver.deleted.clear();
+      this.history.clear();
+      this.selected = null;
+      this.mark = null;
     }
-    this.regions = mergeRegions(this.regions, data.regions || [], this.deleted);
+    this.regions = mergeRegions(this.regions, data.regions || [], this.saver.deleted);
     if (this.selected && !this.regions.includes(this.selected)) this.selected = null;
     if (!this.current || !this.tags().includes(this.current)) this.current = this.tags()[0] ?? null;
     this.drawPalette();
@@ -200,19 +196,20 @@ export class Waveform {
       performance.mark("earmark:sound"); // bench/waveform.py reads "earmark:first-view": mounted -> drawn
       this.firstView = true;
       this.view = { start: 0, end: data.duration };
-      this.cursor = 0;
-      this.audio.src = data.audio_url;
+      this.playback.load(data.audio_url);
       this.drawRuler();
       this.load();
       this.loadOverview();
     }
     if (otherChannel) this.load();
-    this.drawRegions();
-    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
+    this.relayout();
+    this.follow(this.playback.now);
   }
 
+  /** The palette: the dataset's tags in the order the page gives (the order people made them), then typed ones. */
   private tags(): string[] {
-    return [...(this.data.tags || []), ...this.extraTags.filter((t) => !(this.data.tags || []).includes(t))];
+    const given = this.data.tags || [];
+    return [...given, ...this.extraTags.filter((t) => !given.includes(t))];
   }
 
   // -- the view ---------------------------------------------------------------------------------------------
@@ -231,7 +228,7 @@ export class Waveform {
     this.drawRuler();
     this.placeWindow();
     this.drawRegions(); // regions and playhead follow at once; the waveform when its window arrives
-    this.movePlayhead(this.audio.paused ? this.cursor : this.audio.currentTime);
+    this.follow(this.playback.now, false);
     this.load();
   }
 
@@ -248,6 +245,12 @@ export class Waveform {
     this.zoom(wheelFactor(event.deltaY, event.ctrlKey), this.timeAtX(event.clientX));
   }
 
+  private peaksQuery(start: number, end: number, points: number): URLSearchParams {
+    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(points) });
+    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
+    return query;
+  }
+
   /** Ask the server for exactly the window shown (two points per pixel); a newer view cancels an older request. */
   private async load(): Promise<void> {
     if (!this.data) return;
@@ -256,50 +259,21 @@ export class Waveform {
     this.pending?.abort();
     const controller = (this.pending = new AbortController());
     const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
-    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4), points: String(2 * width) });
-    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
     try {
-      this.line = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${query}`, undefined, controller.signal);
+      this.line = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(start, end, 2 * width)}`,
+        undefined, controller.signal);
       if (controller !== this.pending) return;
       this.draw({ start, end });
-      this.loadPicture();
+      void this.spectrogram.show(this.data.sound_id, { start, end }, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     } catch (error) {
       if ((error as Error).name !== "AbortError") this.say(`The waveform could not be loaded: ${(error as Error).message}`);
     }
   }
 
-  /** The spectrogram of the view drawn, when it is switched on (a PNG fetched with the page token). */
-  private async loadPicture(): Promise<void> {
-    this.pictureRequest?.abort();
-    const shown = this.spectrogramOn && this.data;
-    this.picture.hidden = this.pictureNote.hidden = true;
-    if (!shown) return;
-    const { start, end } = this.view;
-    if (end - start > this.data.spectrogram_max_seconds) {
-      this.pictureNote.textContent = `Zoom in to ${this.data.spectrogram_max_seconds} s or less to see the spectrogram.`;
-      this.pictureNote.hidden = false;
-      return;
-    }
-    const controller = (this.pictureRequest = new AbortController());
-    const query = new URLSearchParams({ start: start.toFixed(4), end: end.toFixed(4) });
-    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
-    try {
-      const image = await this.api.blob(`/sounds/${this.data.sound_id}/spectrogram?${query}`, controller.signal);
-      if (controller !== this.pictureRequest) return;
-      const old = this.picture.src;
-      this.picture.src = URL.createObjectURL(image);
-      this.picture.dataset.viewStart = start.toFixed(4);
-      this.picture.dataset.viewEnd = end.toFixed(4);
-      this.picture.hidden = false;
-      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-    } catch (error) {
-      if ((error as Error).name !== "AbortError") this.say(`The spectrogram could not be loaded: ${(error as Error).message}`);
-    }
-  }
-
+  /** The view's peaks on the waveform's own canvas; `data-ready` says the view is on the screen. */
   private draw(view: View): void {
     if (!this.line) return;
-    plot(this.canvas, this.box, this.line, view);
+    plot(this.wave, this.box.clientWidth, WAVE_HEIGHT, this.line, view);
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
@@ -313,12 +287,11 @@ export class Waveform {
   private async loadOverview(): Promise<void> {
     if (!this.data) return;
     const width = Math.max(10, Math.min(2500, Math.round(this.overview.clientWidth || 800)));
-    const query = new URLSearchParams({ start: "0", end: String(this.data.duration), points: String(width) });
-    if (this.data.channel !== null && this.data.channel !== undefined) query.set("channel", String(this.data.channel));
     try {
-      this.overviewLine = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${query}`);
-      plot(this.overview.querySelector("canvas") as HTMLCanvasElement, this.overview, this.overviewLine,
+      const line = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(0, this.data.duration, 2 * width)}`);
+      plot(this.find("[data-testid=earmark-overview] canvas"), this.overview.clientWidth, this.overview.clientHeight, line,
         { start: 0, end: this.data.duration });
+      this.overview.dataset.ready = "true";
       this.placeWindow();
     } catch (error) {
       this.say(`The overview could not be loaded: ${(error as Error).message}`);
@@ -328,13 +301,13 @@ export class Waveform {
   private placeWindow(): void {
     if (!this.data) return;
     const whole = { start: 0, end: this.data.duration };
-    const frame = this.overview.querySelector(".window") as HTMLElement;
+    const frame = this.find<HTMLElement>("[data-testid=earmark-overview] .window");
     frame.style.left = `${fractionOf(whole, this.view.start) * 100}%`;
     frame.style.width = `${Math.max(0.3, (fractionOf(whole, this.view.end) - fractionOf(whole, this.view.start)) * 100)}%`;
   }
 
   /** A press or drag on the overview centres the view there, keeping its length. */
-  private steer(event: MouseEvent): void {
+  private steer(event: PointerEvent): void {
     const rect = this.overview.getBoundingClientRect();
     const at = timeAt({ start: 0, end: this.data.duration }, (event.clientX - rect.left) / rect.width);
     const half = (this.view.end - this.view.start) / 2;
@@ -365,6 +338,7 @@ export class Waveform {
     const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
     typed.addEventListener("keydown", (event) => {
       event.stopPropagation();
+      if (event.key === "Escape") return this.box.focus();
       if (event.key !== "Enter") return;
       const tag = cleanTag(typed.value);
       if (!tag) return;
@@ -380,21 +354,22 @@ export class Waveform {
   }
 
   private buildToolbar(): void {
-    this.playButton.addEventListener("click", () => this.togglePlay());
-    this.loopButton.addEventListener("click", () => this.toggleLoop());
-    this.spectrogramButton.addEventListener("click", () => {
-      this.spectrogramOn = !this.spectrogramOn;
-      this.spectrogramButton.classList.toggle("on", this.spectrogramOn);
-      this.spectrogramButton.setAttribute("aria-pressed", String(this.spectrogramOn));
-      this.loadPicture();
+    this.find(".play").addEventListener("click", () => this.playback.toggle());
+    this.find(".loop").addEventListener("click", () => this.toggleLoop());
+    const toggle = this.find<HTMLButtonElement>(".spectrogram-toggle");
+    toggle.addEventListener("click", () => {
+      this.spectrogram.on = !this.spectrogram.on;
+      toggle.classList.toggle("on", this.spectrogram.on);
+      toggle.setAttribute("aria-pressed", String(this.spectrogram.on));
+      void this.spectrogram.show(this.data.sound_id, this.view, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     });
-    const rate = this.root.querySelector(".rate") as HTMLSelectElement;
+    const rate = this.find<HTMLSelectElement>(".rate");
     rate.replaceChildren(...RATES.map((r) => {
       const option = element("option", { value: String(r) }, `${r}×`);
       option.selected = r === 1;
       return option;
     }));
-    rate.addEventListener("change", () => { this.audio.playbackRate = Number(rate.value); });
+    rate.addEventListener("change", () => { this.playback.rate = Number(rate.value); });
   }
 
   private color(tag: string | undefined): string {
@@ -406,7 +381,7 @@ export class Waveform {
     this.drawPalette();
   }
 
-  // -- pointer gestures: draw on empty waveform, move by the body, resize by an edge -------------------------
+  // -- gestures: what a drag or a click means for the regions ---------------------------------------------------
 
   private regionAt(target: EventTarget | null): Region | null {
     const found = (target as HTMLElement | null)?.closest?.("[data-testid=earmark-region]") as HTMLElement | null;
@@ -414,97 +389,77 @@ export class Waveform {
     return this.regions.find((r) => String(r.key) === found.dataset.key) ?? null;
   }
 
-  private gripOf(region: Region, clientX: number): Grip {
-    const rect = this.elements.get(region.key)!.getBoundingClientRect();
-    return gripAt(clientX - rect.left, rect.width);
-  }
-
-  private press(event: MouseEvent): void {
-    this.clickEndsGesture = false;
-    if (event.button !== 0) return;
-    event.preventDefault(); // no text selection while dragging; the keys go to the waveform, whatever had them
-    this.box.focus({ preventScroll: true });
-    const region = this.regionAt(event.target);
-    const from = this.timeAtX(event.clientX);
-    if (!region) {
-      this.gesture = { kind: "draw", x: event.clientX, from, region: null, was: { start: from, end: from }, moved: false };
-      return;
-    }
-    this.gesture = { kind: this.gripOf(region, event.clientX), x: event.clientX, from, region,
-      was: { start: region.start, end: region.end }, moved: false };
-  }
-
-  private hover(event: MouseEvent): void {
+  private hover(event: PointerEvent): void {
     this.pointer = this.timeAtX(event.clientX);
-    if (this.gesture) return;
+    if (this.gestures.gesture) return;
     const region = this.regionAt(event.target);
-    const grip = region && this.editable(region, false) ? this.gripOf(region, event.clientX) : null;
-    this.box.style.cursor = grip === "body" ? "move" : grip ? "ew-resize" : region ? "pointer" : "crosshair";
+    const bar = region && this.elements.get(region.key)?.getBoundingClientRect();
+    let cursor = "crosshair";
+    if (region && bar && this.editable(region, false)) {
+      const offset = event.clientX - bar.left;
+      cursor = offset <= Math.min(6, bar.width / 3) || offset >= bar.width - Math.min(6, bar.width / 3) ? "ew-resize" : "move";
+    } else if (region) cursor = "pointer";
+    this.box.style.cursor = cursor;
   }
 
-  private drag(event: MouseEvent): void {
-    const gesture = this.gesture;
-    if (!gesture) return;
-    if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
-    const now = this.timeAtX(event.clientX);
-    if (gesture.kind === "draw") {
-      const [a, b] = [gesture.from, now].sort((p, q) => p - q);
-      if (!gesture.region) {
-        gesture.region = newRegion(a, b, this.current ? [this.current] : []);
-        this.regions.push(gesture.region);
-      }
-      Object.assign(gesture.region, { start: a, end: b });
-    } else {
-      if (!gesture.moved && !this.editable(gesture.region!)) {
-        this.gesture = null;
-        return;
-      }
-      const delta = (event.clientX - gesture.x) * this.secondsPerPixel();
-      Object.assign(gesture.region!, dragged(gesture.kind, gesture.was, delta, this.data.duration));
+  /** A drag on the waveform or an empty lane: a new region from `from` to `to`, over whatever is there. */
+  private drawing(from: number, to: number, gesture: Gesture): Region {
+    let region = gesture.region;
+    if (!region) {
+      region = newRegion(from, to, this.current ? [this.current] : []);
+      this.regions.push(region);
+      this.relayout();
     }
-    gesture.moved = true;
-    this.drawRegion(gesture.region!);
+    Object.assign(region, { start: from, end: to });
+    return region;
   }
 
-  private release(): void {
-    const gesture = this.gesture;
-    this.gesture = null;
-    if (!gesture || !gesture.moved || !gesture.region) return;
-    // The click that follows ends this drag, not a click of its own (a new press resets this, should none follow).
-    this.clickEndsGesture = true;
-    const region = gesture.region;
-    if (gesture.kind === "draw") {
-      if (!this.current) {
-        this.regions = this.regions.filter((r) => r !== region);
-        this.drawRegions();
-        return this.say("Pick a tag above the waveform first (or type a new one): a region needs one.");
-      }
-      this.select(region);
-      void this.create(region);
-      return;
-    }
+  private moved(region: Region): void {
+    this.drawRegion(region);
+    this.paint();
+  }
+
+  private released(gesture: Gesture): void {
+    const region = gesture.region as Region;
+    if (gesture.kind === "draw") return this.made(region);
     this.select(region);
     const changed = { start: region.start, end: region.end };
     Object.assign(region, gesture.was); // change() applies it again, remembering what it was
-    void this.change(region, changed);
+    this.change(region, changed);
+    this.relayout();
   }
 
-  private click(event: MouseEvent): void {
-    if (this.clickEndsGesture) {
-      this.clickEndsGesture = false; // the end of a drag, not a click
+  private abandoned(gesture: Gesture): void {
+    if (gesture.kind === "draw") this.drop(gesture.region as Region);
+    else this.moved(gesture.region as Region);
+  }
+
+  private clicked(region: Region | null, clientX: number): void {
+    if (region) return this.select(region);
+    this.select(null);
+    this.playback.seek(this.timeAtX(clientX));
+  }
+
+  /** A region was drawn (by a drag, or marked with [ and ]): saved at once if it has a tag, else the tag box
+   * takes the cursor (a fresh dataset has no tags yet) and the region is saved when it gets one. */
+  private made(region: Region): void {
+    this.relayout();
+    this.select(region);
+    if (region.tags.length) {
+      this.store(region);
       return;
     }
-    const region = this.regionAt(event.target);
-    if (region) {
-      this.select(region);
-    } else {
-      this.select(null);
-      this.seek(this.timeAtX(event.clientX));
-    }
-    this.box.focus();
+    this.say("Type a tag for the new region and press Enter (Esc drops it).");
+    this.find<HTMLInputElement>(".new-tag").focus();
   }
 
-  // -- changes, saved in the background ------------------------------------------------------------------------
+  /** Save a new region, and remember it so Ctrl+Z takes it out again. */
+  private store(region: Region): void {
+    void this.saver.create(region);
+    this.history.record({ what: "new region", undo: () => this.delete(region), redo: () => this.recreate(region) });
+  }
+
+  // -- changes, saved in the background (src/saving.ts), each one a step of the history --------------------------
 
   /** Whether this person may change the region (suggestions: anyone who annotates, before accepting them). */
   private editable(region: Region, explain = true): boolean {
@@ -513,201 +468,170 @@ export class Waveform {
     return false;
   }
 
-  /** Run `job` after the region's earlier changes are answered, so each is sent with the version the last gave. */
-  private queue(region: Region, job: () => Promise<void>): Promise<void> {
-    region.busy++;
-    this.drawRegion(region);
-    const next = (this.chains.get(region.key) ?? Promise.resolve()).then(job).finally(() => {
-      region.busy--;
-      if (!region.busy) this.chains.delete(region.key);
-      this.drawRegion(region);
-    });
-    this.chains.set(region.key, next);
-    return next;
-  }
-
-  /** A change was saved: once nothing has moved for CATCH_UP_MS (no gesture, no text being typed, nothing being
-   * saved), ask the page for one run so its table and counts show it. */
+  /** A change catches the page up CATCH_UP_MS after the last one (no gesture, no typing, nothing being saved). */
   private saved(): void {
     window.clearTimeout(this.catchUp);
     this.catchUp = window.setTimeout(() => {
-      if (this.gesture || !this.editor.hidden || this.chains.size > 0) return this.saved();
+      if (this.gestures.gesture || !this.editor.hidden || this.saver.busy) return this.saved();
       this.rerun("changed");
     }, CATCH_UP_MS);
   }
 
-  private refused(region: Region, what: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
-    region.error = `${what}: ${message}`;
-    this.say(region.error);
+  /** Show `changes` now and save them; Ctrl+Z puts back what was there. */
+  private change(region: Region, changes: Changes): void {
+    if (!this.editable(region)) return;
+    const before: Changes = {};
+    for (const name of Object.keys(changes) as (keyof Changes)[]) Object.assign(before, { [name]: region[name] });
+    this.apply(region, changes, before);
+    this.history.record({ what: "change", undo: () => this.apply(region, before, changes), redo: () => this.apply(region, changes, before) });
   }
 
-  private adopt(region: Region, stored: Stored): void {
-    Object.assign(region, { id: stored.id, version: stored.version, start: stored.start_seconds, end: stored.end_seconds,
-      tags: stored.tags ?? [], text: stored.text ?? "", error: "" });
-  }
-
-  private create(region: Region): Promise<void> {
-    return this.queue(region, async () => {
-      try {
-        this.adopt(region, await this.api.call<Stored>("POST", `/sounds/${this.data.sound_id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, channel: this.data.channel ?? null }));
-        this.say("");
-        this.saved();
-      } catch (error) {
-        this.drop(region);
-        this.refused(region, "Not saved", error);
-      }
-    });
-  }
-
-  /** Show `changes` now and save them; on a refusal show the server's sentence and what is stored instead. */
-  private change(region: Region, changes: Partial<Pick<Region, "start" | "end" | "tags" | "text">>): Promise<void> {
-    if (!this.editable(region)) return Promise.resolve();
-    const before = { start: region.start, end: region.end, tags: region.tags, text: region.text };
+  private apply(region: Region, changes: Changes, before: Changes): void {
     Object.assign(region, changes, { error: "" });
+    this.drawRegion(region);
+    this.paint();
     if (region.source === "suggestion") { // kept here until accepted (A) or rejected (R)
       region.draft = true;
       this.drawRegion(region);
-      return Promise.resolve();
+      return;
     }
-    this.drawRegion(region);
-    const body: Record<string, unknown> = {};
-    if ("start" in changes) body.start_seconds = changes.start;
-    if ("end" in changes) body.end_seconds = changes.end;
-    if ("tags" in changes) body.tags = changes.tags;
-    if ("text" in changes) body.text = changes.text;
-    return this.queue(region, async () => {
-      if (!region.id) return; // its creation was refused: nothing to change
-      try {
-        this.adopt(region, await this.api.call<Stored>("PATCH", `/annotations/${region.id}`, { ...body, version: region.version }));
-        this.say("");
-        this.saved();
-      } catch (error) {
-        Object.assign(region, before);
-        if (error instanceof ApiError && error.status === 409) await this.reload(region);
-        if (error instanceof ApiError && error.status === 404) this.drop(region); // deleted by someone meanwhile
-        this.refused(region, "Not saved", error);
-      }
-    });
-  }
-
-  /** After a 409: show the annotation as someone else stored it (or drop it if they deleted it). */
-  private async reload(region: Region): Promise<void> {
-    try {
-      this.adopt(region, await this.api.call<Stored>("GET", `/annotations/${region.id}`));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) this.drop(region);
-    }
+    if (!region.id && !region.busy) return; // an untagged drawing, not stored yet
+    void this.saver.change(region, changes, before);
   }
 
   private drop(region: Region): void {
     this.regions = this.regions.filter((r) => r !== region);
     if (this.selected === region) this.selected = null;
-    if (this.loop === region) this.loop = null;
-    this.drawRegions();
+    if (this.playback.loop === region) this.playback.loop = null;
+    this.relayout();
+  }
+
+  /** Put back a region taken off the screen by a change the server refused, or by an undo. */
+  private restore(region: Region): void {
+    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
+    this.relayout();
+  }
+
+  private delete(region: Region): void {
+    this.drop(region);
+    void this.saver.remove(region);
+  }
+
+  private recreate(region: Region): void {
+    Object.assign(region, { id: null, version: null, error: "" });
+    this.restore(region);
+    void this.saver.create(region);
   }
 
   private remove(region: Region): void {
     if (!this.editable(region)) return;
-    if (region.id) this.deleted.add(region.id);
-    this.drop(region);
-    void this.queue(region, async () => { // after its creation, if that is still on its way
-      const id = region.id;
-      if (!id) return; // its creation was refused: nothing was stored
-      this.deleted.add(id);
-      try {
-        await this.api.call("DELETE", `/annotations/${id}`);
-        this.say("");
-        this.saved();
-      } catch (error) {
-        if (gone(error)) return this.say(`Already gone: ${(error as Error).message}`);
-        this.deleted.delete(id);
-        this.restore(region);
-        this.refused(region, "Not deleted", error);
-      }
-    });
-  }
-
-  /** Put back a region taken off the screen by a change the server refused. */
-  private restore(region: Region): void {
-    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
-    this.drawRegions();
+    this.delete(region);
+    this.history.record({ what: "deletion", undo: () => this.recreate(region), redo: () => this.delete(region) });
   }
 
   private review(region: Region, verdict: "accept" | "reject"): void {
-    if (region.source !== "suggestion" || !region.id) return this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
-    const id = region.id;
-    if (verdict === "reject") {
-      this.deleted.add(id);
-      this.drop(region);
+    if (region.source !== "suggestion" || !region.id) {
+      this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
+      return;
     }
-    this.queue(region, async () => {
-      try {
-        if (verdict === "accept") {
-          const stored = await this.api.call<Stored>("POST", `/annotations/${id}/accept`,
-            { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text });
-          this.deleted.add(id); // the suggestion is gone; the region is now the person's new annotation
-          this.adopt(region, stored);
-          Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
-        } else {
-          await this.api.call("POST", `/annotations/${id}/reject`);
-        }
-        this.say("");
-        this.saved();
-      } catch (error) {
-        const what = verdict === "accept" ? "Not accepted" : "Not rejected";
-        if (gone(error)) { // someone else reviewed it, or a re-run of its analyzer replaced it: it is not there
-          this.deleted.add(id);
-          this.drop(region);
-          return this.say(`${what}: ${(error as Error).message}`);
-        }
-        if (verdict === "reject") {
-          this.deleted.delete(id);
-          this.restore(region);
-        }
-        this.refused(region, what, error);
-        this.drawRegion(region);
-      }
+    if (verdict === "reject") this.drop(region);
+    void this.saver.review(region, verdict).then((taken) => {
+      if (!taken) return this.drawRegion(region);
+      this.relayout();
+      // Undoing a review: an accepted suggestion's annotation is deleted, a rejected one is kept as the person's
+      // own annotation (the analyzer's suggestion itself is not restored: it stays reviewed).
+      if (verdict === "accept") this.history.record({ what: "acceptance", undo: () => this.delete(region), redo: () => this.recreate(region) });
+      else this.history.record({ what: "rejection", undo: () => this.keepRejected(region), redo: () => this.delete(region) });
     });
+  }
+
+  /** Undo a rejection: what the suggestion said becomes the person's annotation. */
+  private keepRejected(region: Region): void {
+    Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
+    this.recreate(region);
   }
 
   private labelSelected(tag: string, on = false): void {
     const region = this.selected;
     if (!region) return;
     if (on && region.tags.includes(tag)) return;
+    if (!region.id && !region.busy && !region.tags.length) { // the first tag of a new drawing: now it is stored
+      region.tags = [tag];
+      this.say("");
+      this.current ??= tag;
+      this.drawPalette();
+      this.drawRegion(region);
+      this.store(region);
+      return;
+    }
     const tags = toggleTag(region.tags, tag);
     if (!tags.length && !region.text) return this.say("A region needs at least one tag or a text: add another before taking this one off.");
     this.change(region, { tags });
   }
 
+  private undo(redo: boolean): void {
+    const step = redo ? this.history.redo() : this.history.undo();
+    this.say(step ? `${redo ? "Redone" : "Undone"}: ${step.what}.` : `Nothing to ${redo ? "redo" : "undo"}.`);
+  }
+
   // -- the keyboard -------------------------------------------------------------------------------------------
 
   private key(event: KeyboardEvent): void {
+    if (!this.data) return;
+    const target = (event.composedPath()[0] ?? event.target) as HTMLElement;
+    const where = { onBox: target === this.box, pointerOver: this.pointerOver, onlyOne: live.size === 1,
+      targetTypes: typesItself(target.tagName ?? "", Boolean(target.isContentEditable)) };
+    if (!takesKeys(where)) return;
+    const command = commandOf(event);
+    if (!command) return;
+    const action = this.action(command);
+    if (!action) return; // not for the waveform now: the page's own key (Esc, Delete with nothing selected, ...)
+    event.preventDefault();
+    event.stopPropagation(); // the page's own shortcuts do not also act
+    action();
+  }
+
+  /** What a command does now, or null if it does nothing here (so the key goes on to the page). */
+  private action(command: Command): (() => void) | null {
     const region = this.selected;
     const centre = (this.view.start + this.view.end) / 2;
-    const digit = /^[1-9]$/.test(event.key) ? this.tags()[Number(event.key) - 1] : undefined;
-    const actions: Record<string, () => void> = {
-      i: () => this.zoom(1 / 2, this.pointer ?? centre),
-      o: () => this.zoom(2, this.pointer ?? centre),
-      ArrowLeft: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
-      ArrowRight: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
-      " ": () => this.togglePlay(),
-      l: () => this.toggleLoop(),
-      Escape: () => this.select(null),
-    };
-    if (region) {
-      Object.assign(actions, {
-        Delete: () => this.remove(region), Backspace: () => this.remove(region),
-        Enter: () => this.editText(region), a: () => this.review(region, "accept"), r: () => this.review(region, "reject"),
-      });
+    if (typeof command === "object") {
+      const tag = this.tags()[command.tag];
+      if (!tag) return null;
+      return () => (region ? this.labelSelected(tag) : this.choose(tag));
     }
-    if (digit) actions[event.key] = () => (region ? this.labelSelected(digit) : this.choose(digit));
-    if (event.ctrlKey || event.metaKey || event.altKey) return; // the browser's and the page's own shortcuts
-    const action = actions[event.key] ?? actions[event.key.toLowerCase()];
-    if (!action) return;
-    stop(event);
-    action();
+    const always: Partial<Record<Exclude<Command, object>, () => void>> = {
+      "zoom-in": () => this.zoom(1 / 2, this.pointer ?? centre), "zoom-out": () => this.zoom(2, this.pointer ?? centre),
+      left: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
+      right: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
+      play: () => this.playback.toggle(), loop: () => this.toggleLoop(),
+      "mark-start": () => this.markStart(), "mark-end": () => this.markEnd(),
+      undo: () => this.undo(false), redo: () => this.undo(true),
+    };
+    const onSelected: Partial<Record<Exclude<Command, object>, () => void>> = region ? {
+      deselect: () => this.select(null), delete: () => this.remove(region), text: () => this.editText(region),
+      accept: () => this.review(region, "accept"), reject: () => this.review(region, "reject"),
+    } : {};
+    return always[command] ?? onSelected[command] ?? null;
+  }
+
+  /** [ at the playhead: where the next region starts (as transcribers mark while listening). */
+  private markStart(): void {
+    this.mark = this.playback.now;
+    this.paint();
+    this.say(`Start marked at ${this.mark.toFixed(2)} s: ] at the end makes the region.`);
+  }
+
+  /** ] at the playhead: the region from the marked start to here (no mark: from the cursor where play began). */
+  private markEnd(): void {
+    const now = this.playback.now;
+    const from = this.mark ?? this.playback.cursor;
+    const [start, end] = [Math.min(from, now), Math.max(from, now)];
+    if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
+    this.mark = null;
+    const region = newRegion(start, end, this.current ? [this.current] : []);
+    this.regions.push(region);
+    this.made(region);
   }
 
   private editText(region: Region): void {
@@ -734,57 +658,30 @@ export class Waveform {
   private select(region: Region | null): void {
     const was = this.selected;
     this.selected = region;
+    if (was && was !== region && !was.id && !was.busy && !was.tags.length) this.drop(was); // an untagged drawing left
     if (was) this.drawRegion(was);
     if (region) this.drawRegion(region);
+    this.drawRegions();
   }
 
   // -- playback -----------------------------------------------------------------------------------------------
 
-  private togglePlay(): void {
-    if (this.audio.paused) {
-      this.audio.currentTime = this.cursor;
-      this.audio.play().catch((error: Error) => this.say(`Cannot play: ${error.message}`));
-    } else {
-      this.cursor = this.audio.currentTime;
-      this.audio.pause();
-    }
-  }
-
   /** Loop the selected region (again: stop looping). */
   private toggleLoop(): void {
     const region = this.selected;
-    this.loop = this.loop || !region ? null : region;
-    this.loopButton.classList.toggle("on", Boolean(this.loop));
-    this.loopButton.setAttribute("aria-pressed", String(Boolean(this.loop)));
-    if (!region && !this.loop) this.say("Select a region to loop it.");
-    if (this.loop) {
-      this.cursor = this.loop.start;
-      if (this.audio.paused) this.togglePlay();
-      else this.audio.currentTime = this.loop.start;
+    const looping = !this.playback.loop && region ? region : null;
+    if (!region && !this.playback.loop) this.say("Select a region to loop it.");
+    this.playback.setLoop(looping);
+    const button = this.find<HTMLButtonElement>(".loop");
+    button.classList.toggle("on", Boolean(looping));
+    button.setAttribute("aria-pressed", String(Boolean(looping)));
+  }
+
+  /** The playhead at `time`; while playing, the view follows it. */
+  private follow(time: number, scroll = true): void {
+    if (scroll && this.playback.playing && time > this.view.end) {
+      this.setView(clampView(time, time + (this.view.end - this.view.start), this.data.duration));
     }
-  }
-
-  private seek(time: number): void {
-    this.cursor = time;
-    if (!this.audio.paused) this.audio.currentTime = time;
-    this.movePlayhead(time);
-  }
-
-  private follow(): void {
-    const step = () => {
-      if (this.audio.paused) return;
-      let now = this.audio.currentTime;
-      if (this.loop && (now >= this.loop.end || now < this.loop.start - 0.25)) {
-        now = this.audio.currentTime = this.loop.start;
-      }
-      if (now > this.view.end) this.setView(clampView(now, now + (this.view.end - this.view.start), this.data.duration));
-      this.movePlayhead(now);
-      requestAnimationFrame(step);
-    };
-    requestAnimationFrame(step);
-  }
-
-  private movePlayhead(time: number): void {
     this.playhead.dataset.time = time.toFixed(3);
     this.clock.textContent = `${time.toFixed(2)} s`;
     const where = fractionOf(this.view, time);
@@ -793,25 +690,57 @@ export class Waveform {
     if (inside) this.playhead.style.left = `${where * 100}%`;
   }
 
-  // -- regions on screen (one element each, kept and updated: a drag redraws only the region it moves) --------
+  // -- regions on screen: lanes under the waveform, elements for those wide enough, the rest painted ----------------
+
+  /** Lanes anew (regions came or went, or one was let go), then everything drawn. */
+  private relayout(): void {
+    this.layout = layoutLanes(this.regions);
+    const height = WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT;
+    this.box.style.height = `${height}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
+    this.drawRegions();
+  }
 
   private drawRegions(): void {
-    const shown = new Set<number>();
-    for (const region of this.regions) {
-      if (region.end > this.view.start && region.start < this.view.end) {
-        shown.add(region.key);
-        this.drawRegion(region);
-      }
-    }
+    if (!this.data) return;
+    const keep = new Set<Region>([this.selected, this.gestures.gesture?.region].filter(Boolean) as Region[]);
+    const { elements } = splitRegions(this.regions, this.view, this.box.clientWidth || 800, keep);
+    const shown = new Set(elements.map((r) => r.key));
     for (const [key, made] of this.elements) {
       if (!shown.has(key)) {
         made.remove();
         this.elements.delete(key);
       }
     }
+    for (const region of elements) this.drawRegion(region, true);
+    this.paint();
   }
 
-  private drawRegion(region: Region): void {
+  /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
+   * that have no element of their own painted in theirs. */
+  private paint(): void {
+    if (!this.data) return;
+    const width = this.box.clientWidth || 800;
+    const inView = this.regions.filter((r) => r.end > this.view.start && r.start < this.view.end);
+    const painted = inView.filter((r) => !this.elements.has(r.key));
+    const span = (r: Region): Span => ({ start: r.start, end: r.end, color: this.color(r.tags[0]), row: this.layout.lane.get(r.key) ?? 0,
+      dashed: r.source === "suggestion" });
+    const tint = prepare(this.shade, width, WAVE_HEIGHT);
+    paintSpans(tint, inView.filter((r) => r.source !== "suggestion").map(span),
+      this.view, width, WAVE_HEIGHT, 0, 0.14);
+    if (this.selected) paintSpans(tint, [span(this.selected)], this.view, width, WAVE_HEIGHT, 0, 0.22);
+    if (this.mark !== null) paintSpans(tint, [{ start: this.mark, end: this.mark, color: "#d33", row: 0, dashed: false }], this.view, width, WAVE_HEIGHT, 0, 0.9);
+    const lanes = prepare(this.lanes, width, this.layout.rows * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(120, 120, 140, 0.10)"; // suggestions' lanes, apart from people's
+    lanes.fillRect(0, this.layout.humanRows * LANE_HEIGHT, width, (this.layout.rows - this.layout.humanRows) * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
+    for (let row = 1; row < this.layout.rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
+    paintSpans(lanes, painted.map(span), this.view, width, this.layout.rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+  }
+
+  /** Update the region's element (`create`: make one if it has none; the selected and the dragged always get one). */
+  private drawRegion(region: Region, create = false): void {
+    const keep = create || region === this.selected || region === this.gestures.gesture?.region;
     let made = this.elements.get(region.key);
     const visible = this.regions.includes(region) && region.end > this.view.start && region.start < this.view.end;
     if (!visible) {
@@ -819,6 +748,7 @@ export class Waveform {
       this.elements.delete(region.key);
       return;
     }
+    if (!made && !keep) return; // painted on the lanes' canvas
     if (!made) {
       made = element("div", { "data-testid": "earmark-region" });
       made.append(element("span"));
@@ -828,7 +758,7 @@ export class Waveform {
     const suggestion = region.source === "suggestion";
     Object.assign(made.dataset, {
       key: String(region.key), id: region.id ?? "", start: String(region.start), end: String(region.end),
-      tags: region.tags.join(";"), source: region.source, text: region.text,
+      tags: region.tags.join(";"), source: region.source, text: region.text, lane: String(this.layout.lane.get(region.key) ?? 0),
       saved: region.id && !region.busy && !region.draft ? "true" : "false", error: region.error,
     });
     made.className = ["region", region.source, region === this.selected ? "selected" : "", region.error ? "refused" : "",
@@ -839,7 +769,8 @@ export class Waveform {
     const right = Math.min(1, fractionOf(this.view, region.end));
     made.style.left = `${left * 100}%`;
     made.style.width = `${(right - left) * 100}%`;
-    const label = (suggestion ? `? ${region.bot}: ` : "") + region.tags.join(", ") + (region.text ? ` “${region.text}”` : "");
+    made.style.top = `${WAVE_HEIGHT + (this.layout.lane.get(region.key) ?? 0) * LANE_HEIGHT}px`;
+    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
     (made.firstChild as HTMLElement).textContent = region.error ? `⚠ ${label}` : label;
   }
 

@@ -1,0 +1,37 @@
+// Lanes: where each region sits under the waveform, so regions that overlap stay visible and each can be
+// grabbed. People's regions and machine suggestions get lanes of their own (as ELAN and Praat show tiers), and
+// within each, a region goes to the first lane free at its start (regions stacked as they overlap). Pure;
+// tested in test/lanes.test.ts.
+
+import type { Region } from "./regions";
+
+/** Lanes one kind of region may use; more overlapping regions than this share the last lane. */
+export const MAX_LANES = { human: 4, suggestion: 3 } as const;
+
+export interface Layout {
+  lane: Map<number, number>; // region key -> lane row (0 is the top)
+  rows: number; // lanes in all
+  humanRows: number; // people's lanes come first, suggestions' after them
+}
+
+/** Stack `regions` (any order) into lanes: first-fit by start, O(n log n + n * lanes). */
+function stack(regions: Region[], limit: number, offset: number, into: Map<number, number>): number {
+  const ends: number[] = []; // the end of the last region in each lane
+  for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
+    let row = ends.findIndex((end) => end <= region.start);
+    if (row < 0) row = ends.length < limit ? ends.length : limit - 1;
+    ends[row] = Math.max(ends[row] ?? 0, region.end);
+    into.set(region.key, offset + row);
+  }
+  return ends.length;
+}
+
+/** The lanes of all regions: at least one lane for people's (where new regions go), suggestions' only if any. */
+export function layoutLanes(regions: Region[]): Layout {
+  const lane = new Map<number, number>();
+  const people = regions.filter((r) => r.source !== "suggestion");
+  const machine = regions.filter((r) => r.source === "suggestion");
+  const humanRows = Math.max(1, stack(people, MAX_LANES.human, 0, lane));
+  const rows = humanRows + stack(machine, MAX_LANES.suggestion, humanRows, lane);
+  return { lane, rows, humanRows };
+}
