@@ -167,6 +167,12 @@ class Client:
         """Reject a featurebot's suggestion: deleted, and not suggested again by a re-run of the same analyzer."""
         self._check(self.http.post(f"{API}/annotations/{annotation_id}/reject"))
 
+    def unreview(self, suggestion: dict[str, Any], accepted_id: str | None = None) -> dict[str, Any]:
+        """Undo your review of ``suggestion`` (as :meth:`annotations` listed it before the review): it is suggested
+        again; give the annotation :meth:`accept` returned as ``accepted_id`` to delete it on the way."""
+        body = {key: suggestion[key] for key in ("source", "start_seconds", "end_seconds", "tags", "text")}
+        return self._post(f"/sounds/{suggestion['sound_id']}/suggestions", body | {"accepted_id": accepted_id})
+
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._fetch(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end})).content
 

@@ -312,6 +312,23 @@ def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
         stored(server, first_id, (E2E_ADMIN, E2E_PASSWORD))  # accepting took the suggestion out
     assert box.get_attribute("data-ready") == "true"
 
+    # Ctrl+Z undoes the rejection, then the acceptance: the suggestions come back as suggested (new ids), the
+    # annotation the acceptance made is deleted; Ctrl+Shift+Z accepts it again
+    page.keyboard.press("Control+z")
+    expect(regions).to_have_count(len(suggested) - 1)
+    page.keyboard.press("Control+z")
+    expect(regions).to_have_count(len(suggested))
+    expect(accepted).to_have_count(0)
+    with pytest.raises(NotFound):
+        stored(server, new_id, (E2E_ADMIN, E2E_PASSWORD))
+    with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
+        back = sorted((a["start_seconds"], a["source"], a["text"]) for a in admin.annotations(sound))
+    assert back == sorted((a["start_seconds"], a["source"], a["text"]) for a in suggested)
+    page.keyboard.press("Control+Shift+z")
+    expect(accepted).to_have_count(1)
+    expect(accepted).to_have_attribute("data-saved", "true")
+    assert stored(server, accepted.get_attribute("data-id"), (E2E_ADMIN, E2E_PASSWORD))["source"] is None
+
     # a script does the same through the Python client
     third, fourth = sorted(suggested, key=lambda a: a["start_seconds"])[2:4]
     with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:

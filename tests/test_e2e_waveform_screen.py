@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.annotations.service import AnnotationService
 from core.accounts.users import UserService
+from core.annotations.service import AnnotationService
 from core.client import Client, NotFound
 from core.store.config import load_settings
 from core.store.db import Database
@@ -275,3 +275,46 @@ def test_keys_without_a_click_undo_redo_and_marks_at_the_playhead(page, server, 
     expect(marked).to_have_count(2)
     start, end = sorted((float(r.get_attribute("data-start")), float(r.get_attribute("data-end"))) for r in marked.all())[1]
     assert 5.1 < start < 5.8 and 0.8 < end - start < 2.0, (start, end)
+
+
+def test_ten_thousand_regions_on_a_three_hour_file_leave_the_waveform_readable(page, server, tmp_path):
+    from playwright.sync_api import expect
+
+    rate, folder = 8000, tmp_path / "night"
+    folder.mkdir()
+    t = np.arange(600 * rate) / rate
+    tone = (0.5 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    with sf.SoundFile(folder / "night.flac", "w", rate, 1, subtype="PCM_16") as out:
+        for block in range(18):  # ten minutes at a time: loud in the first hour and the last, silent between
+            out.write(tone if block < 6 or block >= 12 else np.zeros_like(tone))
+    assert server.cli("import", str(folder), "--dataset", "night", "--quiet").returncode == 0
+    sound = json.loads(server.cli("sounds", "--dataset", "night", "--json").stdout)[0]["id"]
+    people = [{"start_seconds": 1.8 * i, "end_seconds": 1.8 * i + 1.2, "tags": ["word"]} for i in range(2000)]  # first hour
+    machine = [{"start_seconds": 1.35 * i, "end_seconds": 1.35 * i + 1.0, "tags": ["speech"]} for i in range(8000)]
+    add_regions(server, sound, people, suggestion=False)
+    add_regions(server, sound, machine, suggestion=True)
+
+    box = open_sound(page, server, sound)
+    expect(page.get_by_test_id("earmark-region")).to_have_count(0)  # every region narrower than a pixel: painted
+    box.screenshot(path=str(server.data_dir.parent / "screen-10000.png"))
+    image = pixels(box)
+    wave, lanes = image[:WAVE_HEIGHT], image[WAVE_HEIGHT:]
+    line = ink(wave, tolerance=90)
+    assert line[columns(wave, 0.02, 0.3)].min() > 0.4 * WAVE_HEIGHT  # the first hour loud, under its regions' tint
+    assert line[columns(wave, 0.37, 0.63)].max() <= 4  # the second silent: a flat line
+    assert line[columns(wave, 0.7, 0.98)].min() > 0.4 * WAVE_HEIGHT
+    first = lanes[2:LANE_HEIGHT - 2]
+    shade = painted(first, np.array([240, 242, 246]))  # the lane's own background (Streamlit's secondary)
+    assert shade[columns(lanes, 0.01, 0.32)].min() > 0.5 and shade[columns(lanes, 0.36, 0.99)].max() < 0.1
+    machine_lanes = lanes[LANE_HEIGHT:]
+    assert painted(machine_lanes, background_of(machine_lanes[-3:]))[columns(lanes, 0.01, 0.99)].min() > 0.2
+
+    area = box.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.15, area["y"] + 40)  # in the first hour: I zooms around 1,620 s
+    for _ in range(9):  # 10,800 s halved nine times: about 21 s, where each region is wide enough to grab
+        page.keyboard.press("i")
+        expect(box).to_have_attribute("data-ready", "true")
+    count = page.get_by_test_id("earmark-region").count()
+    assert 10 < count <= 400, count
+    image = pixels(box)
+    assert ink(image[:WAVE_HEIGHT], tolerance=90)[columns(image, 0.05, 0.95)].min() > 0.4 * WAVE_HEIGHT  # drawn there too

@@ -18,8 +18,9 @@ from sqlalchemy import Select, case, delete, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from core.accounts.permissions import Action, require
+from core.accounts.users import UserService
 from core.catalogue.tags import clean_tags
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, NotFound, ValidationError
 from core.store.db import get_or_not_found, insert_for
 from core.store.models import (
     Annotation,
@@ -266,6 +267,29 @@ class AnnotationService:
     def reject(self, actor: User, annotation_id: str) -> None:
         """Drop a featurebot's suggestion; a re-run of the same analyzer does not suggest it again."""
         self._take(actor, self._suggestion(actor, annotation_id), "rejected")
+
+    def unreview(self, actor: User, sound_id: str, *, source: str, start_seconds: float, end_seconds: float,
+                 tags: list[str] | None = None, text: str | None = None, accepted_id: str | None = None) -> Annotation:
+        """Undo one's own review of a suggestion (the waveform's Ctrl+Z): the suggestion comes back as it was
+        suggested, its verdict is forgotten, and the annotation its acceptance made (``accepted_id``) is deleted.
+
+        The verdict row is deleted first, conditionally: of two undos at once one wins, the other is a NotFound."""
+        require(actor, Action.ANNOTATE)
+        start_ms, duration_ms = round(start_seconds * 1000), round((end_seconds - start_seconds) * 1000)
+        mine = [] if actor.is_admin else [ReviewedSuggestion.reviewed_by == actor.id]
+        forgotten = self.session.execute(delete(ReviewedSuggestion).where(
+            ReviewedSuggestion.sound_id == sound_id, ReviewedSuggestion.source == source,
+            ReviewedSuggestion.start_ms == start_ms, ReviewedSuggestion.duration_ms == duration_ms, *mine)
+            .execution_options(synchronize_session=False))
+        if forgotten.rowcount != 1:
+            raise NotFound("There is no review of yours of this suggestion to undo: it was undone already, or never made.")
+        if accepted_id:
+            accepted = self.get(accepted_id)
+            if accepted.sound_id != sound_id or accepted.source is not None:
+                raise ValidationError("accepted_id must be the annotation this suggestion's acceptance made, on the same sound.")
+            self.delete(actor, accepted_id)
+        bot = UserService(self.session).system_user(f"bot-{source.split(':')[0]}", "featurebot")
+        return self.create(bot, sound_id, start_seconds=start_seconds, end_seconds=end_seconds, tags=tags, text=text, source=source)
 
     def _take(self, actor: User, suggestion: Annotation, verdict: str) -> None:
         """Delete the suggestion (Conflict if someone else just did) and remember the verdict."""

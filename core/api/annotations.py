@@ -106,6 +106,26 @@ def reject_suggestion(app: App, user: Caller, annotation_id: str) -> Response:
     return Response(status_code=204)
 
 
+class Unreview(BaseModel):
+    """A suggestion as it was suggested (its analyzer's source, bounds, tags and text), and the annotation that
+    accepting it made, if it was accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(max_length=160)
+    start_seconds: float = Field(allow_inf_nan=False)
+    end_seconds: float = Field(allow_inf_nan=False)
+    tags: list[str] | None = Field(None, max_length=1000)
+    text: str | None = Field(None, max_length=100_000)
+    accepted_id: str | None = Field(None, max_length=64)
+
+
+@router.post("/sounds/{sound_id}/suggestions", status_code=201,
+             summary="Undo your review of a suggestion: it is suggested again (and the annotation accepting it made is deleted)")
+def unreview_suggestion(app: App, user: Caller, sound_id: str, body: Unreview) -> dict:
+    with app.db.write() as session:
+        return linked(public_annotation(AnnotationService(session).unreview(user, sound_id, **body.model_dump())))
+
+
 @router.delete("/annotations/{annotation_id}", status_code=204, summary="Delete your annotation (administrators: any)")
 def delete_annotation(app: App, user: Caller, annotation_id: str) -> Response:
     with app.db.write() as session:

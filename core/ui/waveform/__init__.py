@@ -52,7 +52,8 @@ def region(annotation: Annotation, user: User) -> dict[str, Any]:
     return {"id": annotation.id, "start": annotation.start_seconds, "end": annotation.end_seconds,
             "tags": annotation.tag_names, "text": annotation.text or "",
             "source": "suggestion" if annotation.source else "human", "bot": (annotation.source or "").split(":")[0],
-            "version": annotation.version, "mine": user.is_admin or annotation.created_by == user.id}
+            "version": annotation.version, "mine": user.is_admin or annotation.created_by == user.id,
+            "origin": annotation.source or ""}
 
 
 def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence[Annotation], colors: Mapping[str, str], *,
@@ -62,7 +63,7 @@ def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence
     key_material = auth.cookie_key(settings)
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
             "token": credentials.page_token(user, key_material),
-            "audio_url": file_link(settings, sound.file, user.id, key=key_material),
+            "audio_url": file_link(settings, sound.file, user, key=key_material),
             "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
             "token_seconds": credentials.PAGE_TOKEN_SECONDS, "channel": channel,
             "spectrogram_max_seconds": SPECTROGRAM_MAX_SECONDS}

@@ -113,15 +113,28 @@ function plot(canvas, width, height, line, view, color = WAVE_COLOR) {
   }
   context.stroke();
 }
+function runs(spans, view, width) {
+  const pixels = spans.map((span) => ({
+    left: Math.max(0, fractionOf(view, span.start) * width),
+    right: Math.min(width, fractionOf(view, span.end) * width),
+    row: span.row,
+    fill: span.dashed ? "#888888" : span.color
+  })).filter((r) => r.right >= 0 && r.left <= width).map((r) => ({ ...r, right: Math.max(r.right, r.left + 1) }));
+  pixels.sort((a, b) => a.row - b.row || (a.fill < b.fill ? -1 : a.fill > b.fill ? 1 : 0) || a.left - b.left);
+  const merged = [];
+  for (const run of pixels) {
+    const last = merged[merged.length - 1];
+    if (last && last.row === run.row && last.fill === run.fill && run.left <= last.right + 1) last.right = Math.max(last.right, run.right);
+    else merged.push({ ...run });
+  }
+  return merged;
+}
 function paintSpans(context, spans, view, width, height, rowHeight, alpha) {
   context.globalAlpha = alpha;
-  for (const span of spans) {
-    const left = Math.max(0, fractionOf(view, span.start) * width);
-    const right = Math.min(width, fractionOf(view, span.end) * width);
-    if (right < 0 || left > width) continue;
-    context.fillStyle = span.dashed ? "#888888" : span.color;
-    const top = rowHeight ? span.row * rowHeight + 2 : 0;
-    context.fillRect(left, top, Math.max(1, right - left), rowHeight ? rowHeight - 4 : height);
+  for (const run of runs(spans, view, width)) {
+    context.fillStyle = run.fill;
+    const top = rowHeight ? run.row * rowHeight + 2 : 0;
+    context.fillRect(run.left, top, run.right - run.left, rowHeight ? rowHeight - 4 : height);
   }
   context.globalAlpha = 1;
 }
@@ -154,7 +167,17 @@ function cleanTag(typed) {
 }
 var keys = 0;
 function fromServer(r) {
-  return { ...r, tags: [...r.tags], key: ++keys, busy: 0, draft: false, error: "", local: false };
+  return {
+    ...r,
+    tags: [...r.tags],
+    key: ++keys,
+    busy: 0,
+    draft: false,
+    error: "",
+    local: false,
+    origin: r.origin ?? "",
+    suggested: r.source === "suggestion" ? { start: r.start, end: r.end, tags: [...r.tags], text: r.text } : null
+  };
 }
 function newRegion(start, end, tags) {
   return {
@@ -171,7 +194,9 @@ function newRegion(start, end, tags) {
     busy: 0,
     draft: false,
     error: "",
-    local: true
+    local: true,
+    origin: "",
+    suggested: null
   };
 }
 function mergeRegions(current, incoming, deleted) {
@@ -189,6 +214,7 @@ function mergeRegions(current, incoming, deleted) {
     mine.local = false;
     if (!mine.busy && !mine.draft && (mine.version ?? 0) <= r.version) {
       Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine });
+      if (r.source === "suggestion") mine.suggested = { start: r.start, end: r.end, tags: [...r.tags], text: r.text };
     }
     merged.push(mine);
   }
@@ -371,6 +397,28 @@ function layoutLanes(regions) {
   const humanRows = Math.max(1, stack(people, MAX_LANES.human, 0, lane));
   const rows = humanRows + stack(machine, MAX_LANES.suggestion, humanRows, lane);
   return { lane, rows, humanRows };
+}
+function place(layout, region, regions) {
+  const suggestion = region.source === "suggestion";
+  const first = suggestion ? layout.humanRows : 0;
+  const count = suggestion ? layout.rows - layout.humanRows : layout.humanRows;
+  const taken = /* @__PURE__ */ new Set();
+  for (const other of regions) {
+    if (other === region || other.source === "suggestion" !== suggestion) continue;
+    if (other.start < region.end && other.end > region.start) taken.add(layout.lane.get(other.key) ?? -1);
+  }
+  let row = first;
+  while (row < first + count && taken.has(row)) row++;
+  const limit = suggestion ? MAX_LANES.suggestion : MAX_LANES.human;
+  if (row === first + count) {
+    if (count >= limit) row = first + count - 1;
+    else if (!suggestion) {
+      for (const other of regions) if (other.source === "suggestion") layout.lane.set(other.key, (layout.lane.get(other.key) ?? 0) + 1);
+      layout.humanRows++;
+      layout.rows++;
+    } else layout.rows++;
+  }
+  layout.lane.set(region.key, row);
 }
 
 // src/layer.ts
@@ -620,6 +668,38 @@ var Saver = class {
         this.refused(region, what, error);
       }
     }).then(() => taken);
+  }
+  /** Undo this person's review of a suggestion: it is suggested again as `suggested` says (and the annotation its
+   * acceptance made, `region` itself then, is deleted by the server on the way). */
+  unreview(region, suggested, origin, accepted) {
+    return this.queue(region, async () => {
+      const acceptedId = accepted ? region.id : null;
+      try {
+        const stored = await this.api.call("POST", `/sounds/${this.sound().id}/suggestions`, {
+          source: origin,
+          start_seconds: suggested.start,
+          end_seconds: suggested.end,
+          tags: suggested.tags,
+          text: suggested.text || null,
+          accepted_id: acceptedId
+        });
+        if (acceptedId) this.deleted.add(acceptedId);
+        this.adopt(region, stored);
+        Object.assign(region, {
+          source: "suggestion",
+          bot: origin.split(":")[0],
+          mine: false,
+          draft: false,
+          local: true,
+          origin,
+          suggested: { ...suggested, tags: [...suggested.tags] }
+        });
+        this.hooks.restore(region);
+        this.done();
+      } catch (error) {
+        this.refused(region, "Not undone", error);
+      }
+    });
   }
 };
 
@@ -1068,9 +1148,9 @@ var Waveform = class {
     if (!region) {
       region = newRegion(from, to, this.current ? [this.current] : []);
       this.regions.push(region);
-      this.relayout();
     }
     Object.assign(region, { start: from, end: to });
+    this.reposition(region);
     return region;
   }
   moved(region) {
@@ -1084,7 +1164,7 @@ var Waveform = class {
     const changed = { start: region.start, end: region.end };
     Object.assign(region, gesture.was);
     this.change(region, changed);
-    this.relayout();
+    this.reposition(region);
   }
   abandoned(gesture) {
     if (gesture.kind === "draw") this.drop(gesture.region);
@@ -1098,7 +1178,7 @@ var Waveform = class {
   /** A region was drawn (by a drag, or marked with [ and ]): saved at once if it has a tag, else the tag box
    * takes the cursor (a fresh dataset has no tags yet) and the region is saved when it gets one. */
   made(region) {
-    this.relayout();
+    this.reposition(region);
     this.select(region);
     if (region.tags.length) {
       this.store(region);
@@ -1177,18 +1257,24 @@ var Waveform = class {
       this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
       return;
     }
-    if (verdict === "reject") this.drop(region);
-    void this.saver.review(region, verdict).then((taken) => {
-      if (!taken) return this.drawRegion(region);
-      this.relayout();
-      if (verdict === "accept") this.history.record({ what: "acceptance", undo: () => this.delete(region), redo: () => this.recreate(region) });
-      else this.history.record({ what: "rejection", undo: () => this.keepRejected(region), redo: () => this.delete(region) });
+    const [suggested, origin] = [region.suggested, region.origin];
+    this.decide(region, verdict).then((taken) => {
+      if (!taken || !suggested) return;
+      this.history.record({
+        what: verdict === "accept" ? "acceptance" : "rejection",
+        undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
+        redo: () => void this.decide(region, verdict)
+      });
     });
   }
-  /** Undo a rejection: what the suggestion said becomes the person's annotation. */
-  keepRejected(region) {
-    Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
-    this.recreate(region);
+  /** Send a verdict on a suggestion; whether it was taken. */
+  decide(region, verdict) {
+    if (verdict === "reject") this.drop(region);
+    return this.saver.review(region, verdict).then((taken) => {
+      if (taken) this.relayout();
+      else this.drawRegion(region);
+      return taken;
+    });
   }
   labelSelected(tag, on = false) {
     const region = this.selected;
@@ -1328,13 +1414,25 @@ var Waveform = class {
     if (inside) this.playhead.style.left = `${where * 100}%`;
   }
   // -- regions on screen: lanes under the waveform, elements for those wide enough, the rest painted ----------------
-  /** Lanes anew (regions came or went, or one was let go), then everything drawn. */
+  /** Lanes anew (the page's data came, regions went), then everything drawn. */
   relayout() {
     this.layout = layoutLanes(this.regions);
-    const height = WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT;
-    this.box.style.height = `${height}px`;
-    this.box.dataset.lanes = String(this.layout.rows);
+    this.fitLanes();
     this.drawRegions();
+  }
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  reposition(region) {
+    const rows = this.layout.rows;
+    place(this.layout, region, this.regions);
+    if (this.layout.rows !== rows) {
+      this.fitLanes();
+      this.drawRegions();
+    } else this.drawRegion(region, true);
+    this.paint();
+  }
+  fitLanes() {
+    this.box.style.height = `${WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
   }
   drawRegions() {
     if (!this.data) return;

@@ -49,17 +49,40 @@ export interface Span {
   dashed: boolean; // a machine suggestion
 }
 
-/** Paint `spans` over `view`, each at least one pixel wide, `rowHeight` pixels a row (0: the whole height). */
+/** A rectangle to fill: pixels from `left` to `right` in one row, one colour. */
+export interface Run {
+  left: number;
+  right: number;
+  row: number;
+  fill: string;
+}
+
+/** The spans as pixel runs over `view` (`width` pixels), each at least a pixel wide, and those of one row and colour
+ * that touch or overlap (closer than a pixel) merged into one: thousands of regions in a whole-file view become a
+ * few runs, painted once each (no overlap darkens what it covers). */
+export function runs(spans: Span[], view: View, width: number): Run[] {
+  const pixels = spans.map((span) => ({
+    left: Math.max(0, fractionOf(view, span.start) * width), right: Math.min(width, fractionOf(view, span.end) * width),
+    row: span.row, fill: span.dashed ? "#888888" : span.color,
+  })).filter((r) => r.right >= 0 && r.left <= width).map((r) => ({ ...r, right: Math.max(r.right, r.left + 1) }));
+  pixels.sort((a, b) => a.row - b.row || (a.fill < b.fill ? -1 : a.fill > b.fill ? 1 : 0) || a.left - b.left);
+  const merged: Run[] = [];
+  for (const run of pixels) {
+    const last = merged[merged.length - 1];
+    if (last && last.row === run.row && last.fill === run.fill && run.left <= last.right + 1) last.right = Math.max(last.right, run.right);
+    else merged.push({ ...run });
+  }
+  return merged;
+}
+
+/** Paint `spans` over `view`, `rowHeight` pixels a row (0: the whole height), at `alpha`. */
 export function paintSpans(context: CanvasRenderingContext2D, spans: Span[], view: View, width: number, height: number,
   rowHeight: number, alpha: number): void {
   context.globalAlpha = alpha;
-  for (const span of spans) {
-    const left = Math.max(0, fractionOf(view, span.start) * width);
-    const right = Math.min(width, fractionOf(view, span.end) * width);
-    if (right < 0 || left > width) continue;
-    context.fillStyle = span.dashed ? "#888888" : span.color;
-    const top = rowHeight ? span.row * rowHeight + 2 : 0;
-    context.fillRect(left, top, Math.max(1, right - left), rowHeight ? rowHeight - 4 : height);
+  for (const run of runs(spans, view, width)) {
+    context.fillStyle = run.fill;
+    const top = rowHeight ? run.row * rowHeight + 2 : 0;
+    context.fillRect(run.left, top, run.right - run.left, rowHeight ? rowHeight - 4 : height);
   }
   context.globalAlpha = 1;
 }

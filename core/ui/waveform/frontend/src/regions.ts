@@ -15,6 +15,15 @@ export interface ServerRegion {
   bot: string;
   version: number;
   mine: boolean;
+  origin: string; // a suggestion's analyzer and parameters (its `source` in the API); "" for people's
+}
+
+/** A suggestion as its analyzer made it: what undoing a review of it brings back. */
+export interface Suggested {
+  start: number;
+  end: number;
+  tags: string[];
+  text: string;
 }
 
 /** An annotation on screen: what the server has, or what it will have once the pending change is saved. */
@@ -33,6 +42,8 @@ export interface Region {
   draft: boolean; // a suggestion changed here and not yet accepted
   error: string; // why the last change was refused ("" if it was not)
   local: boolean; // made in this component and not yet seen in the page's data
+  origin: string; // a suggestion's analyzer and parameters ("" for people's)
+  suggested: Suggested | null; // a suggestion as suggested, before any change made here
 }
 
 export type Grip = "start" | "end" | "body";
@@ -76,12 +87,13 @@ export function cleanTag(typed: string): string {
 let keys = 0;
 
 export function fromServer(r: ServerRegion): Region {
-  return { ...r, tags: [...r.tags], key: ++keys, busy: 0, draft: false, error: "", local: false };
+  return { ...r, tags: [...r.tags], key: ++keys, busy: 0, draft: false, error: "", local: false, origin: r.origin ?? "",
+    suggested: r.source === "suggestion" ? { start: r.start, end: r.end, tags: [...r.tags], text: r.text } : null };
 }
 
 export function newRegion(start: number, end: number, tags: string[]): Region {
   return { key: ++keys, id: null, start, end, tags, text: "", source: "human", bot: "", version: null, mine: true,
-    busy: 0, draft: false, error: "", local: true };
+    busy: 0, draft: false, error: "", local: true, origin: "", suggested: null };
 }
 
 /**
@@ -105,6 +117,7 @@ export function mergeRegions(current: Region[], incoming: ServerRegion[], delete
     mine.local = false;
     if (!mine.busy && !mine.draft && (mine.version ?? 0) <= r.version) {
       Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine });
+      if (r.source === "suggestion") mine.suggested = { start: r.start, end: r.end, tags: [...r.tags], text: r.text };
     }
     merged.push(mine);
   }

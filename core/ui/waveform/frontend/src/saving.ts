@@ -3,7 +3,7 @@
 // the server has is shown instead. DOM-free: tested with a fake API in test/saving.test.ts.
 
 import { ApiError, type Stored } from "./api";
-import type { Region } from "./regions";
+import type { Region, Suggested } from "./regions";
 
 /** The HTTP calls saving needs (src/api.ts `Api`, or a fake in the tests). */
 export interface Calls {
@@ -170,5 +170,26 @@ export class Saver {
         this.refused(region, what, error);
       }
     }).then(() => taken);
+  }
+
+  /** Undo this person's review of a suggestion: it is suggested again as `suggested` says (and the annotation its
+   * acceptance made, `region` itself then, is deleted by the server on the way). */
+  unreview(region: Region, suggested: Suggested, origin: string, accepted: boolean): Promise<void> {
+    return this.queue(region, async () => {
+      const acceptedId = accepted ? region.id : null;
+      try {
+        const stored = await this.api.call<Stored>("POST", `/sounds/${this.sound().id}/suggestions`, { source: origin,
+          start_seconds: suggested.start, end_seconds: suggested.end, tags: suggested.tags, text: suggested.text || null,
+          accepted_id: acceptedId });
+        if (acceptedId) this.deleted.add(acceptedId);
+        this.adopt(region, stored);
+        Object.assign(region, { source: "suggestion", bot: origin.split(":")[0], mine: false, draft: false, local: true,
+          origin, suggested: { ...suggested, tags: [...suggested.tags] } });
+        this.hooks.restore(region);
+        this.done();
+      } catch (error) {
+        this.refused(region, "Not undone", error);
+      }
+    });
   }
 }

@@ -8,7 +8,7 @@ import { paintSpans, plot, prepare, type Line, type Span } from "./drawing";
 import { Gestures, type Gesture } from "./gestures";
 import { History } from "./history";
 import { commandOf, takesKeys, typesItself, type Command } from "./keys";
-import { layoutLanes, type Layout } from "./lanes";
+import { layoutLanes, place, type Layout } from "./lanes";
 import { splitRegions } from "./layer";
 import { Playback, RATES } from "./playback";
 import { cleanTag, mergeRegions, newRegion, toggleTag, type Region, type ServerRegion } from "./regions";
@@ -408,9 +408,9 @@ export class Waveform {
     if (!region) {
       region = newRegion(from, to, this.current ? [this.current] : []);
       this.regions.push(region);
-      this.relayout();
     }
     Object.assign(region, { start: from, end: to });
+    this.reposition(region);
     return region;
   }
 
@@ -426,7 +426,7 @@ export class Waveform {
     const changed = { start: region.start, end: region.end };
     Object.assign(region, gesture.was); // change() applies it again, remembering what it was
     this.change(region, changed);
-    this.relayout();
+    this.reposition(region);
   }
 
   private abandoned(gesture: Gesture): void {
@@ -443,7 +443,7 @@ export class Waveform {
   /** A region was drawn (by a drag, or marked with [ and ]): saved at once if it has a tag, else the tag box
    * takes the cursor (a fresh dataset has no tags yet) and the region is saved when it gets one. */
   private made(region: Region): void {
-    this.relayout();
+    this.reposition(region);
     this.select(region);
     if (region.tags.length) {
       this.store(region);
@@ -534,21 +534,23 @@ export class Waveform {
       this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
       return;
     }
-    if (verdict === "reject") this.drop(region);
-    void this.saver.review(region, verdict).then((taken) => {
-      if (!taken) return this.drawRegion(region);
-      this.relayout();
-      // Undoing a review: an accepted suggestion's annotation is deleted, a rejected one is kept as the person's
-      // own annotation (the analyzer's suggestion itself is not restored: it stays reviewed).
-      if (verdict === "accept") this.history.record({ what: "acceptance", undo: () => this.delete(region), redo: () => this.recreate(region) });
-      else this.history.record({ what: "rejection", undo: () => this.keepRejected(region), redo: () => this.delete(region) });
+    const [suggested, origin] = [region.suggested, region.origin];
+    this.decide(region, verdict).then((taken) => {
+      if (!taken || !suggested) return;
+      this.history.record({ what: verdict === "accept" ? "acceptance" : "rejection",
+        undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
+        redo: () => void this.decide(region, verdict) });
     });
   }
 
-  /** Undo a rejection: what the suggestion said becomes the person's annotation. */
-  private keepRejected(region: Region): void {
-    Object.assign(region, { source: "human", bot: "", mine: true, draft: false });
-    this.recreate(region);
+  /** Send a verdict on a suggestion; whether it was taken. */
+  private decide(region: Region, verdict: "accept" | "reject"): Promise<boolean> {
+    if (verdict === "reject") this.drop(region);
+    return this.saver.review(region, verdict).then((taken) => {
+      if (taken) this.relayout();
+      else this.drawRegion(region);
+      return taken;
+    });
   }
 
   private labelSelected(tag: string, on = false): void {
@@ -692,13 +694,27 @@ export class Waveform {
 
   // -- regions on screen: lanes under the waveform, elements for those wide enough, the rest painted ----------------
 
-  /** Lanes anew (regions came or went, or one was let go), then everything drawn. */
+  /** Lanes anew (the page's data came, regions went), then everything drawn. */
   private relayout(): void {
     this.layout = layoutLanes(this.regions);
-    const height = WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT;
-    this.box.style.height = `${height}px`;
-    this.box.dataset.lanes = String(this.layout.rows);
+    this.fitLanes();
     this.drawRegions();
+  }
+
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  private reposition(region: Region): void {
+    const rows = this.layout.rows;
+    place(this.layout, region, this.regions);
+    if (this.layout.rows !== rows) {
+      this.fitLanes();
+      this.drawRegions();
+    } else this.drawRegion(region, true);
+    this.paint();
+  }
+
+  private fitLanes(): void {
+    this.box.style.height = `${WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
   }
 
   private drawRegions(): void {

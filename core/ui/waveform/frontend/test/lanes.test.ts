@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layoutLanes, MAX_LANES } from "../src/lanes";
+import { layoutLanes, MAX_LANES, place } from "../src/lanes";
 import { newRegion, type Region } from "../src/regions";
 
 const region = (start: number, end: number, source: "human" | "suggestion" = "human"): Region =>
@@ -34,5 +34,20 @@ describe("lanes", () => {
     const layout = layoutLanes(many);
     expect(layout.lane.size).toBe(10_000);
     expect(layout.rows).toBe(3); // 1.5-s regions every second: two lanes of suggestions, people's every 5 s: one
+  });
+});
+
+describe("placing one region", () => {
+  it("takes the first lane where nothing overlaps it, and opens a lane above the suggestions' when none is free", () => {
+    const [a, b, s] = [region(0, 2), region(5, 6), region(0, 9, "suggestion")];
+    const layout = layoutLanes([a, b, s]);
+    expect([layout.rows, layout.lane.get(s.key)]).toEqual([2, 1]);
+    const c = region(5.5, 7);
+    place(layout, c, [a, b, s, c]);
+    expect(layout.lane.get(c.key)).toBe(1); // under b
+    expect([layout.humanRows, layout.rows, layout.lane.get(s.key)]).toEqual([2, 3, 2]);
+    const d = region(3, 4);
+    place(layout, d, [a, b, s, c, d]);
+    expect(layout.lane.get(d.key)).toBe(0); // a gap in the first lane
   });
 });

@@ -27,3 +27,15 @@ describe("spectrogram", () => {
     expect(pictureRequest("s1", { start: 0, end: 300 }, null, 120)).toEqual({ note: "Zoom in to 120 s or less to see the spectrogram." });
   });
 });
+
+describe("painting many regions", () => {
+  it("merges the runs of one row and colour that touch, so overlaps do not darken and 10,000 regions are few rects", async () => {
+    const { runs } = await import("../src/drawing");
+    const span = (start: number, end: number, row = 0, color = "#f00") => ({ start, end, row, color, dashed: false });
+    expect(runs([span(0, 10), span(5, 20), span(50, 60), span(0, 10, 1)], { start: 0, end: 100 }, 100)).toEqual([
+      { left: 0, right: 20, row: 0, fill: "#f00" }, { left: 50, right: 60, row: 0, fill: "#f00" }, { left: 0, right: 10, row: 1, fill: "#f00" }]);
+    const many = Array.from({ length: 10_000 }, (_, i) => span(i, i + 0.6));
+    expect(runs(many, { start: 0, end: 10_800 }, 1200).length).toBe(1); // a second between regions: under a pixel
+    expect(runs([span(5, 5)], { start: 0, end: 100 }, 100)[0].right).toBe(6); // at least a pixel
+  });
+});

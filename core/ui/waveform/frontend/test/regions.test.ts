@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { cleanTag, dragged, fromServer, gripAt, mergeRegions, MIN_REGION_SECONDS, newRegion, toggleTag, type ServerRegion } from "../src/regions";
 
 const stored = (id: string, start: number, end: number, version = 1, tags = ["bird"]): ServerRegion =>
-  ({ id, start, end, tags, text: "", source: "human", bot: "", version, mine: true });
+  ({ id, start, end, tags, text: "", source: "human", bot: "", version, mine: true, origin: "" });
 
 describe("grips", () => {
   it("take an edge within six pixels, the body between", () => {
