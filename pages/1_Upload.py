@@ -8,10 +8,12 @@ import streamlit as st
 from core.accounts.permissions import Action, can
 from core.catalogue.files import (
     UPLOAD_CATEGORIES,
+    UPLOAD_SUFFIXES,
     FileService,
     parse_extra,
     public_file,
 )
+from core.catalogue.metadata import METADATA_FORMATS
 from core.catalogue.stats import human_bytes
 from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_folder
 from core.store.models import PURPOSES
@@ -31,19 +33,26 @@ with upload_tab:
     tags = right.text_input("Tags for every sound (comma-separated)", key="upload_tags")
     purpose = left.radio("Purpose", PURPOSES[::-1], horizontal=True, key="upload_purpose")
     path_column = right.text_input("Path column of the metadata table (empty: detect)", key="upload_path_column",
-                                   help="A CSV or JSON-lines file dropped with the audio is joined by `path` or `file_name`, "
-                                        "or by the speaker folder for a speaker-level table.")
+                                   help=f"A metadata table ({', '.join(METADATA_FORMATS)}) dropped with the audio is joined "
+                                        "by `path` or `file_name`, or by the speaker folder for a speaker-level table.")
     description = st.text_input("Description", key="upload_description")
     extra = st.text_area("Metadata (JSON object, optional)", key="upload_extra", placeholder='{"source": "studio"}', height=68)
     expires = st.checkbox("Delete these files after a date", key="upload_expires")
     expiry = st.date_input("Expiry date", value=dt.date.today() + dt.timedelta(days=30), key="upload_expiry",
                            min_value=dt.date.today() + dt.timedelta(days=1), disabled=not expires)
+    # the limit in words: Streamlit's drop zone rounds any limit above 500 MB to "1GB per file", so its own line
+    # (size and a list of 37 suffixes) is hidden and the labels say what the server takes
+    per_file = f"up to {app.settings.max_upload_mb:,} MB per file"
+    st.html("<style>.st-key-upload_files [data-testid='stFileUploaderDropzoneInstructions'],"
+            ".st-key-upload_folder [data-testid='stFileUploaderDropzoneInstructions']{display:none}</style>")
     files = st.file_uploader(
-        "Audio (WAV, FLAC, OGG, MP3, AIFF), ZIP/TAR archives, metadata tables (CSV, JSON lines) and other data files",
+        f"Audio (WAV, FLAC, OGG, MP3, AIFF), ZIP/TAR archives, metadata tables ({', '.join(METADATA_FORMATS)}) and "
+        f"other data, text and video files, {per_file}", type=list(UPLOAD_SUFFIXES),
         accept_multiple_files=True, key="upload_files", max_upload_size=app.settings.max_upload_mb,
+        help="Accepted: " + ", ".join(UPLOAD_SUFFIXES),
     )
-    folder = st.file_uploader("Or a whole folder", accept_multiple_files="directory", key="upload_folder",
-                              max_upload_size=app.settings.max_upload_mb)
+    folder = st.file_uploader(f"Or a whole folder, {per_file}", type=list(UPLOAD_SUFFIXES), accept_multiple_files="directory",
+                              key="upload_folder", max_upload_size=app.settings.max_upload_mb)
     folder_paths, folder_name = without_common_folder([f.name for f in folder or []])
     if folder_name:
         st.caption(f"The folder's own name {shell.plain(folder_name)}/ is left out of the paths, as unzip tools do: "

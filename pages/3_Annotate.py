@@ -8,6 +8,7 @@ from core.annotations.service import AnnotationService
 from core.audio.waveform import PLAY_MAX_SECONDS, View, playback, spectrogram_figure
 from core.catalogue.queue import Queue, QueueService
 from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.stats import human_duration
 from core.catalogue.vocabulary import Vocabulary
 from core.ui import shell
 from core.ui.screen import build_screen
@@ -18,7 +19,7 @@ user = shell.page("Annotate", Action.ANNOTATE)
 app = shell.earmark()
 state = st.session_state
 SHORTCUTS = {
-    "Previous sound": "B", "Next sound": "N", "Next without annotations": "U", "Zoom in": "I", "Zoom out": "O",
+    "Previous sound": "B", "Next sound": "N", "Next without people's annotations": "U", "Zoom in": "I", "Zoom out": "O",
     "Move left": "Left", "Move right": "Right", "Play selection": "P", "Play view": "V", "Stop": "Esc",
     "Save segment": "Ctrl+Enter", "Delete selected annotation": "Delete",
 }
@@ -30,25 +31,39 @@ if not datasets:
     st.info("There are no sounds yet. Upload some, or load the demo dataset from the Home page.")
     st.stop()
 
-queue: Queue = state.get("annotate_queue")
+
+def dataset_queue(dataset: str, tags: str) -> Queue:
+    return Queue(SoundFilter(dataset=dataset, tags=tuple(t.strip() for t in tags.split(",") if t.strip())))
+
+
+queue: Queue | None = state.get("annotate_queue")
+wanted = st.query_params.get("sound")
+linked = bool(wanted) and wanted != state.get("annotate_sound")
+if linked:  # a link names a sound: the queue follows it to its dataset unless the sound is already in the queue
+    current = queue or dataset_queue(state.get("queue_dataset") or datasets[0], state.get("queue_tags") or "")
+    with app.db.read() as session:
+        around = QueueService(session).around(wanted, current)
+    if around != current:
+        state.pop("annotate_queue", None)
+        queue, state["queue_dataset"], state["queue_tags"] = None, around.filters.dataset, ""
+    state["annotate_sound"] = wanted
 if queue is None:
     top_left, top_right = st.columns([1, 2])
     chosen_dataset = top_left.selectbox("Dataset to annotate", datasets, key="queue_dataset")
     queue_tags = top_right.text_input("Only sounds with these tags (comma-separated)", key="queue_tags")
-    queue = Queue(SoundFilter(dataset=chosen_dataset, tags=tuple(t for t in queue_tags.split(",") if t.strip())))
+    queue = dataset_queue(chosen_dataset, queue_tags)
 else:
-    st.caption(f"Queue: {shell.plain(queue.describe())}")
+    with app.db.read() as session:
+        st.caption(f"Queue: {shell.plain(QueueService(session).describe(queue))}")
     if st.button("Leave this queue", key="queue_leave"):
         del state["annotate_queue"]
         st.rerun()
 
-wanted = st.query_params.get("sound")
-if wanted and wanted != state.get("annotate_sound"):
-    state["annotate_sound"] = wanted
-if not state.get("annotate_sound") or state.get("annotate_queue_seen") != queue:
-    if not wanted or state.get("annotate_queue_seen") is not None:
-        with app.db.read() as session:
-            state["annotate_sound"] = QueueService(session).first(queue)
+if linked:
+    state["annotate_queue_seen"] = queue
+elif not state.get("annotate_sound") or state.get("annotate_queue_seen") != queue:
+    with app.db.read() as session:
+        state["annotate_sound"] = QueueService(session).first(queue)
     state["annotate_queue_seen"] = queue
 sound_id = state.get("annotate_sound")
 if not sound_id:
@@ -98,7 +113,7 @@ sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
 # -- header and navigation -----------------------------------------------------------------------------------
 index, total = screen.position
 st.subheader(shell.plain(f"{sound.dataset} / {sound.path}"))
-st.caption(f"{index} of {total} in the queue · {duration:.3f} s · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
+st.caption(f"{index} of {total} in the queue · {human_duration(duration)} · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
            f"{len(screen.annotations)} annotation(s)")
 nav = st.columns(3)
 with app.db.read() as session:
@@ -107,9 +122,10 @@ with app.db.read() as session:
         go_to(queue_service.previous(queue, sound.id), "This is the first sound of the queue.")
     if nav[1].button("Next sound →", key="nav_next", shortcut=SHORTCUTS["Next sound"], width="stretch"):
         go_to(queue_service.next(queue, sound.id), "This is the last sound of the queue.")
-    if nav[2].button("Next without annotations ⇥", key="nav_unannotated", shortcut=SHORTCUTS["Next without annotations"],
-                     width="stretch"):
-        go_to(queue_service.next_unannotated(queue, sound.id), "Every sound of the queue has annotations.")
+    if nav[2].button("Next without people's annotations ⇥", key="nav_unannotated",
+                     shortcut=SHORTCUTS["Next without people's annotations"], width="stretch",
+                     help="The next sound nobody has annotated yet: machine suggestions do not count."):
+        go_to(queue_service.next_unannotated(queue, sound.id), "Every sound of the queue has people's annotations.")
 
 
 def set_view(new: View) -> None:
@@ -122,10 +138,13 @@ st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Inte
                           "Classic chart: select a segment by dragging a box, then use the form below.")
 if not classic:
     waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform", channel=channel)
-    st.caption("Pick a tag (click, 1-9, or type a new one) and drag across empty waveform to draw a region; drag its edges "
-               "to resize it, its body to move it; with a region selected, 1-9 add or remove tags, Enter edits its text, "
-               "A / R accept or reject a suggestion, Delete removes it. Space plays from the cursor, L loops the selected "
-               "region; the wheel or I / O zoom, the arrows scroll. The table below catches up two seconds after a change.")
+    st.caption("Drag anywhere on the waveform to draw a region (over other regions too: each overlapping one gets a lane "
+               "of its own under the waveform; machine suggestions sit in the grey lanes). Drag a bar's edges to resize it, "
+               "its body to move it. It gets the palette's tag (click, 1-9, or type a new one); with a region selected, 1-9 "
+               "add or remove tags, Enter edits its text, A / R accept or reject a suggestion, Delete removes it; Ctrl+Z "
+               "undoes, Ctrl+Shift+Z redoes. Space plays from the cursor, [ and ] mark a region at the playhead, L loops "
+               "the selected region; the wheel or I / O zoom, the arrows scroll. The keys act on the waveform when the "
+               "pointer is over it. The table below catches up two seconds after a change.")
 else:
     controls = st.columns([1.3, 1.3, 0.8, 0.8, 1, 2, 0.8])
     if controls[0].button("Zoom in", key="view_in", shortcut=SHORTCUTS["Zoom in"], width="stretch"):
@@ -227,7 +246,7 @@ if chosen_rows and chosen_rows[0] < len(screen.annotations):
                                      format="%.3f", key=f"edit_start_{annotation.id}", disabled=not mine)
     new_end = edit[1].number_input("End (s)", 0.0, duration, value=annotation.end_seconds, step=0.001, format="%.3f",
                                    key=f"edit_end_{annotation.id}", disabled=not mine)
-    new_tags = edit[2].multiselect("Tags", sorted(set(screen.colors) | set(annotation.tag_names)),
+    new_tags = edit[2].multiselect("Tags", [*screen.colors, *(t for t in annotation.tag_names if t not in screen.colors)],
                                    default=annotation.tag_names, key=f"edit_tags_{annotation.id}", accept_new_options=True,
                                    disabled=not mine)
     new_text = st.text_input("Text", value=annotation.text or "", key=f"edit_text_{annotation.id}", disabled=not mine)

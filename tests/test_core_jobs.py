@@ -21,7 +21,7 @@ from core.errors import Conflict, ValidationError
 from core.ingest.demo import load_demo
 from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs.queue import STALE_AFTER, JobService, analyzers, claim, run_job, work
-from core.store.models import Annotation, Job, JobItem, Sound, StoredFile, utcnow
+from core.store.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, utcnow
 from tests.conftest import ROOT, make_user
 
 RATE = 16_000
@@ -77,7 +77,27 @@ def test_spectrogram_is_stored_and_finds_the_tone(local_earmark):
     array = np.load(io.BytesIO(content))
     assert array.shape[0] == 257 and array.dtype == np.float16
     assert np.fft.rfftfreq(512, 1 / RATE)[array.astype(np.float32).mean(axis=1).argmax()] == pytest.approx(1000, abs=32)
-    assert output.segments[0].data_url == name
+    # about the whole sound: metadata fields spectrogram.*, no region to review
+    assert not output.segments and output.fields == {
+        "spectrogram.data_url": name, "spectrogram.n_fft": "512", "spectrogram.hop": "256", "spectrogram.window": "hann",
+        "spectrogram.bins": "257", "spectrogram.frames": str(array.shape[1]), "spectrogram.frame_seconds": "0.016000"}
+
+
+def test_spectrogram_job_writes_metadata_linking_the_array_and_no_suggestion(local_earmark):
+    t = np.arange(RATE) / RATE
+    sound = stored(local_earmark, "tone.wav", 0.5 * np.sin(2 * np.pi * 1000 * t))
+    hal = make_user(local_earmark.db, "hal")
+    with local_earmark.db.write() as session:
+        job_id = JobService(session).submit(hal, "spectrogram", sound_ids=[sound.id]).id
+    claim(local_earmark.db, "w")
+    assert run_job(local_earmark.db, local_earmark.storage, job_id, "w") == "completed"
+    assert bot_annotations(local_earmark) == 0
+    with local_earmark.db.read() as session:
+        fields = SoundService(session, local_earmark.storage).get(sound.id).metadata_dict
+        assert session.get(Job, job_id).output["fields"] == 7
+    key = "derived/" + sound.id + "/spectrogram-512-128-hann.npy"
+    assert fields["spectrogram.data_url"] == f"/api/v1/data/files/{key}" and fields["spectrogram.n_fft"] == "512"
+    assert np.load(io.BytesIO(local_earmark.storage.read_bytes(key))).shape == (257, int(fields["spectrogram.frames"]))
 
 
 @pytest.mark.parametrize("params, field", [({"sensitivity": 2}, "sensitivity"), ({"speed": 1}, "params"),
@@ -173,8 +193,10 @@ def test_two_workers_share_the_queue_without_doing_anything_twice(demo_jobs):
         assert [session.get(Job, j).state for j in jobs] == ["completed"] * 3
         assert session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.key.contains("/spectrogram-"))) == 32
         written = {j: session.get(Job, j).output["annotations"] for j in jobs}
-    assert written[jobs[1]] == 0 and written[jobs[2]] == 32  # audio-stats writes fields; one spectrogram per sound
-    assert bot_annotations(earmark) == written[jobs[0]] + 32  # every output written exactly once
+        linked = session.scalar(select(func.count()).select_from(SoundField).where(SoundField.name == "spectrogram.data_url"))
+    assert written[jobs[1]] == 0 and written[jobs[2]] == 0  # audio-stats and spectrogram write fields
+    assert linked == 32  # one spectrogram per sound
+    assert bot_annotations(earmark) == written[jobs[0]]  # every output written exactly once
 
 
 def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs):
@@ -210,9 +232,9 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
     with earmark.db.read() as session:
         job = session.get(Job, job_id)
         assert (job.done, job.failed) == (32, 0)
-        per_sound = session.execute(select(Annotation.sound_id, func.count()).where(Annotation.source.is_not(None))
-                                    .group_by(Annotation.sound_id)).all()
-        assert len(per_sound) == 32 and {n for _, n in per_sound} == {1}
+        per_sound = session.execute(select(SoundField.sound_id, func.count()).where(SoundField.name.startswith("spectrogram."))
+                                    .group_by(SoundField.sound_id)).all()
+        assert len(per_sound) == 32 and {n for _, n in per_sound} == {7}
         assert session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.key.contains("/spectrogram-"))) == 32
 
 
@@ -296,7 +318,8 @@ def test_workers_share_one_job_sound_by_sound(demo_jobs):
                                 .group_by(JobItem.worker)).all()
         assert session.get(Job, job_id).state == "completed" and sum(n for _, n in items) == 32
         assert len(items) == 2  # both workers did part of the one job
-    assert bot_annotations(earmark) == 32
+        assert session.scalar(select(func.count()).select_from(SoundField).where(SoundField.name == "spectrogram.data_url")) == 32
+    assert bot_annotations(earmark) == 0
 
 
 def test_submitting_unknown_sounds_names_them(demo_jobs):

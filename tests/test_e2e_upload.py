@@ -19,6 +19,10 @@ def test_drop_two_wavs_and_a_csv_then_see_them_listed(page, server, tmp_path):
     (tmp_path / "labels.csv").write_text("file_name,instrument\nkick.wav,kick\nsnare.wav,snare\n")
     e2e_log_in(page, server)
     page.goto(f"{server}/Upload")
+    for zone in (".st-key-upload_files", ".st-key-upload_folder"):  # the server's limit (512 MB), not Streamlit's "1GB"
+        expect(page.locator(zone)).to_contain_text("up to 512 MB per file")
+        expect(page.locator(zone).get_by_test_id("stFileUploaderDropzoneInstructions")).to_be_hidden()
+        assert "GB" not in page.locator(zone).inner_text()  # what is on the screen
     dataset = page.get_by_role("textbox", name="Dataset")
     dataset.fill("drums")
     dataset.press("Tab")

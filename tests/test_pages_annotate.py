@@ -151,7 +151,7 @@ def test_next_without_annotations_skips_annotated_sounds(local_earmark, demo):
 def test_the_interactive_waveform_is_the_default_and_the_classic_chart_one_click_away(demo):
     at = page_for("hal", demo[0].id)
     assert at.get("segmented_control")[0].value == "Interactive"
-    assert not at.get("plotly_chart") and "drag across empty waveform to draw a region" in at.caption[1].value
+    assert not at.get("plotly_chart") and "Drag anywhere on the waveform to draw a region" in at.caption[1].value
     at.get("segmented_control")[0].set_value("Classic chart").run()
     assert not at.exception and len(at.get("plotly_chart")) == 2 and at.button(key="view_in")
 
@@ -225,3 +225,79 @@ def test_suggestions_can_be_accepted_edited_rejected_or_hidden(local_earmark, de
     assert len(annotations_of(local_earmark, demo[0].id)) == len(suggested) - 1
     at.sidebar.checkbox(key="hide_suggestions").check().run()
     assert list(at.dataframe[0].value["by"]) == ["hal"]
+
+
+def run_analyzer(earmark, name, sound_ids):
+    import threading
+
+    from core.accounts.users import UserService
+    from core.jobs.queue import JobService, work
+
+    with earmark.db.write() as session:
+        JobService(session).submit(UserService(session).by_name("hal"), name, sound_ids=sound_ids)
+    work(earmark.db, earmark.storage, threading.Event(), once=True)
+
+
+def test_next_without_peoples_annotations_skips_machine_suggestions(local_earmark, demo):
+    run_analyzer(local_earmark, "onsets", [s.id for s in demo[:4]])  # suggestions on each of the first four sounds
+    assert all(any(a.source for a in annotations_of(local_earmark, s.id)) for s in demo[:4])
+    create(local_earmark, "hal", demo[1].id, 0.5, 1.0, ["kick"])  # a person's annotation on the second only
+    at = page_for("hal", demo[0].id)
+    button = at.button(key="nav_unannotated")
+    assert button.label == "Next without people's annotations ⇥"
+    button.click().run()
+    assert not at.exception and shown(at.subheader[0].value) == f"demo / {demo[2].path}"  # its suggestions do not count
+    assert {"action": "Next without people's annotations", "key": "U"} in at.table[0].value.to_dict("records")
+
+
+def test_a_link_to_a_sound_of_another_dataset_opens_its_dataset(local_earmark, demo):
+    import io
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    vox = make_user(local_earmark.db, "vox", "dataset")
+    made = [ingest_audio(local_earmark.db, local_earmark.storage, vox, f"take{i}.wav", io.BytesIO(wav_bytes(freq=300 + 50 * i)),
+                         UploadOptions(dataset="zoo", max_bytes=10**8)).sound_id for i in range(3)]
+    at = page_for("hal", made[1])
+    assert shown(at.subheader[0].value) == "zoo / take1.wav"
+    assert at.selectbox(key="queue_dataset").value == "zoo"
+    assert at.caption[0].value.startswith("2 of 3 in the queue")
+    at.button(key="nav_next").click().run()
+    assert shown(at.subheader[0].value) == "zoo / take2.wav" and at.query_params["sound"] == made[2]
+    at.query_params["sound"] = demo[3].id  # another link, in the same session
+    at.run()
+    assert shown(at.subheader[0].value) == f"demo / {demo[3].path}" and at.caption[0].value.startswith("4 of 32 in the queue")
+
+
+def test_header_duration_reads_as_browse_shows_it(local_earmark, demo):
+    from core.catalogue.stats import human_duration
+
+    at = page_for("hal", demo[0].id)
+    assert f" · {human_duration(demo[0].duration_seconds)} · " in at.caption[0].value
+    assert f"{demo[0].duration_seconds:.3f} s" not in at.caption[0].value
+
+
+def test_annotate_all_these_from_browse_names_the_queue_in_words(local_earmark, demo):
+    browse = login(app_test("pages/2_Browse.py"), "hal")
+    browse.text_input(key="browse_tags").input("demo").run()
+    browse.selectbox(key="browse_annotated").set_value("no").run()
+    browse.button(key="browse_annotate_all").click().run()  # AppTest cannot follow switch_page: carry its queue over
+    at = app_test(PAGE)
+    at.session_state["annotate_queue"] = browse.session_state["annotate_queue"]
+    login(at, "hal")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Queue: Browse search: tag demo, not annotated" in [shown(c.value) for c in at.caption]
+    assert shown(at.subheader[0].value) == f"demo / {demo[0].path}" and at.caption[1].value.startswith("1 of 32 in the queue")
+
+
+def test_the_tags_offered_keep_the_order_they_were_made(local_earmark, demo):
+    at = page_for("hal", demo[0].id)
+    for tag in ("speech", "noise"):
+        at.text_input(key="vocab_new").input(tag)
+        at.button(key="vocab_add").click().run()
+    create(local_earmark, "hal", demo[0].id, 0.5, 1.0, ["breath"])
+    at.run()
+    assert at.multiselect(key="seg_tags").options == ["speech", "noise", "breath"]
+    assert list(at.dataframe[1].value["tag"]) == ["speech", "noise", "breath"]  # the vocabulary table

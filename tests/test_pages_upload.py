@@ -90,3 +90,27 @@ def test_files_tab_lists_counts_and_deletes_after_confirmation(local_earmark):
     with local_earmark.db.read() as session:
         assert [f.category for f in FileService(session, local_earmark.storage).list()[1]] == ["text"]
         assert SoundService(session, local_earmark.storage).list().total_count == 0
+
+
+def test_drop_zones_say_the_servers_limit_and_the_types_core_reads(local_earmark, monkeypatch):
+    from core.catalogue.files import UPLOAD_SUFFIXES, category_from_name
+    from core.catalogue.metadata import METADATA_SUFFIXES, read_table
+    from core.store import config
+
+    monkeypatch.setenv("EARMARK_MAX_UPLOAD_MB", "300")
+    config.settings.cache_clear()
+    make_user(local_earmark.db, "vox", "dataset")
+    at = login(app_test(PAGE), "vox")
+    files, folder = at.file_uploader(key="upload_files"), at.file_uploader(key="upload_folder")
+    for uploader in (files, folder):
+        assert uploader.proto.max_upload_size_mb == 300 and "up to 300 MB per file" in uploader.proto.label
+        # the browser refuses the rest before sending (Streamlit adds aliases of its own, as .mpeg4 for .mp4)
+        assert set(UPLOAD_SUFFIXES) <= set(uploader.proto.type) and ".exe" not in uploader.proto.type
+    # Streamlit's own line would read "1GB per file" for any limit above 500 MB: it is hidden, the label says it
+    assert any("stFileUploaderDropzoneInstructions" in h.proto.body and "display:none" in h.proto.body for h in at.get("html"))
+    assert "metadata tables (CSV, TSV, JSON lines, Parquet)" in files.proto.label
+    assert set(METADATA_SUFFIXES) <= set(UPLOAD_SUFFIXES)
+    for suffix in UPLOAD_SUFFIXES:  # everything the drop zones take, core takes
+        category_from_name(f"x{suffix}")
+    tsv = read_table(b"file_name\tspeaker\na.wav\tann\n", "m.tsv")  # TSV, as the label says
+    assert list(tsv.columns) == ["file_name", "speaker"]

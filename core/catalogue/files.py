@@ -37,6 +37,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "archive": (".zip", ".tar", ".tar.gz", ".tgz"),
     "video": (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"),
 }
+UPLOAD_SUFFIXES = tuple(suffix for suffixes in EXTENSIONS.values() for suffix in suffixes)  # all an upload may hold
 TEXT_SNIFF_BYTES = 1024 * 1024
 
 
@@ -45,7 +46,7 @@ def category_from_name(name: str) -> str:
     for category, suffixes in EXTENSIONS.items():
         if lower.endswith(suffixes):
             return category
-    allowed = ", ".join(s for suffixes in EXTENSIONS.values() for s in suffixes)
+    allowed = ", ".join(UPLOAD_SUFFIXES)
     raise ValidationError("file", f"{name}: this kind of file is not accepted (allowed: {allowed}).")
 
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pandas and Arrow cost ~90 MB when imported: only processes 
     import pyarrow.csv as pcsv
 
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "audio_path", "filepath")
-METADATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+METADATA_FORMATS = {"CSV": (".csv",), "TSV": (".tsv",), "JSON lines": (".jsonl", ".ndjson"), "Parquet": (".parquet",)}
+METADATA_SUFFIXES = tuple(suffix for suffixes in METADATA_FORMATS.values() for suffix in suffixes)
 MAX_FIELD_LENGTH = 10_000
 MAX_COLUMN_NAME = 128  # characters of a column name (the database's limit for a field's name)
 SNIFF_BYTES = 64 * 1024

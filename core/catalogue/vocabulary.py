@@ -8,10 +8,11 @@ edit elsewhere is caught), so only uploaders and administrators may rename. Addi
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
@@ -24,12 +25,14 @@ from core.store.models import (
     Sound,
     TagDefinition,
     User,
+    as_utc,
     utcnow,
 )
 
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46c0c9", "#f032e6", "#9a6324",
            "#808000", "#000075", "#e6a800", "#008080")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 
 def default_color(tag: str) -> str:
@@ -50,14 +53,25 @@ class Vocabulary:
         self.session = session
 
     def colors(self, dataset: str) -> dict[str, str]:
-        """Every tag of the dataset (defined or in use), sorted, with its colour."""
-        defined = {d.tag: d.color for d in self.session.scalars(select(TagDefinition).where(TagDefinition.dataset == dataset))}
-        used = self.session.scalars(
-            select(AnnotationTag.tag).distinct()
+        """Every tag of the dataset (defined or in use), with its colour, in the order people made them.
+
+        A tag's place is when it first appeared: its vocabulary row's creation or its first annotation's,
+        whichever came first (ties by name), so the order, and the palette's digits that follow it, never change
+        as tags are added, coloured or renamed. One statement per kind; the used tags come grouped, one row each."""
+        defined = {d.tag: (d.date_created, d.color) for d in
+                   self.session.scalars(select(TagDefinition).where(TagDefinition.dataset == dataset))}
+        first_used = dict(self.session.execute(
+            select(AnnotationTag.tag, func.min(Annotation.date_created))
             .join(Annotation, Annotation.id == AnnotationTag.annotation_id)
             .join(Sound, Sound.id == Annotation.sound_id).where(Sound.dataset == dataset)
-        )
-        return {tag: defined.get(tag, default_color(tag)) for tag in sorted(set(defined) | set(used))}
+            .group_by(AnnotationTag.tag)).all())
+
+        def first_seen(tag: str) -> tuple[dt.datetime, str]:
+            times = [as_utc(t) for t in (defined.get(tag, (None,))[0], first_used.get(tag)) if t is not None]
+            return min(times, default=_NEVER), tag
+
+        return {tag: defined[tag][1] if tag in defined else default_color(tag)
+                for tag in sorted(set(defined) | set(first_used), key=first_seen)}
 
     def add(self, actor: User, dataset: str, tag: str, color: str | None = None) -> TagDefinition:
         require(actor, Action.ANNOTATE)
@@ -98,10 +112,11 @@ class Vocabulary:
             self.session.execute(insert_for(self.session, AnnotationTag).values(
                 [{"annotation_id": a, "tag": new_name} for a in chunk]).on_conflict_do_nothing())
             self.session.execute(delete(AnnotationTag).where(AnnotationTag.annotation_id.in_(chunk), AnnotationTag.tag == old_name))
-        color = self.session.scalar(delete(TagDefinition).where(TagDefinition.dataset == dataset, TagDefinition.tag == old_name)
-                                    .returning(TagDefinition.color))
-        if color is not None:
+        gone = self.session.execute(delete(TagDefinition).where(TagDefinition.dataset == dataset, TagDefinition.tag == old_name)
+                                    .returning(TagDefinition.color, TagDefinition.date_created)).first()
+        if gone is not None:  # the renamed tag keeps its colour and its place in the order (its creation time)
             self.session.execute(insert_for(self.session, TagDefinition).values(
-                dataset=dataset, tag=new_name, color=color, created_by=actor.id, date_created=utcnow()).on_conflict_do_nothing())
+                dataset=dataset, tag=new_name, color=gone.color, created_by=actor.id, date_created=gone.date_created)
+                .on_conflict_do_nothing())
         self.session.expire_all()
         return len(ids)

@@ -277,7 +277,7 @@ def _replace_outputs(session: Session, results: list[_Result], bot: User, source
     service.remove_source(ids, source)
     for result in results:
         _suggest(service, result, bot, source)
-    fields = [{"sound_id": r.sound_id, "name": k, "value": v} for r in results for k, v in r.output.fields.items()]
+    fields = [{"sound_id": r.sound_id, "name": k, "value": _linked(r, v)} for r in results for k, v in r.output.fields.items()]
     if fields:
         session.execute(delete(SoundField).where(SoundField.sound_id.in_(ids), SoundField.name.in_({f["name"] for f in fields})))
         session.execute(insert(SoundField), fields)
@@ -289,13 +289,18 @@ def _replace_outputs(session: Session, results: list[_Result], bot: User, source
                                     sha256=r.stored[name].sha256, created_by=bot.id) for r, name, key in keys])
 
 
+def _linked(result: _Result, value: str | None) -> str | None:
+    """A segment's data_url or a field's value that names one of the output's objects: that object's URL."""
+    return f"/api/v1/data/files/{result.keys[value]}" if value in result.keys else value
+
+
 def _suggest(service: AnnotationService, result: _Result, bot: User, source: str) -> None:
     """The sound's segments as the featurebot's suggestions, less those people already accepted or rejected."""
     if not result.output.segments:
         return
     reviewed = service.reviewed(result.sound_id, source)
     segments = [{"start_seconds": seg.start, "duration_seconds": seg.duration, "tags": seg.tags, "text": seg.text,
-                 "data_url": f"/api/v1/data/files/{result.keys[seg.data_url]}" if seg.data_url in result.keys else seg.data_url}
+                 "data_url": _linked(result, seg.data_url)}
                 for seg in result.output.segments
                 if (round(seg.start * 1000), round(seg.duration * 1000)) not in reviewed]  # people decided on these
     service.create_many(bot, result.sound_id, segments, source=source)

@@ -43,7 +43,9 @@ class Segment:
 class Output:
     segments: list[Segment] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)  # sound metadata, filterable on Browse
-    objects: dict[str, bytes] = field(default_factory=dict)  # name -> content, stored under derived/<sound id>/
+    # name -> content, stored under derived/<sound id>/; a segment's data_url or a field's value that is one of these
+    # names is stored as the object's URL
+    objects: dict[str, bytes] = field(default_factory=dict)
 
 
 Runner = Callable[[Storage, Sound, dict[str, Any]], Output]

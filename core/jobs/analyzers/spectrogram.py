@@ -1,4 +1,7 @@
-"""spectrogram: a log-magnitude STFT saved as a NumPy .npy object, linked from one annotation's data_url."""
+"""spectrogram: a log-magnitude STFT saved as a NumPy .npy object, linked from the sound's metadata.
+
+What it computes is about the whole sound, so it is data about the sound (metadata fields ``spectrogram.*``), not
+a region for people to review."""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from core.jobs.analyzers.base import Analyzer, Output, Param, Segment, mono
+from core.jobs.analyzers.base import Analyzer, Output, Param, mono
 from core.store.models import Sound
 from core.store.storage import Storage
 
 
 def spectrogram(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
-    """Log-magnitude STFT (dB, float16, [frequency, time]) as a .npy object, linked from one annotation."""
+    """Log-magnitude STFT (dB, float16, [frequency, time]) as a .npy object; metadata fields say where it is
+    (``spectrogram.data_url``) and what it holds."""
     samples = mono(storage, sound)
     n_fft, hop = int(params["n_fft"]), int(params["hop"])
     window = {"hann": np.hanning, "hamming": np.hamming}[params["window"]](n_fft).astype(np.float32)
@@ -31,13 +35,17 @@ def spectrogram(storage: Storage, sound: Sound, params: dict[str, Any]) -> Outpu
         with open(path, "rb") as data:
             content = data.read()
     name = f"spectrogram-{n_fft}-{hop}-{params['window']}.npy"
-    return Output(segments=[Segment(0.0, sound.duration_seconds, ["spectrogram"], text=f"{n_fft}-point STFT, hop {hop}",
-                                    data_url=name)], objects={name: content})
+    # a field whose value names one of the output's objects is stored as that object's URL (core.jobs.queue)
+    return Output(fields={ANALYZER.field_prefix + field: value for field, value in {
+        "data_url": name, "n_fft": str(n_fft), "hop": str(hop), "window": params["window"],
+        "bins": str(n_fft // 2 + 1), "frames": str(count), "frame_seconds": f"{hop / sound.sample_rate:.6f}",
+    }.items()}, objects={name: content})
 
 
 ANALYZER = Analyzer(
-    "spectrogram", "1", "A log-magnitude spectrogram saved as a NumPy .npy array in storage.",
-    "one annotation over the whole sound whose data_url points at the .npy (dB, float16, [frequency, time])",
+    "spectrogram", "2", "A log-magnitude spectrogram saved as a NumPy .npy array in storage.",
+    "metadata fields spectrogram.*: data_url (the .npy: dB, float16, [frequency, time]), n_fft, hop, window, bins, "
+    "frames, frame_seconds",
     {"n_fft": Param(512, 64, 8192, help="FFT size"), "hop": Param(128, 16, 8192, help="samples between frames"),
      "window": Param("hann", choices=("hann", "hamming"), help="window function")},
     spectrogram)

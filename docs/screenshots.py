@@ -1,0 +1,87 @@
+"""Take README's screenshot of the Annotate page as a new user sees it: a speech-like recording (tests/speechlike.py)
+with speech-activity's suggestions (the real analyzer, run as a job), two people's regions that overlap, and one of them
+selected. Writes docs/annotate.png.
+
+    python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from common import start_app  # noqa: E402
+
+from core.client import Client  # noqa: E402
+
+USER, PASSWORD = "ada", "ada-password-1"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as data:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EARMARK_", "AWS_"))}
+        env |= {"EARMARK_DATA_DIR": data, "EARMARK_ADMIN_USER": USER, "EARMARK_ADMIN_PASSWORD": PASSWORD}
+        import soundfile as sf
+
+        from tests.speechlike import recording
+
+        folder = Path(data) / "interviews"
+        folder.mkdir()
+        speech = recording(5, "clean", seconds=16)
+        sf.write(folder / "interview-01.wav", speech.samples, speech.rate, subtype="PCM_16")
+        subprocess.run([sys.executable, "-m", "core", "import", str(folder), "--dataset", "interviews", "--quiet"],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+        process, url = start_app(ROOT, env)
+        try:
+            with Client(url, user=USER, password=PASSWORD) as api:
+                sound = next(iter(api.sounds(dataset="interviews")))
+                job = api.submit_job("speech-activity", sound_ids=[sound["id"]])
+                api.wait_job(job["id"], timeout=300, poll=0.5)
+                suggestions = sorted(api.annotations(sound["id"]), key=lambda a: a["start_seconds"])
+                first = suggestions[0]
+                api.annotate(sound["id"], start=first["start_seconds"], end=first["end_seconds"], tags=["speech"],
+                             text="the first words")
+                api.annotate(sound["id"], start=first["start_seconds"] + 0.3,
+                             end=min(sound["duration_seconds"], first["end_seconds"] + 1.0), tags=["overlap"])
+            shoot(url, sound["id"], ROOT / "docs" / "annotate.png")
+        finally:
+            process.terminate()
+            process.wait(20)
+
+
+def shoot(url: str, sound_id: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_label("Username").fill(USER)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Storage used").first.wait_for()
+        page.wait_for_timeout(1500)
+        page.goto(f"{url}/Annotate?sound={sound_id}")
+        box = page.get_by_test_id("earmark-waveform")
+        box.wait_for()
+        page.wait_for_function("box => box.dataset.ready === 'true'", arg=box.element_handle(), timeout=60_000)
+        page.wait_for_timeout(1500)
+        regions = page.locator("[data-testid=earmark-region][data-source=human]")
+        regions.nth(1).click(position={"x": 12, "y": 10})
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(500)
+        top = page.get_by_test_id("stHeading").first.bounding_box()["y"] - 10
+        bottom = page.locator(".ruler").bounding_box()
+        page.screenshot(path=str(out), clip={"x": 0, "y": top, "width": 1280, "height": bottom["y"] + 60 - top})
+        browser.close()
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
