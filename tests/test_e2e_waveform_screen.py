@@ -318,3 +318,42 @@ def test_ten_thousand_regions_on_a_three_hour_file_leave_the_waveform_readable(p
     assert 10 < count <= 400, count
     image = pixels(box)
     assert ink(image[:WAVE_HEIGHT], tolerance=90)[columns(image, 0.05, 0.95)].min() > 0.4 * WAVE_HEIGHT  # drawn there too
+
+
+def test_the_classic_chart_gets_the_keys_back_once_the_waveform_is_unmounted(page, server, clip):
+    """Switching to the classic chart unmounts the component: its window listeners go with it, so I reaches the
+    page's own Zoom in shortcut instead of a waveform that is no longer there."""
+    from playwright.sync_api import expect
+
+    box = open_sound(page, server, clip)
+    page.mouse.move(5, 5)
+    page.keyboard.press("i")  # the only waveform on the page: it takes I
+    expect(box).to_have_attribute("data-view-end", "7.5000")
+    page.get_by_text("Classic chart", exact=True).click()
+    e2e_settle(page)
+    expect(page.get_by_test_id("earmark-waveform")).to_have_count(0)
+    expect(page.get_by_text("Showing 0.000–10.000 s", exact=False)).to_be_visible()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("i")
+    expect(page.get_by_text("Showing 2.500–7.500 s", exact=False)).to_be_visible()
+
+
+def test_two_fingers_pinch_to_zoom_on_a_touch_screen(page, server, clip):
+    box = open_sound(page, server, clip)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    area = box.bounding_box()
+    y, centre = area["y"] + 50, area["x"] + area["width"] * 0.5
+
+    def touch(kind: str, spread: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": centre - spread, "y": y, "id": 1}, {"x": centre + spread, "y": y, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", 40)
+    for spread in (60, 90, 120, 160):  # the fingers move apart: zoom in around their middle, 4x in all
+        touch("touchMove", spread)
+    touch("touchEnd", 0)
+    page.wait_for_function("box => box.dataset.ready === 'true' && box.dataset.viewEnd - box.dataset.viewStart < 3", arg=box.element_handle())
+    start, end = float(box.get_attribute("data-view-start")), float(box.get_attribute("data-view-end"))
+    assert abs((end - start) - 2.5) < 0.1 and abs((start + end) / 2 - 5.0) < 0.1, (start, end)
+    assert page.locator("[data-testid=earmark-region][data-saved=false]").count() == 0  # no region drawn by the fingers
