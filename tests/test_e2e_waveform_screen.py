@@ -265,16 +265,18 @@ def test_keys_without_a_click_undo_redo_and_marks_at_the_playhead(page, server, 
 
     # [ and ] at the playhead while it plays: a region from where [ was pressed to where ] was
     page.mouse.click(area["x"] + area["width"] * 0.5, area["y"] + 40)  # the cursor at 5 s
+    playhead = page.get_by_test_id("earmark-playhead").element_handle()
+    played = "([head, t]) => Number(head.dataset.time) > t"
     page.keyboard.press(" ")
-    page.wait_for_timeout(300)
+    page.wait_for_function(played, arg=[playhead, 5.3])
     page.keyboard.press("[")
-    page.wait_for_timeout(1200)
+    page.wait_for_function(played, arg=[playhead, 6.4])
     page.keyboard.press("]")
     page.keyboard.press(" ")
     marked = page.locator("[data-testid=earmark-region][data-saved=true]")
     expect(marked).to_have_count(2)
     start, end = sorted((float(r.get_attribute("data-start")), float(r.get_attribute("data-end"))) for r in marked.all())[1]
-    assert 5.1 < start < 5.8 and 0.8 < end - start < 2.0, (start, end)
+    assert 5.3 < start < 6.0 and 6.4 < end < 7.5, (start, end)
 
 
 def test_ten_thousand_regions_on_a_three_hour_file_leave_the_waveform_readable(page, server, tmp_path):

@@ -139,6 +139,40 @@ function paintSpans(context, spans, view, width, height, rowHeight, alpha) {
   context.globalAlpha = 1;
 }
 
+// src/history.ts
+var HISTORY_LIMIT = 200;
+var History = class {
+  done = [];
+  undone = [];
+  /** A new change: it can be undone, and what was undone before it can no longer be redone. */
+  record(step) {
+    this.done.push(step);
+    if (this.done.length > HISTORY_LIMIT) this.done.shift();
+    this.undone = [];
+  }
+  undo() {
+    const step = this.done.pop();
+    if (!step) return null;
+    step.undo();
+    this.undone.push(step);
+    return step;
+  }
+  redo() {
+    const step = this.undone.pop();
+    if (!step) return null;
+    step.redo();
+    this.done.push(step);
+    return step;
+  }
+  clear() {
+    this.done = [];
+    this.undone = [];
+  }
+  get size() {
+    return { undo: this.done.length, redo: this.undone.length };
+  }
+};
+
 // src/regions.ts
 var MIN_REGION_SECONDS = 0.01;
 var EDGE_PIXELS = 6;
@@ -224,6 +258,164 @@ function mergeRegions(current, incoming, deleted) {
   return merged.sort((a, b) => a.start - b.start || a.key - b.key);
 }
 
+// src/editor.ts
+var Editor = class {
+  constructor(saver, screen) {
+    this.saver = saver;
+    this.screen = screen;
+  }
+  saver;
+  screen;
+  regions = [];
+  selected = null;
+  history = new History();
+  /** A new sound: nothing carried over. */
+  reset() {
+    this.regions = [];
+    this.selected = null;
+    this.saver.deleted.clear();
+    this.history.clear();
+  }
+  /** The page's regions, merged with what is being edited here (src/regions.ts `mergeRegions`). */
+  merge(incoming) {
+    this.regions = mergeRegions(this.regions, incoming, this.saver.deleted);
+    if (this.selected && !this.regions.includes(this.selected)) this.selected = null;
+  }
+  /** Whether this person may change the region (suggestions: anyone who annotates, before accepting them). */
+  editable(region, explain = true) {
+    if (region.mine || region.source === "suggestion") return true;
+    if (explain) this.screen.say("Only its author or an administrator can change this annotation.");
+    return false;
+  }
+  select(region) {
+    const was = this.selected;
+    this.selected = region;
+    if (was && was !== region && untagged(was)) this.drop(was);
+    if (was) this.screen.redraw(was);
+    if (region) this.screen.redraw(region);
+  }
+  /** A region was drawn (a drag, or [ and ]): stored at once if it has a tag, else once it gets one. */
+  made(region) {
+    if (!this.regions.includes(region)) this.regions.push(region);
+    this.screen.reposition(region);
+    this.select(region);
+    if (region.tags.length) return this.store(region);
+    this.screen.say("Type a tag for the new region and press Enter (Esc drops it).");
+    this.screen.askTag();
+  }
+  /** Save a new region, and remember it so Ctrl+Z takes it out again. */
+  store(region) {
+    void this.saver.create(region);
+    this.history.record({ what: "new region", undo: () => this.delete(region), redo: () => this.recreate(region) });
+  }
+  /** Show `changes` now and save them; Ctrl+Z puts back what was there. */
+  change(region, changes) {
+    if (!this.editable(region)) return;
+    const before = {};
+    for (const name of Object.keys(changes)) Object.assign(before, { [name]: region[name] });
+    this.apply(region, changes, before);
+    this.history.record({ what: "change", undo: () => this.apply(region, before, changes), redo: () => this.apply(region, changes, before) });
+  }
+  /** A drag let go: the bounds it shows are the change (`was`: where the region was when the press began). */
+  moved(region, was) {
+    this.select(region);
+    const changed = { start: region.start, end: region.end };
+    Object.assign(region, was);
+    this.change(region, changed);
+    this.screen.reposition(region);
+  }
+  apply(region, changes, before) {
+    Object.assign(region, changes, { error: "" });
+    if (region.source === "suggestion") region.draft = true;
+    this.screen.redraw(region);
+    if (region.source === "suggestion" || !region.id && !region.busy) return;
+    void this.saver.change(region, changes, before);
+  }
+  /** Take a region off the screen (deleted, refused, an abandoned drawing). */
+  drop(region) {
+    this.regions = this.regions.filter((r) => r !== region);
+    if (this.selected === region) this.selected = null;
+    this.screen.dropped(region);
+    this.screen.relayout();
+  }
+  /** Put back a region taken off the screen by a change the server refused, or by an undo. */
+  restore(region) {
+    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
+    this.screen.relayout();
+  }
+  delete(region) {
+    this.drop(region);
+    void this.saver.remove(region);
+  }
+  recreate(region) {
+    Object.assign(region, { id: null, version: null, error: "" });
+    this.restore(region);
+    void this.saver.create(region);
+  }
+  remove(region) {
+    if (!this.editable(region)) return;
+    this.delete(region);
+    this.history.record({ what: "deletion", undo: () => this.recreate(region), redo: () => this.delete(region) });
+  }
+  /** Accept or reject a suggestion; Ctrl+Z brings it back as it was suggested (src/saving.ts `unreview`). */
+  review(region, verdict) {
+    if (region.source !== "suggestion" || !region.id) {
+      this.screen.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
+      return;
+    }
+    const [suggested, origin] = [region.suggested, region.origin];
+    void this.decide(region, verdict).then((taken) => {
+      if (!taken || !suggested) return;
+      this.history.record({
+        what: verdict === "accept" ? "acceptance" : "rejection",
+        undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
+        redo: () => void this.decide(region, verdict)
+      });
+    });
+  }
+  /** Send a verdict on a suggestion; whether it was taken. */
+  decide(region, verdict) {
+    if (verdict === "reject") this.drop(region);
+    return this.saver.review(region, verdict).then((taken) => {
+      if (taken) this.screen.relayout();
+      else this.screen.redraw(region);
+      return taken;
+    });
+  }
+  /** Add `tag` to the selected region, or take it off (`on`: only add). The first tag of a new drawing stores it.
+   * Whether a region took the tag. */
+  label(tag, on = false) {
+    const region = this.selected;
+    if (!region) return false;
+    if (on && region.tags.includes(tag)) return true;
+    if (untagged(region)) {
+      region.tags = [tag];
+      this.screen.say("");
+      this.screen.redraw(region);
+      this.store(region);
+      return true;
+    }
+    const tags = toggleTag(region.tags, tag);
+    if (!tags.length && !region.text) {
+      this.screen.say("A region needs at least one tag or a text: add another before taking this one off.");
+      return true;
+    }
+    this.change(region, { tags });
+    return true;
+  }
+  /** Drop the selected region if it is a drawing still waiting for its first tag (Esc in the tag box). */
+  dropUntagged() {
+    if (this.selected && untagged(this.selected)) this.select(null);
+  }
+  undo(redo) {
+    const step = redo ? this.history.redo() : this.history.undo();
+    this.screen.say(step ? `${redo ? "Redone" : "Undone"}: ${step.what}.` : `Nothing to ${redo ? "redo" : "undo"}.`);
+  }
+};
+function untagged(region) {
+  return !region.id && !region.busy && !region.tags.length;
+}
+
 // src/gestures.ts
 var DRAG_PIXELS = 4;
 function pinchOf(before, after) {
@@ -307,40 +499,6 @@ var Gestures = class {
   }
 };
 
-// src/history.ts
-var HISTORY_LIMIT = 200;
-var History = class {
-  done = [];
-  undone = [];
-  /** A new change: it can be undone, and what was undone before it can no longer be redone. */
-  record(step) {
-    this.done.push(step);
-    if (this.done.length > HISTORY_LIMIT) this.done.shift();
-    this.undone = [];
-  }
-  undo() {
-    const step = this.done.pop();
-    if (!step) return null;
-    step.undo();
-    this.undone.push(step);
-    return step;
-  }
-  redo() {
-    const step = this.undone.pop();
-    if (!step) return null;
-    step.redo();
-    this.done.push(step);
-    return step;
-  }
-  clear() {
-    this.done = [];
-    this.undone = [];
-  }
-  get size() {
-    return { undo: this.done.length, redo: this.undone.length };
-  }
-};
-
 // src/keys.ts
 var PLAIN = {
   i: "zoom-in",
@@ -421,6 +579,72 @@ function place(layout, region, regions) {
   layout.lane.set(region.key, row);
 }
 
+// src/palette.ts
+var Palette = class {
+  // typed here, not yet in the page's data
+  constructor(element2, host) {
+    this.element = element2;
+    this.host = host;
+  }
+  element;
+  host;
+  current = null;
+  // the tag new regions get
+  extra = [];
+  /** The palette's tags: the page's (in the order people made them), then those typed here. */
+  tags(given) {
+    return [...given, ...this.extra.filter((t) => !given.includes(t))];
+  }
+  /** Keep the current tag one of `tags` (the first, if it is gone), and draw the buttons. */
+  draw(given) {
+    const tags = this.tags(given);
+    if (!this.current || !tags.includes(this.current)) this.current = tags[0] ?? null;
+    const buttons = tags.map((tag, i) => {
+      const button = element(
+        "button",
+        {
+          "data-testid": "earmark-tag",
+          "data-tag": tag,
+          type: "button",
+          title: i < 9 ? `Key ${i + 1}: new regions get this tag; on a selected region, adds or removes it` : ""
+        },
+        i < 9 ? `${i + 1} ${tag}` : tag
+      );
+      button.className = tag === this.current ? "current" : "";
+      button.style.setProperty("--tag-color", this.host.color(tag));
+      button.addEventListener("click", () => this.host.clicked(tag));
+      return button;
+    });
+    const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
+    typed.addEventListener("keydown", (event) => this.key(event, typed, given));
+    this.element.replaceChildren(...buttons, typed);
+  }
+  /** The tag box takes the cursor (a new region waits for its first tag). */
+  focus() {
+    this.element.querySelector(".new-tag").focus();
+  }
+  key(event, typed, given) {
+    event.stopPropagation();
+    if (event.key === "Escape") return this.host.escaped();
+    if (event.key !== "Enter") return;
+    const tag = cleanTag(typed.value);
+    if (!tag) return;
+    if (/[;,]/.test(tag)) return this.host.say("A tag must not contain ';' or ','.");
+    if (!this.tags(given).includes(tag)) this.extra.push(tag);
+    typed.value = "";
+    this.host.typed(tag);
+  }
+  forget() {
+    this.extra = [];
+  }
+};
+function element(tag, attributes = {}, text = "") {
+  const made = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, value);
+  made.textContent = text;
+  return made;
+}
+
 // src/layer.ts
 var MIN_ELEMENT_PIXELS = 4;
 var MAX_ELEMENTS = 400;
@@ -435,6 +659,207 @@ function splitRegions(regions, view, width, keep = /* @__PURE__ */ new Set()) {
     else painted.push(region);
   }
   return { elements, painted };
+}
+var WAVE_HEIGHT = 120;
+var LANE_HEIGHT = 22;
+var RegionLayer = class {
+  constructor(box, bars, shade, lanes, host) {
+    this.box = box;
+    this.bars = bars;
+    this.shade = shade;
+    this.lanes = lanes;
+    this.host = host;
+  }
+  box;
+  bars;
+  shade;
+  lanes;
+  host;
+  layout = { lane: /* @__PURE__ */ new Map(), rows: 1, humanRows: 1 };
+  elements = /* @__PURE__ */ new Map();
+  /** Lanes anew (the page's data came, regions went), then everything drawn. */
+  relayout() {
+    this.layout = layoutLanes(this.host.regions());
+    this.fit();
+    this.drawAll();
+  }
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  reposition(region) {
+    const rows = this.layout.rows;
+    place(this.layout, region, this.host.regions());
+    if (this.layout.rows !== rows) {
+      this.fit();
+      this.drawAll();
+    } else this.draw(region, true);
+    this.paint();
+  }
+  fit() {
+    this.box.style.height = `${WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
+  }
+  /** Elements for the regions in view wide enough to grab (and the selected and dragged ones), the rest painted. */
+  drawAll() {
+    const keep = new Set([this.host.selected(), this.host.dragged()].filter(Boolean));
+    const { elements } = splitRegions(this.host.regions(), this.host.view(), this.width(), keep);
+    const shown = new Set(elements.map((r) => r.key));
+    for (const [key, made] of this.elements) {
+      if (!shown.has(key)) {
+        made.remove();
+        this.elements.delete(key);
+      }
+    }
+    for (const region of elements) this.draw(region, true);
+    this.paint();
+  }
+  width() {
+    return this.box.clientWidth || 800;
+  }
+  /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
+   * that have no element of their own painted in theirs. */
+  paint() {
+    const [view, width, rows] = [this.host.view(), this.width(), this.layout.rows];
+    const inView = this.host.regions().filter((r) => r.end > view.start && r.start < view.end);
+    const span = (r) => ({
+      start: r.start,
+      end: r.end,
+      color: this.host.color(r.tags[0]),
+      row: this.layout.lane.get(r.key) ?? 0,
+      dashed: r.source === "suggestion"
+    });
+    const tint = prepare(this.shade, width, WAVE_HEIGHT);
+    paintSpans(tint, inView.filter((r) => r.source !== "suggestion").map(span), view, width, WAVE_HEIGHT, 0, 0.14);
+    const [selected, mark] = [this.host.selected(), this.host.mark()];
+    if (selected) paintSpans(tint, [span(selected)], view, width, WAVE_HEIGHT, 0, 0.22);
+    if (mark !== null) paintSpans(tint, [{ start: mark, end: mark, color: "#d33", row: 0, dashed: false }], view, width, WAVE_HEIGHT, 0, 0.9);
+    const lanes = prepare(this.lanes, width, rows * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(120, 120, 140, 0.10)";
+    lanes.fillRect(0, this.layout.humanRows * LANE_HEIGHT, width, (rows - this.layout.humanRows) * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
+    for (let row = 1; row < rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
+    paintSpans(lanes, inView.filter((r) => !this.elements.has(r.key)).map(span), view, width, rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+  }
+  /** Update the region's bar (`create`: make one if it has none; the selected and the dragged always get one). */
+  draw(region, create = false) {
+    const view = this.host.view();
+    const keep = create || region === this.host.selected() || region === this.host.dragged();
+    let made = this.elements.get(region.key);
+    const visible = this.host.regions().includes(region) && region.end > view.start && region.start < view.end;
+    if (!visible) {
+      made?.remove();
+      this.elements.delete(region.key);
+      return;
+    }
+    if (!made && !keep) return;
+    if (!made) {
+      made = element("div", { "data-testid": "earmark-region" });
+      made.append(element("span"));
+      this.elements.set(region.key, made);
+      this.bars.append(made);
+    }
+    this.fill(made, region, view);
+  }
+  fill(made, region, view) {
+    const suggestion = region.source === "suggestion";
+    const lane = this.layout.lane.get(region.key) ?? 0;
+    Object.assign(made.dataset, {
+      key: String(region.key),
+      id: region.id ?? "",
+      start: String(region.start),
+      end: String(region.end),
+      tags: region.tags.join(";"),
+      source: region.source,
+      text: region.text,
+      lane: String(lane),
+      saved: region.id && !region.busy && !region.draft ? "true" : "false",
+      error: region.error
+    });
+    made.className = [
+      "region",
+      region.source,
+      region === this.host.selected() ? "selected" : "",
+      region.error ? "refused" : "",
+      region.mine || suggestion ? "" : "others"
+    ].filter(Boolean).join(" ");
+    made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
+    made.style.setProperty("--tag-color", this.host.color(region.tags[0]));
+    const left = Math.max(0, fractionOf(view, region.start));
+    const right = Math.min(1, fractionOf(view, region.end));
+    made.style.left = `${left * 100}%`;
+    made.style.width = `${(right - left) * 100}%`;
+    made.style.top = `${WAVE_HEIGHT + lane * LANE_HEIGHT}px`;
+    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
+    made.firstChild.textContent = region.error ? `⚠ ${label}` : label;
+  }
+  /** The region whose bar `target` is (or is inside), if any. */
+  regionAt(target) {
+    const found = target?.closest?.("[data-testid=earmark-region]");
+    if (!found) return null;
+    return this.host.regions().find((r) => String(r.key) === found.dataset.key) ?? null;
+  }
+  /** Where the region's bar is on screen (null: it has none). */
+  bar(region) {
+    return this.elements.get(region.key)?.getBoundingClientRect() ?? null;
+  }
+};
+
+// src/overview.ts
+var Overview = class {
+  constructor(strip, api, moveTo, listen) {
+    this.strip = strip;
+    this.api = api;
+    this.moveTo = moveTo;
+    listen(strip, "pointerdown", (e) => {
+      this.steering = true;
+      strip.setPointerCapture?.(e.pointerId);
+      this.steer(e);
+      e.preventDefault();
+    });
+    listen(strip, "pointermove", (e) => {
+      if (this.steering) this.steer(e);
+    });
+    listen(strip, "pointerup", () => {
+      this.steering = false;
+    });
+  }
+  strip;
+  api;
+  moveTo;
+  steering = false;
+  duration = 0;
+  /** The whole sound's peaks (two points per pixel), drawn once per sound and width. */
+  async load(soundId, duration, query) {
+    this.duration = duration;
+    const width = Math.max(10, Math.min(2500, Math.round(this.strip.clientWidth || 800)));
+    const line = await this.api.call("GET", `/sounds/${soundId}/peaks?${query(0, duration, 2 * width)}`);
+    plot(
+      this.strip.querySelector("canvas"),
+      this.strip.clientWidth,
+      this.strip.clientHeight,
+      line,
+      { start: 0, end: duration }
+    );
+    this.strip.dataset.ready = "true";
+  }
+  /** Where the view lies on the whole sound. */
+  place(view, duration) {
+    const whole = { start: 0, end: duration };
+    const frame = this.strip.querySelector(".window");
+    frame.style.left = `${fractionOf(whole, view.start) * 100}%`;
+    frame.style.width = `${Math.max(0.3, (fractionOf(whole, view.end) - fractionOf(whole, view.start)) * 100)}%`;
+  }
+  steer(event) {
+    if (!this.duration) return;
+    const rect = this.strip.getBoundingClientRect();
+    this.moveTo(timeAt({ start: 0, end: this.duration }, (event.clientX - rect.left) / rect.width));
+  }
+};
+function drawRuler(ruler, view, width) {
+  const { step, times } = ticks(view, width || 800);
+  ruler.replaceChildren(...times.map((t) => {
+    const mark = element("span", {}, timeLabel(t, step));
+    mark.style.left = `${fractionOf(view, t) * 100}%`;
+    return mark;
+  }));
 }
 
 // src/playback.ts
@@ -756,49 +1181,78 @@ var Spectrogram = class {
 
 // src/waveform.ts
 var CATCH_UP_MS = 2e3;
-var WAVE_HEIGHT = 120;
-var LANE_HEIGHT = 22;
 var live = /* @__PURE__ */ new Set();
-function element(tag, attributes = {}, text = "") {
-  const made = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) made.setAttribute(name, value);
-  made.textContent = text;
-  return made;
-}
 var Waveform = class {
   constructor(root, rerun) {
     this.rerun = rerun;
     this.find = (selector) => root.querySelector(selector);
     this.box = this.find("[data-testid=earmark-waveform]");
     this.wave = this.find("canvas.wave");
-    this.shade = this.find("canvas.shade");
-    this.lanes = this.find("canvas.lanes");
-    this.layer = this.find(".regions");
     this.playhead = this.find("[data-testid=earmark-playhead]");
     this.status = this.find(".status");
-    this.palette = this.find(".palette");
-    this.editor = this.find(".text-editor");
+    this.textBox = this.find(".text-editor");
     this.clock = this.find(".clock");
     this.ruler = this.find(".ruler");
-    this.overview = this.find("[data-testid=earmark-overview]");
     this.saver = new Saver(this.api, {
-      redraw: (r) => this.drawRegion(r),
-      drop: (r) => this.drop(r),
-      restore: (r) => this.restore(r),
+      redraw: (r) => this.layer.draw(r),
+      drop: (r) => this.editor.drop(r),
+      restore: (r) => this.editor.restore(r),
       say: (m) => this.say(m),
       saved: () => this.saved()
     }, () => ({ id: this.data.sound_id, channel: this.data.channel ?? null }));
+    this.layer = new RegionLayer(this.box, this.find(".regions"), this.find("canvas.shade"), this.find("canvas.lanes"), {
+      regions: () => this.editor.regions,
+      selected: () => this.editor.selected,
+      dragged: () => this.gestures?.gesture?.region ?? null,
+      view: () => this.view,
+      color: (tag) => this.color(tag),
+      mark: () => this.mark
+    });
+    this.editor = new Editor(this.saver, {
+      relayout: () => this.layer.relayout(),
+      reposition: (r) => this.layer.reposition(r),
+      redraw: (r) => {
+        this.layer.draw(r);
+        this.layer.paint();
+      },
+      askTag: () => this.palette.focus(),
+      dropped: (r) => {
+        if (this.playback.loop === r) this.playback.loop = null;
+      },
+      say: (m) => this.say(m)
+    });
+    this.palette = new Palette(this.find(".palette"), {
+      color: (tag) => this.color(tag),
+      say: (m) => this.say(m),
+      clicked: (tag) => {
+        if (!this.editor.label(tag)) this.choose(tag);
+      },
+      typed: (tag) => this.typedTag(tag),
+      escaped: () => {
+        this.editor.dropUntagged();
+        this.box.focus();
+      }
+    });
     this.playback = new Playback(this.find("audio"), this.find(".play"), { at: (t) => this.follow(t), say: (m) => this.say(m) });
     this.spectrogram = new Spectrogram(this.find(".spectrogram"), this.find(".spectrogram-note"), this.api, (m) => this.say(m));
+    this.overview = new Overview(
+      this.find("[data-testid=earmark-overview]"),
+      this.api,
+      (at) => this.centreOn(at),
+      (target, type, handler) => this.on(target, type, handler)
+    );
     this.gestures = new Gestures(this.box, {
-      regionAt: (t) => this.regionAt(t),
-      edgeBox: (r) => this.elements.get(r.key)?.getBoundingClientRect() ?? null,
+      regionAt: (t) => this.layer.regionAt(t),
+      edgeBox: (r) => this.layer.bar(r),
       timeAt: (x) => this.timeAtX(x),
       secondsPerPixel: () => this.secondsPerPixel(),
       duration: () => this.data.duration,
-      mayChange: (r) => this.editable(r),
+      mayChange: (r) => this.editor.editable(r),
       draw: (a, b, g) => this.drawing(a, b, g),
-      shown: (r) => this.moved(r),
+      shown: (r) => {
+        this.layer.draw(r);
+        this.layer.paint();
+      },
       done: (g) => this.released(g),
       click: (r, x) => this.clicked(r, x),
       abandoned: (g) => this.abandoned(g),
@@ -814,84 +1268,58 @@ var Waveform = class {
   box;
   wave;
   // the peaks line
-  shade;
-  // regions tinted over the waveform
-  lanes;
-  // the lanes, and the regions too narrow for an element
-  layer;
-  // regions' elements, in their lanes
   playhead;
   status;
-  palette;
-  editor;
+  textBox;
   clock;
   ruler;
-  overview;
   cleanups = [];
   api = new Api("", "");
   saver;
-  history = new History();
+  editor;
+  layer;
+  palette;
+  overview;
   gestures;
   playback;
   spectrogram;
   data;
-  regions = [];
-  layout = { lane: /* @__PURE__ */ new Map(), rows: 1, humanRows: 1 };
-  elements = /* @__PURE__ */ new Map();
-  extraTags = [];
-  selected = null;
-  current = null;
-  // the tag new regions get
   view = { start: 0, end: 0 };
-  line = null;
   pending = null;
   pointerOver = false;
   pointer = null;
   // the time under the pointer, while it is over the waveform
   mark = null;
   // a start marked with [ at the playhead, waiting for ]
-  steering = false;
-  // a press on the overview is moving the view
   tokenAt = 0;
   // when the page's current token arrived
   renewing = false;
   catchUp = 0;
   // the timer that asks the page to catch up with changes saved here
   firstView = false;
+  /** Listen to `target` until the component is unmounted. */
+  on(target, type, handler, options) {
+    target.addEventListener(type, handler, options);
+    this.cleanups.push(() => target.removeEventListener(type, handler, options));
+  }
   /** Everything registered outside the component's own elements, so that unmounting leaves nothing running. */
   listen() {
-    const on = (target, type, handler, options) => {
-      target.addEventListener(type, handler, options);
-      this.cleanups.push(() => target.removeEventListener(type, handler, options));
-    };
-    on(window, "keydown", (e) => this.key(e), { capture: true });
-    on(this.box, "pointerenter", () => {
+    this.on(window, "keydown", (e) => this.key(e), { capture: true });
+    this.on(this.box, "pointerenter", () => {
       this.pointerOver = true;
     });
-    on(this.box, "pointerleave", () => {
+    this.on(this.box, "pointerleave", () => {
       this.pointerOver = false;
       this.pointer = null;
     });
-    on(this.box, "pointermove", (e) => this.hover(e));
-    on(this.box, "wheel", (e) => this.wheel(e), { passive: false });
-    on(this.overview, "pointerdown", (e) => {
-      this.steering = true;
-      this.overview.setPointerCapture?.(e.pointerId);
-      this.steer(e);
-      e.preventDefault();
-    });
-    on(this.overview, "pointermove", (e) => {
-      if (this.steering) this.steer(e);
-    });
-    on(this.overview, "pointerup", () => {
-      this.steering = false;
-    });
-    on(this.editor, "keydown", (e) => this.editorKey(e));
+    this.on(this.box, "pointermove", (e) => this.hover(e));
+    this.on(this.box, "wheel", (e) => this.wheel(e), { passive: false });
+    this.on(this.textBox, "keydown", (e) => this.textKey(e));
     const resize = new ResizeObserver(() => {
-      this.drawRuler();
+      drawRuler(this.ruler, this.view, this.box.clientWidth);
       this.load();
       this.loadOverview();
-      this.drawRegions();
+      this.layer.drawAll();
     });
     resize.observe(this.box);
     this.cleanups.push(() => resize.disconnect());
@@ -927,33 +1355,41 @@ var Waveform = class {
       this.renewing = false;
     }
     if (fresh) {
-      this.regions = [];
-      this.saver.deleted.clear();
-      this.history.clear();
-      this.selected = null;
+      this.editor.reset();
+      this.palette.forget();
       this.mark = null;
     }
-    this.regions = mergeRegions(this.regions, data.regions || [], this.saver.deleted);
-    if (this.selected && !this.regions.includes(this.selected)) this.selected = null;
-    if (!this.current || !this.tags().includes(this.current)) this.current = this.tags()[0] ?? null;
-    this.drawPalette();
+    this.editor.merge(data.regions || []);
+    this.palette.draw(data.tags || []);
     if (fresh) {
       performance.mark("earmark:sound");
       this.firstView = true;
       this.view = { start: 0, end: data.duration };
       this.playback.load(data.audio_url);
-      this.drawRuler();
+      drawRuler(this.ruler, this.view, this.box.clientWidth);
       this.load();
       this.loadOverview();
     }
     if (otherChannel) this.load();
-    this.relayout();
+    this.layer.relayout();
     this.follow(this.playback.now);
   }
-  /** The palette: the dataset's tags in the order the page gives (the order people made them), then typed ones. */
+  color(tag) {
+    return tag && this.data.colors?.[tag] || "#4a6fa5";
+  }
   tags() {
-    const given = this.data.tags || [];
-    return [...given, ...this.extraTags.filter((t) => !given.includes(t))];
+    return this.palette.tags(this.data.tags || []);
+  }
+  choose(tag) {
+    this.palette.current = tag;
+    this.palette.draw(this.data.tags || []);
+  }
+  /** A tag typed in the palette's box: added to the selected region, else the tag new regions get. */
+  typedTag(tag) {
+    if (!this.editor.label(tag, true)) this.palette.current = tag;
+    this.palette.current ??= tag;
+    this.palette.draw(this.data.tags || []);
+    this.box.focus();
   }
   // -- the view ---------------------------------------------------------------------------------------------
   timeAtX(clientX) {
@@ -965,14 +1401,19 @@ var Waveform = class {
   }
   setView(view) {
     this.view = view;
-    this.drawRuler();
-    this.placeWindow();
-    this.drawRegions();
+    drawRuler(this.ruler, view, this.box.clientWidth);
+    this.overview.place(view, this.data.duration);
+    this.layer.drawAll();
     this.follow(this.playback.now, false);
     this.load();
   }
   zoom(factor, around) {
     this.setView(zoomView(this.view, factor, around, this.data.duration));
+  }
+  /** The view, its length kept, centred on `time` (a press on the overview). */
+  centreOn(time) {
+    const half = (this.view.end - this.view.start) / 2;
+    this.setView(clampView(time - half, time + half, this.data.duration));
   }
   wheel(event) {
     event.preventDefault();
@@ -996,23 +1437,22 @@ var Waveform = class {
     const controller = this.pending = new AbortController();
     const width = Math.max(10, Math.min(2500, Math.round(this.box.clientWidth || 800)));
     try {
-      this.line = await this.api.call(
+      const line = await this.api.call(
         "GET",
         `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(start, end, 2 * width)}`,
         void 0,
         controller.signal
       );
       if (controller !== this.pending) return;
-      this.draw({ start, end });
+      this.draw(line, { start, end });
       void this.spectrogram.show(this.data.sound_id, { start, end }, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     } catch (error) {
       if (error.name !== "AbortError") this.say(`The waveform could not be loaded: ${error.message}`);
     }
   }
   /** The view's peaks on the waveform's own canvas; `data-ready` says the view is on the screen. */
-  draw(view) {
-    if (!this.line) return;
-    plot(this.wave, this.box.clientWidth, WAVE_HEIGHT, this.line, view);
+  draw(line, view) {
+    plot(this.wave, this.box.clientWidth, WAVE_HEIGHT, line, view);
     this.box.dataset.viewStart = view.start.toFixed(4);
     this.box.dataset.viewEnd = view.end.toFixed(4);
     this.box.dataset.ready = "true";
@@ -1021,81 +1461,14 @@ var Waveform = class {
       performance.measure("earmark:first-view", "earmark:sound");
     }
   }
-  /** The whole sound in the overview strip (once per sound and width), and where the view lies on it. */
   async loadOverview() {
     if (!this.data) return;
-    const width = Math.max(10, Math.min(2500, Math.round(this.overview.clientWidth || 800)));
     try {
-      const line = await this.api.call("GET", `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(0, this.data.duration, 2 * width)}`);
-      plot(
-        this.find("[data-testid=earmark-overview] canvas"),
-        this.overview.clientWidth,
-        this.overview.clientHeight,
-        line,
-        { start: 0, end: this.data.duration }
-      );
-      this.overview.dataset.ready = "true";
-      this.placeWindow();
+      await this.overview.load(this.data.sound_id, this.data.duration, (a, b, n) => this.peaksQuery(a, b, n));
+      this.overview.place(this.view, this.data.duration);
     } catch (error) {
       this.say(`The overview could not be loaded: ${error.message}`);
     }
-  }
-  placeWindow() {
-    if (!this.data) return;
-    const whole = { start: 0, end: this.data.duration };
-    const frame = this.find("[data-testid=earmark-overview] .window");
-    frame.style.left = `${fractionOf(whole, this.view.start) * 100}%`;
-    frame.style.width = `${Math.max(0.3, (fractionOf(whole, this.view.end) - fractionOf(whole, this.view.start)) * 100)}%`;
-  }
-  /** A press or drag on the overview centres the view there, keeping its length. */
-  steer(event) {
-    const rect = this.overview.getBoundingClientRect();
-    const at = timeAt({ start: 0, end: this.data.duration }, (event.clientX - rect.left) / rect.width);
-    const half = (this.view.end - this.view.start) / 2;
-    this.setView(clampView(at - half, at + half, this.data.duration));
-  }
-  drawRuler() {
-    const { step, times } = ticks(this.view, this.box.clientWidth || 800);
-    this.ruler.replaceChildren(...times.map((t) => {
-      const mark = element("span", {}, timeLabel(t, step));
-      mark.style.left = `${fractionOf(this.view, t) * 100}%`;
-      return mark;
-    }));
-  }
-  // -- the palette and the toolbar ---------------------------------------------------------------------------
-  drawPalette() {
-    const buttons = this.tags().map((tag, i) => {
-      const button = element(
-        "button",
-        {
-          "data-testid": "earmark-tag",
-          "data-tag": tag,
-          type: "button",
-          title: i < 9 ? `Key ${i + 1}: new regions get this tag; on a selected region, adds or removes it` : ""
-        },
-        i < 9 ? `${i + 1} ${tag}` : tag
-      );
-      button.className = tag === this.current ? "current" : "";
-      button.style.setProperty("--tag-color", this.color(tag));
-      button.addEventListener("click", () => this.selected ? this.labelSelected(tag) : this.choose(tag));
-      return button;
-    });
-    const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
-    typed.addEventListener("keydown", (event) => {
-      event.stopPropagation();
-      if (event.key === "Escape") return this.box.focus();
-      if (event.key !== "Enter") return;
-      const tag = cleanTag(typed.value);
-      if (!tag) return;
-      if (/[;,]/.test(tag)) return this.say("A tag must not contain ';' or ','.");
-      if (!this.tags().includes(tag)) this.extraTags.push(tag);
-      typed.value = "";
-      if (this.selected) this.labelSelected(tag, true);
-      else this.current = tag;
-      this.drawPalette();
-      this.box.focus();
-    });
-    this.palette.replaceChildren(...buttons, typed);
   }
   buildToolbar() {
     this.find(".play").addEventListener("click", () => this.playback.toggle());
@@ -1117,28 +1490,16 @@ var Waveform = class {
       this.playback.rate = Number(rate.value);
     });
   }
-  color(tag) {
-    return tag && this.data.colors?.[tag] || "#4a6fa5";
-  }
-  choose(tag) {
-    this.current = tag;
-    this.drawPalette();
-  }
-  // -- gestures: what a drag or a click means for the regions ---------------------------------------------------
-  regionAt(target) {
-    const found = target?.closest?.("[data-testid=earmark-region]");
-    if (!found) return null;
-    return this.regions.find((r) => String(r.key) === found.dataset.key) ?? null;
-  }
+  // -- gestures: what a drag or a click means ----------------------------------------------------------------
   hover(event) {
     this.pointer = this.timeAtX(event.clientX);
     if (this.gestures.gesture) return;
-    const region = this.regionAt(event.target);
-    const bar = region && this.elements.get(region.key)?.getBoundingClientRect();
+    const region = this.layer.regionAt(event.target);
+    const bar = region && this.layer.bar(region);
     let cursor = "crosshair";
-    if (region && bar && this.editable(region, false)) {
-      const offset = event.clientX - bar.left;
-      cursor = offset <= Math.min(6, bar.width / 3) || offset >= bar.width - Math.min(6, bar.width / 3) ? "ew-resize" : "move";
+    if (region && bar && this.editor.editable(region, false)) {
+      const [offset, reach] = [event.clientX - bar.left, Math.min(6, bar.width / 3)];
+      cursor = offset <= reach || offset >= bar.width - reach ? "ew-resize" : "move";
     } else if (region) cursor = "pointer";
     this.box.style.cursor = cursor;
   }
@@ -1146,156 +1507,35 @@ var Waveform = class {
   drawing(from, to, gesture) {
     let region = gesture.region;
     if (!region) {
-      region = newRegion(from, to, this.current ? [this.current] : []);
-      this.regions.push(region);
+      region = newRegion(from, to, this.palette.current ? [this.palette.current] : []);
+      this.editor.regions.push(region);
     }
     Object.assign(region, { start: from, end: to });
-    this.reposition(region);
+    this.layer.reposition(region);
     return region;
-  }
-  moved(region) {
-    this.drawRegion(region);
-    this.paint();
   }
   released(gesture) {
     const region = gesture.region;
-    if (gesture.kind === "draw") return this.made(region);
-    this.select(region);
-    const changed = { start: region.start, end: region.end };
-    Object.assign(region, gesture.was);
-    this.change(region, changed);
-    this.reposition(region);
+    if (gesture.kind === "draw") this.editor.made(region);
+    else this.editor.moved(region, gesture.was);
   }
   abandoned(gesture) {
-    if (gesture.kind === "draw") this.drop(gesture.region);
-    else this.moved(gesture.region);
+    if (gesture.kind === "draw") this.editor.drop(gesture.region);
+    else this.layer.reposition(gesture.region);
   }
   clicked(region, clientX) {
-    if (region) return this.select(region);
-    this.select(null);
-    this.playback.seek(this.timeAtX(clientX));
+    this.editor.select(region);
+    this.layer.drawAll();
+    if (!region) this.playback.seek(this.timeAtX(clientX));
   }
-  /** A region was drawn (by a drag, or marked with [ and ]): saved at once if it has a tag, else the tag box
-   * takes the cursor (a fresh dataset has no tags yet) and the region is saved when it gets one. */
-  made(region) {
-    this.reposition(region);
-    this.select(region);
-    if (region.tags.length) {
-      this.store(region);
-      return;
-    }
-    this.say("Type a tag for the new region and press Enter (Esc drops it).");
-    this.find(".new-tag").focus();
-  }
-  /** Save a new region, and remember it so Ctrl+Z takes it out again. */
-  store(region) {
-    void this.saver.create(region);
-    this.history.record({ what: "new region", undo: () => this.delete(region), redo: () => this.recreate(region) });
-  }
-  // -- changes, saved in the background (src/saving.ts), each one a step of the history --------------------------
-  /** Whether this person may change the region (suggestions: anyone who annotates, before accepting them). */
-  editable(region, explain = true) {
-    if (region.mine || region.source === "suggestion") return true;
-    if (explain) this.say("Only its author or an administrator can change this annotation.");
-    return false;
-  }
+  // -- changes saved: the page catches up ---------------------------------------------------------------------
   /** A change catches the page up CATCH_UP_MS after the last one (no gesture, no typing, nothing being saved). */
   saved() {
     window.clearTimeout(this.catchUp);
     this.catchUp = window.setTimeout(() => {
-      if (this.gestures.gesture || !this.editor.hidden || this.saver.busy) return this.saved();
+      if (this.gestures.gesture || !this.textBox.hidden || this.saver.busy) return this.saved();
       this.rerun("changed");
     }, CATCH_UP_MS);
-  }
-  /** Show `changes` now and save them; Ctrl+Z puts back what was there. */
-  change(region, changes) {
-    if (!this.editable(region)) return;
-    const before = {};
-    for (const name of Object.keys(changes)) Object.assign(before, { [name]: region[name] });
-    this.apply(region, changes, before);
-    this.history.record({ what: "change", undo: () => this.apply(region, before, changes), redo: () => this.apply(region, changes, before) });
-  }
-  apply(region, changes, before) {
-    Object.assign(region, changes, { error: "" });
-    this.drawRegion(region);
-    this.paint();
-    if (region.source === "suggestion") {
-      region.draft = true;
-      this.drawRegion(region);
-      return;
-    }
-    if (!region.id && !region.busy) return;
-    void this.saver.change(region, changes, before);
-  }
-  drop(region) {
-    this.regions = this.regions.filter((r) => r !== region);
-    if (this.selected === region) this.selected = null;
-    if (this.playback.loop === region) this.playback.loop = null;
-    this.relayout();
-  }
-  /** Put back a region taken off the screen by a change the server refused, or by an undo. */
-  restore(region) {
-    if (!this.regions.includes(region)) this.regions = [...this.regions, region].sort((a, b) => a.start - b.start || a.key - b.key);
-    this.relayout();
-  }
-  delete(region) {
-    this.drop(region);
-    void this.saver.remove(region);
-  }
-  recreate(region) {
-    Object.assign(region, { id: null, version: null, error: "" });
-    this.restore(region);
-    void this.saver.create(region);
-  }
-  remove(region) {
-    if (!this.editable(region)) return;
-    this.delete(region);
-    this.history.record({ what: "deletion", undo: () => this.recreate(region), redo: () => this.delete(region) });
-  }
-  review(region, verdict) {
-    if (region.source !== "suggestion" || !region.id) {
-      this.say("A and R accept or reject a machine suggestion; this is a person's annotation.");
-      return;
-    }
-    const [suggested, origin] = [region.suggested, region.origin];
-    this.decide(region, verdict).then((taken) => {
-      if (!taken || !suggested) return;
-      this.history.record({
-        what: verdict === "accept" ? "acceptance" : "rejection",
-        undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
-        redo: () => void this.decide(region, verdict)
-      });
-    });
-  }
-  /** Send a verdict on a suggestion; whether it was taken. */
-  decide(region, verdict) {
-    if (verdict === "reject") this.drop(region);
-    return this.saver.review(region, verdict).then((taken) => {
-      if (taken) this.relayout();
-      else this.drawRegion(region);
-      return taken;
-    });
-  }
-  labelSelected(tag, on = false) {
-    const region = this.selected;
-    if (!region) return;
-    if (on && region.tags.includes(tag)) return;
-    if (!region.id && !region.busy && !region.tags.length) {
-      region.tags = [tag];
-      this.say("");
-      this.current ??= tag;
-      this.drawPalette();
-      this.drawRegion(region);
-      this.store(region);
-      return;
-    }
-    const tags = toggleTag(region.tags, tag);
-    if (!tags.length && !region.text) return this.say("A region needs at least one tag or a text: add another before taking this one off.");
-    this.change(region, { tags });
-  }
-  undo(redo) {
-    const step = redo ? this.history.redo() : this.history.undo();
-    this.say(step ? `${redo ? "Redone" : "Undone"}: ${step.what}.` : `Nothing to ${redo ? "redo" : "undo"}.`);
   }
   // -- the keyboard -------------------------------------------------------------------------------------------
   key(event) {
@@ -1309,8 +1549,7 @@ var Waveform = class {
     };
     if (!takesKeys(where)) return;
     const command = commandOf(event);
-    if (!command) return;
-    const action = this.action(command);
+    const action = command && this.action(command);
     if (!action) return;
     event.preventDefault();
     event.stopPropagation();
@@ -1318,38 +1557,42 @@ var Waveform = class {
   }
   /** What a command does now, or null if it does nothing here (so the key goes on to the page). */
   action(command) {
-    const region = this.selected;
-    const centre = (this.view.start + this.view.end) / 2;
+    const region = this.editor.selected;
     if (typeof command === "object") {
       const tag = this.tags()[command.tag];
-      if (!tag) return null;
-      return () => region ? this.labelSelected(tag) : this.choose(tag);
+      return tag ? () => {
+        if (!this.editor.label(tag)) this.choose(tag);
+      } : null;
     }
+    const centre = this.pointer ?? (this.view.start + this.view.end) / 2;
     const always = {
-      "zoom-in": () => this.zoom(1 / 2, this.pointer ?? centre),
-      "zoom-out": () => this.zoom(2, this.pointer ?? centre),
+      "zoom-in": () => this.zoom(1 / 2, centre),
+      "zoom-out": () => this.zoom(2, centre),
       left: () => this.setView(shiftView(this.view, -0.2, this.data.duration)),
       right: () => this.setView(shiftView(this.view, 0.2, this.data.duration)),
       play: () => this.playback.toggle(),
       loop: () => this.toggleLoop(),
       "mark-start": () => this.markStart(),
       "mark-end": () => this.markEnd(),
-      undo: () => this.undo(false),
-      redo: () => this.undo(true)
+      undo: () => this.editor.undo(false),
+      redo: () => this.editor.undo(true)
     };
     const onSelected = region ? {
-      deselect: () => this.select(null),
-      delete: () => this.remove(region),
+      deselect: () => {
+        this.editor.select(null);
+        this.layer.drawAll();
+      },
+      delete: () => this.editor.remove(region),
       text: () => this.editText(region),
-      accept: () => this.review(region, "accept"),
-      reject: () => this.review(region, "reject")
+      accept: () => this.editor.review(region, "accept"),
+      reject: () => this.editor.review(region, "reject")
     } : {};
     return always[command] ?? onSelected[command] ?? null;
   }
   /** [ at the playhead: where the next region starts (as transcribers mark while listening). */
   markStart() {
     this.mark = this.playback.now;
-    this.paint();
+    this.layer.paint();
     this.say(`Start marked at ${this.mark.toFixed(2)} s: ] at the end makes the region.`);
   }
   /** ] at the playhead: the region from the marked start to here (no mark: from the cursor where play began). */
@@ -1359,41 +1602,31 @@ var Waveform = class {
     const [start, end] = [Math.min(from, now), Math.max(from, now)];
     if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
     this.mark = null;
-    const region = newRegion(start, end, this.current ? [this.current] : []);
-    this.regions.push(region);
-    this.made(region);
+    this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : []));
   }
   editText(region) {
-    if (!this.editable(region)) return;
-    this.editor.hidden = false;
-    this.editor.value = region.text;
-    this.editor.dataset.key = String(region.key);
-    this.editor.focus();
-    this.editor.select();
+    if (!this.editor.editable(region)) return;
+    this.textBox.hidden = false;
+    this.textBox.value = region.text;
+    this.textBox.dataset.key = String(region.key);
+    this.textBox.focus();
+    this.textBox.select();
   }
-  editorKey(event) {
+  textKey(event) {
     event.stopPropagation();
     if (event.key !== "Enter" && event.key !== "Escape") return;
     event.preventDefault();
-    const region = this.regions.find((r) => String(r.key) === this.editor.dataset.key);
-    this.editor.hidden = true;
+    const region = this.editor.regions.find((r) => String(r.key) === this.textBox.dataset.key);
+    this.textBox.hidden = true;
     this.box.focus();
-    if (event.key === "Escape" || !region || this.editor.value === region.text) return;
-    if (!this.editor.value.trim() && !region.tags.length) return this.say("A region needs at least one tag or a text.");
-    this.change(region, { text: this.editor.value });
-  }
-  select(region) {
-    const was = this.selected;
-    this.selected = region;
-    if (was && was !== region && !was.id && !was.busy && !was.tags.length) this.drop(was);
-    if (was) this.drawRegion(was);
-    if (region) this.drawRegion(region);
-    this.drawRegions();
+    if (event.key === "Escape" || !region || this.textBox.value === region.text) return;
+    if (!this.textBox.value.trim() && !region.tags.length) return this.say("A region needs at least one tag or a text.");
+    this.editor.change(region, { text: this.textBox.value });
   }
   // -- playback -----------------------------------------------------------------------------------------------
   /** Loop the selected region (again: stop looping). */
   toggleLoop() {
-    const region = this.selected;
+    const region = this.editor.selected;
     const looping = !this.playback.loop && region ? region : null;
     if (!region && !this.playback.loop) this.say("Select a region to loop it.");
     this.playback.setLoop(looping);
@@ -1412,121 +1645,6 @@ var Waveform = class {
     const inside = where >= 0 && where <= 1;
     this.playhead.style.display = inside ? "block" : "none";
     if (inside) this.playhead.style.left = `${where * 100}%`;
-  }
-  // -- regions on screen: lanes under the waveform, elements for those wide enough, the rest painted ----------------
-  /** Lanes anew (the page's data came, regions went), then everything drawn. */
-  relayout() {
-    this.layout = layoutLanes(this.regions);
-    this.fitLanes();
-    this.drawRegions();
-  }
-  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
-  reposition(region) {
-    const rows = this.layout.rows;
-    place(this.layout, region, this.regions);
-    if (this.layout.rows !== rows) {
-      this.fitLanes();
-      this.drawRegions();
-    } else this.drawRegion(region, true);
-    this.paint();
-  }
-  fitLanes() {
-    this.box.style.height = `${WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT}px`;
-    this.box.dataset.lanes = String(this.layout.rows);
-  }
-  drawRegions() {
-    if (!this.data) return;
-    const keep = new Set([this.selected, this.gestures.gesture?.region].filter(Boolean));
-    const { elements } = splitRegions(this.regions, this.view, this.box.clientWidth || 800, keep);
-    const shown = new Set(elements.map((r) => r.key));
-    for (const [key, made] of this.elements) {
-      if (!shown.has(key)) {
-        made.remove();
-        this.elements.delete(key);
-      }
-    }
-    for (const region of elements) this.drawRegion(region, true);
-    this.paint();
-  }
-  /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
-   * that have no element of their own painted in theirs. */
-  paint() {
-    if (!this.data) return;
-    const width = this.box.clientWidth || 800;
-    const inView = this.regions.filter((r) => r.end > this.view.start && r.start < this.view.end);
-    const painted = inView.filter((r) => !this.elements.has(r.key));
-    const span = (r) => ({
-      start: r.start,
-      end: r.end,
-      color: this.color(r.tags[0]),
-      row: this.layout.lane.get(r.key) ?? 0,
-      dashed: r.source === "suggestion"
-    });
-    const tint = prepare(this.shade, width, WAVE_HEIGHT);
-    paintSpans(
-      tint,
-      inView.filter((r) => r.source !== "suggestion").map(span),
-      this.view,
-      width,
-      WAVE_HEIGHT,
-      0,
-      0.14
-    );
-    if (this.selected) paintSpans(tint, [span(this.selected)], this.view, width, WAVE_HEIGHT, 0, 0.22);
-    if (this.mark !== null) paintSpans(tint, [{ start: this.mark, end: this.mark, color: "#d33", row: 0, dashed: false }], this.view, width, WAVE_HEIGHT, 0, 0.9);
-    const lanes = prepare(this.lanes, width, this.layout.rows * LANE_HEIGHT);
-    lanes.fillStyle = "rgba(120, 120, 140, 0.10)";
-    lanes.fillRect(0, this.layout.humanRows * LANE_HEIGHT, width, (this.layout.rows - this.layout.humanRows) * LANE_HEIGHT);
-    lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
-    for (let row = 1; row < this.layout.rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
-    paintSpans(lanes, painted.map(span), this.view, width, this.layout.rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
-  }
-  /** Update the region's element (`create`: make one if it has none; the selected and the dragged always get one). */
-  drawRegion(region, create = false) {
-    const keep = create || region === this.selected || region === this.gestures.gesture?.region;
-    let made = this.elements.get(region.key);
-    const visible = this.regions.includes(region) && region.end > this.view.start && region.start < this.view.end;
-    if (!visible) {
-      made?.remove();
-      this.elements.delete(region.key);
-      return;
-    }
-    if (!made && !keep) return;
-    if (!made) {
-      made = element("div", { "data-testid": "earmark-region" });
-      made.append(element("span"));
-      this.elements.set(region.key, made);
-      this.layer.append(made);
-    }
-    const suggestion = region.source === "suggestion";
-    Object.assign(made.dataset, {
-      key: String(region.key),
-      id: region.id ?? "",
-      start: String(region.start),
-      end: String(region.end),
-      tags: region.tags.join(";"),
-      source: region.source,
-      text: region.text,
-      lane: String(this.layout.lane.get(region.key) ?? 0),
-      saved: region.id && !region.busy && !region.draft ? "true" : "false",
-      error: region.error
-    });
-    made.className = [
-      "region",
-      region.source,
-      region === this.selected ? "selected" : "",
-      region.error ? "refused" : "",
-      region.mine || suggestion ? "" : "others"
-    ].filter(Boolean).join(" ");
-    made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
-    made.style.setProperty("--tag-color", this.color(region.tags[0]));
-    const left = Math.max(0, fractionOf(this.view, region.start));
-    const right = Math.min(1, fractionOf(this.view, region.end));
-    made.style.left = `${left * 100}%`;
-    made.style.width = `${(right - left) * 100}%`;
-    made.style.top = `${WAVE_HEIGHT + (this.layout.lane.get(region.key) ?? 0) * LANE_HEIGHT}px`;
-    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
-    made.firstChild.textContent = region.error ? `⚠ ${label}` : label;
   }
   say(message) {
     this.status.textContent = message;

@@ -1,7 +1,11 @@
-// Which regions in the view get an element of their own (to grab, move, resize, read) and which are painted
-// together on the lanes' canvas: an element costs the page far more than a rectangle on a canvas, so regions
-// narrower than a few pixels at this zoom, and any beyond MAX_ELEMENTS, are painted. Pure; test/layer.test.ts.
+// Regions on screen. Which regions in the view get an element of their own (a bar to grab, move, resize, read) and
+// which are painted together on the lanes' canvas: an element costs the page far more than a rectangle on a canvas,
+// so regions narrower than a few pixels at this zoom, and any beyond MAX_ELEMENTS, are painted (`splitRegions`,
+// pure, test/layer.test.ts); and the layer that draws them (`RegionLayer`, read on screen by the Chromium tests).
 
+import { paintSpans, prepare, type Span } from "./drawing";
+import { layoutLanes, place, type Layout } from "./lanes";
+import { element } from "./palette";
 import type { Region } from "./regions";
 import { fractionOf, type View } from "./timeline";
 
@@ -27,4 +31,144 @@ export function splitRegions(regions: Region[], view: View, width: number, keep:
     else painted.push(region);
   }
   return { elements, painted };
+}
+
+/** What the layer reads from the component: the regions, the view, what is selected or dragged, the tag colours. */
+export interface LayerHost {
+  regions(): Region[];
+  selected(): Region | null;
+  dragged(): Region | null;
+  view(): View;
+  color(tag: string | undefined): string;
+  mark(): number | null; // a start marked with [ and waiting for ]
+}
+
+/** The waveform's own height, and each lane's under it (CSS pixels; waveform.css places the canvases so). */
+export const WAVE_HEIGHT = 120;
+export const LANE_HEIGHT = 22;
+
+/** Regions on screen: a bar per region wide enough (an element, grabbed by the gestures), the rest painted in
+ * their lanes, people's regions and the selected one tinted over the waveform. */
+export class RegionLayer {
+  layout: Layout = { lane: new Map(), rows: 1, humanRows: 1 };
+  private readonly elements = new Map<number, HTMLElement>();
+
+  constructor(private readonly box: HTMLElement, private readonly bars: HTMLElement, private readonly shade: HTMLCanvasElement,
+    private readonly lanes: HTMLCanvasElement, private readonly host: LayerHost) {}
+
+  /** Lanes anew (the page's data came, regions went), then everything drawn. */
+  relayout(): void {
+    this.layout = layoutLanes(this.host.regions());
+    this.fit();
+    this.drawAll();
+  }
+
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  reposition(region: Region): void {
+    const rows = this.layout.rows;
+    place(this.layout, region, this.host.regions());
+    if (this.layout.rows !== rows) {
+      this.fit();
+      this.drawAll();
+    } else this.draw(region, true);
+    this.paint();
+  }
+
+  private fit(): void {
+    this.box.style.height = `${WAVE_HEIGHT + this.layout.rows * LANE_HEIGHT}px`;
+    this.box.dataset.lanes = String(this.layout.rows);
+  }
+
+  /** Elements for the regions in view wide enough to grab (and the selected and dragged ones), the rest painted. */
+  drawAll(): void {
+    const keep = new Set<Region>([this.host.selected(), this.host.dragged()].filter(Boolean) as Region[]);
+    const { elements } = splitRegions(this.host.regions(), this.host.view(), this.width(), keep);
+    const shown = new Set(elements.map((r) => r.key));
+    for (const [key, made] of this.elements) {
+      if (!shown.has(key)) {
+        made.remove();
+        this.elements.delete(key);
+      }
+    }
+    for (const region of elements) this.draw(region, true);
+    this.paint();
+  }
+
+  private width(): number {
+    return this.box.clientWidth || 800;
+  }
+
+  /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
+   * that have no element of their own painted in theirs. */
+  paint(): void {
+    const [view, width, rows] = [this.host.view(), this.width(), this.layout.rows];
+    const inView = this.host.regions().filter((r) => r.end > view.start && r.start < view.end);
+    const span = (r: Region): Span => ({ start: r.start, end: r.end, color: this.host.color(r.tags[0]),
+      row: this.layout.lane.get(r.key) ?? 0, dashed: r.source === "suggestion" });
+    const tint = prepare(this.shade, width, WAVE_HEIGHT);
+    paintSpans(tint, inView.filter((r) => r.source !== "suggestion").map(span), view, width, WAVE_HEIGHT, 0, 0.14);
+    const [selected, mark] = [this.host.selected(), this.host.mark()];
+    if (selected) paintSpans(tint, [span(selected)], view, width, WAVE_HEIGHT, 0, 0.22);
+    if (mark !== null) paintSpans(tint, [{ start: mark, end: mark, color: "#d33", row: 0, dashed: false }], view, width, WAVE_HEIGHT, 0, 0.9);
+    const lanes = prepare(this.lanes, width, rows * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(120, 120, 140, 0.10)"; // suggestions' lanes, apart from people's
+    lanes.fillRect(0, this.layout.humanRows * LANE_HEIGHT, width, (rows - this.layout.humanRows) * LANE_HEIGHT);
+    lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
+    for (let row = 1; row < rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
+    paintSpans(lanes, inView.filter((r) => !this.elements.has(r.key)).map(span), view, width, rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+  }
+
+  /** Update the region's bar (`create`: make one if it has none; the selected and the dragged always get one). */
+  draw(region: Region, create = false): void {
+    const view = this.host.view();
+    const keep = create || region === this.host.selected() || region === this.host.dragged();
+    let made = this.elements.get(region.key);
+    const visible = this.host.regions().includes(region) && region.end > view.start && region.start < view.end;
+    if (!visible) {
+      made?.remove();
+      this.elements.delete(region.key);
+      return;
+    }
+    if (!made && !keep) return; // painted on the lanes' canvas
+    if (!made) {
+      made = element("div", { "data-testid": "earmark-region" });
+      made.append(element("span"));
+      this.elements.set(region.key, made);
+      this.bars.append(made);
+    }
+    this.fill(made, region, view);
+  }
+
+  private fill(made: HTMLElement, region: Region, view: View): void {
+    const suggestion = region.source === "suggestion";
+    const lane = this.layout.lane.get(region.key) ?? 0;
+    Object.assign(made.dataset, {
+      key: String(region.key), id: region.id ?? "", start: String(region.start), end: String(region.end),
+      tags: region.tags.join(";"), source: region.source, text: region.text, lane: String(lane),
+      saved: region.id && !region.busy && !region.draft ? "true" : "false", error: region.error,
+    });
+    made.className = ["region", region.source, region === this.host.selected() ? "selected" : "", region.error ? "refused" : "",
+      region.mine || suggestion ? "" : "others"].filter(Boolean).join(" ");
+    made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
+    made.style.setProperty("--tag-color", this.host.color(region.tags[0]));
+    const left = Math.max(0, fractionOf(view, region.start));
+    const right = Math.min(1, fractionOf(view, region.end));
+    made.style.left = `${left * 100}%`;
+    made.style.width = `${(right - left) * 100}%`;
+    made.style.top = `${WAVE_HEIGHT + lane * LANE_HEIGHT}px`;
+    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
+    (made.firstChild as HTMLElement).textContent = region.error ? `⚠ ${label}` : label;
+  }
+
+  /** The region whose bar `target` is (or is inside), if any. */
+  regionAt(target: EventTarget | null): Region | null {
+    const found = (target as HTMLElement | null)?.closest?.("[data-testid=earmark-region]") as HTMLElement | null;
+    if (!found) return null;
+    return this.host.regions().find((r) => String(r.key) === found.dataset.key) ?? null;
+  }
+
+  /** Where the region's bar is on screen (null: it has none). */
+  bar(region: Region): DOMRect | null {
+    return this.elements.get(region.key)?.getBoundingClientRect() ?? null;
+  }
 }
