@@ -98,9 +98,22 @@ export class RegionLayer {
     return this.box.clientWidth || 800;
   }
 
+  /** Paint the canvases before the next frame, once however many changes ask for it meanwhile (a mouse-up among
+   * 10,000 regions redraws a bar, selects it and saves it: one paint). */
+  paint(): void {
+    if (this.painting) return;
+    this.painting = true;
+    requestAnimationFrame(() => {
+      this.painting = false;
+      this.paintNow();
+    });
+  }
+
+  private painting = false;
+
   /** The canvases: people's regions (and the selected one) tinted over the waveform; the lanes, with the regions
    * that have no element of their own painted in theirs. */
-  paint(): void {
+  private paintNow(): void {
     const [view, width, rows] = [this.host.view(), this.width(), this.layout.rows];
     const inView = this.host.regions().filter((r) => r.end > view.start && r.start < view.end);
     const span = (r: Region): Span => ({ start: r.start, end: r.end, color: this.host.color(r.tags[0]),
