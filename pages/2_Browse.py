@@ -79,7 +79,7 @@ if rows and rows[0] < len(page.items):
         state.pop("annotate_queue", None)
         st.switch_page("pages/3_Annotate.py", query_params={"sound": sound.id})
     if sound.file is not None:
-        actions[1].link_button("Download the original", file_link(app.settings, sound.file, user.id), width="stretch")
+        actions[1].link_button("Download the original", file_link(app.settings, sound.file, user), width="stretch")
     detail_left, detail_right = st.columns([3, 2])
     with detail_left:
         screen = shell.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None))

@@ -57,7 +57,7 @@ if matches == 0:
 
 taken = request.count if matches is None else min(request.count, matches)
 sounds = f"{taken:,} sound{'s' if taken != 1 else ''}"
-link = subset_link(app.settings, request, user.id)
+link = subset_link(app.settings, request, user)
 # A plain link with ``download``: the browser saves the stream in this tab, no new tab, nothing built first.
 st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html.escape(link)}" download>'
         f"Download {sounds} as a ZIP</a>"

@@ -303,7 +303,7 @@ def test_signed_links_and_registry_files_answer_ranges(api, local_earmark):
     key = ingest_audio(local_earmark.db, local_earmark.storage, vox, "a.wav", io.BytesIO(data),
                        UploadOptions(dataset="vox", max_bytes=10**7)).key
     with local_earmark.db.read() as session:
-        link = file_link(local_earmark.settings, FileService(session, local_earmark.storage).by_key(key), hal.id)
+        link = file_link(local_earmark.settings, FileService(session, local_earmark.storage).by_key(key), hal)
     whole = api.get(link)
     assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
     part = api.get(link, headers={"Range": "bytes=100-199"})
@@ -397,35 +397,38 @@ def test_audio_plays_inline_with_the_type_its_content_has(api):
 
 
 def test_page_tokens_act_as_their_user_until_they_expire_or_the_password_changes(api, local_earmark):
-    """What a page hands its own scripts (the waveform component): a signed Bearer value, no password."""
-    import time
-
+    """What a page hands its own scripts (the waveform component): a signed Bearer value, no password, good on
+    the page's own routes (tests/test_core_signed_links.py: nowhere else)."""
     from core.accounts import auth, credentials, tokens
     from core.errors import AuthenticationFailed
 
     key = auth.cookie_key(local_earmark.settings)
+    sound_id = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 10, "audio_url": "https://x.org/a.ogg"},
+                        headers=basic("vox")).json()["id"]
     with local_earmark.db.read() as session:
         hal = UserService(session).by_name("hal")
     bearer = {"Authorization": "Bearer " + credentials.page_token(hal, key)}
-    assert api.get("/api/v1/users?user_name=hal", headers=bearer).status_code == 200
-    made = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 3}, headers=bearer)
-    assert made.status_code == 403  # hal is a human: the token carries hal's rights, no more
-    expired = "Bearer " + credentials.PAGE_TOKEN_PREFIX + tokens.sign({"user": hal.id, "iat": time.time()}, key, -1)
-    answer = api.get("/api/v1/users", headers={"Authorization": expired})
-    assert answer.status_code == 401 and "expired" in answer.json()["error"]
+    assert api.get(f"/api/v1/sounds/{sound_id}", headers=bearer).status_code == 200
+    note = api.post(f"/api/v1/sounds/{sound_id}/annotations", json={"start_seconds": 1, "duration_seconds": 1, "tags": ["x"]},
+                    headers=bearer)
+    assert note.status_code == 201 and note.json()["created_by"].endswith(hal.id)
+    expired = "Bearer " + credentials.PAGE_TOKEN_PREFIX + tokens.sign(tokens.Kind.PAGE, hal, {}, key, -1)
+    answer = api.get(f"/api/v1/sounds/{sound_id}", headers={"Authorization": expired})
+    assert answer.status_code == 401 and answer.json() == {"error": "This page token has expired: open the page again."}
     forged = "Bearer " + credentials.page_token(hal, "another key" * 4)
-    assert api.get("/api/v1/users", headers={"Authorization": forged}).status_code == 401
+    assert api.get(f"/api/v1/sounds/{sound_id}", headers={"Authorization": forged}).status_code == 401
     with pytest.raises(AuthenticationFailed, match="not accepted here"):
         credentials.authenticate(local_earmark.db, bearer["Authorization"])  # where no key is given
     with local_earmark.db.write() as session:
-        session.get(type(hal), hal.id).password_changed = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
-    changed = api.get("/api/v1/users", headers=bearer)
-    assert changed.status_code == 401 and "password of this account was changed" in changed.json()["error"]
-    fresh = {"Authorization": "Bearer " + credentials.page_token(hal, key)}
+        UserService(session).set_password(hal, hal.id, "a-new-password")
+    changed = api.get(f"/api/v1/sounds/{sound_id}", headers=bearer)
+    assert changed.status_code == 401 and "has ended" in changed.json()["error"]
+    with local_earmark.db.read() as session:
+        fresh = {"Authorization": "Bearer " + credentials.page_token(UserService(session).by_name("hal"), key)}
+    assert api.get(f"/api/v1/sounds/{sound_id}", headers=fresh).status_code == 200
     with local_earmark.db.write() as session:
-        session.get(type(hal), hal.id).password_changed = None
         session.get(type(hal), hal.id).is_active = False
-    assert api.get("/api/v1/users", headers=fresh).status_code == 401
+    assert api.get(f"/api/v1/sounds/{sound_id}", headers=fresh).status_code == 401
 
 
 def test_audio_routes_take_no_handler_slot(api, monkeypatch):

@@ -98,11 +98,13 @@ def test_tampered_expired_and_deactivated_links_are_refused(demo):
     tampered = client.get(url[:-3] + "abc")
     assert tampered.status_code == 403 and tampered.json() == {"error": "This link is not valid."}
     key = auth.cookie_key(demo.settings)
-    payload = tokens.verify(url.rsplit("/", 1)[1], key)
-    expired = tokens.sign({"user": payload["user"], "request": payload["request"]}, key, ttl_seconds=-1)
+    payload = tokens.verify(tokens.Kind.SUBSET, url.rsplit("/", 1)[1], key)
+    with demo.db.read() as session:
+        hal = UserService(session).by_name("hal")
+    expired = tokens.sign(tokens.Kind.SUBSET, hal, {"request": payload["request"]}, key, ttl_seconds=-1)
     assert client.get(f"/api/v1/download/{expired}").json() == {"error": "This link has expired: open the page again."}
-    malformed = tokens.sign({"user": payload["user"], "request": {"query": {"colour": "red"}}}, key)
+    malformed = tokens.sign(tokens.Kind.SUBSET, hal, {"request": {"query": {"colour": "red"}}}, key)
     assert client.get(f"/api/v1/download/{malformed}").json() == {"error": "This link is not valid."}
     with demo.db.write() as session:
         UserService(session).by_name("hal").is_active = False
-    assert client.get(url).json() == {"error": "This account is deactivated."}
+    assert client.get(url).json() == {"error": "The account this link was made for no longer exists or is deactivated."}

@@ -9,6 +9,7 @@ import pytest
 from core.accounts.users import UserService
 from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, app_test, login, make_user, shown
+from tests.test_core_signed_links import api_with_people, assert_all_refused, assert_all_work, handed_out, stored_sound
 
 
 def metrics(at) -> dict[str, str]:
@@ -126,3 +127,17 @@ def test_log_out_returns_to_the_login_form(local_earmark):
     assert not at.exception
     at.run()
     assert not at.metric and [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_log_out_ends_the_page_tokens_and_links_the_pages_handed_out(local_earmark):
+    """Issue 24: a page token, a player's file link and a Download link stop at the Log out button, not at
+    their expiry an hour later; what the pages hand out after the next login works."""
+    api = api_with_people(local_earmark)
+    sound = stored_sound(local_earmark)
+    links = handed_out(local_earmark, "hal")
+    at = login(app_test(), "hal")
+    assert_all_work(api, links, sound)  # logging in ends nothing
+    at.button(key="logout_button").click().run()
+    assert not at.exception
+    assert_all_refused(api, links, sound, "has ended")
+    assert_all_work(api, handed_out(local_earmark, "hal"), sound)

@@ -1,6 +1,8 @@
 """Who is calling the HTTP API: HTTP Basic with the UI's accounts, a revocable API token (Bearer), or a page
-token (Bearer ``page.``): short-lived, signed with the login cookie's key, handed by a page to its own scripts
-(the waveform component) so they act as the logged-in person without the password ever reaching them.
+token (Bearer ``page.``): short-lived, signed (core.accounts.tokens, its own kind), handed by a page to its own
+scripts (the waveform component) so they act as the logged-in person without the password ever reaching them.
+A page token is no login: it ends at logout, password change and deactivation, and the API lets it call only
+the routes those scripts need (core.api.deps).
 
 bcrypt is slow on purpose; a bot making many requests would spend its time hashing, so a successful Basic check
 is remembered for a short while (keyed by the sha256 of the credentials, never the password itself), together
@@ -140,23 +142,26 @@ def _by_token(db: Database, token: str) -> User:
 
 
 def page_token(user: User, key: str, ttl_seconds: int = PAGE_TOKEN_SECONDS) -> str:
-    """A Bearer value for a page's own scripts, good for ``ttl_seconds`` and until the password changes."""
-    return PAGE_TOKEN_PREFIX + tokens.sign({"user": user.id, "iat": time.time()}, key, ttl_seconds)
+    """A Bearer value for a page's own scripts, good for ``ttl_seconds`` and until ``user`` logs out, changes
+    their password or is deactivated (``user`` as just read: its ``token_generation`` goes into the token)."""
+    return PAGE_TOKEN_PREFIX + tokens.sign(tokens.Kind.PAGE, user, {}, key, ttl_seconds)
+
+
+def is_page_token(authorization: str | None) -> bool:
+    """Whether an ``Authorization`` header presents a page token (the API lets those call only page routes)."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and value.strip().startswith(PAGE_TOKEN_PREFIX)
 
 
 def _by_page_token(db: Database, token: str, key: Callable[[], str] | None) -> User:
     if key is None:
         raise AuthenticationFailed("Page tokens are not accepted here.")
     try:
-        payload = tokens.verify(token, key())
-    except PermissionDenied as exc:  # forged or expired: a credential problem here, so a 401
-        raise AuthenticationFailed(f"This page token is not valid: {exc} Reload the page.") from None
-    with db.read() as session:
-        user = _active(session, str(payload.get("user")))
-        changed = user.password_changed
-        if changed is not None and as_utc(changed).timestamp() > float(payload.get("iat", 0)):
-            raise AuthenticationFailed("The password of this account was changed after this page was opened: reload it.")
-        return user
+        payload = tokens.verify(tokens.Kind.PAGE, token, key())
+        with db.read() as session:
+            return tokens.holder(session, payload)
+    except PermissionDenied as exc:  # forged, of another kind, expired or ended: a credential problem, so a 401
+        raise AuthenticationFailed(str(exc)) from None
 
 
 class TokenService:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.accounts import auth, credentials
 from core.context import Earmark, open_earmark
+from core.errors import PermissionDenied
 from core.store.config import settings
 from core.store.models import User
 from core.store.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest
@@ -29,6 +30,16 @@ PREFIX = "/api/v1"
 # should it render the file anyway, the page gets a unique origin with no script and no cookies.
 SERVED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 LINK_FIELDS = ("created_by", "sound", "audio_url")
+# What a page token may call: what the Annotate page's own scripts (the waveform component) need, a sound's views
+# and its annotations. A page token sits in the page and whatever reads it: never user management, uploads,
+# jobs, listings or the file registry. tests/test_core_api.py checks each of these is a route of the API.
+PAGE_ROUTES = frozenset({
+    ("GET", "/sounds/{sound_id}"), ("GET", "/sounds/{sound_id}/peaks"), ("GET", "/sounds/{sound_id}/spectrogram"),
+    ("GET", "/sounds/{sound_id}/audio"), ("GET", "/sounds/{sound_id}/annotations"), ("POST", "/sounds/{sound_id}/annotations"),
+    ("POST", "/sounds/{sound_id}/suggestions"), ("GET", "/annotations/{annotation_id}"), ("PATCH", "/annotations/{annotation_id}"),
+    ("DELETE", "/annotations/{annotation_id}"), ("POST", "/annotations/{annotation_id}/accept"),
+    ("POST", "/annotations/{annotation_id}/reject"),
+})
 MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
 HANDLER_SLOTS = 2  # measured in bench/api_load.py (see BENCHMARKS.md): 1-2 serve the most, 6 a fifth less
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
@@ -68,6 +79,16 @@ def unbounded(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     never holds up the listing and annotating behind it."""
     endpoint.unbounded = True  # type: ignore[attr-defined]
     return endpoint
+
+
+def _refuse_page_tokens_off_page_routes(request: Request, authorization: str | None) -> None:
+    """The one check of what a page token may call: a route of PAGE_ROUTES, nothing else (403)."""
+    if not credentials.is_page_token(authorization):
+        return
+    route = request.scope.get("route")
+    if (request.method, getattr(route, "path", None)) not in PAGE_ROUTES:
+        raise PermissionDenied("A page token works only for a page's own views and annotations: "
+                               "use your password or an API token for the rest of the API.")
 
 
 class Unchecked(NamedTuple):
@@ -122,11 +143,13 @@ async def current_user(request: Request, _basic_scheme: Any = Security(_basic), 
     with a body, already before the body was read: see core.api.guards.GuardedBodies). Async, so a caller found
     already costs no thread hop. The check itself (a database read, bcrypt) runs on a worker thread: for a
     :class:`Bounded` route the one that runs its handler (an :class:`Unchecked` is handed on, checked there
-    before the handler is called), else one of its own. No header at all is refused here, before anything."""
+    before the handler is called), else one of its own. No header at all is refused here, before anything, and
+    a page token anywhere but PAGE_ROUTES."""
+    authorization, address = request.headers.get("authorization"), request.client.host if request.client else None
+    _refuse_page_tokens_off_page_routes(request, authorization)
     checked = getattr(request.state, "user", None)
     if checked is not None:
         return checked
-    authorization, address = request.headers.get("authorization"), request.client.host if request.client else None
     if authorization and getattr(request.scope.get("endpoint"), "checks_caller", False):
         return Unchecked(authorization, address)  # type: ignore[return-value]  # checked with the handler, on its thread
     return await check_caller(authorization, address)

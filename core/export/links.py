@@ -1,8 +1,9 @@
 """Signed, expiring links that stream a subset ZIP: the Download page's one click.
 
-The link carries the whole request (filters, count, seed, balance, cap, formats) and the user it was made for,
-signed with the login cookie's key, so a plain browser download (no credentials, no stored ZIP) streams exactly
-the subset the page showed, and any replica can serve it.
+The link is a subset link (core.accounts.tokens): it carries the whole request (filters, count, seed, balance,
+cap, formats) and the user it was made for, so a plain browser download (no credentials, no stored ZIP) streams
+exactly the subset the page showed, and any replica can serve it. It verifies as nothing else, and ends at its
+user's logout, password change or deactivation.
 """
 
 from __future__ import annotations
@@ -18,22 +19,23 @@ from core.catalogue.search import CatalogueQuery
 from core.errors import PermissionDenied
 from core.export.subset import ExportRequest, check_request
 from core.store.config import Settings
+from core.store.models import User
 
 LINK_PREFIX = "/api/v1/download/"
 
 
-def subset_link(settings: Settings, request: ExportRequest, user_id: str, ttl_seconds: int = 3600) -> str:
-    """A path that streams the ZIP of ``request`` for ``ttl_seconds``, as ``user_id`` sees the catalogue."""
-    token = tokens.sign({"user": user_id, "request": _payload(request)}, auth.cookie_key(settings), ttl_seconds)
+def subset_link(settings: Settings, request: ExportRequest, user: User, ttl_seconds: int = 3600) -> str:
+    """A path that streams the ZIP of ``request`` for ``ttl_seconds``, as ``user`` (as just read) sees the catalogue."""
+    token = tokens.sign(tokens.Kind.SUBSET, user, {"request": _payload(request)}, auth.cookie_key(settings), ttl_seconds)
     return LINK_PREFIX + token
 
 
 def request_for_link(session: Session, settings: Settings, token: str) -> ExportRequest:
     """The export request a link's token carries, its "annotated by me" meaning the link's user."""
-    payload, user = signed_for(session, settings, token)
+    payload, user = signed_for(session, settings, tokens.Kind.SUBSET, token)
     try:
         return check_request(dataclasses.replace(_request(payload["request"]), viewer_id=user.id))
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         raise PermissionDenied("This link is not valid.") from None
 
 

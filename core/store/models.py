@@ -61,6 +61,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(100))
     password_changed: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # logins before it end
+    # One more at each logout, password change and deactivation: the signed tokens made before it end
+    # (core.accounts.tokens). Only ever raised by an SQL increment.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     email: Mapped[OptText]
     about_me: Mapped[OptText]
     info_url: Mapped[OptText]

@@ -236,6 +236,13 @@ def _log_out(authenticator: stauth.Authenticate, reason: str) -> NoReturn:
     st.stop()
 
 
+def _end_signed_tokens(app: Earmark, user: User) -> None:
+    """Logging out ends the page tokens and links this account was handed (they sit in the page, the browser's
+    history and proxies' logs), in every browser: they are no login and must not outlive one."""
+    with app.db.write() as session:
+        UserService(session).end_signed_tokens(user.id)
+
+
 def renew_login() -> None:
     """After people change their own password: this session stays logged in (others are logged out)."""
     st.session_state["_logged_in_at"] = utcnow()
@@ -274,7 +281,7 @@ def page(title: str, action: Action | None = None) -> User:
     with st.sidebar:
         role = f"{user.user_type}{', admin' if user.is_admin else ''}"
         st.caption(f"Logged in as **{plain(user.user_name)}** ({role})")
-        authenticator.logout("Log out", location="sidebar", key="logout_button")
+        authenticator.logout("Log out", location="sidebar", key="logout_button", callback=lambda _: _end_signed_tokens(app, user))
     st.title(title)
     if message := st.session_state.pop("_flash", None):
         st.success(plain(message))
