@@ -15,6 +15,7 @@ from core.accounts.credentials import TokenService
 from core.accounts.users import UserService
 from core.api import deps
 from core.api.app import routes
+from core.store.models import Sound
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_user
 
 
@@ -126,6 +127,43 @@ def test_suggestions_are_accepted_or_rejected_over_http(api, local_earmark):
     assert person.status_code == 409 and person.json()["error"].startswith("Only a machine suggestion can be accepted or rejected")
     left = api.get(f"/api/v1/sounds/{sound_id}/annotations", headers=basic("hal")).json()["items"]
     assert [a["id"] for a in left] == [mine["id"]]
+
+
+def test_a_review_is_undone_by_its_reviewer_only_once(api, local_earmark):
+    """Undoing a review (the waveform's Ctrl+Z): the suggestion is suggested again as it was, the annotation its
+    acceptance made is deleted, the verdict is forgotten (a re-run may suggest it again); another person's review,
+    or the same undo twice, is a 404 that changes nothing."""
+    from core.annotations.service import AnnotationService
+
+    sound_id = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 10, "audio_url": "https://x.org/a.ogg"},
+                        headers=basic("vox")).json()["id"]
+    with local_earmark.db.write() as session:
+        AnnotationService(session).create_many(UserService(session).by_name("vox"), sound_id, [
+            {"start_seconds": 1, "end_seconds": 2.25, "tags": ["speech"]}, {"start_seconds": 4, "end_seconds": 5, "tags": ["speech"]}],
+            source="speech-activity:abc")
+    first, second = api.get(f"/api/v1/sounds/{sound_id}/annotations", headers=basic("hal")).json()["items"]
+    mine = api.post(f"/api/v1/annotations/{first['id']}/accept", json={"text": "hi"}, headers=basic("hal")).json()
+    assert api.post(f"/api/v1/annotations/{second['id']}/reject", headers=basic("hal")).status_code == 204
+
+    def undo(suggestion: dict, who: str, accepted_id: str | None = None):
+        body = {k: suggestion[k] for k in ("source", "start_seconds", "end_seconds", "tags", "text")} | {"accepted_id": accepted_id}
+        return api.post(f"/api/v1/sounds/{sound_id}/suggestions", json=body, headers=basic(who))
+
+    assert undo(second, "vox").status_code == 404  # not vox's review
+    back = undo(first, "hal", mine["id"])
+    assert back.status_code == 201, back.text
+    restored = back.json()
+    assert (restored["source"], restored["start_seconds"], restored["end_seconds"], restored["tags"], restored["text"]) == (
+        "speech-activity:abc", 1, 2.25, ["speech"], None)
+    assert api.get(f"/api/v1/annotations/{mine['id']}", headers=basic("hal")).status_code == 404  # the accepted one is gone
+    twice = undo(first, "hal", mine["id"])
+    assert twice.status_code == 404 and twice.json()["error"].startswith("There is no review of yours of this suggestion")
+    assert undo(second, "hal").status_code == 201
+    left = api.get(f"/api/v1/sounds/{sound_id}/annotations", headers=basic("hal")).json()["items"]
+    assert sorted((a["start_seconds"], a["source"]) for a in left) == [(1, "speech-activity:abc"), (4, "speech-activity:abc")]
+    with local_earmark.db.read() as session:
+        assert AnnotationService(session).reviewed(sound_id, "speech-activity:abc") == set()
+        assert session.get(Sound, sound_id).annotation_count == 2  # counted off and on again
 
 
 def test_bearer_tokens_work_until_revoked(api, local_earmark):
