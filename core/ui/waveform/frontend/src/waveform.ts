@@ -134,12 +134,26 @@ export class Waveform {
     this.on<PointerEvent>(this.box, "pointermove", (e) => this.hover(e));
     this.on<WheelEvent>(this.box, "wheel", (e) => this.wheel(e), { passive: false });
     this.on<KeyboardEvent>(this.textBox, "keydown", (e) => this.textKey(e));
-    const resize = new ResizeObserver(() => { drawRuler(this.ruler, this.view, this.box.clientWidth); this.load(); this.loadOverview(); this.layer.drawAll(); });
+    const resize = new ResizeObserver(() => this.resized());
     resize.observe(this.box);
     this.cleanups.push(() => resize.disconnect());
     const timer = window.setInterval(() => this.renewToken(), 30_000);
     this.cleanups.push(() => window.clearInterval(timer));
   }
+
+  /** The page's width changed: the views again at the new width. The observer also reports the first size, which
+   * the views asked for on the first data already used: those are not asked for twice. */
+  private resized(): void {
+    const width = this.box.clientWidth;
+    if (!this.data || width === this.width) return;
+    this.width = width;
+    drawRuler(this.ruler, this.view, width);
+    this.load();
+    this.loadOverview();
+    this.layer.drawAll();
+  }
+
+  private width = 0; // the waveform's width the views were last asked for
 
   /** Streamlit unmounts the component: stop listening, fetching and playing. */
   dispose(): void {
@@ -184,7 +198,8 @@ export class Waveform {
       this.firstView = true;
       this.view = { start: 0, end: data.duration };
       this.playback.load(data.audio_url);
-      drawRuler(this.ruler, this.view, this.box.clientWidth);
+      this.width = this.box.clientWidth;
+      drawRuler(this.ruler, this.view, this.width);
       this.load();
       this.loadOverview();
     }
@@ -271,7 +286,9 @@ export class Waveform {
       const line = await this.api.call<Line>("GET", `/sounds/${this.data.sound_id}/peaks?${this.peaksQuery(start, end, 2 * width)}`,
         undefined, controller.signal);
       if (controller !== this.pending) return;
+      const arrived = performance.now();
       this.draw(line, { start, end });
+      performance.measure("earmark:view-drawn", { start: arrived }); // the component's own part: peaks parsed -> drawn
       void this.spectrogram.show(this.data.sound_id, { start, end }, this.data.channel ?? null, this.data.spectrogram_max_seconds);
     } catch (error) {
       if ((error as Error).name !== "AbortError") this.say(`The waveform could not be loaded: ${(error as Error).message}`);
