@@ -212,3 +212,26 @@ def test_exported_csvs_neutralise_formulas_and_keep_numbers(earmark, tmp_path):
     for name in ("filtered_metadata.csv", "metadata.csv"):
         assert rows[name][0]["speaker"] == "'=HYPERLINK(\"http://evil/\",\"x\")" and rows[name][0]["gain"] == "-3.5"
     assert rows["annotations.csv"][0]["text"] == "'+cmd|' /C calc'!A0"
+
+
+def test_metadata_column_names_are_spreadsheet_safe_like_the_values(earmark, tmp_path):
+    """Column names come from uploaded tables and head filtered_metadata.csv and metadata.csv: a name that a
+    spreadsheet would run is shown as text, with the same ``'`` as a value (issue 24); a name that would then
+    clash with another column gets one more, so no column is lost."""
+    import io as _io
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    vox = make_user(earmark.db, "vox", "dataset")
+    fields = {'=HYPERLINK("http://evil/","x")': "a", "@SUM(1+1)": "b", "+cmd|' /C calc'!A0": "c", "-2": "d",
+              "=clash": "e", "'=clash": "f", "speaker": "=1+1"}
+    ingest_audio(earmark.db, earmark.storage, vox, "a.wav", _io.BytesIO(wav_bytes()), UploadOptions(dataset="lab", max_bytes=10**7),
+                 fields)
+    _, _, zf = export(earmark, tmp_path, query=CatalogueQuery(dataset="lab"), count=1)
+    for name in ("filtered_metadata.csv", "metadata.csv"):
+        [row] = list(csv.DictReader(_io.StringIO(zf.read(name).decode())))
+        assert {k: v for k, v in row.items() if k not in ("file_name", "dataset", "tags", "duration_seconds")} == {
+            "'=HYPERLINK(\"http://evil/\",\"x\")": "a", "'@SUM(1+1)": "b", "'+cmd|' /C calc'!A0": "c", "-2": "d",
+            "''=clash": "e", "'=clash": "f", "speaker": "'=1+1"}, name
+        assert row["file_name"] == "audio/a.wav"

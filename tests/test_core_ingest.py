@@ -215,15 +215,15 @@ def test_different_files_racing_for_one_path_leave_the_recorded_ones_bytes(earma
     import core.ingest.pipeline
 
     user = make_user(earmark.db, "vox", "dataset")
-    contents = [wav_bytes(seconds=12, freq=200 + 100 * n) for n in range(4)]  # long enough for a pyramid (the hook)
+    contents = [wav_bytes(seconds=12, freq=200 + 100 * n) for n in range(4)]
     everyone_checked = threading.Barrier(4)
-    real_compute = core.ingest.pipeline.peaks.compute
+    real_measure = core.ingest.pipeline.audio.measure
 
-    def compute_once_all_have_checked(stream, path):  # every upload is past its "is the path free?" check
+    def measure_once_all_have_checked(*args, **kwargs):  # every upload is past its "is the path free?" check
         everyone_checked.wait(timeout=30)
-        return real_compute(stream, path)
+        return real_measure(*args, **kwargs)
 
-    monkeypatch.setattr(core.ingest.pipeline.peaks, "compute", compute_once_all_have_checked)
+    monkeypatch.setattr(core.ingest.pipeline.audio, "measure", measure_once_all_have_checked)
     results = [None] * 4
     threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, ingest(earmark, user, "take.wav", contents[n])))
                for n in range(4)]

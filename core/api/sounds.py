@@ -7,13 +7,14 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of, unbounded
 from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
-from core.audio.waveform import SPECTROGRAM_MAX_SECONDS, encode_part, spectrogram_png
+from core.audio.waveform import SPECTROGRAM_MAX_SECONDS, spectrogram_png, wav_part
 from core.catalogue.search import CatalogueQuery, search
 from core.catalogue.sounds import SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
@@ -143,8 +144,9 @@ def sound_audio(app: App, user: Caller, sound_id: str,
         sound = SoundService(session, app.storage).get(sound_id)
     if sound.file is None:
         raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
-    if start is not None or end is not None:
-        part = encode_part(app.storage, sound, start or 0.0, sound.duration_seconds if end is None else end)
-        return Response(part, media_type="audio/wav", headers=SERVED_FILE_HEADERS)
+    if start is not None or end is not None:  # encoded a read at a time as it is sent (core.audio.waveform.WavPart)
+        part = wav_part(app.storage, sound, start or 0.0, sound.duration_seconds if end is None else end)
+        return StreamingResponse(part.chunks(), media_type="audio/wav",
+                                 headers={**SERVED_FILE_HEADERS, "Content-Length": str(part.size)})
     mime = MIME_TYPES.get(sound.format or "") or MIME_BY_EXTENSION.get("." + sound.path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     return ranged(app.storage, sound.file.key, sound.file.size, mime, range_, SERVED_FILE_HEADERS)

@@ -18,19 +18,22 @@ import math
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
 
+from core.audio import decode
 from core.errors import ValidationError
 from core.store.storage import Storage
 
 MAGIC = b"EMPK1\n"
 BLOCKS = (256, 1024, 4096, 16384, 65536)
 MAX_POINTS = 5000  # plotted points per view: 2,500 min/max pairs
-READ_FRAMES = 256 * 1024  # frames per read while computing (a multiple of every block)
+READ_FRAMES = decode.READ_SAMPLES  # frames per read of a mono file (fewer with more channels: decode.frames_per_read)
 SAMPLES_FOR_PEAKS = (MAX_POINTS // 2) * 64  # up to here, a view buckets real samples (finer than 256)
 
 
@@ -59,20 +62,32 @@ class Header:
     levels: tuple[Level, ...]
 
 
+class Pyramid:
+    """The finest level built block by block as the samples go by (one pass: see :func:`compute`), then packed
+    with the coarser levels merged from it."""
+
+    def __init__(self) -> None:
+        self.finest: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        """Take the min/max of ``block`` (frames, channels): a whole number of BLOCKS[0] but for the last one."""
+        self.finest.append(_min_max(block, BLOCKS[0]))
+
+    def pack(self, sample_rate: int, channels: int, frames: int) -> bytes:
+        levels = [np.concatenate(self.finest) if self.finest else np.zeros((0, channels, 2), np.int16)]
+        for finer, block in zip(BLOCKS, BLOCKS[1:]):
+            levels.append(_coarser(levels[-1], block // finer))
+        return _pack(sample_rate, channels, frames, levels)
+
+
 def compute(source: BinaryIO, name: str = "audio") -> bytes:
-    """The pyramid of ``source`` (a seekable audio file), in one streaming pass over its samples."""
-    try:
-        with sf.SoundFile(source) as f:
-            sample_rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
-            finest: list[np.ndarray] = []
-            for block in f.blocks(blocksize=READ_FRAMES, dtype="int16", always_2d=True):
-                finest.append(_min_max(block, BLOCKS[0]))
-    except sf.LibsndfileError as exc:
-        raise ValidationError("file", f"{name} is not decodable audio ({exc.error_string}).") from exc
-    levels = [np.concatenate(finest) if finest else np.zeros((0, channels, 2), np.int16)]
-    for finer, block in zip(BLOCKS, BLOCKS[1:]):
-        levels.append(_coarser(levels[-1], block // finer))
-    return _pack(sample_rate, channels, frames, levels)
+    """The pyramid of ``source`` (a seekable audio file), in one streaming pass over its samples, read to their
+    real end: a header that claims more than is there is refused (decode.measure), never followed."""
+    info = decode.probe(source, name)
+    source.seek(0)
+    pyramid = Pyramid()
+    info = decode.measure(source, info, name, on_block=pyramid.add, multiple=BLOCKS[0])
+    return pyramid.pack(info.sample_rate, info.channels, info.frames)
 
 
 def _min_max(samples: np.ndarray, block: int) -> np.ndarray:
@@ -198,10 +213,9 @@ def envelope(storage: Storage, audio_key: str, key: str | None, start: float, en
         values = samples.mean(axis=1) if channel is None else samples[:, channel]
         return Envelope((first + np.arange(values.size)) / rate, values.astype(np.float32), "samples", first / rate, last / rate)
     if last - first <= SAMPLES_FOR_PEAKS:  # finer than the pyramid's first level: bucket the real samples
-        samples = read_samples(storage, audio_key, first, last)
-        chosen = samples if channel is None else samples[:, channel: channel + 1]
         bucket = math.ceil((last - first) / (max_points // 2))
-        pairs = _min_max(chosen, bucket)
+        pairs = np.concatenate([_min_max(chunk if channel is None else chunk[:, channel: channel + 1], bucket)
+                                for chunk in read_chunks(storage, audio_key, first, last, multiple=bucket)])
         lows, highs = pairs[..., 0].min(axis=1), pairs[..., 1].max(axis=1)
         y = np.empty(2 * pairs.shape[0], np.float32)
         y[0::2], y[1::2] = lows, highs
@@ -230,7 +244,22 @@ def _audio_header(storage: Storage, audio_key: str) -> Header:
 
 
 def read_samples(storage: Storage, audio_key: str, first: int, last: int) -> np.ndarray:
-    """Frames [first, last) as float32 (frames, channels), by seeking: the rest of the file is not read."""
+    """Frames [first, last) as float32 (frames, channels), by seeking: the rest of the file is not read. For the
+    short spans a view draws from its samples; longer ones are worked through with :func:`read_chunks`."""
+    chunks = list(read_chunks(storage, audio_key, first, last))
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def read_chunks(storage: Storage, audio_key: str, first: int, last: int, multiple: int = 1) -> Iterator[np.ndarray]:
+    """Frames [first, last) as float32 (frames, channels) in chunks of about decode.READ_SAMPLES samples (a whole
+    number of ``multiple`` frames but for the last), each read in a decode slot, so that memory stays bounded
+    whatever the span, the rate or the channel count. Audio that ends before ``last`` (a header that claimed
+    more, in a sound stored before uploads were measured) is a ValidationError, not a decoder's crash. An empty
+    span is one empty chunk."""
     with storage.open_seekable(audio_key) as raw, sf.SoundFile(raw) as f:
-        f.seek(first)
-        return f.read(last - first, dtype="float32", always_2d=True)
+        if first >= last:
+            yield np.zeros((0, f.channels), np.float32)
+            return
+        reader = decode.Reader(f, first, last, decode.frames_per_read(f.channels, multiple), slot=True)
+        yield from reader
+        reader.check(PurePosixPath(audio_key).name)

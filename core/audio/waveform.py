@@ -7,14 +7,15 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 import plotly.graph_objects as go
 import soundfile as sf
 
-from core.audio import peaks
+from core.audio import decode, peaks
 from core.errors import ValidationError
 from core.store.models import Annotation, Sound
 from core.store.storage import Storage
@@ -24,6 +25,10 @@ SPECTROGRAM_MAX_SECONDS = 120.0
 SPECTROGRAM_COLUMNS = 600
 SPECTROGRAM_RANGE_DB = 80.0  # shown below the loudest bin; quieter is drawn as silence
 PLAY_MAX_SECONDS = 600.0  # a played part is encoded on the fly; longer parts are refused, not truncated
+PLAY_MAX_SAMPLES = 600 * 48_000 * 2  # and so are parts reading more samples than ten minutes of 48 kHz stereo
+N_FFT = 512
+READ_THROUGH = {"OGG"}  # formats whose seeks are not sample-exact: a spectrogram reads their span straight through
+SEEK_GAP = 8192  # samples (frames x channels) between spectrogram windows past which a seek costs less than decoding them
 SELECTION_COLOR = "rgba(30, 30, 30, 0.12)"
 
 
@@ -99,24 +104,104 @@ def overview_figure(line: peaks.Envelope, view: View, duration: float) -> go.Fig
     return fig
 
 
-def spectrogram(samples: np.ndarray, rate: int, n_fft: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectrogram(samples: np.ndarray, rate: int, n_fft: int = N_FFT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-magnitude STFT (dB) of mono ``samples``: (times from the start, frequencies, dB [freq, time])."""
     if samples.size < n_fft:
         samples = np.pad(samples, (0, n_fft - samples.size))
-    hop = max(n_fft // 4, math.ceil((samples.size - n_fft) / SPECTROGRAM_COLUMNS))
-    count = 1 + (samples.size - n_fft) // hop
+    hop, count = _hops(samples.size, n_fft)
     index = np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]
-    frames = samples[index] * np.hanning(n_fft)[None, :]
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    return _stft(samples[index], hop, rate)
+
+
+def _hops(frames: int, n_fft: int) -> tuple[int, int]:
+    """The hop between STFT windows over ``frames`` (at least n_fft / 4, so at most SPECTROGRAM_COLUMNS of
+    them) and how many windows there are."""
+    hop = max(n_fft // 4, math.ceil((frames - n_fft) / SPECTROGRAM_COLUMNS))
+    return hop, 1 + (frames - n_fft) // hop
+
+
+def _stft(windows: np.ndarray, hop: int, rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, frequencies, dB [freq, time]) of ``windows`` (count, n_fft) taken every ``hop`` samples."""
+    count, n_fft = windows.shape
+    power = np.abs(np.fft.rfft(windows * np.hanning(n_fft)[None, :], axis=1)) ** 2
     db = 10 * np.log10(np.maximum(power, 1e-10)).T
     return (np.arange(count) * hop + n_fft / 2) / rate, np.fft.rfftfreq(n_fft, 1 / rate), db.astype(np.float32)
+
+
+def view_spectrogram(storage: Storage, sound: Sound, start: float, end: float, channel: int | None,
+                     n_fft: int = N_FFT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`spectrogram` of [start, end) of a stored sound, reading only the windows it uses: at most
+    SPECTROGRAM_COLUMNS runs of ``n_fft`` frames, read together when they are close and by seeking when they
+    are not. Memory and work are bounded by the columns, not by the view's seconds times the sound's rate
+    (a view of a 512 MB WAV at 8 MHz used to be read whole, 2 GB as float32, to keep 600 x 512 of its samples)."""
+    first, last = _frames(sound, start, end, channel)
+    rate = sound.sample_rate or 1
+    if last - first < n_fft:
+        return spectrogram(_mono(peaks.read_samples(storage, sound.file.key, first, last), channel), rate, n_fft)
+    hop, count = _hops(last - first, n_fft)
+    windows = _windows(storage, sound.file.key, first + hop * np.arange(count), n_fft, channel)
+    return _stft(windows, hop, rate)
+
+
+def _windows(storage: Storage, key: str, starts: np.ndarray, n_fft: int, channel: int | None) -> np.ndarray:
+    """The mono windows of ``n_fft`` frames at ``starts`` (count, n_fft): windows less than SEEK_GAP samples
+    apart are read together, in runs of at most one read's frames; farther apart, each is read alone after a
+    seek (measured on WAV, FLAC and MP3: past ~8,000 samples, one seek costs less than decoding the gap). Ogg is
+    always read through: libsndfile's Vorbis seeks land on samples that differ from a straight read (by up to
+    0.3 at 48 kHz stereo), which would streak the picture."""
+    windows = np.empty((len(starts), n_fft), np.float32)
+    name = PurePosixPath(key).name
+    with storage.open_seekable(key) as raw, sf.SoundFile(raw) as f:
+        budget = max(n_fft, decode.frames_per_read(f.channels))
+        near = f.format in READ_THROUGH or (len(starts) > 1 and int(starts[1] - starts[0]) * f.channels < SEEK_GAP)
+        held, held_start, position = np.zeros(0, np.float32), int(starts[0]), int(starts[0])  # held: [held_start, position)
+        i = 0
+        while i < len(starts):
+            j = i + 1
+            while j < len(starts) and near and starts[j] + n_fft - starts[i] <= budget:
+                j += 1
+            if not near:  # the next read seeks
+                held, held_start, position = held[:0], int(starts[i]), int(starts[i])
+            elif starts[i] >= position:  # read on through the gap, a read at a time, keeping none of it
+                _read_through(f, position, int(starts[i]), budget, name)
+                held, held_start, position = held[:0], int(starts[i]), int(starts[i])
+            else:  # the windows overlap the last run: keep its tail
+                held, held_start = held[int(starts[i]) - held_start:], int(starts[i])
+            end = int(starts[j - 1]) + n_fft
+            if end > position:
+                held = np.concatenate([held, _mono(_read_run(f, position, end, name), channel)])
+                position = end
+            for k in range(i, j):
+                windows[k] = held[starts[k] - held_start: starts[k] - held_start + n_fft]
+            i = j
+    return windows
+
+
+def _read_through(f: sf.SoundFile, first: int, last: int, block: int, name: str) -> None:
+    """Decode frames [first, last) and drop them: to go on in a file whose seeks are not exact (READ_THROUGH)."""
+    reader = decode.Reader(f, first, last, block, slot=True)
+    for _ in reader:
+        pass
+    reader.check(name)
+
+
+def _read_run(f: sf.SoundFile, first: int, last: int, name: str) -> np.ndarray:
+    """Frames [first, last) of an open file in one read (in a decode slot), or the sentence saying it ends early."""
+    reader = decode.Reader(f, first, last, last - first, slot=True)
+    run = next(iter(reader), None)
+    reader.check(name)
+    return run
+
+
+def _mono(samples: np.ndarray, channel: int | None) -> np.ndarray:
+    """One channel, or all of them averaged (what the page draws and plays by default)."""
+    return samples.mean(axis=1) if channel is None else samples[:, channel]
 
 
 def spectrogram_figure(storage: Storage, sound: Sound, view: View, channel: int | None) -> go.Figure:
     if view.length > SPECTROGRAM_MAX_SECONDS:
         raise ValidationError("view", f"Zoom in to {SPECTROGRAM_MAX_SECONDS:g} s or less to see the spectrogram.")
-    samples = _part(storage, sound, view.start, view.end, channel)
-    times, freqs, db = spectrogram(samples, sound.sample_rate or 1)
+    times, freqs, db = view_spectrogram(storage, sound, view.start, view.end, channel)
     fig = go.Figure(go.Heatmap(x=view.start + times, y=freqs, z=db, colorscale="Viridis", showscale=False,
                                zmin=float(db.max()) - SPECTROGRAM_RANGE_DB, zmax=float(db.max()), hoverinfo="skip"))
     fig.update_layout(height=200, margin=dict(l=40, r=10, t=0, b=30), xaxis=dict(range=[view.start, view.end], ticksuffix=" s"),
@@ -139,12 +224,13 @@ VIRIDIS = _viridis()
 def spectrogram_png(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> bytes:
     """The spectrogram of [start, end) as a PNG: one column per STFT frame (at most SPECTROGRAM_COLUMNS), one row
     per frequency bin, high frequencies at the top, the loudest SPECTROGRAM_RANGE_DB in Viridis; the browser
-    stretches it over the view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (the audio is read to draw it)."""
+    stretches it over the view. Views longer than SPECTROGRAM_MAX_SECONDS are refused (a view's columns are made
+    from its windows alone, so what one costs does not grow with the view: see :func:`view_spectrogram`)."""
     from PIL import Image  # here: only this image needs it
 
     if end - start > SPECTROGRAM_MAX_SECONDS:
         raise ValidationError("end", f"Zoom in to {SPECTROGRAM_MAX_SECONDS:g} s or less to see the spectrogram.")
-    _, _, db = spectrogram(_part(storage, sound, start, end, channel), sound.sample_rate or 1)
+    _, _, db = view_spectrogram(storage, sound, start, end, channel)
     level = np.clip((db - (db.max() - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB, 0.0, 1.0)
     pixels = VIRIDIS[(level[::-1] * 255).astype(np.uint8)]  # [freq (top: highest), time, rgb]
     out = io.BytesIO()
@@ -152,13 +238,16 @@ def spectrogram_png(storage: Storage, sound: Sound, start: float, end: float, ch
     return out.getvalue()
 
 
-def _part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None) -> np.ndarray:
+def _frames(sound: Sound, start: float, end: float, channel: int | None) -> tuple[int, int]:
+    """The frames [first, last) of [start, end) seconds, inside the sound; the sound must have stored audio and
+    ``channel`` (None: all together) must be one of its channels."""
     if sound.file is None or not sound.sample_rate:
         raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio.")
+    if channel is not None and not 0 <= channel < (sound.channels or 1):
+        raise ValidationError("channel", f"channel must be from 0 to {(sound.channels or 1) - 1}.")
     first = max(0, int(start * sound.sample_rate))
     last = min(sound.frames or 0, int(math.ceil(end * sound.sample_rate)))
-    samples = peaks.read_samples(storage, sound.file.key, first, max(first, last))
-    return samples.mean(axis=1) if channel is None else samples[:, channel]
+    return first, max(first, last)
 
 
 @dataclass(frozen=True)
@@ -184,13 +273,60 @@ def playback(storage: Storage, sound: Sound, start: float, end: float, channel: 
     return Playback(None, encode_part(storage, sound, start, end, channel), 0.0, end - start)
 
 
-def encode_part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None = None) -> bytes:
-    """[start, end) seconds of the sound as a 16-bit WAV, read by seeking (the rest of the file is not read)."""
+@dataclass(frozen=True)
+class WavPart:
+    """Frames [first, last) of a stored sound as a 16-bit mono WAV of ``size`` bytes, encoded a read at a time as
+    :meth:`chunks` is iterated, so that sending a part holds one read, not the part."""
+
+    storage: Storage
+    key: str
+    rate: int
+    first: int
+    last: int
+    channel: int | None
+
+    @property
+    def size(self) -> int:
+        return len(self.header()) + 2 * (self.last - self.first)
+
+    def header(self) -> bytes:
+        """libsndfile's own header for this part (its sizes patched in), so the bytes are what sf.write made."""
+        out = io.BytesIO()
+        sf.write(out, np.zeros(0, np.float32), self.rate, format="WAV", subtype="PCM_16")
+        head = bytearray(out.getvalue())
+        data = 2 * (self.last - self.first)
+        head[4:8] = (len(head) - 8 + data).to_bytes(4, "little")
+        head[-4:] = data.to_bytes(4, "little")
+        return bytes(head)
+
+    def chunks(self) -> Iterator[bytes]:
+        yield self.header()
+        for chunk in peaks.read_chunks(self.storage, self.key, self.first, self.last):
+            out = io.BytesIO()
+            sf.write(out, _mono(chunk, self.channel), self.rate, format="RAW", subtype="PCM_16", endian="LITTLE")
+            yield out.getvalue()
+
+
+def wav_part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None = None) -> WavPart:
+    """[start, end) seconds of the sound as a 16-bit WAV to encode while it is sent, read by seeking (the rest of
+    the file is not read). Refused above PLAY_MAX_SECONDS or PLAY_MAX_SAMPLES samples read (frames times
+    channels: a minute of a 1 MHz recording is as much work as ten of 48 kHz stereo); its last frame is read
+    first, so a sound whose audio ends early is a sentence before anything is sent, not a cut-off answer."""
     start, end = max(0.0, start), min(sound.duration_seconds, end)
     if end - start <= 0:
         raise ValidationError("end_seconds", "There is nothing to play: the end must come after the start.")
     if end - start > PLAY_MAX_SECONDS:
         raise ValidationError("end_seconds", f"Parts longer than {PLAY_MAX_SECONDS / 60:g} minutes are not played here; zoom in.")
-    buffer = io.BytesIO()
-    sf.write(buffer, _part(storage, sound, start, end, channel), sound.sample_rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
+    first, last = _frames(sound, start, end, channel)
+    if (last - first) * (sound.channels or 1) > PLAY_MAX_SAMPLES:
+        longest = PLAY_MAX_SAMPLES / ((sound.channels or 1) * sound.sample_rate)
+        raise ValidationError("end_seconds", f"Parts of this sound longer than {longest:.3g} s ({PLAY_MAX_SAMPLES:,} samples) "
+                                             "are not played here; zoom in.")
+    if last > first:
+        peaks.read_samples(storage, sound.file.key, last - 1, last)
+    return WavPart(storage, sound.file.key, sound.sample_rate, first, last, channel)
+
+
+def encode_part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None = None) -> bytes:
+    """:func:`wav_part` as bytes, for a page that hands them to its player (``st.audio`` keeps them in memory)."""
+    return b"".join(wav_part(storage, sound, start, end, channel).chunks())

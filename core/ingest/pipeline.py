@@ -201,8 +201,9 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
             info = audio.probe(stream, relative_path)
             stream.seek(0)
             audio.check_complete(stream, info, relative_path)
+            info, pyramid = _measured(stream, info, relative_path, size)
             extra = dict(options.extra) | ({"original_path": relative_path} if renamed else {})
-            return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, options, fields or {}, extra)
+            return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, pyramid, options, fields or {}, extra)
     except EarmarkError as exc:
         return IngestResult(relative_path, "refused", str(exc))
 
@@ -222,7 +223,18 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
     return None
 
 
-def _store_sound(db, storage, actor, path, stream, sha256, size, info, options: UploadOptions, fields, extra) -> IngestResult:
+def _measured(stream: BinaryIO, info: audio.AudioInfo, name: str, size: int) -> tuple[audio.AudioInfo, bytes | None]:
+    """One pass over the samples before anything is stored: how many there really are (a header that claims
+    more than the file holds is refused: audio.measure), and the sound's peaks pyramid if it is long enough."""
+    pyramid = peaks.Pyramid() if peaks.needs_pyramid(info.frames) else None
+    info = audio.measure(stream, info, name, size, on_block=pyramid.add if pyramid else None, multiple=peaks.BLOCKS[0])
+    if pyramid is None or not peaks.needs_pyramid(info.frames):
+        return info, None
+    return info, pyramid.pack(info.sample_rate, info.channels, info.frames)
+
+
+def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: bytes | None, options: UploadOptions,
+                 fields, extra) -> IngestResult:
     """Claim the path with the rows first, then write the bytes there.
 
     Uploads of different files to one path may race: the database lets exactly one of them record the path (its
@@ -234,9 +246,7 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, options: 
     key = audio_key(options.dataset, path)
     sound_id = new_id()
     objects: list[tuple[str, BinaryIO | bytes]] = [(key, stream)]
-    if peaks.needs_pyramid(info.frames):
-        pyramid = peaks.compute(stream, path)  # one pass over the samples, before anything is stored
-        stream.seek(0)
+    if pyramid is not None:
         objects.append((peaks.peaks_key(sound_id), pyramid))
     file_id = new_id()
     try:
@@ -293,7 +303,7 @@ def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str | None:
     key = peaks.peaks_key(sound.id)
     if storage.exists(key):
         return key
-    with storage.open_seekable(sound.file.key) as source:
+    with audio.decode_slot(), storage.open_seekable(sound.file.key) as source:  # a whole decode: one of the slots
         pyramid = peaks.compute(source, sound.path)
     storage.put(key, pyramid)  # the same bytes whoever computes them: racing readers may both write
     with db.write() as session:
