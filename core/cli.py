@@ -24,7 +24,7 @@ from core.accounts.users import UserService
 from core.catalogue import consistency
 from core.catalogue.files import FileService
 from core.catalogue.search import CatalogueQuery, parse_where
-from core.catalogue.sounds import SoundFilter, SoundService
+from core.catalogue.sounds import SoundFilter, SoundService, delete_dataset
 from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
 from core.catalogue.tags import clean_tags
 from core.context import Earmark, open_earmark
@@ -245,15 +245,20 @@ def cmd_purge(args: argparse.Namespace) -> int:
     with earmark.db.write() as session:
         files, size = FileService(session, earmark.storage).purge_expired()
     print(f"Purged {files} expired file{'s' if files != 1 else ''} ({human_bytes(size)}).")
-    print(f"Leftovers older than a day: {consistency.repair(earmark.db, earmark.storage).line()}, removed.")
+    findings = consistency.repair(earmark.db, earmark.storage)
+    print(f"Leftovers older than a day: {findings.line()}, removed.")
+    _say_foreign(findings)
     return 0
 
 
 def cmd_fsck(args: argparse.Namespace) -> int:
-    """Objects without rows and rows without objects (older than a day); with --repair, remove them."""
+    """Objects without rows and rows without objects (older than a day); with --repair, remove them. Objects
+    Earmark did not write are counted and left alone either way."""
     earmark = _earmark()
     if args.repair:
-        print(f"Removed: {consistency.repair(earmark.db, earmark.storage).line()}.")
+        findings = consistency.repair(earmark.db, earmark.storage)
+        print(f"Removed: {findings.line()}.")
+        _say_foreign(findings)
         return 0
     findings = consistency.check(earmark.db, earmark.storage)
     for key in findings.orphans:
@@ -261,7 +266,25 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     for key in findings.missing:
         print(f"row without an object: {key}")
     print(f"{findings.line()}." + (" Run fsck --repair to remove them." if findings.orphans or findings.missing else ""))
+    _say_foreign(findings)
     return 1 if findings.orphans or findings.missing else 0
+
+
+def _say_foreign(findings: consistency.Findings) -> None:
+    if sentence := findings.foreign_line():
+        print(sentence)
+
+
+def cmd_delete_dataset(args: argparse.Namespace) -> int:
+    """Delete a dataset's sounds, annotations and Earmark's objects of them; nothing else in storage."""
+    if not args.yes:
+        raise ValidationError("yes", f"Deleting dataset {args.dataset!r} removes its sounds, annotations and audio: add --yes.")
+    earmark = _earmark()
+    with earmark.db.read() as session:
+        operator = _operator(UserService(session))
+    deleted = delete_dataset(earmark.db, earmark.storage, operator, args.dataset)
+    print(f"Deleted dataset {args.dataset}: {deleted:,} sound{'s' if deleted != 1 else ''} with their annotations and files.")
+    return 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -463,11 +486,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="stop when the queue is empty")
     worker.set_defaults(func=cmd_worker)
 
-    purge = commands.add_parser("purge", help="delete files whose expiry date has passed")
+    purge = commands.add_parser("purge", help="delete files whose expiry date has passed, and Earmark's own leftovers "
+                                              "(never an object Earmark did not write)")
     purge.set_defaults(func=cmd_purge)
-    fsck = commands.add_parser("fsck", help="find objects without rows and rows without objects (older than a day)")
+    fsck = commands.add_parser("fsck", help="find Earmark's objects without rows and rows without objects (older than a "
+                                            "day); objects Earmark did not write are counted and left alone")
     fsck.add_argument("--repair", action="store_true", help="remove them (a row's sound and annotations go too)")
     fsck.set_defaults(func=cmd_fsck)
+    drop = commands.add_parser("delete-dataset", help="delete a dataset's sounds, annotations and audio (only objects Earmark wrote)")
+    drop.add_argument("dataset")
+    drop.add_argument("--yes", action="store_true", help="really delete it")
+    drop.set_defaults(func=cmd_delete_dataset)
 
     db = commands.add_parser("db", help="the database schema's revision (Alembic migrations)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from core.store import config, journal
+from core.store.db import Database
 from tests.conftest import ROOT
 
 
@@ -112,7 +114,8 @@ def test_fsck_reports_and_repairs(tmp_path):
     env = with_path()
     assert run("demo", "--quiet", env=env).returncode == 0
     objects = tmp_path / "earmark-data" / "objects"
-    stray = objects / "derived" / "lost" / "peaks.bin"  # what a kill -9 between writing peaks and the rows leaves
+    stray = objects / "derived" / "lost" / "peaks.bin"  # what a kill -9 between writing peaks and the rows leaves:
+    journal.record(Database(config.settings().database_url), ["derived/lost/peaks.bin"])  # journalled, then written
     stray.parent.mkdir(parents=True)
     stray.write_bytes(b"x" * 10)
     day_ago = time.time() - 2 * 86400
@@ -123,6 +126,26 @@ def test_fsck_reports_and_repairs(tmp_path):
     repaired = run("fsck", "--repair", env=env)
     assert repaired.returncode == 0 and not stray.exists()
     assert run("fsck", env=env).returncode == 0
+
+
+def test_fsck_and_purge_leave_objects_earmark_did_not_write(tmp_path):
+    import os
+    import time
+
+    env = with_path()
+    assert run("demo", "--quiet", env=env).returncode == 0
+    objects = tmp_path / "earmark-data" / "objects"
+    theirs = [objects / "derived" / "lost" / "peaks.bin", objects / "audio" / "demo" / "mine.wav", objects / "notes.txt"]
+    day_ago = time.time() - 2 * 86400
+    for path in theirs:  # written by someone else into the same folder, long ago
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"someone else's")
+        os.utime(path, (day_ago, day_ago))
+    for command in (["fsck"], ["fsck", "--repair"], ["purge"]):
+        result = run(*command, env=env)
+        assert result.returncode == 0 and result.stdout.splitlines()[-1] == (
+            "Found 3 object(s) Earmark did not write (notes.txt, audio/demo/mine.wav, derived/lost/peaks.bin) and left them alone.")
+    assert all(path.read_bytes() == b"someone else's" for path in theirs)
 
 
 def test_jobs_submit_wait_list_results_and_cancel():

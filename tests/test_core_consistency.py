@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from core.catalogue import consistency
 from core.ingest.pipeline import UploadOptions, ingest_audio
+from core.store import journal
 from core.store.models import Sound, StoredFile, utcnow
 from tests.conftest import make_user, wav_bytes
 
@@ -20,7 +21,8 @@ def test_finds_and_repairs_both_kinds_of_disagreement(earmark):
     vox = make_user(earmark.db, "vox", "dataset")
     kept, lost = (ingest_audio(earmark.db, earmark.storage, vox, f"{n}.wav", io.BytesIO(wav_bytes(seconds=12, freq=300 + n)),
                                UploadOptions(dataset="d", max_bytes=10**7)) for n in (1, 2))
-    earmark.storage.put("derived/gone/peaks.bin", b"left by a crash")
+    journal.record(earmark.db, ["derived/gone/peaks.bin"])  # journalled before it is written, as Earmark does
+    earmark.storage.put("derived/gone/peaks.bin", b"left by a crash")  # and then no row came
     earmark.storage.delete(lost.key)  # a row whose object was lost
 
     assert consistency.check(earmark.db, earmark.storage).line() == "0 object(s) without a row, 0 row(s) without an object"
@@ -40,7 +42,7 @@ def test_interrupted_local_writes_are_swept(local_earmark):
     import os
 
     root = local_earmark.storage.root
-    partial = root / "audio" / ".upload-abc123"
+    partial = root / "audio" / ".upload-abc12345"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(b"half a file")
     assert consistency.repair(local_earmark.db, local_earmark.storage).partial == 0  # too young: maybe a write in progress

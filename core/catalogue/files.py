@@ -18,12 +18,14 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.errors import NotFound, StorageError, ValidationError
-from core.store.db import on_commit
+from core.store import journal
+from core.store.db import on_commit, on_rollback
 from core.store.models import CATEGORIES, PURPOSES, Sound, StoredFile, User, as_utc, utcnow
 from core.store.storage import Storage
 
@@ -39,6 +41,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 }
 UPLOAD_SUFFIXES = tuple(suffix for suffixes in EXTENSIONS.values() for suffix in suffixes)  # all an upload may hold
 TEXT_SNIFF_BYTES = 1024 * 1024
+_DOOMED = "_earmark_doomed_keys"  # session.info: keys whose objects go once the transaction commits
 
 
 def category_from_name(name: str) -> str:
@@ -239,7 +242,9 @@ class FileService:
         self.remove(stored)
 
     def remove(self, stored: StoredFile) -> None:
-        """Delete the rows (the sound too, if any; its annotations by cascade), then the object after commit.
+        """Delete the rows (the sound too, if any; its annotations by cascade), then the object after commit. Only
+        the objects these rows name are deleted, and they stay in the storage journal until they are, so a crash
+        in between leaves them to fsck as Earmark's own.
 
         No permission check: callers check first.
         """
@@ -251,7 +256,7 @@ class FileService:
             self.session.flush()
         for item in doomed:
             self.session.delete(item)
-            on_commit(self.session, lambda key=item.key: self._delete_object(key))
+        self._delete_after_commit([item.key for item in doomed])
         self.session.flush()
 
     def purge_expired(self, now: dt.datetime | None = None) -> tuple[int, int]:
@@ -262,11 +267,34 @@ class FileService:
             self.remove(stored)
         return len(expired), sum(f.size for f in expired)
 
-    def _delete_object(self, key: str) -> None:
+    def _delete_after_commit(self, keys: list[str]) -> None:
+        """Journal the keys whose rows this transaction removes, so they stay known as Earmark's (core.store.journal),
+        and delete their objects once it commits, all of the transaction's at once."""
+        journal.record_in(self.session, keys)
+        doomed = self.session.info.get(_DOOMED)
+        if doomed is None:
+            doomed = self.session.info[_DOOMED] = []
+            bind = self.session.get_bind()
+            on_commit(self.session, lambda: self._delete_objects(bind, self.session.info.pop(_DOOMED, doomed)))
+            on_rollback(self.session, lambda: self.session.info.pop(_DOOMED, None))
+        doomed.extend(keys)
+
+    def _delete_objects(self, bind: Any, keys: list[str]) -> None:
+        """Delete the objects, then their journal entries; what could not be deleted stays journalled for fsck."""
+        deleted = [key for key in keys if self._delete_object(key)]
+        try:
+            with Session(bind) as session, session.begin():
+                journal.settle(session, deleted)
+        except SQLAlchemyError as exc:  # the entries only make fsck look again
+            log.warning("Could not clear %d journal entries: %s", len(deleted), exc)
+
+    def _delete_object(self, key: str) -> bool:
         try:
             self.storage.delete(key)
-        except StorageError as exc:  # the rows are gone; a leftover object is only wasted space
+        except StorageError as exc:  # the rows are gone; a leftover object is only wasted space (fsck removes it)
             log.warning("Could not delete object %s: %s", key, exc)
+            return False
+        return True
 
 
 def _is_live(stored: StoredFile) -> bool:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
 from core.catalogue.files import FileService, live
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
-from core.store.models import Sound, SoundField, SoundTag, StoredFile, User, utcnow
+from core.store.db import Database
+from core.store.models import Sound, SoundField, SoundTag, StoredFile, TagDefinition, User, utcnow
 from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
 
@@ -144,11 +145,43 @@ class SoundService:
         """Delete a sound, its annotations, its file row, and (once that is committed) its audio object."""
         sound = self.get(sound_id)
         require(actor, Action.DELETE_SOUND, owner_id=sound.created_by)
+        self._remove(sound)
+
+    def _remove(self, sound: Sound) -> None:
         if sound.file is not None:
             FileService(self.session, self.storage).remove(sound.file)
         else:
             self.session.delete(sound)
             self.session.flush()
+
+    def delete_some_of_dataset(self, actor: User, dataset: str, limit: int) -> int:
+        """Delete up to ``limit`` sounds of ``dataset`` (expired or not) as :meth:`delete` does; returns how many.
+        Refused whole (PermissionDenied) unless ``actor`` may delete every sound of the dataset."""
+        for owner in self.session.scalars(select(Sound.created_by).where(Sound.dataset == dataset).distinct()):
+            require(actor, Action.DELETE_SOUND, owner_id=owner)
+        sounds = list(self.session.scalars(select(Sound).where(Sound.dataset == dataset).order_by(Sound.id).limit(limit)))
+        for sound in sounds:
+            self._remove(sound)
+        if not sounds:
+            self.session.execute(delete(TagDefinition).where(TagDefinition.dataset == dataset))  # the vocabulary last
+        return len(sounds)
+
+
+def delete_dataset(db: Database, storage: Storage, actor: User, dataset: str, batch: int = 500) -> int:
+    """Delete every sound of ``dataset`` with its annotations, files and derived objects, and its tag vocabulary,
+    ``batch`` sounds a transaction (a big dataset does not hold the database's write lock for minutes); returns
+    how many sounds. Only the objects the sounds' rows name are deleted: anything else under ``audio/<dataset>/``
+    (objects Earmark did not write) stays."""
+    with db.read() as session:
+        if session.scalar(select(Sound.id).where(Sound.dataset == dataset).limit(1)) is None:
+            raise NotFound(f"No dataset {dataset!r}.")
+    deleted = 0
+    while True:
+        with db.write() as session:
+            count = SoundService(session, storage).delete_some_of_dataset(actor, dataset, batch)
+        deleted += count
+        if not count:
+            return deleted
 
 
 def public_sound(sound: Any, tags: list[str] | None = None, metadata: dict[str, str] | None = None) -> dict[str, Any]:

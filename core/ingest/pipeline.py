@@ -35,6 +35,7 @@ from core.catalogue.files import FileService, check_expiry, check_purpose, detec
 from core.catalogue.tags import clean_tags
 from core.errors import EarmarkError, StorageError, ValidationError
 from core.ingest import archives
+from core.store import journal
 from core.store.db import Database, insert_for, on_rollback
 from core.store.ids import new_id
 from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
@@ -305,10 +306,12 @@ def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str | None:
         return key
     with audio.decode_slot(), storage.open_seekable(sound.file.key) as source:  # a whole decode: one of the slots
         pyramid = peaks.compute(source, sound.path)
+    journal.record(db, [key])  # known as Earmark's before it exists (core.store.journal)
     storage.put(key, pyramid)  # the same bytes whoever computes them: racing readers may both write
     with db.write() as session:
         statement = insert_for(session, StoredFile).values(**_peaks_columns(sound.created_by, sound.id, pyramid))
         session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+        journal.settle(session, [key])
     return key
 
 
@@ -317,6 +320,7 @@ def _discard_unless_recorded(db: Database, storage: Storage, key: str) -> None:
     with db.read() as session:
         if session.scalar(select(StoredFile.id).where(StoredFile.key == key)) is None:
             storage.delete(key)
+            journal.clear(db, [key])
 
 
 def store_file(db: Database, storage: Storage, actor: User, name: str, data: BinaryIO, options: UploadOptions,
@@ -332,9 +336,11 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
                 if same is not None:
                     return IngestResult(name, "duplicate", f"same content as {same.key}", kind=kind, key=same.key)
             key = f"files/{found}/{PurePosixPath(safe_name).stem}_{new_id()[-10:]}{''.join(PurePosixPath(safe_name).suffixes)[-16:]}"
+            journal.record(db, [key])  # known as Earmark's before it exists (core.store.journal)
             stored = storage.put(key, stream)
             with db.write() as session:
                 on_rollback(session, lambda: _discard_unless_recorded(db, storage, key))
+                journal.settle(session, [key])
                 session.add(StoredFile(
                     key=key, category=found, purpose=options.purpose, original_filename=original_name(name), description=options.description,
                     extra=dict(options.extra), size=stored.size, sha256=stored.sha256, created_by=actor.id, expires_at=options.expires_at,
@@ -428,8 +434,9 @@ def import_path(
         files = _walk(folder)
         audio_paths = [f for f in files if PurePosixPath(f).suffix.lower() in audio.AUDIO_EXTENSIONS]
         given = {Path(m).resolve() for m in metadata_files}
+        sounds = set(audio_paths)
         summary.results += [IngestResult(f, "skipped", _not_taken(f, path.is_dir() and (folder / f).resolve() in given))
-                            for f in files if f not in set(audio_paths)]
+                            for f in files if f not in sounds]
         audio_paths = audio_paths[:max_files] if max_files else audio_paths
         joins = _tables(((p.name, p) for p in metadata_files), audio_paths, path_column, summary)
         if on_plan:

@@ -35,7 +35,8 @@ from core.catalogue.files import live
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
-from core.store.db import Database, get_or_not_found, insert_for, on_rollback
+from core.store import journal
+from core.store.db import Database, batched, get_or_not_found, insert_for, on_rollback
 from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, Worker, utcnow
 from core.store.storage import Storage
 
@@ -93,19 +94,27 @@ class JobService:
             chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, text_index(self.session))
             sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
         else:
-            known = set(self.session.scalars(select(Sound.id).where(Sound.id.in_(sound_ids), live(Sound.expires_at))))
-            missing = [s for s in sound_ids if s not in known]
-            if missing:
-                raise NotFound(f"No sound with id {missing[0]!r}" + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else "."))
+            sound_ids = list(dict.fromkeys(sound_ids))  # each sound once
+            self._check_known(sound_ids)
         if not sound_ids:
             raise NotFound("No sounds to analyze: nothing matches.")
         job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids),
                   submitted_by=actor.id, output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
         self.session.add(job)
         self.session.flush()
-        self.session.add_all([JobItem(job_id=job.id, sound_id=s) for s in dict.fromkeys(sound_ids)])
-        self.session.flush()
+        for batch in batched(sound_ids):  # plain multi-row INSERTs: the ORM's unit of work costs more than the rows
+            self.session.execute(insert(JobItem), [{"job_id": job.id, "sound_id": s, "state": "pending"} for s in batch])
         return job
+
+    def _check_known(self, sound_ids: list[str]) -> None:
+        """NotFound naming the first of ``sound_ids`` that is no live sound (looked up in batches, never one IN
+        list of all of them: PostgreSQL's driver refuses more than 65,535 parameters)."""
+        missing: list[str] = []
+        for batch in batched(sound_ids):
+            known = set(self.session.scalars(select(Sound.id).where(Sound.id.in_(batch), live(Sound.expires_at))))
+            missing += [s for s in batch if s not in known]
+        if missing:
+            raise NotFound(f"No sound with id {missing[0]!r}" + (f" (and {len(missing) - 1} more)." if len(missing) > 1 else "."))
 
     def get(self, job_id: str) -> Job:
         return get_or_not_found(self.session, Job, job_id, "job")
@@ -186,7 +195,7 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
             started = time.perf_counter()
             with db.read() as session:
                 sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
-            results = [_analyze(storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
+            results = [_analyze(db, storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
             _store(db, storage, job_id, results, bot, source, worker)
             count = batch_size(time.perf_counter() - started, len(sound_ids))
     return "running"
@@ -223,7 +232,7 @@ class _Result:
     stored: dict[str, Any] = field(default_factory=dict)
 
 
-def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, Any], sound_id: str,
+def _analyze(db: Database, storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, Any], sound_id: str,
              sound: Sound | None) -> _Result:
     """One sound's output (its objects already in storage), or the one sentence of why it failed."""
     try:
@@ -233,6 +242,7 @@ def _analyze(storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, A
     except (EarmarkError, OSError, ValueError) as exc:
         return _Result(sound_id, error=str(exc))
     keys = {name: f"derived/{sound.id}/{name}" for name in output.objects}
+    journal.record(db, keys.values())  # known as Earmark's before they exist (core.store.journal)
     stored = {name: storage.put(key, output.objects[name]) for name, key in keys.items()}
     return _Result(sound_id, output, keys=keys, stored=stored)
 
@@ -284,6 +294,7 @@ def _replace_outputs(session: Session, results: list[_Result], bot: User, source
     keys = [(r, name, key) for r in results for name, key in r.keys.items()]
     if keys:
         session.execute(delete(StoredFile).where(StoredFile.key.in_([key for _, _, key in keys])))
+        journal.settle(session, [key for _, _, key in keys])
         session.add_all([StoredFile(key=key, category="derived", purpose="ingestion", original_filename=name,
                                     description=f"{source} output", extra={}, size=r.stored[name].size,
                                     sha256=r.stored[name].sha256, created_by=bot.id) for r, name, key in keys])

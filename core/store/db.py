@@ -10,9 +10,10 @@ CONFLICT`` through :func:`insert_for`, ``FOR UPDATE SKIP LOCKED``), which Postgr
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +28,20 @@ from sqlalchemy.pool import NullPool
 from core.errors import ConfigError, NotFound
 
 BUSY_TIMEOUT_MS = 60_000
+# Values in one IN list: psycopg refuses a statement of more than 65,535 parameters (older SQLite builds 32,766),
+# so a list that grows with the catalogue (a job's explicit sound ids, a subset) is sent in batches of this many.
+IN_BATCH = 5_000
 
 
 M = TypeVar("M")
+T = TypeVar("T")
+
+
+def batched(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``, in order: an ``IN`` list built from the catalogue goes in these."""
+    items = iter(values)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 def get_or_not_found(session: Session, model: type[M], ident: Any, what: str, options: Sequence[Any] = ()) -> M:

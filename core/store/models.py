@@ -87,6 +87,16 @@ class StoredFile(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
 
 
+class JournalEntry(Base):
+    """A storage key Earmark is writing or deleting while no stored_files row describes it (core.store.journal):
+    with the rows, the record that tells Earmark's objects from the others in a shared bucket or folder."""
+
+    __tablename__ = "storage_journal"
+
+    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    date_created: Mapped[Created]
+
+
 class Sound(Base):
     __tablename__ = "sounds"
     __table_args__ = (

@@ -27,6 +27,7 @@ from core.store.config import Settings
 CHUNK = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * CHUNK  # boto3's default: above this, S3 uploads go in parts
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_TEMPORARY = re.compile(r"\.upload-[a-z0-9_]{8}")  # tempfile.mkstemp(prefix=".upload-"): a local write in progress
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Storage(Protocol):
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
-    def sweep_partial(self, older_than: dt.datetime) -> int: ...
+    def sweep_partial(self, older_than: dt.datetime, prefixes: tuple[str, ...] = ("",)) -> int: ...
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None: ...
     def check(self) -> None: ...
 
@@ -218,13 +219,17 @@ class LocalStorage:
                     stat = full.stat()
                     yield ObjectInfo(key, stat.st_size, modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
 
-    def sweep_partial(self, older_than: dt.datetime) -> int:
-        """Remove the temporary files of writes that a crash cut short (``.upload-*``) older than ``older_than``."""
+    def sweep_partial(self, older_than: dt.datetime, prefixes: tuple[str, ...] = ("",)) -> int:
+        """Remove the temporary files of writes that a crash cut short, older than ``older_than``, under ``prefixes``
+        only: files named exactly as :meth:`put` names them (``.upload-`` and eight random characters)."""
         swept = 0
-        for leftover in self.root.rglob(".upload-*"):
-            if dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < older_than:
-                leftover.unlink(missing_ok=True)
-                swept += 1
+        for prefix in prefixes:
+            base = self.root / prefix if prefix else self.root
+            for leftover in base.rglob(".upload-*") if base.is_dir() else ():
+                if _TEMPORARY.fullmatch(leftover.name) and leftover.is_file() and \
+                        dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < older_than:
+                    leftover.unlink(missing_ok=True)
+                    swept += 1
         return swept
 
     def presigned_url(self, key: str, expires_seconds: int = 300) -> str | None:
@@ -386,18 +391,19 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc) from exc
 
-    def sweep_partial(self, older_than: dt.datetime) -> int:
-        """Abort multipart uploads under the prefix that a crash left unfinished, started before ``older_than``
-        (their parts are stored, and billed, until aborted)."""
+    def sweep_partial(self, older_than: dt.datetime, prefixes: tuple[str, ...] = ("",)) -> int:
+        """Abort multipart uploads under ``prefixes`` (within the storage prefix) that a crash left unfinished,
+        started before ``older_than`` (their parts are stored, and billed, until aborted)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         swept = 0
         try:
-            for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix):
-                for upload in page.get("Uploads", []):
-                    if upload["Initiated"] < older_than:
-                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-                        swept += 1
+            for prefix in prefixes:
+                for page in self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                    for upload in page.get("Uploads", []):
+                        if upload["Initiated"] < older_than:
+                            self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                            swept += 1
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc) from exc
         return swept
