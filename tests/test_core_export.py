@@ -235,3 +235,115 @@ def test_metadata_column_names_are_spreadsheet_safe_like_the_values(earmark, tmp
             "'=HYPERLINK(\"http://evil/\",\"x\")": "a", "'@SUM(1+1)": "b", "'+cmd|' /C calc'!A0": "c", "-2": "d",
             "''=clash": "e", "'=clash": "f", "speaker": "'=1+1"}, name
         assert row["file_name"] == "audio/a.wav"
+
+
+def test_a_subset_spanning_datasets_gives_every_member_its_own_name(earmark, tmp_path):
+    from pathlib import PurePosixPath
+    from urllib.parse import unquote
+
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    vox, hal = make_user(earmark.db, "vox", "dataset"), make_user(earmark.db, "hal")
+    files = {"spk1/a.wav": wav_bytes(freq=300), "spk1/a.flac": wav_bytes(freq=310, fmt="FLAC"), "spk 2/b c.wav": wav_bytes(freq=320)}
+    for n, dataset in enumerate(("one", "two")):  # the same paths in both datasets
+        for path, data in files.items():
+            data = data if n == 0 else wav_bytes(freq=400 + len(path), fmt="FLAC" if path.endswith(".flac") else "WAV")
+            sound_id = ingest_audio(earmark.db, earmark.storage, vox, path, io.BytesIO(data), UploadOptions(dataset=dataset, max_bytes=10**7),
+                                    {"speaker": path.split("/")[0]}).sound_id
+            with earmark.db.write() as session:
+                AnnotationService(session).create(hal, sound_id, start_seconds=0.1, end_seconds=0.4, tags=["x"], text=dataset)
+    plan, manifest, zf = export(earmark, tmp_path, query=CatalogueQuery(), count=100)
+
+    names = zf.namelist()
+    assert len(names) == len(set(names)) and zf.testzip() is None
+    audio = {n for n in names if n.startswith("audio/")}
+    assert audio == {f"audio/{d}/{p}" for d in ("one", "two") for p in files}
+    assert {f["file_name"] for f in manifest["files"]} == audio and len({f["sound_id"] for f in manifest["files"]}) == 6
+    for table in ("metadata.csv", "filtered_metadata.csv"):
+        assert sorted(r["file_name"] for r in csv.DictReader(io.StringIO(zf.read(table).decode()))) == sorted(audio)
+    rows = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
+    assert sorted(r["file_name"] for r in rows) == sorted(audio)  # one annotation each, on the right sound
+    assert all(r["text"] == r["file_name"].split("/")[1] for r in rows)
+    assert sorted(r["file_name"] for r in json.loads(zf.read("annotations.json"))) == sorted(audio)
+
+    def member_of(stem: str) -> str:
+        """The one audio member an annotation file's stem names (with or without its extension)."""
+        found = [a for a in audio if a.removeprefix("audio/") == stem or str(PurePosixPath(a.removeprefix("audio/")).with_suffix("")) == stem]
+        assert len(found) == 1, (stem, found)
+        return found[0]
+
+    labels = [n.removeprefix("labels/").removesuffix(".txt") for n in names if n.startswith("labels/")]
+    grids = [n.removeprefix("textgrid/").removesuffix(".TextGrid") for n in names if n.startswith("textgrid/")]
+    rttm_ids = {unquote(line.split()[1]) for line in zf.read("annotations.rttm").decode().splitlines()}
+    for stems in (labels, grids, rttm_ids):
+        assert sorted(member_of(stem) for stem in stems) == sorted(audio)
+    assert "labels/one/spk1/a.wav.txt" in names and "labels/two/spk 2/b c.txt" in names  # a.wav and a.flac kept apart
+    assert "one/spk%202/b%20c" in zf.read("annotations.rttm").decode()  # one whitespace-free field per file id
+
+
+def test_a_subset_of_one_dataset_keeps_its_own_layout(demo, tmp_path):
+    earmark, sounds = demo
+    plan, manifest, zf = export(earmark, tmp_path, count=3, seed=2)
+    assert all(n.startswith("audio/id") for n in zf.namelist() if n.startswith("audio/"))  # no dataset folder
+    assert plan.names == {s.id: s.path for s in plan.sounds}
+
+
+def _open_spools() -> int:
+    """Temporary files this process holds open (spools rolled over to disk are unlinked at once)."""
+    import os
+
+    return sum("(deleted)" in os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+               if os.path.exists(f"/proc/self/fd/{fd}"))
+
+
+def _threads_gone(*names: str, within: float = 10.0) -> bool:
+    import threading
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(t.name.startswith(names) for t in threading.enumerate()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatch):
+    import asyncio
+
+    import core.export.subset
+
+    monkeypatch.setattr(core.export.subset, "SPOOL_IN_MEMORY", 1)  # every fetched file spooled to disk
+    monkeypatch.setattr(core.export.subset, "CHUNK", 16 * 1024)  # many chunks: the writer is far ahead when dropped
+    earmark, _ = demo
+    plan = plan_export(earmark.db, earmark.storage, ExportRequest(CatalogueQuery(dataset="demo"), count=32, seed=1))
+    assert _threads_gone("zip", "export") and (before := _open_spools()) is not None
+
+    chunks = iter(stream_zip(plan, earmark.storage))  # as the HTTP response reads it: one chunk, then gone
+    assert next(chunks).startswith(b"PK")
+    chunks.close()
+    assert _threads_gone("zip", "export") and _open_spools() == before
+
+    from core.api.subsets import _streamed
+
+    sent: list[dict] = []
+
+    async def serve() -> None:  # the API's response: its client disconnects after the first chunk
+        first = asyncio.Event()
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message.get("body"):
+                first.set()
+
+        async def receive() -> dict:
+            await first.wait()
+            return {"type": "http.disconnect"}
+
+        response = _streamed(earmark, ExportRequest(CatalogueQuery(dataset="demo"), count=32, seed=1))
+        await response({"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}}, receive, send)
+
+    asyncio.run(serve())
+    assert any(m.get("body") for m in sent) and not any(m.get("more_body") is False for m in sent)  # cut short
+    assert _threads_gone("zip", "export") and _open_spools() == before  # at once: no garbage collection needed

@@ -21,7 +21,7 @@ from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
-from core.store.db import get_or_not_found, insert_for
+from core.store.db import batched, get_or_not_found, insert_for
 from core.store.models import (
     Annotation,
     AnnotationTag,
@@ -155,6 +155,17 @@ class AnnotationService:
             found += page.items
             request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
         return sorted(found, key=lambda a: (a.start_seconds, a.id))
+
+    def of_sounds(self, sound_ids: list[str]) -> dict[str, list[Annotation]]:
+        """The annotations of many sounds (an export's), each sound's in time order like :meth:`of_sound`: one
+        query per IN_BATCH sounds instead of one per sound."""
+        found: dict[str, list[Annotation]] = {sound_id: [] for sound_id in sound_ids}
+        for batch in batched(sound_ids):
+            for annotation in self.session.scalars(select(Annotation).where(Annotation.sound_id.in_(batch))):
+                found[annotation.sound_id].append(annotation)
+        for items in found.values():
+            items.sort(key=lambda a: (a.start_seconds, a.id))
+        return found
 
     def create(
         self,

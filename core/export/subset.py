@@ -1,29 +1,34 @@
 """Subset export: a reproducible random (or balanced) subset of sounds as one ZIP.
 
-Layout (DESIGN.md): ``audio/<original relative path>``, ``filtered_metadata.csv`` (the original metadata columns,
-included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the formats
-asked for (``annotations.csv``, ``annotations.json``, ``labels/*.txt`` for Audacity, ``textgrid/*.TextGrid`` for
-Praat, ``annotations.rttm``), and ``manifest.json`` (filters, seed, counts, sha256 of every file, version, time).
+Layout (DESIGN.md): ``audio/<original relative path>``, or ``audio/<dataset>/<original relative path>`` when the
+subset spans several datasets (which may each hold the same path), ``filtered_metadata.csv`` (the original metadata
+columns, included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the
+formats asked for (``annotations.csv``, ``annotations.json``, ``labels/*.txt`` for Audacity, ``textgrid/*.TextGrid``
+for Praat, ``annotations.rttm``), and ``manifest.json`` (filters, seed, counts, sha256 of every file, version,
+time). Every table and annotation file names a sound by the same member name (:func:`member_names`), so each
+refers to exactly one member, and no two members, label files, TextGrids or RTTM file ids share a name.
 
 The ZIP is written member by member to any writable stream (a file, or an HTTP response), audio stored rather
 than deflated, ZIP64 where needed. Objects are fetched from storage by a few threads ahead of the writer, each
-into a small spool, so memory stays flat however large the subset; the same seed and filters always give the
-same files.
+into a small spool, so memory stays flat however large the subset; a streamed ZIP whose reader goes away stops
+its writer, fetches and spools at once (:class:`ZipStream`). The same seed and filters always give the same files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import json
 import queue
+import re
 import tempfile
 import threading
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
@@ -38,7 +43,7 @@ from core.annotations.service import AnnotationService
 from core.catalogue.metadata import PATH_COLUMNS, spreadsheet_safe, to_csv
 from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.errors import NotFound, StorageError, ValidationError
-from core.store.db import Database
+from core.store.db import Database, batched
 from core.store.models import Annotation, Sound, SoundField, User, utcnow
 from core.store.storage import CHUNK, Storage
 
@@ -46,6 +51,7 @@ FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
 READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching them)
 SPOOL_IN_MEMORY = 1024 * 1024  # each fetched object: in memory up to this, then on disk
 MAX_COUNT = 1_000_000
+_UNSAFE_IN_RTTM = re.compile(r"[%\s]")
 
 
 @dataclass(frozen=True)
@@ -105,31 +111,57 @@ def count_candidates(session: Session, request: ExportRequest) -> int:
 
 def choose(session: Session, request: ExportRequest) -> list[Sound]:
     """The subset: a seeded random order over the matching sounds (the same seed, the same files), balanced
-    across the values of ``balance`` if asked, capped per value; returned in path order."""
-    rows = session.execute(candidates(session, request).with_only_columns(Sound.id)).scalars().all()
-    ranked = sorted(rows, key=lambda sound_id: _rank(request.seed, sound_id))
+    across the values of ``balance`` if asked, capped per value; returned in (dataset, path) order. The balance
+    column is read with the candidates in one query, and the chosen sounds in batches: no IN list of them all."""
     if request.balance:
-        values = dict(session.execute(
-            select(SoundField.sound_id, SoundField.value).where(SoundField.name == request.balance, SoundField.sound_id.in_(ranked))
-        ).all()) if ranked else {}
-        groups: dict[str, list[str]] = defaultdict(list)
-        for sound_id in ranked:
-            groups[values.get(sound_id, "")].append(sound_id)
-        if request.cap:
-            groups = {k: v[: request.cap] for k, v in groups.items()}
-        picked, index = [], 0
-        while len(picked) < request.count and any(index < len(g) for g in groups.values()):
-            for value in sorted(groups):
-                if index < len(groups[value]) and len(picked) < request.count:
-                    picked.append(groups[value][index])
-            index += 1
+        value = (select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == request.balance)
+                 .scalar_subquery())
+        values = dict(session.execute(candidates(session, request).with_only_columns(Sound.id, value)).all())
+        picked = _balanced(sorted(values, key=lambda sound_id: _rank(request.seed, sound_id)), values, request)
     else:
-        picked = ranked[: request.count]
-    sounds = list(session.scalars(select(Sound).where(Sound.id.in_(picked)))) if picked else []
+        rows = session.execute(candidates(session, request).with_only_columns(Sound.id)).scalars().all()
+        picked = sorted(rows, key=lambda sound_id: _rank(request.seed, sound_id))[: request.count]
+    sounds = [sound for batch in batched(picked) for sound in session.scalars(select(Sound).where(Sound.id.in_(batch)))]
     return sorted(sounds, key=lambda s: (s.dataset, s.path))
 
 
+def _balanced(ranked: list[str], values: dict[str, str | None], request: ExportRequest) -> list[str]:
+    """Round robin over the values (in value order), each value's sounds in ranked order, capped per value."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for sound_id in ranked:
+        groups[values[sound_id] or ""].append(sound_id)
+    if request.cap:
+        groups = {k: v[: request.cap] for k, v in groups.items()}
+    order, picked, index = sorted(groups), [], 0
+    longest = max((len(g) for g in groups.values()), default=0)
+    while len(picked) < request.count and index < longest:
+        picked += [groups[value][index] for value in order if index < len(groups[value])][: request.count - len(picked)]
+        index += 1
+    return picked
+
+
 # -- the plan --------------------------------------------------------------------------------------------
+
+def member_names(sounds: list[Sound]) -> tuple[dict[str, str], dict[str, str]]:
+    """Per sound id: its name in the ZIP under ``audio/``, and the stem its annotation files are named by.
+
+    The name is the sound's path, or ``<dataset>/<path>`` when the sounds span several datasets (which may each
+    hold the same path), so no two members share a name. The stem is the name without its extension
+    (``labels/<stem>.txt``, ``textgrid/<stem>.TextGrid``, the RTTM file id) unless that would give two sounds one
+    stem (``a.wav`` and ``a.flac``): those keep their extension (``labels/a.wav.txt``)."""
+    several = len({s.dataset for s in sounds}) > 1
+    names = {s.id: f"{s.dataset}/{s.path}" if several else s.path for s in sounds}
+    stems = {sound_id: str(PurePosixPath(name).with_suffix("")) for sound_id, name in names.items()}
+    while clashes := _clashing(names, stems):
+        stems.update({sound_id: names[sound_id] for sound_id in clashes})
+    return names, stems
+
+
+def _clashing(names: dict[str, str], stems: dict[str, str]) -> list[str]:
+    """Sounds whose shortened stem another sound also has (names are distinct, so a full name clashes with none)."""
+    counts = Counter(stems.values())
+    return [sound_id for sound_id, stem in stems.items() if stem != names[sound_id] and counts[stem] > 1]
+
 
 @dataclass
 class ExportPlan:
@@ -137,12 +169,21 @@ class ExportPlan:
     sounds: list[Sound]
     annotations: dict[str, list[Annotation]]
     authors: dict[str, str]
-    missing: list[str] = field(default_factory=list)
+    missing_ids: set[str] = field(default_factory=set)  # sounds whose audio is not in storage
+    names: dict[str, str] = field(default_factory=dict)  # sound id -> member name under audio/ (member_names)
+    stems: dict[str, str] = field(default_factory=dict)  # sound id -> stem of its annotation files
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            self.names, self.stems = member_names(self.sounds)
+
+    def file_name(self, sound: Sound) -> str:
+        """The sound's member in the ZIP, as every table names it."""
+        return f"audio/{self.names[sound.id]}"
 
     @property
     def included(self) -> list[Sound]:
-        gone = set(self.missing)
-        return [s for s in self.sounds if s.path not in gone]
+        return [s for s in self.sounds if s.id not in self.missing_ids]
 
     @property
     def base_name(self) -> str:
@@ -166,17 +207,18 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
         sounds = choose(session, request)
         if not sounds:
             raise NotFound("No sounds match these filters.")
-        service = AnnotationService(session)
-        annotations = {s.id: service.of_sound(s.id) for s in sounds}
-        author_ids = {a.created_by for items in annotations.values() for a in items}
-        authors = dict(session.execute(select(User.id, User.user_name).where(User.id.in_(author_ids))).all()) if author_ids else {}
+        annotations = AnnotationService(session).of_sounds([s.id for s in sounds])
+        author_ids = list({a.created_by for items in annotations.values() for a in items})
+        authors = {user_id: name for batch in batched(author_ids)
+                   for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
     present = _present(db, storage, sounds)
-    missing = [s.path for s in sounds if s.file.key not in present]
+    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.file.key not in present})
+    missing = [plan.names[s.id] for s in sounds if s.id in plan.missing_ids]
     if missing and request.on_missing == "fail":
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise StorageError(f"{len(missing)} file(s) of the subset are missing from storage ({shown}); "
                            "export the rest instead, or restore them.")
-    return ExportPlan(request, sounds, annotations, authors, missing)
+    return plan
 
 
 LIST_PAGE = 1000  # keys per listing request
@@ -215,51 +257,58 @@ def _fetch(storage: Storage, key: str) -> BinaryIO:
 
 
 def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, BinaryIO | None]]:
-    """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer."""
+    """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer. A consumer
+    that stops early (a download whose client went away) leaves no fetch running and no spool open."""
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="export") as pool:
-        pending = []
+        pending: deque[tuple[Sound, Future[BinaryIO]]] = deque()
         queue = iter(sounds)
-        for sound in queue:
-            pending.append((sound, pool.submit(_fetch, storage, sound.file.key)))
-            if len(pending) >= READ_AHEAD:
-                break
-        while pending:
-            sound, future = pending.pop(0)
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(_fetch, storage, nxt.file.key)))
-            try:
-                yield sound, future.result()
-            except StorageError:
-                yield sound, None
+        try:
+            for sound in queue:
+                pending.append((sound, pool.submit(_fetch, storage, sound.file.key)))
+                if len(pending) >= READ_AHEAD:
+                    break
+            while pending:
+                sound, future = pending.popleft()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(_fetch, storage, nxt.file.key)))
+                try:
+                    yield sound, future.result()
+                except StorageError:
+                    yield sound, None
+        finally:
+            for _, future in pending:
+                if not future.cancel():
+                    future.add_done_callback(_close_spool)
 
 
-def file_name(sound: Sound) -> str:
-    return f"audio/{sound.path}"
+def _close_spool(future: Future[BinaryIO]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the ZIP to ``out`` (any writable stream); returns the manifest it contains."""
-    files, missing = [], list(plan.missing)
+    files, gone = [], set(plan.missing_ids)  # and the sounds whose fetch fails now
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
         for sound, data in _prefetched(storage, plan.included):
             if data is None:
-                missing.append(sound.path)
+                gone.add(sound.id)
                 continue
             with data:
-                files.append(_add_audio(zf, sound, data))
+                files.append(_add_audio(zf, plan, sound, data))
             if progress:
                 progress(sound.path)
-        written = [s for s in plan.included if s.path not in set(missing)]
+        written = [s for s in plan.sounds if s.id not in gone]
         for name, text in _text_members(plan, written):
             zf.writestr(name, text)
-        manifest = _manifest(plan, files, missing)
+        manifest = _manifest(plan, files, written, [plan.names[s.id] for s in plan.sounds if s.id in gone])
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     return manifest
 
 
-def _add_audio(zf: zipfile.ZipFile, sound: Sound, data: BinaryIO) -> dict[str, Any]:
-    info = zipfile.ZipInfo(file_name(sound), date_time=sound.date_created.timetuple()[:6])
+def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Sound, data: BinaryIO) -> dict[str, Any]:
+    info = zipfile.ZipInfo(plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
     digest, size = hashlib.sha256(), 0
     with zf.open(info, "w", force_zip64=(sound.file.size or 0) > 0x7FFFFFFF) as member:
@@ -267,18 +316,19 @@ def _add_audio(zf: zipfile.ZipFile, sound: Sound, data: BinaryIO) -> dict[str, A
             digest.update(chunk)
             size += len(chunk)
             member.write(chunk)
-    entry = {"file_name": file_name(sound), "sound_id": sound.id, "size": size, "sha256": digest.hexdigest()}
+    entry = {"file_name": plan.file_name(sound), "sound_id": sound.id, "size": size, "sha256": digest.hexdigest()}
     if sound.sha256 and sound.sha256 != entry["sha256"]:
         entry["warning"] = f"content differs from the sha256 recorded at upload ({sound.sha256})"
     return entry
 
 
-def _manifest(plan: ExportPlan, files: list[dict[str, Any]], missing: list[str]) -> dict[str, Any]:
+def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Sound], missing: list[str]) -> dict[str, Any]:
+    """``missing``: member names (under audio/) of the sounds left out."""
     return {
         "name": f"{plan.base_name}{len(files)}.zip",
         "app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
         "request": plan.request.describe(), "count_requested": plan.request.count, "count_included": len(files),
-        "annotations": sum(len(plan.annotations[s.id]) for s in plan.sounds if s.path not in set(missing)),
+        "annotations": sum(len(plan.annotations[s.id]) for s in written),
         "missing": missing, "files": files,
     }
 
@@ -290,12 +340,12 @@ def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, 
     original = list(columns)
     if not any(c.lower() in PATH_COLUMNS for c in original):
         original = ["file_name"] + original
-    yield "filtered_metadata.csv", _safe_csv(original, [{"file_name": file_name(s)} | s.metadata_dict for s in sounds])
+    yield "filtered_metadata.csv", _safe_csv(original, [{"file_name": plan.file_name(s)} | s.metadata_dict for s in sounds])
     ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
     hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
     yield "metadata.csv", _safe_csv(hf_columns, [
         {"dataset": s.dataset, "tags": ";".join(s.tag_names), "duration_seconds": round(s.duration_seconds, 6)}
-        | s.metadata_dict | {"file_name": file_name(s)} for s in sounds])
+        | s.metadata_dict | {"file_name": plan.file_name(s)} for s in sounds])
     writers = {"csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
     for fmt in plan.request.formats:
         yield from writers[fmt](plan, sounds)
@@ -331,7 +381,7 @@ def _label(annotation: Annotation) -> str:
 def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
     header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
     yield "annotations.csv", to_csv(header, [
-        {"file_name": file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
+        {"file_name": plan.file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
          "tags": ";".join(a.tag_names), "text": a.text or "", "created_by": plan.authors.get(a.created_by, a.created_by),
          "annotation_id": a.id} for s, a in _rows(plan, sounds)])
 
@@ -339,17 +389,17 @@ def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[st
 def _annotations_json(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
     """Label Studio's region fields (start, end, channel, labels) plus Earmark's own."""
     yield "annotations.json", json.dumps([
-        {"file_name": file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
+        {"file_name": plan.file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
          "channel": a.channel or 0, "labels": a.tag_names, "text": a.text, "data_url": a.data_url,
          "created_by": plan.authors.get(a.created_by, a.created_by), "version": a.version} for s, a in _rows(plan, sounds)], indent=1)
 
 
 def _audacity(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
-    """Audacity label tracks: one ``labels/<path>.txt`` per sound, ``start<TAB>end<TAB>label`` per line."""
+    """Audacity label tracks: one ``labels/<stem>.txt`` per sound, ``start<TAB>end<TAB>label`` per line."""
     for sound in sounds:
         lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in plan.annotations[sound.id]]
         if lines:
-            yield f"labels/{PurePosixPath(sound.path).with_suffix('.txt')}", "\n".join(lines) + "\n"
+            yield f"labels/{plan.stems[sound.id]}.txt", "\n".join(lines) + "\n"
 
 
 def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
@@ -370,7 +420,7 @@ def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
 
 
 def _textgrids(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
-    """Praat TextGrids, written with praatio: ``textgrid/<path>.TextGrid`` per annotated sound."""
+    """Praat TextGrids, written with praatio: ``textgrid/<stem>.TextGrid`` per annotated sound."""
     for sound in sounds:
         items = plan.annotations[sound.id]
         if not items:
@@ -380,14 +430,16 @@ def _textgrids(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str
             grid.addTier(textgrid.IntervalTier(name, intervals, 0, sound.duration_seconds))
         with tempfile.NamedTemporaryFile("r", suffix=".TextGrid") as tmp:
             grid.save(tmp.name, format="long_textgrid", includeBlankSpaces=True)
-            yield f"textgrid/{PurePosixPath(sound.path).with_suffix('.TextGrid')}", tmp.read()
+            yield f"textgrid/{plan.stems[sound.id]}.TextGrid", tmp.read()
 
 
 def _rttm(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
-    """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag."""
+    """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag; the
+    file id is the sound's stem with whitespace and ``%`` percent-encoded (fields are split on whitespace, and
+    the encoding keeps distinct stems distinct)."""
     lines = []
     for sound, annotation in _rows(plan, sounds):
-        file_id = str(PurePosixPath(sound.path).with_suffix("")).replace(" ", "_")
+        file_id = _UNSAFE_IN_RTTM.sub(lambda found: f"%{ord(found.group()):02X}", plan.stems[sound.id])
         for label in annotation.tag_names or ["annotation"]:
             lines.append(f"SPEAKER {file_id} 1 {annotation.start_seconds:.3f} {annotation.duration_seconds:.3f} "
                          f"<NA> <NA> {label.replace(' ', '_')} <NA> <NA>")
@@ -396,49 +448,105 @@ def _rttm(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
 
 # -- streaming for HTTP -----------------------------------------------------------------------------------
 
-def stream_zip(plan: ExportPlan, storage: Storage) -> Iterator[bytes]:
-    """The ZIP as ~1 MB chunks, produced by a writer thread at most a few chunks ahead (flat memory)."""
+class _Stopped(Exception):
+    """The reader of a streamed ZIP went away: the writer stops where it is."""
+
+
+class ZipStream:
+    """A subset's ZIP as ~1 MB chunks (iterate over it), produced by a writer thread at most a few chunks ahead
+    (flat memory). :meth:`stop` ends it at once: an HTTP response calls it when its client goes away, so the writer,
+    its fetches and its spools are freed then, not when the garbage collector gets to an abandoned generator."""
+
+    def __init__(self, plan: ExportPlan, storage: Storage) -> None:
+        self.plan, self.storage, self.stopped = plan, storage, threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return _chunks(self.plan, self.storage, self.stopped)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def stream_zip(plan: ExportPlan, storage: Storage) -> ZipStream:
+    """The ZIP as a stream of chunks, for an HTTP response."""
+    return ZipStream(plan, storage)
+
+
+def _chunks(plan: ExportPlan, storage: Storage, stopped: threading.Event) -> Iterator[bytes]:
+    """The writer thread's chunks until the ZIP ends, the writer fails (raised here) or ``stopped`` is set; closing
+    this generator early sets it too."""
     out: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=4)
 
     def produce() -> None:
         try:
-            with _QueueWriter(out) as writer:
+            with _QueueWriter(out, stopped) as writer:
                 write_zip(plan, storage, writer)
-            out.put(None)
+            _hand_over(out, None, stopped)
+        except _Stopped:
+            pass
         except BaseException as exc:  # handed to the consumer, which raises it
-            out.put(exc)
+            with contextlib.suppress(_Stopped):
+                _hand_over(out, exc, stopped)
 
     threading.Thread(target=produce, daemon=True, name="zip").start()
-    while (item := out.get()) is not None:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while True:
+            try:
+                item = out.get(timeout=0.25)
+            except queue.Empty:
+                if stopped.is_set():
+                    return
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stopped.set()
+
+
+def _hand_over(out: queue.Queue, item: bytes | None | BaseException, stopped: threading.Event) -> None:
+    """Put ``item`` on the bounded queue, waiting while the reader is behind, unless the reader is gone."""
+    while not stopped.is_set():
+        try:
+            out.put(item, timeout=0.25)
+            return
+        except queue.Full:
+            continue
+    raise _Stopped()
 
 
 class _QueueWriter(io.RawIOBase):
-    """Writes become items of a bounded queue of ~1 MB chunks: the writer waits while the reader is behind."""
+    """Writes become items of a bounded queue of ~1 MB chunks: the writer waits while the reader is behind, and
+    stops (raising _Stopped) once the reader is gone."""
 
-    def __init__(self, out, size: int = CHUNK) -> None:  # type: ignore[no-untyped-def]
-        self.out, self.size, self.buffer = out, size, bytearray()
+    def __init__(self, out: queue.Queue, stopped: threading.Event, size: int = CHUNK) -> None:
+        self.out, self.stopped, self.size, self.buffer = out, stopped, size, bytearray()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:  # type: ignore[no-untyped-def]
+        if self.stopped.is_set():
+            raise _Stopped()
         self.buffer += data
         if len(self.buffer) >= self.size:
-            self.out.put(bytes(self.buffer))
+            _hand_over(self.out, bytes(self.buffer), self.stopped)
             self.buffer.clear()
         return len(data)
 
     def flush(self) -> None:
         if self.buffer:
-            self.out.put(bytes(self.buffer))
+            _hand_over(self.out, bytes(self.buffer), self.stopped)
             self.buffer.clear()
 
     def close(self) -> None:
-        self.flush()
-        super().close()
+        try:
+            if not (self.closed or self.stopped.is_set()):
+                self.flush()
+        finally:
+            super().close()
 
 
 def export_to_file(db: Database, storage: Storage, request: ExportRequest, path, progress: Callable[[str], None] | None = None,
