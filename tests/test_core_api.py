@@ -166,6 +166,26 @@ def test_a_review_is_undone_by_its_reviewer_only_once(api, local_earmark):
         assert session.get(Sound, sound_id).annotation_count == 2  # counted off and on again
 
 
+def test_a_tag_typed_on_the_waveform_joins_its_dataset_s_vocabulary_once(api, local_earmark):
+    """POST /sounds/{id}/tags: the tag is in the palette from then on, in the order it was made and with a colour
+    that no longer changes, whether or not an annotation has it; adding it again changes nothing."""
+    from core.catalogue.vocabulary import Vocabulary
+
+    sound_id = api.post("/api/v1/sounds", json={"title": "t", "duration_seconds": 10, "audio_url": "https://x.org/a.ogg",
+                                                "dataset": "talks"}, headers=basic("vox")).json()["id"]
+    first = api.post(f"/api/v1/sounds/{sound_id}/tags", json={"tag": "Speaker  A"}, headers=basic("hal"))
+    assert first.status_code == 200, first.text
+    kept = first.json()
+    assert kept["tag"] == "speaker a" and kept["color"].startswith("#")
+    assert api.post(f"/api/v1/sounds/{sound_id}/tags", json={"tag": "cough"}, headers=basic("hal")).status_code == 200
+    again = api.post(f"/api/v1/sounds/{sound_id}/tags", json={"tag": "speaker a"}, headers=basic("vox"))
+    assert again.json() == kept
+    with local_earmark.db.read() as session:
+        assert list(Vocabulary(session).colors(kept["dataset"])) == ["speaker a", "cough"]
+    assert api.post(f"/api/v1/sounds/{sound_id}/tags", json={"tag": ""}, headers=basic("hal")).status_code == 400
+    assert api.post("/api/v1/sounds/nope/tags", json={"tag": "x"}, headers=basic("hal")).status_code == 404
+
+
 def test_bearer_tokens_work_until_revoked(api, local_earmark):
     with local_earmark.db.write() as session:
         hal = UserService(session).by_name("hal")

@@ -179,6 +179,7 @@ def test_regions_are_drawn_over_suggestions_and_people_s_regions_and_each_stays_
     new = made[0]
     start, end = float(new.get_attribute("data-start")), float(new.get_attribute("data-end"))
     assert 6.1 < start < 6.3 and 7.9 < end < 8.1
+    assert round(start, 3) == start and round(end, 3) == end  # to the millisecond, no float noise
     row = stored(server, new.get_attribute("data-id"))
     assert abs(row["start_seconds"] - start) < 1e-6 and row["tags"] == ["dog"]
     assert new.get_attribute("data-lane") == "1"  # it overlaps 'dog': a lane of its own, both in view
@@ -277,6 +278,23 @@ def test_keys_without_a_click_undo_redo_and_marks_at_the_playhead(page, server, 
     expect(marked).to_have_count(2)
     start, end = sorted((float(r.get_attribute("data-start")), float(r.get_attribute("data-end"))) for r in marked.all())[1]
     assert 5.3 < start < 6.0 and 6.4 < end < 7.5, (start, end)
+
+    # a tag typed with nothing selected becomes the tag new regions get, and stays in the dataset's palette after a
+    # reload although no region has it; after clicking a palette chip the keys still act on the waveform
+    page.keyboard.press("Escape")
+    page.locator(".new-tag").fill("cough")
+    page.locator(".new-tag").press("Enter")
+    chip = page.locator("[data-testid=earmark-tag][data-tag=cough]")
+    expect(chip).to_have_class("current")
+    page.wait_for_timeout(500)  # the tag is sent to the dataset's vocabulary in the background
+    page.reload()
+    expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(chip).to_have_count(1)
+    assert [t.get_attribute("data-tag") for t in page.get_by_test_id("earmark-tag").all()] == ["speech", "cough"]
+    chip.click()
+    page.mouse.move(area["x"] + area["width"] * 0.25, area["y"] + 40)
+    page.keyboard.press("i")
+    expect(box).to_have_attribute("data-view-end", "6.2500")
 
 
 def test_ten_thousand_regions_on_a_three_hour_file_leave_the_waveform_readable(page, server, tmp_path):

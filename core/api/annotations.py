@@ -13,6 +13,8 @@ from core.annotations.service import (
     public_annotation,
 )
 from core.api.deps import App, Bounded, Caller, Paging, linked, page_of
+from core.catalogue.sounds import SoundService
+from core.catalogue.vocabulary import Vocabulary
 from core.errors import ValidationError
 
 router = APIRouter(route_class=Bounded, tags=["annotations"])
@@ -124,6 +126,20 @@ class Unreview(BaseModel):
 def unreview_suggestion(app: App, user: Caller, sound_id: str, body: Unreview) -> dict:
     with app.db.write() as session:
         return linked(public_annotation(AnnotationService(session).unreview(user, sound_id, **body.model_dump())))
+
+
+class NewTag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/sounds/{sound_id}/tags", summary="Add a tag to the vocabulary of the sound's dataset (if it is not there yet): "
+             "it keeps its place and colour in the palette")
+def add_tag(app: App, user: Caller, sound_id: str, body: NewTag) -> dict:
+    with app.db.write() as session:
+        dataset = SoundService(session, app.storage).get(sound_id).dataset
+        tag, color = Vocabulary(session).ensure(user, dataset, body.tag)
+        return {"dataset": dataset, "tag": tag, "color": color}
 
 
 @router.delete("/annotations/{annotation_id}", status_code=204, summary="Delete your annotation (administrators: any)")

@@ -83,6 +83,18 @@ class Vocabulary:
             raise Conflict(f"The tag {name!r} is already in the {dataset} vocabulary.")
         return self.session.get(TagDefinition, (dataset, name))
 
+    def ensure(self, actor: User, dataset: str, tag: str) -> tuple[str, str]:
+        """The tag in the dataset's vocabulary, added (with its default colour) if it is not there yet: a tag typed
+        on the waveform stays in the palette, in its place and colour, even once no annotation has it.
+        Idempotent under concurrency (an insert that does nothing on conflict); returns (tag, colour)."""
+        require(actor, Action.ANNOTATE)
+        name = clean_tag(tag)
+        self.session.execute(insert_for(self.session, TagDefinition).values(
+            dataset=dataset, tag=name, color=_check_color(None, name), created_by=actor.id, date_created=utcnow(),
+        ).on_conflict_do_nothing())
+        row = self.session.get(TagDefinition, (dataset, name))
+        return name, row.color if row else default_color(name)
+
     def set_color(self, actor: User, dataset: str, tag: str, color: str) -> None:
         require(actor, Action.ANNOTATE)
         name = clean_tag(tag)

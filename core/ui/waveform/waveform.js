@@ -59,6 +59,9 @@ function shiftView(view, fraction, duration) {
   const shift = (view.end - view.start) * fraction;
   return clampView(view.start + shift, view.end + shift, duration);
 }
+function toMillisecond(seconds) {
+  return Math.round(seconds * 1e3) / 1e3;
+}
 function timeAt(view, fraction) {
   return view.start + Math.min(1, Math.max(0, fraction)) * (view.end - view.start);
 }
@@ -183,6 +186,7 @@ function gripAt(offset, width, edge = EDGE_PIXELS) {
   return "body";
 }
 function dragged(grip, from, delta, duration) {
+  delta = Math.round(delta * 1e3) / 1e3;
   if (grip === "body") {
     const length = from.end - from.start;
     const start = Math.min(Math.max(0, from.start + delta), duration - length);
@@ -364,12 +368,16 @@ var Editor = class {
       return;
     }
     const [suggested, origin] = [region.suggested, region.origin];
+    const taking = { start: region.start, end: region.end, tags: [...region.tags], text: region.text };
     void this.decide(region, verdict).then((taken) => {
       if (!taken || !suggested) return;
       this.history.record({
         what: verdict === "accept" ? "acceptance" : "rejection",
         undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
-        redo: () => void this.decide(region, verdict)
+        redo: () => {
+          Object.assign(region, taking, { tags: [...taking.tags] });
+          void this.decide(region, verdict);
+        }
       });
     });
   }
@@ -405,7 +413,9 @@ var Editor = class {
   }
   /** Drop the selected region if it is a drawing still waiting for its first tag (Esc in the tag box). */
   dropUntagged() {
-    if (this.selected && untagged(this.selected)) this.select(null);
+    if (!this.selected || !untagged(this.selected)) return;
+    this.select(null);
+    this.screen.say("");
   }
   undo(redo) {
     const step = redo ? this.history.redo() : this.history.undo();
@@ -456,7 +466,7 @@ var Gestures = class {
     if (!gesture) return;
     if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
     if (gesture.kind === "draw") {
-      const [a, b] = [gesture.from, this.hooks.timeAt(event.clientX)].sort((p, q) => p - q);
+      const [a, b] = [gesture.from, this.hooks.timeAt(event.clientX)].map(toMillisecond).sort((p, q) => p - q);
       gesture.region = this.hooks.draw(a, b, gesture);
     } else {
       const region = gesture.region;
@@ -537,7 +547,7 @@ function takesKeys(where) {
 }
 
 // src/lanes.ts
-var MAX_LANES = { human: 4, suggestion: 3 };
+var MAX_LANES = { human: 8, suggestion: 4 };
 function stack(regions, limit, offset, into) {
   const ends = [];
   for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
@@ -798,7 +808,7 @@ var RegionLayer = class {
     made.style.left = `${left * 100}%`;
     made.style.width = `${(right - left) * 100}%`;
     made.style.top = `${WAVE_HEIGHT + lane * LANE_HEIGHT}px`;
-    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
+    const label = (suggestion ? "? " : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "") + (suggestion ? ` · ${region.bot}` : "");
     made.firstChild.textContent = region.error ? `⚠ ${label}` : label;
   }
   /** The region whose bar `target` is (or is inside), if any. */
@@ -1195,6 +1205,7 @@ var CATCH_UP_MS = 2e3;
 var live = /* @__PURE__ */ new Set();
 var Waveform = class {
   constructor(root, rerun) {
+    this.root = root;
     this.rerun = rerun;
     this.find = (selector) => root.querySelector(selector);
     this.box = this.find("[data-testid=earmark-waveform]");
@@ -1274,6 +1285,7 @@ var Waveform = class {
     this.listen();
     live.add(this);
   }
+  root;
   rerun;
   find;
   box;
@@ -1404,12 +1416,23 @@ var Waveform = class {
     this.palette.current = tag;
     this.palette.draw(this.data.tags || []);
   }
-  /** A tag typed in the palette's box: added to the selected region, else the tag new regions get. */
+  /** A tag typed in the palette's box: added to the selected region, else the tag new regions get; a new one is
+   * added to the dataset's vocabulary too, so it keeps its place, key and colour once no region has it. */
   typedTag(tag) {
     if (!this.editor.label(tag, true)) this.palette.current = tag;
     this.palette.current ??= tag;
     this.palette.draw(this.data.tags || []);
     this.box.focus();
+    if (!(this.data.tags || []).includes(tag)) void this.keepTag(tag);
+  }
+  async keepTag(tag) {
+    try {
+      const kept = await this.api.call("POST", `/sounds/${this.data.sound_id}/tags`, { tag });
+      this.data.colors = { ...this.data.colors, [kept.tag]: kept.color };
+      this.palette.draw(this.data.tags || []);
+    } catch (error) {
+      this.say(`The tag ${tag} was not added to the dataset's tags: ${error.message}`);
+    }
   }
   // -- the view ---------------------------------------------------------------------------------------------
   timeAtX(clientX) {
@@ -1563,8 +1586,9 @@ var Waveform = class {
   key(event) {
     if (!this.data) return;
     const target = event.composedPath()[0] ?? event.target;
+    const ownButton = target.tagName === "BUTTON" && this.root.contains(target);
     const where = {
-      onBox: target === this.box,
+      onBox: target === this.box || ownButton,
       pointerOver: this.pointerOver,
       onlyOne: live.size === 1,
       targetTypes: typesItself(target.tagName ?? "", Boolean(target.isContentEditable))
@@ -1621,7 +1645,7 @@ var Waveform = class {
   markEnd() {
     const now = this.playback.now;
     const from = this.mark ?? this.playback.cursor;
-    const [start, end] = [Math.min(from, now), Math.max(from, now)];
+    const [start, end] = [Math.min(from, now), Math.max(from, now)].map(toMillisecond);
     if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
     this.mark = null;
     this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : []));

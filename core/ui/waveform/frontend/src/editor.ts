@@ -132,11 +132,12 @@ export class Editor {
       return;
     }
     const [suggested, origin] = [region.suggested, region.origin];
+    const taking = { start: region.start, end: region.end, tags: [...region.tags], text: region.text }; // as changed here
     void this.decide(region, verdict).then((taken) => {
       if (!taken || !suggested) return;
       this.history.record({ what: verdict === "accept" ? "acceptance" : "rejection",
         undo: () => void this.saver.unreview(region, suggested, origin, verdict === "accept"),
-        redo: () => void this.decide(region, verdict) });
+        redo: () => { Object.assign(region, taking, { tags: [...taking.tags] }); void this.decide(region, verdict); } });
     });
   }
 
@@ -174,7 +175,9 @@ export class Editor {
 
   /** Drop the selected region if it is a drawing still waiting for its first tag (Esc in the tag box). */
   dropUntagged(): void {
-    if (this.selected && untagged(this.selected)) this.select(null);
+    if (!this.selected || !untagged(this.selected)) return;
+    this.select(null);
+    this.screen.say("");
   }
 
   undo(redo: boolean): void {

@@ -4,6 +4,7 @@
 // two fingers pinch to zoom. What a gesture means for the regions is the component's (src/waveform.ts).
 
 import { dragged, gripAt, type Grip, type Region } from "./regions";
+import { toMillisecond } from "./timeline";
 
 const DRAG_PIXELS = 4; // a press that moves less than this is a click
 
@@ -70,7 +71,7 @@ export class Gestures {
     if (!gesture) return;
     if (!gesture.moved && Math.abs(event.clientX - gesture.x) < DRAG_PIXELS) return;
     if (gesture.kind === "draw") {
-      const [a, b] = [gesture.from, this.hooks.timeAt(event.clientX)].sort((p, q) => p - q);
+      const [a, b] = [gesture.from, this.hooks.timeAt(event.clientX)].map(toMillisecond).sort((p, q) => p - q);
       gesture.region = this.hooks.draw(a, b, gesture);
     } else {
       const region = gesture.region as Region;

@@ -6,7 +6,7 @@
 import type { Region } from "./regions";
 
 /** Lanes one kind of region may use; more overlapping regions than this share the last lane. */
-export const MAX_LANES = { human: 4, suggestion: 3 } as const;
+export const MAX_LANES = { human: 8, suggestion: 4 } as const;
 
 export interface Layout {
   lane: Map<number, number>; // region key -> lane row (0 is the top)

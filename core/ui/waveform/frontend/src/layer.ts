@@ -169,7 +169,8 @@ export class RegionLayer {
     made.style.left = `${left * 100}%`;
     made.style.width = `${(right - left) * 100}%`;
     made.style.top = `${WAVE_HEIGHT + lane * LANE_HEIGHT}px`;
-    const label = (suggestion ? `? ${region.bot}: ` : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "");
+    const label = (suggestion ? "? " : "") + (region.tags.join(", ") || "(no tag yet)") + (region.text ? ` “${region.text}”` : "")
+      + (suggestion ? ` · ${region.bot}` : ""); // the tags first: a narrow bar still shows them
     (made.firstChild as HTMLElement).textContent = region.error ? `⚠ ${label}` : label;
   }
 

@@ -63,6 +63,7 @@ export function gripAt(offset: number, width: number, edge = EDGE_PIXELS): Grip 
 
 /** The bounds a drag of `delta` seconds on `grip` gives, kept inside the sound and at least MIN_REGION_SECONDS. */
 export function dragged(grip: Grip, from: { start: number; end: number }, delta: number, duration: number): { start: number; end: number } {
+  delta = Math.round(delta * 1000) / 1000; // to the millisecond, as drawn regions are (src/timeline.ts toMillisecond)
   if (grip === "body") {
     const length = from.end - from.start;
     const start = Math.min(Math.max(0, from.start + delta), duration - length);

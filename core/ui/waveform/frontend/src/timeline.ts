@@ -27,6 +27,12 @@ export function shiftView(view: View, fraction: number, duration: number): View 
   return clampView(view.start + shift, view.end + shift, duration);
 }
 
+/** A time as regions keep it: to the millisecond (a pixel is never finer than that in a view people draw in), so
+ * what is saved reads 8.4, not 8.399999999999999. */
+export function toMillisecond(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
 /** The time at a fraction (0 left edge, 1 right edge) of the view. */
 export function timeAt(view: View, fraction: number): number {
   return view.start + Math.min(1, Math.max(0, fraction)) * (view.end - view.start);

@@ -16,7 +16,7 @@ import { Playback, RATES } from "./playback";
 import { newRegion, type Region, type ServerRegion } from "./regions";
 import { Saver } from "./saving";
 import { Spectrogram } from "./spectrogram";
-import { clampView, fractionOf, shiftView, timeAt, wheelFactor, zoomView, type View } from "./timeline";
+import { clampView, fractionOf, shiftView, timeAt, toMillisecond, wheelFactor, zoomView, type View } from "./timeline";
 
 /** What the page sends on every run (core/ui/waveform/__init__.py `waveform`). */
 export interface Data {
@@ -75,7 +75,7 @@ export class Waveform {
   private catchUp = 0; // the timer that asks the page to catch up with changes saved here
   private firstView = false;
 
-  constructor(root: HTMLElement | ShadowRoot, private readonly rerun: Rerun) {
+  constructor(private readonly root: HTMLElement | ShadowRoot, private readonly rerun: Rerun) {
     this.find = <T extends Element>(selector: string) => root.querySelector(selector) as T;
     this.box = this.find("[data-testid=earmark-waveform]");
     this.wave = this.find("canvas.wave");
@@ -221,12 +221,24 @@ export class Waveform {
     this.palette.draw(this.data.tags || []);
   }
 
-  /** A tag typed in the palette's box: added to the selected region, else the tag new regions get. */
+  /** A tag typed in the palette's box: added to the selected region, else the tag new regions get; a new one is
+   * added to the dataset's vocabulary too, so it keeps its place, key and colour once no region has it. */
   private typedTag(tag: string): void {
     if (!this.editor.label(tag, true)) this.palette.current = tag;
     this.palette.current ??= tag;
     this.palette.draw(this.data.tags || []);
     this.box.focus();
+    if (!(this.data.tags || []).includes(tag)) void this.keepTag(tag);
+  }
+
+  private async keepTag(tag: string): Promise<void> {
+    try {
+      const kept = await this.api.call<{ tag: string; color: string }>("POST", `/sounds/${this.data.sound_id}/tags`, { tag });
+      this.data.colors = { ...this.data.colors, [kept.tag]: kept.color };
+      this.palette.draw(this.data.tags || []);
+    } catch (error) {
+      this.say(`The tag ${tag} was not added to the dataset's tags: ${(error as Error).message}`);
+    }
   }
 
   // -- the view ---------------------------------------------------------------------------------------------
@@ -396,7 +408,8 @@ export class Waveform {
   private key(event: KeyboardEvent): void {
     if (!this.data) return;
     const target = (event.composedPath()[0] ?? event.target) as HTMLElement;
-    const where = { onBox: target === this.box, pointerOver: this.pointerOver, onlyOne: live.size === 1,
+    const ownButton = target.tagName === "BUTTON" && this.root.contains(target); // the toolbar's, the palette's
+    const where = { onBox: target === this.box || ownButton, pointerOver: this.pointerOver, onlyOne: live.size === 1,
       targetTypes: typesItself(target.tagName ?? "", Boolean(target.isContentEditable)) };
     if (!takesKeys(where)) return;
     const command = commandOf(event);
@@ -442,7 +455,7 @@ export class Waveform {
   private markEnd(): void {
     const now = this.playback.now;
     const from = this.mark ?? this.playback.cursor;
-    const [start, end] = [Math.min(from, now), Math.max(from, now)];
+    const [start, end] = [Math.min(from, now), Math.max(from, now)].map(toMillisecond);
     if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
     this.mark = null;
     this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : []));
