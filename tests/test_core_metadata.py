@@ -139,6 +139,20 @@ def test_cells_a_spreadsheet_would_run_are_shown_as_text(cell, shown):
     assert spreadsheet_safe(cell) == shown
 
 
+def test_every_csv_earmark_hands_out_has_a_spreadsheet_safe_header():
+    """to_csv makes the header safe as well as the cells (a job's results CSV took its field names raw: an analyzer's
+    or a metadata table's column named '=HYPERLINK(...)' ran as a formula in the header), without merging a column
+    into one already named like the safe name."""
+    import csv
+    import io
+
+    from core.catalogue.metadata import to_csv
+
+    text = to_csv(["path", "=cmd()", "'=cmd()", "-2"], [{"path": "a.wav", "=cmd()": "x", "'=cmd()": "y", "-2": "z"}])
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["path", "''=cmd()", "'=cmd()", "-2"] and rows[1] == ["a.wav", "x", "y", "z"]
+
+
 def test_csvs_written_for_people_are_spreadsheet_safe():
     import csv
     import io

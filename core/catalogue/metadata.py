@@ -313,10 +313,29 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def safe_header(columns: list[str]) -> dict[str, str]:
+    """Header cells made :func:`spreadsheet_safe` like the cells under them (column names come from uploaded tables
+    and analyzers, and ``=HYPERLINK(...)`` runs as a formula in a header cell too): {name: safe name} for those that
+    change. A safe name that another column already has gets one more ``'``, so no column is merged into another."""
+    renamed, taken = {}, set(columns)
+    for column in columns:
+        safe = spreadsheet_safe(column)
+        while safe != column and safe in taken:
+            safe = "'" + safe
+        if safe != column:
+            renamed[column] = str(safe)
+            taken.add(str(safe))
+    return renamed
+
+
 def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """A CSV of ``rows`` with exactly these ``columns`` (others left out, missing ones empty), every text cell made
-    :func:`spreadsheet_safe`: what Earmark hands out is opened in spreadsheets. Written with the csv module, not
-    pandas: an export would otherwise carry pandas' ~90 MB for one small table (see BENCHMARKS.md, subset export)."""
+    """A CSV of ``rows`` with exactly these ``columns`` (others left out, missing ones empty), every text cell and
+    header cell made :func:`spreadsheet_safe`: what Earmark hands out is opened in spreadsheets. Written with the csv
+    module, not pandas: an export would otherwise carry pandas' ~90 MB for one small table (see BENCHMARKS.md)."""
+    renamed = safe_header(columns)
+    if renamed:
+        columns = [renamed.get(c, c) for c in columns]
+        rows = [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", restval="", lineterminator="\n")
     writer.writeheader()

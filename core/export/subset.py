@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from core import __version__
 from core.annotations.service import AnnotationService
-from core.catalogue.metadata import PATH_COLUMNS, spreadsheet_safe, to_csv
+from core.catalogue.metadata import PATH_COLUMNS, to_csv
 from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import Database, batched
@@ -340,32 +340,15 @@ def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, 
     original = list(columns)
     if not any(c.lower() in PATH_COLUMNS for c in original):
         original = ["file_name"] + original
-    yield "filtered_metadata.csv", _safe_csv(original, [{"file_name": plan.file_name(s)} | s.metadata_dict for s in sounds])
+    yield "filtered_metadata.csv", to_csv(original, [{"file_name": plan.file_name(s)} | s.metadata_dict for s in sounds])
     ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
     hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
-    yield "metadata.csv", _safe_csv(hf_columns, [
+    yield "metadata.csv", to_csv(hf_columns, [
         {"dataset": s.dataset, "tags": ";".join(s.tag_names), "duration_seconds": round(s.duration_seconds, 6)}
         | s.metadata_dict | {"file_name": plan.file_name(s)} for s in sounds])
     writers = {"csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
     for fmt in plan.request.formats:
         yield from writers[fmt](plan, sounds)
-
-
-def _safe_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """:func:`to_csv` with the header row made spreadsheet-safe like the cells under it: metadata column names come
-    from uploaded tables, and a name such as ``=HYPERLINK(...)`` runs as a formula in a header cell too. A safe name
-    that another column already has gets one more ``'``, so no column is merged into another."""
-    renamed, taken = {}, set(columns)
-    for column in columns:
-        safe = spreadsheet_safe(column)
-        while safe != column and safe in taken:
-            safe = "'" + safe
-        if safe != column:
-            renamed[column] = safe
-            taken.add(safe)
-    if not renamed:
-        return to_csv(columns, rows)
-    return to_csv([renamed.get(c, c) for c in columns], [{renamed.get(k, k): v for k, v in row.items()} for row in rows])
 
 
 def _rows(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[Sound, Annotation]]:
