@@ -591,22 +591,28 @@ function place(layout, region, regions) {
 
 // src/palette.ts
 var Palette = class {
-  // typed here, not yet in the page's data
-  constructor(element2, host) {
-    this.element = element2;
+  /** The tag box is made once and kept: redrawing the chips (a page run, a tag kept) never takes what is being
+   * typed, or the focus, away from it. */
+  constructor(box, host) {
     this.host = host;
+    this.input.addEventListener("keydown", (event) => this.key(event));
+    box.replaceChildren(this.chips, this.input);
   }
-  element;
   host;
   current = null;
   // the tag new regions get
   extra = [];
+  // typed here, not yet in the page's data
+  chips = element("span", { class: "chips" });
+  input = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
+  given = [];
   /** The palette's tags: the page's (in the order people made them), then those typed here. */
   tags(given) {
     return [...given, ...this.extra.filter((t) => !given.includes(t))];
   }
   /** Keep the current tag one of `tags` (the first, if it is gone), and draw the buttons. */
   draw(given) {
+    this.given = given;
     const tags = this.tags(given);
     if (!this.current || !tags.includes(this.current)) this.current = tags[0] ?? null;
     const buttons = tags.map((tag, i) => {
@@ -625,15 +631,14 @@ var Palette = class {
       button.addEventListener("click", () => this.host.clicked(tag));
       return button;
     });
-    const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
-    typed.addEventListener("keydown", (event) => this.key(event, typed, given));
-    this.element.replaceChildren(...buttons, typed);
+    this.chips.replaceChildren(...buttons);
   }
   /** The tag box takes the cursor (a new region waits for its first tag). */
   focus() {
-    this.element.querySelector(".new-tag").focus();
+    this.input.focus();
   }
-  key(event, typed, given) {
+  key(event) {
+    const [typed, given] = [this.input, this.given];
     event.stopPropagation();
     if (event.key === "Escape") return this.host.escaped();
     if (event.key !== "Enter") return;

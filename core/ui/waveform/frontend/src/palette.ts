@@ -15,7 +15,16 @@ export class Palette {
   current: string | null = null; // the tag new regions get
   private extra: string[] = []; // typed here, not yet in the page's data
 
-  constructor(private readonly element: HTMLElement, private readonly host: PaletteHost) {}
+  private readonly chips = element("span", { class: "chips" });
+  private readonly input = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
+  private given: string[] = [];
+
+  /** The tag box is made once and kept: redrawing the chips (a page run, a tag kept) never takes what is being
+   * typed, or the focus, away from it. */
+  constructor(box: HTMLElement, private readonly host: PaletteHost) {
+    this.input.addEventListener("keydown", (event) => this.key(event));
+    box.replaceChildren(this.chips, this.input);
+  }
 
   /** The palette's tags: the page's (in the order people made them), then those typed here. */
   tags(given: string[]): string[] {
@@ -24,6 +33,7 @@ export class Palette {
 
   /** Keep the current tag one of `tags` (the first, if it is gone), and draw the buttons. */
   draw(given: string[]): void {
+    this.given = given;
     const tags = this.tags(given);
     if (!this.current || !tags.includes(this.current)) this.current = tags[0] ?? null;
     const buttons = tags.map((tag, i) => {
@@ -35,17 +45,16 @@ export class Palette {
       button.addEventListener("click", () => this.host.clicked(tag));
       return button;
     });
-    const typed = element("input", { class: "new-tag", placeholder: "new tag ↵", "aria-label": "New tag", maxlength: "100" });
-    typed.addEventListener("keydown", (event) => this.key(event, typed, given));
-    this.element.replaceChildren(...buttons, typed);
+    this.chips.replaceChildren(...buttons);
   }
 
   /** The tag box takes the cursor (a new region waits for its first tag). */
   focus(): void {
-    (this.element.querySelector(".new-tag") as HTMLInputElement).focus();
+    this.input.focus();
   }
 
-  private key(event: KeyboardEvent, typed: HTMLInputElement, given: string[]): void {
+  private key(event: KeyboardEvent): void {
+    const [typed, given] = [this.input, this.given];
     event.stopPropagation(); // typing here is typing, not the waveform's keys
     if (event.key === "Escape") return this.host.escaped();
     if (event.key !== "Enter") return;
