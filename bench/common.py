@@ -77,3 +77,21 @@ def scratch_database(database_url: str | None, name: str) -> Iterator[Database]:
             yield db
         finally:
             db.dispose()
+
+
+@contextlib.contextmanager
+def baseline_tree(ref: str | None, work: Path) -> Iterator[Path | None]:
+    """The tree to serve as a benchmark's baseline in the same run: None without one; a folder as it is; otherwise
+    ``git archive REF`` unpacked under ``work`` (the repository's working copy and worktrees are not touched)."""
+    if not ref:
+        yield None
+        return
+    if Path(ref).is_dir():
+        yield Path(ref).resolve()
+        return
+    tree = work / "baseline-tree"
+    tree.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(root), "archive", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    yield tree

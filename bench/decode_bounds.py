@@ -39,7 +39,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import start_app  # noqa: E402
+from common import baseline_tree, start_app  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-1"
 RATE = 8_000_000
@@ -162,23 +162,6 @@ def measure(tree: Path, work: Path, folder: Path, seconds: float, everything: bo
                              + (f": {said}" if said else f", {answers[0][1]:,} bytes each") + ")")
             print(f"  {label}: {name}: {figures[name]}", flush=True)
     return figures
-
-
-@contextlib.contextmanager
-def baseline_tree(ref: str | None, work: Path) -> Iterator[Path | None]:
-    """None without a baseline; a folder as it is; otherwise ``git archive REF`` unpacked (the repository's
-    working copy and worktrees are not touched)."""
-    if not ref:
-        yield None
-        return
-    if Path(ref).is_dir():
-        yield Path(ref).resolve()
-        return
-    tree = work / "baseline-tree"
-    tree.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    yield tree
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The Annotate page's waveform component in headless Chromium, against a live app on SQLite (issues 13 and 23).
 
-Measured in the same run, on each app (this tree, and with --baseline REF also a git worktree of REF served with its
+Measured in the same run, on each app (this tree, and with --baseline REF also REF unpacked with git archive, served with its
 own data folder, so each figure reads "now vs baseline (ratio now/baseline)"):
   * waveform ready (page asked -> the first view drawn) for a 10-second clip and a 3-hour FLAC, and their ratio;
   * each view after a zoom (I) and a scroll (Right), key press -> drawn; the page's JS heap (DevTools, after GC);
@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(1, str(ROOT))
 
-from common import start_app  # noqa: E402
+from common import baseline_tree, start_app  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-password-1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -586,24 +586,6 @@ def form_figures(app: App, put, *, regions: int) -> None:
         Figure(statistics.mean(form["per_region"]), "each " + ", ".join(f"{w:.2f}" for w in form["per_region"])))
 
 
-@contextlib.contextmanager
-def baseline_tree(ref: str | None, work: Path):
-    """None without a baseline; an existing folder as it is; otherwise a detached git worktree of ``ref`` (removed
-    afterwards: nothing in this tree's working copy changes)."""
-    if not ref:
-        yield None
-        return
-    if Path(ref).is_dir():
-        yield Path(ref).resolve()
-        return
-    tree = work / "baseline-tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), ref], check=True)
-    try:
-        yield tree
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, default=3.0)
@@ -613,7 +595,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=2000, help="people's regions on the 3-h file (default 2,000)")
     parser.add_argument("--suggestions", type=int, default=8000, help="suggestions on the 3-h file (default 8,000)")
     parser.add_argument("--drags", type=int, default=4, help="new regions drawn among them (default 4; --quick 2)")
-    parser.add_argument("--baseline", metavar="REF", help="also measure a git worktree of REF (or a folder), e.g. 6f60a7c")
+    parser.add_argument("--baseline", metavar="REF", help="also measure REF (a commit, unpacked with git archive, or a folder), e.g. 6f60a7c")
     parser.add_argument("--quick", action="store_true", help="fewer opens, regions and drags")
     args = parser.parse_args()
     if args.quick:
