@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import socket
@@ -268,6 +269,28 @@ def e2e_settle(page) -> None:
     """Wait until the app has finished its run (Streamlit shows a status widget while a script runs)."""
     page.wait_for_timeout(300)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+
+
+def e2e_import_one(server: E2EServer, folder: Path, dataset: str, name: str, samples: np.ndarray, rate: int, **kind) -> str:
+    """Write one sound file (16-bit unless ``kind`` says otherwise) under ``folder``/``dataset``, import it with the
+    command line as an operator would, and return its id."""
+    (folder / dataset).mkdir()
+    sf.write(folder / dataset / name, samples, rate, **({"subtype": "PCM_16"} | kind))
+    done = server.cli("import", str(folder / dataset), "--dataset", dataset, "--quiet")
+    assert done.returncode == 0, done.stderr
+    return json.loads(server.cli("sounds", "--dataset", dataset, "--json").stdout)[0]["id"]
+
+
+def e2e_open_sound(page, server: str, sound: str, user: tuple[str, str] = (E2E_ADMIN, E2E_PASSWORD)):
+    """Log in as ``user``, open the sound on Annotate and wait for its waveform's first view; the waveform's box."""
+    from playwright.sync_api import expect
+
+    e2e_log_in(page, server, *user)
+    page.goto(f"{server}/Annotate?sound={sound}")
+    e2e_settle(page)
+    box = page.get_by_test_id("earmark-waveform")
+    expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
+    return box
 
 
 def e2e_drop_files(page, uploader: str, files, shown: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from core.client import Client, NotFound
-from tests.conftest import E2E_ADMIN, E2E_PASSWORD, e2e_log_in, e2e_settle
+from tests.conftest import E2E_ADMIN, E2E_PASSWORD, e2e_import_one, e2e_open_sound, e2e_settle
 from tests.speechlike import recording
 
 pytestmark = pytest.mark.browser
@@ -24,36 +24,16 @@ def view_of(box) -> tuple[float, float]:
     return float(box.get_attribute("data-view-start")), float(box.get_attribute("data-view-end"))
 
 
-def import_one(server, tmp_path, dataset: str, name: str, samples: np.ndarray, rate: int, **kind) -> str:
-    folder = tmp_path / dataset
-    folder.mkdir()
-    sf.write(folder / name, samples, rate, **kind)
-    done = server.cli("import", str(folder), "--dataset", dataset, "--quiet")
-    assert done.returncode == 0, done.stderr
-    return json.loads(server.cli("sounds", "--dataset", dataset, "--json").stdout)[0]["id"]
-
-
 @pytest.fixture(scope="module")
 def minute(server, tmp_path_factory) -> str:
     """A 60-second sine that fades in, an administrator's region on it at 20-24.5 s, and the annotator hal."""
     t = np.arange(60 * 16_000) / 16_000
-    sound = import_one(server, tmp_path_factory.mktemp("minute"), "long", "minute.wav",
+    sound = e2e_import_one(server, tmp_path_factory.mktemp("minute"), "long", "minute.wav",
                        0.3 * np.sin(2 * np.pi * 220 * t) * (t / 60), 16_000, subtype="PCM_16")
     with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
         admin.annotate(sound, start=20.0, end=24.5, tags=["bird", "far"])
         admin.create_user(*HAL, "human")
     return sound
-
-
-def open_sound(page, server, sound: str, user: tuple[str, str] = (E2E_ADMIN, E2E_PASSWORD)):
-    from playwright.sync_api import expect
-
-    e2e_log_in(page, server, *user)
-    page.goto(f"{server}/Annotate?sound={sound}")
-    e2e_settle(page)
-    box = page.get_by_test_id("earmark-waveform")
-    expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
-    return box
 
 
 def drag(page, box, start: float, end: float, steps: int = 6) -> None:
@@ -87,7 +67,7 @@ def bounds(region) -> tuple[float, float]:
 def test_regions_are_drawn_resized_moved_labelled_transcribed_and_deleted(page, server, minute):
     from playwright.sync_api import expect
 
-    box = open_sound(page, server, minute, HAL)
+    box = e2e_open_sound(page, server, minute, HAL)
     assert view_of(box) == (0.0, 60.0)
     theirs = page.get_by_test_id("earmark-region")
     expect(theirs).to_have_count(1)
@@ -212,7 +192,7 @@ def test_playback_loop_rate_zoom_and_scroll(page, server, minute):
 
     with Client(server, user=HAL[0], password=HAL[1]) as hal:
         hals = hal.annotate(minute, start=50.0, end=52.0, tags=["bird"])["id"]
-    box = open_sound(page, server, minute)  # as the administrator, who may delete anyone's region
+    box = e2e_open_sound(page, server, minute)  # as the administrator, who may delete anyone's region
     page.locator(f"[data-testid=earmark-region][data-id='{hals}']").click()
     page.keyboard.press("Delete")
     expect(page.locator(f"[data-testid=earmark-region][data-id='{hals}']")).to_have_count(0)
@@ -277,13 +257,13 @@ def test_suggestions_are_accepted_and_rejected_by_key(page, server, tmp_path):
     from playwright.sync_api import expect
 
     speech = recording(5, "clean", seconds=16)
-    sound = import_one(server, tmp_path, "talk", "talk.wav", speech.samples, speech.rate, subtype="PCM_16")
+    sound = e2e_import_one(server, tmp_path, "talk", "talk.wav", speech.samples, speech.rate, subtype="PCM_16")
     with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
         job = admin.submit_job("speech-activity", sound_ids=[sound])
         assert admin.wait_job(job["id"], timeout=120, poll=0.3)["state"] == "completed"
         suggested = list(admin.annotations(sound))
     assert len(suggested) >= 4 and all(a["source"].startswith("speech-activity:") for a in suggested)  # 5 utterances
-    box = open_sound(page, server, sound)
+    box = e2e_open_sound(page, server, sound)
     regions = page.locator("[data-testid=earmark-region][data-source=suggestion]")
     expect(regions).to_have_count(len(suggested))
     assert regions.first.inner_text().startswith("? speech") and "speech-activity" in regions.first.inner_text()
@@ -357,7 +337,7 @@ def test_a_three_hour_file_zooms_to_a_second_asking_only_for_what_is_shown(page,
     assert sound["duration_seconds"] == hours * 3600
     asked = []
     page.on("request", lambda r: asked.append(r.url) if "/peaks?" in r.url or "/files/" in r.url else None)
-    box = open_sound(page, server, sound["id"])
+    box = e2e_open_sound(page, server, sound["id"])
     assert view_of(box) == (0.0, hours * 3600.0)
     page.get_by_role("button", name="Spectrogram").click()  # of a view of three hours: not drawn, said why
     expect(page.locator(".spectrogram-note")).to_have_text("Zoom in to 120 s or less to see the spectrogram.")
@@ -393,12 +373,12 @@ def test_one_channel_of_a_stereo_file_is_drawn_and_annotated(page, server, tmp_p
 
     t = np.arange(20 * 16_000) / 16_000
     stereo = np.stack([np.zeros_like(t), 0.5 * np.sin(2 * np.pi * 300 * t)], axis=1)  # left silent, right loud
-    sound = import_one(server, tmp_path, "stereo", "two.wav", stereo, 16_000, subtype="PCM_16")
+    sound = e2e_import_one(server, tmp_path, "stereo", "two.wav", stereo, 16_000, subtype="PCM_16")
     with Client(server, user=E2E_ADMIN, password=E2E_PASSWORD) as admin:
         admin.annotate(sound, start=1, end=2, tags=["tone"])
     asked = []
     page.on("request", lambda r: asked.append(r.url) if "/peaks?" in r.url else None)
-    box = open_sound(page, server, sound)
+    box = e2e_open_sound(page, server, sound)
     assert not any("channel=" in url for url in asked)  # all channels together
     page.get_by_label("Channel").click()
     page.get_by_role("option", name="channel 2").click()

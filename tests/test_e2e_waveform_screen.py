@@ -20,7 +20,7 @@ from core.annotations.service import AnnotationService
 from core.client import Client, NotFound
 from core.store.config import load_settings
 from core.store.db import Database
-from tests.conftest import E2E_ADMIN, E2E_PASSWORD, e2e_log_in, e2e_settle
+from tests.conftest import E2E_ADMIN, E2E_PASSWORD, e2e_import_one, e2e_open_sound, e2e_settle
 
 pytestmark = pytest.mark.browser
 ADMIN = (E2E_ADMIN, E2E_PASSWORD)
@@ -62,15 +62,6 @@ def background_of(image: np.ndarray) -> np.ndarray:
 
 # -- making sounds and regions -----------------------------------------------------------------------------------
 
-def import_one(server, tmp_path, dataset: str, name: str, samples: np.ndarray, rate: int) -> str:
-    folder = tmp_path / dataset
-    folder.mkdir()
-    sf.write(folder / name, samples, rate, subtype="PCM_16")
-    done = server.cli("import", str(folder), "--dataset", dataset, "--quiet")
-    assert done.returncode == 0, done.stderr
-    return json.loads(server.cli("sounds", "--dataset", dataset, "--json").stdout)[0]["id"]
-
-
 def burst_clip(seconds: float = 10.0, rate: int = 16_000) -> np.ndarray:
     """Near silence, with a loud burst of noise at 2-3 s."""
     rng = np.random.default_rng(3)
@@ -94,17 +85,6 @@ def add_regions(server, sound: str, segments: list[dict], *, suggestion: bool) -
         db.engine.dispose()
 
 
-def open_sound(page, server, sound: str, user=ADMIN):
-    from playwright.sync_api import expect
-
-    e2e_log_in(page, server, *user)
-    page.goto(f"{server}/Annotate?sound={sound}")
-    e2e_settle(page)
-    box = page.get_by_test_id("earmark-waveform")
-    expect(box).to_have_attribute("data-ready", "true", timeout=30_000)
-    return box
-
-
 def drag(page, box, start: float, end: float, y: float = 60) -> None:
     """Press at fraction `start` of the waveform's width, `y` pixels from its top, and let go at `end`."""
     area = box.bounding_box()
@@ -123,7 +103,7 @@ def stored(server, annotation_id: str) -> dict:
 @pytest.fixture(scope="module")
 def clip(server, tmp_path_factory) -> str:
     """The burst clip, with the administrator's 'dog' at 6-7 s and a suggestion at 6.5-8.5 s over it."""
-    sound = import_one(server, tmp_path_factory.mktemp("clip"), "screen", "burst.wav", burst_clip(), 16_000)
+    sound = e2e_import_one(server, tmp_path_factory.mktemp("clip"), "screen", "burst.wav", burst_clip(), 16_000)
     add_regions(server, sound, [{"start_seconds": 6.0, "end_seconds": 7.0, "tags": ["dog"]}], suggestion=False)
     add_regions(server, sound, [{"start_seconds": 6.5, "end_seconds": 8.5, "tags": ["speech"]}], suggestion=True)
     return sound
@@ -134,7 +114,7 @@ def clip(server, tmp_path_factory) -> str:
 def test_the_waveform_overview_spectrogram_and_regions_are_on_the_screen(page, server, clip):
     from playwright.sync_api import expect
 
-    box = open_sound(page, server, clip)
+    box = e2e_open_sound(page, server, clip)
     box.screenshot(path=str(server.data_dir.parent / "screen-clip.png"))
     wave = pixels(box)[:WAVE_HEIGHT]
     line = ink(wave)
@@ -170,7 +150,7 @@ def test_the_waveform_overview_spectrogram_and_regions_are_on_the_screen(page, s
 def test_regions_are_drawn_over_suggestions_and_people_s_regions_and_each_stays_grabbable(page, server, clip):
     from playwright.sync_api import expect
 
-    box = open_sound(page, server, clip)
+    box = e2e_open_sound(page, server, clip)
     page.get_by_test_id("earmark-tag").filter(has_text="dog").click()
     drag(page, box, 0.62, 0.80)  # on the waveform, over 'dog' (6-7 s) and the suggestion (6.5-8.5 s)
     expect(page.locator("[data-testid=earmark-region][data-source=human][data-saved=true]")).to_have_count(2)
@@ -211,8 +191,8 @@ def test_regions_are_drawn_over_suggestions_and_people_s_regions_and_each_stays_
 def test_keys_without_a_click_undo_redo_and_marks_at_the_playhead(page, server, tmp_path):
     from playwright.sync_api import expect
 
-    sound = import_one(server, tmp_path, "keys", "keys.wav", burst_clip(), 16_000)
-    box = open_sound(page, server, sound)
+    sound = e2e_import_one(server, tmp_path, "keys", "keys.wav", burst_clip(), 16_000)
+    box = e2e_open_sound(page, server, sound)
     # no click anywhere: the pointer over the waveform is enough for I
     area = box.bounding_box()
     page.mouse.move(area["x"] + area["width"] * 0.25, area["y"] + 40)  # 2.5 s
@@ -314,7 +294,7 @@ def test_ten_thousand_regions_on_a_three_hour_file_leave_the_waveform_readable(p
     add_regions(server, sound, people, suggestion=False)
     add_regions(server, sound, machine, suggestion=True)
 
-    box = open_sound(page, server, sound)
+    box = e2e_open_sound(page, server, sound)
     expect(page.get_by_test_id("earmark-region")).to_have_count(0)  # every region narrower than a pixel: painted
     box.screenshot(path=str(server.data_dir.parent / "screen-10000.png"))
     image = pixels(box)
@@ -345,7 +325,7 @@ def test_the_classic_chart_gets_the_keys_back_once_the_waveform_is_unmounted(pag
     page's own Zoom in shortcut instead of a waveform that is no longer there."""
     from playwright.sync_api import expect
 
-    box = open_sound(page, server, clip)
+    box = e2e_open_sound(page, server, clip)
     page.mouse.move(5, 5)
     page.keyboard.press("i")  # the only waveform on the page: it takes I
     expect(box).to_have_attribute("data-view-end", "7.5000")
@@ -359,7 +339,7 @@ def test_the_classic_chart_gets_the_keys_back_once_the_waveform_is_unmounted(pag
 
 
 def test_two_fingers_pinch_to_zoom_on_a_touch_screen(page, server, clip):
-    box = open_sound(page, server, clip)
+    box = e2e_open_sound(page, server, clip)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
     area = box.bounding_box()

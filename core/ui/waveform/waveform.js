@@ -715,7 +715,8 @@ var RegionLayer = class {
   /** Elements for the regions in view wide enough to grab (and the selected and dragged ones), the rest painted. */
   drawAll() {
     const keep = new Set([this.host.selected(), this.host.dragged()].filter(Boolean));
-    const { elements } = splitRegions(this.host.regions(), this.host.view(), this.width(), keep);
+    const view = this.host.view();
+    const { elements } = splitRegions(this.host.regions(), view, this.width(), keep);
     const shown = new Set(elements.map((r) => r.key));
     for (const [key, made] of this.elements) {
       if (!shown.has(key)) {
@@ -723,7 +724,7 @@ var RegionLayer = class {
         this.elements.delete(key);
       }
     }
-    for (const region of elements) this.draw(region, true);
+    for (const region of elements) this.show(region, view);
     this.paint();
   }
   width() {
@@ -768,7 +769,7 @@ var RegionLayer = class {
   draw(region, create = false) {
     const view = this.host.view();
     const keep = create || region === this.host.selected() || region === this.host.dragged();
-    let made = this.elements.get(region.key);
+    const made = this.elements.get(region.key);
     const visible = this.host.regions().includes(region) && region.end > view.start && region.start < view.end;
     if (!visible) {
       made?.remove();
@@ -776,6 +777,12 @@ var RegionLayer = class {
       return;
     }
     if (!made && !keep) return;
+    this.show(region, view);
+  }
+  /** The bar of a region known to be in the list and in the view (made if it has none): what drawAll calls for
+   * each of up to MAX_ELEMENTS regions, without looking the region up among all of them again. */
+  show(region, view) {
+    let made = this.elements.get(region.key);
     if (!made) {
       made = element("div", { "data-testid": "earmark-region" });
       made.append(element("span"));
@@ -1548,8 +1555,7 @@ var Waveform = class {
     const bar = region && this.layer.bar(region);
     let cursor = "crosshair";
     if (region && bar && this.editor.editable(region, false)) {
-      const [offset, reach] = [event.clientX - bar.left, Math.min(6, bar.width / 3)];
-      cursor = offset <= reach || offset >= bar.width - reach ? "ew-resize" : "move";
+      cursor = gripAt(event.clientX - bar.left, bar.width) === "body" ? "move" : "ew-resize";
     } else if (region) cursor = "pointer";
     this.box.style.cursor = cursor;
   }

@@ -82,7 +82,8 @@ export class RegionLayer {
   /** Elements for the regions in view wide enough to grab (and the selected and dragged ones), the rest painted. */
   drawAll(): void {
     const keep = new Set<Region>([this.host.selected(), this.host.dragged()].filter(Boolean) as Region[]);
-    const { elements } = splitRegions(this.host.regions(), this.host.view(), this.width(), keep);
+    const view = this.host.view();
+    const { elements } = splitRegions(this.host.regions(), view, this.width(), keep);
     const shown = new Set(elements.map((r) => r.key));
     for (const [key, made] of this.elements) {
       if (!shown.has(key)) {
@@ -90,7 +91,7 @@ export class RegionLayer {
         this.elements.delete(key);
       }
     }
-    for (const region of elements) this.draw(region, true);
+    for (const region of elements) this.show(region, view);
     this.paint();
   }
 
@@ -135,7 +136,7 @@ export class RegionLayer {
   draw(region: Region, create = false): void {
     const view = this.host.view();
     const keep = create || region === this.host.selected() || region === this.host.dragged();
-    let made = this.elements.get(region.key);
+    const made = this.elements.get(region.key);
     const visible = this.host.regions().includes(region) && region.end > view.start && region.start < view.end;
     if (!visible) {
       made?.remove();
@@ -143,6 +144,13 @@ export class RegionLayer {
       return;
     }
     if (!made && !keep) return; // painted on the lanes' canvas
+    this.show(region, view);
+  }
+
+  /** The bar of a region known to be in the list and in the view (made if it has none): what drawAll calls for
+   * each of up to MAX_ELEMENTS regions, without looking the region up among all of them again. */
+  private show(region: Region, view: View): void {
+    let made = this.elements.get(region.key);
     if (!made) {
       made = element("div", { "data-testid": "earmark-region" });
       made.append(element("span"));

@@ -13,7 +13,7 @@ import { RegionLayer, WAVE_HEIGHT } from "./layer";
 import { drawRuler, Overview } from "./overview";
 import { element, Palette } from "./palette";
 import { Playback, RATES } from "./playback";
-import { newRegion, type Region, type ServerRegion } from "./regions";
+import { gripAt, newRegion, type Region, type ServerRegion } from "./regions";
 import { Saver } from "./saving";
 import { Spectrogram } from "./spectrogram";
 import { clampView, fractionOf, shiftView, timeAt, toMillisecond, wheelFactor, zoomView, type View } from "./timeline";
@@ -357,8 +357,7 @@ export class Waveform {
     const bar = region && this.layer.bar(region);
     let cursor = "crosshair";
     if (region && bar && this.editor.editable(region, false)) {
-      const [offset, reach] = [event.clientX - bar.left, Math.min(6, bar.width / 3)];
-      cursor = offset <= reach || offset >= bar.width - reach ? "ew-resize" : "move";
+      cursor = gripAt(event.clientX - bar.left, bar.width) === "body" ? "move" : "ew-resize"; // as a press would take it
     } else if (region) cursor = "pointer";
     this.box.style.cursor = cursor;
   }
