@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
@@ -43,6 +43,7 @@ from core.ingest.pipeline import (
     check_dataset_name,
     import_path,
 )
+from core.ingest.register import RegisterSummary, register
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService, live_workers, run_job, work, worker_name
@@ -50,6 +51,7 @@ from core.store import migrate
 from core.store.config import settings
 from core.store.db import Database
 from core.store.paging import PageRequest
+from core.store.sources import parse_source
 
 
 def _earmark() -> Earmark:
@@ -69,12 +71,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Bulk import of a folder or archive, N files at a time; a re-run skips what is stored (resume)."""
+    """Bulk import of a folder or archive, N files at a time; a re-run skips what is stored (resume). An s3:// URL,
+    or a folder with --in-place, is registered where it is instead (core.ingest.register)."""
     earmark = _earmark()
-    source = Path(args.path).expanduser()
-    if not source.exists():  # before the owner account is made: a failed import leaves nothing behind
-        raise ValidationError("path", f"{source} does not exist.")
-    dataset = args.dataset or check_dataset_name(re.sub(r"[^A-Za-z0-9_.-]", "_", source.name.split(".")[0]) or "imported")
+    in_place = args.in_place or args.path.startswith("s3://")
+    if in_place:
+        root = parse_source(args.path)  # before the owner account is made: a bad source leaves nothing behind
+        default_name = PurePosixPath(root.url.split("://", 1)[1].rstrip("/")).name
+    else:
+        source = Path(args.path).expanduser()
+        if not source.exists():
+            raise ValidationError("path", f"{source} does not exist.")
+        default_name = source.name.split(".")[0]
+    dataset = args.dataset or check_dataset_name(re.sub(r"[^A-Za-z0-9_.-]", "_", default_name) or "imported")
     with earmark.db.write() as session:
         users = UserService(session)
         owner = users.by_name(args.user) if args.user else users.system_user(dataset, "dataset", about_me=f"Owner of dataset {dataset}.")
@@ -84,7 +93,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     started, done_bytes = time.monotonic(), 0
 
     def plan(files: int, _bytes: int) -> None:
-        bars.append(tqdm(total=files, unit="file", desc=f"import {dataset}", disable=args.quiet, dynamic_ncols=True))
+        bars.append(tqdm(total=files, unit="file", desc=f"{'register' if in_place else 'import'} {dataset}",
+                         disable=args.quiet, dynamic_ncols=True))
 
     def progress(result: IngestResult) -> None:
         nonlocal done_bytes
@@ -93,6 +103,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         bars[0].update(1)
 
     try:
+        if in_place:
+            return _registered(register(earmark.db, earmark.storage, owner, args.path, options, metadata_sources=args.metadata,
+                                        path_column=args.path_column, workers=args.workers, progress=progress, on_plan=plan),
+                               dataset, time.monotonic() - started, done_bytes)
         summary = import_path(earmark.db, earmark.storage, owner, source, options, metadata_files=[Path(m) for m in args.metadata],
                               path_column=args.path_column, workers=args.workers, max_files=args.max_files,
                               progress=progress, on_plan=plan)
@@ -107,6 +121,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
     return 1 if summary.count("refused") else 0
+
+
+def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_bytes: int) -> int:
+    """Print what a registration did: its notes, every refusal, examples of what it skipped, one summary line."""
+    for note in summary.notes:
+        print(f"metadata: {note}", file=sys.stderr)
+    for result in summary.refused:
+        print(f"refused {result.path}: {result.reason}", file=sys.stderr)
+    for reason, examples in summary.skipped.items():
+        print(f"skipped ({reason}): {', '.join(examples)}{', ...' if len(examples) == 5 else ''}", file=sys.stderr)
+    print(f"Registered {summary.source} into {dataset} in place: {summary.line()} in {elapsed:.1f} s "
+          f"({read_bytes / 1e6:.1f} MB read; nothing of the source written or deleted).")
+    return 1 if summary.counts["refused"] else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -419,13 +446,18 @@ def build_parser() -> argparse.ArgumentParser:
     sounds.set_defaults(func=cmd_sounds)
 
     imp = commands.add_parser(
-        "import", help="bulk-import a folder or a ZIP/TAR archive of audio",
+        "import", help="bulk-import a folder or a ZIP/TAR archive of audio, or register a bucket or folder in place",
         description="Import every audio file under DIR (or in ARCHIVE), keeping relative paths, N files at a time. "
-                    "Files already stored are skipped, so running it again resumes an interrupted import.",
+                    "Files already stored are skipped, so running it again resumes an interrupted import. "
+                    "An s3:// URL (or DIR with --in-place) is registered where it is: read, never written or deleted.",
     )
-    imp.add_argument("path", metavar="DIR|ARCHIVE")
+    imp.add_argument("path", metavar="DIR|ARCHIVE|s3://BUCKET/PREFIX")
+    imp.add_argument("--in-place", action="store_true",
+                     help="register the folder's files where they are instead of copying them (always so for s3:// URLs); "
+                          "a re-run adds new files and marks vanished ones missing")
     imp.add_argument("--metadata", action="append", default=[], metavar="CSV",
-                     help="a CSV or JSON-lines table to join (by path, or by speaker folder); may be repeated")
+                     help="a CSV or JSON-lines table to join (by path, or by speaker folder); may be repeated; "
+                          "with --in-place it may be an s3:// URL")
     imp.add_argument("--path-column", help="the table's column holding each file's relative path")
     imp.add_argument("--dataset", help="dataset name (default: the folder's name)")
     imp.add_argument("--user", help="account that owns the sounds (default: a dataset account named after the dataset)")

@@ -15,6 +15,7 @@ from core.store import migrate
 from core.store.config import Settings
 from core.store.config import settings as current_settings
 from core.store.db import Database
+from core.store.sources import CatalogueStorage, SourceReader
 from core.store.storage import Storage, open_storage
 
 
@@ -34,7 +35,7 @@ def open_earmark(settings: Settings, *, check_storage: bool = True) -> Earmark:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     migrate.upgrade(db)
-    storage = open_storage(settings)
+    storage = CatalogueStorage(open_storage(settings), SourceReader(settings.source_access))  # registered files read in place
     if check_storage:
         storage.check()
     if settings.admin_user and settings.admin_password:

@@ -31,6 +31,10 @@ class ObjectNotFound(StorageError):
     """No object under that key."""
 
 
+class ReadOnlySource(StorageError):
+    """A write or deletion aimed at a registered source (core.store.sources), which Earmark only reads."""
+
+
 class ValidationError(EarmarkError):
     """Bad input; ``field`` names the offending field."""
 

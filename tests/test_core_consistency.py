@@ -41,7 +41,7 @@ def test_finds_and_repairs_both_kinds_of_disagreement(earmark):
 def test_interrupted_local_writes_are_swept(local_earmark):
     import os
 
-    root = local_earmark.storage.root
+    root = local_earmark.storage.own.root  # Earmark's own folder (core.store.sources.CatalogueStorage)
     partial = root / "audio" / ".upload-abc12345"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(b"half a file")

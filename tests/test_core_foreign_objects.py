@@ -171,7 +171,7 @@ def test_an_object_whose_deletion_failed_stays_earmarks_until_fsck_removes_it(ea
 def test_interrupted_writes_are_swept_only_where_earmark_writes(local_earmark):
     import os
 
-    root = local_earmark.storage.root
+    root = local_earmark.storage.own.root  # Earmark's own folder (core.store.sources.CatalogueStorage)
     ours, theirs, lookalike = root / "audio" / "d" / ".upload-ab_cd123", root / "notes" / ".upload-ab_cd123", root / "audio" / ".upload-mine"
     for path in (ours, theirs, lookalike):
         path.parent.mkdir(parents=True, exist_ok=True)

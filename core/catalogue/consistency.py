@@ -53,7 +53,8 @@ def check(db: Database, storage: Storage, now: dt.datetime | None = None, grace:
     """What disagrees, ignoring what changed within ``grace`` of ``now``; foreign objects counted apart."""
     before = (now or utcnow()) - grace
     with db.read() as session:
-        rows = {key: as_utc(created) for key, created in session.execute(select(StoredFile.key, StoredFile.date_created))}
+        rows = {key: as_utc(created) for key, created in  # files registered in place are not in Earmark's storage
+                session.execute(select(StoredFile.key, StoredFile.date_created).where(StoredFile.source.is_(None)))}
         journalled = journal.entries(session)
     findings, seen = Findings(), set()
     for info in storage.list():

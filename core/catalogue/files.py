@@ -243,7 +243,7 @@ class FileService:
 
     def remove(self, stored: StoredFile) -> None:
         """Delete the rows (the sound too, if any; its annotations by cascade), then the object after commit. Only
-        the objects these rows name are deleted, and they stay in the storage journal until they are, so a crash
+        the objects these rows name and Earmark wrote are deleted, and they stay in the storage journal until they are, so a crash
         in between leaves them to fsck as Earmark's own.
 
         No permission check: callers check first.
@@ -256,7 +256,8 @@ class FileService:
             self.session.flush()
         for item in doomed:
             self.session.delete(item)
-        self._delete_after_commit([item.key for item in doomed])
+        # A file registered in place (core.store.sources) loses its row only: its object is the user's.
+        self._delete_after_commit([item.key for item in doomed if journal.under_prefixes(item.key)])
         self.session.flush()
 
     def purge_expired(self, now: dt.datetime | None = None) -> tuple[int, int]:

@@ -45,6 +45,7 @@ from core.catalogue.search import CatalogueQuery, describe, narrowed, text_index
 from core.errors import NotFound, StorageError, ValidationError
 from core.store.db import Database, batched
 from core.store.models import Annotation, Sound, SoundField, User, utcnow
+from core.store.sources import is_registered
 from core.store.storage import CHUNK, Storage
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
@@ -226,11 +227,14 @@ LIST_PAGE = 1000  # keys per listing request
 
 def _present(db: Database, storage: Storage, sounds: list[Sound]) -> set[str]:
     """Which of the sounds' audio objects exist: one HEAD per file (16 at a time), or, where that takes more
-    requests, one listing of each dataset's folder."""
-    present: set[str] = set()
+    requests, one listing of each dataset's folder. A file registered in place (core.store.sources) is taken as
+    its source's last listing found it (``missing_since``): a source may be far bigger than the subset, and a
+    file gone since is left out when its fetch fails."""
+    present = {s.file.key for s in sounds if is_registered(s.file.key) and s.file.missing_since is None}
     by_dataset: dict[str, list[Sound]] = defaultdict(list)
     for sound in sounds:
-        by_dataset[sound.dataset].append(sound)
+        if not is_registered(sound.file.key):
+            by_dataset[sound.dataset].append(sound)
     with db.read() as session:
         sizes = dict(session.execute(select(Sound.dataset, func.count()).where(Sound.dataset.in_(by_dataset))
                                      .group_by(Sound.dataset)).all())

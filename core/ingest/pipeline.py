@@ -187,9 +187,20 @@ def _prepared(data: BinaryIO, max_bytes: int, name: str) -> Iterator[tuple[Binar
         yield target, digest.hexdigest(), size
 
 
+@dataclass(frozen=True)
+class InPlace:
+    """Where a registered file stays (core.store.sources): its object's URL and the URL it was registered from,
+    and when that registration listed it. Its audio is read, never copied: only its peaks are written."""
+
+    key: str
+    source: str
+    seen_at: dt.datetime
+
+
 def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str, data: BinaryIO, options: UploadOptions,
-                 fields: dict[str, str] | None = None) -> IngestResult:
-    """Store one audio file as a sound at ``relative_path`` of ``options.dataset``; never raises for bad input."""
+                 fields: dict[str, str] | None = None, in_place: InPlace | None = None) -> IngestResult:
+    """Store one audio file as a sound at ``relative_path`` of ``options.dataset`` (or, ``in_place``, record it
+    where it is); never raises for bad input."""
     try:
         require(actor, Action.UPLOAD)
         safe_path, renamed = safe_relative_path(relative_path)
@@ -204,7 +215,8 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
             audio.check_complete(stream, info, relative_path)
             info, pyramid = _measured(stream, info, relative_path, size)
             extra = dict(options.extra) | ({"original_path": relative_path} if renamed else {})
-            return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, pyramid, options, fields or {}, extra)
+            return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, pyramid, options, fields or {}, extra,
+                                in_place)
     except EarmarkError as exc:
         return IngestResult(relative_path, "refused", str(exc))
 
@@ -235,7 +247,7 @@ def _measured(stream: BinaryIO, info: audio.AudioInfo, name: str, size: int) -> 
 
 
 def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: bytes | None, options: UploadOptions,
-                 fields, extra) -> IngestResult:
+                 fields, extra, in_place: InPlace | None = None) -> IngestResult:
     """Claim the path with the rows first, then write the bytes there.
 
     Uploads of different files to one path may race: the database lets exactly one of them record the path (its
@@ -244,20 +256,21 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: 
     cannot be written, the rows are taken out again. No request to storage is made inside the transaction: on
     SQLite it holds the one write lock, and a storage round trip there would make parallel imports take turns.
     """
-    key = audio_key(options.dataset, path)
+    key = in_place.key if in_place else audio_key(options.dataset, path)
     sound_id = new_id()
-    objects: list[tuple[str, BinaryIO | bytes]] = [(key, stream)]
+    objects: list[tuple[str, BinaryIO | bytes]] = [] if in_place else [(key, stream)]
     if pyramid is not None:
         objects.append((peaks.peaks_key(sound_id), pyramid))
     file_id = new_id()
+    where = {"source": in_place.source, "seen_at": in_place.seen_at} if in_place else {"source": None, "seen_at": None}
     try:
         with db.write() as session:  # plain INSERTs with bound parameters (compiled once): an import writes thousands
             files, sounds = StoredFile.__table__, Sound.__table__  # of these, and the ORM's unit of work cost more than the rows
             session.execute(files.insert(), {
                 "id": file_id, "key": key, "category": "audio", "purpose": options.purpose,
                 "original_filename": original_name(extra.get("original_path", path)), "description": options.description,
-                "extra": extra, "size": size, "sha256": sha256, "created_by": actor.id, "expires_at": options.expires_at})
-            if len(objects) > 1:
+                "extra": extra, "size": size, "sha256": sha256, "created_by": actor.id, "expires_at": options.expires_at, **where})
+            if pyramid is not None:
                 session.execute(files.insert(), _peaks_columns(actor.id, sound_id, pyramid))
             session.execute(sounds.insert(), {
                 "id": sound_id, "created_by": actor.id, "dataset": options.dataset, "path": path, "title": PurePosixPath(path).stem,

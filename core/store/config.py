@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,6 +18,20 @@ from dotenv import dotenv_values
 from core.errors import ConfigError
 
 STORAGE_SCHEMES = ("file", "s3")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """The endpoint and credentials for reading buckets registered in place (``EARMARK_SOURCE_*``), which may
+    differ from those of Earmark's own storage: read-only credentials suffice. Unset credentials mean boto3's
+    chain (the same as Earmark's own)."""
+
+    s3_endpoint_url: str | None
+    s3_anonymous: bool
+    aws_region: str | None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)  # never printed
+    session_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,12 @@ class Settings:
     max_upload_mb: int
     workers: int
     cookie_key: str | None = None
+    source: SourceSettings | None = None  # how registered buckets are reached; None: as Earmark's own storage
+
+    @property
+    def source_access(self) -> SourceSettings:
+        """How registered sources are read: their own settings where given, else Earmark's own S3 settings."""
+        return self.source or SourceSettings(self.s3_endpoint_url, self.s3_anonymous, self.aws_region)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -103,6 +123,28 @@ def _cookie_key(env: Mapping[str, str]) -> str | None:
     return key
 
 
+_SOURCE_SETTINGS = ("EARMARK_SOURCE_S3_ENDPOINT_URL", "EARMARK_SOURCE_S3_ANONYMOUS", "EARMARK_SOURCE_AWS_REGION",
+                    "EARMARK_SOURCE_AWS_ACCESS_KEY_ID", "EARMARK_SOURCE_AWS_SECRET_ACCESS_KEY", "EARMARK_SOURCE_AWS_SESSION_TOKEN")
+
+
+def _source(env: Mapping[str, str], own_endpoint: str | None, own_anonymous: bool, own_region: str | None) -> SourceSettings | None:
+    """The ``EARMARK_SOURCE_*`` settings, each defaulting to its counterpart for Earmark's own storage; None when
+    none is set."""
+    given = {name: env.get(name, "").strip() for name in _SOURCE_SETTINGS}
+    if not any(given.values()):
+        return None
+    key_id, secret = given["EARMARK_SOURCE_AWS_ACCESS_KEY_ID"] or None, given["EARMARK_SOURCE_AWS_SECRET_ACCESS_KEY"] or None
+    if bool(key_id) != bool(secret):
+        missing = "EARMARK_SOURCE_AWS_SECRET_ACCESS_KEY" if key_id else "EARMARK_SOURCE_AWS_ACCESS_KEY_ID"
+        raise ConfigError(missing, f"{missing} must be set together with the other of the pair.")
+    return SourceSettings(
+        s3_endpoint_url=given["EARMARK_SOURCE_S3_ENDPOINT_URL"] or own_endpoint,
+        s3_anonymous=_flag(env, "EARMARK_SOURCE_S3_ANONYMOUS") if given["EARMARK_SOURCE_S3_ANONYMOUS"] else own_anonymous,
+        aws_region=given["EARMARK_SOURCE_AWS_REGION"] or own_region,
+        access_key_id=key_id, secret_access_key=secret, session_token=given["EARMARK_SOURCE_AWS_SESSION_TOKEN"] or None,
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Settings from ``environ`` (default: the process environment) over the values of ``env_file``."""
     env: dict[str, str] = {}
@@ -115,18 +157,22 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     if bool(admin_user) != bool(admin_password):
         missing = "EARMARK_ADMIN_PASSWORD" if admin_user else "EARMARK_ADMIN_USER"
         raise ConfigError(missing, f"{missing} must be set together with the other EARMARK_ADMIN_ setting.")
+    s3_endpoint_url = env.get("EARMARK_S3_ENDPOINT_URL", "").strip() or None
+    s3_anonymous = _flag(env, "EARMARK_S3_ANONYMOUS")
+    aws_region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or None
     return Settings(
         data_dir=data_dir,
         database_url=_database_url(env, data_dir),
         storage_url=_storage_url(env, data_dir),
-        s3_endpoint_url=env.get("EARMARK_S3_ENDPOINT_URL", "").strip() or None,
-        s3_anonymous=_flag(env, "EARMARK_S3_ANONYMOUS"),
-        aws_region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip() or None,
+        s3_endpoint_url=s3_endpoint_url,
+        s3_anonymous=s3_anonymous,
+        aws_region=aws_region,
         admin_user=admin_user,
         admin_password=admin_password,
         max_upload_mb=_int(env, "EARMARK_MAX_UPLOAD_MB", 512, 1),
         workers=_int(env, "EARMARK_WORKERS", 1, 0),
         cookie_key=_cookie_key(env),
+        source=_source(env, s3_endpoint_url, s3_anonymous, aws_region),
     )
 
 

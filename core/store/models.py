@@ -85,6 +85,11 @@ class StoredFile(Base):
     created_by: Mapped[UserRef]
     date_created: Mapped[Created]
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # A file registered in place (core.store.sources): its key is the object's URL, ``source`` the URL it was
+    # registered from. ``seen_at`` is when a registration last listed it, ``missing_since`` when one no longer did.
+    source: Mapped[str | None] = mapped_column(String(1024), nullable=True, index=True)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    missing_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class JournalEntry(Base):

@@ -259,6 +259,7 @@ class S3Storage:
         anonymous: bool = False,
         region: str | None = None,
         max_pool_connections: int = 32,
+        credentials: tuple[str, str, str | None] | None = None,  # key id, secret, session token; None: boto3's chain
     ) -> None:
         import boto3
         from botocore import UNSIGNED
@@ -268,7 +269,9 @@ class S3Storage:
         self.prefix = normalise_key(prefix) + "/" if prefix.strip("/") else ""
         self.endpoint_url = endpoint_url
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
-        session = boto3.session.Session(region_name=region)
+        key_id, secret, token = credentials or (None, None, None)
+        session = boto3.session.Session(region_name=region, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                        aws_session_token=token)
         # A public bucket must work without credentials: with none configured, sign nothing.
         self.anonymous = anonymous or session.get_credentials() is None
         config = Config(
