@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx2 as httpx
 
+from core.jobs.states import FINISHED
+
 API = "/api/v1"
 
 
@@ -273,7 +275,7 @@ class Client:
 
 
 def _done(job: dict[str, Any]) -> bool:
-    return job["state"] in ("completed", "failed", "cancelled")
+    return job["state"] in FINISHED
 
 
 def _params(values: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from core.accounts.permissions import Action
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService
+from core.jobs.states import ACTIVE, JobState
 from core.ui import shell
 
 st.set_page_config(page_title="Jobs · Earmark", page_icon=shell.ICON, layout="wide")
@@ -45,9 +46,9 @@ if query is not None and st.button("Submit the job", key="jobs_submit", type="pr
 def followed_line(job) -> None:
     """The job just submitted, as it goes: queued, running with its count, then how it ended."""
     what = f"Job {job.id} {job.state}: {job.analyzer} over {job.total:,} sound{'s' if job.total != 1 else ''}"
-    if job.state in ("queued", "running"):
+    if job.state in ACTIVE:
         st.info(f"{what}; {job.done + job.failed:,} of {job.total:,} done.")
-    elif job.state == "completed":
+    elif job.state == JobState.COMPLETED:
         st.success(f"{what}; {job.done:,} done, {job.failed:,} failed.")
     else:
         st.warning(f"{what}; {job.done:,} done, {job.failed:,} failed.")
@@ -74,7 +75,7 @@ def recent_jobs() -> None:
     chosen = by_id[st.selectbox("Job", list(by_id), key="jobs_chosen",
                                 format_func=lambda i: f"{i} · {by_id[i].analyzer} · {by_id[i].state}")]
     middle, right, left = st.columns(3)  # the two downloads first, always in the same place; cancel while it runs
-    if chosen.state in ("queued", "running") and left.button("Cancel this job", key="jobs_cancel", width="stretch"):
+    if chosen.state in ACTIVE and left.button("Cancel this job", key="jobs_cancel", width="stretch"):
         def cancel():
             with app.db.write() as session:
                 JobService(session).cancel(user, chosen.id)

@@ -104,7 +104,8 @@ def test_unknown_routes_answer_a_json_404(client, method, path):
 
 def test_a_method_a_route_does_not_take_is_a_json_405(client):
     response = client.put("/api/v1/jobs", headers=ADMIN)
-    assert response.status_code == 405 and response.json() == {"error": "PUT is not allowed on /api/v1/jobs."}
+    assert response.status_code == 405 and response.json() == {"error": "PUT is not allowed on /api/v1/jobs (only GET, POST)."}
+    assert response.headers["allow"] == "GET, POST"
 
 
 # Wrong-typed or out-of-range input on every route that takes any: a 400 whose sentence names the field.
@@ -122,7 +123,7 @@ WRONG = [
     ("GET", "/api/v1/sounds?sort=duration&cursor=%5B%22x%22%2C%221%22%5D", None, "cursor is not one this server handed out"),
     ("GET", "/api/v1/sounds?sort=loudness", None, "sort must be one of"),
     ("POST", "/api/v1/sounds", {"title": "t", "duration_seconds": "long"}, "duration_seconds must be a number, not 'long'."),
-    ("POST", "/api/v1/sounds", {"title": "t", "tags": "drums"}, "tags must be a list"),
+    ("POST", "/api/v1/sounds", {"title": "t", "duration_seconds": 1, "tags": "drums"}, "tags must be a list"),
     ("POST", "/api/v1/sounds", [1, 2], "The request body must be a JSON object."),
     ("GET", "/api/v1/sounds/{sound}/audio?end=soon", None, "end must be a number, not 'soon'."),
     ("GET", "/api/v1/sounds/{sound}/peaks?points=1", None, "points must be at least 10, not 1."),

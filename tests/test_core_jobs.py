@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from core.accounts.users import UserService
 from core.catalogue.sounds import SoundService
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, PermissionDenied, ValidationError
 from core.ingest.demo import load_demo
 from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs.queue import STALE_AFTER, JobService, analyzers, claim, run_job, work
@@ -158,8 +158,9 @@ def test_cancel_failures_and_permissions(demo_jobs):
     queued = submit(earmark, hal)
     with earmark.db.write() as session:
         mario = UserService(session).create(UserService(session).by_name("admin"), "mario", "mario-password", "human")
-    with earmark.db.write() as session, pytest.raises(Exception, match="only if it is your own"):
+    with earmark.db.write() as session, pytest.raises(PermissionDenied) as refused:
         JobService(session).cancel(mario, queued)
+    assert str(refused.value) == "You may cancel this job only if it is your own."
     with earmark.db.write() as session:
         assert JobService(session).cancel(hal, queued).state == "cancelled"
     with earmark.db.write() as session, pytest.raises(Conflict, match="already cancelled"):

@@ -14,6 +14,7 @@ class Action(str, Enum):
     EDIT_ANNOTATION = "edit or delete this annotation"
     DELETE_SOUND = "delete this sound or file"
     RUN_JOBS = "run jobs"
+    CANCEL_JOB = "cancel this job"
     MANAGE_USER = "change this user"
     MANAGE_USERS = "manage users"
     RENAME_TAGS = "rename tags (it changes everyone's annotations)"
@@ -36,7 +37,7 @@ def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
         return owner_id == user.id
     if action is Action.DELETE_SOUND:
         return user.user_type in _UPLOADERS and owner_id == user.id
-    if action is Action.MANAGE_USER:
+    if action in (Action.MANAGE_USER, Action.CANCEL_JOB):
         return owner_id == user.id
     return False  # MANAGE_USERS: admins only
 
@@ -50,7 +51,7 @@ def require(user: User | None, action: Action, owner_id: str | None = None) -> N
     if not user.is_active:
         raise PermissionDenied(f"The account {user.user_name!r} is deactivated.")
     role = "an administrator" if action is Action.MANAGE_USERS else f"a {user.user_type} user"
-    if action in (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER) and can_any(user, action):
+    if action in (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER, Action.CANCEL_JOB) and can_any(user, action):
         raise PermissionDenied(f"You may {action.value} only if it is your own.")
     if action is Action.MANAGE_USERS:
         raise PermissionDenied(f"Only administrators may {action.value}.")

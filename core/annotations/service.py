@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from core.accounts.permissions import Action, require
 from core.accounts.users import UserService
+from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
 from core.store.db import batched, get_or_not_found, insert_for
@@ -33,6 +34,7 @@ from core.store.models import (
 from core.store.paging import Page, PageRequest, children, paginate
 
 TIME_TOLERANCE = 1e-6  # float rounding at the end of a sound is not "past the end"
+MAX_CHANNEL = 255  # the highest channel number an annotation may name where the sound's channels are not known
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def _check_channel(sound: Sound, channel: Any) -> int | None:
         value = int(channel)
     except (TypeError, ValueError):
         raise ValidationError("channel", "channel must be a whole number.") from None
+    if sound.channels is None and not 0 <= value <= MAX_CHANNEL:
+        raise ValidationError("channel", f"channel must be from 0 to {MAX_CHANNEL}.")
     if value < 0 or (sound.channels is not None and value >= sound.channels):
         raise ValidationError("channel", f"channel must be from 0 to {(sound.channels or 1) - 1} for this sound.")
     return value
@@ -286,6 +290,10 @@ class AnnotationService:
 
         The verdict row is deleted first, conditionally: of two undos at once one wins, the other is a NotFound."""
         require(actor, Action.ANNOTATE)
+        start_seconds, end_seconds = _number("start_seconds", start_seconds), _number("end_seconds", end_seconds)
+        if not 0 <= start_seconds < end_seconds <= MAX_SOUND_SECONDS:  # a suggestion's bounds (their ms fit the table)
+            raise ValidationError("end_seconds", "start_seconds and end_seconds must be a suggestion's bounds: "
+                                                 f"0 <= start_seconds < end_seconds <= {MAX_SOUND_SECONDS:,.0f}.")
         start_ms, duration_ms = round(start_seconds * 1000), round((end_seconds - start_seconds) * 1000)
         mine = [] if actor.is_admin else [ReviewedSuggestion.reviewed_by == actor.id]
         forgotten = self.session.execute(delete(ReviewedSuggestion).where(
@@ -297,7 +305,8 @@ class AnnotationService:
         if accepted_id:
             accepted = self.get(accepted_id)
             if accepted.sound_id != sound_id or accepted.source is not None:
-                raise ValidationError("accepted_id must be the annotation this suggestion's acceptance made, on the same sound.")
+                raise ValidationError("accepted_id", "accepted_id must be the annotation this suggestion's acceptance made, "
+                                                     "on the same sound.")
             self.delete(actor, accepted_id)
         bot = UserService(self.session).system_user(f"bot-{source.split(':')[0]}", "featurebot")
         return self.create(bot, sound_id, start_seconds=start_seconds, end_seconds=end_seconds, tags=tags, text=text, source=source)

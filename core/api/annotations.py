@@ -13,7 +13,7 @@ from core.annotations.service import (
     public_annotation,
 )
 from core.api.deps import App, Bounded, Caller, Paging, linked, page_of
-from core.catalogue.sounds import SoundService
+from core.catalogue.sounds import MAX_SOUND_SECONDS, SoundService
 from core.catalogue.vocabulary import Vocabulary
 from core.errors import ValidationError
 
@@ -114,8 +114,8 @@ class Unreview(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source: str = Field(max_length=160)
-    start_seconds: float = Field(allow_inf_nan=False)
-    end_seconds: float = Field(allow_inf_nan=False)
+    start_seconds: float = Field(ge=0, le=MAX_SOUND_SECONDS, allow_inf_nan=False)
+    end_seconds: float = Field(gt=0, le=MAX_SOUND_SECONDS, allow_inf_nan=False)
     tags: list[str] | None = Field(None, max_length=1000)
     text: str | None = Field(None, max_length=100_000)
     accepted_id: str | None = Field(None, max_length=64)

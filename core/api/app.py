@@ -5,9 +5,10 @@ the docs page are FastAPI's, made from these routes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -37,9 +38,28 @@ async def _earmark_error(_request: Request, exc: EarmarkError) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette names the methods of the first route on the path; there may be more
+        headers["Allow"] = ", ".join(allowed_methods(request))
     message = {404: f"There is no {request.method} {request.url.path} in this API (see {PREFIX}/docs).",
-               405: f"{request.method} is not allowed on {request.url.path}."}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+               405: f"{request.method} is not allowed on {request.url.path} (only {headers.get('Allow')})."
+               }.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the API answers on this request's path (GET, HEAD, PATCH, DELETE ...)."""
+    scope = request.scope
+    path, root = scope["path"], scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path
+    return sorted({m for pattern, methods in request.app.state.methods_by_path for m in methods if pattern.match(path)})
+
+
+def _methods_by_path(api: FastAPI, routers: tuple[APIRouter, ...]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each route's path pattern and methods, read once from the routes themselves."""
+    found = [*api.router.routes, *(route for router in routers for route in router.routes)]
+    return [(route.path_regex, frozenset(route.methods)) for route in found
+            if isinstance(getattr(route, "path_regex", None), re.Pattern) and getattr(route, "methods", None)]
 
 
 SWAGGER_UI = Path(__file__).with_name("static") / "swagger-ui"  # swagger-ui-dist, served here (see its README.md)
@@ -78,11 +98,23 @@ def create_app() -> FastAPI:
             figures = catalogue_stats(session)
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
-    for router in (users.router, sounds.router, annotations.router, files.router, files.uploads, jobs.router, subsets.router):
+    routers = (users.router, sounds.router, annotations.router, files.router, files.uploads, jobs.router, subsets.router)
+    for router in routers:
         api.include_router(router)
+    api.state.methods_by_path = _methods_by_path(api, routers)
     return api
+
+
+class _Prefix(Mount):
+    """A mount that takes every path under its prefix, even one with a newline in it (``%0A``), which
+    Starlette's pattern (``.*``, without DOTALL) lets through to the pages' plain-text 404: the API answers
+    those with its JSON error too."""
+
+    def __init__(self, path: str, app: FastAPI) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
 
 
 def routes() -> list[BaseRoute]:
     """What ``st.App(routes=...)`` mounts: the API at /api/v1, on the pages' port."""
-    return [Mount(PREFIX, app=create_app())]
+    return [_Prefix(PREFIX, create_app())]

@@ -22,7 +22,7 @@ def error_response(exc: EarmarkError) -> JSONResponse:
 
 # pydantic's error types, said as the end of "<field> must ..."
 PHRASES = {"int_parsing": "be a whole number", "int_type": "be a whole number", "int_from_float": "be a whole number",
-           "float_parsing": "be a number",
+           "float_parsing": "be a number", "float_type": "be a number",
            "finite_number": "be a finite number", "bool_parsing": "be true or false", "list_type": "be a list",
            "dict_type": "be a JSON object", "string_type": "be text", "missing": "be given",
            "string_too_long": "be at most {max_length} characters long", "greater_than_equal": "be at least {ge}",
@@ -41,6 +41,11 @@ def _field(location: tuple[Any, ...]) -> str:
     return name or "body"
 
 
+def _number(value: Any) -> Any:
+    """A limit as people write it: 604800, not 604800.0 (a float field's limits come as floats)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def validation_message(error: dict[str, Any]) -> str:
     """One sentence naming the field and what it must be, from pydantic's first error."""
     kind, field = error["type"], _field(tuple(error["loc"]))
@@ -51,7 +56,8 @@ def validation_message(error: dict[str, Any]) -> str:
             return "The request body is not JSON: send a JSON object with Content-Type: application/json."
         return "The request body must be a JSON object."
     phrase = PHRASES.get(kind)
-    said = f"{field} must {phrase.format(**error.get('ctx', {}))}" if phrase else f"{field}: {error['msg']}"
+    limits = {k: _number(v) for k, v in error.get("ctx", {}).items()}
+    said = f"{field} must {phrase.format(**limits)}" if phrase else f"{field}: {error['msg']}"
     if "input" in error and kind not in ("missing", "extra_forbidden") and not isinstance(error["input"], (dict, list)):
         shown = str(error["input"]) if kind in RANGES else repr(error["input"])
         said += f", not {shown[:60] + '...' if len(shown) > 60 else shown}"

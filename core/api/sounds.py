@@ -16,7 +16,7 @@ from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
 from core.audio.waveform import SPECTROGRAM_MAX_SECONDS, spectrogram_png, wav_part
 from core.catalogue.search import CatalogueQuery, search
-from core.catalogue.sounds import SoundFilter, SoundService, public_sound
+from core.catalogue.sounds import MAX_SOUND_SECONDS, SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
 from core.store.models import Sound
@@ -34,7 +34,7 @@ class SoundQuery(Paging):
 
 class NewSound(BaseModel):
     title: str = Field("", max_length=1000)
-    duration_seconds: float | None = Field(None, allow_inf_nan=False)
+    duration_seconds: float = Field(gt=0, le=MAX_SOUND_SECONDS, allow_inf_nan=False, description="seconds (at most a week)")
     audio_url: str | None = Field(None, max_length=2000)
     info_url: str | None = Field(None, max_length=2000)
     license_type: str | None = Field(None, max_length=200)

@@ -5,6 +5,7 @@ Sounds with audio in storage are created by :mod:`core.ingest.pipeline`; this mo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,10 @@ from core.store.db import Database
 from core.store.models import Sound, SoundField, SoundTag, StoredFile, TagDefinition, User, utcnow
 from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
+
+# The longest a sound may be said to last (a week): wherever a duration enters (POST /sounds, the API's schema)
+# it is finite and within this, so no sum of them overflows and a segment's milliseconds fit their columns.
+MAX_SOUND_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,12 @@ def _check_duration(value: Any) -> float:
         duration = float(value)
     except (TypeError, ValueError):
         raise ValidationError("duration_seconds", "duration_seconds must be a number.") from None
+    if not math.isfinite(duration):
+        raise ValidationError("duration_seconds", "duration_seconds must be a finite number.")
     if not duration > 0:
         raise ValidationError("duration_seconds", "duration_seconds must be greater than 0.")
+    if duration > MAX_SOUND_SECONDS:
+        raise ValidationError("duration_seconds", f"duration_seconds must be at most {MAX_SOUND_SECONDS:,.0f} (a week).")
     return duration
 
 

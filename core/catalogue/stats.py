@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
+from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User
 
 
@@ -26,9 +28,17 @@ class Stats:
         return asdict(self)
 
 
+def _counted_duration():
+    """A sound's duration as the total counts it: within [0, MAX_SOUND_SECONDS], so no stored value (an absurd
+    one written before durations were bounded, infinity or NaN on PostgreSQL) makes the sum overflow (PostgreSQL
+    refuses the query then, SQLite answers inf) or poisons Home and ``stats`` for everyone."""
+    duration = Sound.duration_seconds
+    return case((duration > MAX_SOUND_SECONDS, literal(MAX_SOUND_SECONDS)), (duration >= 0, duration), else_=literal(0.0))
+
+
 def catalogue_stats(session: Session) -> Stats:
     sounds, duration, datasets = session.execute(
-        select(func.count(), func.coalesce(func.sum(Sound.duration_seconds), 0.0), func.count(func.distinct(Sound.dataset)))
+        select(func.count(), func.coalesce(func.sum(_counted_duration()), 0.0), func.count(func.distinct(Sound.dataset)))
     ).one()
     by_type = dict.fromkeys(USER_TYPES, 0)
     by_type.update(dict(session.execute(select(User.user_type, func.count()).group_by(User.user_type)).all()))
@@ -55,6 +65,8 @@ def human_bytes(size: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "unknown"
     if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     seconds = int(round(seconds))

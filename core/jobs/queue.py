@@ -35,6 +35,7 @@ from core.catalogue.files import live
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
+from core.jobs.states import ACTIVE, FINISHED, ItemState, JobState
 from core.store import journal
 from core.store.db import Database, batched, get_or_not_found, insert_for, on_rollback
 from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, Worker, utcnow
@@ -103,7 +104,7 @@ class JobService:
         self.session.add(job)
         self.session.flush()
         for batch in batched(sound_ids):  # plain multi-row INSERTs: the ORM's unit of work costs more than the rows
-            self.session.execute(insert(JobItem), [{"job_id": job.id, "sound_id": s, "state": "pending"} for s in batch])
+            self.session.execute(insert(JobItem), [{"job_id": job.id, "sound_id": s, "state": ItemState.PENDING} for s in batch])
         return job
 
     def _check_known(self, sound_ids: list[str]) -> None:
@@ -125,12 +126,12 @@ class JobService:
     def cancel(self, actor: User, job_id: str) -> Job:
         """A queued job stops at once; a running one after the sound it is on."""
         job = self.get(job_id)
-        require(actor, Action.MANAGE_USER, owner_id=job.submitted_by)  # your own jobs; administrators: any
-        if job.state in ("completed", "failed", "cancelled"):
+        require(actor, Action.CANCEL_JOB, owner_id=job.submitted_by)  # your own jobs; administrators: any
+        if job.state in FINISHED:
             raise Conflict(f"Job {job.id} has already {job.state}.")
         job.cancel_requested = True
-        if job.state == "queued":
-            job.state, job.finished = "cancelled", utcnow()
+        if job.state == JobState.QUEUED:
+            job.state, job.finished = JobState.CANCELLED, utcnow()
         self.session.flush()
         return job
 
@@ -139,36 +140,36 @@ def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | No
     """A job with work left (the oldest), after taking back items whose worker went silent; None if none."""
     now = now or utcnow()
     with db.write() as session:
-        session.execute(update(JobItem).where(JobItem.state == "working", JobItem.claimed_at < now - STALE_AFTER)
-                        .values(state="pending", worker=None))
-        pending = select(JobItem.job_id).where(JobItem.state == "pending")
-        job_id = session.scalar(select(Job.id).where(Job.state.in_(("queued", "running")), Job.id.in_(pending))
+        session.execute(update(JobItem).where(JobItem.state == ItemState.WORKING, JobItem.claimed_at < now - STALE_AFTER)
+                        .values(state=ItemState.PENDING, worker=None))
+        pending = select(JobItem.job_id).where(JobItem.state == ItemState.PENDING)
+        job_id = session.scalar(select(Job.id).where(Job.state.in_(ACTIVE), Job.id.in_(pending))
                                 .order_by(Job.id).limit(1))
         if job_id is None:
             return None
-        session.execute(update(Job).where(Job.id == job_id).values(state="running", heartbeat=now,
+        session.execute(update(Job).where(Job.id == job_id).values(state=JobState.RUNNING, heartbeat=now,
                                                                    started=func.coalesce(Job.started, now)))
         return job_id
 
 
-def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[list[str], str]:
-    """Claim up to ``count`` pending items of the job in one transaction; returns (sound ids, "") or
+def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[list[str], JobState | None]:
+    """Claim up to ``count`` pending items of the job in one transaction; returns (sound ids, None) or
     ([], what the job's state should become)."""
     with db.write() as session:
         job = session.get(Job, job_id)
-        if job.state not in ("queued", "running"):
-            return [], job.state
+        if job.state not in ACTIVE:
+            return [], JobState(job.state)
         if job.cancel_requested:
-            return [], "cancelled"
-        sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == "pending")
+            return [], JobState.CANCELLED
+        sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING)
                                          .limit(count).with_for_update(skip_locked=True)))
         if sound_ids:
             taken = session.scalars(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids),
-                                                          JobItem.state == "pending")
-                                    .values(state="working", worker=worker, claimed_at=utcnow()).returning(JobItem.sound_id))
-            return list(taken), ""
-        working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == "working"))
-        return [], "running" if working else "completed"
+                                                          JobItem.state == ItemState.PENDING)
+                                    .values(state=ItemState.WORKING, worker=worker, claimed_at=utcnow()).returning(JobItem.sound_id))
+            return list(taken), None
+        working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == ItemState.WORKING))
+        return [], JobState.RUNNING if working else JobState.COMPLETED
 
 
 def batch_size(seconds: float, items: int) -> int:
@@ -178,7 +179,7 @@ def batch_size(seconds: float, items: int) -> int:
     return max(1, min(MAX_BATCH, int(BATCH_SECONDS / per_item) if per_item > 0 else MAX_BATCH))
 
 
-def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> str:
+def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: threading.Event | None = None) -> JobState:
     """Do the job's items until none is left for this worker; returns the job's state then ("running" while
     other workers still have items of it, or if ``stop`` was set)."""
     with db.read() as session:
@@ -191,14 +192,15 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         while not (stop and stop.is_set()):
             sound_ids, outcome = _next_items(db, job_id, worker, count)
             if not sound_ids:
-                return _finish(db, job_id, outcome) if outcome in ("completed", "cancelled") else outcome
+                assert outcome is not None
+                return _finish(db, job_id, outcome) if outcome in (JobState.COMPLETED, JobState.CANCELLED) else outcome
             started = time.perf_counter()
             with db.read() as session:
                 sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
             results = [_analyze(db, storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
             _store(db, storage, job_id, results, bot, source, worker)
             count = batch_size(time.perf_counter() - started, len(sound_ids))
-    return "running"
+    return JobState.RUNNING
 
 
 @contextlib.contextmanager
@@ -212,7 +214,7 @@ def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
             seen(db, worker)
             with db.write() as session:
                 session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.worker == worker,
-                                                      JobItem.state == "working").values(claimed_at=utcnow()))
+                                                      JobItem.state == ItemState.WORKING).values(claimed_at=utcnow()))
 
     thread = threading.Thread(target=refresh, name=f"claim-{job_id}", daemon=True)
     thread.start()
@@ -252,7 +254,7 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
     """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements."""
     with db.write() as session:
         ours = set(session.scalars(select(JobItem.sound_id).where(
-            JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == "working",
+            JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == ItemState.WORKING,
             JobItem.sound_id.in_([r.sound_id for r in results]))))
         kept = [r for r in results if r.sound_id in ours]  # the rest were taken back: their new worker writes them
         done = [r for r in kept if r.output is not None]
@@ -261,11 +263,11 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         for result in kept:
             if result.output is None:
                 session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id)
-                                .values(state="failed", error=result.error))
+                                .values(state=ItemState.FAILED, error=result.error))
                 totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
         if done:
             session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_([r.sound_id for r in done]))
-                            .values(state="done"))
+                            .values(state=ItemState.DONE))
             for key in (key for r in done for key in r.keys.values()):
                 on_rollback(session, lambda key=key: storage.delete(key))
             _replace_outputs(session, done, bot, source)
@@ -273,9 +275,9 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
         totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
         counts = dict(session.execute(select(JobItem.state, func.count()).where(JobItem.job_id == job_id,
-                                                                                JobItem.state.in_(("done", "failed")))
+                                                                                JobItem.state.in_((ItemState.DONE, ItemState.FAILED)))
                                       .group_by(JobItem.state)).all())
-        job.done, job.failed = counts.get("done", 0), counts.get("failed", 0)
+        job.done, job.failed = counts.get(ItemState.DONE, 0), counts.get(ItemState.FAILED, 0)
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
@@ -317,14 +319,14 @@ def _suggest(service: AnnotationService, result: _Result, bot: User, source: str
     service.create_many(bot, result.sound_id, segments, source=source)
 
 
-def _finish(db: Database, job_id: str, state: str) -> str:
+def _finish(db: Database, job_id: str, state: JobState) -> JobState:
     """End the job once (the last worker out closes it); returns its final state."""
     with db.write() as session:
         job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
-        if job.state in ("completed", "failed", "cancelled"):
-            return job.state
-        if state == "completed" and job.failed and not job.done:
-            state = "failed"
+        if job.state in FINISHED:
+            return JobState(job.state)
+        if state == JobState.COMPLETED and job.failed and not job.done:
+            state = JobState.FAILED
         job.state, job.finished = state, utcnow()
     return state
 
@@ -354,8 +356,8 @@ def _work_once(db: Database, storage: Storage, stop: threading.Event, name: str)
     if job_id is None:
         return None
     try:
-        return 1 if run_job(db, storage, job_id, name, stop) in ("completed", "failed", "cancelled") else 0
+        return 1 if run_job(db, storage, job_id, name, stop) in FINISHED else 0
     except Exception:  # a bug in one job must not kill the worker; the job is failed with the reason
         log.exception("job %s failed", job_id)
-        _finish(db, job_id, "failed")
+        _finish(db, job_id, JobState.FAILED)
         return 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.catalogue.metadata import to_csv
 from core.jobs import analyzers
 from core.jobs.queue import source_of
+from core.jobs.states import ItemState
 from core.store.models import Annotation, Job, JobItem, Sound, SoundField
 
 CHUNK = 500
@@ -28,7 +29,7 @@ def sounds(session: Session, job: Job) -> Iterator[dict[str, Any]]:
     source, prefix = source_of(analyzer, dict(job.params)), analyzer.field_prefix
     after = ""
     while True:
-        ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job.id, JobItem.state == "done",
+        ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job.id, JobItem.state == ItemState.DONE,
                                                                   JobItem.sound_id > after)
                                   .order_by(JobItem.sound_id).limit(CHUNK)))
         if not ids:
