@@ -16,6 +16,7 @@ from core.catalogue.files import (
 from core.catalogue.metadata import METADATA_FORMATS
 from core.catalogue.stats import human_bytes
 from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_folder
+from core.ingest.register import register
 from core.store.models import PURPOSES
 from core.ui import shell
 
@@ -24,7 +25,9 @@ user = shell.page("Upload", Action.UPLOAD)
 app = shell.earmark()
 PAGE_SIZE = 50
 
-upload_tab, files_tab = st.tabs(["Upload", "Files"])
+registers = can(user, Action.REGISTER_SOURCES)
+tabs = st.tabs(["Upload", "Register in place", "Files"] if registers else ["Upload", "Files"])  # the second: administrators
+upload_tab, register_tab, files_tab = tabs[0], tabs[1] if registers else st.empty(), tabs[-1]
 
 with upload_tab:
     left, right = st.columns(2)
@@ -83,6 +86,40 @@ with upload_tab:
               "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results]),
             hide_index=True, key="upload_results",
         )
+
+with register_tab:
+    if registers:
+        st.caption("Catalogue the audio of a bucket or a folder on the server where it is: Earmark reads each file once to "
+                   "check and measure it, keeps its own rows and waveform peaks in its own storage, and never writes or "
+                   "deletes anything of the source. Run it again to add new files and mark vanished ones missing. "
+                   "For millions of files, the command line shows the same progress: python -m core import s3://bucket/prefix")
+        source_left, source_right = st.columns(2)
+        source = source_left.text_input("Bucket or folder", key="register_source", placeholder="s3://bucket/voxceleb2/dev",
+                                        help="An s3:// URL (reached with the EARMARK_SOURCE_* settings, by default Earmark's "
+                                             "own S3 settings) or a folder on the server.")
+        register_dataset = source_right.text_input("Dataset", key="register_dataset", placeholder="voxceleb2")
+        register_tables = st.text_input("Metadata tables (comma-separated; s3:// URLs or server paths)", key="register_metadata")
+        if st.button("Register", key="register_submit", type="primary", disabled=not (source.strip() and register_dataset.strip())):
+            def register_work(progress: shell.Progress):
+                options = UploadOptions(dataset=register_dataset, max_bytes=app.settings.max_upload_bytes)
+                return register(app.db, app.storage, user, source, options,
+                                metadata_sources=[t.strip() for t in register_tables.split(",") if t.strip()],
+                                progress=lambda r: progress.step(r.path), on_plan=progress.plan)
+
+            registered = shell.run(lambda: shell.track(register_work, "Reading new files"))
+            if registered is not None:
+                st.session_state["register_summary"] = registered
+        registered = st.session_state.get("register_summary")
+        if registered is not None:
+            (st.success if not registered.counts["refused"] else st.warning)(
+                f"{shell.plain(registered.source)}: {registered.line()}.")
+            for note in registered.notes:
+                st.info(f"Metadata {shell.plain(note)}.")
+            rows = [{"file": r.path, "result": "refused", "reason": r.reason} for r in registered.refused]
+            rows += [{"file": example, "result": "skipped", "reason": reason}
+                     for reason, examples in registered.skipped.items() for example in examples]
+            if rows:
+                st.dataframe(pd.DataFrame(rows), hide_index=True, key="register_results")
 
 with files_tab:
     filter_purpose, filter_category = st.columns(2)

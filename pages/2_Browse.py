@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.annotations.service import AnnotationService
 from core.audio.waveform import playback
+from core.catalogue.files import FileState, file_state
 from core.catalogue.links import file_link
 from core.catalogue.queue import Queue
 from core.catalogue.search import count_at_once, facets, search
@@ -51,7 +52,8 @@ if counts and (counts["dataset"] or counts["tag"]):
                + (" · by tag: " + ", ".join(f"{shell.plain(t)} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
 picked = st.dataframe(
     pd.DataFrame([{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
-      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "id": s.id} for s in page.items]),
+      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names),
+      "file": file_state(s.file).value if s.file else "", "id": s.id} for s in page.items]),
     hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
 )
 nav = st.columns([1, 1, 2])
@@ -74,6 +76,10 @@ if rows and rows[0] < len(page.items):
     st.subheader(shell.plain(f"{sound.dataset} / {sound.path}"))
     st.caption(f"{human_duration(sound.duration_seconds)} · {sound.format} {sound.subtype} · {sound.sample_rate} Hz · "
                f"{sound.channels} channel(s) · sha256 {sound.sha256}")
+    if sound.file is not None and file_state(sound.file) is FileState.MISSING:
+        st.warning(f"This file was not found at {shell.plain(sound.file.key)} when its source was last listed "
+                   f"({sound.file.missing_since:%Y-%m-%d %H:%M} UTC); its annotations are kept, and exports leave it out "
+                   "until it is back.")
     actions = st.columns(3)
     if actions[0].button("Annotate this", key="browse_annotate_one", width="stretch"):
         state.pop("annotate_queue", None)

@@ -114,3 +114,39 @@ def test_drop_zones_say_the_servers_limit_and_the_types_core_reads(local_earmark
         category_from_name(f"x{suffix}")
     tsv = read_table(b"file_name\tspeaker\na.wav\tann\n", "m.tsv")  # TSV, as the label says
     assert list(tsv.columns) == ["file_name", "speaker"]
+
+
+def test_administrators_register_a_folder_in_place_and_browse_says_what_went_missing(local_earmark, tmp_path):
+    folder = tmp_path / "clips"
+    (folder / "spk1").mkdir(parents=True)
+    (folder / "spk1" / "a.wav").write_bytes(wav_bytes(freq=300))
+    (folder / "spk1" / "b.wav").write_bytes(wav_bytes(freq=400))
+    (folder / "notes.txt").write_text("not audio")
+    make_user(local_earmark.db, "vox", "dataset")
+    at = login(app_test(PAGE), "vox")
+    assert [t.label for t in at.tabs] == ["Upload", "Files"]  # dataset users upload; only administrators register
+    assert not [t for t in at.text_input if t.key == "register_source"]
+
+    make_user(local_earmark.db, "root", admin=True)
+    at = login(app_test(PAGE), "root")
+    assert [t.label for t in at.tabs] == ["Upload", "Register in place", "Files"]
+    at.text_input(key="register_source").input(str(folder))
+    at.text_input(key="register_dataset").input("clips").run()
+    at.button(key="register_submit").click().run()
+    assert not at.exception, at.exception
+    assert shown(at.success[0].value) == (f"file://{folder}: 2 registered, 0 already registered, 0 already there, "
+                                          "0 refused, 1 skipped (not audio).")
+    [results] = [d.value for d in at.dataframe if "reason" in d.value.columns]
+    assert list(results["file"]) == ["notes.txt"] and list(results["result"]) == ["skipped"]
+    assert sorted(p.name for p in folder.rglob("*")) == ["a.wav", "b.wav", "notes.txt", "spk1"]  # nothing written there
+
+    (folder / "spk1" / "b.wav").unlink()
+    at.button(key="register_submit").click().run()
+    assert shown(at.success[0].value).endswith("1 already registered, 0 already there, 0 refused, 1 skipped (not audio), 1 now missing.")
+
+    browse = login(app_test("pages/2_Browse.py"), "root")
+    table = browse.dataframe[0].value
+    assert dict(zip(table["path"], table["file"])) == {"spk1/a.wav": "in place", "spk1/b.wav": "missing"}
+    browse.session_state["browse_table"] = {"selection": {"rows": [list(table["path"]).index("spk1/b.wav")], "columns": [], "cells": []}}
+    browse.run()
+    assert any("was not found at file://" in shown(w.value) and "exports leave it out" in shown(w.value) for w in browse.warning)

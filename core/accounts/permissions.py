@@ -18,6 +18,9 @@ class Action(str, Enum):
     MANAGE_USER = "change this user"
     MANAGE_USERS = "manage users"
     RENAME_TAGS = "rename tags (it changes everyone's annotations)"
+    # Reading a bucket or a server folder in place exposes whatever the server can reach: administrators only
+    # (the command line is the server's operator). core.ingest.register
+    REGISTER_SOURCES = "register a bucket or folder in place"
 
 
 _UPLOADERS = ("dataset",)
@@ -39,7 +42,7 @@ def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
         return user.user_type in _UPLOADERS and owner_id == user.id
     if action in (Action.MANAGE_USER, Action.CANCEL_JOB):
         return owner_id == user.id
-    return False  # MANAGE_USERS: admins only
+    return False  # MANAGE_USERS, REGISTER_SOURCES: admins only
 
 
 def require(user: User | None, action: Action, owner_id: str | None = None) -> None:
@@ -50,10 +53,11 @@ def require(user: User | None, action: Action, owner_id: str | None = None) -> N
         raise PermissionDenied(f"You must log in to {action.value}.")
     if not user.is_active:
         raise PermissionDenied(f"The account {user.user_name!r} is deactivated.")
-    role = "an administrator" if action is Action.MANAGE_USERS else f"a {user.user_type} user"
+    admins_only = action in (Action.MANAGE_USERS, Action.REGISTER_SOURCES)
+    role = "an administrator" if admins_only else f"a {user.user_type} user"
     if action in (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER, Action.CANCEL_JOB) and can_any(user, action):
         raise PermissionDenied(f"You may {action.value} only if it is your own.")
-    if action is Action.MANAGE_USERS:
+    if admins_only:
         raise PermissionDenied(f"Only administrators may {action.value}.")
     raise PermissionDenied(f"As {role} you may not {action.value}; ask an administrator.")
 

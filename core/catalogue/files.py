@@ -14,6 +14,7 @@ import mimetypes
 import tarfile
 import zipfile
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
@@ -166,6 +167,20 @@ def parse_extra(text: str | None) -> dict[str, Any]:
 def live(column: Any, now: dt.datetime | None = None) -> Any:
     """SQL condition: not expired (no expiry, or an expiry still ahead)."""
     return or_(column.is_(None), column > (now or utcnow()))
+
+
+class FileState(str, Enum):
+    """Where a sound's audio is, as Browse and the API say it."""
+
+    STORED = "stored"  # in Earmark's own storage
+    IN_PLACE = "in place"  # registered where it is (core.store.sources), found by its source's last listing
+    MISSING = "missing"  # registered, and its source's last listing no longer had it
+
+
+def file_state(stored: StoredFile) -> FileState:
+    if stored.source is None:
+        return FileState.STORED
+    return FileState.IN_PLACE if stored.missing_since is None else FileState.MISSING
 
 
 @dataclass(frozen=True)
