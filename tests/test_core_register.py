@@ -27,7 +27,7 @@ from core.export.subset import ExportRequest, export_to_file, plan_export
 from core.ingest.pipeline import UploadOptions, ensure_peaks
 from core.ingest.register import register
 from core.store import config
-from core.store.models import Sound, StoredFile, utcnow
+from core.store.models import JobItem, Sound, StoredFile, utcnow
 from tests.conftest import free_port, make_user, wav_bytes
 
 LATER = utcnow() + dt.timedelta(days=2)  # past fsck's grace period: nothing is spared for being young
@@ -275,3 +275,26 @@ def test_the_source_root_of_the_same_bucket_as_earmark_skips_earmarks_own_object
     summary = register(earmark.db, earmark.storage, owner, f"s3://{bucket}", UploadOptions(dataset="all", max_bytes=10**8))
     assert summary.counts["registered"] == 4  # vox's three and other/elsewhere.wav; not audio/up/up.wav
     assert summary.skipped["inside Earmark's own storage"] == ["audio/up/up.wav"]
+
+
+def test_jobs_read_registered_files_from_their_source(s3_server, bucket, monkeypatch):
+    """audio-stats over registered sounds measures the bucket's bytes; a file gone from the bucket fails its item with
+    a sentence naming it, and the rest of the job completes."""
+    from core.jobs.queue import JobService, claim, run_job
+
+    earmark = _open(monkeypatch, EARMARK_S3_ENDPOINT_URL=s3_server)
+    owner = make_user(earmark.db, "vox-owner", "dataset")
+    register(earmark.db, earmark.storage, owner, f"s3://{bucket}/vox", UploadOptions(dataset="vox", max_bytes=10**8))
+    _client(s3_server).delete_object(Bucket=bucket, Key="vox/id002/v9/00001.wav")  # gone before the next listing
+    with earmark.db.write() as session:
+        job_id = JobService(session).submit(owner, "audio-stats", query=CatalogueQuery(dataset="vox")).id
+    assert claim(earmark.db, "w") == job_id
+    run_job(earmark.db, earmark.storage, job_id, "w")
+    with earmark.db.read() as session:
+        job = JobService(session).get(job_id)
+        assert (job.done, job.failed) == (2, 1)
+        [error] = session.scalars(select(JobItem.error).where(JobItem.job_id == job_id, JobItem.error.is_not(None))).all()
+        assert error == f"No object 'vox/id002/v9/00001.wav' in s3://{bucket}."
+        sounds = {s.path: s.metadata_dict for s in session.scalars(select(Sound).where(Sound.dataset == "vox"))}
+    assert float(sounds["id001/v1/00002.wav"]["audio_stats.peak_dbfs"]) > -20  # the tone, read from the bucket
+    assert "audio_stats.peak_dbfs" not in sounds["id002/v9/00001.wav"]
