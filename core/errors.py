@@ -31,6 +31,10 @@ class ObjectNotFound(StorageError):
     """No object under that key."""
 
 
+class ObjectExists(StorageError):
+    """A write that must not replace anything found an object already at its key."""
+
+
 class ReadOnlySource(StorageError):
     """A write or deletion aimed at a registered source (core.store.sources), which Earmark only reads."""
 

@@ -180,3 +180,28 @@ def test_interrupted_writes_are_swept_only_where_earmark_writes(local_earmark):
         os.utime(path, (old, old))
     assert consistency.repair(local_earmark.db, local_earmark.storage).partial == 1
     assert not ours.exists() and theirs.exists() and lookalike.exists()
+
+
+def test_an_upload_never_replaces_an_object_it_did_not_write(shared):
+    """audio/d/x.wav is the user's (FOREIGN): uploading x.wav into dataset d is refused with a sentence saying so,
+    leaves no row, and leaves their object as it was; a big file (uploaded in parts) too. Earmark's own leftover at
+    a key (journalled) is replaced as before."""
+    vox = make_user(shared.db, "vox", "dataset")
+    for seconds in (1.0, 300.0):  # one request, and an upload in parts (9.6 MB)
+        refused = sound(shared, vox, "x.wav", seconds=seconds, freq=800)
+        assert refused.status == "refused", refused
+        assert refused.reason == ("audio/d/x.wav already holds a file Earmark did not write, which it leaves alone; "
+                                  "upload this one to another dataset or path, or move that file away.")
+        assert_foreign_intact(shared)
+        with shared.db.read() as session:
+            assert session.scalar(select(func.count()).select_from(Sound).where(Sound.dataset == "d")) == 0
+            assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
+    assert journal_size(shared) == 0
+
+    leftover = "audio/e/y.wav"  # its row was removed and a crash came before its object was deleted
+    journal.record(shared.db, [leftover])
+    shared.storage.put(leftover, b"an old version, Earmark's own")
+    stored = sound(shared, vox, "y.wav", dataset="e")
+    assert stored.status == "stored" and shared.storage.read_bytes(leftover) != b"an old version, Earmark's own"
+    assert sound(shared, vox, "z.wav", dataset="d").status == "stored"  # the rest of the dataset is unaffected
+    assert_foreign_intact(shared)

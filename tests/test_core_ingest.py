@@ -173,10 +173,10 @@ def test_no_storage_request_is_made_inside_a_write_transaction(earmark, monkeypa
         finally:
             writing.open = False
 
-    def put(key, data):
+    def put(key, data, **options):
         if getattr(writing, "open", False):
             puts_inside.append(key)
-        return real_put(key, data)
+        return real_put(key, data, **options)
 
     monkeypatch.setattr(type(earmark.db), "write", write)
     monkeypatch.setattr(earmark.storage, "put", put)
@@ -245,10 +245,10 @@ def test_bytes_that_cannot_be_written_take_their_rows_back_out(earmark, monkeypa
     user = make_user(earmark.db, "vox", "dataset")
     real_put = earmark.storage.put
 
-    def failing_put(key, data):
+    def failing_put(key, data, **options):
         if key.startswith(refused):
             raise StorageError("S3 refused a request: SlowDown.")
-        return real_put(key, data)
+        return real_put(key, data, **options)
 
     monkeypatch.setattr(earmark.storage, "put", failing_put)
     result = ingest(earmark, user, "a.wav", wav_bytes(seconds=seconds))

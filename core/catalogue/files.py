@@ -256,11 +256,12 @@ class FileService:
         require(actor, Action.DELETE_SOUND, owner_id=stored.created_by)
         self.remove(stored)
 
-    def remove(self, stored: StoredFile) -> None:
+    def remove(self, stored: StoredFile, *, keep: frozenset[str] = frozenset()) -> None:
         """Delete the rows (the sound too, if any; its annotations by cascade), then the object after commit. Only
         the objects these rows name and Earmark wrote are deleted, and they stay in the storage journal until they are, so a crash
         in between leaves them to fsck as Earmark's own.
 
+        ``keep``: keys whose objects are not Earmark's to delete (an upload that found someone's object at its key).
         No permission check: callers check first.
         """
         sound = self.sound_of(stored)
@@ -272,7 +273,7 @@ class FileService:
         for item in doomed:
             self.session.delete(item)
         # A file registered in place (core.store.sources) loses its row only: its object is the user's.
-        self._delete_after_commit([item.key for item in doomed if journal.under_prefixes(item.key)])
+        self._delete_after_commit([item.key for item in doomed if journal.under_prefixes(item.key) and item.key not in keep])
         self.session.flush()
 
     def purge_expired(self, now: dt.datetime | None = None) -> tuple[int, int]:

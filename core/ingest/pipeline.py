@@ -33,12 +33,12 @@ from core.audio import peaks
 from core.catalogue import metadata
 from core.catalogue.files import FileService, check_expiry, check_purpose, detect_category
 from core.catalogue.tags import clean_tags
-from core.errors import EarmarkError, StorageError, ValidationError
+from core.errors import EarmarkError, ObjectExists, StorageError, ValidationError
 from core.ingest import archives
 from core.store import journal
 from core.store.db import Database, insert_for, on_rollback
 from core.store.ids import new_id
-from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
+from core.store.models import JournalEntry, Sound, SoundField, SoundTag, StoredFile, User
 from core.store.storage import CHUNK, Storage, escapes_root, normalise_key
 
 _DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -289,15 +289,38 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: 
 
 def _write_claimed(db: Database, storage: Storage, key: str, objects: list[tuple[str, BinaryIO | bytes]]) -> None:
     """Write the objects of a path this upload's rows own; if that fails, take the rows back out (the sound, its
-    peaks, and whatever was written) and say why."""
+    peaks, and whatever was written) and say why.
+
+    The audio never replaces an object it finds at its key unless the storage journal names that object as
+    Earmark's own leftover: anything else there is someone else's (a bucket shared with the user's files), and the
+    upload is refused instead, leaving that object as it was."""
+    foreign: frozenset[str] = frozenset()
     try:
         for object_key, data in objects:
-            storage.put(object_key, data)
+            try:
+                storage.put(object_key, data, replace=False)
+            except ObjectExists:
+                if not _journalled(db, object_key):
+                    foreign = frozenset([object_key])
+                    raise ObjectExists(f"{object_key} already holds a file Earmark did not write, which it leaves alone; "
+                                       "upload this one to another dataset or path, or move that file away.") from None
+                _rewind(data)
+                storage.put(object_key, data)  # Earmark's own leftover (a crash between a deletion and its object's)
     except StorageError:
         with db.write() as session:
             files = FileService(session, storage)
-            files.remove(files.by_key(key))  # the sound and its peaks too; their objects after the commit
+            files.remove(files.by_key(key), keep=foreign)  # the sound and its peaks too; their objects after the commit
         raise
+
+
+def _journalled(db: Database, key: str) -> bool:
+    with db.read() as session:
+        return session.get(JournalEntry, key) is not None
+
+
+def _rewind(data: BinaryIO | bytes) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        data.seek(0)
 
 
 def _peaks_columns(actor_id: str, sound_id: str, pyramid: bytes) -> dict:

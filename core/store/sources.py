@@ -226,8 +226,8 @@ class CatalogueStorage:
             raise ReadOnlySource(f"Earmark does not {doing} {key}: it belongs to a registered source, which is only read.")
         return self.own
 
-    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo:
-        return self._writable(key, "write").put(key, data)
+    def put(self, key: str, data: bytes | BinaryIO, *, replace: bool = True) -> ObjectInfo:
+        return self._writable(key, "write").put(key, data, replace=replace)
 
     def delete(self, key: str) -> None:
         self._writable(key, "delete").delete(key)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
-from core.errors import ConfigError, InvalidKey, ObjectNotFound, StorageError
+from core.errors import ConfigError, InvalidKey, ObjectExists, ObjectNotFound, StorageError
 from core.store.config import Settings
 
 CHUNK = 1024 * 1024
@@ -110,7 +110,10 @@ class Storage(Protocol):
 
     url: str
 
-    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo: ...
+    def put(self, key: str, data: bytes | BinaryIO, *, replace: bool = True) -> ObjectInfo:
+        """Write an object; with ``replace=False`` raise :class:`ObjectExists` rather than replace one."""
+        ...
+
     def open(self, key: str) -> BinaryIO: ...
     def read_bytes(self, key: str) -> bytes: ...
     def read_range(self, key: str, start: int, length: int) -> bytes: ...
@@ -149,7 +152,7 @@ class LocalStorage:
             raise InvalidKey(f"Storage key {key!r} resolves outside the storage folder.")
         return path
 
-    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo:
+    def put(self, key: str, data: bytes | BinaryIO, *, replace: bool = True) -> ObjectInfo:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,10 +161,14 @@ class LocalStorage:
             try:
                 with os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(reader, out, CHUNK)
-                os.replace(tmp, path)
-            except BaseException:
+                if replace:
+                    os.replace(tmp, path)
+                else:  # a hard link is made only where no file is: atomic, whoever else writes there
+                    os.link(tmp, path)
+            finally:
                 Path(tmp).unlink(missing_ok=True)
-                raise
+        except FileExistsError:
+            raise ObjectExists(f"{normalise_key(key)} already holds an object in {self.url}.") from None
         except OSError as exc:
             raise StorageError(f"Could not write {normalise_key(key)!r} under {self.root}: {exc.strerror or exc}.") from exc
         return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
@@ -292,20 +299,26 @@ class S3Storage:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 return ObjectNotFound(f"No object {normalise_key(key or '')!r} in {self.url}.")
+            if code in ("PreconditionFailed", "412") and key:
+                return ObjectExists(f"{normalise_key(key)} already holds an object in {self.url}.")
             return StorageError(f"S3 refused a request to {where}: {code} {exc.response['Error'].get('Message', '')}".strip() + ".")
         return StorageError(f"Could not reach {where}{self._endpoint_hint()}: {exc}.")
 
     def _endpoint_hint(self) -> str:
         return f" at EARMARK_S3_ENDPOINT_URL={self.endpoint_url}" if self.endpoint_url else ""
 
-    def put(self, key: str, data: bytes | BinaryIO) -> ObjectInfo:
+    def put(self, key: str, data: bytes | BinaryIO, *, replace: bool = True) -> ObjectInfo:
+        """A small object in one request, conditional (``If-None-Match: *``) unless it may replace; a big one in
+        parts, after a HEAD that finds no object there unless it may replace (s3transfer's uploads take no
+        condition: the check is not atomic, but what it guards against, someone's object already at the key, is
+        there before the upload starts)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         full = self._key(key)
         small, stream = _whole_if_small(_as_stream(data))
         try:
             if small is not None:  # one request (upload_fileobj starts threads per call)
-                self.client.put_object(Bucket=self.bucket, Key=full, Body=small)
+                self.client.put_object(Bucket=self.bucket, Key=full, Body=small, **({} if replace else {"IfNoneMatch": "*"}))
                 return ObjectInfo(normalise_key(key), len(small), hashlib.sha256(small).hexdigest())
             with ExitStack() as stack:  # a big one: hashed first, then uploaded in parts (s3transfer reads them out of order)
                 if not _seekable(stream):
@@ -318,6 +331,8 @@ class S3Storage:
                 while reader.read(CHUNK):
                     pass
                 stream.seek(start)
+                if not replace and self.exists(key):
+                    raise ObjectExists(f"{normalise_key(key)} already holds an object in {self.url}.")
                 self.client.upload_fileobj(stream, self.bucket, full)
             return ObjectInfo(normalise_key(key), reader.size, reader.hash.hexdigest())
         except (BotoCoreError, ClientError) as exc:
