@@ -148,8 +148,8 @@ def _parallel_s3(bucket: Storage, root: SourceRoot, threads: int) -> Iterator[Ob
     ``threads`` threads, pages handed over through a bounded queue so memory stays at a few pages however large
     the bucket. A listing error stops the whole listing (a partial one must not be taken for the whole)."""
     assert isinstance(bucket, S3Storage)
-    folders, direct = _top_level(bucket, root.prefix)
-    yield from (ObjectInfo(f"s3://{root.bucket}/{o.key}", o.size, modified=o.modified) for o in direct)
+    folders: list[str] = []
+    yield from _top_level(bucket, root, folders)
     pages: queue.Queue[object] = queue.Queue(maxsize=threads * 2)
     stop = threading.Event()  # the consumer stopped early: producers give up instead of waiting for room
 
@@ -195,19 +195,18 @@ def _drain(pages: queue.Queue[object], producers: int, bucket: S3Storage) -> Ite
             yield from item  # type: ignore[misc]
 
 
-def _top_level(bucket: S3Storage, prefix: str) -> tuple[list[str], list[ObjectInfo]]:
-    """The folders (common prefixes) and the objects directly under ``prefix``."""
+def _top_level(bucket: S3Storage, root: SourceRoot, folders: list[str]) -> Iterator[ObjectInfo]:
+    """The objects directly under the root's prefix, page by page as they come; its folders (common prefixes, a
+    few per thousand objects) are added to ``folders``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    folders: list[str] = []
-    direct: list[ObjectInfo] = []
     try:
-        for page in bucket.client.get_paginator("list_objects_v2").paginate(Bucket=bucket.bucket, Prefix=prefix, Delimiter="/"):
+        for page in bucket.client.get_paginator("list_objects_v2").paginate(Bucket=bucket.bucket, Prefix=root.prefix, Delimiter="/"):
             folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
-            direct += [ObjectInfo(item["Key"], int(item["Size"]), modified=item.get("LastModified")) for item in page.get("Contents", [])]
+            yield from (ObjectInfo(f"s3://{root.bucket}/{item['Key']}", int(item["Size"]), modified=item.get("LastModified"))
+                        for item in page.get("Contents", []))
     except (BotoCoreError, ClientError) as exc:
         raise bucket._error(exc) from exc
-    return folders, direct
 
 
 class CatalogueStorage:
