@@ -1,0 +1,245 @@
+"""Named splits (train/dev/test) that never leak a group across them, stay put as the dataset grows, and say so.
+
+A split rule names its splits and their shares (``train=0.8,dev=0.1,test=0.1``), the metadata columns whose
+values make a group (speaker, recording session, prompt text: every sound of a group lands in one split), an
+optional column to stratify by (each of its values split in the same shares), whether shares count sounds or
+hours of audio, and a seed.
+
+How groups are placed, and why:
+
+- A sound's split is **stored** as its metadata field (``split`` by default), so it is filterable in Browse and an
+  export, and so a group placed once stays placed: a later run keeps every stored split and places only groups
+  that have none (a new sound of a placed group joins its group's split). Adding speakers never moves one.
+- New groups are taken in a seeded random order (sha256 of the seed and the group's values) and each goes to the
+  split furthest below its share *within its stratum*, counting what is placed already. The same seed and data give
+  the same splits; the shares are met to within the weight of one group (the report says by how much).
+- Groups are hashed from their values only, so the same speaker gets the same place in any dataset split with the
+  same seed.
+
+:func:`leakage` is the report every split export carries: groups across splits (none, by construction, unless stored
+splits were made with another rule), identical audio (sha256) across splits, identical transcripts across splits,
+and per split its sounds, hours, groups and the balance of the stratifying column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.catalogue.search import CatalogueQuery, narrowed, text_index
+from core.errors import ValidationError
+from core.store.db import batched, insert_for
+from core.store.models import Annotation, Sound, SoundField
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+TOLERANCE = 1e-6  # how far from 1 the shares may sum
+_OWN = "\x00sound"  # the group of a sound without a value in a group_by column: itself
+
+
+class Weight(str, Enum):
+    """What a split's share counts."""
+
+    SOUNDS = "sounds"
+    HOURS = "hours"
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    shares: tuple[tuple[str, float], ...]
+    group_by: tuple[str, ...] = ()  # metadata columns; none: every sound is a group of its own
+    stratify: str | None = None
+    weight: Weight = Weight.SOUNDS
+    seed: int = 0
+    field: str = "split"  # the metadata field that stores each sound's split
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.shares]
+
+    def describe(self) -> dict[str, Any]:
+        return {"shares": dict(self.shares), "group_by": list(self.group_by), "stratify": self.stratify,
+                "weight": self.weight.value, "seed": self.seed, "field": self.field}
+
+
+def parse_shares(text: str) -> tuple[tuple[str, float], ...]:
+    """``train=0.8,dev=0.1,test=0.1`` as (name, share) pairs; one sentence naming what is wrong otherwise."""
+    shares: list[tuple[str, float]] = []
+    for part in (p.strip() for p in (text or "").split(",") if p.strip()):
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if not _NAME.match(name):
+            raise ValidationError("split", f"The split name {name!r} must start with a letter and hold at most 32 letters, "
+                                           "digits, '_' or '-' (as in train=0.8,dev=0.1,test=0.1).")
+        try:
+            share = float(value)
+        except ValueError:
+            raise ValidationError("split", f"The share of split {name!r} must be a number, not {value.strip()!r}.") from None
+        if not 0 < share <= 1:
+            raise ValidationError("split", f"The share of split {name!r} must be above 0 and at most 1, not {share:g}.")
+        shares.append((name, share))
+    if len(shares) < 2:
+        raise ValidationError("split", "Name at least two splits with their shares, as in train=0.8,dev=0.1,test=0.1.")
+    if len({n for n, _ in shares}) != len(shares):
+        raise ValidationError("split", "Each split may be named only once.")
+    total = sum(s for _, s in shares)
+    if abs(total - 1) > TOLERANCE:
+        raise ValidationError("split", f"The shares must add up to 1, not {total:g}.")
+    return tuple(shares)
+
+
+@dataclass
+class _Member:
+    sound_id: str
+    seconds: float
+    sha256: str | None
+    values: dict[str, str | None]  # the rule's columns (group_by, stratify, its own field)
+
+
+@dataclass
+class Placement:
+    """Each sound's split, and what was placed now: the groups placed by this run and the sounds newly stored."""
+
+    splits: dict[str, str] = field(default_factory=dict)  # sound id -> split
+    groups: dict[tuple[str, ...], str] = field(default_factory=dict)  # group -> split
+    new_groups: int = 0
+    new_sounds: int = 0
+    own_groups: int = 0  # sounds without a value in a group_by column: each placed as a group of its own
+
+
+def _members(session: Session, query: CatalogueQuery, viewer_id: str | None, rule: SplitRule) -> list[_Member]:
+    """Every sound the query matches, with its duration, sha256 and the rule's columns, in one query (a scalar
+    subquery per column: no IN list of the sounds)."""
+    columns = list(dict.fromkeys([*rule.group_by, *([rule.stratify] if rule.stratify else []), rule.field]))
+    values = [select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == name).scalar_subquery()
+              for name in columns]
+    statement = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session)).with_only_columns(
+        Sound.id, Sound.duration_seconds, Sound.sha256, *values)
+    return [_Member(row[0], float(row[1] or 0.0), row[2], dict(zip(columns, row[3:])))
+            for row in session.execute(statement)]
+
+
+def _group_of(member: _Member, rule: SplitRule) -> tuple[str, ...]:
+    if not rule.group_by:
+        return (_OWN, member.sound_id)
+    values = tuple(member.values.get(c) for c in rule.group_by)
+    if any(v in (None, "") for v in values):
+        return (_OWN, member.sound_id)
+    return tuple(str(v) for v in values)
+
+
+def _order(seed: int, group: tuple[str, ...]) -> str:
+    return hashlib.sha256("\x1f".join((str(seed), *group)).encode()).hexdigest()
+
+
+def place(members: list[_Member], rule: SplitRule) -> Placement:
+    """Where each sound goes (pure: no database), keeping every stored split of a known group."""
+    groups: dict[tuple[str, ...], list[_Member]] = defaultdict(list)
+    for member in members:
+        groups[_group_of(member, rule)].append(member)
+    result = Placement(own_groups=sum(1 for g in groups if g[0] == _OWN) if rule.group_by else 0)
+    weight = (lambda m: m.seconds / 3600) if rule.weight is Weight.HOURS else (lambda m: 1.0)
+    placed: dict[str | None, Counter[str]] = defaultdict(Counter)  # stratum -> split -> weight placed
+    totals: dict[str | None, float] = defaultdict(float)  # stratum -> weight seen so far, placed and new
+    pending = []
+    for group, items in groups.items():
+        stratum = _stratum(items, rule)
+        stored = Counter(m.values.get(rule.field) for m in items if m.values.get(rule.field) in rule.names)
+        size = sum(weight(m) for m in items)
+        totals[stratum] += size
+        if stored:
+            split = stored.most_common(1)[0][0]
+            result.groups[group] = split
+            placed[stratum][split] += size
+        else:
+            pending.append((_order(rule.seed, group), group, stratum, size))
+    for _, group, stratum, size in sorted(pending):
+        result.groups[group] = _most_behind(rule, placed[stratum], totals[stratum])
+        placed[stratum][result.groups[group]] += size
+        result.new_groups += 1
+    for group, items in groups.items():
+        for member in items:
+            result.splits[member.sound_id] = result.groups[group]
+            result.new_sounds += member.values.get(rule.field) != result.groups[group]
+    return result
+
+
+def _stratum(items: list[_Member], rule: SplitRule) -> str | None:
+    if not rule.stratify:
+        return None
+    counts = Counter(m.values.get(rule.stratify) or "" for m in items)
+    return counts.most_common(1)[0][0]
+
+
+def _most_behind(rule: SplitRule, placed: Counter[str], total: float) -> str:
+    """The split whose placed weight is furthest below its share of the stratum (ties: the order of the rule)."""
+    return max(rule.shares, key=lambda pair: pair[1] * total - placed[pair[0]])[0]
+
+
+def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> Placement:
+    """Place the sounds ``query`` matches and store each one's split as its metadata field ``rule.field`` (an
+    upsert per sound whose split is new or changed, in batches)."""
+    members = _members(session, query, viewer_id, rule)
+    placement = place(members, rule)
+    changed = [{"sound_id": m.sound_id, "name": rule.field, "value": placement.splits[m.sound_id]}
+               for m in members if m.values.get(rule.field) != placement.splits[m.sound_id]]
+    for batch in batched(changed):
+        statement = insert_for(session, SoundField).values(batch)
+        session.execute(statement.on_conflict_do_update(index_elements=["sound_id", "name"],
+                                                        set_={"value": statement.excluded.value}))
+    return placement
+
+
+def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
+    """What the stored splits of the sounds ``query`` matches share across splits, and what each split holds."""
+    members = [m for m in _members(session, query, viewer_id, rule) if m.values.get(rule.field) in rule.names]
+    split_of = {m.sound_id: str(m.values[rule.field]) for m in members}
+    return {
+        "rule": rule.describe(),
+        "groups_across_splits": _across((_group_of(m, rule), split_of[m.sound_id]) for m in members),
+        "identical_audio_across_splits": _across((m.sha256, split_of[m.sound_id]) for m in members if m.sha256),
+        "identical_transcripts_across_splits": _across(_transcripts(session, split_of)),
+        "splits": {name: _summary([m for m in members if split_of[m.sound_id] == name], rule) for name in rule.names},
+    }
+
+
+def _across(pairs: Iterable[tuple[Any, str]], examples: int = 5) -> dict[str, Any]:
+    """How many keys occur in more than one split, and a few of them with their splits."""
+    where: dict[Any, set[str]] = defaultdict(set)
+    for key, split in pairs:
+        where[key].add(split)
+    shared = [(key, sorted(splits)) for key, splits in where.items() if len(splits) > 1]
+    return {"count": len(shared), "examples": [{"key": " / ".join(k) if isinstance(k, tuple) else k, "splits": s}
+                                               for k, s in sorted(shared, key=lambda item: str(item[0]))[:examples]]}
+
+
+def _transcripts(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str]]:
+    """(normalised text, split) of every annotation with text on these sounds (lower case, spaces collapsed)."""
+    for batch in batched(list(split_of)):
+        for sound_id, text in session.execute(select(Annotation.sound_id, Annotation.text)
+                                              .where(Annotation.sound_id.in_(batch), Annotation.text.is_not(None))):
+            normal = " ".join(str(text).lower().split())
+            if normal:
+                yield normal, split_of[sound_id]
+
+
+def _summary(members: list[_Member], rule: SplitRule) -> dict[str, Any]:
+    summary: dict[str, Any] = {"sounds": len(members), "hours": round(sum(m.seconds for m in members) / 3600, 4),
+                               "groups": len({_group_of(m, rule) for m in members})}
+    if rule.stratify:
+        summary[rule.stratify] = dict(sorted(Counter(m.values.get(rule.stratify) or "" for m in members).items()))
+    return summary
+
+
+def shares_met(report: dict[str, Any], rule: SplitRule) -> dict[str, float]:
+    """Each split's share as placed (by the rule's weight), to set beside the shares asked for."""
+    key = "hours" if rule.weight is Weight.HOURS else "sounds"
+    total = sum(s[key] for s in report["splits"].values()) or 1
+    return {name: round(s[key] / total, 4) for name, s in report["splits"].items()}
