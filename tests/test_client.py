@@ -112,7 +112,7 @@ def test_jobs_through_the_client(server, admin):
         assert len(results) == 3 and all(set(r["fields"]) >= {"audio_stats.rms_dbfs", "audio_stats.peak_dbfs"} for r in results)
         table = hal.http.get(f"/api/v1/jobs/{job['id']}/results", params={"format": "csv"})
         assert table.headers["content-type"].startswith("text/csv") and len(table.text.splitlines()) == 4
-        with pytest.raises(Exception, match="must be from 0 to 1"):
+        with pytest.raises(Exception, match="params.sensitivity must be at most 1, not 3"):
             hal.submit_job("onsets", dataset="field", params={"sensitivity": 3})
 
 

@@ -82,7 +82,7 @@ def test_sounds_and_annotations_endpoints(api):
     assert note["sound"] == f"/api/v1/sounds/{sound_id}" and note["end_seconds"] == 1.7 and note["tags"] == ["hi-hat", "snare"]
     bad = api.post(f"/api/v1/sounds/{sound_id}/annotations", json={"start_seconds": -1, "duration_seconds": 1, "tags": ["x"]},
                    headers=basic("hal"))
-    assert bad.status_code == 400 and bad.json() == {"error": "start_seconds must not be negative."}
+    assert bad.status_code == 400 and bad.json() == {"error": "start_seconds must be at least 0, not -1."}
     assert api.post("/api/v1/sounds/nope/annotations", json={"start_seconds": 1, "duration_seconds": 1, "tags": ["x"]},
                     headers=basic("hal")).status_code == 404
     ranged = api.get(f"/api/v1/sounds/{sound_id}/annotations?time_range=1.5,3", headers=basic("vox")).json()

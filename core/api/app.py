@@ -5,8 +5,11 @@ the docs page are FastAPI's, made from these routes.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +23,7 @@ from core import __version__
 from core.api import annotations, files, guards, jobs, sounds, subsets, users
 from core.api.deps import PREFIX, App, Caller
 from core.api.errors import error_response, validation_message
+from core.api.models import AUTHENTICATED, Health, Totals
 from core.catalogue.stats import catalogue_stats
 from core.errors import EarmarkError
 
@@ -40,19 +44,11 @@ async def _earmark_error(_request: Request, exc: EarmarkError) -> JSONResponse:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:  # Starlette names the methods of the first route on the path; there may be more
-        headers["Allow"] = ", ".join(allowed_methods(request))
+        headers["Allow"] = ", ".join(sorted(guards.allowed_methods(request.scope)))
     message = {404: f"There is no {request.method} {request.url.path} in this API (see {PREFIX}/docs).",
                405: f"{request.method} is not allowed on {request.url.path} (only {headers.get('Allow')})."
                }.get(exc.status_code, str(exc.detail))
     return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers or None)
-
-
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the API answers on this request's path (GET, HEAD, PATCH, DELETE ...)."""
-    scope = request.scope
-    path, root = scope["path"], scope.get("root_path", "")
-    path = path[len(root):] if root and path.startswith(root) else path
-    return sorted({m for pattern, methods in request.app.state.methods_by_path for m in methods if pattern.match(path)})
 
 
 def _methods_by_path(api: FastAPI, routers: tuple[APIRouter, ...]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
@@ -88,21 +84,37 @@ def create_app() -> FastAPI:
 
     api.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
-    @api.get("/health", summary="Whether the server is up (no authentication)", tags=["stats"])
+    @api.get("/health", summary="Whether the server is up (no authentication)", tags=["stats"], response_model=Health)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.get("/", summary="High-level stats: totalSounds, totalAnnotations, totalUsers", tags=["stats"])
+    @api.get("/", summary="High-level stats: totalSounds, totalAnnotations, totalUsers", tags=["stats"], response_model=Totals,
+             responses=AUTHENTICATED)
     def stats(app: App, user: Caller) -> dict[str, int]:
         with app.db.read() as session:
             figures = catalogue_stats(session)
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
-    routers = (users.router, sounds.router, annotations.router, files.router, files.uploads, jobs.router, subsets.router)
+    routers = (users.router, sounds.router, annotations.router, files.router, files.uploads, files.links, jobs.router,
+               subsets.router, subsets.links)
     for router in routers:
         api.include_router(router)
     api.state.methods_by_path = _methods_by_path(api, routers)
+    api.openapi = functools.partial(_document, api, api.openapi)  # type: ignore[method-assign]
     return api
+
+
+def _document(api: FastAPI, generate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """FastAPI's document, less the 422 it adds to every route that takes input: this server never answers 422
+    (a request that does not fit is a 400, documented on each route with the error body)."""
+    document = generate()
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document
 
 
 class _Prefix(Mount):

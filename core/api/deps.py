@@ -12,13 +12,14 @@ from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote
 
 import anyio
-from fastapi import Depends, Query, Request, Response, Security
+from fastapi import Depends, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from core.accounts import auth, credentials
+from core.api.models import TAG_LIST, free_text
 from core.context import Earmark, open_earmark
 from core.errors import PermissionDenied
 from core.store.config import settings
@@ -176,8 +177,8 @@ class Paging(BaseModel):
 
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="results per page")
     page_number: int = Field(1, ge=1, le=MAX_PAGE_NUMBER, description="page to view")
-    low_id: str | None = Field(None, max_length=64, description="only ids after this one (keyset)")
-    tags: str | None = Field(None, max_length=2000, description="comma-separated; all of them")
+    low_id: str | None = free_text(64, "only ids after this one (keyset)")
+    tags: str | None = TAG_LIST
 
     def request(self) -> PageRequest:
         return PageRequest(self.page_size, self.page_number, self.low_id or None)
@@ -185,8 +186,6 @@ class Paging(BaseModel):
     def tag_list(self) -> tuple[str, ...]:
         return split_tags(self.tags)
 
-
-PagingQuery = Annotated[Paging, Query()]
 
 
 def attachment(filename: str) -> dict[str, str]:

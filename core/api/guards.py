@@ -48,6 +48,14 @@ class SameOriginWrites:
         return None
 
 
+def allowed_methods(scope: dict) -> set[str]:
+    """Every method some route of the API answers on this request's path (GET, HEAD, PATCH, DELETE ...): the
+    table core.api.app keeps in the app's state."""
+    path, root = scope["path"], scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path
+    return {m for pattern, methods in scope["app"].state.methods_by_path for m in methods if pattern.match(path)}
+
+
 class _TooLarge(HTTPException):
     """Raised while the body streams in (an HTTPException, so body parsers let it through to the 413 answer)."""
 
@@ -69,8 +77,8 @@ class GuardedBodies:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in self.BODY_METHODS:
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] not in self.BODY_METHODS or scope["method"] not in allowed_methods(scope):
+            await self.app(scope, receive, send)  # no route takes it here: a 404 or 405 without reading the body
             return
         headers = _headers(scope)
         app = earmark()

@@ -3,7 +3,7 @@ reference, read, and the audio itself (whole, a byte range, or a part in seconds
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -11,6 +11,23 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from core.api.deps import PREFIX, SERVED_FILE_HEADERS, App, Bounded, Caller, Paging, linked, page_of, unbounded
+from core.api.models import (
+    AUTHENTICATED,
+    TITLE,
+    Body,
+    Channel,
+    Length,
+    Peaks,
+    Seconds,
+    SoundOut,
+    SoundPage,
+    Tag,
+    binary,
+    dataset_name,
+    errors,
+    free_text,
+    no_content,
+)
 from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
@@ -21,29 +38,34 @@ from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
 from core.store.models import Sound
 
-router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"])
+router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"], responses=AUTHENTICATED)
+VIEW_RULES = ("The view must lie in the sound (`end` after `start`) and `channel` be one it has (0 to its channels - 1): "
+              "a 400 otherwise; a sound without stored audio is a 404.")
 
 
 class SoundQuery(Paging):
-    created_by: str | None = Field(None, max_length=64, description="user id")
-    dataset: str | None = Field(None, max_length=200, description="dataset name")
-    sort: str | None = Field(None, max_length=20, description="date, name, duration or annotations (then page with the cursor in next)")
+    created_by: str | None = free_text(64, "user id")
+    dataset: str | None = free_text(200, "dataset name")
+    sort: Literal["date", "name", "duration", "annotations"] | None = Field(
+        None, description="date, name, duration or annotations (then page with the cursor in next)")
     descending: bool = Field(False, description="true: largest first")
-    cursor: str | None = Field(None, max_length=2000, description="where a sorted listing goes on (from next)")
+    cursor: str | None = free_text(2000, "where a sorted listing goes on: only as the server handed it out in next")
 
 
-class NewSound(BaseModel):
-    title: str = Field("", max_length=1000)
-    duration_seconds: float = Field(gt=0, le=MAX_SOUND_SECONDS, allow_inf_nan=False, description="seconds (at most a week)")
-    audio_url: str | None = Field(None, max_length=2000)
-    info_url: str | None = Field(None, max_length=2000)
-    license_type: str | None = Field(None, max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=1000)
-    dataset: str | None = Field(None, max_length=200)
+class NewSound(Body):
+    title: str = TITLE
+    duration_seconds: Length = Field(description=f"seconds, more than 0 and at most {MAX_SOUND_SECONDS} (a week)")
+    audio_url: str | None = free_text(1024, "where the audio is")
+    info_url: str | None = free_text(2000)
+    license_type: str | None = free_text(200)
+    tags: list[Tag] = Field(default_factory=list, max_length=1000)
+    dataset: str | None = dataset_name(None, "the dataset (default: your user name)")
 
 
-@router.get("", summary="Sounds, a page at a time; with sort (date, name, duration, annotations) and descending, in that order")
-def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Query()) -> dict:
+@router.get("", summary="Sounds, a page at a time; with sort (date, name, duration, annotations) and descending, in that order",
+            response_model=SoundPage, response_model_exclude_unset=True, responses=errors(400),
+            description="A `cursor` is only ever one the server handed out in `next` (any other is a 400).")
+def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Query()) -> dict[str, Any]:
     if query.sort or query.cursor:
         return _sorted_sounds(app, user, request, query)
     with app.db.read() as session:
@@ -52,7 +74,7 @@ def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Qu
         return page_of(page, "/sounds")
 
 
-def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict:
+def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict[str, Any]:
     """Sorted listings page with the catalogue's keyset cursor (``next`` carries it); the total is capped."""
     spec = CatalogueQuery(dataset=query.dataset or None, created_by=query.created_by or None, tags=query.tag_list(),
                           sort=query.sort or "date", descending=query.descending)
@@ -64,8 +86,10 @@ def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict:
             "next": f"{PREFIX}/sounds?{urlencode(following)}" if page.next_cursor else None}
 
 
-@router.post("", status_code=201, summary="Create a sound whose audio lives at audio_url (dataset users and administrators)")
-def create_sound(app: App, user: Caller, body: NewSound) -> dict:
+@router.post("", status_code=201, summary="Create a sound whose audio lives at audio_url (dataset users and administrators)",
+             response_model=SoundOut, responses=errors(400, 409, 413),
+             description="A dataset holds one sound per path (its audio_url, else its title): another is a 409.")
+def create_sound(app: App, user: Caller, body: NewSound) -> dict[str, Any]:
     with app.db.write() as session:
         sound = SoundService(session, app.storage).create_reference(
             user, title=body.title, duration_seconds=body.duration_seconds, audio_url=body.audio_url, info_url=body.info_url,
@@ -73,13 +97,14 @@ def create_sound(app: App, user: Caller, body: NewSound) -> dict:
         return linked(public_sound(sound))
 
 
-@router.get("/{sound_id}", summary="One sound")
-def get_sound(app: App, user: Caller, sound_id: str) -> dict:
+@router.get("/{sound_id}", summary="One sound", response_model=SoundOut, responses=errors(400, 404))
+def get_sound(app: App, user: Caller, sound_id: str) -> dict[str, Any]:
     with app.db.read() as session:
         return linked(public_sound(SoundService(session, app.storage).get(sound_id)))
 
 
-@router.head("/{sound_id}", status_code=204, summary="Whether a sound exists (204, or 404)")
+@router.head("/{sound_id}", status_code=204, summary="Whether a sound exists (204, or 404)", response_class=Response,
+             responses=no_content("it exists") | errors(400, 404))
 def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
     with app.db.read() as session:
         SoundService(session, app.storage).get(sound_id)
@@ -100,15 +125,16 @@ def _view_of(app: App, sound_id: str, start: float, end: float | None) -> tuple[
 
 
 class PeaksQuery(BaseModel):
-    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
-    end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
+    start: Seconds = Field(0.0, description="seconds: the view's left edge")
+    end: Length | None = Field(None, description="seconds: its right edge (default: the end)")
     points: int = Field(2000, ge=10, le=peaks.MAX_POINTS, description="at most this many points (min/max pairs count two)")
-    channel: int | None = Field(None, ge=0, le=255, description="one channel (default: all together)")
+    channel: Channel | None = Field(None, description="one channel (default: all together)")
 
 
-@router.get("/{sound_id}/peaks", summary="The waveform of a view: real samples, or min/max pairs from the peaks pyramid, at most `points` of them")
+@router.get("/{sound_id}/peaks", summary="The waveform of a view: real samples, or min/max pairs from the peaks pyramid, at most `points` of them",
+            response_model=Peaks, responses=errors(400, 404), description=VIEW_RULES)
 @unbounded
-def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict:
+def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict[str, Any]:
     """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
     sound, end = _view_of(app, sound_id, query.start, query.end)
     line = peaks.envelope(app.storage, sound.file.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
@@ -119,14 +145,15 @@ def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQue
 
 
 class SpectrogramQuery(BaseModel):
-    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="seconds: the view's left edge")
-    end: float | None = Field(None, gt=0, allow_inf_nan=False, description="seconds: its right edge (default: the end)")
-    channel: int | None = Field(None, ge=0, le=255, description="one channel (default: all together)")
+    start: Seconds = Field(0.0, description="seconds: the view's left edge")
+    end: Length | None = Field(None, description="seconds: its right edge (default: the end)")
+    channel: Channel | None = Field(None, description="one channel (default: all together)")
 
 
 @router.get("/{sound_id}/spectrogram", response_class=Response,
-            responses={200: {"content": {"image/png": {}}, "description": "a PNG: time left to right, frequency bottom to top"}},
-            summary=f"The spectrogram of a view of up to {SPECTROGRAM_MAX_SECONDS:g} s, as a PNG image")
+            responses=binary("image/png", "a PNG: time left to right, frequency bottom to top") | errors(400, 404),
+            summary=f"The spectrogram of a view of up to {SPECTROGRAM_MAX_SECONDS:g} s, as a PNG image",
+            description=f"{VIEW_RULES} A view longer than {SPECTROGRAM_MAX_SECONDS:g} s is a 400 (zoom in).")
 @unbounded
 def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[SpectrogramQuery, Query()]) -> Response:
     sound, end = _view_of(app, sound_id, query.start, query.end)
@@ -134,11 +161,22 @@ def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[Sp
     return Response(image, media_type="image/png", headers={**SERVED_FILE_HEADERS, "Cache-Control": "private, max-age=3600"})
 
 
-@router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV")
+AUDIO = {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}},
+                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV",
+            response_class=Response,
+            responses={200: {"description": "the stored file as it was uploaded (its own audio type), or the part asked for "
+                                            "as audio/wav", **AUDIO},
+                       206: {"description": "the byte range a Range header asked for", **AUDIO}} | errors(400, 404, 416),
+            description="With `start` and/or `end`: that part, encoded as WAV (an end after the start, at most 10 minutes "
+                        "and a bounded number of samples: a 400 otherwise). Without: the stored file, whole or the single "
+                        "byte range of a `Range: bytes=a-b` header. A sound without stored audio is a 404.")
 @unbounded
 def sound_audio(app: App, user: Caller, sound_id: str,
-                start: float | None = Query(None, allow_inf_nan=False, description="seconds (with end: just that part, as WAV)"),
-                end: float | None = Query(None, allow_inf_nan=False, description="seconds"),
+                start: Annotated[Seconds | None, Query(description="seconds (with end: just that part, as WAV)")] = None,
+                end: Annotated[Seconds | None, Query(description="seconds")] = None,
                 range_: str | None = Header(None, alias="range", include_in_schema=False)) -> Response:
     with app.db.read() as session:
         sound = SoundService(session, app.storage).get(sound_id)

@@ -10,10 +10,13 @@ from pydantic import BaseModel, BeforeValidator, Field
 from starlette.background import BackgroundTask
 
 from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags, unbounded
+from core.api.models import AUTHENTICATED, TAG_LIST, Where, binary, errors, free_text, matching
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.context import Earmark
 from core.export.links import request_for_link
 from core.export.subset import (
+    FORMATS,
+    MAX_COUNT,
     ExportRequest,
     check_count,
     default_seed,
@@ -21,23 +24,31 @@ from core.export.subset import (
     stream_zip,
 )
 
-router = APIRouter(route_class=Bounded, tags=["subsets"])
+router = APIRouter(route_class=Bounded, tags=["subsets"], responses=AUTHENTICATED)
+# The subset behind a signed link: no credentials, so no 401 or 429.
+links = APIRouter(route_class=Bounded, tags=["subsets"])
+FORMAT = "|".join(FORMATS)
+FORMATS_PATTERN = rf"^({FORMAT})?(,({FORMAT})?)*$"
+ZIP = binary("application/zip", "the ZIP, streamed (its name in Content-Disposition, the seed in X-Earmark-Seed)")
 
 
 class SubsetQuery(BaseModel):
-    count: Annotated[int, BeforeValidator(check_count)] = Field(10, description="how many sounds")
-    q: str = Field("", max_length=500, description="text in the path or title")
-    dataset: str | None = Field(None, max_length=200, description="dataset name")
-    tags: str | None = Field(None, max_length=2000, description="comma-separated; all of them")
-    where: list[str] = Field(default_factory=list, max_length=100, description="COLUMN=VALUE, may repeat")
+    count: Annotated[int, BeforeValidator(check_count)] = Field(10, ge=1, le=MAX_COUNT, description="how many sounds")
+    q: str = free_text(500, "text in the path or title", default="")
+    dataset: str | None = free_text(200, "dataset name")
+    tags: str | None = TAG_LIST
+    where: list[Where] = Field(default_factory=list, max_length=100, description="COLUMN=VALUE, may repeat")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="random seed (the same seed and filters give the same files)")
-    balance: str | None = Field(None, max_length=200, description="metadata column to balance on")
+    balance: str | None = free_text(200, "metadata column to balance on")
     cap: int | None = Field(None, ge=0, le=10**9, description="at most this many per value")
-    formats: str = Field("csv", max_length=200, description="csv,json,audacity,textgrid,rttm")
+    formats: str = matching(FORMATS_PATTERN, f"be formats separated by commas, of {', '.join(FORMATS)}", default="csv",
+                            max_length=200, description=",".join(FORMATS))
     on_missing: Literal["skip", "fail"] = Field("skip", description="a file missing from storage: leave it out, or stop")
 
 
-@router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed")
+@router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed", response_class=StreamingResponse,
+            responses=ZIP | errors(400, 404),
+            description="No sound that matches is a 404; with on_missing=fail, so is a file missing from storage.")
 @unbounded
 def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> StreamingResponse:
     seed = default_seed() if query.seed is None else query.seed
@@ -48,7 +59,10 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
     return _streamed(app, request)
 
 
-@router.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)")
+@links.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)",
+           response_class=StreamingResponse, responses=ZIP | errors(400, 403, 404),
+           description="A token that is not a subset link, forged, expired or ended (logout, password change, "
+                       "deactivation) is a 403.")
 @unbounded
 def download_by_link(app: App, token: str) -> StreamingResponse:
     with app.db.read() as session:
