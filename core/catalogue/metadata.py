@@ -5,8 +5,11 @@ newlines), JSON lines or Parquet, read with pandas into text columns backed by A
 takes about twice its size in memory rather than a Python dict per row. It joins either by a path column
 (``path``, ``file_name`` as in Hugging Face's AudioFolder, or one the user names) or, for speaker-level tables
 like VoxCeleb's, by the first folder of each file's path (the speaker id): the column whose values match those
-folder names is found by looking. The join itself runs in Arrow; only the rows that match a file being imported are
-kept, and a row becomes a dict only when its file is stored.
+folder names is found by looking. The join looks the table's values up in a pandas Index of the files' paths a
+slice at a time, and keeps each file's row number in a numpy array: no Python object per row or per file beyond
+the caller's own path strings (a million files joined to a million rows: 3x the table's size, was 6x; see
+BENCHMARKS.md). Only the rows that match a file being imported are kept, and a row becomes a dict only when its
+file is stored.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -23,6 +26,7 @@ from core.errors import EarmarkError, ValidationError
 from core.store.storage import normalise_key
 
 if TYPE_CHECKING:  # pandas and Arrow cost ~90 MB when imported: only processes that read a table load them
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -35,6 +39,8 @@ MAX_COLUMN_NAME = 128  # characters of a column name (the database's limit for a
 SNIFF_BYTES = 64 * 1024
 SEPARATORS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
+RESPELL_BATCH = 65_536  # files whose other spellings are looked for at once
+LOOKUP_SLICE = 8_192  # a table's values made Python strings at once, to be looked up among the files
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Source = bytes | Path
 
@@ -181,6 +187,27 @@ def _clean_path(raw: str) -> str | None:
         return None
 
 
+class KeyRows(Mapping[str, int]):
+    """Each key's row in a join's matched table, as a pandas Index of the keys and a numpy array of rows (-1: the
+    key found no row, and is not in the mapping). The Index's hash table points at the caller's own strings, so a
+    million file paths take ~40 MB this way; a dict of str -> int took ~60 MB, its int objects included."""
+
+    def __init__(self, keys: pd.Index, rows: np.ndarray) -> None:
+        self.index, self.rows = keys, rows
+
+    def __getitem__(self, key: str) -> int:
+        row = int(self.rows[self.index.get_loc(key)])
+        if row < 0:
+            raise KeyError(key)
+        return row
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, row in zip(self.index, self.rows) if row >= 0)
+
+    def __len__(self) -> int:
+        return int((self.rows >= 0).sum())
+
+
 @dataclass
 class MetadataJoin:
     """The rows of one table that match the files, and how they join: ``by`` is "path" (``keys`` are the files'
@@ -190,8 +217,9 @@ class MetadataJoin:
     by: str
     column: str
     matched: pa.Table
-    keys: dict[str, int]
+    keys: Mapping[str, int]
     table_rows: int = 0
+    joined_rows: int = 0
 
     def row_for(self, relative_path: str) -> dict[str, str]:
         """The row for one file (its columns as text), or {} if the table has none."""
@@ -203,7 +231,7 @@ class MetadataJoin:
 
     def describe(self) -> str:
         how = f"column {self.column!r} = path" if self.by == "path" else f"column {self.column!r} = speaker folder"
-        return f"{self.name}: {len(set(self.keys.values())):,} of {self.table_rows:,} rows joined by {how}"
+        return f"{self.name}: {self.joined_rows:,} of {self.table_rows:,} rows joined by {how}"
 
 
 def _path_variants(relative_path: str) -> Iterable[str]:
@@ -236,7 +264,7 @@ def plan_join(table: pd.DataFrame, file_paths: list[str], name: str, path_column
             f"{name} has no path column ({', '.join(PATH_COLUMNS)}) and no column matching the speaker folders; "
             "name the path column.",
         )
-    return _matched(table, name, "speaker", best, speakers, _positions(speakers, pa.array(table[best])))
+    return _matched(table, name, "speaker", best, *_first_rows(speakers, pa.chunked_array(table[best])))
 
 
 def _folders(relative_path: str) -> tuple[str, ...]:
@@ -244,57 +272,80 @@ def _folders(relative_path: str) -> tuple[str, ...]:
     return PurePosixPath(relative_path).parts[:-1]
 
 
-def _positions(keys: list[str], values: pa.Array | pa.ChunkedArray) -> list[int | None]:
-    """For each key, the first row whose value equals it (None if none), as a hash join in Arrow. With few keys
-    (an import of some files against a big table) the table is filtered against a hash set of the keys and only
-    the rows that matched come into Python; with many, Arrow hashes the table and finds each key in it."""
+def _first_rows(keys: list[str], values: pa.ChunkedArray) -> tuple[pd.Index, np.ndarray]:
+    """Each distinct key and the first row whose value equals it (-1 if none): a hash join in which the keys are a
+    pandas Index (its hash table points at the caller's strings instead of copying them, as an Arrow one would)
+    and the values are looked up in it a slice at a time, so only one slice of them is ever Python strings. With
+    few keys (an import of some files against a big table) Arrow first keeps the values that equal one."""
+    import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
-    if len(keys) > len(values) // 8:
-        return pc.index_in(pa.array(keys, pa.string()), value_set=values).to_pylist()
-    rows = pc.indices_nonzero(pc.is_in(values, value_set=pa.array(keys, pa.string())))
-    first: dict[str, int] = {}
-    for row, value in zip(rows.to_pylist(), values.take(rows).to_pylist()):
-        first.setdefault(value, row)
-    return [first.get(key) for key in keys]
+    index = pd.Index(keys, dtype=object)
+    index = index if index.is_unique else index.unique()
+    none = len(values)
+    first, rows = np.full(len(index), none, dtype=np.int64), np.arange(none)
+    if len(index) < len(values) // 8:
+        hits = pc.indices_nonzero(pc.is_in(values, value_set=pa.array(index, pa.string())))
+        values, rows = values.take(hits), hits.to_numpy()
+    for start in range(0, len(values), LOOKUP_SLICE):
+        found = index.get_indexer(values.slice(start, LOOKUP_SLICE).to_numpy())
+        np.minimum.at(first, found[found >= 0], rows[start:start + LOOKUP_SLICE][found >= 0])
+    first[first == none] = -1
+    return index, first
 
 
-def _canonical_paths(paths: pd.Series) -> pa.Array | pa.ChunkedArray:
+def _canonical_paths(paths: pd.Series) -> pa.ChunkedArray:
     """A path column as storage keys: the few spelled unusually (backslashes, ``./``, doubled slashes) made
     canonical one by one; the rest, already canonical, are not copied."""
     import pyarrow as pa
     odd = paths.str.contains(r"\\|(?:^|/)\.{1,2}(?:/|$)|//|^/", regex=True)
     if odd.any():
         paths = paths.where(~odd, paths[odd].map(lambda raw: _clean_path(raw) or "").astype(paths.dtype))
-    return pa.array(paths)
+    return pa.chunked_array(paths)
 
 
 def _by_path(table: pd.DataFrame, file_paths: list[str], name: str, column: str) -> MetadataJoin:
-    """Rows whose path names one of the files, the file's own path tried first and then the other spellings a
-    table may use, for the files not found as they are."""
+    """Rows whose path names one of the files: the files' own paths first, then the other spellings a table may
+    use for the files not found as they are, a batch of such files at a time (a table that spells every path
+    otherwise then costs one batch of extra strings, not a few per file)."""
+    import numpy as np
     paths = _canonical_paths(table[column])
-    found = dict(zip(file_paths, _positions(file_paths, paths)))
-    missing = [f for f, position in found.items() if position is None]
-    if missing:
-        tries = [(file, variant) for file in missing for variant in list(_path_variants(file))[1:]]
-        for (file, _), position in zip(tries, _positions([v for _, v in tries], paths)):
-            if position is not None and found[file] is None:
-                found[file] = position
-    return _matched(table, name, "path", column, list(found), list(found.values()))
+    files, rows = _first_rows(file_paths, paths)
+    missing = np.flatnonzero(rows < 0)
+    for start in range(0, len(missing), RESPELL_BATCH):
+        batch = missing[start:start + RESPELL_BATCH]
+        rows[batch] = _respelled(list(files[batch]), paths)
+    return _matched(table, name, "path", column, files, rows)
 
 
-def _matched(table: pd.DataFrame, name: str, by: str, column: str, keys: list[str], positions: list[int | None]) -> MetadataJoin:
+def _respelled(files: list[str], paths: pa.ChunkedArray) -> np.ndarray:
+    """For each file, the first row naming it by another of its spellings (-1 if none), tried in their order: the
+    second spelling of every file, then the third of those still not found, and so on."""
+    import numpy as np
+    rows = np.full(len(files), -1, dtype=np.int64)
+    spelling = 1
+    while tries := {i: s[spelling] for i, file in enumerate(files) if rows[i] < 0 and len(s := list(_path_variants(file))) > spelling}:
+        spelled, found = _first_rows(list(tries.values()), paths)
+        rows[list(tries)] = found[spelled.get_indexer(list(tries.values()))]
+        spelling += 1
+    return rows
+
+
+def _matched(table: pd.DataFrame, name: str, by: str, column: str, keys: pd.Index, rows: np.ndarray) -> MetadataJoin:
     """Keep only the rows some key found, as an Arrow table (the whole table when most rows are found, rather
     than a copy of it); each key points at its row there."""
+    import numpy as np
     import pyarrow as pa
-    rows = sorted({p for p in positions if p is not None})
-    if len(rows) > len(table) // 2:
-        matched, where = pa.Table.from_pandas(table, preserve_index=False), None
+    joined = np.zeros(len(table), dtype=bool)  # a mask rather than np.unique, which takes 60 MB for a million rows
+    joined[rows[rows >= 0]] = True
+    kept = np.flatnonzero(joined)
+    if len(kept) > len(table) // 2:
+        matched = pa.Table.from_pandas(table, preserve_index=False)
     else:
-        matched = pa.Table.from_pandas(table.iloc[rows], preserve_index=False)
-        where = {row: index for index, row in enumerate(rows)}
-    found = {k: (where[p] if where else p) for k, p in zip(keys, positions) if p is not None}
-    return MetadataJoin(name, by, column, matched, found, len(table))
+        matched = pa.Table.from_pandas(table.iloc[kept], preserve_index=False)
+        rows = np.where(rows >= 0, np.searchsorted(kept, rows), -1)
+    return MetadataJoin(name, by, column, matched, KeyRows(keys, rows), len(table), len(kept))
 
 
 def spreadsheet_safe(value: object) -> object:
