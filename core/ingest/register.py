@@ -14,13 +14,15 @@ looked up a thousand at a time, and nothing holds a list of the catalogue.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import func, select, update
 
@@ -32,7 +34,7 @@ from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, ingest_au
 from core.store.db import Database
 from core.store.models import StoredFile, User, utcnow
 from core.store.sources import CatalogueStorage, SourceRoot, earmark_writes_at, is_registered, parse_source
-from core.store.storage import ObjectInfo, normalise_key
+from core.store.storage import CHUNK, ObjectInfo, normalise_key
 
 BATCH = 1000  # listed objects looked up (and marked seen) per query
 EXAMPLES = 5  # skipped objects named per reason
@@ -142,11 +144,14 @@ def _mark_seen(db: Database, batch: list[ObjectInfo], seen_at, summary: Register
 
 def _joins(storage: CatalogueStorage, sources: Iterable[str], paths: list[str], path_column: str | None,
            summary: RegisterSummary) -> list[metadata.MetadataJoin]:
+    """The metadata tables planned against the new files. A table in a bucket is copied to a temporary file first,
+    and a local one read where it is: the reader gets a path, never the whole table as bytes beside its own copy."""
     joins = []
     for name in sources:
         try:
-            data = storage.read_bytes(name) if is_registered(name) else _local_table(name)
-            joins.append(metadata.plan_join(metadata.read_table(data, PurePosixPath(name).name), paths, name, path_column))
+            with tempfile.TemporaryDirectory(prefix="earmark-table-") as tmp:
+                table = metadata.read_table(_table_path(storage, name, Path(tmp)), PurePosixPath(name).name)
+            joins.append(metadata.plan_join(table, paths, name, path_column))
             summary.notes.append(joins[-1].describe())
         except EarmarkError as exc:
             summary.counts["refused"] += 1
@@ -154,12 +159,16 @@ def _joins(storage: CatalogueStorage, sources: Iterable[str], paths: list[str], 
     return joins
 
 
-def _local_table(name: str) -> bytes:
-    try:
-        with open(name, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ValidationError("metadata", f"Cannot read the metadata table {name}: {exc.strerror or exc}.") from exc
+def _table_path(storage: CatalogueStorage, name: str, tmp: Path) -> Path:
+    if is_registered(name):
+        local = tmp / PurePosixPath(name).name
+        with storage.open(name) as source, local.open("wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+        return local
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ValidationError("metadata", f"The metadata table {name} is not a file on this machine.")
+    return path
 
 
 def _register_new(db: Database, storage: CatalogueStorage, actor: User, root: SourceRoot, new: list[_Listed],
