@@ -47,7 +47,6 @@ RULES_BEYOND_THE_SCHEMA = {
     "GET /sounds/{sound_id}/audio": "a part has its end after its start and is at most 10 minutes",
     "POST /sounds/{sound_id}/annotations": "the segment lies in the sound and channel is one it has",
     "PATCH /annotations/{annotation_id}": "the segment lies in the sound and channel is one it has",
-    "POST /annotations/{annotation_id}/accept": "the new bounds lie in the sound, the end after the start",
     "POST /sounds/{sound_id}/suggestions": "start_seconds is before end_seconds",
     "POST /data/upload": "the file's content fits its name and category; metadata is a JSON object",
 }
@@ -68,6 +67,7 @@ def api_with_data(local_earmark, monkeypatch: pytest.MonkeyPatch):
     options = UploadOptions(dataset="fuzz", max_bytes=10**8).checked()
     mono = ingest_audio(earmark.db, earmark.storage, root, "mono.wav", io.BytesIO(wav_bytes(2.0)), options)
     ingest_audio(earmark.db, earmark.storage, root, "stereo.wav", io.BytesIO(wav_bytes(2.0, channels=2)), options)
+    doomed = ingest_audio(earmark.db, earmark.storage, root, "doomed.wav", io.BytesIO(wav_bytes(0.5)), options)
     notes = store_file(earmark.db, earmark.storage, root, "notes.txt", io.BytesIO(b"hello"),
                        UploadOptions(dataset="fuzz", max_bytes=10**8, purpose="training").checked())
     with earmark.db.write() as session:
@@ -84,7 +84,7 @@ def api_with_data(local_earmark, monkeypatch: pytest.MonkeyPatch):
         subset = ExportRequest(query=CatalogueQuery(dataset="fuzz"), viewer_id=root.id, count=2, seed=1)
         subset_token = subset_link(settings, subset, root).rsplit("/", 1)[1]
         ids = {"sound_id": mono.sound_id, "annotation_id": note.id, "user_id": victim.id, "job_id": job.id, "path": notes.key}
-    return Starlette(routes=routes()), token, ids, {"file": file_token, "subset": subset_token}
+    return Starlette(routes=routes()), token, ids, {"file": file_token, "subset": subset_token, "doomed": doomed.sound_id}
 
 
 def _config(token: str, ids: dict[str, str], links: dict[str, str]) -> schemathesis.Config:
@@ -99,6 +99,7 @@ def _config(token: str, ids: dict[str, str], links: dict[str, str]) -> schemathe
         "operations": [
             {"include-name": "GET /files/{token}", "parameters": {"path.token": links["file"]}},
             {"include-name": "GET /download/{token}", "parameters": {"path.token": links["subset"]}},
+            {"include-name": "DELETE /sounds/{sound_id}", "parameters": {"path.sound_id": links["doomed"]}},  # not the one in use
             *({"include-name": name, "checks": {"positive_data_acceptance": {
                 "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]}}}
               for name in RULES_BEYOND_THE_SCHEMA),

@@ -21,11 +21,11 @@ from core.errors import PermissionDenied
 from core.jobs.queue import JobService
 from core.jobs.states import FINISHED, JobState
 from core.store.models import JOB_STATES, Sound
-from tests.conftest import USER_PASSWORD, make_user, wav_bytes
+from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, make_user, wav_bytes
 
 
-def basic(name: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{USER_PASSWORD}".encode()).decode()}
+def basic(name: str, password: str = USER_PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_a_channel_beyond_any_sound_is_a_400_on_a_sound_of_unknown_channels(api)
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("OPTIONS", "/api/v1/jobs", "GET, POST"),
-    ("PUT", "/api/v1/sounds/{sound}", "GET, HEAD"),
+    ("PUT", "/api/v1/sounds/{sound}", "DELETE, GET, HEAD"),
     ("PUT", "/api/v1/annotations/x", "DELETE, GET, PATCH"),
     ("POST", "/api/v1/users/x", "DELETE, GET, HEAD, PATCH"),
     ("PATCH", "/api/v1/data/files/files/text/a.txt", "DELETE, GET"),
@@ -150,3 +150,19 @@ def test_job_states_are_defined_once():
     """core.jobs.states is the definition; the models' tuple (core.store may not import core.jobs) must match it."""
     assert tuple(JobState) == JOB_STATES
     assert FINISHED == {"completed", "failed", "cancelled"} and all(JobState(s).finished for s in FINISHED)
+
+
+def test_a_sound_is_deleted_by_its_creator_or_an_administrator(api, local_earmark):
+    """DELETE /sounds/{id}: the way to remove a sound one created (a reference, or uploaded audio with its object)."""
+    reference = reference_sound(api, "gone")
+    uploaded = api.post("/api/v1/data/upload", files={"file": ("a.wav", wav_bytes(0.5))}, data={"dataset": "lab"},
+                        headers=basic("vox")).json()
+    refused = api.delete(f"/api/v1/sounds/{reference}", headers=basic("hal"))
+    assert refused.status_code == 403 and refused.json() == {"error": "As a human user you may not delete this sound or file; ask an administrator."}
+    assert api.delete(f"/api/v1/sounds/{reference}", headers=basic("vox")).status_code == 204
+    assert api.get(f"/api/v1/sounds/{reference}", headers=basic("hal")).status_code == 404
+    assert api.delete(f"/api/v1/sounds/{reference}", headers=basic("vox")).status_code == 404
+    key = uploaded["file"]["path"]
+    assert local_earmark.storage.exists(key)
+    assert api.delete(f"/api/v1/sounds/{uploaded['sound_id']}", headers=basic("admin", ADMIN_PASSWORD)).status_code == 204
+    assert not local_earmark.storage.exists(key) and api.get("/api/v1/", headers=basic("hal")).json()["totalSounds"] == 0

@@ -111,6 +111,14 @@ def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
     return Response(status_code=204)
 
 
+@router.delete("/{sound_id}", status_code=204, summary="Delete a sound, its annotations and its stored audio (your own, as a dataset "
+               "user; administrators: any)", response_class=Response, responses=no_content("deleted") | errors(400, 404, 413))
+def delete_sound(app: App, user: Caller, sound_id: str) -> Response:
+    with app.db.write() as session:
+        SoundService(session, app.storage).delete(user, sound_id)
+    return Response(status_code=204)
+
+
 def _view_of(app: App, sound_id: str, start: float, end: float | None) -> tuple[Sound, float]:
     """The sound with its stored audio, and the view's end (the sound's end if not given, cut there if past it);
     NotFound without stored audio, a 400 naming ``end`` for an empty view."""
