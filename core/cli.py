@@ -29,6 +29,7 @@ from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
 from core.catalogue.tags import clean_tags
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, ValidationError
+from core.export.splits import SplitRule, Weight, export_splits, parse_shares
 from core.export.subset import (
     FORMATS,
     ExportRequest,
@@ -144,6 +145,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,
         formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), on_missing=args.on_missing,
     )
+    if args.split or args.to:
+        return _export_splits(earmark, request, args)
+    if not args.out:
+        raise ValidationError("out", "Say where to write the subset: --out F.zip (or --split ... --to DIR for one ZIP per split).")
     bars: list[tqdm] = []
     plan, manifest = export_to_file(
         earmark.db, earmark.storage, request, Path(args.out),
@@ -157,6 +162,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     size = Path(args.out).stat().st_size
     print(f"Wrote {args.out} ({manifest['name']}): {manifest['count_included']} files, {manifest['annotations']} annotations, "
           f"{human_bytes(size)}; seed {seed}" + (f"; {len(manifest['missing'])} missing" if manifest["missing"] else "") + ".")
+    return 0
+
+
+def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Namespace) -> int:
+    """``export --split ... --to DIR``: one ZIP per split and DIR/manifest.json with the leakage report."""
+    if not (args.split and args.to):
+        raise ValidationError("split", "--split and --to go together: --split train=0.8,dev=0.1,test=0.1 --to DIR.")
+    rule = SplitRule(parse_shares(args.split), group_by=tuple(args.group_by), stratify=args.stratify,
+                     weight=Weight(args.split_by), seed=request.seed)
+    with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
+        summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=lambda _path: bar.update(1))
+    leaks = summary["leakage"]
+    for name, part in summary["exports"].items():
+        print(f"{name}: {part['count_included']:,} files in {Path(args.to) / part['file']} "
+              f"(share {summary['shares_met'][name]:.3f} of {dict(rule.shares)[name]:g} asked)")
+    print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
+          f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) "
+          f"across splits; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")
     return 0
 
 
@@ -475,7 +498,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "(Hugging Face AudioFolder), annotations in the formats asked for, and manifest.json. "
                     "The same --seed and filters always give the same files.",
     )
-    export.add_argument("--out", required=True, metavar="F.zip")
+    export.add_argument("--out", metavar="F.zip")
+    export.add_argument("--split", metavar="NAME=SHARE,...", help="split every matching sound, e.g. train=0.8,dev=0.1,test=0.1 "
+                        "(each sound's split is stored as its metadata field 'split', and kept on later runs)")
+    export.add_argument("--group-by", action="append", default=[], metavar="COL",
+                        help="metadata column whose values stay in one split (speaker, session); may be repeated")
+    export.add_argument("--stratify", metavar="COL", help="split each value of this column in the same shares")
+    export.add_argument("--split-by", choices=[w.value for w in Weight], default=Weight.SOUNDS.value,
+                        help="what the shares count (default: sounds)")
+    export.add_argument("--to", metavar="DIR", help="with --split: one ZIP per split and manifest.json (with the leakage report)")
     export.add_argument("--count", default="10", help="how many sounds (default 10; more than match means all)")
     export.add_argument("--seed", type=int, help="random seed (default: a new one, printed at the end)")
     export.add_argument("--dataset")

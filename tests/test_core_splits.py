@@ -146,3 +146,43 @@ def test_assign_stores_splits_and_the_leakage_report_finds_what_leaks(local_earm
     assert report["identical_transcripts_across_splits"] == {"count": 1, "examples": [{"key": "the same sentence", "splits": ["test", "train"]}]}
     assert report["groups_across_splits"]["count"] >= 1
     assert {"key": "id000", "splits": ["test", "train"]} in report["groups_across_splits"]["examples"]
+
+
+def test_export_split_writes_a_zip_per_split_and_the_leakage_report(local_earmark, tmp_path, capsys):
+    import json
+    import zipfile
+
+    from core.cli import main
+
+    owner = make_user(local_earmark.db, "vox", "dataset")
+    for i in range(24):
+        _sound(local_earmark, owner, f"id{i % 6:03d}/{i:05d}.wav", "vox", {"speaker": f"id{i % 6:03d}", "gender": "fm"[i % 2]}, 200 + 7 * i)
+    args = ["export", "--dataset", "vox", "--split", "train=0.5,test=0.5", "--group-by", "speaker", "--stratify", "gender",
+            "--seed", "3", "--to", str(tmp_path / "out"), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Leakage: 0 group(s), 0 identical recording(s) and 0 identical transcript(s) across splits" in out
+    members = {name: [n for n in zipfile.ZipFile(tmp_path / "out" / f"{name}.zip").namelist() if n.startswith("audio/")]
+               for name in ("train", "test")}
+    speakers = {name: {n.split("/")[1] for n in names} for name, names in members.items()}
+    assert not speakers["train"] & speakers["test"] and len(members["train"]) + len(members["test"]) == 24
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["split"]["group_by"] == ["speaker"] and manifest["placed_now"]["groups"] == 6
+    assert manifest["exports"]["train"]["count_included"] == len(members["train"])
+
+    for i in range(24, 36):  # the dataset grows: two new speakers, and new utterances of known ones
+        _sound(local_earmark, owner, f"id{i % 8:03d}/{i:05d}.wav", "vox", {"speaker": f"id{i % 8:03d}", "gender": "fm"[i % 2]}, 200 + 7 * i)
+    assert main([*args[:-2], str(tmp_path / "again"), "--quiet"]) == 0
+    again = {name: {n for n in zipfile.ZipFile(tmp_path / "again" / f"{name}.zip").namelist() if n.startswith("audio/")}
+             for name in ("train", "test")}
+    assert set(members["train"]) <= again["train"] and set(members["test"]) <= again["test"]  # nobody moved
+    assert json.loads((tmp_path / "again" / "manifest.json").read_text())["placed_now"]["groups"] == 2
+
+
+def test_split_without_a_folder_is_refused_in_one_sentence(local_earmark, capsys):
+    from core.cli import main
+
+    assert main(["export", "--split", "train=0.8,test=0.2"]) == 1
+    assert "--split and --to go together" in capsys.readouterr().err
+    assert main(["export", "--split", "train=0.8,test=0.3", "--to", "x"]) == 1
+    assert "must add up to 1, not 1.1" in capsys.readouterr().err

@@ -24,11 +24,13 @@ and per split its sounds, hours, groups and the balance of the stratifying colum
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -36,8 +38,10 @@ from sqlalchemy.orm import Session
 
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import ValidationError
-from core.store.db import batched, insert_for
+from core.export.subset import ExportRequest, export_to_file
+from core.store.db import Database, batched, insert_for
 from core.store.models import Annotation, Sound, SoundField
+from core.store.storage import Storage
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 TOLERANCE = 1e-6  # how far from 1 the shares may sum
@@ -243,3 +247,31 @@ def shares_met(report: dict[str, Any], rule: SplitRule) -> dict[str, float]:
     key = "hours" if rule.weight is Weight.HOURS else "sounds"
     total = sum(s[key] for s in report["splits"].values()) or 1
     return {name: round(s[key] / total, 4) for name, s in report["splits"].items()}
+
+
+def export_splits(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule, folder: Path,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Place the sounds the request's filters match (stored, as :func:`assign`), then write every sound of each
+    split as ``folder/<split>.zip`` (the subset ZIP's layout) and ``folder/manifest.json``: the rule, the shares met,
+    the leakage report and each ZIP's own manifest summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with db.write() as session:
+        placement = assign(session, request.query, rule, request.viewer_id)
+    with db.read() as session:
+        report = leakage(session, request.query, rule, request.viewer_id)
+    exports: dict[str, Any] = {}
+    for name in rule.names:
+        sounds = report["splits"][name]["sounds"]
+        if not sounds:
+            continue
+        query = replace(request.query, where=(*request.query.where, (rule.field, name)))
+        _, manifest = export_to_file(db, storage, replace(request, query=query, count=sounds, balance=None, cap=None),
+                                     folder / f"{name}.zip", progress)
+        exports[name] = {"file": f"{name}.zip", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
+    summary = {"split": rule.describe(), "shares_met": shares_met(report, rule),
+               "placed_now": {"groups": placement.new_groups, "sounds": placement.new_sounds,
+                              "sounds_without_a_group_value": placement.own_groups},
+               "leakage": {k: v for k, v in report.items() if k != "rule"}, "exports": exports,
+               "request": request.describe()}
+    (folder / "manifest.json").write_text(json.dumps(summary, indent=2))
+    return summary
