@@ -48,6 +48,7 @@ from core.ingest.register import RegisterSummary, register
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService, live_workers, run_job, work, worker_name
+from core.jobs.states import FINISHED, JobState
 from core.store import migrate
 from core.store.config import settings
 from core.store.db import Database
@@ -220,9 +221,9 @@ def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
                 job = JobService(session).get(job_id)
             bar.n = job.done + job.failed
             bar.refresh()
-            if job.state in ("completed", "failed", "cancelled"):
+            if job.state in FINISHED:
                 break
-            if job.state == "queued" and time.monotonic() >= untaken_until:
+            if job.state == JobState.QUEUED and time.monotonic() >= untaken_until:
                 if earmark.settings.workers:
                     print(f"No worker took job {job_id} within {NO_WORKER_SECONDS:g} s: running it here.", file=sys.stderr)
                 run_job(earmark.db, earmark.storage, job_id, worker_name())
@@ -230,7 +231,7 @@ def _wait(earmark: Earmark, job_id: str, quiet: bool) -> int:
                 time.sleep(0.5)
     print(f"Job {job.id} {job.state}: {job.done} done, {job.failed} failed; {job.output.get('annotations', 0)} annotations, "
           f"{job.output.get('objects', 0)} objects, {job.output.get('fields', 0)} fields written.")
-    return 0 if job.state == "completed" else 1
+    return 0 if job.state == JobState.COMPLETED else 1
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
