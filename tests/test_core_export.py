@@ -121,6 +121,16 @@ def test_metadata_csv_follows_the_audiofolder_rules(demo, tmp_path):
     assert set(filtered[0]) == set(sounds[0].metadata_dict)
 
 
+def test_an_audacity_label_is_one_line_whatever_its_text_holds():
+    from types import SimpleNamespace
+
+    from core.export.subset import _label
+
+    assert _label(SimpleNamespace(tag_names=[], text="two\r\nlines,\ta tab\rand a return")) == "two lines, a tab and a return"
+    assert _label(SimpleNamespace(tag_names=["kick", "loud"], text="ignored")) == "kick;loud"
+    assert _label(SimpleNamespace(tag_names=[], text=" \r\n ")) == "annotation"
+
+
 def test_annotation_formats_read_back(demo, tmp_path):
     earmark, sounds = demo
     _, _, zf = export(earmark, tmp_path)

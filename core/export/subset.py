@@ -370,7 +370,9 @@ def _rows(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[Sound, Annota
 
 
 def _label(annotation: Annotation) -> str:
-    return ";".join(annotation.tag_names) or (annotation.text or "").replace("\t", " ").replace("\n", " ") or "annotation"
+    """One Audacity label: the tags, else the text on one line (tabs, newlines and carriage returns would each
+    break the line's three tab-separated fields)."""
+    return ";".join(annotation.tag_names) or " ".join((annotation.text or "").split()) or "annotation"
 
 
 def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
