@@ -96,3 +96,31 @@ def test_a_bad_database_url_is_named_without_its_password(url):
         migrate.upgrade(Database(url))
     message = str(caught.value)
     assert "EARMARK_DATABASE_URL" in message and "s3cret-pw" not in message, message
+
+
+def test_starting_with_is_a_prefix_read_from_an_index(db):
+    """Deleting a sound finds its derived files by key prefix: exactly those keys (not derived/ab0 or derived/abc/),
+    and from an index, not a scan of every stored file (the query plan of each database says which)."""
+    from core.store.db import starting_with
+
+    owner = User(user_name="o", user_type="dataset", password_hash="x")
+    keys = ["derived/ab/peaks.bin", "derived/ab/spectrogram-1.npy", "derived/ab0/peaks.bin", "derived/abc/x", "derived/a/b",
+            "derived/ab", "derived/AB/x", "derived/ab/é.bin"]
+    with db.write() as session:
+        session.add(owner)
+        session.flush()
+        session.add_all(StoredFile(key=k, category="derived", original_filename="f", size=1, sha256="0" * 64, created_by=owner.id)
+                        for k in keys)
+    with db.write() as session:
+        condition = starting_with(session, StoredFile.key, "derived/ab/")
+        found = sorted(session.scalars(select(StoredFile.key).where(condition)))
+        assert found == ["derived/ab/peaks.bin", "derived/ab/spectrogram-1.npy", "derived/ab/é.bin"]
+        statement = select(StoredFile.id).where(condition)
+        compiled = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask whether an index *can* serve it
+            plan = " ".join(session.scalars(text(f"EXPLAIN {compiled}")))
+            assert "ix_stored_files_key_bytes" in plan, plan
+        else:
+            plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+            assert "USING INDEX" in plan and "(key>? AND key<?)" in plan, plan

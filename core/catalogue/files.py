@@ -26,7 +26,7 @@ from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.errors import NotFound, StorageError, ValidationError
 from core.store import journal
-from core.store.db import on_commit, on_rollback
+from core.store.db import on_commit, on_rollback, starting_with
 from core.store.models import CATEGORIES, PURPOSES, Sound, StoredFile, User, as_utc, utcnow
 from core.store.storage import Storage
 
@@ -267,7 +267,7 @@ class FileService:
         sound = self.sound_of(stored)
         doomed = [stored]
         if sound is not None:  # its derived files (waveform peaks, features) go with it
-            doomed += list(self.session.scalars(select(StoredFile).where(StoredFile.key.startswith(f"derived/{sound.id}/"))))
+            doomed += list(self.session.scalars(select(StoredFile).where(starting_with(self.session, StoredFile.key, f"derived/{sound.id}/"))))
             self.session.delete(sound)
             self.session.flush()
         for item in doomed:

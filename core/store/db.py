@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, and_, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -126,6 +126,15 @@ def scrub(message: str, url: str) -> str:
     except (ArgumentError, ValueError):
         return message.replace(url, redact_url(url))
     return message.replace(str(password), "***") if password else message
+
+
+def starting_with(session: Session, column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``, as a range of values in bytewise order, which an index answers on both
+    databases (a ``LIKE 'prefix%'`` is a scan of the table on SQLite, and on PostgreSQL unless the index has
+    pattern operators): SQLite compares bytewise already, PostgreSQL with ``COLLATE "C"`` (migration 0009)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    ordered = column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+    return and_(ordered >= prefix, ordered < upper)
 
 
 def insert_for(session: Session, model: type) -> Any:
