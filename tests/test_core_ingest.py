@@ -441,3 +441,25 @@ def test_a_dropped_folder_loses_its_own_name_when_every_file_is_in_it():
     assert without_common_folder(["wav/a.wav", "other/b.wav"]) == (["wav/a.wav", "other/b.wav"], None)  # two tops
     assert without_common_folder(["a.wav", "wav/b.wav"]) == (["a.wav", "wav/b.wav"], None)  # a file at the top
     assert without_common_folder([]) == ([], None)
+
+
+def test_a_batch_keeps_only_a_few_files_in_flight():
+    """Files are handed to the threads a few at a time (Executor.map would take every one of a million at once),
+    and the results still come back in the files' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.ingest.pipeline import in_order
+
+    pulled = 0
+
+    def files():
+        nonlocal pulled
+        for i in range(1000):
+            pulled += 1
+            yield i
+
+    with ThreadPoolExecutor(4) as pool:
+        results = in_order(pool, lambda i: 2 * i, files(), ahead=16)
+        first = next(results)
+        assert pulled <= 16
+        assert [first, *results] == [2 * i for i in range(1000)]

@@ -17,12 +17,13 @@ import re
 import tempfile
 import threading
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +48,7 @@ MAX_COMPONENT = 200
 MAX_PATH = 800  # characters of a stored path: with audio/<dataset>/ in front it fits the 1,024 of a storage key
 MAX_ORIGINAL_NAME = 512  # characters of an original file name kept as metadata (the rest is cut, with "...")
 _SPOOL_IN_MEMORY = 1024 * 1024
+T, R = TypeVar("T"), TypeVar("R")
 
 
 # -- results --------------------------------------------------------------------------------------------
@@ -410,7 +412,20 @@ def ingest_sources(
     if workers <= 1:
         return [one(s) for s in sources]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
-        return list(pool.map(one, sources))
+        return list(in_order(pool, one, sources, ahead=workers * 4))
+
+
+def in_order(pool: ThreadPoolExecutor, work: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:
+    """``pool.map`` with at most ``ahead`` items in flight: ``map`` makes a future for every item at once, which at
+    a million files held more memory than the files' rows (bench/scale.py: 364 MB for 100,000 against 125 MB for
+    10,000)."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(work, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _not_taken(relative: str, is_given_table: bool) -> str:

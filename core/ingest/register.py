@@ -30,7 +30,7 @@ from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.catalogue import metadata
 from core.errors import EarmarkError, ValidationError
-from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, ingest_audio
+from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, in_order, ingest_audio
 from core.store.db import Database
 from core.store.models import StoredFile, User, utcnow
 from core.store.sources import CatalogueStorage, SourceRoot, earmark_writes_at, is_registered, parse_source
@@ -186,7 +186,7 @@ def _register_new(db: Database, storage: CatalogueStorage, actor: User, root: So
                 progress(result)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="register") as pool:
-        for _ in pool.map(one, new):
+        for _ in in_order(pool, one, new, ahead=max(1, workers) * 4):
             pass
 
 
