@@ -454,3 +454,52 @@ def test_every_analyzer_names_a_sound_without_audio(local_earmark, name):
     analyzer = analyzers.get(name)
     with pytest.raises(ValidationError, match="gone.wav has no stored audio to analyze."):
         analyzer.run(local_earmark.storage, sound, analyzer.check({}))
+
+
+def test_a_claim_and_its_batch_cost_the_same_late_in_a_big_job_as_early(local_earmark):
+    """Job items have no index by state: a claim that looked for pending items from the job's first item, or a
+    batch that recounted the job's done items, read every item done so far, and a job of a million sounds slowed
+    to a few claims a second as it went on (bench/scale.py). Measured in SQLite's virtual machine steps: claiming
+    16 items after 5,800 done and recording them costs what it does after 100."""
+    from sqlalchemy import event, insert, update
+
+    import core.jobs.queue as jobs
+    from core.jobs.analyzers import Output
+
+    earmark = local_earmark
+    if not earmark.db.is_sqlite:
+        pytest.skip("counts SQLite's virtual machine steps")
+    bot = make_user(earmark.db, "hal")
+    with earmark.db.write() as session:
+        job = Job(analyzer="audio-stats", version="1", params={}, total=6_000, submitted_by=bot.id,
+                  output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
+        session.add(job)
+        session.flush()
+        job_id = job.id
+        session.execute(insert(JobItem), [{"job_id": job_id, "sound_id": f"s{i:05d}", "state": "pending"} for i in range(6_000)])
+    steps = [0]
+
+    def count(*_):
+        steps[0] += 1
+
+    def watch(dbapi_connection, *_):
+        dbapi_connection.set_progress_handler(count, 10)
+
+    def batch_after(done: int) -> tuple[int, list[str]]:
+        with earmark.db.write() as session:  # as if workers had done the first ``done`` items
+            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id < f"s{done:05d}").values(state="done"))
+        steps[0] = 0
+        taken, _ = jobs._next_items(earmark.db, job_id, "w", 16, after=f"s{done - 1:05d}")
+        jobs._store(earmark.db, earmark.storage, job_id, [jobs._Result(s, Output()) for s in taken], bot, "audio-stats:x", "w")
+        return steps[0], taken
+
+    event.listen(earmark.db.engine, "checkout", watch)
+    try:
+        early, first = batch_after(100)
+        late, last = batch_after(5_800)
+    finally:
+        event.remove(earmark.db.engine, "checkout", watch)
+    assert first == [f"s{i:05d}" for i in range(100, 116)] and last == [f"s{i:05d}" for i in range(5_800, 5_816)]
+    assert late < 2 * early, (early, late)
+    with earmark.db.read() as session:
+        assert session.get(Job, job_id).done == 32  # what the two batches did, not a recount of the items

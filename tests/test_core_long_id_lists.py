@@ -52,3 +52,35 @@ def test_a_balanced_subset_and_a_job_over_70000_explicit_sound_ids(local_earmark
         assert session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job.id)) == SOUNDS
     with earmark.db.write() as session, pytest.raises(NotFound, match=r"No sound with id 'nope' \(and 1 more\)\."):
         JobService(session).submit(vox, "audio-stats", sound_ids=ids + ["nope", "nix"])
+
+
+def test_a_job_over_a_query_copies_its_sounds_in_one_statement(local_earmark):
+    """`jobs submit` over a query (a million sounds at most) makes its items with one INSERT ... SELECT: the ids go
+    from table to table, never through Python in batches (which took 19 s of the 30 s allowed at a million)."""
+    from sqlalchemy import event
+
+    from core.catalogue.search import CatalogueQuery
+
+    earmark, vox = local_earmark, make_user(local_earmark.db, "vox", "dataset")
+    ids = many_sounds(earmark.db, vox.id, 12_000)
+    statements: list[str] = []
+
+    def seen(_connection, _cursor, statement, *_):
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(earmark.db.engine, "before_cursor_execute", seen)
+    try:
+        with earmark.db.write() as session:
+            job_id = JobService(session).submit(vox, "audio-stats", query=CatalogueQuery(dataset="big")).id
+    finally:
+        event.remove(earmark.db.engine, "before_cursor_execute", seen)
+    inserts = [s for s in statements if s.startswith("insert into job_items")]
+    assert len(inserts) == 1 and "select" in inserts[0], inserts
+    with earmark.db.read() as session:
+        assert session.get(Job, job_id).total == 12_000
+        assert set(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id))) == set(ids)
+        assert all(state == "pending" for state in session.scalars(select(JobItem.state).where(JobItem.job_id == job_id)))
+    with earmark.db.write() as session, pytest.raises(NotFound, match="nothing matches"):
+        JobService(session).submit(vox, "audio-stats", query=CatalogueQuery(dataset="none"))
+    with earmark.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 1  # the empty one left nothing behind

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import heapq
 import io
 import json
 import queue
@@ -35,7 +36,7 @@ from typing import Any, BinaryIO
 
 from praatio import textgrid
 from praatio.utilities.constants import Interval
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session
 
 from core import __version__
@@ -113,24 +114,55 @@ def count_candidates(session: Session, request: ExportRequest) -> int:
 def choose(session: Session, request: ExportRequest) -> list[Sound]:
     """The subset: a seeded random order over the matching sounds (the same seed, the same files), balanced
     across the values of ``balance`` if asked, capped per value; returned in (dataset, path) order. The balance
-    column is read with the candidates in one query, and the chosen sounds in batches: no IN list of them all."""
+    column is read with the candidates in one query, and the chosen sounds in batches: no IN list of them all.
+
+    Every candidate is ranked (sha256 of the seed and its id), so this reads the whole match: at a million sounds
+    the candidates come straight from the driver's cursor as plain tuples (SQLAlchemy's rows cost about a second
+    more), each id is hashed once from a hash of the seed, and only the first ``count`` of each value are kept in
+    rank order (a heap, not a sort of them all): the same subset, in about half the time (bench/scale.py)."""
+    rows = _candidate_rows(session, request)
+    key = _ranker(request.seed)
     if request.balance:
-        value = (select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == request.balance)
-                 .scalar_subquery())
-        values = dict(session.execute(candidates(session, request).with_only_columns(Sound.id, value)).all())
-        picked = _balanced(sorted(values, key=lambda sound_id: _rank(request.seed, sound_id)), values, request)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for sound_id, value in rows:
+            groups[value or ""].append(sound_id)
+        del rows
+        keep = min(request.count, request.cap or request.count)  # no value gives more than this
+        firsts = {value: heapq.nsmallest(keep, ids, key=key) for value, ids in groups.items()}
+        picked = _round_robin(firsts, request)
     else:
-        rows = session.execute(candidates(session, request).with_only_columns(Sound.id)).scalars().all()
-        picked = sorted(rows, key=lambda sound_id: _rank(request.seed, sound_id))[: request.count]
+        picked = heapq.nsmallest(request.count, (sound_id for sound_id, _ in rows), key=key)
     sounds = [sound for batch in batched(picked) for sound in session.scalars(select(Sound).where(Sound.id.in_(batch)))]
     return sorted(sounds, key=lambda s: (s.dataset, s.path))
 
 
-def _balanced(ranked: list[str], values: dict[str, str | None], request: ExportRequest) -> list[str]:
-    """Round robin over the values (in value order), each value's sounds in ranked order, capped per value."""
-    groups: dict[str, list[str]] = defaultdict(list)
-    for sound_id in ranked:
-        groups[values[sound_id] or ""].append(sound_id)
+def _candidate_rows(session: Session, request: ExportRequest) -> list[tuple[str, str | None]]:
+    """(sound id, its ``balance`` value or None) of every candidate, fetched from the DBAPI cursor as they are
+    (ids and values are strings: no conversion to skip)."""
+    value = (select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == request.balance)
+             .scalar_subquery() if request.balance else null())
+    result = session.connection().execute(candidates(session, request).with_only_columns(Sound.id, value))
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _ranker(seed: int) -> Callable[[str], bytes]:
+    """A sound's place in the seed's random order: sha256 of ``"<seed>:<id>"``, compared as bytes (the order of
+    its hex digest, :func:`_rank`), from a copy of the hash of ``"<seed>:"``."""
+    prefix = hashlib.sha256(f"{seed}:".encode())
+
+    def rank(sound_id: str) -> bytes:
+        digest = prefix.copy()
+        digest.update(sound_id.encode())
+        return digest.digest()
+
+    return rank
+
+
+def _round_robin(groups: dict[str, list[str]], request: ExportRequest) -> list[str]:
+    """Each value's sounds (in ranked order) taken in turn, values in their order, capped per value."""
     if request.cap:
         groups = {k: v[: request.cap] for k, v in groups.items()}
     order, picked, index = sorted(groups), [], 0

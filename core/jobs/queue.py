@@ -3,8 +3,10 @@
 A job's sounds are its items. Workers claim a few items at a time (about BATCH_SECONDS of work, one at a time
 for slow analyzers) with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has no row locks; there the
 write transaction's ``BEGIN IMMEDIATE`` serialises claims) and an ``UPDATE`` that only takes items still
-pending, so several workers on several machines share a job and never take the same sound. A job's progress is
-counted from its items, under a lock on the job's row, never added up in Python from a value read earlier. A batch's outputs are written in the same transaction that marks its items done, replacing
+pending, so several workers on several machines share a job and never take the same sound. A job's progress grows
+by the items each batch really changed (its conditional UPDATEs' rows), under a lock on the job's row, never from
+a value read earlier; a batch reads only its own items, and a worker's claim starts where its last one ended
+(bench/scale.py: a job of a million sounds). A batch's outputs are written in the same transaction that marks its items done, replacing
 what the same analyzer with the same parameters wrote before: a worker killed mid-batch leaves its items
 "working"; once they have been silent for STALE_AFTER they go back to pending and another worker does them, so
 the job completes without doubling anything.
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
@@ -91,18 +93,26 @@ class JobService:
         require(actor, Action.RUN_JOBS)
         analyzer = analyzers.get(analyzer_name)
         checked = analyzer.check(params or {})
-        if sound_ids is None:
-            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, text_index(self.session))
-            sound_ids = list(self.session.scalars(chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS)))
-        else:
+        if sound_ids is not None:
             sound_ids = list(dict.fromkeys(sound_ids))  # each sound once
             self._check_known(sound_ids)
-        if not sound_ids:
-            raise NotFound("No sounds to analyze: nothing matches.")
-        job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids),
+            if not sound_ids:
+                raise NotFound("No sounds to analyze: nothing matches.")
+        job = Job(analyzer=analyzer.name, version=analyzer.version, params=checked, total=len(sound_ids or ()),
                   submitted_by=actor.id, output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
         self.session.add(job)
         self.session.flush()
+        if sound_ids is None:  # the query's sounds go from table to table: none of them passes through Python
+            chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, text_index(self.session))
+            chosen = chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS).subquery()
+            rows = select(literal(job.id, String), chosen.c.id, literal(ItemState.PENDING.value, String))
+            copy = insert(JobItem).from_select(["job_id", "sound_id", "state"], rows).execution_options(preserve_rowcount=True)
+            job.total = self.session.execute(copy).rowcount
+            if not job.total:
+                self.session.delete(job)
+                raise NotFound("No sounds to analyze: nothing matches.")
+            self.session.flush()
+            return job
         for batch in batched(sound_ids):  # plain multi-row INSERTs: the ORM's unit of work costs more than the rows
             self.session.execute(insert(JobItem), [{"job_id": job.id, "sound_id": s, "state": ItemState.PENDING} for s in batch])
         return job
@@ -139,12 +149,13 @@ class JobService:
 def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | None:
     """A job with work left (the oldest), after taking back items whose worker went silent; None if none."""
     now = now or utcnow()
-    with db.write() as session:
-        session.execute(update(JobItem).where(JobItem.state == ItemState.WORKING, JobItem.claimed_at < now - STALE_AFTER)
+    with db.write() as session:  # the items of active jobs only (by the key's job_id): never every job's there ever was
+        active = select(Job.id).where(Job.state.in_(ACTIVE))
+        session.execute(update(JobItem).where(JobItem.job_id.in_(active), JobItem.state == ItemState.WORKING,
+                                              JobItem.claimed_at < now - STALE_AFTER)
                         .values(state=ItemState.PENDING, worker=None))
-        pending = select(JobItem.job_id).where(JobItem.state == ItemState.PENDING)
-        job_id = session.scalar(select(Job.id).where(Job.state.in_(ACTIVE), Job.id.in_(pending))
-                                .order_by(Job.id).limit(1))
+        pending = exists().where(JobItem.job_id == Job.id, JobItem.state == ItemState.PENDING)
+        job_id = session.scalar(select(Job.id).where(Job.state.in_(ACTIVE), pending).order_by(Job.id).limit(1))
         if job_id is None:
             return None
         session.execute(update(Job).where(Job.id == job_id).values(state=JobState.RUNNING, heartbeat=now,
@@ -152,17 +163,29 @@ def claim(db: Database, worker: str, now: dt.datetime | None = None) -> str | No
         return job_id
 
 
-def _next_items(db: Database, job_id: str, worker: str, count: int) -> tuple[list[str], JobState | None]:
+def _next_items(db: Database, job_id: str, worker: str, count: int, after: str = "") -> tuple[list[str], JobState | None]:
     """Claim up to ``count`` pending items of the job in one transaction; returns (sound ids, None) or
-    ([], what the job's state should become)."""
+    ([], what the job's state should become).
+
+    Items are taken in sound id order from ``after`` on (the last sound this worker claimed), then, when none is
+    left there, from the start (items taken back from silent workers, or skipped while locked). Items have no index
+    by state, so a claim reads the job's items in key order until it finds pending ones: from the start every time,
+    each claim would read every item done so far, and a job of a million sounds would slow to a few claims a second
+    as it went on (bench/scale.py)."""
     with db.write() as session:
         job = session.get(Job, job_id)
         if job.state not in ACTIVE:
             return [], JobState(job.state)
         if job.cancel_requested:
             return [], JobState.CANCELLED
-        sound_ids = list(session.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING)
-                                         .limit(count).with_for_update(skip_locked=True)))
+
+        def pending(beyond: str) -> list[str]:
+            query = select(JobItem.sound_id).where(JobItem.job_id == job_id, JobItem.state == ItemState.PENDING)
+            if beyond:
+                query = query.where(JobItem.sound_id > beyond)
+            return list(session.scalars(query.order_by(JobItem.sound_id).limit(count).with_for_update(skip_locked=True)))
+
+        sound_ids = pending(after) or (pending("") if after else [])
         if sound_ids:
             taken = session.scalars(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids),
                                                           JobItem.state == ItemState.PENDING)
@@ -187,13 +210,14 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         analyzer, params = analyzers.get(job.analyzer), dict(job.params)
     with db.write() as session:
         bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
-    source, count = source_of(analyzer, params), 1
-    with _kept_claimed(db, job_id, worker):
+    source, count, after, held = source_of(analyzer, params), 1, "", []
+    with _kept_claimed(db, job_id, worker, held):
         while not (stop and stop.is_set()):
-            sound_ids, outcome = _next_items(db, job_id, worker, count)
+            sound_ids, outcome = _next_items(db, job_id, worker, count, after)
             if not sound_ids:
                 assert outcome is not None
                 return _finish(db, job_id, outcome) if outcome in (JobState.COMPLETED, JobState.CANCELLED) else outcome
+            held[:], after = sound_ids, max(sound_ids)
             started = time.perf_counter()
             with db.read() as session:
                 sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
@@ -204,17 +228,21 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
 
 
 @contextlib.contextmanager
-def _kept_claimed(db: Database, job_id: str, worker: str) -> Iterator[None]:
-    """While this worker is alive, refresh the claim on its items, so that a sound that takes longer than
-    STALE_AFTER is not taken back from it (a killed worker stops refreshing, and its items are taken back)."""
+def _kept_claimed(db: Database, job_id: str, worker: str, held: list[str]) -> Iterator[None]:
+    """While this worker is alive, refresh the claim on its items (the sound ids it keeps in ``held``: the batch
+    it is on), so that a sound that takes longer than STALE_AFTER is not taken back from it (a killed
+    worker stops refreshing, and its items are taken back). By their keys: a search by worker would read every
+    item of the job."""
     done = threading.Event()
 
     def refresh() -> None:
         while not done.wait(STALE_AFTER.total_seconds() / 3):
             seen(db, worker)
-            with db.write() as session:
-                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.worker == worker,
-                                                      JobItem.state == ItemState.WORKING).values(claimed_at=utcnow()))
+            if sound_ids := list(held):
+                with db.write() as session:
+                    session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_(sound_ids),
+                                                          JobItem.worker == worker, JobItem.state == ItemState.WORKING)
+                                    .values(claimed_at=utcnow()))
 
     thread = threading.Thread(target=refresh, name=f"claim-{job_id}", daemon=True)
     thread.start()
@@ -251,33 +279,34 @@ def _analyze(db: Database, storage: Storage, analyzer: analyzers.Analyzer, param
 
 def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
            worker: str) -> None:
-    """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements."""
+    """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements.
+
+    Only items this worker still holds change (an item taken back meanwhile is its new worker's to write), each by
+    an UPDATE that says so; the job's counts grow by what those UPDATEs changed, under the lock on the job's row.
+    Recounting the job's items instead read every item of the job for every batch."""
     with db.write() as session:
-        ours = set(session.scalars(select(JobItem.sound_id).where(
-            JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == ItemState.WORKING,
-            JobItem.sound_id.in_([r.sound_id for r in results]))))
-        kept = [r for r in results if r.sound_id in ours]  # the rest were taken back: their new worker writes them
-        done = [r for r in kept if r.output is not None]
         job = session.get(Job, job_id, with_for_update=True, populate_existing=True)  # one batch's totals at a time
         totals = dict(job.output)
-        for result in kept:
-            if result.output is None:
-                session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id == result.sound_id)
-                                .values(state=ItemState.FAILED, error=result.error))
+        held = (JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == ItemState.WORKING)
+        failed = 0
+        for result in (r for r in results if r.output is None):
+            if session.execute(update(JobItem).where(*held, JobItem.sound_id == result.sound_id)
+                               .values(state=ItemState.FAILED, error=result.error)).rowcount:
+                failed += 1
                 totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
+        done: list[_Result] = []
+        if analyzed := [r for r in results if r.output is not None]:
+            marked = set(session.scalars(update(JobItem).where(*held, JobItem.sound_id.in_([r.sound_id for r in analyzed]))
+                                         .values(state=ItemState.DONE).returning(JobItem.sound_id)))
+            done = [r for r in analyzed if r.sound_id in marked]  # the rest were taken back: their new worker writes them
         if done:
-            session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id.in_([r.sound_id for r in done]))
-                            .values(state=ItemState.DONE))
             for key in (key for r in done for key in r.keys.values()):
                 on_rollback(session, lambda key=key: storage.delete(key))
             _replace_outputs(session, done, bot, source)
         totals["annotations"] = totals.get("annotations", 0) + sum(len(r.output.segments) for r in done)
         totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
         totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
-        counts = dict(session.execute(select(JobItem.state, func.count()).where(JobItem.job_id == job_id,
-                                                                                JobItem.state.in_((ItemState.DONE, ItemState.FAILED)))
-                                      .group_by(JobItem.state)).all())
-        job.done, job.failed = counts.get(ItemState.DONE, 0), counts.get(ItemState.FAILED, 0)
+        job.done, job.failed = job.done + len(done), job.failed + failed  # read under the row's lock, just now
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
