@@ -44,7 +44,7 @@ from core.ingest.pipeline import (
     check_dataset_name,
     import_path,
 )
-from core.ingest.register import RegisterSummary, register
+from core.ingest.register import EXAMPLES, RegisterSummary, register
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService, live_workers, run_job, work, worker_name
@@ -132,7 +132,7 @@ def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_byt
     for result in summary.refused:
         print(f"refused {result.path}: {result.reason}", file=sys.stderr)
     for reason, examples in summary.skipped.items():
-        print(f"skipped ({reason}): {', '.join(examples)}{', ...' if len(examples) == 5 else ''}", file=sys.stderr)
+        print(f"skipped ({reason}): {', '.join(examples)}{', ...' if len(examples) == EXAMPLES else ''}", file=sys.stderr)
     print(f"Registered {summary.source} into {dataset} in place: {summary.line()} in {elapsed:.1f} s "
           f"({read_bytes / 1e6:.1f} MB read; nothing of the source written or deleted).")
     return 1 if summary.counts["refused"] else 0

@@ -27,7 +27,7 @@ PAGE_SIZE = 50
 
 registers = can(user, Action.REGISTER_SOURCES)
 tabs = st.tabs(["Upload", "Register in place", "Files"] if registers else ["Upload", "Files"])  # the second: administrators
-upload_tab, register_tab, files_tab = tabs[0], tabs[1] if registers else st.empty(), tabs[-1]
+upload_tab, files_tab = tabs[0], tabs[-1]
 
 with upload_tab:
     left, right = st.columns(2)
@@ -87,8 +87,8 @@ with upload_tab:
             hide_index=True, key="upload_results",
         )
 
-with register_tab:
-    if registers:
+if registers:
+    with tabs[1]:
         st.caption("Catalogue the audio of a bucket or a folder on the server where it is: Earmark reads each file once to "
                    "check and measure it, keeps its own rows and waveform peaks in its own storage, and never writes or "
                    "deletes anything of the source. Run it again to add new files and mark vanished ones missing. "

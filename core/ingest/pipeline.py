@@ -39,7 +39,7 @@ from core.ingest import archives
 from core.store import journal
 from core.store.db import Database, insert_for, on_rollback
 from core.store.ids import new_id
-from core.store.models import JournalEntry, Sound, SoundField, SoundTag, StoredFile, User
+from core.store.models import Sound, SoundField, SoundTag, StoredFile, User
 from core.store.storage import CHUNK, Storage, escapes_root, normalise_key
 
 _DATASET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -302,7 +302,7 @@ def _write_claimed(db: Database, storage: Storage, key: str, objects: list[tuple
             try:
                 storage.put(object_key, data, replace=False)
             except ObjectExists:
-                if not _journalled(db, object_key):
+                if not journal.names(db, object_key):
                     foreign = frozenset([object_key])
                     raise ObjectExists(f"{object_key} already holds a file Earmark did not write, which it leaves alone; "
                                        "upload this one to another dataset or path, or move that file away.") from None
@@ -313,11 +313,6 @@ def _write_claimed(db: Database, storage: Storage, key: str, objects: list[tuple
             files = FileService(session, storage)
             files.remove(files.by_key(key), keep=foreign)  # the sound and its peaks too; their objects after the commit
         raise
-
-
-def _journalled(db: Database, key: str) -> bool:
-    with db.read() as session:
-        return session.get(JournalEntry, key) is not None
 
 
 def _rewind(data: BinaryIO | bytes) -> None:

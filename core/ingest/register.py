@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core.accounts.permissions import Action, require
 from core.audio import decode as audio
 from core.catalogue import metadata
-from core.errors import EarmarkError, ValidationError
+from core.errors import EarmarkError, InvalidKey, ValidationError
 from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, in_order, ingest_audio
 from core.store.db import Database
 from core.store.models import StoredFile, User, utcnow
@@ -116,9 +116,10 @@ def _addressable(item: ObjectInfo, root: SourceRoot, storage: CatalogueStorage, 
         summary.skip("not audio (WAV, FLAC, OGG, MP3 or AIFF)", relative)
         return False
     try:
-        if normalise_key(relative) != relative:
-            raise ValidationError("key", relative)
-    except (EarmarkError, ValueError):
+        addressable = normalise_key(relative) == relative
+    except InvalidKey:
+        addressable = False
+    if not addressable:
         summary.skip("a name with doubled slashes, '.', '..', backslashes or control characters", relative)
         return False
     if earmark_writes_at(item.key, storage.own.url):
@@ -213,10 +214,3 @@ def _mark_missing(db: Database, root: SourceRoot, seen_at) -> int:
             .values(missing_since=seen_at))
         return int(result.rowcount or 0)
 
-
-def registered_count(db: Database, root_url: str) -> tuple[int, int]:
-    """How many files are registered from a source, and how many of them are missing."""
-    with db.read() as session:
-        total, missing = session.execute(
-            select(func.count(), func.count(StoredFile.missing_since)).where(StoredFile.source == root_url)).one()
-    return int(total), int(missing)

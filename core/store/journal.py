@@ -63,6 +63,12 @@ def clear(db: Database, keys: Iterable[str]) -> None:
             settle(session, keys)
 
 
+def names(db: Database, key: str) -> bool:
+    """Whether the journal names ``key`` (an object Earmark wrote or is deleting, whatever row there is)."""
+    with db.read() as session:
+        return session.get(JournalEntry, key) is not None
+
+
 def entries(session: Session) -> dict[str, dt.datetime]:
     """Every journalled key and when it was journalled (a handful: writes and deletions in flight, crashes' leftovers)."""
     return {key: as_utc(when) for key, when in session.execute(select(JournalEntry.key, JournalEntry.date_created))}

@@ -56,9 +56,6 @@ class SourceRoot:
         rest = urlparse(self.url).path.strip("/")
         return rest + "/" if rest else ""
 
-    def key_of(self, relative: str) -> str:
-        return f"{self.url}/{relative}"
-
     def relative(self, key: str) -> str:
         return key[len(self.url) + 1:]
 
@@ -98,11 +95,11 @@ class SourceReader:
 
     def __init__(self, access: SourceSettings) -> None:
         self.access = access
-        self._buckets: dict[str, Storage] = {}
+        self._buckets: dict[str, S3Storage] = {}
         self._lock = threading.Lock()
         self._local = LocalStorage(Path("/"))
 
-    def _bucket(self, name: str) -> Storage:
+    def _bucket(self, name: str) -> S3Storage:
         with self._lock:
             if name not in self._buckets:
                 credentials = ((self.access.access_key_id, self.access.secret_access_key, self.access.session_token)
@@ -143,11 +140,10 @@ def _walk_local(root: SourceRoot) -> Iterator[ObjectInfo]:
 _DONE = object()
 
 
-def _parallel_s3(bucket: Storage, root: SourceRoot, threads: int) -> Iterator[ObjectInfo]:
+def _parallel_s3(bucket: S3Storage, root: SourceRoot, threads: int) -> Iterator[ObjectInfo]:
     """The objects under the root's prefix: its direct objects, then each folder (common prefix) listed by one of
     ``threads`` threads, pages handed over through a bounded queue so memory stays at a few pages however large
     the bucket. A listing error stops the whole listing (a partial one must not be taken for the whole)."""
-    assert isinstance(bucket, S3Storage)
     folders: list[str] = []
     yield from _top_level(bucket, root, folders)
     pages: queue.Queue[object] = queue.Queue(maxsize=threads * 2)
@@ -165,8 +161,7 @@ def _parallel_s3(bucket: Storage, root: SourceRoot, threads: int) -> Iterator[Ob
             for page in bucket.client.get_paginator("list_objects_v2").paginate(Bucket=bucket.bucket, Prefix=folder):
                 if stop.is_set():
                     return
-                offer([ObjectInfo(f"s3://{root.bucket}/{item['Key']}", int(item["Size"]), modified=item.get("LastModified"))
-                       for item in page.get("Contents", [])])
+                offer([_listed(root, item) for item in page.get("Contents", [])])
         except Exception as exc:  # handed to the consumer, which raises it
             offer(exc)
         finally:
@@ -203,10 +198,14 @@ def _top_level(bucket: S3Storage, root: SourceRoot, folders: list[str]) -> Itera
     try:
         for page in bucket.client.get_paginator("list_objects_v2").paginate(Bucket=bucket.bucket, Prefix=root.prefix, Delimiter="/"):
             folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
-            yield from (ObjectInfo(f"s3://{root.bucket}/{item['Key']}", int(item["Size"]), modified=item.get("LastModified"))
-                        for item in page.get("Contents", []))
+            yield from (_listed(root, item) for item in page.get("Contents", []))
     except (BotoCoreError, ClientError) as exc:
         raise bucket._error(exc) from exc
+
+
+def _listed(root: SourceRoot, item: dict) -> ObjectInfo:
+    """An object of a list_objects_v2 page, named by its whole URL."""
+    return ObjectInfo(f"s3://{root.bucket}/{item['Key']}", int(item["Size"]), modified=item.get("LastModified"))
 
 
 class CatalogueStorage:
