@@ -361,55 +361,11 @@ def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatc
     assert _threads_gone("zip", "export") and _open_spools() == before  # at once: no garbage collection needed
 
 
-def test_a_subset_is_the_seeds_sha256_order_whoever_ranks_it(local_earmark, monkeypatch):
-    """The subset is defined by sha256("<seed>:<id>") (hex order), each value of ``balance`` taken in turn in value
-    order (sounds without the field are the value ""), at most ``cap`` per value: the same files as before for every
-    seed and request. Ranked from one hash of the seed, copied per sound (the choice reads the whole match, and at a
-    million candidates a new hash object per sound cost a second), so sha256 is started once per choice."""
-    import hashlib
-    from collections import defaultdict
-    from types import SimpleNamespace
+@pytest.mark.parametrize("name", ["a.wav", "a/b.wav", "a/.wav", "a/b.", "a.b/c", "a.tar.gz", "x", ".hidden", "d.s/..wav",
+                                  "a/b..wav", "a/b/c.flac", "über/ü.WAV", "id1/v.2/00001"])
+def test_a_stem_is_the_name_without_its_last_suffix_as_pathlib_says(name):
+    from pathlib import PurePosixPath
 
-    import core.export.subset as subset
-    from tests.test_core_long_id_lists import many_sounds
+    from core.export.subset import _without_suffix
 
-    earmark, vox = local_earmark, make_user(local_earmark.db, "vox", "dataset")
-    ids = many_sounds(earmark.db, vox.id, 3_000)
-    with earmark.db.write() as session:  # three values, and a tenth of the sounds without the field
-        session.execute(subset.SoundField.__table__.update().where(subset.SoundField.sound_id.in_(ids[::3]))
-                        .values(value="x"))
-        session.execute(subset.SoundField.__table__.delete().where(subset.SoundField.sound_id.in_(ids[1::10])))
-    with earmark.db.read() as session:
-        values = {sound_id: None for sound_id in ids} | dict(session.execute(
-            subset.select(subset.SoundField.sound_id, subset.SoundField.value).where(subset.SoundField.name == "gender")).all())
-
-    def reference(request):
-        ranked = sorted(ids, key=lambda sound_id: hashlib.sha256(f"{request.seed}:{sound_id}".encode()).hexdigest())
-        if not request.balance:
-            return set(ranked[: request.count])
-        groups = defaultdict(list)
-        for sound_id in ranked:
-            groups[values[sound_id] or ""].append(sound_id)
-        groups = {k: v[: request.cap] if request.cap else v for k, v in groups.items()}
-        picked, index = [], 0
-        while len(picked) < request.count and index < max(map(len, groups.values())):
-            picked += [groups[v][index] for v in sorted(groups) if index < len(groups[v])][: request.count - len(picked)]
-            index += 1
-        return set(picked)
-
-    started = []
-
-    def counted(*data):
-        started.append(1)
-        return hashlib.sha256(*data)
-
-    monkeypatch.setattr(subset, "hashlib", SimpleNamespace(sha256=counted))  # this module's hashing only
-    requests = [ExportRequest(count=700, seed=5), ExportRequest(count=1_000, seed=9, balance="gender"),
-                ExportRequest(count=1_000, seed=9, balance="gender", cap=200), ExportRequest(count=2_999, seed=1, balance="gender")]
-    for request in requests:
-        started.clear()
-        with earmark.db.read() as session:
-            chosen = subset.choose(session, request)
-        assert len(started) == 1
-        assert {s.id for s in chosen} == reference(request), request
-        assert [(s.dataset, s.path) for s in chosen] == sorted((s.dataset, s.path) for s in chosen)
+    assert _without_suffix(name) == str(PurePosixPath(name).with_suffix(""))

@@ -60,6 +60,26 @@ def test_a_database_from_before_migrations_is_stamped_then_upgraded():
     check_upgraded(open_earmark(config.settings()).db)  # the app upgrades on start
 
 
+def test_sounds_written_before_sample_keys_get_random_ones():
+    """Migration 0010 draws every existing sound's sample key (core/export/sampling.py orders subsets by it)."""
+    from core.store.models import SAMPLE_KEY_MODULUS, Sound
+
+    db = database()
+    migrate.upgrade(db, "0009")
+    rows_at_previous_revision(db)
+    with db.write_engine.begin() as connection:
+        for i in range(200):
+            connection.execute(text("INSERT INTO sounds (id, created_by, dataset, path, title, duration_seconds, "
+                                    f"date_created, annotation_count) VALUES ('t{i}', 'u1', 'field', '{i}.wav', 't', 1.0, "
+                                    "CURRENT_TIMESTAMP, 0)"))
+    migrate.upgrade(db)
+    with db.read() as session:
+        keys = [session.get(Sound, f"t{i}").sample_key for i in range(200)]
+    assert len(set(keys)) >= 195 and all(0 <= key < SAMPLE_KEY_MODULUS for key in keys)
+    assert min(keys) < SAMPLE_KEY_MODULUS // 10 and max(keys) > SAMPLE_KEY_MODULUS * 9 // 10  # spread over the range
+    check_upgraded(db)
+
+
 def test_a_database_newer_than_the_code_is_refused():
     db = database()
     migrate.upgrade(db)

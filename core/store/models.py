@@ -8,6 +8,7 @@ lookup, and a sound's metadata columns are rows of ``sound_fields`` so any colum
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -29,6 +30,14 @@ from core.store.ids import new_id
 
 USER_TYPES = ("human", "dataset", "featurebot")
 PURPOSES = ("training", "ingestion")
+SAMPLE_KEY_MODULUS = 2**31 - 1  # a prime: sample keys are below it (core/export/sampling.py)
+
+
+def new_sample_key() -> int:
+    """A sound's fixed random key, from which every seed's subset order is computed (core/export/sampling.py)."""
+    return secrets.randbelow(SAMPLE_KEY_MODULUS)
+
+
 CATEGORIES = ("audio", "data", "text", "archive", "video", "derived", "export")
 
 
@@ -136,6 +145,7 @@ class Sound(Base):
     date_created: Mapped[Created]
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     annotation_count: Mapped[int] = mapped_column(Integer, default=0)  # kept by AnnotationService, for sorting
+    sample_key: Mapped[int] = mapped_column(Integer, default=new_sample_key)  # the seeded subset order's input
 
     file: Mapped[StoredFile | None] = relationship(lazy="joined")
     tags: Mapped[list[SoundTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
