@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import PurePosixPath
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote
@@ -18,7 +18,7 @@ from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.accounts import auth, credentials
+from core.accounts import auth, credentials, throttle
 from core.api.models import TAG_LIST, free_text
 from core.context import Earmark, open_earmark
 from core.errors import PermissionDenied
@@ -146,7 +146,7 @@ async def current_user(request: Request, _basic_scheme: Any = Security(_basic), 
     :class:`Bounded` route the one that runs its handler (an :class:`Unchecked` is handed on, checked there
     before the handler is called), else one of its own. No header at all is refused here, before anything, and
     a page token anywhere but PAGE_ROUTES."""
-    authorization, address = request.headers.get("authorization"), request.client.host if request.client else None
+    authorization, address = request.headers.get("authorization"), client_address(request.scope)
     _refuse_page_tokens_off_page_routes(request, authorization)
     checked = getattr(request.state, "user", None)
     if checked is not None:
@@ -154,6 +154,15 @@ async def current_user(request: Request, _basic_scheme: Any = Security(_basic), 
     if authorization and getattr(request.scope.get("endpoint"), "checks_caller", False):
         return Unchecked(authorization, address)  # type: ignore[return-value]  # checked with the handler, on its thread
     return await check_caller(authorization, address)
+
+
+def client_address(scope: Mapping[str, Any]) -> str | None:
+    """The address a request's failed logins are counted against (core.accounts.throttle.client_address): the
+    connection's own, or, when that is one of EARMARK_TRUSTED_PROXIES, the client it names in X-Forwarded-For
+    (every such header, in order: a proxy may add its own rather than append to the one it received)."""
+    peer = scope["client"][0] if scope.get("client") else None
+    forwarded = [value.decode("latin-1") for name, value in scope.get("headers", ()) if name.lower() == b"x-forwarded-for"]
+    return throttle.client_address(peer, forwarded, settings().trusted_proxies)
 
 
 async def check_caller(authorization: str | None, address: str | None) -> User:

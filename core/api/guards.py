@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from core.api.deps import check_caller, earmark
+from core.api.deps import check_caller, client_address, earmark
 from core.api.errors import error_response
 from core.errors import EarmarkError, ValidationError
 
@@ -83,7 +83,7 @@ class GuardedBodies:
         headers = _headers(scope)
         app = earmark()
         try:
-            user = await check_caller(headers.get("authorization"), scope["client"][0] if scope.get("client") else None)
+            user = await check_caller(headers.get("authorization"), client_address(scope))
         except EarmarkError as exc:
             await error_response(exc)(scope, receive, send)
             return

@@ -7,6 +7,7 @@ naming the setting, so the app can stop with one clear sentence instead of a tra
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Settings:
     workers: int
     cookie_key: str | None = None
     source: SourceSettings | None = None  # how registered buckets are reached; None: as Earmark's own storage
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
 
     @property
     def source_access(self) -> SourceSettings:
@@ -123,6 +125,21 @@ def _cookie_key(env: Mapping[str, str]) -> str | None:
     return key
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP addresses or CIDR networks (an address is a network of one); none when unset. Names are
+    refused rather than looked up: what a name resolves to can change under a running server."""
+    networks = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(name, f"{name} must list IP addresses or networks separated by commas (such as "
+                                    f"10.0.0.5,192.168.0.0/16), and {item[:60]!r} is neither.") from None
+    return tuple(networks)
+
+
 _SOURCE_SETTINGS = ("EARMARK_SOURCE_S3_ENDPOINT_URL", "EARMARK_SOURCE_S3_ANONYMOUS", "EARMARK_SOURCE_AWS_REGION",
                     "EARMARK_SOURCE_AWS_ACCESS_KEY_ID", "EARMARK_SOURCE_AWS_SECRET_ACCESS_KEY", "EARMARK_SOURCE_AWS_SESSION_TOKEN")
 
@@ -173,6 +190,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         workers=_int(env, "EARMARK_WORKERS", 1, 0),
         cookie_key=_cookie_key(env),
         source=_source(env, s3_endpoint_url, s3_anonymous, aws_region),
+        trusted_proxies=_networks(env, "EARMARK_TRUSTED_PROXIES"),
     )
 
 

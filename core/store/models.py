@@ -229,13 +229,15 @@ class TagDefinition(Base):
 
 
 class LoginFailure(Base):
-    """Failed logins counted per account (``user:<name>``) and per address (``addr:<ip>``), for throttling."""
+    """Failed logins counted per account (``user:<name>``) and per address (``addr:<ip>``), for throttling
+    (core/accounts/throttle.py); ``last_failed`` lets a count quiet for long enough start over."""
 
     __tablename__ = "login_failures"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_failed: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ApiToken(Base):

@@ -19,7 +19,7 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from core.accounts import auth, credentials
+from core.accounts import auth, credentials, throttle
 from core.accounts.permissions import Action, can_any
 from core.accounts.users import UserService
 from core.catalogue.search import CatalogueQuery, parse_where
@@ -173,7 +173,7 @@ def _login_form(app: Earmark, authenticator: stauth.Authenticate) -> bool:
     if not submitted:
         return False
     try:
-        user = credentials.check_password(app.db, name.strip(), password, st.context.ip_address)
+        user = credentials.check_password(app.db, name.strip(), password, _client_address(app))
     except TooManyAttempts as exc:
         st.error(str(exc))
         return False
@@ -184,6 +184,16 @@ def _login_form(app: Earmark, authenticator: stauth.Authenticate) -> bool:
                             _logged_in_at=utcnow())  # known exactly: no older cookie in the browser is asked
     authenticator.cookie_controller.set_cookie()
     return True
+
+
+def _client_address(app: Earmark) -> str | None:
+    """The address the login form's failures are counted against, found as the API finds it
+    (core.api.deps.client_address): the connection's own, or, when that is one of EARMARK_TRUSTED_PROXIES, the
+    client it names in X-Forwarded-For. Streamlit gives no address for a loopback connection, so one that
+    carries X-Forwarded-For (a proxy on this machine) is taken as coming from 127.0.0.1."""
+    forwarded = st.context.headers.get_all("X-Forwarded-For")
+    peer = st.context.ip_address or ("127.0.0.1" if forwarded else None)
+    return throttle.client_address(peer, forwarded, app.settings.trusted_proxies)
 
 
 def _current_user(app: Earmark, user_name: str | None) -> User | None:
