@@ -43,13 +43,11 @@ if stats.sounds == 0:
         st.info("Ask a dataset user or an administrator to load data: your account can annotate but not upload.")
 else:
     st.subheader("What next")
-    st.write("Upload more recordings, browse the catalogue, or manage accounts.")
+    st.write("Upload more recordings, browse the catalogue, or manage accounts." if can_any(user, Action.UPLOAD)
+             else "Browse the catalogue, annotate its sounds, or download a subset.")
 
-st.page_link("pages/1_Upload.py", label="Upload: add recordings and their metadata", icon=":material/upload:")
-st.page_link("pages/2_Browse.py", label="Browse: search the catalogue", icon=":material/search:")
-st.page_link("pages/3_Annotate.py", label="Annotate: select segments on the waveform and tag them", icon=":material/graphic_eq:")
-st.page_link("pages/5_Jobs.py", label="Jobs: let analyzers pre-annotate and measure the sounds", icon=":material/smart_toy:")
-st.page_link("pages/4_Download.py", label="Download: a reproducible subset as a ZIP", icon=":material/download:")
+for entry in shell.offered(user)[1:]:  # Home itself first
+    purpose = entry.purpose + (" and all accounts" if entry.label == "Users" and user.is_admin else "")
+    st.page_link(entry.path, label=f"{entry.label}: {purpose}", icon=entry.icon)
 st.markdown(":material/api: [HTTP API](/api/v1/docs): the same things for bots and scripts (Basic or token), "
             "and a Python client, `core.client.Client`.")
-st.page_link("pages/6_Users.py", label="Users: your profile" + (" and all accounts" if user.is_admin else ""), icon=":material/person:")

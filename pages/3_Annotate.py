@@ -28,7 +28,8 @@ SHORTCUTS = {
 with app.db.read() as session:
     datasets = [name for name, _ in SoundService(session, app.storage).datasets()]
 if not datasets:
-    st.info("There are no sounds yet. Upload some, or load the demo dataset from the Home page.")
+    st.info("There are no sounds yet. Upload some, or load the demo dataset from the Home page." if can_any(user, Action.UPLOAD)
+            else "There are no sounds yet: ask a dataset user or an administrator to upload some.")
     st.stop()
 
 

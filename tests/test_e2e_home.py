@@ -4,6 +4,7 @@ figures, load the demo, stay logged in across a reload, log out. Run alone with 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -56,3 +57,25 @@ def test_no_page_asks_another_host_for_anything(page, server):
         page.get_by_text("Logged in as").first.wait_for()
         e2e_settle(page)
     assert elsewhere == []
+
+
+def test_an_annotator_is_offered_only_the_pages_they_may_use(page, server):
+    """Issue 26: Streamlit's own page list (turned off in .streamlit/config.toml) showed Upload to everyone; the
+    sidebar now lists what core.accounts.permissions allows."""
+    import base64
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import E2E_ADMIN, E2E_PASSWORD
+
+    request = urllib.request.Request(
+        f"{server}/api/v1/users", method="POST", headers={"Content-Type": "application/json", "Authorization": "Basic "
+        + base64.b64encode(f"{E2E_ADMIN}:{E2E_PASSWORD}".encode()).decode()},
+        data=json.dumps({"user_name": "annotator", "password": "annotator-pw-1", "user_type": "human"}).encode())
+    urllib.request.urlopen(request, timeout=10).close()
+    e2e_log_in(page, server, "annotator", "annotator-pw-1")
+    sidebar = page.get_by_test_id("stSidebar")
+    names = ["Home", "Browse", "Annotate", "Download", "Jobs", "Users"]  # each after its icon's name
+    expect(sidebar.get_by_role("link")).to_have_text([re.compile(f"{name}$") for name in names])
+    expect(page.get_by_role("link", name="Upload")).to_have_count(0)

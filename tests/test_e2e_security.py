@@ -73,7 +73,7 @@ def test_a_password_reset_logs_out_the_browsers_logged_in_before_it(page, server
     stale = "The password of this account was changed after this browser logged in: log in again."
     other_tab.reload()  # a new session on the old cookie
     expect(other_tab.get_by_text(stale).first).to_be_visible()  # (twice while the rerun replaces the first run's)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="Browse").click()  # the first tab's running session
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Browse").click()  # the first tab's running session
     expect(page.get_by_text(stale).first).to_be_visible()
     expect(page.get_by_text("Logged in as")).to_have_count(0)
 

@@ -101,6 +101,23 @@ def test_humans_are_not_offered_the_demo_upload(local_earmark):
     assert "annotate but not upload" in at.info[0].value
 
 
+def page_links(elements) -> list[str]:
+    """The pages linked in ``elements`` by their names (Home's own list says "Upload: what it is for")."""
+    return [link.proto.label.split(":")[0] for link in elements.get("page_link")]
+
+
+@pytest.mark.parametrize("user_type, admin, upload", [("human", False, False), ("featurebot", False, False),
+                                                      ("dataset", False, True), ("human", True, True)])
+def test_the_sidebar_and_home_offer_upload_only_to_who_may_upload(local_earmark, user_type, admin, upload):
+    """Issue 26: an annotator saw Upload in the sidebar and on Home, and was refused when they opened it. What
+    each role is offered comes from core.accounts.permissions, as Upload's own gate does."""
+    make_user(local_earmark.db, "pat", user_type, admin=admin)
+    at = login(app_test(), "pat")
+    everyone = ["Browse", "Annotate", "Download", "Jobs", "Users"]
+    assert page_links(at.sidebar) == ["Home"] + (["Upload"] if upload else []) + everyone
+    assert page_links(at.main) == (["Upload"] if upload else []) + everyone  # Home's own list, below the figures
+
+
 def test_a_deactivated_account_is_logged_out_on_the_next_page_load(local_earmark):
     hal = make_user(local_earmark.db, "hal")
     at = login(app_test(), "hal")

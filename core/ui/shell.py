@@ -12,12 +12,14 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
+from streamlit.errors import StreamlitPageNotFoundError
 
 from core.accounts import auth, credentials, throttle
 from core.accounts.permissions import Action, can_any
@@ -34,6 +36,48 @@ ICON = str(Path(__file__).with_name("earmark-icon.png"))  # the tab's icon, serv
 COOKIE_NAME = "earmark_auth"
 COOKIE_EXPIRY_DAYS = 1.0  # the cookie carries only the name and expiry: keep it short
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    """One page as the sidebar and Home offer it."""
+
+    path: str  # as st.page_link and st.switch_page name it
+    label: str
+    icon: str
+    purpose: str  # what Home says it is for
+    action: Action | None = None  # what an account must be allowed to open it (core/accounts/permissions.py)
+
+
+# Streamlit's own page list is turned off (.streamlit/config.toml: client.showSidebarNavigation): it would list
+# every page to every account, Upload to people who may not upload.
+PAGES = (
+    PageEntry("Home.py", "Home", ":material/home:", "what the catalogue holds"),
+    PageEntry("pages/1_Upload.py", "Upload", ":material/upload:", "add recordings and their metadata", Action.UPLOAD),
+    PageEntry("pages/2_Browse.py", "Browse", ":material/search:", "search the catalogue"),
+    PageEntry("pages/3_Annotate.py", "Annotate", ":material/graphic_eq:", "select segments on the waveform and tag them",
+              Action.ANNOTATE),
+    PageEntry("pages/4_Download.py", "Download", ":material/download:", "a reproducible subset as a ZIP"),
+    PageEntry("pages/5_Jobs.py", "Jobs", ":material/smart_toy:", "let analyzers pre-annotate and measure the sounds",
+              Action.RUN_JOBS),
+    PageEntry("pages/6_Users.py", "Users", ":material/person:", "your profile"),
+)
+
+
+def offered(user: User) -> list[PageEntry]:
+    """The pages ``user`` may use, in the sidebar's order: a page the role table refuses is not offered."""
+    return [entry for entry in PAGES if entry.action is None or can_any(user, entry.action)]
+
+
+def _navigation(user: User) -> None:
+    for entry in offered(user):
+        try:
+            st.page_link(entry.path, label=entry.label, icon=entry.icon)
+        except StreamlitPageNotFoundError:
+            # Only where a page runs as its own entry point (AppTest.from_file("pages/...")): Streamlit then knows
+            # no other page. Served, Home.py is the entry point and knows them all (tests/test_pages_home.py).
+            continue
+    st.divider()
 
 
 @st.cache_resource(show_spinner=False)
@@ -289,6 +333,7 @@ def page(title: str, action: Action | None = None) -> User:
         st.session_state["_stale_login_token"] = st.context.cookies.get(COOKIE_NAME)
         _log_out(authenticator, "The password of this account was changed after this browser logged in: log in again.")
     with st.sidebar:
+        _navigation(user)
         role = f"{user.user_type}{', admin' if user.is_admin else ''}"
         st.caption(f"Logged in as **{plain(user.user_name)}** ({role})")
         authenticator.logout("Log out", location="sidebar", key="logout_button", callback=lambda _: _end_signed_tokens(app, user))
