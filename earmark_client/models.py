@@ -1,0 +1,249 @@
+"""The API's JSON answers as the client reads them: a hand-kept copy of the answer models in core/api/models.py
+(this package may not import the server's code, which needs its database and storage libraries), checked field by
+field against the server's OpenAPI document by tests/test_client_package.py, so the two cannot drift apart unseen.
+
+Read an answer by attribute (``sound.id``, typed for editors and type checkers) or by key (``sound["id"]``, as the
+client's dict answers were read before it had types, so scripts written then keep working). Fields a newer server
+adds are kept (``extra="allow"``) rather than refused, so an older client goes on working against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Answer(BaseModel):
+    """A JSON answer: typed attributes, plus the read-only half of a dict (``a["x"]``, ``a.get("x")``, ``"x" in a``,
+    ``a == {...}``) for scripts that treat answers as dicts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def _names(self) -> list[str]:
+        return [*type(self).model_fields, *(self.model_extra or {})]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in self._names() else default
+
+    def keys(self) -> list[str]:
+        return self._names()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self.model_dump() == dict(other)
+        return super().__eq__(other)
+
+
+class JobState(StrEnum):
+    """Where a job is (core/jobs/states.py's JobState, whose values the server sends)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job will not change any more."""
+        return self in FINISHED
+
+
+FINISHED = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Totals(Answer):
+    totalSounds: int  # noqa: N815 (the server's names)
+    totalAnnotations: int  # noqa: N815
+    totalUsers: int  # noqa: N815
+
+
+class UserOut(Answer):
+    """A user as others see them; ``email`` only in your own record."""
+
+    id: str
+    date_created: str
+    user_name: str
+    user_type: Literal["human", "dataset", "featurebot"]
+    is_admin: bool
+    is_active: bool
+    about_me: str | None
+    info_url: str | None
+    email: str | None = None
+
+
+class SoundOut(Answer):
+    id: str
+    date_created: str
+    created_by: str
+    info_url: str | None
+    audio_url: str | None
+    license_type: str | None
+    title: str
+    duration_seconds: float
+    tags: list[str]
+    dataset: str
+    path: str
+    sample_rate: int | None
+    channels: int | None
+    format: str | None
+    sha256: str | None
+    metadata: dict[str, str]
+
+
+class AnnotationOut(Answer):
+    """An annotation; ``source`` names the featurebot that suggested it (None for people's), ``sound`` and
+    ``created_by`` are paths under /api/v1."""
+
+    id: str
+    date_created: str
+    created_by: str
+    sound: str
+    start_seconds: float
+    duration_seconds: float
+    end_seconds: float
+    data_url: str | None
+    tags: list[str] | None
+    text: str | None
+    channel: int | None
+    version: int
+    source: str | None
+
+    @property
+    def sound_id(self) -> str:
+        """The id at the end of ``sound``."""
+        return self.sound.rsplit("/", 1)[-1]
+
+
+class Deleted(Answer):
+    deleted: str
+
+
+class Peaks(Answer):
+    sound_id: str
+    start_seconds: float
+    end_seconds: float
+    duration_seconds: float
+    source: str
+    points: int
+    x: list[float]
+    y: list[float]
+
+
+class TagAdded(Answer):
+    dataset: str
+    tag: str
+    color: str
+
+
+class FileRecord(Answer):
+    id: str
+    path: str
+    filename: str
+    original_filename: str
+    category: str
+    purpose: str
+    size: int
+    hash: str
+    uploaded_at: str
+    uploaded_by: str
+    description: str | None
+    metadata: dict[str, Any]
+    expires_at: str | None
+
+
+class Uploaded(Answer):
+    success: Literal[True]
+    message: str
+    file: FileRecord
+    sound_id: str | None
+
+
+class FileList(Answer):
+    success: Literal[True]
+    total: int
+    limit: int
+    offset: int
+    files: list[FileRecord]
+
+
+class ParamOut(Answer):
+    default: float | int | str
+    minimum: float | None
+    maximum: float | None
+    choices: list[str] | None
+    help: str
+
+
+class AnalyzerOut(Answer):
+    name: str
+    version: str
+    description: str
+    outputs: str
+    params: dict[str, ParamOut]
+
+
+class AnalyzerList(Answer):
+    items: list[AnalyzerOut]
+
+
+class JobOut(Answer):
+    id: str
+    analyzer: str
+    version: str
+    params: dict[str, Any]
+    state: JobState
+    done: int
+    failed: int
+    total: int
+    submitted_by: str
+    date_created: str
+    finished: str | None
+    output: dict[str, Any]
+
+
+class JobList(Answer):
+    items: list[JobOut]
+
+
+class ResultAnnotation(Answer):
+    id: str
+    start_seconds: float
+    end_seconds: float
+    tags: list[str]
+    text: str | None
+    data_url: str | None
+
+
+class ResultSound(Answer):
+    sound_id: str
+    dataset: str
+    path: str
+    annotations: list[ResultAnnotation]
+    fields: dict[str, str]
+
+
+class JobResults(Answer):
+    job: JobOut
+    sounds: list[ResultSound]
+
+
+# The answers above, each the same as the server's model of the same name (tests/test_client_package.py).
+MIRRORED: tuple[type[Answer] | type[StrEnum], ...] = (
+    JobState, Health, Totals, UserOut, SoundOut, AnnotationOut, Deleted, Peaks, TagAdded, FileRecord, Uploaded,
+    FileList, ParamOut, AnalyzerOut, AnalyzerList, JobOut, JobList, ResultAnnotation, ResultSound, JobResults)
