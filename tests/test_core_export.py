@@ -118,7 +118,23 @@ def test_metadata_csv_follows_the_audiofolder_rules(demo, tmp_path):
     assert {r["file_name"] for r in rows} == audio and len(rows) == 6  # one row per audio file, paths relative
     filtered = list(csv.DictReader(io.StringIO(zf.read("filtered_metadata.csv").decode())))
     assert {r["path"] for r in filtered} == {f"audio/{p[len('audio/'):]}" for p in audio}  # the original rows
-    assert set(filtered[0]) == set(sounds[0].metadata_dict)
+    assert list(filtered[0]) == ["file_name", *sounds[0].metadata_dict]  # named as in metadata.csv, then the original
+    assert {r["file_name"] for r in filtered} == audio
+
+
+def test_every_filtered_metadata_row_names_its_file(earmark, tmp_path):
+    """Issue 26: a sound without metadata beside sounds with a path column was a bare ``,,,`` row, saying
+    nothing about whose it was."""
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    vox = make_user(earmark.db, "vox", "dataset")
+    options = UploadOptions(dataset="lab", max_bytes=10**7)
+    ingest_audio(earmark.db, earmark.storage, vox, "a.wav", io.BytesIO(wav_bytes(freq=300)), options, {"path": "a.wav", "speaker": "s1"})
+    ingest_audio(earmark.db, earmark.storage, vox, "b.wav", io.BytesIO(wav_bytes(freq=500)), options)
+    _, _, zf = export(earmark, tmp_path, query=CatalogueQuery(dataset="lab"), count=2)
+    rows = sorted(csv.reader(io.StringIO(zf.read("filtered_metadata.csv").decode())))
+    assert rows == sorted([["file_name", "path", "speaker"], ["audio/a.wav", "a.wav", "s1"], ["audio/b.wav", "", ""]])
 
 
 def test_an_audacity_label_is_one_line_whatever_its_text_holds():

@@ -1,8 +1,8 @@
 """Subset export: a reproducible random (or balanced) subset of sounds as one ZIP.
 
 Layout (DESIGN.md): ``audio/<original relative path>``, or ``audio/<dataset>/<original relative path>`` when the
-subset spans several datasets (which may each hold the same path), ``filtered_metadata.csv`` (the original metadata
-columns, included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the
+subset spans several datasets (which may each hold the same path), ``filtered_metadata.csv`` (``file_name``, then the
+original metadata columns, included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the
 formats asked for (``annotations.csv``, ``annotations.json``, ``labels/*.txt`` for Audacity, ``textgrid/*.TextGrid``
 for Praat, ``annotations.rttm``), and ``manifest.json`` (filters, seed, counts, sha256 of every file, version,
 time). Every table and annotation file names a sound by the same member name (:func:`member_names`), so each
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from core import __version__
 from core.annotations.service import AnnotationService
-from core.catalogue.metadata import PATH_COLUMNS, to_csv
+from core.catalogue.metadata import to_csv
 from core.catalogue.search import CatalogueQuery, describe
 from core.errors import NotFound, StorageError, ValidationError
 from core.export import sampling
@@ -337,9 +337,8 @@ def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, 
     columns: dict[str, None] = {}
     for sound in sounds:
         columns.update(dict.fromkeys(plan.metadata[sound.id]))
-    original = list(columns)
-    if not any(c.lower() in PATH_COLUMNS for c in original):
-        original = ["file_name"] + original
+    # every row names its member, also a sound without metadata (whose original path column would be empty)
+    original = list(columns) if "file_name" in columns else ["file_name", *columns]
     yield "filtered_metadata.csv", to_csv(original, [{"file_name": plan.file_name(s)} | plan.metadata[s.id] for s in sounds])
     ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
     hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
