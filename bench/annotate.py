@@ -69,7 +69,7 @@ def measure(seconds: float, label: str, repeats: int) -> None:
         for length in sorted({min(x, seconds) for x in (1, 10, 60, 600, seconds)}):
             for where in (0.0, 0.37, 1.0):
                 view = View.clamp(where * (seconds - length), length, seconds)
-                elapsed = best_of(repeats, lambda: figure_for(storage, view, seconds))
+                elapsed = best_of(repeats, lambda view=view: figure_for(storage, view, seconds))
                 line = figure_for(storage, view, seconds)
                 worst, worst_points = max(worst, elapsed), max(worst_points, line.points)
             print(f"  window {length:>6g} s: figure prepared in {elapsed * 1000:5.1f} ms, {line.points:,} points ({line.source})")

@@ -123,9 +123,9 @@ def main() -> None:
                 times = []
                 for fraction in (0.0, 0.1, 0.5, 0.9):
                     cursor = cursor_at(session, spec, viewer, fraction, total) if fraction else None
-                    times += times_ms(lambda: search(session, spec, viewer, page_size=50, cursor=cursor, count=False), args.repeats)
-                counting = times_ms(lambda: search(session, spec, viewer, page_size=50, count=True), 3)
-                offset = times_ms(lambda: session.execute(narrowed(select(Sound), spec, viewer.id, fts).order_by(SORTS[spec.sort], Sound.id)
+                    times += times_ms(lambda spec=spec, cursor=cursor: search(session, spec, viewer, page_size=50, cursor=cursor, count=False), args.repeats)
+                counting = times_ms(lambda spec=spec: search(session, spec, viewer, page_size=50, count=True), 3)
+                offset = times_ms(lambda spec=spec, fts=fts, total=total: session.execute(narrowed(select(Sound), spec, viewer.id, fts).order_by(SORTS[spec.sort], Sound.id)
                                                        .offset(int(total * 0.9)).limit(51)).all(), 3)
                 all_times += times
                 p95 = statistics.quantiles(times, n=20)[-1]

@@ -30,7 +30,7 @@ from core.store.models import Sound  # noqa: E402
 
 def expire_some(db: Database, ids: list[str]) -> None:
     """One sound in a thousand expired yesterday, one in a thousand expires tomorrow."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with db.write() as session:
         for n, sound_id in enumerate(ids[::500]):
             when = now - dt.timedelta(days=1) if n % 2 else now + dt.timedelta(days=1)

@@ -66,8 +66,9 @@ def main() -> None:
         for depth in (0.001, 0.1, 0.5, 0.99):
             position = int(args.sounds * depth) // PAGE * PAGE
             with db.read() as session:
-                offset = best_of(args.repeats, lambda: paginate(session, query, Sound.id, PageRequest(PAGE, position // PAGE + 1), {}))
-                keyset = best_of(args.repeats, lambda: paginate(
+                offset = best_of(args.repeats, lambda session=session, position=position: paginate(
+                    session, query, Sound.id, PageRequest(PAGE, position // PAGE + 1), {}))
+                keyset = best_of(args.repeats, lambda session=session, position=position: paginate(
                     session, query, Sound.id, PageRequest(PAGE, 1, ids[position - 1] if position else None), {}))
                 same = [s.id for s in paginate(session, query, Sound.id, PageRequest(PAGE, position // PAGE + 1), {}).items] == \
                        [s.id for s in paginate(session, query, Sound.id, PageRequest(PAGE, 1, ids[position - 1] if position else None), {}).items]

@@ -90,7 +90,7 @@ PEAKS_TO_READY = """() => {
 # shadow root) and resolve with the milliseconds until a new view is drawn (data-ready "true" with other
 # data-view-start/-end), seen at an animation frame; null if none within the timeout.
 KEY_TO_READY = """async ([key, timeout, composed]) => {
-  const box = %s;
+  const box = __FIND_BOX__;
   const before = [box.dataset.viewStart, box.dataset.viewEnd];
   const started = performance.now();
   box.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true, composed}));
@@ -103,11 +103,11 @@ KEY_TO_READY = """async ([key, timeout, composed]) => {
     };
     requestAnimationFrame(check);
   });
-}""" % FIND_BOX
+}""".replace("__FIND_BOX__", FIND_BOX)
 
 # The same with a real key press (sent by Playwright after this arms it): timed from the keydown event.
 ARM_REAL_KEY = """(timeout) => {
-  const box = %s;
+  const box = __FIND_BOX__;
   const before = [box.dataset.viewStart, box.dataset.viewEnd];
   window.__viewWait = new Promise((done) => {
     let pressed = null;
@@ -123,14 +123,14 @@ ARM_REAL_KEY = """(timeout) => {
     };
     requestAnimationFrame(check);
   });
-}""" % FIND_BOX
+}""".replace("__FIND_BOX__", FIND_BOX)
 
 # In the page: after every mouse-up (a region drawn or an edge let go), the time from the event to the next
 # animation frame, i.e. to the first paint that can show it; per mouse move during a drag, the same; per
 # change saved (data-saved turning true), the time since the last action (mouse-up or key). Pointer events, seen
 # first (capture on window): a component that cancels pointerdown gets no mouseup/mousemove at all.
 RECORDER = """() => {
-  const box = %s;
+  const box = __FIND_BOX__;
   const layer = box.querySelector('.regions') || box;
   const log = window.__regions = {drawn: [], saved: [], moves: []};
   let action = 0;
@@ -144,7 +144,7 @@ RECORDER = """() => {
       if (change.oldValue === 'false' && change.target.dataset.saved === 'true') log.saved.push(now - action);
     }
   }).observe(layer, {subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-saved']});
-}""" % FIND_BOX
+}""".replace("__FIND_BOX__", FIND_BOX)
 
 # Run in an app's tree with its environment: people's regions and a featurebot's suggestions on one sound, spread
 # evenly over it except a stretch left free (where the benchmark draws), in two inserts (create_many).
@@ -481,7 +481,7 @@ def many_regions(app: App, put, *, count: int, drags: int, duration: float, gap:
     for i in range(drags):
         start = gap[0] + 1 + i * spacing
         drag(page, box, (start - view[0]) / (view[1] - view[0]), (start + width - view[0]) / (view[1] - view[0]))
-        wait_until(lambda: len(regions_between(page, *gap)) > i, 10, f"new region {i + 1} on the page")
+        wait_until(lambda i=i: len(regions_between(page, *gap)) > i, 10, f"new region {i + 1} on the page")
         wait_until(lambda: all(r["saved"] == "true" for r in regions_between(page, *gap)), 10, f"new region {i + 1} saved")
         page.wait_for_timeout(2300)  # the page catches up two seconds after a change: measure the next drag after it
         settle(page)

@@ -184,11 +184,6 @@ def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Name
     return 0
 
 
-def _operator_or_admin(earmark: Earmark):
-    with earmark.db.read() as session:
-        return _operator(UserService(session))
-
-
 def _job_line(job) -> str:
     return (f"{job.id}  {job.analyzer:12s} {job.state:9s} {job.done + job.failed}/{job.total}"
             + (f" ({job.failed} failed)" if job.failed else "") + f"  {job.date_created:%Y-%m-%d %H:%M}")

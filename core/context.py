@@ -16,14 +16,14 @@ from core.store.config import Settings
 from core.store.config import settings as current_settings
 from core.store.db import Database
 from core.store.sources import CatalogueStorage, SourceReader
-from core.store.storage import Storage, open_storage
+from core.store.storage import open_storage
 
 
 @dataclass
 class Earmark:
     settings: Settings
     db: Database
-    storage: Storage
+    storage: CatalogueStorage  # Earmark's own storage, and the registered sources read in place
 
 
 def open_earmark(settings: Settings, *, check_storage: bool = True) -> Earmark:

@@ -60,14 +60,14 @@ with upload_tab:
     if folder_name:
         st.caption(f"The folder's own name {shell.plain(folder_name)}/ is left out of the paths, as unzip tools do: "
                    f"{shell.plain(folder_paths[0])} is stored as audio/{shell.plain(dataset)}/{shell.plain(folder_paths[0])}.")
-    named = [(f.name, f) for f in files or []] + list(zip(folder_paths, folder or []))
+    named = [(f.name, f) for f in files or []] + list(zip(folder_paths, folder or [], strict=True))
     dropped = [f for _, f in named]
     if st.button("Upload", key="upload_submit", type="primary", disabled=not dropped):
         def upload(progress: shell.Progress):
             options = UploadOptions(
                 dataset=dataset, max_bytes=app.settings.max_upload_bytes, tags=tuple(t for t in tags.split(",") if t.strip()),
                 purpose=purpose, description=description, extra=parse_extra(extra),
-                expires_at=dt.datetime.combine(expiry, dt.time(), dt.timezone.utc) if expires else None,
+                expires_at=dt.datetime.combine(expiry, dt.time(), dt.UTC) if expires else None,
             )
             return ingest_upload(app.db, app.storage, user, named, options,
                                  path_column=path_column.strip() or None, progress=lambda r: progress.step(r.path),

@@ -24,7 +24,7 @@ params = {}
 PER_ROW = 4  # more in one row and their names wrap
 specs = list(analyzer.params.items())
 columns = [column for start in range(0, len(specs), PER_ROW) for column in st.columns(PER_ROW)]
-for column, (param, spec) in zip(columns, specs):
+for column, (param, spec) in zip(columns, specs, strict=False):  # the last row may have spare columns
     if spec.choices:
         params[param] = column.selectbox(param, spec.choices, key=f"jobs_param_{name}_{param}", help=spec.help)
     else:

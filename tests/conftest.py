@@ -198,9 +198,9 @@ class E2EServer(str):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
     """The app as a user starts it, on a free loopback port, with the administrator from the settings."""
-    with pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url:
-        with serve(tmp_path_factory.mktemp("e2e") / "earmark-data", database_url) as served:
-            yield served
+    with (pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url,
+          serve(tmp_path_factory.mktemp("e2e") / "earmark-data", database_url) as served):
+        yield served
 
 
 @contextlib.contextmanager

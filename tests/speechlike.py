@@ -49,7 +49,7 @@ def _vowel(rng: np.random.Generator, seconds: float, f0: float, rate: int) -> np
     source = lfilter([1.0], [1, -0.96], pulses)  # a -6 dB/octave glottal tilt
     source += 0.02 * rng.standard_normal(n)  # breath
     out = source
-    for freq, bandwidth in zip((*VOWELS[rng.integers(len(VOWELS))], 3500), BANDWIDTHS):
+    for freq, bandwidth in zip((*VOWELS[rng.integers(len(VOWELS))], 3500), BANDWIDTHS, strict=True):
         if freq < rate / 2 - bandwidth:
             out = _resonate(out, freq * rng.uniform(0.92, 1.08), bandwidth, rate)
     envelope = np.minimum(1, np.minimum(t, t[::-1]) / 0.03)

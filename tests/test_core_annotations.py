@@ -164,10 +164,9 @@ def test_create_many_checks_each_and_writes_all_or_nothing(db, sound):
     human = make_user(db, "hal")
     good = [{"start_seconds": 1.0, "duration_seconds": 0.5, "tags": ["speech"]},
             {"start_seconds": 3.0, "end_seconds": 4.0, "tags": ["speech"], "text": "hello"}]
-    with pytest.raises(ValidationError) as err:
-        with db.write() as session:
-            AnnotationService(session).create_many(human, sound.id, good + [{"start_seconds": 12.0, "duration_seconds": 1.0,
-                                                                              "tags": ["speech"]}], source="bot:1")
+    with pytest.raises(ValidationError) as err, db.write() as session:
+        AnnotationService(session).create_many(human, sound.id, good + [{"start_seconds": 12.0, "duration_seconds": 1.0,
+                                                                          "tags": ["speech"]}], source="bot:1")
     assert err.value.field == "duration_seconds"
     with db.read() as session:
         assert AnnotationService(session).of_sound(sound.id) == []

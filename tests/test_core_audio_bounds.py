@@ -208,7 +208,7 @@ def test_a_view_spectrogram_is_the_spectrogram_of_the_samples(local_earmark, vox
         part = decoded[first:last]
         expected = waveform.spectrogram(part.mean(axis=1) if channel is None else part[:, channel], rate)
         got = waveform.view_spectrogram(local_earmark.storage, sound, start, end, channel)
-        for a, b in zip(expected, got):
+        for a, b in zip(expected, got, strict=True):
             np.testing.assert_array_equal(a, b)
     with pytest.raises(ValidationError, match="channel must be from 0 to 1"):
         waveform.view_spectrogram(local_earmark.storage, sound, 0.0, 1.0, 2)

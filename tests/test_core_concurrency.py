@@ -64,9 +64,9 @@ def test_concurrent_saves_of_one_version_let_exactly_one_through(demo):
         with earmark.db.write() as session:
             annotation = AnnotationService(session).create(hal, sound.id, start_seconds=0.1, end_seconds=0.5, tags=["kick"])
 
-        def save(i: int) -> int:
+        def save(i: int, annotation_id: str = annotation.id) -> int:
             with earmark.db.write() as session:
-                return AnnotationService(session).update(hal, annotation.id, 1, text=f"writer {i}", tags=[f"t{i}"]).version
+                return AnnotationService(session).update(hal, annotation_id, 1, text=f"writer {i}", tags=[f"t{i}"]).version
 
         outcomes = at_once(8, save)
         winners = [o for o in outcomes if not isinstance(o, Exception)]

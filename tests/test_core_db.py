@@ -35,10 +35,9 @@ def test_schema_is_created_on_first_start(tmp_path):
 
 
 def test_foreign_keys_are_enforced(db):
-    with pytest.raises(IntegrityError):
-        with db.write() as session:
-            session.add(StoredFile(key="k", category="data", original_filename="k", size=1, sha256="0" * 64,
-                                   created_by="no-such-user"))
+    with pytest.raises(IntegrityError), db.write() as session:
+        session.add(StoredFile(key="k", category="data", original_filename="k", size=1, sha256="0" * 64,
+                               created_by="no-such-user"))
 
 
 def test_commit_and_rollback_hooks_run_once_and_only_on_their_outcome(db):
@@ -46,11 +45,10 @@ def test_commit_and_rollback_hooks_run_once_and_only_on_their_outcome(db):
     with db.write() as session:
         on_commit(session, lambda: ran.append("commit"))
         on_rollback(session, lambda: ran.append("rollback-1"))
-    with pytest.raises(RuntimeError):
-        with db.write() as session:
-            on_commit(session, lambda: ran.append("commit-2"))
-            on_rollback(session, lambda: ran.append("rollback"))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), db.write() as session:
+        on_commit(session, lambda: ran.append("commit-2"))
+        on_rollback(session, lambda: ran.append("rollback"))
+        raise RuntimeError("boom")
     assert ran == ["commit", "rollback"]
 
 

@@ -85,10 +85,10 @@ def test_undoing_a_review_with_absurd_bounds_or_a_wrong_accepted_id_is_a_400(api
     body = {"source": "speech-activity:abc", "start_seconds": 1e300, "end_seconds": 1e301}
     answer = api.post(f"/api/v1/sounds/{sound_id}/suggestions", json=body, headers=basic("hal"))
     assert answer.status_code == 400 and answer.json() == {"error": "start_seconds must be at most 604800, not 1e+300."}
-    with local_earmark.db.write() as session:
-        with pytest.raises(Exception, match="start_seconds and end_seconds must be a suggestion's bounds"):
-            AnnotationService(session).unreview(UserService(session).by_name("hal"), sound_id, source="x", start_seconds=1e300,
-                                                end_seconds=1e301)
+    with (local_earmark.db.write() as session,
+          pytest.raises(Exception, match="start_seconds and end_seconds must be a suggestion's bounds")):
+        AnnotationService(session).unreview(UserService(session).by_name("hal"), sound_id, source="x", start_seconds=1e300,
+                                            end_seconds=1e301)
     elsewhere = reference_sound(api, "elsewhere")
     with local_earmark.db.write() as session:  # a review of hal's to undo, with an annotation on another sound as accepted_id
         vox, hal = UserService(session).by_name("vox"), UserService(session).by_name("hal")
@@ -149,7 +149,7 @@ def test_cancelling_someone_elses_job_is_refused_with_its_own_sentence(api, loca
 def test_job_states_are_defined_once():
     """core.jobs.states is the definition; the models' tuple (core.store may not import core.jobs) must match it."""
     assert tuple(JobState) == JOB_STATES
-    assert FINISHED == {"completed", "failed", "cancelled"} and all(JobState(s).finished for s in FINISHED)
+    assert {"completed", "failed", "cancelled"} == FINISHED and all(JobState(s).finished for s in FINISHED)
 
 
 def test_a_sound_is_deleted_by_its_creator_or_an_administrator(api, local_earmark):

@@ -69,7 +69,7 @@ def test_total_count_leaves_out_expired_sounds_under_every_filter(local_earmark)
     a, b = make_user(local_earmark.db, "a", "dataset"), make_user(local_earmark.db, "b", "dataset")
     made = [create(local_earmark, a if n % 2 else b, f"s{n}", tags=["x"] if n % 3 else ["x", "y"], dataset=f"d{n % 2}")
             for n in range(12)]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     expiries = {made[0].id: now - dt.timedelta(days=1), made[1].id: now - dt.timedelta(seconds=1),
                 made[2].id: now + dt.timedelta(days=1), made[3].id: now - dt.timedelta(hours=2)}
     with local_earmark.db.write() as session:

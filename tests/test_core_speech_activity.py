@@ -50,7 +50,7 @@ def test_clean_speech_is_found_with_its_boundaries_and_the_quiet_utterance():
     assert result.f1 >= 0.95
     assert result.quiet_found == result.quiet == len(SEEDS)
     r = recording(0, "clean")
-    for (a, b), (c, d) in zip(detect(r.samples, r.rate), r.truth):
+    for (a, b), (c, d) in zip(detect(r.samples, r.rate), r.truth, strict=True):
         assert abs(a - c) < 0.08 and abs(b - d) < 0.15
 
 

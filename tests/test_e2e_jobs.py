@@ -38,7 +38,8 @@ def test_submit_a_job_and_see_its_suggestions_on_annotate(page, server, tmp_path
     e2e_settle(page)
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download the results (CSV)").click()
-    rows = list(csv.DictReader(open(download_info.value.path(), encoding="utf-8")))
+    with open(download_info.value.path(), encoding="utf-8") as results:
+        rows = list(csv.DictReader(results))
     assert len(rows) == len(talk.truth) and {r["tags"] for r in rows} == {"speech"} and rows[0]["path"] == sound["path"]
 
     page.goto(f"{server}/Annotate?sound={sound['id']}")

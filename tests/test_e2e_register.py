@@ -51,9 +51,9 @@ def source():
 def server(source, tmp_path_factory):
     """The app with its own storage in a local folder; only the EARMARK_SOURCE_* settings reach the bucket."""
     settings = KEYS | {"EARMARK_SOURCE_S3_ENDPOINT_URL": source[0]}
-    with pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url:
-        with serve(tmp_path_factory.mktemp("e2e-register") / "earmark-data", database_url, settings) as served:
-            yield served
+    with (pg_schema(TEST_DATABASE_URL) if TEST_DATABASE_URL else contextlib.nullcontext() as database_url,
+          serve(tmp_path_factory.mktemp("e2e-register") / "earmark-data", database_url, settings) as served):
+        yield served
 
 
 def _bucket(client) -> dict[str, str]:

@@ -48,7 +48,7 @@ def test_upload_shows_a_result_for_every_file(local_earmark):
     assert shown(at.warning[0].value) == "3 stored, 1 already there, 1 refused."
     assert shown(at.info[0].value) == "Metadata meta.csv: 1 of 1 rows joined by column 'file_name' = path."
     table = at.dataframe[0].value
-    rows = list(zip(table["file"], table["kind"], table["result"]))
+    rows = list(zip(table["file"], table["kind"], table["result"], strict=True))
     # a.wav and b.wav are the same audio, uploaded in parallel: exactly one of them is stored
     assert sorted(r for _, _, r in rows[1:3]) == ["already there", "stored"]
     assert rows[0] == ("meta.csv", "metadata", "stored") and rows[3:] == [("c.wav", "sound", "refused"), ("take/d.wav", "sound", "stored")]
@@ -146,7 +146,7 @@ def test_administrators_register_a_folder_in_place_and_browse_says_what_went_mis
 
     browse = login(app_test("pages/2_Browse.py"), "root")
     table = browse.dataframe[0].value
-    assert dict(zip(table["path"], table["file"])) == {"spk1/a.wav": "in place", "spk1/b.wav": "missing"}
+    assert dict(zip(table["path"], table["file"], strict=True)) == {"spk1/a.wav": "in place", "spk1/b.wav": "missing"}
     browse.session_state["browse_table"] = {"selection": {"rows": [list(table["path"]).index("spk1/b.wav")], "columns": [], "cells": []}}
     browse.run()
     assert any("was not found at file://" in shown(w.value) and "exports leave it out" in shown(w.value) for w in browse.warning)

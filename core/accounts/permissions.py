@@ -1,14 +1,14 @@
-"""Who may do what: the one place role rules live (DESIGN.md's table). Pages and HTTP routes both call here."""
+"""Who may do what: the one place role rules live (README.md, "Users and roles"). Pages and HTTP routes both call here."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from core.errors import PermissionDenied
 from core.store.models import User
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     UPLOAD = "upload sounds and files"
     ANNOTATE = "annotate sounds"
     EDIT_ANNOTATION = "edit or delete this annotation"

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import time
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from core.errors import PermissionDenied
 from core.store.models import User
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     PAGE = "page"  # a page's own scripts, as its user: the view and annotation routes only
     FILE = "file"  # one stored object, by its storage key
     SUBSET = "subset"  # one export request, streamed as a ZIP

@@ -258,7 +258,7 @@ class UserService:
 
 
 def public_user(user: User, viewer: User | None) -> dict[str, Any]:
-    """A user as others see them: the email only for its owner (cochlea_api.md), not even for admins."""
+    """A user as others see them: the email only for its owner, not even for admins."""
     data: dict[str, Any] = {
         "id": user.id,
         "date_created": user.date_created.isoformat(),

@@ -1,4 +1,4 @@
-"""Annotations: time segments of a sound with tags, text and/or a data_url (cochlea_api.md).
+"""Annotations: time segments of a sound with tags, text and/or a data_url.
 
 Validation names the field; listing filters by time range (overlap) and by tags (all of them). Edits carry a
 version so two people annotating the same sound never silently overwrite each other: a save is one conditional
@@ -8,6 +8,7 @@ PostgreSQL alike. A sound's annotation count moves by SQL increments, never by a
 
 from __future__ import annotations
 
+import builtins
 import math
 import re
 from collections import Counter
@@ -22,7 +23,7 @@ from core.accounts.users import UserService
 from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
-from core.store.db import batched, get_or_not_found, insert_for
+from core.store.db import batched, get_or_not_found, insert_for, rowcount
 from core.store.models import (
     Annotation,
     AnnotationTag,
@@ -150,7 +151,7 @@ class AnnotationService:
             query = query.where(Annotation.start_seconds < end, Annotation.end_seconds > start)
         return query
 
-    def of_sound(self, sound_id: str) -> list[Annotation]:
+    def of_sound(self, sound_id: str) -> builtins.list[Annotation]:
         """All annotations of one sound, in time order (read in keyset pages of 1,000)."""
         found: list[Annotation] = []
         request: PageRequest | None = PageRequest(page_size=1000)
@@ -160,7 +161,7 @@ class AnnotationService:
             request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
         return sorted(found, key=lambda a: (a.start_seconds, a.id))
 
-    def of_sounds(self, sound_ids: list[str]) -> dict[str, list[Annotation]]:
+    def of_sounds(self, sound_ids: builtins.list[str]) -> dict[str, builtins.list[Annotation]]:
         """The annotations of many sounds (an export's), each sound's in time order like :meth:`of_sound`: one
         query per IN_BATCH sounds instead of one per sound."""
         found: dict[str, list[Annotation]] = {sound_id: [] for sound_id in sound_ids}
@@ -179,7 +180,7 @@ class AnnotationService:
         start_seconds: Any,
         duration_seconds: Any = None,
         end_seconds: Any = None,
-        tags: list[str] | str | None = None,
+        tags: builtins.list[str] | str | None = None,
         text: str | None = None,
         data_url: str | None = None,
         channel: Any = None,
@@ -196,7 +197,7 @@ class AnnotationService:
         self._count(sound.id, 1)
         return annotation
 
-    def create_many(self, actor: User, sound_id: str, segments: list[dict[str, Any]], *, source: str | None = None) -> int:
+    def create_many(self, actor: User, sound_id: str, segments: builtins.list[dict[str, Any]], *, source: str | None = None) -> int:
         """Several annotations on one sound, each checked as ``create`` checks one, written in one flush (an
         analyzer's output: one insert statement for all of them rather than one each)."""
         require(actor, Action.ANNOTATE)
@@ -226,7 +227,7 @@ class AnnotationService:
         sound = self._sound(annotation.sound_id)
         new_start = changes.get("start_seconds", annotation.start_seconds)
         duration = _duration(new_start, changes.get("duration_seconds", annotation.duration_seconds), changes.get("end_seconds"))
-        values: dict[str, Any] = dict(zip(("start_seconds", "duration_seconds"), _check_segment(sound, new_start, duration)))
+        values: dict[str, Any] = dict(zip(("start_seconds", "duration_seconds"), _check_segment(sound, new_start, duration), strict=True))
         for name in ("text", "data_url"):
             values[name] = (changes[name] or "").strip() or None if name in changes else getattr(annotation, name)
         values["channel"] = _check_channel(sound, changes["channel"]) if "channel" in changes else annotation.channel
@@ -237,7 +238,7 @@ class AnnotationService:
             update(Annotation).where(Annotation.id == annotation.id, Annotation.version == expected_version)
             .values(**values, version=Annotation.version + 1, date_updated=utcnow(), updated_by=actor.id)
             .execution_options(synchronize_session=False))
-        if saved.rowcount != 1:
+        if rowcount(saved) != 1:
             self.session.refresh(annotation)
             raise self._stale(annotation)
         if "tags" in changes:  # this transaction now holds the annotation's row: no one else is changing its tags
@@ -252,7 +253,7 @@ class AnnotationService:
             f"{annotation.date_updated:%Y-%m-%d %H:%M:%S}; reload it before editing."
         )
 
-    def _set_tags(self, annotation_id: str, wanted: list[str]) -> None:
+    def _set_tags(self, annotation_id: str, wanted: builtins.list[str]) -> None:
         self.session.execute(delete(AnnotationTag).where(AnnotationTag.annotation_id == annotation_id,
                                                          AnnotationTag.tag.not_in(wanted)))
         if wanted:
@@ -284,7 +285,7 @@ class AnnotationService:
         self._take(actor, self._suggestion(actor, annotation_id), "rejected")
 
     def unreview(self, actor: User, sound_id: str, *, source: str, start_seconds: float, end_seconds: float,
-                 tags: list[str] | None = None, text: str | None = None, accepted_id: str | None = None) -> Annotation:
+                 tags: builtins.list[str] | None = None, text: str | None = None, accepted_id: str | None = None) -> Annotation:
         """Undo one's own review of a suggestion (the waveform's Ctrl+Z): the suggestion comes back as it was
         suggested, its verdict is forgotten, and the annotation its acceptance made (``accepted_id``) is deleted.
 
@@ -300,7 +301,7 @@ class AnnotationService:
             ReviewedSuggestion.sound_id == sound_id, ReviewedSuggestion.source == source,
             ReviewedSuggestion.start_ms == start_ms, ReviewedSuggestion.duration_ms == duration_ms, *mine)
             .execution_options(synchronize_session=False))
-        if forgotten.rowcount != 1:
+        if rowcount(forgotten) != 1:
             raise NotFound("There is no review of yours of this suggestion to undo: it was undone already, or never made.")
         if accepted_id:
             accepted = self.get(accepted_id)
@@ -319,7 +320,7 @@ class AnnotationService:
             duration_ms=round(suggestion.duration_seconds * 1000), verdict=verdict, reviewed_by=actor.id,
             date_reviewed=utcnow()).on_conflict_do_nothing())
 
-    def remove_source(self, sound_ids: list[str], source: str) -> int:
+    def remove_source(self, sound_ids: builtins.list[str], source: str) -> int:
         """Delete what one analyzer with one set of parameters wrote on these sounds (before a re-run writes it
         anew), keeping each sound's annotation count: lowered by the rows this statement itself deleted."""
         gone = Counter(self.session.scalars(delete(Annotation).where(Annotation.sound_id.in_(sound_ids), Annotation.source == source)
@@ -337,7 +338,7 @@ class AnnotationService:
         """Delete the annotation and count it off its sound; Conflict(``gone``) if another transaction did first."""
         deleted = self.session.execute(delete(Annotation).where(Annotation.id == annotation.id)
                                        .execution_options(synchronize_session=False))
-        if deleted.rowcount != 1:
+        if rowcount(deleted) != 1:
             raise Conflict(gone)
         self.session.expunge(annotation)
         self._count(annotation.sound_id, -1)

@@ -1,4 +1,4 @@
-"""Annotations (cochlea_api.md): a sound's annotations (by time range and tags), annotating, reading, changing
+"""Annotations: a sound's annotations (by time range and tags), annotating, reading, changing
 with the version you read (a stale one is a 409), deleting."""
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from core import __version__
-from core.api import annotations, files, guards, jobs, sounds, subsets, users
+from core.api import annotations as annotation_routes  # not `annotations`: the __future__ import
+from core.api import files, guards, jobs, sounds, subsets, users
 from core.api.deps import PREFIX, App, Caller
 from core.api.errors import error_response, validation_message
 from core.api.models import AUTHENTICATED, Health, Totals
@@ -54,8 +55,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 def _methods_by_path(api: FastAPI, routers: tuple[APIRouter, ...]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
     """Each route's path pattern and methods, read once from the routes themselves."""
     found = [*api.router.routes, *(route for router in routers for route in router.routes)]
-    return [(route.path_regex, frozenset(route.methods)) for route in found
-            if isinstance(getattr(route, "path_regex", None), re.Pattern) and getattr(route, "methods", None)]
+    return [(route.path_regex, frozenset(route.methods)) for route in found if isinstance(route, Route) and route.methods]
 
 
 SWAGGER_UI = Path(__file__).with_name("static") / "swagger-ui"  # swagger-ui-dist, served here (see its README.md)
@@ -65,9 +65,10 @@ ICON = Path(__file__).resolve().parent.parent / "ui" / "earmark-icon.png"
 def create_app() -> FastAPI:
     api = FastAPI(dependencies=[Depends(guards.no_nul_characters)], title="Earmark API", version=__version__, description=DESCRIPTION, redirect_slashes=False,
                   docs_url=None, openapi_url="/openapi.json", redoc_url=None)
-    api.add_exception_handler(RequestValidationError, _validation_failed)
-    api.add_exception_handler(EarmarkError, _earmark_error)
-    api.add_exception_handler(HTTPException, _http_error)
+    # Starlette types a handler as taking any Exception; it calls each with the class it is registered for.
+    api.add_exception_handler(RequestValidationError, _validation_failed)  # type: ignore[arg-type]
+    api.add_exception_handler(EarmarkError, _earmark_error)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     api.add_middleware(guards.GuardedBodies)
     api.add_middleware(guards.SameOriginWrites)  # added last: runs first, before credentials are even looked at
 
@@ -95,7 +96,7 @@ def create_app() -> FastAPI:
             figures = catalogue_stats(session)
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
-    routers = (users.router, sounds.router, annotations.router, files.router, files.uploads, files.links, jobs.router,
+    routers = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
                subsets.router, subsets.links)
     for router in routers:
         api.include_router(router)

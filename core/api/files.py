@@ -1,4 +1,4 @@
-"""The file registry (data_upload_api.md): upload, list, read, delete, statistics; and the signed links to one
+"""The file registry: upload, list, read, delete, statistics; and the signed links to one
 stored file that the pages hand out."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from core.accounts.permissions import Action, require
-from core.api.deps import App, Bounded, Caller, attachment, unbounded
+from core.api.deps import App, Bounded, Caller, attachment, linked, unbounded
 from core.api.models import (
     AUTHENTICATED,
     DATASET_PATTERN,
@@ -19,6 +19,7 @@ from core.api.models import (
     FileList,
     FileMetadata,
     FileStats,
+    Responses,
     Uploaded,
     errors,
     not_null,
@@ -46,7 +47,7 @@ ANY_FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @uploads.post("/data/upload", status_code=201, summary="Upload a file: audio becomes a sound (of dataset), anything else a registry file",
-              response_model=Uploaded, responses={200: {"model": Uploaded, "description": "the same content was there already"}}
+              response_model=Uploaded, responses=Responses({200: {"model": Uploaded, "description": "the same content was there already"}})
               | errors(400, 413),
               description="The file is checked by its content: an extension Earmark takes and content that fits it "
                           "(audio that decodes, a readable archive, UTF-8 text, JSON ...), and a `category` that matches "
@@ -78,8 +79,9 @@ def upload_file(app: App, user: Caller, file: Annotated[UploadFile, File(descrip
         result = store_file(app.db, app.storage, user, file.filename, file.file, options, category=category or None)
     if result.status == "refused":
         raise ValidationError("file", result.reason)
+    assert result.key is not None, "a file that was not refused has its key"
     with app.db.read() as session:
-        record = public_file(FileService(session, app.storage).by_key(result.key))
+        record = linked(public_file(FileService(session, app.storage).by_key(result.key)))
     stored = result.status == "stored"
     return JSONResponse({"success": True, "message": "File uploaded successfully" if stored else f"Already there: {result.reason}",
                          "file": record, "sound_id": result.sound_id}, status_code=201 if stored else 200)
@@ -93,7 +95,7 @@ def list_files(app: App, user: Caller, purpose: Annotated[Purpose | None, Query(
                offset: Annotated[int, Query(ge=0, le=10**9, description="files to skip")] = 0) -> dict[str, Any]:
     with app.db.read() as session:
         total, files = FileService(session, app.storage).list(purpose=purpose or None, category=category or None, limit=limit, offset=offset)
-        return {"success": True, "total": total, "limit": limit, "offset": offset, "files": [public_file(f) for f in files]}
+        return {"success": True, "total": total, "limit": limit, "offset": offset, "files": [linked(public_file(f)) for f in files]}
 
 
 def _registry_path(path: str) -> str:
@@ -104,9 +106,9 @@ def _registry_path(path: str) -> str:
 
 @router.get("/data/files/{path:path}", summary="One stored file: its content (HTTP Range too), or its record with metadata=true",
             response_model=None, response_class=Response,
-            responses={200: {"model": FileMetadata, "description": "the file's content (its own type), or with metadata=true its record",
+            responses=Responses({200: {"model": FileMetadata, "description": "the file's content (its own type), or with metadata=true its record",
                              "content": ANY_FILE},
-                       206: {"description": "the byte range a Range header asked for", "content": ANY_FILE}}
+                       206: {"description": "the byte range a Range header asked for", "content": ANY_FILE}})
             | errors(400, 404, 416),
             description="A path outside the registry is a 403.")
 @unbounded
@@ -116,7 +118,7 @@ def get_file(app: App, user: Caller, path: str,
     with app.db.read() as session:
         stored = FileService(session, app.storage).by_key(_registry_path(path))
     if metadata:
-        return JSONResponse(FileMetadata.model_validate({"success": True, "metadata": public_file(stored)}).model_dump(mode="json"))
+        return JSONResponse(FileMetadata.model_validate({"success": True, "metadata": linked(public_file(stored))}).model_dump(mode="json"))
     return ranged(app.storage, stored.key, stored.size, media_type(stored), range_, attachment(stored.original_filename))
 
 
@@ -139,8 +141,8 @@ def file_stats(app: App, user: Caller) -> dict[str, Any]:
 
 @links.get("/files/{token}", summary="A file behind a signed, expiring link handed out by the pages (no other credentials; HTTP Range too)",
             response_class=Response,
-            responses={200: {"description": "the file (its own type)", "content": ANY_FILE},
-                       206: {"description": "the byte range a Range header asked for", "content": ANY_FILE}}
+            responses=Responses({200: {"description": "the file (its own type)", "content": ANY_FILE},
+                       206: {"description": "the byte range a Range header asked for", "content": ANY_FILE}})
             | errors(400, 403, 404, 416),
             description="A token that is not a file link, forged, expired or ended (logout, password change, "
                         "deactivation) is a 403.")

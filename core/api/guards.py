@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from core.api.deps import check_caller, client_address, earmark
 from core.api.errors import error_response
@@ -42,13 +43,13 @@ class SameOriginWrites:
         fetch_site, origin = headers.get("sec-fetch-site"), headers.get("origin")
         if fetch_site is not None and fetch_site not in ("same-origin", "none"):
             return f"A {fetch_site} request may not change anything here: use this server's own pages, a script or the API client."
-        if origin is not None:  # its host against ours (the scheme may differ behind a proxy that ends TLS)
-            if urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
-                return f"A request from {origin} may not change anything here: use this server's own pages, a script or the API client."
+        # its host against ours (the scheme may differ behind a proxy that ends TLS)
+        if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+            return f"A request from {origin} may not change anything here: use this server's own pages, a script or the API client."
         return None
 
 
-def allowed_methods(scope: dict) -> set[str]:
+def allowed_methods(scope: Scope) -> set[str]:
     """Every method some route of the API answers on this request's path (GET, HEAD, PATCH, DELETE ...): the
     table core.api.app keeps in the app's state."""
     path, root = scope["path"], scope.get("root_path", "")

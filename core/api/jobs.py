@@ -3,10 +3,10 @@ wrote (JSON or CSV), cancelling."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from core.api.deps import PREFIX, App, Bounded, Caller
 from core.api.models import (
@@ -18,6 +18,7 @@ from core.api.models import (
     JobList,
     JobOut,
     JobResults,
+    Responses,
     Tag,
     Where,
     errors,
@@ -58,11 +59,16 @@ def _job_of(analyzer: Analyzer) -> type[JobTarget]:
     params = create_model(f"{title}Params", __config__=ConfigDict(strict=True, extra="forbid"),
                           **{name: _param(spec) for name, spec in analyzer.params.items()})
     UNION_TAGS.add(analyzer.name)
-    return create_model(f"{title}Job", __base__=JobTarget, analyzer=(Literal[analyzer.name], ...),  # type: ignore[call-overload]
+    return create_model(f"{title}Job", __base__=JobTarget, analyzer=(Literal[analyzer.name], ...),
                         params=(params | None, Field(None, description=f"{analyzer.description} (default: every parameter's default)")))
 
 
-NewJob = Annotated[Union[tuple(_job_of(a) for a in ANALYZERS.values())], Field(discriminator="analyzer")]  # noqa: UP007
+if TYPE_CHECKING:  # what a checker can know of the union built from the analyzers below
+    class NewJob(JobTarget):
+        analyzer: str
+        params: BaseModel | None
+else:
+    NewJob = Annotated[Union[tuple(_job_of(a) for a in ANALYZERS.values())], Field(discriminator="analyzer")]  # noqa: UP007
 
 
 def public_job(job: Job) -> dict[str, Any]:
@@ -106,8 +112,8 @@ def get_job(app: App, user: Caller, job_id: str) -> dict[str, Any]:
 
 @router.get("/jobs/{job_id}/results", summary="What a job wrote, per sound: its suggestions and metadata fields (JSON; format=csv for a table)",
             response_model=None, response_class=Response,
-            responses={200: {"model": JobResults, "description": "JSON, or with format=csv one row per suggestion",
-                             "content": {"text/csv": {"schema": {"type": "string"}}}}} | errors(400, 404))
+            responses=Responses({200: {"model": JobResults, "description": "JSON, or with format=csv one row per suggestion",
+                                       "content": {"text/csv": {"schema": {"type": "string"}}}}}) | errors(400, 404))
 def job_results(app: App, user: Caller, job_id: str,
                 format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json") -> Response:
     with app.db.read() as session:

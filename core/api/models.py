@@ -147,7 +147,10 @@ ERRORS: dict[int, dict[str, Any]] = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+Responses = dict[int | str, dict[str, Any]]  # FastAPI's ``responses=``: Responses({200: ...}) | errors(...) types a literal
+
+
+def errors(*codes: int) -> Responses:
     """``responses=`` for these error statuses, each with the ``{"error": ...}`` body."""
     return {code: {"model": ErrorBody, **ERRORS[code]} for code in codes}
 

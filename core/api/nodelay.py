@@ -11,21 +11,20 @@ of any protocol number get the option, as asyncio gives it to those it creates i
 from __future__ import annotations
 
 import asyncio.base_events
+import contextlib
 import socket
 
-_original = asyncio.base_events._set_nodelay
+_original = asyncio.base_events._set_nodelay  # type: ignore[attr-defined]  # private: not in typeshed
 
 
 def _set_nodelay(sock: socket.socket) -> None:
     if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         return
     _original(sock)
 
 
 def install() -> None:
     """Give TCP_NODELAY to every TCP connection asyncio accepts from now on (idempotent)."""
-    asyncio.base_events._set_nodelay = _set_nodelay
+    asyncio.base_events._set_nodelay = _set_nodelay  # type: ignore[attr-defined]  # private: not in typeshed

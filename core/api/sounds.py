@@ -1,4 +1,4 @@
-"""Sounds (cochlea_api.md): list (in id order, or sorted with the catalogue's keyset cursor), create by
+"""Sounds: list (in id order, or sorted with the catalogue's keyset cursor), create by
 reference, read, and the audio itself (whole, a byte range, or a part in seconds as WAV)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from core.api.models import (
     Channel,
     Length,
     Peaks,
+    Responses,
     Seconds,
     SoundOut,
     SoundPage,
@@ -145,7 +146,7 @@ class PeaksQuery(BaseModel):
 def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict[str, Any]:
     """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
     sound, end = _view_of(app, sound_id, query.start, query.end)
-    line = peaks.envelope(app.storage, sound.file.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
+    line = peaks.envelope(app.storage, sound.audio.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
                           query.channel, max_points=query.points)
     return {"sound_id": sound.id, "start_seconds": line.start_seconds, "end_seconds": line.end_seconds,
             "duration_seconds": sound.duration_seconds, "source": line.source, "points": line.points,
@@ -175,9 +176,9 @@ AUDIO = {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"
 
 @router.get("/{sound_id}/audio", summary="The audio of a sound: whole, a byte range (206), or start/end seconds encoded as WAV",
             response_class=Response,
-            responses={200: {"description": "the stored file as it was uploaded (its own audio type), or the part asked for "
+            responses=Responses({200: {"description": "the stored file as it was uploaded (its own audio type), or the part asked for "
                                             "as audio/wav", **AUDIO},
-                       206: {"description": "the byte range a Range header asked for", **AUDIO}} | errors(400, 404, 416),
+                       206: {"description": "the byte range a Range header asked for", **AUDIO}}) | errors(400, 404, 416),
             description="With `start` and/or `end`: that part, encoded as WAV (an end after the start, at most 10 minutes "
                         "and a bounded number of samples: a 400 otherwise). Without: the stored file, whole or the single "
                         "byte range of a `Range: bytes=a-b` header. A sound without stored audio is a 404.")

@@ -1,4 +1,4 @@
-"""voxceleb_s3_api.md's subset download, with the Download page's filters, seed and formats: one streamed ZIP."""
+"""The subset download, with the Download page's filters, seed and formats: one streamed ZIP."""
 
 from __future__ import annotations
 

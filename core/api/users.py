@@ -1,4 +1,4 @@
-"""Users (cochlea_api.md): list, create, read, change, delete; a user's sounds and annotations."""
+"""Users: list, create, read, change, delete; a user's sounds and annotations."""
 
 from __future__ import annotations
 

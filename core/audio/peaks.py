@@ -13,6 +13,7 @@ level as an int16 array of shape (blocks, channels, 2).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import struct
@@ -75,7 +76,7 @@ class Pyramid:
 
     def pack(self, sample_rate: int, channels: int, frames: int) -> bytes:
         levels = [np.concatenate(self.finest) if self.finest else np.zeros((0, channels, 2), np.int16)]
-        for finer, block in zip(BLOCKS, BLOCKS[1:]):
+        for finer, block in itertools.pairwise(BLOCKS):
             levels.append(_coarser(levels[-1], block // finer))
         return _pack(sample_rate, channels, frames, levels)
 
@@ -118,7 +119,7 @@ def _coarser(level: np.ndarray, factor: int) -> np.ndarray:
 
 def _pack(sample_rate: int, channels: int, frames: int, levels: list[np.ndarray]) -> bytes:
     layout, offset = [], 0
-    for block, array in zip(BLOCKS, levels):
+    for block, array in zip(BLOCKS, levels, strict=True):
         layout.append({"block": block, "count": int(array.shape[0]), "offset": offset})
         offset += array.nbytes
     header = json.dumps({"sample_rate": sample_rate, "channels": channels, "frames": frames, "levels": layout}).encode()
@@ -138,7 +139,8 @@ class _HeaderCache:
     """Headers of recently viewed pyramids (a few hundred bytes each), so a view costs one ranged read."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.size, self.lock = size, threading.Lock()
+        self.items: OrderedDict[tuple[str, str], tuple[Header, int]] = OrderedDict()
 
     def get(self, storage: Storage, key: str) -> tuple[Header, int]:
         cache_key = (storage.url, key)
@@ -221,6 +223,7 @@ def envelope(storage: Storage, audio_key: str, key: str | None, start: float, en
         y[0::2], y[1::2] = lows, highs
         x = np.repeat((first + np.arange(pairs.shape[0]) * bucket) / rate, 2)
         return Envelope(x, y, f"samples/{bucket}", first / rate, last / rate)
+    assert key is not None, "a sound without a pyramid is short enough to be drawn from its samples (needs_pyramid)"
     # a finer level merged down (reads at most 4x the bytes) draws more detail than the next coarser one
     _, level, b0, blocks = read_level(storage, key, first, last, 4 * (max_points // 2))
     factor = max(1, math.ceil(blocks.shape[0] / (max_points // 2)))

@@ -137,9 +137,9 @@ def view_spectrogram(storage: Storage, sound: Sound, start: float, end: float, c
     first, last = _frames(sound, start, end, channel)
     rate = sound.sample_rate or 1
     if last - first < n_fft:
-        return spectrogram(_mono(peaks.read_samples(storage, sound.file.key, first, last), channel), rate, n_fft)
+        return spectrogram(_mono(peaks.read_samples(storage, sound.audio.key, first, last), channel), rate, n_fft)
     hop, count = _hops(last - first, n_fft)
-    windows = _windows(storage, sound.file.key, first + hop * np.arange(count), n_fft, channel)
+    windows = _windows(storage, sound.audio.key, first + hop * np.arange(count), n_fft, channel)
     return _stft(windows, hop, rate)
 
 
@@ -190,6 +190,7 @@ def _read_run(f: sf.SoundFile, first: int, last: int, name: str) -> np.ndarray:
     reader = decode.Reader(f, first, last, last - first, slot=True)
     run = next(iter(reader), None)
     reader.check(name)
+    assert run is not None, "check() refuses a read that returned no frames"
     return run
 
 
@@ -267,7 +268,7 @@ def playback(storage: Storage, sound: Sound, start: float, end: float, channel: 
         raise ValidationError("end_seconds", "There is nothing to play: the end must come after the start.")
     if sound.file is None:
         raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to play.")
-    url = storage.presigned_url(sound.file.key, expires_seconds=900) if channel is None else None
+    url = storage.presigned_url(sound.audio.key, expires_seconds=900) if channel is None else None
     if url:
         return Playback(url, None, start, end)
     return Playback(None, encode_part(storage, sound, start, end, channel), 0.0, end - start)
@@ -319,12 +320,12 @@ def wav_part(storage: Storage, sound: Sound, start: float, end: float, channel: 
         raise ValidationError("end_seconds", f"Parts longer than {PLAY_MAX_SECONDS / 60:g} minutes are not played here; zoom in.")
     first, last = _frames(sound, start, end, channel)
     if (last - first) * (sound.channels or 1) > PLAY_MAX_SAMPLES:
-        longest = PLAY_MAX_SAMPLES / ((sound.channels or 1) * sound.sample_rate)
+        longest = PLAY_MAX_SAMPLES / ((sound.channels or 1) * sound.rate)
         raise ValidationError("end_seconds", f"Parts of this sound longer than {longest:.3g} s ({PLAY_MAX_SAMPLES:,} samples) "
                                              "are not played here; zoom in.")
     if last > first:
-        peaks.read_samples(storage, sound.file.key, last - 1, last)
-    return WavPart(storage, sound.file.key, sound.sample_rate, first, last, channel)
+        peaks.read_samples(storage, sound.audio.key, last - 1, last)
+    return WavPart(storage, sound.audio.key, sound.rate, first, last, channel)
 
 
 def encode_part(storage: Storage, sound: Sound, start: float, end: float, channel: int | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""The file registry (data_upload_api.md): every stored file, audio or not, with purpose, category,
+"""The file registry: every stored file, audio or not, with purpose, category,
 description, metadata, size, sha256, uploader, time and an optional expiry.
 
 A file's category comes from its extension and must be confirmed by its content: a text file named .wav, or
@@ -7,6 +7,7 @@ a ZIP named .mp4, is refused. Expired files vanish from every listing at once an
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import logging
@@ -14,7 +15,7 @@ import mimetypes
 import tarfile
 import zipfile
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
@@ -145,7 +146,7 @@ def check_purpose(purpose: str) -> str:
 def check_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
     if expires_at is None:
         return None
-    expires_at = as_utc(expires_at).astimezone(dt.timezone.utc)  # stored without an offset: keep everything in UTC
+    expires_at = as_utc(expires_at).astimezone(dt.UTC)  # stored without an offset: keep everything in UTC
     if expires_at <= utcnow():
         raise ValidationError("expires_at", "The expiry date must be in the future.")
     return expires_at
@@ -169,7 +170,7 @@ def live(column: Any, now: dt.datetime | None = None) -> Any:
     return or_(column.is_(None), column > (now or utcnow()))
 
 
-class FileState(str, Enum):
+class FileState(StrEnum):
     """Where a sound's audio is, as Browse and the API say it."""
 
     STORED = "stored"  # in Earmark's own storage
@@ -226,7 +227,7 @@ class FileService:
             raise NotFound(f"No file at {key!r}.")
         return stored
 
-    def uploader_names(self, files: list[StoredFile]) -> dict[str, str]:
+    def uploader_names(self, files: builtins.list[StoredFile]) -> dict[str, str]:
         """User names of the files' uploaders, in one query (for listings)."""
         ids = {f.created_by for f in files}
         rows = self.session.execute(select(User.id, User.user_name).where(User.id.in_(ids))).all() if ids else []
@@ -284,7 +285,7 @@ class FileService:
             self.remove(stored)
         return len(expired), sum(f.size for f in expired)
 
-    def _delete_after_commit(self, keys: list[str]) -> None:
+    def _delete_after_commit(self, keys: builtins.list[str]) -> None:
         """Journal the keys whose rows this transaction removes, so they stay known as Earmark's (core.store.journal),
         and delete their objects once it commits, all of the transaction's at once."""
         journal.record_in(self.session, keys)
@@ -296,7 +297,7 @@ class FileService:
             on_rollback(self.session, lambda: self.session.info.pop(_DOOMED, None))
         doomed.extend(keys)
 
-    def _delete_objects(self, bind: Any, keys: list[str]) -> None:
+    def _delete_objects(self, bind: Any, keys: builtins.list[str]) -> None:
         """Delete the objects, then their journal entries; what could not be deleted stays journalled for fsck."""
         deleted = [key for key in keys if self._delete_object(key)]
         try:
@@ -327,7 +328,7 @@ def media_type(stored: StoredFile) -> str:
 
 
 def public_file(stored: StoredFile) -> dict[str, Any]:
-    """A file record in data_upload_api.md's shape."""
+    """A file record as the API answers it (core.api.models.FileMetadata)."""
     return {
         "id": stored.id,
         "path": stored.key,

@@ -124,8 +124,7 @@ def _read_json_lines(source: Source, name: str) -> pd.DataFrame:
 
 def _first_bad_line(source: Source, name: str) -> str:
     """Which line of a JSON-lines table is not a JSON object (pandas only says that one is not)."""
-    stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
-    with stream:
+    with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
@@ -202,7 +201,7 @@ class KeyRows(Mapping[str, int]):
         return row
 
     def __iter__(self) -> Iterator[str]:
-        return (key for key, row in zip(self.index, self.rows) if row >= 0)
+        return (key for key, row in zip(self.index, self.rows, strict=True) if row >= 0)
 
     def __len__(self) -> int:
         return int((self.rows >= 0).sum())

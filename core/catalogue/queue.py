@@ -82,7 +82,7 @@ class QueueService:
         """``queue.describe()`` with the uploader's user name instead of their id."""
         uploader = queue.catalogue.created_by if queue.catalogue is not None else queue.filters.created_by
         name = self.session.scalar(select(User.user_name).where(User.id == uploader)) if uploader else None
-        return queue.describe({uploader: name} if name else None)
+        return queue.describe({uploader: name} if uploader and name else None)
 
     def around(self, sound_id: str, queue: Queue) -> Queue:
         """The queue a link to ``sound_id`` opens in: ``queue`` if the sound is in it, else the sound's dataset

@@ -151,7 +151,8 @@ def read_cursor(cursor: str, sort: str) -> tuple[Any, str]:
         value, last_id = json.loads(cursor)
     except (ValueError, TypeError):
         raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).") from None
-    wanted = {"date": type(None), "name": str, "duration": (int, float), "annotations": int}[sort]
+    types: dict[str, type | tuple[type, ...]] = {"date": type(None), "name": str, "duration": (int, float), "annotations": int}
+    wanted = types[sort]
     if not isinstance(last_id, str) or not isinstance(value, wanted) or isinstance(value, bool):
         raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).")
     return value, last_id

@@ -5,6 +5,7 @@ Sounds with audio in storage are created by :mod:`core.ingest.pipeline`; this mo
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from core.catalogue.files import FileService, live
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
 from core.store.db import Database
-from core.store.models import Sound, SoundField, SoundTag, StoredFile, TagDefinition, User, utcnow
+from core.store.models import Sound, SoundField, SoundTag, TagDefinition, User, utcnow
 from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
 
@@ -102,7 +103,7 @@ class SoundService:
         page.items = [public_sound(row, sorted(tags[row.id]), dict(fields[row.id])) for row in page.items]
         return page
 
-    def field_names(self, dataset: str | None = None) -> list[str]:
+    def field_names(self, dataset: str | None = None) -> builtins.list[str]:
         """The metadata columns the sounds carry (of one dataset, or of all)."""
         query = select(SoundField.name).distinct().order_by(SoundField.name)
         if dataset:
@@ -115,7 +116,7 @@ class SoundService:
                                     .order_by(User.user_name)).all()
         return {user_id: name for user_id, name in rows}
 
-    def datasets(self) -> list[tuple[str, int]]:
+    def datasets(self) -> builtins.list[tuple[str, int]]:
         rows = self.session.execute(select(Sound.dataset, func.count()).group_by(Sound.dataset).order_by(Sound.dataset))
         return [(name, count) for name, count in rows]
 
@@ -128,7 +129,7 @@ class SoundService:
         audio_url: str | None = None,
         info_url: str | None = None,
         license_type: str | None = None,
-        tags: list[str] | None = None,
+        tags: builtins.list[str] | None = None,
         dataset: str | None = None,
     ) -> Sound:
         """A sound whose audio lives elsewhere (``audio_url``), as the seed API creates them."""
@@ -214,7 +215,3 @@ def public_sound(sound: Any, tags: list[str] | None = None, metadata: dict[str, 
         "sha256": sound.sha256,
         "metadata": sound.metadata_dict if metadata is None else metadata,
     }
-
-
-def stored_size(session: Session) -> int:
-    return session.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))) or 0

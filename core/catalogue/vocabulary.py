@@ -32,7 +32,7 @@ from core.store.models import (
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46c0c9", "#f032e6", "#9a6324",
            "#808000", "#000075", "#e6a800", "#008080")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+_NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def default_color(tag: str) -> str:
@@ -81,7 +81,7 @@ class Vocabulary:
         ).on_conflict_do_nothing().returning(TagDefinition.tag))
         if added is None:
             raise Conflict(f"The tag {name!r} is already in the {dataset} vocabulary.")
-        return self.session.get(TagDefinition, (dataset, name))
+        return self.session.get_one(TagDefinition, (dataset, name))
 
     def ensure(self, actor: User, dataset: str, tag: str) -> tuple[str, str]:
         """The tag in the dataset's vocabulary, added (with its default colour) if it is not there yet: a tag typed

@@ -124,7 +124,8 @@ def _turns(groups: dict[str, list[str]], values: set[str], count: int, keep: int
     """Each value's sounds taken in turn (the first of each value, in the values' order, then the second, ...)
     until ``count``: the subset, or None if a turn falls on a value that showed fewer than ``keep`` sounds while
     more of the order is unseen (``complete`` false): it may have a sound beyond the threshold."""
-    order, picked, index = sorted(values), [], 0
+    order, index = sorted(values), 0
+    picked: list[str] = []
     while len(picked) < count:
         took = False
         for value in order:

@@ -27,9 +27,9 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ TOLERANCE = 1e-6  # how far from 1 the shares may sum
 _OWN = "\x00sound"  # the group of a sound without a value in a group_by column: itself
 
 
-class Weight(str, Enum):
+class Weight(StrEnum):
     """What a split's share counts."""
 
     SOUNDS = "sounds"
@@ -126,7 +126,7 @@ def _members(session: Session, query: CatalogueQuery, viewer_id: str | None, rul
               for name in columns]
     statement = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session)).with_only_columns(
         Sound.id, Sound.duration_seconds, Sound.sha256, *values)
-    return [_Member(row[0], float(row[1] or 0.0), row[2], dict(zip(columns, row[3:])))
+    return [_Member(row[0], float(row[1] or 0.0), row[2], dict(zip(columns, row[3:], strict=True)))
             for row in session.execute(statement)]
 
 
@@ -150,12 +150,12 @@ def place(members: list[_Member], rule: SplitRule) -> Placement:
         groups[_group_of(member, rule)].append(member)
     result = Placement(own_groups=sum(1 for g in groups if g[0] == _OWN) if rule.group_by else 0)
     weight = (lambda m: m.seconds / 3600) if rule.weight is Weight.HOURS else (lambda m: 1.0)
-    placed: dict[str | None, Counter[str]] = defaultdict(Counter)  # stratum -> split -> weight placed
+    placed: dict[str | None, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))  # stratum -> split -> weight placed
     totals: dict[str | None, float] = defaultdict(float)  # stratum -> weight seen so far, placed and new
     pending = []
     for group, items in groups.items():
         stratum = _stratum(items, rule)
-        stored = Counter(m.values.get(rule.field) for m in items if m.values.get(rule.field) in rule.names)
+        stored = Counter(v for m in items if (v := m.values.get(rule.field)) is not None and v in rule.names)
         size = sum(weight(m) for m in items)
         totals[stratum] += size
         if stored:
@@ -182,9 +182,9 @@ def _stratum(items: list[_Member], rule: SplitRule) -> str | None:
     return counts.most_common(1)[0][0]
 
 
-def _most_behind(rule: SplitRule, placed: Counter[str], total: float) -> str:
+def _most_behind(rule: SplitRule, placed: Mapping[str, float], total: float) -> str:
     """The split whose placed weight is furthest below its share of the stratum (ties: the order of the rule)."""
-    return max(rule.shares, key=lambda pair: pair[1] * total - placed[pair[0]])[0]
+    return max(rule.shares, key=lambda pair: pair[1] * total - placed.get(pair[0], 0.0))[0]
 
 
 def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> Placement:

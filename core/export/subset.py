@@ -1,6 +1,6 @@
 """Subset export: a reproducible random (or balanced) subset of sounds as one ZIP.
 
-Layout (DESIGN.md): ``audio/<original relative path>``, or ``audio/<dataset>/<original relative path>`` when the
+Layout (README.md, "Downloading a subset"): ``audio/<original relative path>``, or ``audio/<dataset>/<original relative path>`` when the
 subset spans several datasets (which may each hold the same path), ``filtered_metadata.csv`` (``file_name``, then the
 original metadata columns, included rows only), ``metadata.csv`` (Hugging Face AudioFolder: ``file_name``), the annotations in the
 formats asked for (``annotations.csv``, ``annotations.json``, ``labels/*.txt`` for Audacity, ``textgrid/*.TextGrid``
@@ -30,7 +30,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from praatio import textgrid
 from praatio.utilities.constants import Interval
@@ -207,7 +207,7 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
         authors = {user_id: name for batch in batched(author_ids)
                    for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
     present = _present(db, storage, sounds, check=request.on_missing == "fail")
-    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.file.key not in present}, metadata, tags)
+    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.audio.key not in present}, metadata, tags)
     missing = [plan.names[s.id] for s in sounds if s.id in plan.missing_ids]
     if missing and request.on_missing == "fail":
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
@@ -224,12 +224,12 @@ def _present(db: Database, storage: Storage, sounds: list[Sound], check: bool = 
     requests, one listing of each dataset's folder. A file registered in place (core.store.sources) is taken as
     its source's last listing found it (``missing_since``): a source may be far bigger than the subset, and a
     file gone since is left out when its fetch fails."""
-    present = {s.file.key for s in sounds if is_registered(s.file.key) and s.file.missing_since is None}
+    present = {s.audio.key for s in sounds if is_registered(s.audio.key) and s.audio.missing_since is None}
     if not check:
-        return present | {s.file.key for s in sounds if not is_registered(s.file.key)}
+        return present | {s.audio.key for s in sounds if not is_registered(s.audio.key)}
     by_dataset: dict[str, list[Sound]] = defaultdict(list)
     for sound in sounds:
-        if not is_registered(sound.file.key):
+        if not is_registered(sound.audio.key):
             by_dataset[sound.dataset].append(sound)
     with db.read() as session:
         sizes = dict(session.execute(select(Sound.dataset, func.count()).where(Sound.dataset.in_(by_dataset))
@@ -241,14 +241,14 @@ def _present(db: Database, storage: Storage, sounds: list[Sound], check: bool = 
         else:
             heads += members
     with ThreadPoolExecutor(max_workers=16) as pool:
-        present |= {s.file.key for s, ok in zip(heads, pool.map(lambda s: storage.exists(s.file.key), heads)) if ok}
+        present |= {s.audio.key for s, ok in zip(heads, pool.map(lambda s: storage.exists(s.audio.key), heads), strict=True) if ok}
     return present
 
 
 # -- writing ---------------------------------------------------------------------------------------------
 
-def _fetch(storage: Storage, key: str) -> BinaryIO:
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+def _fetch(storage: Storage, key: str) -> IO[bytes]:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (returned open: the caller closes it)
     with storage.open(key) as source:
         while chunk := source.read(CHUNK):
             spool.write(chunk)
@@ -256,22 +256,22 @@ def _fetch(storage: Storage, key: str) -> BinaryIO:
     return spool
 
 
-def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, BinaryIO | None]]:
+def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, IO[bytes] | None]]:
     """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer. A consumer
     that stops early (a download whose client went away) leaves no fetch running and no spool open."""
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="export") as pool:
-        pending: deque[tuple[Sound, Future[BinaryIO]]] = deque()
+        pending: deque[tuple[Sound, Future[IO[bytes]]]] = deque()
         queue = iter(sounds)
         try:
             for sound in queue:
-                pending.append((sound, pool.submit(_fetch, storage, sound.file.key)))
+                pending.append((sound, pool.submit(_fetch, storage, sound.audio.key)))
                 if len(pending) >= READ_AHEAD:
                     break
             while pending:
                 sound, future = pending.popleft()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending.append((nxt, pool.submit(_fetch, storage, nxt.file.key)))
+                    pending.append((nxt, pool.submit(_fetch, storage, nxt.audio.key)))
                 try:
                     yield sound, future.result()
                 except StorageError:
@@ -282,7 +282,7 @@ def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, 
                     future.add_done_callback(_close_spool)
 
 
-def _close_spool(future: Future[BinaryIO]) -> None:
+def _close_spool(future: Future[IO[bytes]]) -> None:
     if not future.cancelled() and future.exception() is None:
         future.result().close()
 
@@ -307,11 +307,11 @@ def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Calla
     return manifest
 
 
-def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Sound, data: BinaryIO) -> dict[str, Any]:
+def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Sound, data: IO[bytes]) -> dict[str, Any]:
     info = zipfile.ZipInfo(plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
     digest, size = hashlib.sha256(), 0
-    with zf.open(info, "w", force_zip64=(sound.file.size or 0) > 0x7FFFFFFF) as member:
+    with zf.open(info, "w", force_zip64=(sound.audio.size or 0) > 0x7FFFFFFF) as member:
         while chunk := data.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -464,7 +464,7 @@ def _chunks(plan: ExportPlan, storage: Storage, stopped: threading.Event) -> Ite
     def produce() -> None:
         try:
             with _QueueWriter(out, stopped) as writer:
-                write_zip(plan, storage, writer)
+                write_zip(plan, storage, cast(BinaryIO, writer))  # a raw writable file (io.RawIOBase)
             _hand_over(out, None, stopped)
         except _Stopped:
             pass
@@ -511,7 +511,7 @@ class _QueueWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[no-untyped-def]
+    def write(self, data: Any) -> int:
         if self.stopped.is_set():
             raise _Stopped()
         self.buffer += data

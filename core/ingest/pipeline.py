@@ -12,20 +12,21 @@ interrupted import resumes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import tempfile
 import threading
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.accounts.permissions import Action, require
@@ -48,7 +49,8 @@ MAX_COMPONENT = 200
 MAX_PATH = 800  # characters of a stored path: with audio/<dataset>/ in front it fits the 1,024 of a storage key
 MAX_ORIGINAL_NAME = 512  # characters of an original file name kept as metadata (the rest is cut, with "...")
 _SPOOL_IN_MEMORY = 1024 * 1024
-T, R = TypeVar("T"), TypeVar("R")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 # -- results --------------------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ class Source:
     """One file to ingest: its relative path in the upload, and how to open it."""
 
     path: str
-    open: Callable[[], BinaryIO]
+    open: Callable[[], AbstractContextManager[BinaryIO]]  # a file, or a context manager giving one
 
 
 # -- names ----------------------------------------------------------------------------------------------
@@ -177,7 +179,8 @@ def _prepared(data: BinaryIO, max_bytes: int, name: str) -> Iterator[tuple[Binar
             data.seek(0)
             target: BinaryIO = data
         else:
-            target = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY))
+            # a binary file, though typeshed types SpooledTemporaryFile as IO[bytes] only
+            target = cast(BinaryIO, stack.enter_context(tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)))
         while chunk := data.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
@@ -267,7 +270,7 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: 
     where = {"source": in_place.source, "seen_at": in_place.seen_at} if in_place else {"source": None, "seen_at": None}
     try:
         with db.write() as session:  # plain INSERTs with bound parameters (compiled once): an import writes thousands
-            files, sounds = StoredFile.__table__, Sound.__table__  # of these, and the ORM's unit of work cost more than the rows
+            files, sounds = cast(Table, StoredFile.__table__), cast(Table, Sound.__table__)  # of these, and the ORM's unit of work cost more than the rows
             session.execute(files.insert(), {
                 "id": file_id, "key": key, "category": "audio", "purpose": options.purpose,
                 "original_filename": original_name(extra.get("original_path", path)), "description": options.description,
@@ -280,9 +283,9 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: 
                 "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
                 "duration_seconds": info.duration_seconds, "expires_at": options.expires_at})
             if options.tags:
-                session.execute(SoundTag.__table__.insert(), [{"sound_id": sound_id, "tag": t} for t in options.tags])
+                session.execute(cast(Table, SoundTag.__table__).insert(), [{"sound_id": sound_id, "tag": t} for t in options.tags])
             if named := [{"sound_id": sound_id, "name": k, "value": v} for k, v in fields.items() if k]:
-                session.execute(SoundField.__table__.insert(), named)
+                session.execute(cast(Table, SoundField.__table__).insert(), named)
     except IntegrityError:  # another upload recorded the same path or content meanwhile
         return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
     _write_claimed(db, storage, key, objects)
@@ -332,12 +335,12 @@ def ensure_peaks(db: Database, storage: Storage, sound: Sound) -> str | None:
     pyramid was lost); None for a sound too short to need one (drawn from its samples)."""
     if sound.file is None:
         raise ValidationError("sound", f"Sound {sound.title!r} has no stored audio to draw.")
-    if not peaks.needs_pyramid(sound.frames):
+    if not peaks.needs_pyramid(sound.frames or 0):
         return None
     key = peaks.peaks_key(sound.id)
     if storage.exists(key):
         return key
-    with audio.decode_slot(), storage.open_seekable(sound.file.key) as source:  # a whole decode: one of the slots
+    with audio.decode_slot(), storage.open_seekable(sound.audio.key) as source:  # a whole decode: one of the slots
         pyramid = peaks.compute(source, sound.path)
     journal.record(db, [key])  # known as Earmark's before it exists (core.store.journal)
     storage.put(key, pyramid)  # the same bytes whoever computes them: racing readers may both write
@@ -387,7 +390,7 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
 
 def ingest_sources(
     db: Database, storage: Storage, actor: User, sources: Iterable[Source], options: UploadOptions, *,
-    joins: list[metadata.MetadataJoin] = (), workers: int = 1, progress: Callable[[IngestResult], None] | None = None,
+    joins: Sequence[metadata.MetadataJoin] = (), workers: int = 1, progress: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
     """Ingest audio ``sources`` on ``workers`` threads; results come back in the sources' order."""
     options = options.checked()
@@ -524,7 +527,7 @@ def ingest_upload(
             for member, stream in members:
                 lower = member.lower()
                 if lower.endswith(tuple(audio.AUDIO_EXTENSIONS)):
-                    audio_sources.append(Source(member, lambda stream=stream: _Unclosed(stream)))
+                    audio_sources.append(Source(member, functools.partial(_Unclosed, stream)))
                 elif metadata.is_metadata_name(lower):
                     tables.append((member, stream))
                 else:

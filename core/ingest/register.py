@@ -31,7 +31,7 @@ from core.audio import decode as audio
 from core.catalogue import metadata
 from core.errors import EarmarkError, InvalidKey, ValidationError
 from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, in_order, ingest_audio
-from core.store.db import Database
+from core.store.db import Database, rowcount
 from core.store.models import StoredFile, User, utcnow
 from core.store.sources import CatalogueStorage, SourceRoot, earmark_writes_at, is_registered, parse_source
 from core.store.storage import CHUNK, ObjectInfo, normalise_key
@@ -212,5 +212,5 @@ def _mark_missing(db: Database, root: SourceRoot, seen_at) -> int:
             .where(StoredFile.source == root.url, StoredFile.missing_since.is_(None),
                    (StoredFile.seen_at.is_(None)) | (StoredFile.seen_at < seen_at))
             .values(missing_since=seen_at))
-        return int(result.rowcount or 0)
+        return rowcount(result)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -39,7 +40,7 @@ from core.errors import Conflict, EarmarkError, NotFound
 from core.jobs import analyzers
 from core.jobs.states import ACTIVE, FINISHED, ItemState, JobState
 from core.store import journal
-from core.store.db import Database, batched, get_or_not_found, insert_for, on_rollback
+from core.store.db import Database, batched, get_or_not_found, insert_for, on_rollback, rowcount
 from core.store.models import Job, JobItem, Sound, SoundField, StoredFile, User, Worker, utcnow
 from core.store.storage import Storage
 
@@ -105,10 +106,10 @@ class JobService:
         self.session.flush()
         if sound_ids is None:  # the query's sounds go from table to table: none of them passes through Python
             chosen = narrowed(select(Sound.id), query or CatalogueQuery(), actor.id, text_index(self.session))
-            chosen = chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS).subquery()
-            rows = select(literal(job.id, String), chosen.c.id, literal(ItemState.PENDING.value, String))
+            ids = chosen.where(Sound.file_id.is_not(None)).order_by(Sound.id).limit(MAX_SOUNDS).subquery()
+            rows = select(literal(job.id, String), ids.c.id, literal(ItemState.PENDING.value, String))
             copy = insert(JobItem).from_select(["job_id", "sound_id", "state"], rows).execution_options(preserve_rowcount=True)
-            job.total = self.session.execute(copy).rowcount
+            job.total = rowcount(self.session.execute(copy))
             if not job.total:
                 self.session.delete(job)
                 raise NotFound("No sounds to analyze: nothing matches.")
@@ -183,8 +184,8 @@ def _next_items(db: Database, job_id: str, worker: str, count: int, after: str =
     each claim would read every item done so far, and a job of a million sounds would slow to a few claims a second
     as it went on (bench/scale.py)."""
     with db.write() as session:
-        job = session.get(Job, job_id)
-        if job.state not in ACTIVE:
+        job = session.get_one(Job, job_id)
+        if JobState(job.state) not in ACTIVE:
             return [], JobState(job.state)
         if job.cancel_requested:
             return [], JobState.CANCELLED
@@ -220,7 +221,8 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         analyzer, params = analyzers.get(job.analyzer), dict(job.params)
     with db.write() as session:
         bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
-    source, count, after, held = source_of(analyzer, params), 1, "", []
+    source, count, after = source_of(analyzer, params), 1, ""
+    held: list[str] = []
     with _kept_claimed(db, job_id, worker, held):
         while not (stop and stop.is_set()):
             sound_ids, outcome = _next_items(db, job_id, worker, count, after)
@@ -271,6 +273,12 @@ class _Result:
     keys: dict[str, str] = field(default_factory=dict)  # output object name -> storage key
     stored: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def analyzed(self) -> analyzers.Output:
+        """The output of a sound that was analyzed (``output`` is None for one that failed)."""
+        assert self.output is not None, f"{self.sound_id} failed: it has no output"
+        return self.output
+
 
 def _analyze(db: Database, storage: Storage, analyzer: analyzers.Analyzer, params: dict[str, Any], sound_id: str,
              sound: Sound | None) -> _Result:
@@ -295,13 +303,13 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
     an UPDATE that says so; the job's counts grow by what those UPDATEs changed, under the lock on the job's row.
     Recounting the job's items instead read every item of the job for every batch."""
     with db.write() as session:
-        job = session.get(Job, job_id, with_for_update=True, populate_existing=True)  # one batch's totals at a time
+        job = session.get_one(Job, job_id, with_for_update=True, populate_existing=True)  # one batch's totals at a time
         totals = dict(job.output)
         held = (JobItem.job_id == job_id, JobItem.worker == worker, JobItem.state == ItemState.WORKING)
         failed = 0
         for result in (r for r in results if r.output is None):
-            if session.execute(update(JobItem).where(*held, JobItem.sound_id == result.sound_id)
-                               .values(state=ItemState.FAILED, error=result.error)).rowcount:
+            if rowcount(session.execute(update(JobItem).where(*held, JobItem.sound_id == result.sound_id)
+                                        .values(state=ItemState.FAILED, error=result.error))):
                 failed += 1
                 totals["errors"] = (totals.get("errors", []) + [{"sound_id": result.sound_id, "error": result.error}])[-100:]
         done: list[_Result] = []
@@ -311,11 +319,12 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
             done = [r for r in analyzed if r.sound_id in marked]  # the rest were taken back: their new worker writes them
         if done:
             for key in (key for r in done for key in r.keys.values()):
-                on_rollback(session, lambda key=key: storage.delete(key))
+                on_rollback(session, functools.partial(storage.delete, key))
             _replace_outputs(session, done, bot, source)
-        totals["annotations"] = totals.get("annotations", 0) + sum(len(r.output.segments) for r in done)
-        totals["objects"] = totals.get("objects", 0) + sum(len(r.output.objects) for r in done)
-        totals["fields"] = totals.get("fields", 0) + sum(len(r.output.fields) for r in done)
+        outputs = [r.analyzed for r in done]
+        totals["annotations"] = totals.get("annotations", 0) + sum(len(o.segments) for o in outputs)
+        totals["objects"] = totals.get("objects", 0) + sum(len(o.objects) for o in outputs)
+        totals["fields"] = totals.get("fields", 0) + sum(len(o.fields) for o in outputs)
         job.done, job.failed = job.done + len(done), job.failed + failed  # read under the row's lock, just now
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
@@ -328,7 +337,7 @@ def _replace_outputs(session: Session, results: list[_Result], bot: User, source
     service.remove_source(ids, source)
     for result in results:
         _suggest(service, result, bot, source)
-    fields = [{"sound_id": r.sound_id, "name": k, "value": _linked(r, v)} for r in results for k, v in r.output.fields.items()]
+    fields = [{"sound_id": r.sound_id, "name": k, "value": _linked(r, v)} for r in results for k, v in r.analyzed.fields.items()]
     if fields:
         session.execute(delete(SoundField).where(SoundField.sound_id.in_(ids), SoundField.name.in_({f["name"] for f in fields})))
         session.execute(insert(SoundField), fields)
@@ -348,12 +357,12 @@ def _linked(result: _Result, value: str | None) -> str | None:
 
 def _suggest(service: AnnotationService, result: _Result, bot: User, source: str) -> None:
     """The sound's segments as the featurebot's suggestions, less those people already accepted or rejected."""
-    if not result.output.segments:
+    if not result.analyzed.segments:
         return
     reviewed = service.reviewed(result.sound_id, source)
     segments = [{"start_seconds": seg.start, "duration_seconds": seg.duration, "tags": seg.tags, "text": seg.text,
                  "data_url": _linked(result, seg.data_url)}
-                for seg in result.output.segments
+                for seg in result.analyzed.segments
                 if (round(seg.start * 1000), round(seg.duration * 1000)) not in reviewed]  # people decided on these
     service.create_many(bot, result.sound_id, segments, source=source)
 
@@ -361,8 +370,8 @@ def _suggest(service: AnnotationService, result: _Result, bot: User, source: str
 def _finish(db: Database, job_id: str, state: JobState) -> JobState:
     """End the job once (the last worker out closes it); returns its final state."""
     with db.write() as session:
-        job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
-        if job.state in FINISHED:
+        job = session.get_one(Job, job_id, with_for_update=True, populate_existing=True)
+        if JobState(job.state) in FINISHED:
             return JobState(job.state)
         if state == JobState.COMPLETED and job.failed and not job.done:
             state = JobState.FAILED

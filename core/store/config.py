@@ -1,6 +1,6 @@
 """Settings: the one place that reads the environment (and a ``.env`` file).
 
-Every setting of DESIGN.md's table is a field of :class:`Settings`. A bad value raises :class:`ConfigError`
+Every setting of README.md's Settings table is a field of :class:`Settings`. A bad value raises :class:`ConfigError`
 naming the setting, so the app can stop with one clear sentence instead of a traceback.
 """
 

@@ -39,7 +39,9 @@ def scripts() -> ScriptDirectory:
 
 
 def head() -> str:
-    return scripts().get_current_head()
+    newest = scripts().get_current_head()
+    assert newest is not None, "core/store/migrations has revisions"
+    return newest
 
 
 def current(db: Database) -> str | None:
@@ -78,4 +80,6 @@ def _upgrade(db: Database, revision: str) -> str:
         if found is None and inspect(connection).has_table("users"):
             command.stamp(config, BASELINE)  # made before migrations: its tables are the baseline's
         command.upgrade(config, revision)
-        return MigrationContext.configure(connection).get_current_revision()
+        now = MigrationContext.configure(connection).get_current_revision()
+        assert now is not None, "an upgrade leaves the database at a revision"
+        return now

@@ -42,12 +42,12 @@ CATEGORIES = ("audio", "data", "text", "archive", "video", "derived", "export")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
     """A time read back from the database as UTC: SQLite returns timezone-aware columns without their offset."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 IdPk = Annotated[str, mapped_column(String(32), primary_key=True, default=new_id)]
@@ -158,6 +158,21 @@ class Sound(Base):
     @property
     def metadata_dict(self) -> dict[str, str]:
         return {f.name: f.value for f in self.fields}
+
+    @property
+    def audio(self) -> StoredFile:
+        """The stored audio of a sound known to have some. A sound can exist without audio (``file`` is None): code
+        that may meet one checks ``file`` first and says so in its own words; this is for the code after that."""
+        if self.file is None:
+            raise LookupError(f"Sound {self.id} has no stored audio.")
+        return self.file
+
+    @property
+    def rate(self) -> int:
+        """The sample rate of a sound known to have stored audio (see :attr:`audio`)."""
+        if not self.sample_rate:
+            raise LookupError(f"Sound {self.id} has no sample rate.")
+        return self.sample_rate
 
 
 class SoundTag(Base):

@@ -64,20 +64,14 @@ def paginate(session: Session, query: Select, id_column: Any, request: PageReque
     count = count if count is not None else select(func.count()).select_from(query.order_by(None).subquery())
     total = session.scalar(count) or 0
     paged = query.order_by(id_column)
-    if request.low_id:
-        paged = paged.where(id_column > request.low_id)
-    else:
-        paged = paged.offset((request.page_number - 1) * request.page_size)
+    paged = paged.where(id_column > request.low_id) if request.low_id else paged.offset((request.page_number - 1) * request.page_size)
     limited = paged.limit(request.page_size + 1)
     found = list(session.execute(limited).all() if rows else session.scalars(limited))
     has_more = len(found) > request.page_size
     found = found[: request.page_size]
     nxt = None
     if has_more:
-        if request.low_id:
-            nxt = PageRequest(request.page_size, 1, found[-1].id)
-        else:
-            nxt = PageRequest(request.page_size, request.page_number + 1)
+        nxt = PageRequest(request.page_size, 1, found[-1].id) if request.low_id else PageRequest(request.page_size, request.page_number + 1)
     return Page(found, total, nxt, filters)
 
 

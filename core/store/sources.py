@@ -134,7 +134,7 @@ def _walk_local(root: SourceRoot) -> Iterator[ObjectInfo]:
                 continue
             stat = full.stat()
             yield ObjectInfo("file://" + full.as_posix(), stat.st_size,
-                             modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
+                             modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
 
 
 _DONE = object()

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
 from urllib.parse import urlparse
 
 from core.errors import ConfigError, InvalidKey, ObjectExists, ObjectNotFound, StorageError
@@ -67,7 +67,7 @@ def normalise_key(key: str) -> str:
 class _HashingReader:
     """Wraps a binary stream; counts and hashes what is read through it."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.size = 0
         self.hash = hashlib.sha256()
@@ -93,7 +93,7 @@ class _Joined:
         return self.rest.read(n)
 
 
-def _whole_if_small(stream: BinaryIO) -> tuple[bytes | None, BinaryIO]:
+def _whole_if_small(stream: BinaryIO) -> tuple[bytes | None, IO[bytes]]:
     """The object's bytes if it fits in one request (read once), and the stream to read it from otherwise,
     at its start (a big seekable file is not read here)."""
     if _seekable(stream):
@@ -102,7 +102,7 @@ def _whole_if_small(stream: BinaryIO) -> tuple[bytes | None, BinaryIO]:
         stream.seek(start)
         return (stream.read(), stream) if size <= MULTIPART_THRESHOLD else (None, stream)
     head = stream.read(MULTIPART_THRESHOLD + 1)
-    return (head, stream) if len(head) <= MULTIPART_THRESHOLD else (None, _Joined(head, stream))
+    return (head, stream) if len(head) <= MULTIPART_THRESHOLD else (None, cast(IO[bytes], _Joined(head, stream)))  # read() alone, not seekable
 
 
 class Storage(Protocol):
@@ -127,7 +127,7 @@ class Storage(Protocol):
     def check(self) -> None: ...
 
 
-def _seekable(stream: BinaryIO) -> bool:
+def _seekable(stream: IO[bytes]) -> bool:
     try:
         return bool(stream.seekable())
     except (AttributeError, ValueError):
@@ -224,7 +224,7 @@ class LocalStorage:
                 key = full.relative_to(base).as_posix()
                 if key.startswith(prefix):
                     stat = full.stat()
-                    yield ObjectInfo(key, stat.st_size, modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc))
+                    yield ObjectInfo(key, stat.st_size, modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
 
     def sweep_partial(self, older_than: dt.datetime, prefixes: tuple[str, ...] = ("",)) -> int:
         """Remove the temporary files of writes that a crash cut short, older than ``older_than``, under ``prefixes``
@@ -234,7 +234,7 @@ class LocalStorage:
             base = self.root / prefix if prefix else self.root
             for leftover in base.rglob(".upload-*") if base.is_dir() else ():
                 if _TEMPORARY.fullmatch(leftover.name) and leftover.is_file() and \
-                        dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.timezone.utc) < older_than:
+                        dt.datetime.fromtimestamp(leftover.stat().st_mtime, dt.UTC) < older_than:
                     leftover.unlink(missing_ok=True)
                     swept += 1
         return swept
@@ -370,7 +370,7 @@ class S3Storage:
             return body.read()
 
     def open_seekable(self, key: str) -> BinaryIO:
-        return RangeReader(self, key)
+        return cast(BinaryIO, RangeReader(self, key))  # a raw binary file (io.RawIOBase), which BinaryIO does not name
 
     def _head(self, key: str) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -474,7 +474,7 @@ class RangeReader(io.RawIOBase):
         self.position = max(0, base + offset)
         return self.position
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         wanted = min(len(buffer), self.length - self.position)
         if wanted <= 0:
             return 0

@@ -57,8 +57,8 @@ def build_screen(
     screen = Screen(sound, view, annotations, colors, authors, position)
     if figures:
         key = ensure_peaks(db, storage, sound)
-        screen.line = peaks.envelope(storage, sound.file.key, key, view.start, view.end, channel)
-        whole = peaks.envelope(storage, sound.file.key, key, 0.0, sound.duration_seconds, channel, max_points=OVERVIEW_POINTS)
+        screen.line = peaks.envelope(storage, sound.audio.key, key, view.start, view.end, channel)
+        whole = peaks.envelope(storage, sound.audio.key, key, 0.0, sound.duration_seconds, channel, max_points=OVERVIEW_POINTS)
         screen.figure = waveform_figure(screen.line, view, annotations, colors, selection)
         screen.overview = overview_figure(whole, view, sound.duration_seconds)
     return screen

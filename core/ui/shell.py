@@ -277,7 +277,7 @@ def _cookie_issued(app: Earmark, user: User) -> dt.datetime | None:
     if payload is None or payload.get("username") != user.user_name:
         return None
     try:
-        return dt.datetime.fromtimestamp(float(payload["exp_date"]) - COOKIE_EXPIRY_DAYS * 86_400, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(payload["exp_date"]) - COOKIE_EXPIRY_DAYS * 86_400, tz=dt.UTC)
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -21,8 +21,8 @@ from core.store.storage import Storage
 
 def audio_stats(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     """Level, clipping, DC offset and silence, in one pass over the samples."""
-    require_audio(sound)
-    frame = max(1, int(sound.sample_rate * params["frame_ms"] / 1000))
+    rate = require_audio(sound)
+    frame = max(1, int(rate * params["frame_ms"] / 1000))
     total = squares = peak = clipped = dc = 0.0
     frames = silent = 0
     threshold = 10 ** (params["silence_dbfs"] / 20)

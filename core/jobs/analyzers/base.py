@@ -90,15 +90,17 @@ def _checked(name: str, spec: Param, value: Any) -> Any:
     return value
 
 
-def require_audio(sound: Sound) -> None:
+def require_audio(sound: Sound) -> int:
+    """The sample rate of a sound with stored audio; ValidationError for one without."""
     if sound.file is None or not sound.sample_rate:
         raise ValidationError("sound", f"{sound.path} has no stored audio to analyze.")
+    return sound.sample_rate
 
 
 def blocks(storage: Storage, sound: Sound) -> Iterator[np.ndarray]:
     """The sound's samples as float32 [frames, channels] blocks, read as they are needed."""
     require_audio(sound)
-    with storage.open_seekable(sound.file.key) as raw, sf.SoundFile(raw) as f:
+    with storage.open_seekable(sound.audio.key) as raw, sf.SoundFile(raw) as f:
         yield from f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True)
 
 

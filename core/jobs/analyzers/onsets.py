@@ -46,8 +46,7 @@ def onsets(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     least ``min_gap_ms`` apart."""
     from scipy.ndimage import median_filter  # here: commands start without SciPy
 
-    require_audio(sound)
-    rate = sound.sample_rate
+    rate = require_audio(sound)
     hop = max(1, int(rate * 0.005))
     flux = spectral_flux(storage, sound, hop)
     if sound.duration_seconds * rate < N_FFT or flux.size < 3:  # shorter than one frame: nothing to compare

@@ -38,7 +38,7 @@ def spectrogram(storage: Storage, sound: Sound, params: dict[str, Any]) -> Outpu
     # a field whose value names one of the output's objects is stored as that object's URL (core.jobs.queue)
     return Output(fields={ANALYZER.field_prefix + field: value for field, value in {
         "data_url": name, "n_fft": str(n_fft), "hop": str(hop), "window": params["window"],
-        "bins": str(n_fft // 2 + 1), "frames": str(count), "frame_seconds": f"{hop / sound.sample_rate:.6f}",
+        "bins": str(n_fft // 2 + 1), "frames": str(count), "frame_seconds": f"{hop / sound.rate:.6f}",
     }.items()}, objects={name: content})
 
 

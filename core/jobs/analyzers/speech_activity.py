@@ -110,7 +110,7 @@ def segments(voicing: np.ndarray, activity: np.ndarray, *, sensitivity: float = 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 def join(spans: list[tuple[int, int]], max_gap: float) -> list[tuple[int, int]]:
@@ -285,7 +285,7 @@ def _pitch_engine(f: sf.SoundFile, params: dict[str, Any]) -> list[tuple[float, 
 def speech_activity(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
     require_audio(sound)
     engine = _model_engine if params["engine"] == "model" else _pitch_engine
-    with storage.open_seekable(sound.file.key) as raw, sf.SoundFile(raw) as f:
+    with storage.open_seekable(sound.audio.key) as raw, sf.SoundFile(raw) as f:
         found = engine(f, params)
     end = sound.duration_seconds
     return Output(segments=[Segment(a, min(b, end) - a, ["speech"]) for a, b in found if a < end])

@@ -9,6 +9,6 @@ from core.store.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                  compare_type=False, include_object=lambda obj, name, kind, reflected, compare_to: not name.startswith("sound_search"))
+                  compare_type=False, include_object=lambda obj, name, kind, reflected, compare_to: not (name or "").startswith("sound_search"))
 with context.begin_transaction():
     context.run_migrations()

@@ -63,7 +63,7 @@ def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence
     key_material = auth.cookie_key(settings)
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
             "token": credentials.page_token(user, key_material),
-            "audio_url": file_link(settings, sound.file, user, key=key_material),
+            "audio_url": file_link(settings, sound.audio, user, key=key_material),
             "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
             "token_seconds": credentials.PAGE_TOKEN_SECONDS, "channel": channel,
             "spectrogram_max_seconds": SPECTROGRAM_MAX_SECONDS}
