@@ -21,7 +21,7 @@ from core.errors import Conflict, PermissionDenied, ValidationError
 from core.ingest.demo import load_demo
 from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs.queue import STALE_AFTER, JobService, analyzers, claim, run_job, work
-from core.store.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, utcnow
+from core.store.models import Annotation, Job, JobItem, Sound, SoundField, StoredFile, as_utc, utcnow
 from tests.conftest import ROOT, make_user
 
 RATE = 16_000
@@ -391,12 +391,23 @@ def test_a_live_worker_keeps_its_claim_on_a_slow_sound(demo_jobs, monkeypatch):
     worker = threading.Thread(target=run_job, args=(earmark.db, earmark.storage, job_id, "slow"))
     worker.start()
     assert started.wait(30)
-    time.sleep(1.5)  # longer than STALE_AFTER: only the refresh keeps the sound this worker's
-    with earmark.db.read() as session:
-        from core.store.models import JobItem
 
+    def claimed_at() -> dt.datetime:
+        with earmark.db.read() as session:
+            return as_utc(session.scalars(select(JobItem.claimed_at).where(JobItem.job_id == job_id, JobItem.state == "working")).one())
+
+    # Polled with a deadline: the refresh (every STALE_AFTER / 3) has moved the claim more than half of STALE_AFTER
+    # past the first one. A claim at `now`, half of STALE_AFTER after the refreshed time, would take the first claim
+    # back and must leave the refreshed one alone: the clock is the test's, not a race under SQLite's write lock.
+    first, deadline = claimed_at(), time.monotonic() + 30
+    while (refreshed := claimed_at()) <= first + jobs.STALE_AFTER / 2:
+        assert time.monotonic() < deadline, "the claim was never refreshed"
+        time.sleep(0.05)
+    now = refreshed + jobs.STALE_AFTER / 2
+    assert first < now - jobs.STALE_AFTER  # without the refresh, this claim would take the sound back
+    with earmark.db.read() as session:
         working = session.scalars(select(JobItem.worker).where(JobItem.job_id == job_id, JobItem.state == "working")).all()
-    claim(earmark.db, "other")
+    claim(earmark.db, "other", now=now)
     with earmark.db.read() as session:
         still = session.scalars(select(JobItem.worker).where(JobItem.job_id == job_id, JobItem.state == "working")).all()
     release.set()
