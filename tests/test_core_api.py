@@ -413,6 +413,25 @@ def test_file_registry_endpoints(api, local_earmark, monkeypatch):
     assert api.get(f"/api/v1/data/files/{record['path']}", headers=auth).status_code == 404
 
 
+def test_every_link_to_a_user_has_the_same_form(api):
+    """Issue 26: a file's ``uploaded_by`` was "/users/<id>" while a sound's ``created_by`` was "/api/v1/users/<id>";
+    every link is now a path under /api/v1 that answers."""
+    from tests.conftest import wav_bytes
+
+    auth = basic("vox")
+    upload = api.post("/api/v1/data/upload", files={"file": ("voice.wav", wav_bytes(), "audio/wav")}, data={"dataset": "echo"},
+                      headers=auth).json()
+    sound = api.get(f"/api/v1/sounds/{upload['sound_id']}", headers=auth).json()
+    note = api.post(f"/api/v1/sounds/{sound['id']}/annotations", json={"start_seconds": 0.1, "duration_seconds": 0.2, "tags": ["x"]},
+                    headers=auth).json()
+    path = upload["file"]["path"]
+    links = {upload["file"]["uploaded_by"], sound["created_by"], note["created_by"],
+             api.get("/api/v1/data/files", headers=auth).json()["files"][0]["uploaded_by"],
+             api.get(f"/api/v1/data/files/{path}?metadata=true", headers=auth).json()["metadata"]["uploaded_by"]}
+    [link] = links
+    assert link.startswith("/api/v1/users/") and api.get(link, headers=auth).json()["user_name"] == "vox"
+
+
 def test_subset_download_streams_a_zip(api, local_earmark):
     import io
     import zipfile

@@ -30,7 +30,7 @@ PREFIX = "/api/v1"
 # Every stored file goes out with these: the browser must not guess another type (an .xml that is XHTML) and,
 # should it render the file anyway, the page gets a unique origin with no script and no cookies.
 SERVED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
-LINK_FIELDS = ("created_by", "sound", "audio_url")
+LINK_FIELDS = ("created_by", "uploaded_by", "sound", "audio_url")  # the core shapes' paths, put under PREFIX by linked()
 # What a page token may call: what the Annotate page's own scripts (the waveform component) need, a sound's views
 # and its annotations. A page token sits in the page and whatever reads it: never user management, uploads,
 # jobs, listings or the file registry. tests/test_core_api.py checks each of these is a route of the API.
