@@ -457,6 +457,9 @@ def catalogue_figures(args: argparse.Namespace, work: Path, sizes: tuple[int, in
             print(f"  balanced export of {export_count:,}: first bytes after {export['first_s']:.2f} s (plan {export['plan_s']:.2f} s; "
                   f"choosing alone {export['choose_s']:.2f} s; the presence check on_missing=fail adds {export['present_s']:.2f} s); whole ZIP "
                   f"{export['zip_mb']:.0f} MB in {export['zip_s']:.1f} s", flush=True)
+            if args.only == "export":
+                results.append(result)
+                continue
             result["submit_s"], job_id, total = submit_all(db, owner_id)
             print(f"  jobs submit over all {total:,} sounds: {result['submit_s']:.1f} s", flush=True)
             if size == sizes[-1] and worker_seconds:
@@ -486,6 +489,10 @@ def catalogue_figures(args: argparse.Namespace, work: Path, sizes: tuple[int, in
             results.append(result)
         small, large = results
         factor = sizes[1] / sizes[0]
+        if args.only == "export":
+            print(f"catalogue {sizes[1]:,} / {sizes[0]:,}: export first bytes {large['export']['first_s'] / small['export']['first_s']:.2f}x, "
+                  f"choosing {large['export']['choose_s'] / small['export']['choose_s']:.2f}x", flush=True)
+            return results
         print(f"catalogue {sizes[1]:,} / {sizes[0]:,} ({factor:.0f}x the sounds): export first bytes "
               f"{large['export']['first_s'] / small['export']['first_s']:.2f}x, jobs submit {large['submit_s'] / small['submit_s']:.2f}x, "
               f"fsck {large['fsck']['seconds'] / small['fsck']['seconds']:.2f}x (the listing alone "
@@ -505,7 +512,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of about a minute")
     parser.add_argument("--storage", choices=("local", "s3", "both"), default="local",
                         help="where the imports store: a local folder, S3 (moto behind bench/slow_s3.py, 20 ms a request), or both")
-    parser.add_argument("--only", choices=("import", "catalogue"), help="run one part only")
+    parser.add_argument("--only", choices=("import", "catalogue", "export"),
+                        help="run one part only (export: the catalogue's balanced export alone)")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
     imports, catalogue = ((300, 3_000), (10_000, 50_000)) if args.quick else ((10_000, 100_000), (100_000, 1_000_000))
@@ -528,7 +536,7 @@ def main() -> None:
                 figures["import_s3"] = import_figures(args, work, folders, s3=True)
             for folder in folders.values():
                 shutil.rmtree(folder, ignore_errors=True)
-        if args.only in (None, "catalogue"):
+        if args.only in (None, "catalogue", "export"):
             figures["catalogue"] = catalogue_figures(args, work, catalogue, export_count, worker_seconds)
     print(f"done in {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.json:
