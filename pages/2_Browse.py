@@ -41,7 +41,7 @@ shown = f"showing {first:,}–{first + len(page.items) - 1:,}"
 if not page.items:
     st.caption("No sounds match these filters.")
 elif count:
-    st.caption(f"{page.total_text()} sounds match; {shown}.")
+    st.caption(f"{page.total_text()} {'sound matches' if page.total == 1 and not page.total_capped else 'sounds match'}; {shown}.")
 else:
     st.caption(f"Sounds {shown}.")
     if st.button("Count the matches", key="browse_count"):
@@ -55,6 +55,8 @@ picked = st.dataframe(
       "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names),
       "file": file_state(s.file).value if s.file else "", "id": s.id} for s in page.items]),
     hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
+    # the grid sizes a column to the rows it first draws: tags (often empty there) were cut to "espeak, t"
+    column_config={"tags": st.column_config.TextColumn("tags", width="large")},
 )
 nav = st.columns([1, 1, 2])
 if nav[0].button("← Previous", key="browse_prev", disabled=not cursors, width="stretch"):
@@ -96,7 +98,11 @@ if rows and rows[0] < len(page.items):
             st.audio(part.url or part.data, format="audio/wav", start_time=part.start, end_time=part.end)
         with app.db.read() as session:
             notes = AnnotationService(session).of_sound(sound.id)
-        st.dataframe(pd.DataFrame([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
-                       "text": a.text or ""} for a in notes]), hide_index=True, key="browse_annotations")
+        if notes:
+            st.dataframe(pd.DataFrame([{"start": round(a.start_seconds, 3), "end": round(a.end_seconds, 3), "tags": ", ".join(a.tag_names),
+                           "text": a.text or ""} for a in notes]), hide_index=True, key="browse_annotations",
+                         column_config={"tags": st.column_config.TextColumn("tags", width="medium")})
+        else:
+            st.caption("No annotations on this sound yet.")
     with detail_right:
         st.json(sound.metadata_dict, expanded=True)

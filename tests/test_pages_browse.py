@@ -126,3 +126,23 @@ def test_the_column_hint_lists_the_chosen_datasets_columns(local_earmark):
     at.selectbox(key="browse_dataset").select("(all)").run()
     label = shown(at.text_input(key="browse_where").label)
     assert "gender" in label
+
+
+def test_one_sound_without_annotations_reads_plainly(local_earmark):
+    """Issue 26: "1 sounds match", a headerless grid reading "empty" for a sound without annotations, the tags
+    column cut to "espeak, t" and the overview's time labels cut off."""
+    import json
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    at = login(app_test(PAGE), "hal")
+    at.text_input(key="browse_text").input(at.dataframe[0].value["path"][0]).run()
+    assert "1 sound matches; showing 1–1." in captions(at)
+    assert json.loads(at.dataframe[0].proto.columns)["tags"]["width"] == "large"  # not sized to the first rows drawn
+    at.session_state["browse_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception and len(at.dataframe) == 1  # the catalogue's grid only
+    assert "No annotations on this sound yet." in captions(at)
+    [overview] = at.get("plotly_chart")
+    layout = json.loads(overview.proto.spec)["layout"]
+    assert layout["margin"]["b"] >= 30 and layout["height"] - layout["margin"]["b"] - layout["margin"]["t"] >= 50

@@ -30,6 +30,8 @@ N_FFT = 512
 READ_THROUGH = {"OGG"}  # formats whose seeks are not sample-exact: a spectrogram reads their span straight through
 SEEK_GAP = 8192  # samples (frames x channels) between spectrogram windows past which a seek costs less than decoding them
 SELECTION_COLOR = "rgba(30, 30, 30, 0.12)"
+OVERVIEW_HEIGHT = 84  # px: the whole sound, small, above its time labels
+OVERVIEW_LABELS = 30  # px below the axis for the time labels (20 cut them off)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ def overview_figure(line: peaks.Envelope, view: View, duration: float) -> go.Fig
     """The whole sound, small, with the current view marked."""
     fig = go.Figure(go.Scatter(x=line.x, y=line.y, mode="lines", line=dict(width=1, color="#7a8ca5"), hoverinfo="skip"))
     fig.add_vrect(x0=view.start, x1=view.end, fillcolor="rgba(255, 165, 0, 0.3)", line=dict(color="orange", width=1))
-    _base_layout(fig, View(0.0, duration), 70)
-    fig.update_layout(margin=dict(l=40, r=10, t=0, b=20), dragmode=False, hovermode=False, xaxis_fixedrange=True)
+    _base_layout(fig, View(0.0, duration), OVERVIEW_HEIGHT)
+    fig.update_layout(margin=dict(l=40, r=10, t=4, b=OVERVIEW_LABELS), dragmode=False, hovermode=False, xaxis_fixedrange=True)
     return fig
 
 
