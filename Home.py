@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.accounts.permissions import Action, can_any
-from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
+from core.catalogue.stats import catalogue_stats, human_bytes, human_duration, storage_parts
 from core.ingest.demo import load_demo
 from core.ui import shell
 
@@ -19,11 +19,11 @@ cols[0].metric("Sounds", f"{stats.sounds:,}")
 cols[1].metric("Total duration", human_duration(stats.total_duration_seconds))
 cols[2].metric("Annotations", f"{stats.annotations:,}")
 cols[3].metric("Users", f"{stats.users:,}")
-cols[4].metric("Storage used", human_bytes(stats.storage_bytes))
+cols[4].metric("Storage used", human_bytes(stats.storage_bytes), help=storage_parts(stats))
 st.caption(
     "Users by type: " + ", ".join(f"{n} {t}" for t, n in stats.users_by_type.items())
     + f" ({stats.admins} administrator{'s' if stats.admins != 1 else ''}). "
-    + f"Datasets: {stats.datasets}. Objects in `{app.storage.url}`."
+    + f"Datasets: {stats.datasets}. Storage used: {storage_parts(stats)}, in `{app.storage.url}`."
 )
 
 if stats.sounds == 0:

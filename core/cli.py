@@ -25,7 +25,7 @@ from core.catalogue import consistency
 from core.catalogue.files import FileService
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.catalogue.sounds import SoundFilter, SoundService, delete_dataset
-from core.catalogue.stats import catalogue_stats, human_bytes, human_duration
+from core.catalogue.stats import catalogue_stats, human_bytes, human_duration, storage_parts
 from core.catalogue.tags import clean_tags
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, ValidationError
@@ -424,7 +424,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"Sounds:      {stats.sounds} in {stats.datasets} datasets, {human_duration(stats.total_duration_seconds)}")
     print(f"Annotations: {stats.annotations}")
     print(f"Users:       {stats.users} ({by_type}; {stats.admins} admin)")
-    print(f"Storage:     {stats.files} files, {human_bytes(stats.storage_bytes)} in {earmark.storage.url}")
+    print(f"Storage:     {stats.files} files, {human_bytes(stats.storage_bytes)} in {earmark.storage.url}: {storage_parts(stats)}")
     return 0
 
 

@@ -14,7 +14,7 @@ from core.catalogue.files import (
     public_file,
 )
 from core.catalogue.metadata import METADATA_FORMATS
-from core.catalogue.stats import human_bytes
+from core.catalogue.stats import human_bytes, storage_by_kind
 from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_folder
 from core.ingest.register import register
 from core.store.models import PURPOSES
@@ -135,7 +135,9 @@ with files_tab:
         )
         stats = service.stats()
         uploaders = service.uploader_names(page)
-    st.caption(f"{total:,} files; {stats.total_files:,} in all, {human_bytes(stats.total_bytes)}.")
+        derived = storage_by_kind(session).get("derived", 0)
+    st.caption(f"{total:,} files; {stats.total_files:,} in all, {human_bytes(stats.total_bytes)}. Home's Storage used adds "
+               f"{human_bytes(derived)} of files Earmark made (waveform peaks, analyzer outputs) and any expired ones.")
     st.dataframe(
         pd.DataFrame([{"path": f.key, "category": f.category, "purpose": f.purpose, "size": human_bytes(f.size),
           "uploaded by": uploaders.get(f.created_by, "?"), "uploaded": f.date_created.strftime("%Y-%m-%d %H:%M"), "expires": f.expires_at.strftime("%Y-%m-%d") if f.expires_at else "",

@@ -101,6 +101,31 @@ def test_humans_are_not_offered_the_demo_upload(local_earmark):
     assert "annotate but not upload" in at.info[0].value
 
 
+def test_storage_used_says_what_it_holds_as_the_files_tab_counts_it(local_earmark):
+    """Issue 26: Home said "Storage used 126.1 MB" where Upload > Files said "46.2 MB" for the same data: Home
+    counts the files Earmark makes (waveform peaks, analyzer outputs) and expired ones too. Each now says so."""
+    from core.catalogue.files import FileService
+    from core.ingest.demo import load_demo
+    from core.store.models import StoredFile
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10 * 1024 * 1024)
+    make_user(local_earmark.db, "hal")
+    with local_earmark.db.write() as session:
+        owner = UserService(session).by_name("admin")
+        session.add(StoredFile(key="derived/x/spectrogram.npy", category="derived", original_filename="s.npy",
+                               size=3 * 1024 * 1024, sha256="0" * 64, created_by=owner.id))
+    with local_earmark.db.read() as session:
+        stats, files = catalogue_stats(session), FileService(session, local_earmark.storage).stats()
+    assert stats.uploaded_bytes == files.total_bytes and stats.derived_bytes == 3 * 1024 * 1024
+    assert stats.storage_bytes == files.total_bytes + stats.derived_bytes
+    home = login(app_test(), "admin", ADMIN_PASSWORD)
+    said = f"{human_bytes(files.total_bytes)} uploaded files (Upload > Files), 3.0 MB made by Earmark"
+    assert said in shown(home.caption[0].value)
+    upload = login(app_test("pages/1_Upload.py"), "admin", ADMIN_PASSWORD)
+    assert (f"32 files; 32 in all, {human_bytes(files.total_bytes)}. Home's Storage used adds 3.0 MB of files Earmark made"
+            in " ".join(shown(c.value) for c in upload.caption))
+
+
 def page_links(elements) -> list[str]:
     """The pages linked in ``elements`` by their names (Home's own list says "Upload: what it is for")."""
     return [link.proto.label.split(":")[0] for link in elements.get("page_link")]

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
+from core.catalogue.files import UPLOAD_CATEGORIES, live
 from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User
 
@@ -22,7 +23,10 @@ class Stats:
     users_by_type: dict[str, int]
     admins: int
     files: int
-    storage_bytes: int
+    storage_bytes: int  # every stored file: the sum of the three below
+    uploaded_bytes: int = 0  # the files Upload > Files lists (uploaded or registered, not expired)
+    derived_bytes: int = 0  # made by Earmark: waveform peaks, analyzer outputs
+    expired_bytes: int = 0  # past their expiry, until ``purge`` removes them
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +47,7 @@ def catalogue_stats(session: Session) -> Stats:
     by_type = dict.fromkeys(USER_TYPES, 0)
     by_type.update(dict(session.execute(select(User.user_type, func.count()).group_by(User.user_type)).all()))
     files, stored = session.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
+    kinds = storage_by_kind(session)
     return Stats(
         sounds=sounds,
         total_duration_seconds=float(duration),
@@ -53,7 +58,27 @@ def catalogue_stats(session: Session) -> Stats:
         admins=session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) or 0,
         files=files,
         storage_bytes=int(stored),
+        uploaded_bytes=kinds.get("uploaded", 0), derived_bytes=kinds.get("derived", 0), expired_bytes=kinds.get("expired", 0),
     )
+
+
+def storage_by_kind(session: Session) -> dict[str, int]:
+    """Stored bytes as ``uploaded`` (what Upload > Files lists and totals: core.catalogue.files.FileService.stats),
+    ``derived`` (waveform peaks, analyzer outputs) and ``expired`` (awaiting purge). Home's "Storage used" is
+    their sum: said without the parts, it read as a different figure from the Files tab's for the same data."""
+    kind = case((StoredFile.category.not_in(UPLOAD_CATEGORIES), literal("derived")),
+                (live(StoredFile.expires_at), literal("uploaded")), else_=literal("expired"))
+    rows = session.execute(select(kind, func.coalesce(func.sum(StoredFile.size), 0)).group_by(kind)).all()
+    return {name: int(size) for name, size in rows}
+
+
+def storage_parts(stats: Stats) -> str:
+    """What "Storage used" is made of, in words (Home, and the Files tab's note)."""
+    parts = [f"{human_bytes(stats.uploaded_bytes)} uploaded files (Upload > Files)",
+             f"{human_bytes(stats.derived_bytes)} made by Earmark (waveform peaks, analyzer outputs)"]
+    if stats.expired_bytes:
+        parts.append(f"{human_bytes(stats.expired_bytes)} expired, removed by the next purge")
+    return ", ".join(parts)
 
 
 def human_bytes(size: float) -> str:
