@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 if TYPE_CHECKING:
     from core.store.db import Database
@@ -95,3 +98,25 @@ def baseline_tree(ref: str | None, work: Path) -> Iterator[Path | None]:
     archive = subprocess.run(["git", "-C", str(root), "archive", ref], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     yield tree
+
+
+# A child's own peak RSS and CPU time: RUSAGE_CHILDREN of a launcher that runs only it (the benchmark's own
+# RUSAGE_CHILDREN would report the largest of all its children so far, such as an S3 server it started earlier).
+_LAUNCHER = ("import resource, subprocess, sys; status = subprocess.call(sys.argv[1:]); "
+             "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+             "sys.stderr.write('\\nMAXRSS %d CPU %.3f\\n' % (u.ru_maxrss, u.ru_utime + u.ru_stime)); sys.exit(status)")
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str, str, int, float]:
+    """Run ``command``; its wall time, its own peak RSS in MB, stdout, stderr, exit status and CPU time (user and
+    system, all its threads: less moved by the other processes of a shared machine than its wall time)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        status = subprocess.call([sys.executable, "-c", _LAUNCHER, *command], cwd=REPOSITORY, env=env, stdout=out, stderr=err)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        errors = err.read()
+        found = re.findall(r"MAXRSS (\d+) CPU ([\d.]+)", errors)
+        rss, cpu = (int(found[-1][0]) / 1024, float(found[-1][1])) if found else (float("nan"), float("nan"))
+        return seconds, rss, out.read(), errors, status, cpu

@@ -16,11 +16,8 @@ import argparse
 import io
 import os
 import re
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,7 +27,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import scratch_database  # noqa: E402
+from common import run_measured, scratch_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16_000
@@ -56,14 +53,11 @@ def write_folder(folder: Path, count: int) -> None:
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall time, the child's peak RSS (MB) and its last line of output."""
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "core", *command], cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: runs go small first
-    return seconds, rss, (done.stdout.strip().splitlines() or [""])[-1]
+    """Wall time, the child's own peak RSS (MB) and its last line of output."""
+    seconds, rss, out, errors, status, _cpu = run_measured([sys.executable, "-m", "core", *command], env)
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {errors[-2000:]}")
+    return seconds, rss, (out.strip().splitlines() or [""])[-1]
 
 
 def environment(database_url: str, data: Path, extra: dict[str, str]) -> dict[str, str]:

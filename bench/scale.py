@@ -60,7 +60,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port, scratch_database  # noqa: E402
+from common import free_port, run_measured, scratch_database  # noqa: E402
 from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
 
 from core.jobs import analyzers  # noqa: E402
@@ -103,11 +103,6 @@ def rss_mb() -> float:
 
 # Runs a command and reports its peak RSS: started from this small process, the command's ru_maxrss is its own
 # (a child's ru_maxrss starts from the high-water mark of the process it was forked from).
-_LAUNCHER = ("import resource, subprocess, sys; status = subprocess.call(sys.argv[1:]); "
-             "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-             "sys.stderr.write('\\nMAXRSS %d CPU %.3f\\n' % (u.ru_maxrss, u.ru_utime + u.ru_stime)); sys.exit(status)")
-
-
 # -- import -----------------------------------------------------------------------------------------------
 
 def write_wavs(folder: Path, count: int) -> int:
@@ -122,21 +117,6 @@ def write_wavs(folder: Path, count: int) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(header + struct.pack("<I", i) + data[4:])
     return count * (len(header) + len(data))
-
-
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str, str, int, float]:
-    """Run ``command``; its wall time, its own peak RSS in MB, stdout, stderr, exit status and CPU time (user and
-    system, all its threads: less moved by the other processes of a shared machine than its wall time)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        status = subprocess.call([sys.executable, "-c", _LAUNCHER, *command], cwd=ROOT, env=env, stdout=out, stderr=err)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        errors = err.read()
-        found = re.findall(r"MAXRSS (\d+) CPU ([\d.]+)", errors)
-        rss, cpu = (int(found[-1][0]) / 1024, float(found[-1][1])) if found else (float("nan"), float("nan"))
-        return seconds, rss, out.read(), errors, status, cpu
 
 
 def earmark_env(database_url: str, data_dir: Path, storage_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
