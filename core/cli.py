@@ -45,6 +45,7 @@ from core.ingest.pipeline import (
     import_path,
 )
 from core.ingest.register import EXAMPLES, RegisterSummary, register
+from core.ingest.states import IngestStatus
 from core.jobs import results as job_results
 from core.jobs.analyzers import ANALYZERS
 from core.jobs.queue import JobService, live_workers, run_job, work, worker_name
@@ -66,10 +67,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = load_demo(earmark.db, earmark.storage, max_bytes=earmark.settings.max_upload_bytes,
                             progress=lambda _r: bar.update(1))
     for result in summary.results:
-        if result.status == "refused":
-            print(f"refused {result.path}: {result.reason}", file=sys.stderr)
+        if result.status == IngestStatus.REFUSED:
+            print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
     print(f"Demo dataset: {summary.line()}.")
-    return 1 if summary.count("refused") else 0
+    return 1 if summary.count(IngestStatus.REFUSED) else 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -118,11 +119,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"metadata: {note}", file=sys.stderr)
     for result in summary.results:
-        if result.status in ("refused", "skipped"):
+        if result.status in (IngestStatus.REFUSED, IngestStatus.SKIPPED):
             print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
     elapsed = time.monotonic() - started
     print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
-    return 1 if summary.count("refused") else 0
+    return 1 if summary.count(IngestStatus.REFUSED) else 0
 
 
 def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_bytes: int) -> int:
@@ -130,12 +131,12 @@ def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_byt
     for note in summary.notes:
         print(f"metadata: {note}", file=sys.stderr)
     for result in summary.refused:
-        print(f"refused {result.path}: {result.reason}", file=sys.stderr)
+        print(f"{IngestStatus.REFUSED} {result.path}: {result.reason}", file=sys.stderr)
     for reason, examples in summary.skipped.items():
-        print(f"skipped ({reason}): {', '.join(examples)}{', ...' if len(examples) == EXAMPLES else ''}", file=sys.stderr)
+        print(f"{IngestStatus.SKIPPED} ({reason}): {', '.join(examples)}{', ...' if len(examples) == EXAMPLES else ''}", file=sys.stderr)
     print(f"Registered {summary.source} into {dataset} in place: {summary.line()} in {elapsed:.1f} s "
           f"({read_bytes / 1e6:.1f} MB read; nothing of the source written or deleted).")
-    return 1 if summary.counts["refused"] else 0
+    return 1 if summary.counts[IngestStatus.REFUSED] else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

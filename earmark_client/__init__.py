@@ -30,6 +30,7 @@ from earmark_client.models import (
     AnalyzerOut,
     AnnotationOut,
     FileRecord,
+    IngestStatus,
     JobOut,
     JobState,
     Peaks,
@@ -45,6 +46,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FINISHED", "AnalyzerOut", "AnnotationOut", "ApiError", "BadRequest", "Client", "Conflict", "FileRecord",
-    "Forbidden", "JobOut", "JobState", "NotFound", "Peaks", "ResultAnnotation", "ResultSound", "SoundOut",
+    "Forbidden", "IngestStatus", "JobOut", "JobState", "NotFound", "Peaks", "ResultAnnotation", "ResultSound", "SoundOut",
     "TooLarge", "TooManyRequests", "Totals", "Unauthorized", "UploadRefused", "Uploaded", "UserOut",
 ]

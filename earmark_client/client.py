@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx2 as httpx
 
@@ -20,6 +20,7 @@ from earmark_client.models import (
     Answer,
     FileList,
     FileRecord,
+    IngestStatus,
     JobOut,
     JobResults,
     Peaks,
@@ -75,13 +76,16 @@ _ERRORS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 40
 
 
 class UploadRefused(Answer):
-    """A file of :meth:`Client.upload_folder` the server refused: its relative path, the server's sentence and status
-    (made by the client, not an answer of the server's); ``sound_id`` is None, as for an uploaded file that is not
-    audio, so ``[u.sound_id for u in uploaded if u.sound_id]`` lists the sounds made."""
+    """A file of :meth:`Client.upload_folder` the server refused: its relative path, the server's sentence and HTTP
+    status (made by the client, not an answer of the server's). ``status`` is ``refused`` where an uploaded file's is
+    ``stored`` or ``duplicate``, so ``[u for u in uploaded if u.status == IngestStatus.REFUSED]`` lists the refusals;
+    ``sound_id`` is None, as for an uploaded file that is not audio, so ``[u.sound_id for u in uploaded if
+    u.sound_id]`` lists the sounds made."""
 
     file: str
     error: str
-    status: int
+    http_status: int
+    status: Literal[IngestStatus.REFUSED] = IngestStatus.REFUSED
     sound_id: None = None
 
 
@@ -250,7 +254,7 @@ class Client:
             try:
                 return self.upload(path, dataset=dataset, name=relative, **options)
             except ApiError as exc:
-                return UploadRefused(file=relative, error=str(exc), status=exc.status)
+                return UploadRefused(file=relative, error=str(exc), http_status=exc.status)
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(one, files))

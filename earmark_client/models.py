@@ -63,6 +63,17 @@ class JobState(StrEnum):
 FINISHED = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED})
 
 
+class IngestStatus(StrEnum):
+    """How ingesting one file ended (core/ingest/states.py's IngestStatus, which says what each value means): an
+    upload's answer is ``stored`` or ``duplicate``; a file the server refused is ``refused`` in
+    :meth:`~earmark_client.Client.upload_folder`'s list; ``skipped`` is for files a server-side import left out."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    SKIPPED = "skipped"
+
+
 class Health(Answer):
     status: Literal["ok"]
 
@@ -169,6 +180,7 @@ class FileRecord(Answer):
 
 class Uploaded(Answer):
     success: Literal[True]
+    status: Literal[IngestStatus.STORED, IngestStatus.DUPLICATE]
     message: str
     file: FileRecord
     sound_id: str | None

@@ -17,6 +17,7 @@ from core.catalogue.metadata import METADATA_FORMATS
 from core.catalogue.stats import human_bytes, storage_by_kind
 from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_folder
 from core.ingest.register import register
+from core.ingest.states import IngestStatus
 from core.store.models import PURPOSES
 from core.ui import shell
 
@@ -78,11 +79,11 @@ with upload_tab:
             st.session_state["upload_summary"] = summary
     summary = st.session_state.get("upload_summary")
     if summary is not None:
-        (st.success if not summary.count("refused") else st.warning)(f"{summary.line()}.")
+        (st.success if not summary.count(IngestStatus.REFUSED) else st.warning)(f"{summary.line()}.")
         for note in summary.notes:
             st.info(f"Metadata {shell.plain(note)}.")
         st.dataframe(
-            pd.DataFrame([{"file": r.path, "kind": r.kind, "result": "already there" if r.status == "duplicate" else r.status,
+            pd.DataFrame([{"file": r.path, "kind": r.kind, "result": "already there" if r.status == IngestStatus.DUPLICATE else str(r.status),
               "reason": r.reason, "sound id": r.sound_id or ""} for r in summary.results]),
             hide_index=True, key="upload_results",
         )
@@ -111,12 +112,12 @@ if registers:
                 st.session_state["register_summary"] = registered
         registered = st.session_state.get("register_summary")
         if registered is not None:
-            (st.success if not registered.counts["refused"] else st.warning)(
+            (st.success if not registered.counts[IngestStatus.REFUSED] else st.warning)(
                 f"{shell.plain(registered.source)}: {registered.line()}.")
             for note in registered.notes:
                 st.info(f"Metadata {shell.plain(note)}.")
-            rows = [{"file": r.path, "result": "refused", "reason": r.reason} for r in registered.refused]
-            rows += [{"file": example, "result": "skipped", "reason": reason}
+            rows = [{"file": r.path, "result": str(IngestStatus.REFUSED), "reason": r.reason} for r in registered.refused]
+            rows += [{"file": example, "result": str(IngestStatus.SKIPPED), "reason": reason}
                      for reason, examples in registered.skipped.items() for example in examples]
             if rows:
                 st.dataframe(pd.DataFrame(rows), hide_index=True, key="register_results")

@@ -39,6 +39,8 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         results = vox.upload_folder(folder, dataset="field", workers=3)
         refused = [r for r in results if "error" in r]
         assert [r["file"] for r in refused] == ["notes.wav"] and "not decodable audio" in refused[0]["error"]
+        assert sorted(r.status for r in results) == ["refused", "stored", "stored", "stored", "stored"]  # IngestStatus
+        assert refused[0].http_status == 400
         assert sum(1 for r in results if r.get("sound_id")) == 3
         sounds = list(vox.sounds(dataset="field", page_size=2))  # two pages, followed through "next"
         assert sorted(s["path"] for s in sounds) == ["spk1/a.wav", "spk1/b.wav", "spk2/c.wav"]

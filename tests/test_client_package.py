@@ -88,6 +88,17 @@ def test_job_states_and_finished_are_the_servers():
     assert {s.value for s in models.FINISHED} == {s.value for s in states.FINISHED}
 
 
+def test_ingest_statuses_are_the_servers():
+    """The client's IngestStatus is core/ingest/states.py's (the document holds only an upload's two, checked with
+    Uploaded above); a refused file of upload_folder says ``refused`` where an uploaded one says stored or duplicate."""
+    from core.ingest.states import IngestStatus
+    from earmark_client import UploadRefused
+
+    assert [(s.name, s.value) for s in models.IngestStatus] == [(s.name, s.value) for s in IngestStatus]
+    refused = UploadRefused(file="notes.wav", error="notes.wav is not decodable audio", http_status=400)
+    assert (refused.status, refused["http_status"], refused.sound_id) == (models.IngestStatus.REFUSED, 400, None)
+
+
 def test_answers_read_by_attribute_and_by_key():
     totals = models.Totals(totalSounds=1, totalAnnotations=2, totalUsers=3, since="a newer server's field")
     assert (totals.totalSounds, totals["totalUsers"], totals.get("nope", 9), totals["since"]) == (1, 3, 9, "a newer server's field")

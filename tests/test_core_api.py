@@ -384,6 +384,7 @@ def test_file_registry_endpoints(api, local_earmark, monkeypatch):
     assert sent.json()["success"] and record["category"] == "data" and record["purpose"] == "training"
     assert record["metadata"] == {"source": "production"} and record["original_filename"] == "training_data.json"
     again = api.post("/api/v1/data/upload", files={"file": ("copy.json", b'{"a": 1}', "application/json")}, headers=auth)
+    assert (sent.json()["status"], again.json()["status"]) == ("stored", "duplicate")
     assert again.status_code == 200 and again.json()["message"].startswith("Already there")
     voice = api.post("/api/v1/data/upload", files={"file": ("voice.wav", wav_bytes(), "audio/wav")}, data={"dataset": "echo"}, headers=auth)
     assert voice.status_code == 201 and voice.json()["sound_id"] and voice.json()["file"]["path"] == "audio/echo/voice.wav"

@@ -173,3 +173,17 @@ def test_the_document_s_enums_are_the_core_s():
     assert get_args(files.Listed) == CATEGORIES and get_args(files.Category) == UPLOAD_CATEGORIES
     assert set(get_args(files.Purpose)) == set(PURPOSES) and get_args(models.UserType) == USER_TYPES
     assert set(get_args(get_args(sounds.SoundQuery.model_fields["sort"].annotation)[0])) == set(SORTS)
+
+
+def test_the_document_lists_an_upload_s_ingest_statuses():
+    """An upload's answer says what happened to the file with IngestStatus's values (core/ingest/states.py): stored
+    or duplicate, since a refused file is a 400 and one file is never skipped."""
+    from core.api.app import create_app
+    from core.ingest.states import IngestStatus
+
+    document = create_app().openapi()
+    status = document["components"]["schemas"]["Uploaded"]["properties"]["status"]
+    assert status["type"] == "string" and status["enum"] == [IngestStatus.STORED, IngestStatus.DUPLICATE]
+    assert "status" in document["components"]["schemas"]["Uploaded"]["required"]
+    upload = document["paths"]["/data/upload"]["post"]["responses"]
+    assert {"200", "201", "400"} <= set(upload)

@@ -463,3 +463,53 @@ def test_a_batch_keeps_only_a_few_files_in_flight():
         first = next(results)
         assert pulled <= 16
         assert [first, *results] == [2 * i for i in range(1000)]
+
+
+def test_every_outcome_of_an_ingest_is_an_ingest_status(local_earmark, tmp_path):
+    """IngestStatus is every outcome there is: a stored file, a duplicate, a refused file and a skipped one each
+    come back as a member of it (not a look-alike string), and these four are all its members."""
+    from core.ingest.pipeline import IngestResult
+    from core.ingest.states import IngestStatus
+
+    user = make_user(local_earmark.db, "vox", "dataset")
+    folder = _tree(tmp_path / "in", {"a.wav": wav_bytes(freq=300), "broken.wav": b"RIFF....garbage", "page.html": b"<html></html>"})
+    first, again = (import_path(local_earmark.db, local_earmark.storage, user, folder, options()) for _ in range(2))
+    files = [ingest_upload(local_earmark.db, local_earmark.storage, user, [(name, io.BytesIO(b"recorded in the kitchen"))], options())
+             for name in ("notes.txt", "copy.txt")]
+    results = first.results + again.results + files[0].results + files[1].results
+    assert [(r.path, r.status) for r in results] == [
+        ("page.html", "skipped"), ("a.wav", "stored"), ("broken.wav", "refused"),
+        ("page.html", "skipped"), ("a.wav", "duplicate"), ("broken.wav", "refused"),
+        ("notes.txt", "stored"), ("copy.txt", "duplicate"),
+    ]
+    assert all(type(r.status) is IngestStatus for r in results)
+    assert {r.status for r in results} == set(IngestStatus)
+    assert IngestResult("a.wav", "stored").status is IngestStatus.STORED
+    with pytest.raises(ValueError, match="'kept' is not a valid IngestStatus"):
+        IngestResult("a.wav", "kept")
+
+
+def test_no_code_spells_an_ingest_status_as_a_string():
+    """Every IngestResult that core/ and the pages make names its status as an IngestStatus member (the one
+    definition), and nothing compares a status with a string literal."""
+    import ast
+    from pathlib import Path
+
+    from core.ingest.states import IngestStatus
+
+    root = Path(__file__).resolve().parent.parent
+    spelled, made = [], 0
+    for path in sorted([*(root / "core").rglob("*.py"), *(root / "pages").glob("*.py"), root / "Home.py"]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "IngestResult":
+                made += 1
+                status = node.args[1] if len(node.args) > 1 else next(k.value for k in node.keywords if k.arg == "status")
+                if not (isinstance(status, ast.Attribute) and getattr(status.value, "id", None) == "IngestStatus"
+                        and status.attr in IngestStatus.__members__):
+                    spelled.append(where)
+            if isinstance(node, ast.Compare) and any(getattr(side, "attr", None) == "status" for side in [node.left, *node.comparators]):
+                literals = [c for side in node.comparators for c in ast.walk(side) if isinstance(c, ast.Constant)]
+                if any(isinstance(c.value, str) for c in literals):
+                    spelled.append(where)
+    assert made >= 15 and not spelled, spelled

@@ -30,6 +30,7 @@ from core.catalogue.files import FileService, media_type, parse_extra, public_fi
 from core.catalogue.links import file_for_link
 from core.errors import PermissionDenied, ValidationError
 from core.ingest.pipeline import UploadOptions, ingest_audio, store_file
+from core.ingest.states import IngestStatus
 from core.store.storage import CHUNK, Storage, escapes_root
 
 router = APIRouter(route_class=Bounded, tags=["files"], responses=AUTHENTICATED)
@@ -77,13 +78,14 @@ def upload_file(app: App, user: Caller, file: Annotated[UploadFile, File(descrip
         result = ingest_audio(app.db, app.storage, user, file.filename, file.file, options)
     else:
         result = store_file(app.db, app.storage, user, file.filename, file.file, options, category=category or None)
-    if result.status == "refused":
+    if result.status == IngestStatus.REFUSED:
         raise ValidationError("file", result.reason)
     assert result.key is not None, "a file that was not refused has its key"
     with app.db.read() as session:
         record = linked(public_file(FileService(session, app.storage).by_key(result.key)))
-    stored = result.status == "stored"
-    return JSONResponse({"success": True, "message": "File uploaded successfully" if stored else f"Already there: {result.reason}",
+    stored = result.status == IngestStatus.STORED
+    return JSONResponse({"success": True, "status": result.status,
+                         "message": "File uploaded successfully" if stored else f"Already there: {result.reason}",
                          "file": record, "sound_id": result.sound_id}, status_code=201 if stored else 200)
 
 

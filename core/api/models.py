@@ -19,6 +19,7 @@ from core.accounts.auth import MIN_PASSWORD_LENGTH
 from core.annotations.service import MAX_CHANNEL
 from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.catalogue.tags import MAX_TAG_LENGTH
+from core.ingest.states import IngestStatus
 from core.jobs.states import JobState
 
 # -- rules on input ----------------------------------------------------------------------------------------
@@ -288,8 +289,14 @@ class FileRecord(BaseModel):
     expires_at: Timestamp | None
 
 
+# What an upload's answer says happened to the file (core/ingest/states.py): a refused file is a 400 instead, and an
+# upload of one file skips nothing.
+UploadStatus = Literal[IngestStatus.STORED, IngestStatus.DUPLICATE]
+
+
 class Uploaded(BaseModel):
     success: Literal[True]
+    status: UploadStatus = Field(description="stored (201), or duplicate (200): the same content was there already")
     message: str
     file: FileRecord
     sound_id: str | None = Field(description="the sound, for audio")

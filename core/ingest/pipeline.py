@@ -37,6 +37,7 @@ from core.catalogue.files import FileService, check_expiry, check_purpose, detec
 from core.catalogue.tags import clean_tags
 from core.errors import EarmarkError, ObjectExists, StorageError, ValidationError
 from core.ingest import archives
+from core.ingest.states import IngestStatus
 from core.store import journal
 from core.store.db import Database, insert_for, on_rollback
 from core.store.ids import new_id
@@ -58,12 +59,15 @@ R = TypeVar("R")
 @dataclass(frozen=True)
 class IngestResult:
     path: str
-    status: str  # "stored", "duplicate" or "refused"
+    status: IngestStatus  # its values, and what each means, are in core/ingest/states.py
     reason: str = ""
     sound_id: str | None = None
     kind: str = "sound"  # "sound", "file" (registry only) or "metadata"
     size: int = 0
     key: str | None = None  # the storage key of the stored (or already stored) object
+
+    def __post_init__(self) -> None:  # a status outside IngestStatus is a bug here, not a fifth outcome downstream
+        object.__setattr__(self, "status", IngestStatus(self.status))
 
 
 @dataclass
@@ -71,13 +75,13 @@ class ImportSummary:
     results: list[IngestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. how each metadata table was joined
 
-    def count(self, status: str) -> int:
+    def count(self, status: IngestStatus) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     def line(self) -> str:
-        skipped = self.count("skipped")
-        return (f"{self.count('stored')} stored, {self.count('duplicate')} already there, {self.count('refused')} refused"
-                + (f", {skipped} skipped" if skipped else ""))
+        skipped = self.count(IngestStatus.SKIPPED)
+        return (f"{self.count(IngestStatus.STORED)} stored, {self.count(IngestStatus.DUPLICATE)} already there, "
+                f"{self.count(IngestStatus.REFUSED)} refused" + (f", {skipped} skipped" if skipped else ""))
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def ingest_audio(db: Database, storage: Storage, actor: User, relative_path: str
             return _store_sound(db, storage, actor, safe_path, stream, sha256, size, info, pyramid, options, fields or {}, extra,
                                 in_place)
     except EarmarkError as exc:
-        return IngestResult(relative_path, "refused", str(exc))
+        return IngestResult(relative_path, IngestStatus.REFUSED, str(exc))
 
 
 def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> IngestResult | None:
@@ -235,9 +239,9 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
             .where(Sound.dataset == dataset, or_(Sound.sha256 == sha256, Sound.path == path)).limit(2)).all()
     same = next((row for row in rows if row.sha256 == sha256), None)
     if same is not None:
-        return IngestResult(path, "duplicate", f"same content as {same.path}", same.id, key=same.key)
+        return IngestResult(path, IngestStatus.DUPLICATE, f"same content as {same.path}", same.id, key=same.key)
     if rows:
-        return IngestResult(path, "refused", f"dataset {dataset} already has a different file at {path}")
+        return IngestResult(path, IngestStatus.REFUSED, f"dataset {dataset} already has a different file at {path}")
     return None
 
 
@@ -287,9 +291,9 @@ def _store_sound(db, storage, actor, path, stream, sha256, size, info, pyramid: 
             if named := [{"sound_id": sound_id, "name": k, "value": v} for k, v in fields.items() if k]:
                 session.execute(cast(Table, SoundField.__table__).insert(), named)
     except IntegrityError:  # another upload recorded the same path or content meanwhile
-        return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, "refused", "stored by another upload at the same time")
+        return _existing_sound(db, options.dataset, path, sha256) or IngestResult(path, IngestStatus.REFUSED, "stored by another upload at the same time")
     _write_claimed(db, storage, key, objects)
-    return IngestResult(path, "stored", "", sound_id, size=size, key=key)
+    return IngestResult(path, IngestStatus.STORED, "", sound_id, size=size, key=key)
 
 
 def _write_claimed(db: Database, storage: Storage, key: str, objects: list[tuple[str, BinaryIO | bytes]]) -> None:
@@ -370,7 +374,7 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
             with db.read() as session:
                 same = session.scalar(select(StoredFile).where(StoredFile.sha256 == sha256, StoredFile.category == found).limit(1))
                 if same is not None:
-                    return IngestResult(name, "duplicate", f"same content as {same.key}", kind=kind, key=same.key)
+                    return IngestResult(name, IngestStatus.DUPLICATE, f"same content as {same.key}", kind=kind, key=same.key)
             key = f"files/{found}/{PurePosixPath(safe_name).stem}_{new_id()[-10:]}{''.join(PurePosixPath(safe_name).suffixes)[-16:]}"
             journal.record(db, [key])  # known as Earmark's before it exists (core.store.journal)
             stored = storage.put(key, stream)
@@ -381,9 +385,9 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
                     key=key, category=found, purpose=options.purpose, original_filename=original_name(name), description=options.description,
                     extra=dict(options.extra), size=stored.size, sha256=stored.sha256, created_by=actor.id, expires_at=options.expires_at,
                 ))
-            return IngestResult(name, "stored", "", kind=kind, size=stored.size, key=key)
+            return IngestResult(name, IngestStatus.STORED, "", kind=kind, size=stored.size, key=key)
     except EarmarkError as exc:
-        return IngestResult(name, "refused", str(exc), kind=kind)
+        return IngestResult(name, IngestStatus.REFUSED, str(exc), kind=kind)
 
 
 # -- batches --------------------------------------------------------------------------------------------
@@ -401,7 +405,7 @@ def ingest_sources(
             with source.open() as data:
                 result = ingest_audio(db, storage, actor, source.path, data, options, metadata.merged_fields(list(joins), source.path))
         except OSError as exc:  # an unreadable file is refused; the batch goes on
-            result = IngestResult(source.path, "refused", f"cannot read {source.path}: {exc.strerror or exc}")
+            result = IngestResult(source.path, IngestStatus.REFUSED, f"cannot read {source.path}: {exc.strerror or exc}")
         if progress:
             with lock:
                 progress(result)
@@ -454,7 +458,7 @@ def _tables(named: Iterable[tuple[str, metadata.Source]], audio_paths: list[str]
             joins.append(metadata.plan_join(metadata.read_table(data, name), audio_paths, name, path_column))
             summary.notes.append(joins[-1].describe())
         except EarmarkError as exc:
-            summary.results.append(IngestResult(name, "refused", str(exc), kind="metadata"))
+            summary.results.append(IngestResult(name, IngestStatus.REFUSED, str(exc), kind="metadata"))
     return joins
 
 
@@ -476,7 +480,7 @@ def import_path(
                 raise ValidationError("path", f"{path} is neither a folder nor a ZIP/TAR archive.")
             with path.open("rb") as archive:
                 extracted = archives.extract(archive, path.name, Path(tmp), _limits(options))
-            summary.results += [IngestResult(n, "refused", why) for n, why in extracted.refused]
+            summary.results += [IngestResult(n, IngestStatus.REFUSED, why) for n, why in extracted.refused]
             folder = Path(tmp)
         elif not path.is_dir():
             raise ValidationError("path", f"{path} does not exist.")
@@ -484,7 +488,7 @@ def import_path(
         audio_paths = [f for f in files if PurePosixPath(f).suffix.lower() in audio.AUDIO_EXTENSIONS]
         given = {Path(m).resolve() for m in metadata_files}
         sounds = set(audio_paths)
-        summary.results += [IngestResult(f, "skipped", _not_taken(f, path.is_dir() and (folder / f).resolve() in given))
+        summary.results += [IngestResult(f, IngestStatus.SKIPPED, _not_taken(f, path.is_dir() and (folder / f).resolve() in given))
                             for f in files if f not in sounds]
         audio_paths = audio_paths[:max_files] if max_files else audio_paths
         joins = _tables(((p.name, p) for p in metadata_files), audio_paths, path_column, summary)
@@ -514,7 +518,7 @@ def ingest_upload(
         options = options.checked()
         require(actor, Action.UPLOAD)
     except EarmarkError as exc:
-        summary.results += [IngestResult(name, "refused", str(exc)) for name, _ in uploads]
+        summary.results += [IngestResult(name, IngestStatus.REFUSED, str(exc)) for name, _ in uploads]
         return summary
     with tempfile.TemporaryDirectory(prefix="earmark-upload-") as tmp, ExitStack() as opened:
         audio_sources: list[Source] = []
@@ -572,7 +576,7 @@ def _unpack_upload(name: str, data: BinaryIO, target: Path, options: UploadOptio
     try:
         extracted = archives.extract(data, name, target, _limits(options))
     except EarmarkError as exc:
-        summary.results.append(IngestResult(name, "refused", str(exc), kind="file"))
+        summary.results.append(IngestResult(name, IngestStatus.REFUSED, str(exc), kind="file"))
         return []
-    summary.results += [IngestResult(f"{name}/{member}", "refused", why) for member, why in extracted.refused]
+    summary.results += [IngestResult(f"{name}/{member}", IngestStatus.REFUSED, why) for member, why in extracted.refused]
     return [(relative, opened.enter_context((target / relative).open("rb"))) for relative in extracted.files]

@@ -31,6 +31,7 @@ from core.audio import decode as audio
 from core.catalogue import metadata
 from core.errors import EarmarkError, InvalidKey, ValidationError
 from core.ingest.pipeline import IngestResult, InPlace, UploadOptions, in_order, ingest_audio
+from core.ingest.states import IngestStatus
 from core.store.db import Database, rowcount
 from core.store.models import StoredFile, User, utcnow
 from core.store.sources import CatalogueStorage, SourceRoot, earmark_writes_at, is_registered, parse_source
@@ -45,22 +46,23 @@ class RegisterSummary:
     """What one registration did: counts by outcome, every refusal with its reason, examples of what was skipped."""
 
     source: str
-    counts: Counter[str] = field(default_factory=Counter)  # registered, duplicate, refused, known, skipped, missing, back, changed
+    # registered (the IngestStatus stored), duplicate, refused, skipped (IngestStatus's), known, missing, back, changed
+    counts: Counter[str] = field(default_factory=Counter)
     refused: list[IngestResult] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> a few examples
     notes: list[str] = field(default_factory=list)
 
     def skip(self, reason: str, key: str) -> None:
-        self.counts["skipped"] += 1
+        self.counts[IngestStatus.SKIPPED] += 1
         examples = self.skipped.setdefault(reason, [])
         if len(examples) < EXAMPLES:
             examples.append(key)
 
     def line(self) -> str:
         c = self.counts
-        parts = [f"{c['registered']:,} registered", f"{c['known']:,} already registered", f"{c['duplicate']:,} already there",
-                 f"{c['refused']:,} refused"]
-        parts += [f"{c[name]:,} {label}" for name, label in (("skipped", "skipped (not audio)"), ("missing", "now missing"),
+        parts = [f"{c['registered']:,} registered", f"{c['known']:,} already registered",
+                 f"{c[IngestStatus.DUPLICATE]:,} already there", f"{c[IngestStatus.REFUSED]:,} refused"]
+        parts += [f"{c[name]:,} {label}" for name, label in ((IngestStatus.SKIPPED, "skipped (not audio)"), ("missing", "now missing"),
                                                              ("back", "found again"), ("changed", "changed size since registered"))
                   if c[name]]
         return ", ".join(parts)
@@ -155,8 +157,8 @@ def _joins(storage: CatalogueStorage, sources: Iterable[str], paths: list[str], 
             joins.append(metadata.plan_join(table, paths, name, path_column))
             summary.notes.append(joins[-1].describe())
         except EarmarkError as exc:
-            summary.counts["refused"] += 1
-            summary.refused.append(IngestResult(name, "refused", str(exc), kind="metadata"))
+            summary.counts[IngestStatus.REFUSED] += 1
+            summary.refused.append(IngestResult(name, IngestStatus.REFUSED, str(exc), kind="metadata"))
     return joins
 
 
@@ -180,8 +182,8 @@ def _register_new(db: Database, storage: CatalogueStorage, actor: User, root: So
     def one(item: _Listed) -> None:
         result = _register_one(db, storage, actor, root, item, options, joins, seen_at)
         with lock:
-            summary.counts["registered" if result.status == "stored" else result.status] += 1
-            if result.status == "refused":
+            summary.counts["registered" if result.status == IngestStatus.STORED else result.status] += 1
+            if result.status == IngestStatus.REFUSED:
                 summary.refused.append(result)
             if progress:
                 progress(result)
@@ -199,9 +201,9 @@ def _register_one(db: Database, storage: CatalogueStorage, actor: User, root: So
         with storage.open(item.key) as data:
             return ingest_audio(db, storage, actor, item.path, data, options, fields, InPlace(item.key, root.url, seen_at))
     except EarmarkError as exc:  # unreadable now (gone since the listing, refused by the source): refused, the batch goes on
-        return IngestResult(item.path, "refused", str(exc))
+        return IngestResult(item.path, IngestStatus.REFUSED, str(exc))
     except OSError as exc:
-        return IngestResult(item.path, "refused", f"cannot read {item.key}: {exc.strerror or exc}")
+        return IngestResult(item.path, IngestStatus.REFUSED, f"cannot read {item.key}: {exc.strerror or exc}")
 
 
 def _mark_missing(db: Database, root: SourceRoot, seen_at) -> int:
