@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import tracemalloc
 
 import numpy as np
@@ -264,24 +263,41 @@ def test_parts_are_limited_in_samples_not_only_seconds(local_earmark, vox, monke
 
 def test_a_burst_of_views_decodes_a_few_at_a_time(local_earmark, vox, monkeypatch):
     """Twelve spectrograms asked for at once: at most DECODES_AT_ONCE reads of audio run together, the others
-    wait (on main all twelve decoded at once, each holding its whole view)."""
+    wait (on main all twelve decoded at once, each holding its whole view). Every read is held at a gate until each
+    of the twelve views is either reading or waiting for a slot, so what is counted depends on no thread's timing."""
     sound = sound_of(local_earmark, ingest(local_earmark, vox, "a.wav", wav_bytes(seconds=8.0)).sound_id)
-    running, most, lock = 0, 0, threading.Lock()
-    real_read = sf.SoundFile.read
+    views, changed, gate = 12, threading.Condition(), threading.Event()
+    reading, waiting, most = 0, 0, 0
+    real_read, slots = sf.SoundFile.read, decode._DECODES
 
-    def slow_read(self, *args, **kwargs):
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
+    class CountedSlots:  # the product's own semaphore, counting the threads that wait for it
+        def __enter__(self) -> None:
+            nonlocal waiting
+            with changed:
+                waiting += 1
+                changed.notify_all()
+            slots.acquire()
+            with changed:
+                waiting -= 1
+
+        def __exit__(self, *exc: object) -> None:
+            slots.release()
+
+    def held_read(self, *args, **kwargs):
+        nonlocal reading, most
+        with changed:
+            reading += 1
+            most = max(most, reading)
+            changed.notify_all()
         try:
-            time.sleep(0.05)
+            assert gate.wait(60), "the gate was never opened"
             return real_read(self, *args, **kwargs)
         finally:
-            with lock:
-                running -= 1
+            with changed:
+                reading -= 1
 
-    monkeypatch.setattr(sf.SoundFile, "read", slow_read)
+    monkeypatch.setattr(decode, "_DECODES", CountedSlots())
+    monkeypatch.setattr(sf.SoundFile, "read", held_read)
     errors: list[BaseException] = []
 
     def view() -> None:
@@ -290,10 +306,17 @@ def test_a_burst_of_views_decodes_a_few_at_a_time(local_earmark, vox, monkeypatc
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=view) for _ in range(12)]
+    threads = [threading.Thread(target=view) for _ in range(views)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors and 2 <= most <= 4, (errors, most)
+    try:
+        with changed:  # every view at a read (held) or at the slots (blocked): nothing can move until the gate opens
+            arrived = changed.wait_for(lambda: reading + waiting == views, timeout=60)
+            at_once = (reading, waiting)
+    finally:
+        gate.set()
+        for thread in threads:
+            thread.join(60)
+    assert arrived and at_once == (decode.DECODES_AT_ONCE, views - decode.DECODES_AT_ONCE), at_once
+    assert not errors and most == decode.DECODES_AT_ONCE, (errors, most)
     assert decode.DECODES_AT_ONCE == 4

@@ -326,15 +326,17 @@ def _open_spools() -> int:
 
 
 def _threads_gone(*names: str, within: float = 10.0) -> bool:
+    """Whether every thread named ``names...`` has ended within ``within`` seconds: joined (it ends, or the time is
+    up), not polled."""
     import threading
     import time
 
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not any(t.name.startswith(names) for t in threading.enumerate()):
-            return True
-        time.sleep(0.05)
-    return False
+    while alive := [t for t in threading.enumerate() if t.name.startswith(names)]:
+        if time.monotonic() >= deadline:
+            return False
+        alive[0].join(max(0.0, deadline - time.monotonic()))
+    return True
 
 
 def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatch):

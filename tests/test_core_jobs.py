@@ -216,7 +216,9 @@ def test_a_killed_worker_leaves_a_job_that_resumes_without_duplicates(demo_jobs)
                     JobItem.job_id == job_id, JobItem.state == "working"))
             if done >= 2 and working:
                 break
-            time.sleep(0.02)
+            time.sleep(0.02)  # polled: the worker is another process, seen only through the database
+        else:
+            pytest.fail("the worker never got two sounds done and a third under way")
         worker.kill()
         worker.wait(10)
     finally:
@@ -305,7 +307,6 @@ def test_workers_share_one_job_sound_by_sound(demo_jobs):
         while claim(earmark.db, name) == job_id:
             if run_job(earmark.db, earmark.storage, job_id, name) in ("completed", "failed", "cancelled"):
                 break
-            time.sleep(0.05)
 
     threads = [threading.Thread(target=one, args=(f"w{i}",)) for i in range(2)]
     for t in threads:
