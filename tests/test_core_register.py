@@ -20,6 +20,7 @@ from core.audio.waveform import playback
 from core.catalogue import consistency
 from core.catalogue.search import CatalogueQuery
 from core.catalogue.sounds import delete_dataset
+from core.catalogue.stats import catalogue_stats, storage_parts
 from core.cli import main
 from core.context import open_earmark
 from core.errors import ReadOnlySource, StorageError, ValidationError
@@ -235,6 +236,12 @@ def test_a_local_folder_registered_in_place(tmp_path, capsys):
     with earmark.db.read() as session:
         keys = sorted(session.scalars(select(StoredFile.key).where(StoredFile.category == "audio")))
     assert keys == [f"file://{folder}/id001/v1/00001.wav", f"file://{folder}/id001/v1/00002.wav", f"file://{folder}/id002/v9/00001.wav"]
+    with earmark.db.read() as session:  # Storage used is Earmark's own storage: the registered files are counted apart
+        stats = catalogue_stats(session)
+    registered = sum((folder / key[4:]).stat().st_size for key in SOURCE if key.startswith("vox/id") and "broken" not in key)
+    assert stats.registered_bytes == registered and stats.uploaded_bytes == 0
+    assert stats.storage_bytes == stats.derived_bytes > 0  # the peaks Earmark made
+    assert "registered in place, read where they are and not stored here" in storage_parts(stats)
     assert main(["purge"]) == 0 and main(["fsck", "--repair"]) == 0
     assert _snapshot(folder) == before
     with earmark.db.write() as session:

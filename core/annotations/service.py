@@ -23,7 +23,7 @@ from core.accounts.users import UserService
 from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.catalogue.tags import clean_tags
 from core.errors import Conflict, NotFound, ValidationError
-from core.store.db import batched, get_or_not_found, insert_for, rowcount
+from core.store.db import batched, get_or_not_found, insert_for, one_of, rowcount
 from core.store.models import (
     Annotation,
     AnnotationTag,
@@ -166,7 +166,7 @@ class AnnotationService:
         query per IN_BATCH sounds instead of one per sound."""
         found: dict[str, list[Annotation]] = {sound_id: [] for sound_id in sound_ids}
         for batch in batched(sound_ids):
-            for annotation in self.session.scalars(select(Annotation).where(Annotation.sound_id.in_(batch))):
+            for annotation in self.session.scalars(select(Annotation).where(one_of(self.session, Annotation.sound_id, batch))):
                 found[annotation.sound_id].append(annotation)
         for items in found.values():
             items.sort(key=lambda a: (a.start_seconds, a.id))

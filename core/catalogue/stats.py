@@ -23,10 +23,11 @@ class Stats:
     users_by_type: dict[str, int]
     admins: int
     files: int
-    storage_bytes: int  # every stored file: the sum of the three below
-    uploaded_bytes: int = 0  # the files Upload > Files lists (uploaded or registered, not expired)
+    storage_bytes: int  # every file in Earmark's own storage: the sum of the three below
+    uploaded_bytes: int = 0  # uploaded files that have not expired
     derived_bytes: int = 0  # made by Earmark: waveform peaks, analyzer outputs
     expired_bytes: int = 0  # past their expiry, until ``purge`` removes them
+    registered_bytes: int = 0  # files registered in place: read from their own bucket or folder, not stored here
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,7 +47,7 @@ def catalogue_stats(session: Session) -> Stats:
     ).one()
     by_type = dict.fromkeys(USER_TYPES, 0)
     by_type.update(dict(session.execute(select(User.user_type, func.count()).group_by(User.user_type)).all()))
-    files, stored = session.execute(select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))).one()
+    files = session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.source.is_(None))) or 0
     kinds = storage_by_kind(session)
     return Stats(
         sounds=sounds,
@@ -57,16 +58,19 @@ def catalogue_stats(session: Session) -> Stats:
         users_by_type=by_type,
         admins=session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) or 0,
         files=files,
-        storage_bytes=int(stored),
+        storage_bytes=sum(kinds.get(kind, 0) for kind in ("uploaded", "derived", "expired")),
         uploaded_bytes=kinds.get("uploaded", 0), derived_bytes=kinds.get("derived", 0), expired_bytes=kinds.get("expired", 0),
+        registered_bytes=kinds.get("registered", 0),
     )
 
 
 def storage_by_kind(session: Session) -> dict[str, int]:
-    """Stored bytes as ``uploaded`` (what Upload > Files lists and totals: core.catalogue.files.FileService.stats),
-    ``derived`` (waveform peaks, analyzer outputs) and ``expired`` (awaiting purge). Home's "Storage used" is
-    their sum: said without the parts, it read as a different figure from the Files tab's for the same data."""
-    kind = case((StoredFile.category.not_in(UPLOAD_CATEGORIES), literal("derived")),
+    """Bytes as ``uploaded`` (live uploads), ``derived`` (waveform peaks, analyzer outputs), ``expired`` (awaiting
+    purge) and ``registered`` (files registered in place, which stay in the user's bucket or folder). Home's
+    "Storage used" is the sum of the first three, what Earmark's own storage holds; said without the parts, it
+    read as a different figure from the Files tab's for the same data."""
+    kind = case((StoredFile.source.is_not(None), literal("registered")),
+                (StoredFile.category.not_in(UPLOAD_CATEGORIES), literal("derived")),
                 (live(StoredFile.expires_at), literal("uploaded")), else_=literal("expired"))
     rows = session.execute(select(kind, func.coalesce(func.sum(StoredFile.size), 0)).group_by(kind)).all()
     return {name: int(size) for name, size in rows}
@@ -78,7 +82,11 @@ def storage_parts(stats: Stats) -> str:
              f"{human_bytes(stats.derived_bytes)} made by Earmark (waveform peaks, analyzer outputs)"]
     if stats.expired_bytes:
         parts.append(f"{human_bytes(stats.expired_bytes)} expired, removed by the next purge")
-    return ", ".join(parts)
+    said = ", ".join(parts)
+    if stats.registered_bytes:
+        said += (f"; besides, {human_bytes(stats.registered_bytes)} of files registered in place, read where they are "
+                 "and not stored here")
+    return said
 
 
 def human_bytes(size: float) -> str:

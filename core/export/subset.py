@@ -43,6 +43,7 @@ from core.catalogue.metadata import to_csv
 from core.catalogue.search import CatalogueQuery, describe
 from core.errors import NotFound, StorageError, ValidationError
 from core.export import sampling
+from core.export.sampling import Chosen
 from core.store.db import Database, batched
 from core.store.models import Annotation, Sound, User, utcnow
 from core.store.sources import is_registered
@@ -102,11 +103,11 @@ def count_candidates(session: Session, request: ExportRequest) -> int:
     return sampling.count_candidates(session, request.query, request.viewer_id)
 
 
-def choose(session: Session, request: ExportRequest) -> list[Sound]:
+def choose(session: Session, request: ExportRequest) -> list[Chosen]:
     """The subset: the first ``count`` matching sounds in the seed's order (the same seed, the same files),
     balanced across the values of ``balance`` if asked, capped per value; returned in (dataset, path) order. The
-    database ranks the candidates (core/export/sampling.py); the chosen ones are read in batches, without their
-    tags and metadata (:func:`core.export.sampling.described` reads those)."""
+    database ranks the candidates (core/export/sampling.py); the chosen ones are read in batches as plain values,
+    without their tags and metadata (:func:`core.export.sampling.described` reads those)."""
     pool = sampling.candidates(session, request.query, request.viewer_id)
     order = sampling.SeededOrder.of(request.seed)
     if request.balance:
@@ -118,7 +119,7 @@ def choose(session: Session, request: ExportRequest) -> list[Sound]:
 
 # -- the plan --------------------------------------------------------------------------------------------
 
-def member_names(sounds: list[Sound]) -> tuple[dict[str, str], dict[str, str]]:
+def member_names(sounds: list[Chosen]) -> tuple[dict[str, str], dict[str, str]]:
     """Per sound id: its name in the ZIP under ``audio/``, and the stem its annotation files are named by.
 
     The name is the sound's path, or ``<dataset>/<path>`` when the sounds span several datasets (which may each
@@ -151,7 +152,7 @@ def _clashing(names: dict[str, str], stems: dict[str, str]) -> list[str]:
 @dataclass
 class ExportPlan:
     request: ExportRequest
-    sounds: list[Sound]
+    sounds: list[Chosen]
     annotations: dict[str, list[Annotation]]
     authors: dict[str, str]
     missing_ids: set[str] = field(default_factory=set)  # sounds whose audio is not in storage
@@ -164,12 +165,12 @@ class ExportPlan:
         if not self.names:
             self.names, self.stems = member_names(self.sounds)
 
-    def file_name(self, sound: Sound) -> str:
+    def file_name(self, sound: Chosen) -> str:
         """The sound's member in the ZIP, as every table names it."""
         return f"audio/{self.names[sound.id]}"
 
     @property
-    def included(self) -> list[Sound]:
+    def included(self) -> list[Chosen]:
         return [s for s in self.sounds if s.id not in self.missing_ids]
 
     @property
@@ -184,7 +185,7 @@ class ExportPlan:
 
     @property
     def total_bytes(self) -> int:
-        return sum(s.file.size for s in self.included if s.file)
+        return sum(s.file.size or 0 for s in self.included)
 
 
 def plan_export(db: Database, storage: Storage, request: ExportRequest) -> ExportPlan:
@@ -219,7 +220,7 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
 LIST_PAGE = 1000  # keys per listing request
 
 
-def _present(db: Database, storage: Storage, sounds: list[Sound], check: bool = True) -> set[str]:
+def _present(db: Database, storage: Storage, sounds: list[Chosen], check: bool = True) -> set[str]:
     """Which of the sounds' audio objects exist: one HEAD per file (16 at a time), or, where that takes more
     requests, one listing of each dataset's folder. A file registered in place (core.store.sources) is taken as
     its source's last listing found it (``missing_since``): a source may be far bigger than the subset, and a
@@ -227,14 +228,14 @@ def _present(db: Database, storage: Storage, sounds: list[Sound], check: bool = 
     present = {s.audio.key for s in sounds if is_registered(s.audio.key) and s.audio.missing_since is None}
     if not check:
         return present | {s.audio.key for s in sounds if not is_registered(s.audio.key)}
-    by_dataset: dict[str, list[Sound]] = defaultdict(list)
+    by_dataset: dict[str, list[Chosen]] = defaultdict(list)
     for sound in sounds:
         if not is_registered(sound.audio.key):
             by_dataset[sound.dataset].append(sound)
     with db.read() as session:
         sizes = dict(session.execute(select(Sound.dataset, func.count()).where(Sound.dataset.in_(by_dataset))
                                      .group_by(Sound.dataset)).all())
-    heads: list[Sound] = []
+    heads: list[Chosen] = []
     for dataset, members in by_dataset.items():
         if sizes.get(dataset, 0) / LIST_PAGE < len(members) / 16:
             present |= {item.key for item in storage.list(f"audio/{dataset}/")}
@@ -256,11 +257,11 @@ def _fetch(storage: Storage, key: str) -> IO[bytes]:
     return spool
 
 
-def _prefetched(storage: Storage, sounds: list[Sound]) -> Iterator[tuple[Sound, IO[bytes] | None]]:
+def _prefetched(storage: Storage, sounds: list[Chosen]) -> Iterator[tuple[Chosen, IO[bytes] | None]]:
     """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer. A consumer
     that stops early (a download whose client went away) leaves no fetch running and no spool open."""
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="export") as pool:
-        pending: deque[tuple[Sound, Future[IO[bytes]]]] = deque()
+        pending: deque[tuple[Chosen, Future[IO[bytes]]]] = deque()
         queue = iter(sounds)
         try:
             for sound in queue:
@@ -307,7 +308,7 @@ def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Calla
     return manifest
 
 
-def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Sound, data: IO[bytes]) -> dict[str, Any]:
+def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Chosen, data: IO[bytes]) -> dict[str, Any]:
     info = zipfile.ZipInfo(plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
     digest, size = hashlib.sha256(), 0
@@ -322,7 +323,7 @@ def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Sound, data: IO[byt
     return entry
 
 
-def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Sound], missing: list[str]) -> dict[str, Any]:
+def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Chosen], missing: list[str]) -> dict[str, Any]:
     """``missing``: member names (under audio/) of the sounds left out."""
     return {
         "name": plan.name,  # as the file was named when it started (a file that failed since is in "missing")
@@ -333,7 +334,7 @@ def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Sound
     }
 
 
-def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _text_members(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     columns: dict[str, None] = {}
     for sound in sounds:
         columns.update(dict.fromkeys(plan.metadata[sound.id]))
@@ -350,7 +351,7 @@ def _text_members(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, 
         yield from writers[fmt](plan, sounds)
 
 
-def _rows(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[Sound, Annotation]]:
+def _rows(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[Chosen, Annotation]]:
     for sound in sounds:
         for annotation in plan.annotations[sound.id]:
             yield sound, annotation
@@ -362,7 +363,7 @@ def _label(annotation: Annotation) -> str:
     return ";".join(annotation.tag_names) or " ".join((annotation.text or "").split()) or "annotation"
 
 
-def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _annotations_csv(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
     yield "annotations.csv", to_csv(header, [
         {"file_name": plan.file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
@@ -370,7 +371,7 @@ def _annotations_csv(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[st
          "annotation_id": a.id} for s, a in _rows(plan, sounds)])
 
 
-def _annotations_json(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Label Studio's region fields (start, end, channel, labels) plus Earmark's own."""
     yield "annotations.json", json.dumps([
         {"file_name": plan.file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
@@ -378,7 +379,7 @@ def _annotations_json(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[s
          "created_by": plan.authors.get(a.created_by, a.created_by), "version": a.version} for s, a in _rows(plan, sounds)], indent=1)
 
 
-def _audacity(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _audacity(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Audacity label tracks: one ``labels/<stem>.txt`` per sound, ``start<TAB>end<TAB>label`` per line."""
     for sound in sounds:
         lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in plan.annotations[sound.id]]
@@ -403,7 +404,7 @@ def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
     return tiers
 
 
-def _textgrids(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _textgrids(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Praat TextGrids, written with praatio: ``textgrid/<stem>.TextGrid`` per annotated sound."""
     for sound in sounds:
         items = plan.annotations[sound.id]
@@ -417,7 +418,7 @@ def _textgrids(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str
             yield f"textgrid/{plan.stems[sound.id]}.TextGrid", tmp.read()
 
 
-def _rttm(plan: ExportPlan, sounds: list[Sound]) -> Iterator[tuple[str, str]]:
+def _rttm(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag; the
     file id is the sound's stem with whitespace and ``%`` percent-encoded (fields are split on whitespace, and
     the encoding keeps distinct stems distinct)."""

@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Engine, Result, and_, create_engine, event, text
+from sqlalchemy import ColumnElement, CursorResult, Engine, Result, String, and_, any_, create_engine, event, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.pool import NullPool
 
 from core.errors import ConfigError, NotFound
@@ -42,6 +42,14 @@ def batched(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:
     items = iter(values)
     while batch := list(itertools.islice(items, size)):
         yield batch
+
+
+def one_of(session: Session, column: InstrumentedAttribute[str], values: list[str]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch of ids; on PostgreSQL one array parameter (``= ANY(...)``): psycopg
+    rewrites a statement of 5,000 placeholders anew each time it is sent (20 ms a batch, bench/scale.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, postgresql.ARRAY(String)))
+    return column.in_(values)
 
 
 def get_or_not_found(session: Session, model: type[M], ident: Any, what: str, options: Sequence[Any] = ()) -> M:
