@@ -334,6 +334,19 @@ def cmd_delete_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete_sound(args: argparse.Namespace) -> int:
+    """Delete sounds by id, with their annotations and Earmark's objects of them (a registered file stays where it
+    is); as the HTTP API's DELETE /api/v1/sounds/{id} does for the account that made them."""
+    if not args.yes:
+        raise ValidationError("yes", f"Deleting {len(args.sound_ids)} sound(s) removes their annotations and audio: add --yes.")
+    earmark = _earmark()
+    for sound_id in args.sound_ids:  # each on its own: an unknown id stops here, the ones before it are gone
+        with earmark.db.write() as session:
+            SoundService(session, earmark.storage).delete(_operator(UserService(session)), sound_id)
+        print(f"Deleted sound {sound_id} with its annotations and files.")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     """The database's schema revision (Alembic): upgrade it, say where it is, list the revisions."""
     db = Database(settings().database_url)
@@ -557,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("dataset")
     drop.add_argument("--yes", action="store_true", help="really delete it")
     drop.set_defaults(func=cmd_delete_dataset)
+    remove = commands.add_parser("delete-sound", help="delete sounds by id with their annotations and audio (only objects Earmark wrote)")
+    remove.add_argument("sound_ids", nargs="+", metavar="SOUND_ID")
+    remove.add_argument("--yes", action="store_true", help="really delete them")
+    remove.set_defaults(func=cmd_delete_sound)
 
     db = commands.add_parser("db", help="the database schema's revision (Alembic migrations)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

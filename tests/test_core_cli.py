@@ -55,6 +55,23 @@ def test_demo_users_sounds_stats_round_trip():
     assert "Sounds:      32 in 1 datasets" in run("stats", env=env).stdout
 
 
+def test_delete_sound_removes_it_and_asks_for_yes():
+    env = with_path()
+    assert run("demo", "--quiet", env=env).returncode == 0
+    assert run("users", "add", "root", "--admin", env=env | {"EARMARK_PASSWORD": "root-password"}).returncode == 0
+    rows = json.loads(run("sounds", "--dataset", "demo", "--json", env=env).stdout)
+    first, second = rows[0]["id"], rows[1]["id"]
+    refused = run("delete-sound", first, env=env)
+    assert refused.returncode != 0 and "add --yes" in refused.stderr and "Traceback" not in refused.stderr
+    done = run("delete-sound", first, second, "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"Deleted sound {first}" in done.stdout and f"Deleted sound {second}" in done.stdout
+    left = {r["id"] for r in json.loads(run("sounds", "--dataset", "demo", "--json", env=env).stdout)}
+    assert len(left) == 30 and first not in left and second not in left
+    unknown = run("delete-sound", first, "--yes", env=env)
+    assert unknown.returncode != 0 and f"No sound with id '{first}'." in unknown.stderr and "Traceback" not in unknown.stderr
+
+
 def test_first_user_must_be_admin_and_password_is_required():
     env = with_path()
     not_admin = run("users", "add", "root", env=env | {"EARMARK_PASSWORD": "root-password"})

@@ -515,3 +515,31 @@ def test_a_claim_and_its_batch_cost_the_same_late_in_a_big_job_as_early(local_ea
     assert late < 2 * early, (early, late)
     with earmark.db.read() as session:
         assert session.get(Job, job_id).done == 32  # what the two batches did, not a recount of the items
+
+
+def test_a_claim_that_finds_nothing_while_another_worker_holds_the_last_items_keeps_the_job_running(local_earmark):
+    """On PostgreSQL a claim skips items another worker has locked (SKIP LOCKED) but not yet committed as working:
+    they are still pending to everyone else. Counting only working items, the second worker found nothing left
+    and ended the job under the first. SQLite takes one writer at a time, so the case is PostgreSQL's."""
+    from sqlalchemy import insert
+
+    import core.jobs.queue as jobs
+
+    earmark = local_earmark
+    if earmark.db.is_sqlite:
+        pytest.skip("SQLite lets one writer at a time: no claim can pass over another's locked items")
+    bot = make_user(earmark.db, "hal")
+    with earmark.db.write() as session:
+        job = Job(analyzer="audio-stats", version="1", params={}, total=2, submitted_by=bot.id, state="running",
+                  output={"annotations": 0, "objects": 0, "fields": 0, "errors": []})
+        session.add(job)
+        session.flush()
+        job_id = job.id
+        session.execute(insert(JobItem), [{"job_id": job_id, "sound_id": f"s{i}", "state": "pending"} for i in range(2)])
+    with earmark.db.write() as first:  # the first worker's claim, between its SELECT ... FOR UPDATE and its commit
+        held = first.scalars(select(JobItem.sound_id).where(JobItem.job_id == job_id).with_for_update()).all()
+        assert held == ["s0", "s1"]
+        taken, state = jobs._next_items(earmark.db, job_id, "second", 16)
+    assert taken == [] and state == jobs.JobState.RUNNING
+    taken, state = jobs._next_items(earmark.db, job_id, "second", 16)  # once the lock is gone, the items are there
+    assert sorted(taken) == ["s0", "s1"] and state is None

@@ -202,8 +202,11 @@ def _next_items(db: Database, job_id: str, worker: str, count: int, after: str =
                                                           JobItem.state == ItemState.PENDING)
                                     .values(state=ItemState.WORKING, worker=worker, claimed_at=utcnow()).returning(JobItem.sound_id))
             return list(taken), None
-        working = session.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id, JobItem.state == ItemState.WORKING))
-        return [], JobState.RUNNING if working else JobState.COMPLETED
+        # Not only WORKING items: a PENDING one another worker has locked (SKIP LOCKED passed over it) and not yet
+        # committed as WORKING is left too; counting WORKING alone, PostgreSQL would end the job under that worker.
+        left = session.scalar(select(func.count()).select_from(JobItem).where(
+            JobItem.job_id == job_id, JobItem.state.in_((ItemState.PENDING, ItemState.WORKING))))
+        return [], JobState.RUNNING if left else JobState.COMPLETED
 
 
 def batch_size(seconds: float, items: int) -> int:
