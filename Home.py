@@ -50,4 +50,4 @@ for entry in shell.offered(user)[1:]:  # Home itself first
     purpose = entry.purpose + (" and all accounts" if entry.label == "Users" and user.is_admin else "")
     st.page_link(entry.path, label=f"{entry.label}: {purpose}", icon=entry.icon)
 st.markdown(":material/api: [HTTP API](/api/v1/docs): the same things for bots and scripts (Basic or token), "
-            "and a Python client, `core.client.Client`.")
+            "and a Python client, `earmark_client.Client` (`pip install` this repository).")

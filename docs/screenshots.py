@@ -1,6 +1,6 @@
-"""Take README's screenshot of the Annotate page as a new user sees it: a speech-like recording (tests/speechlike.py)
-with speech-activity's suggestions (the real analyzer, run as a job), two people's regions that overlap, and one of them
-selected. Writes docs/annotate.png.
+"""Take README's screenshots as a new user sees the pages: Annotate with a speech-like recording (tests/speechlike.py),
+speech-activity's suggestions (the real analyzer, run as a job), two people's regions that overlap, and one of them
+selected; then Home and Browse over it and the demo dataset. Writes docs/annotate.png, docs/home.png, docs/browse.png.
 
     python docs/screenshots.py
 """
@@ -37,6 +37,7 @@ def main() -> None:
         sf.write(folder / "interview-01.wav", speech.samples, speech.rate, subtype="PCM_16")
         subprocess.run([sys.executable, "-m", "core", "import", str(folder), "--dataset", "interviews", "--quiet"],
                        cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "core", "demo", "--quiet"], cwd=ROOT, env=env, check=True, capture_output=True)
         process, url = start_app(ROOT, env)
         try:
             with Client(url, user=USER, password=PASSWORD) as api:
@@ -79,8 +80,14 @@ def shoot(url: str, sound_id: str, out: Path) -> None:
         top = page.get_by_test_id("stHeading").first.bounding_box()["y"] - 10
         bottom = page.locator(".ruler").bounding_box()
         page.screenshot(path=str(out), clip={"x": 0, "y": top, "width": 1280, "height": bottom["y"] + 60 - top})
+        print(f"wrote {out}")
+        for path, name, text in (("", "home", "Storage used"), ("/Browse", "browse", "sounds match")):
+            page.goto(f"{url}{path}")
+            page.get_by_text(text).first.wait_for()
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(out.parent / f"{name}.png"))
+            print(f"wrote {out.parent / f'{name}.png'}")
         browser.close()
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

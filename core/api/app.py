@@ -31,7 +31,7 @@ from core.errors import EarmarkError
 DESCRIPTION = """Audio dataset annotation: users, sounds, annotations, files, jobs and subsets.
 
 Every route but `/health` needs HTTP Basic (your Earmark user name and password) or `Authorization: Bearer <token>`
-(make tokens on the Users page). Errors are JSON `{"error": "..."}`. A Python client: `core.client.Client`."""
+(make tokens on the Users page). Errors are JSON `{"error": "..."}`. A Python client: `earmark_client.Client` (`pip install` the repository)."""
 
 
 async def _validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
