@@ -12,6 +12,8 @@ from core.catalogue.files import UPLOAD_CATEGORIES, live
 from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.store.models import USER_TYPES, Annotation, Sound, StoredFile, User
 
+OWN_KINDS = ("uploaded", "derived", "expired")  # what Earmark's own storage holds (not "registered")
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -47,8 +49,8 @@ def catalogue_stats(session: Session) -> Stats:
     ).one()
     by_type = dict.fromkeys(USER_TYPES, 0)
     by_type.update(dict(session.execute(select(User.user_type, func.count()).group_by(User.user_type)).all()))
-    files = session.scalar(select(func.count()).select_from(StoredFile).where(StoredFile.source.is_(None))) or 0
-    kinds = storage_by_kind(session)
+    counted = _files_by_kind(session)
+    kinds = {kind: size for kind, (_, size) in counted.items()}
     return Stats(
         sounds=sounds,
         total_duration_seconds=float(duration),
@@ -57,8 +59,8 @@ def catalogue_stats(session: Session) -> Stats:
         users=sum(by_type.values()),
         users_by_type=by_type,
         admins=session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) or 0,
-        files=files,
-        storage_bytes=sum(kinds.get(kind, 0) for kind in ("uploaded", "derived", "expired")),
+        files=sum(counted.get(kind, (0, 0))[0] for kind in OWN_KINDS),
+        storage_bytes=sum(kinds.get(kind, 0) for kind in OWN_KINDS),
         uploaded_bytes=kinds.get("uploaded", 0), derived_bytes=kinds.get("derived", 0), expired_bytes=kinds.get("expired", 0),
         registered_bytes=kinds.get("registered", 0),
     )
@@ -67,13 +69,18 @@ def catalogue_stats(session: Session) -> Stats:
 def storage_by_kind(session: Session) -> dict[str, int]:
     """Bytes as ``uploaded`` (live uploads), ``derived`` (waveform peaks, analyzer outputs), ``expired`` (awaiting
     purge) and ``registered`` (files registered in place, which stay in the user's bucket or folder). Home's
-    "Storage used" is the sum of the first three, what Earmark's own storage holds; said without the parts, it
-    read as a different figure from the Files tab's for the same data."""
+    "Storage used" is the sum of OWN_KINDS, what Earmark's own storage holds; said without the parts, it read as a
+    different figure from the Files tab's for the same data."""
+    return {kind: size for kind, (_, size) in _files_by_kind(session).items()}
+
+
+def _files_by_kind(session: Session) -> dict[str, tuple[int, int]]:
+    """(files, bytes) per kind (:func:`storage_by_kind`), in one pass over stored_files."""
     kind = case((StoredFile.source.is_not(None), literal("registered")),
                 (StoredFile.category.not_in(UPLOAD_CATEGORIES), literal("derived")),
                 (live(StoredFile.expires_at), literal("uploaded")), else_=literal("expired"))
-    rows = session.execute(select(kind, func.coalesce(func.sum(StoredFile.size), 0)).group_by(kind)).all()
-    return {name: int(size) for name, size in rows}
+    rows = session.execute(select(kind, func.count(), func.coalesce(func.sum(StoredFile.size), 0)).group_by(kind)).all()
+    return {name: (int(files), int(size)) for name, files, size in rows}
 
 
 def storage_parts(stats: Stats) -> str:

@@ -61,7 +61,11 @@ def candidates(session: Session, query: CatalogueQuery, viewer_id: str | None) -
 
 
 def count_candidates(session: Session, query: CatalogueQuery, viewer_id: str | None) -> int:
-    return session.scalar(select(func.count()).select_from(candidates(session, query, viewer_id).with_only_columns(Sound.id).subquery())) or 0
+    return _count(session, candidates(session, query, viewer_id))
+
+
+def _count(session: Session, pool: Select) -> int:
+    return session.scalar(select(func.count()).select_from(pool.with_only_columns(Sound.id).subquery())) or 0
 
 
 def first(session: Session, pool: Select, order: SeededOrder, count: int) -> list[str]:
@@ -79,7 +83,7 @@ def balanced(session: Session, pool: Select, order: SeededOrder, balance: str, c
     widens WIDEN times, up to the whole order."""
     keep = min(count, cap or count)  # no value can give more than this
     values = _values(session, balance)
-    total = session.scalar(select(func.count()).select_from(pool.with_only_columns(Sound.id).subquery())) or 0
+    total = _count(session, pool)
     threshold = min(MODULUS, MODULUS * 2 * count // max(total, 1) + 1)
     while True:
         groups = _firsts(session, pool, order, balance, keep, threshold)
