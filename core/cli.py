@@ -56,6 +56,9 @@ from core.store.db import Database
 from core.store.paging import PageRequest
 from core.store.sources import parse_source
 
+# Commands kept in their own modules (core/commands/), one per domain; each adds its parsers.
+COMMAND_GROUPS: tuple = ()
+
 
 def _earmark() -> Earmark:
     return open_earmark(settings())
@@ -585,6 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="what the catalogue holds")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
+    for group in COMMAND_GROUPS:
+        group.add_parsers(commands)
     return parser
 
 
