@@ -290,26 +290,39 @@ def _close_spool(future: Future[IO[bytes]]) -> None:
 
 def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the ZIP to ``out`` (any writable stream); returns the manifest it contains."""
+    with open_zip(out) as zf:
+        return write_members(zf, plan, storage, progress=progress)
+
+
+def open_zip(out: BinaryIO) -> zipfile.ZipFile:
+    """A ZIP being written to ``out``: text deflated, audio stored (:func:`write_members`), Zip64 when needed."""
+    return zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+
+
+def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folder: str = "",
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the subset's audio, tables, annotation files and manifest into ``zf``, under ``folder`` (``train/``:
+    several subsets in one ZIP, as a split export is); returns the manifest. The tables name each file as it is
+    within the subset's folder."""
     files, gone = [], set(plan.missing_ids)  # and the sounds whose fetch fails now
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-        for sound, data in _prefetched(storage, plan.included):
-            if data is None:
-                gone.add(sound.id)
-                continue
-            with data:
-                files.append(_add_audio(zf, plan, sound, data))
-            if progress:
-                progress(sound.path)
-        written = [s for s in plan.sounds if s.id not in gone]
-        for name, text in _text_members(plan, written):
-            zf.writestr(name, text)
-        manifest = _manifest(plan, files, written, [plan.names[s.id] for s in plan.sounds if s.id in gone])
-        zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+    for sound, data in _prefetched(storage, plan.included):
+        if data is None:
+            gone.add(sound.id)
+            continue
+        with data:
+            files.append(_add_audio(zf, plan, sound, data, folder))
+        if progress:
+            progress(sound.path)
+    written = [s for s in plan.sounds if s.id not in gone]
+    for name, text in _text_members(plan, written):
+        zf.writestr(folder + name, text)
+    manifest = _manifest(plan, files, written, [plan.names[s.id] for s in plan.sounds if s.id in gone])
+    zf.writestr(folder + "manifest.json", json.dumps(manifest, indent=2))
     return manifest
 
 
-def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Chosen, data: IO[bytes]) -> dict[str, Any]:
-    info = zipfile.ZipInfo(plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
+def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Chosen, data: IO[bytes], folder: str = "") -> dict[str, Any]:
+    info = zipfile.ZipInfo(folder + plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
     digest, size = hashlib.sha256(), 0
     with zf.open(info, "w", force_zip64=(sound.audio.size or 0) > 0x7FFFFFFF) as member:
@@ -438,15 +451,15 @@ class _Stopped(Exception):
 
 
 class ZipStream:
-    """A subset's ZIP as ~1 MB chunks (iterate over it), produced by a writer thread at most a few chunks ahead
-    (flat memory). :meth:`stop` ends it at once: an HTTP response calls it when its client goes away, so the writer,
-    its fetches and its spools are freed then, not when the garbage collector gets to an abandoned generator."""
+    """A ZIP as ~1 MB chunks (iterate over it), produced by a writer thread at most a few chunks ahead (flat
+    memory). :meth:`stop` ends it at once: an HTTP response calls it when its client goes away, so the writer, its
+    fetches and its spools are freed then, not when the garbage collector gets to an abandoned generator."""
 
-    def __init__(self, plan: ExportPlan, storage: Storage) -> None:
-        self.plan, self.storage, self.stopped = plan, storage, threading.Event()
+    def __init__(self, write: Callable[[BinaryIO], Any]) -> None:
+        self.write, self.stopped = write, threading.Event()
 
     def __iter__(self) -> Iterator[bytes]:
-        return _chunks(self.plan, self.storage, self.stopped)
+        return _chunks(self.write, self.stopped)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -454,10 +467,10 @@ class ZipStream:
 
 def stream_zip(plan: ExportPlan, storage: Storage) -> ZipStream:
     """The ZIP as a stream of chunks, for an HTTP response."""
-    return ZipStream(plan, storage)
+    return ZipStream(lambda out: write_zip(plan, storage, out))
 
 
-def _chunks(plan: ExportPlan, storage: Storage, stopped: threading.Event) -> Iterator[bytes]:
+def _chunks(write: Callable[[BinaryIO], Any], stopped: threading.Event) -> Iterator[bytes]:
     """The writer thread's chunks until the ZIP ends, the writer fails (raised here) or ``stopped`` is set; closing
     this generator early sets it too."""
     out: queue.Queue[bytes | None | BaseException] = queue.Queue(maxsize=4)
@@ -465,7 +478,7 @@ def _chunks(plan: ExportPlan, storage: Storage, stopped: threading.Event) -> Ite
     def produce() -> None:
         try:
             with _QueueWriter(out, stopped) as writer:
-                write_zip(plan, storage, cast(BinaryIO, writer))  # a raw writable file (io.RawIOBase)
+                write(cast(BinaryIO, writer))  # a raw writable file (io.RawIOBase)
             _hand_over(out, None, stopped)
         except _Stopped:
             pass
