@@ -161,13 +161,15 @@ def test_annotation_formats_read_back(demo, tmp_path):
     label_file = "labels/" + sounds[0].path.replace(".wav", ".txt")
     lines = [line.split("\t") for line in zf.read(label_file).decode().splitlines()]
     assert lines == [["0.500000", "1.000000", "kick"], ["0.750000", "1.250000", "kick;loud"], ["2.000000", "2.500000", "a breath"]]
+    transcripts = zf.read("transcripts/" + sounds[0].path.replace(".wav", ".txt")).decode().splitlines()
+    assert transcripts == ["0.500000\t1.000000\tfirst", "2.000000\t2.500000\ta breath"]  # the tagged segment's text kept
 
     grid_path = tmp_path / "g.TextGrid"
     grid_path.write_bytes(zf.read("textgrid/" + sounds[0].path.replace(".wav", ".TextGrid")))
     grid = textgrid.openTextgrid(str(grid_path), includeEmptyIntervals=False)
     assert sorted(grid.tierNames) == ["kick", "kick-2", "loud", "text"]  # overlapping kicks on two tiers
     assert [tuple(e) for e in grid.getTier("kick").entries] == [(0.5, 1.0, "kick")]
-    assert [tuple(e) for e in grid.getTier("text").entries] == [(2.0, 2.5, "a breath")]
+    assert [tuple(e) for e in grid.getTier("text").entries] == [(0.5, 1.0, "first"), (2.0, 2.5, "a breath")]  # beside "kick"
     assert grid.maxTimestamp == pytest.approx(sounds[0].duration_seconds)
 
     rttm = [line.split() for line in zf.read("annotations.rttm").decode().splitlines()]

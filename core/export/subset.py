@@ -66,12 +66,13 @@ class ExportRequest:
     cap: int | None = None  # at most this many per value
     formats: tuple[str, ...] = ("csv",)
     on_missing: str = "skip"  # "skip": export the rest and list what is missing; "fail": stop
+    suggestions: bool = False  # machine suggestions in the TextGrid, RTTM, Audacity (and ELAN, NeMo) files too
 
     def describe(self) -> dict[str, Any]:
         filters = {k: (dict(v) if k == "where" else list(v) if isinstance(v, tuple) else v)
                    for k, v in describe(self.query).items() if k not in ("sort", "descending")}
         return {"filters": filters, "count": self.count, "seed": self.seed, "balance": self.balance, "cap": self.cap,
-                "formats": list(self.formats), "on_missing": self.on_missing}
+                "formats": list(self.formats), "on_missing": self.on_missing, "suggestions": self.suggestions}
 
 
 def check_count(value: Any) -> int:
@@ -370,6 +371,12 @@ def _rows(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[Chosen, Anno
             yield sound, annotation
 
 
+def kept(annotations: list[Annotation], suggestions: bool) -> list[Annotation]:
+    """People's annotations, and machine suggestions (``source`` set: core/jobs/queue.py) only if asked: the label
+    formats carry no field saying which is which, and an unreviewed guess should not pass for a person's."""
+    return annotations if suggestions else [a for a in annotations if a.source is None]
+
+
 def _label(annotation: Annotation) -> str:
     """One Audacity label: the tags, else the text on one line (tabs, newlines and carriage returns would each
     break the line's three tab-separated fields)."""
@@ -393,19 +400,25 @@ def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[
 
 
 def _audacity(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
-    """Audacity label tracks: one ``labels/<stem>.txt`` per sound, ``start<TAB>end<TAB>label`` per line."""
+    """Audacity label tracks: one ``labels/<stem>.txt`` per sound, ``start<TAB>end<TAB>label`` per line, and the
+    transcripts as a second track, ``transcripts/<stem>.txt`` (a label holds one string: the tags there, the text
+    here, so a tagged segment keeps its transcript)."""
     for sound in sounds:
-        lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in plan.annotations[sound.id]]
+        items = kept(plan.annotations[sound.id], plan.request.suggestions)
+        lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in items]
         if lines:
             yield f"labels/{plan.stems[sound.id]}.txt", "\n".join(lines) + "\n"
+        texts = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{' '.join(a.text.split())}" for a in items if (a.text or "").strip()]
+        if texts:
+            yield f"transcripts/{plan.stems[sound.id]}.txt", "\n".join(texts) + "\n"
 
 
 def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
-    """One interval tier per tag; overlapping intervals of one tag go to tiers ``tag``, ``tag-2``, ..."""
+    """One interval tier per tag, and the transcripts in tier ``text`` (beside the tags of the same segment);
+    overlapping intervals of one tier go to tiers ``tag``, ``tag-2``, ..."""
     tiers: dict[str, list[Interval]] = {}
     for annotation in sorted(annotations, key=lambda a: a.start_seconds):
-        for label in annotation.tag_names or ["text"]:
-            text = label if annotation.tag_names else (annotation.text or "annotation")
+        for label, text in _tier_labels(annotation):
             number = 1
             while True:
                 name = label if number == 1 else f"{label}-{number}"
@@ -417,10 +430,19 @@ def _tiers(annotations: list[Annotation]) -> dict[str, list[Interval]]:
     return tiers
 
 
+def _tier_labels(annotation: Annotation) -> list[tuple[str, str]]:
+    """(tier, interval text) pairs: each tag in its own tier, the transcript (or, with neither, "annotation") in ``text``."""
+    pairs = [(tag, tag) for tag in annotation.tag_names]
+    text = " ".join((annotation.text or "").split())
+    if text or not pairs:
+        pairs.append(("text", text or "annotation"))
+    return pairs
+
+
 def _textgrids(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Praat TextGrids, written with praatio: ``textgrid/<stem>.TextGrid`` per annotated sound."""
     for sound in sounds:
-        items = plan.annotations[sound.id]
+        items = kept(plan.annotations[sound.id], plan.request.suggestions)
         if not items:
             continue
         grid = textgrid.Textgrid(0, sound.duration_seconds)
@@ -437,6 +459,8 @@ def _rttm(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     the encoding keeps distinct stems distinct)."""
     lines = []
     for sound, annotation in _rows(plan, sounds):
+        if annotation.source is not None and not plan.request.suggestions:
+            continue
         file_id = _UNSAFE_IN_RTTM.sub(lambda found: f"%{ord(found.group()):02X}", plan.stems[sound.id])
         for label in annotation.tag_names or ["annotation"]:
             lines.append(f"SPEAKER {file_id} 1 {annotation.start_seconds:.3f} {annotation.duration_seconds:.3f} "
