@@ -13,6 +13,7 @@ May import: core.accounts, core.audio, core.catalogue, core.store and streamlit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,26 +48,52 @@ COMPONENT = st.components.v2.component("earmark_waveform", html=HTML,
                                        js=(HERE / "waveform.js").read_text(encoding="utf-8"))
 
 
-def region(annotation: Annotation, user: User) -> dict[str, Any]:
-    """An annotation as the component holds it (frontend/src/regions.ts ``ServerRegion``)."""
+@dataclass(frozen=True)
+class Asked:
+    """What the component asked of the page in this run (its trigger values, frontend/src/waveform.ts ``Rerun``):
+    ``done`` (D on an assigned sound: submit it), ``active`` (active seconds to add), ``take`` (annotation ids to
+    copy into gold); each a dict, or None when not asked this run."""
+
+    done: dict[str, Any] | None = None
+    active: dict[str, Any] | None = None
+    take: dict[str, Any] | None = None
+
+
+def region(annotation: Annotation, user: User, *, review: bool = False) -> dict[str, Any]:
+    """An annotation as the component holds it (frontend/src/regions.ts ``ServerRegion``). In review only the gold
+    version is changed on the waveform (the annotators' own rows stay as they made them: core/team/review.py)."""
+    may_change = user.is_admin or annotation.created_by == user.id
     return {"id": annotation.id, "start": annotation.start_seconds, "end": annotation.end_seconds,
             "tags": annotation.tag_names, "text": annotation.text or "",
             "source": "suggestion" if annotation.source else "human", "bot": (annotation.source or "").split(":")[0],
-            "version": annotation.version, "mine": user.is_admin or annotation.created_by == user.id,
-            "origin": annotation.source or ""}
+            "version": annotation.version, "mine": may_change and (annotation.is_gold or not review),
+            "origin": annotation.source or "", "author": annotation.created_by, "gold": bool(annotation.is_gold)}
+
+
+def _payload(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 def waveform(settings: Settings, user: User, sound: Sound, annotations: Sequence[Annotation], colors: Mapping[str, str], *,
-             key: str, channel: int | None = None) -> Any:
+             key: str, channel: int | None = None, review: Sequence[tuple[str, str]] | None = None,
+             assigned: bool = False) -> Asked:
     """Mount the component for ``sound`` as ``user`` sees it; ``colors`` is the dataset's palette (tag: colour), in
-    order; ``channel`` (0-based) draws that channel alone and gives new regions that channel (None: all together)."""
+    order; ``channel`` (0-based) draws that channel alone and gives new regions that channel (None: all together).
+    ``review``: (user id, name) of the annotators whose lanes a reviewer sees, with a gold lane under them;
+    ``assigned``: the sound is in ``user``'s work (D submits it, active time is reported). Returns what the
+    component asked for in this run."""
     key_material = auth.cookie_key(settings)
     data = {"sound_id": sound.id, "duration": sound.duration_seconds, "api": "/api/v1",
             "token": credentials.page_token(user, key_material),
             "audio_url": file_link(settings, sound.audio, user, key=key_material),
-            "regions": [region(a, user) for a in annotations], "tags": list(colors), "colors": dict(colors),
+            "regions": [region(a, user, review=review is not None) for a in annotations], "tags": list(colors),
+            "colors": dict(colors), "assigned": assigned,
+            "review": None if review is None else [{"id": person, "name": name} for person, name in review],
             "token_seconds": credentials.PAGE_TOKEN_SECONDS, "channel": channel,
             "spectrogram_max_seconds": SPECTROGRAM_MAX_SECONDS}
     # The component asks for a page run ("renew") halfway through its token's life, which brings a new one, and
     # ("changed") two seconds after a burst of changes saved, so the page's table and counts catch up.
-    return COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None, on_changed_change=lambda: None)
+    # "done", "active" and "take" carry a payload the page acts on in the run they cause (Asked).
+    result = COMPONENT(key=key, data=data, height="content", on_renew_change=lambda: None, on_changed_change=lambda: None,
+                       on_done_change=lambda: None, on_active_change=lambda: None, on_take_change=lambda: None)
+    return Asked(*(_payload(getattr(result, name, None)) for name in ("done", "active", "take")))

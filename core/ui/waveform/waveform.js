@@ -1,5 +1,50 @@
 // Built from core/ui/waveform/frontend/src by 'npm run build' (esbuild): do not edit, change the source.
 
+// src/activity.ts
+var IDLE_SECONDS = 60;
+var REPORT_SECONDS = 30;
+var ActiveClock = class {
+  lastInput = Number.NEGATIVE_INFINITY;
+  // ms
+  lastTick = null;
+  // ms
+  counted = 0;
+  // seconds not yet reported
+  lastReport;
+  // ms
+  constructor(now) {
+    this.lastReport = now;
+  }
+  /** The person did something at `now` (ms). */
+  touch(now) {
+    this.lastInput = now;
+  }
+  /** Time passed to `now` (ms): the part of it that was active is counted. `playing`: the sound played meanwhile;
+   * `visible`: the page was in view. Gaps (a sleeping laptop's timers) count only up to the idle limit. */
+  tick(now, playing, visible) {
+    const from = this.lastTick ?? now;
+    this.lastTick = now;
+    if (!visible || now <= from) return;
+    if (playing) {
+      this.counted += (now - from) / 1e3;
+      return;
+    }
+    const activeUntil = this.lastInput + IDLE_SECONDS * 1e3;
+    const end = Math.min(now, activeUntil);
+    if (end > from) this.counted += (end - from) / 1e3;
+  }
+  /** Whole seconds to report now (0: nothing yet, or not time to report), taken off the count. `force`: report
+   * whatever there is (the sound is done). */
+  take(now, force = false) {
+    if (!force && now - this.lastReport < REPORT_SECONDS * 1e3) return 0;
+    const seconds = Math.floor(this.counted);
+    if (seconds < 1) return 0;
+    this.counted -= seconds;
+    this.lastReport = now;
+    return seconds;
+  }
+};
+
 // src/api.ts
 var ApiError = class extends Error {
   constructor(message, status) {
@@ -214,10 +259,12 @@ function fromServer(r) {
     error: "",
     local: false,
     origin: r.origin ?? "",
+    author: r.author ?? "",
+    gold: r.gold ?? false,
     suggested: r.source === "suggestion" ? { start: r.start, end: r.end, tags: [...r.tags], text: r.text } : null
   };
 }
-function newRegion(start, end, tags) {
+function newRegion(start, end, tags, gold = false) {
   return {
     key: ++keys,
     id: null,
@@ -234,7 +281,9 @@ function newRegion(start, end, tags) {
     error: "",
     local: true,
     origin: "",
-    suggested: null
+    suggested: null,
+    author: "",
+    gold
   };
 }
 function mergeRegions(current, incoming, deleted) {
@@ -251,7 +300,16 @@ function mergeRegions(current, incoming, deleted) {
     }
     mine.local = false;
     if (!mine.busy && !mine.draft && (mine.version ?? 0) <= r.version) {
-      Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine });
+      Object.assign(mine, {
+        start: r.start,
+        end: r.end,
+        tags: [...r.tags],
+        text: r.text,
+        version: r.version,
+        mine: r.mine,
+        author: r.author ?? mine.author,
+        gold: r.gold ?? mine.gold
+      });
       if (r.source === "suggestion") mine.suggested = { start: r.start, end: r.end, tags: [...r.tags], text: r.text };
     }
     merged.push(mine);
@@ -524,7 +582,10 @@ var PLAIN = {
   a: "accept",
   r: "reject",
   "[": "mark-start",
-  "]": "mark-end"
+  "]": "mark-end",
+  d: "done",
+  g: "take"
+  // D: this sound is done (an assigned sound); G: take the chosen regions into gold (review)
 };
 function commandOf(press) {
   const key = press.key.toLowerCase();
@@ -660,6 +721,91 @@ function element(tag, attributes = {}, text = "") {
   return made;
 }
 
+// src/review.ts
+var MATCH_IOU = 0.5;
+function iou(a, b) {
+  const overlap = Math.min(a.end, b.end) - Math.max(a.start, b.start);
+  if (overlap <= 0) return 0;
+  return overlap / (Math.max(a.end, b.end) - Math.min(a.start, b.start));
+}
+function groupOf(region) {
+  if (region.gold) return "gold";
+  if (region.source === "suggestion") return "suggestion";
+  return `person:${region.author}`;
+}
+function stack2(regions, limit, offset, into) {
+  const ends = [];
+  for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
+    let row = ends.findIndex((end) => end <= region.start);
+    if (row < 0) row = ends.length < limit ? ends.length : limit - 1;
+    ends[row] = Math.max(ends[row] ?? 0, region.end);
+    into.set(region.key, offset + row);
+  }
+  return ends.length;
+}
+function layoutReview(regions, people) {
+  const byGroup = /* @__PURE__ */ new Map();
+  for (const region of regions) {
+    const group = groupOf(region);
+    if (!byGroup.has(group)) byGroup.set(group, []);
+    byGroup.get(group)?.push(region);
+  }
+  const named = new Set(people.map((p) => p.id));
+  const unnamed = [...byGroup.keys()].filter((g) => g.startsWith("person:") && !named.has(g.slice(7))).map((g) => ({ id: g.slice(7), name: g.slice(7) || "someone" }));
+  const lane = /* @__PURE__ */ new Map();
+  const groups = [];
+  let row = 0;
+  for (const person of [...people, ...unnamed]) {
+    const rows = Math.max(1, stack2(byGroup.get(`person:${person.id}`) ?? [], MAX_LANES.human, row, lane));
+    groups.push({ kind: "person", label: person.name, first: row, rows, author: person.id });
+    row += rows;
+  }
+  const goldRows = Math.max(1, stack2(byGroup.get("gold") ?? [], MAX_LANES.human, row, lane));
+  groups.push({ kind: "gold", label: "Gold", first: row, rows: goldRows, author: "" });
+  row += goldRows;
+  const humanRows = row;
+  const machine = stack2(byGroup.get("suggestion") ?? [], MAX_LANES.suggestion, row, lane);
+  if (machine) groups.push({ kind: "suggestion", label: "Suggestions", first: row, rows: machine, author: "" });
+  return { lane, rows: row + machine, humanRows, groups };
+}
+function matches(a, b) {
+  if (iou(a, b) < MATCH_IOU) return false;
+  if (!a.tags.length && !b.tags.length) return true;
+  return a.tags.some((t) => b.tags.includes(t));
+}
+function disagreements(regions) {
+  const byPerson = /* @__PURE__ */ new Map();
+  for (const region of regions) {
+    if (region.gold || region.source === "suggestion") continue;
+    if (!byPerson.has(region.author)) byPerson.set(region.author, []);
+    byPerson.get(region.author)?.push(region);
+  }
+  for (const list of byPerson.values()) list.sort((a, b) => a.start - b.start);
+  const marked = /* @__PURE__ */ new Set();
+  for (const [author, own] of byPerson) {
+    for (const [other, theirs] of byPerson) {
+      if (other === author) continue;
+      for (const region of own) if (!hasMatch(region, theirs)) marked.add(region.key);
+    }
+  }
+  return marked;
+}
+function hasMatch(region, sorted) {
+  const from = region.start - (region.end - region.start);
+  let [lo, hi] = [0, sorted.length];
+  while (lo < hi) {
+    const mid = lo + hi >> 1;
+    if (sorted[mid].start < from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < sorted.length && sorted[i].start < region.end; i++) if (matches(region, sorted[i])) return true;
+  return false;
+}
+function takeRequest(regions) {
+  const ids = regions.filter((r) => r.id && !r.gold && r.source !== "suggestion").sort((a, b) => a.start - b.start).map((r) => r.id);
+  return { ids };
+}
+
 // src/layer.ts
 var MIN_ELEMENT_PIXELS = 4;
 var MAX_ELEMENTS = 400;
@@ -675,6 +821,7 @@ function splitRegions(regions, view, width, keep = /* @__PURE__ */ new Set()) {
   }
   return { elements, painted };
 }
+var DISAGREE_COLOR = "#d0021b";
 var WAVE_HEIGHT = 120;
 var LANE_HEIGHT = 22;
 var RegionLayer = class {
@@ -684,6 +831,8 @@ var RegionLayer = class {
     this.shade = shade;
     this.lanes = lanes;
     this.host = host;
+    this.labels = element("div", { class: "lane-labels", "data-testid": "earmark-lane-labels" });
+    this.box.append(this.labels);
   }
   box;
   bars;
@@ -691,15 +840,40 @@ var RegionLayer = class {
   lanes;
   host;
   layout = { lane: /* @__PURE__ */ new Map(), rows: 1, humanRows: 1 };
+  groups = [];
+  // review: the labelled bands of lanes
+  disagree = /* @__PURE__ */ new Set();
+  // review: keys of regions another person has no match for
   elements = /* @__PURE__ */ new Map();
-  /** Lanes anew (the page's data came, regions went), then everything drawn. */
+  labels;
+  /** Lanes anew (the page's data came, regions went), then everything drawn. In review, each person's band, the
+   * gold band and the suggestions' (src/review.ts), and which regions disagree. */
   relayout() {
-    this.layout = layoutLanes(this.host.regions());
+    const people = this.host.review();
+    const regions = this.host.regions();
+    if (people) {
+      const layout = layoutReview(regions, people);
+      [this.layout, this.groups, this.disagree] = [layout, layout.groups, disagreements(regions)];
+    } else [this.layout, this.groups, this.disagree] = [layoutLanes(regions), [], /* @__PURE__ */ new Set()];
     this.fit();
+    this.label();
     this.drawAll();
   }
-  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  /** The bands' names at their left edge, as ELAN names its tiers. */
+  label() {
+    this.labels.replaceChildren(...this.groups.map((group) => {
+      const made = element("span", { class: `lane-label ${group.kind}`, "data-author": group.author }, group.label);
+      made.style.top = `${WAVE_HEIGHT + group.first * LANE_HEIGHT}px`;
+      return made;
+    }));
+  }
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are.
+   * In review the bands are laid out again (a few people's hundreds of regions: well within a frame). */
   reposition(region) {
+    if (this.host.review()) {
+      this.relayout();
+      return;
+    }
     const rows = this.layout.rows;
     place(this.layout, region, this.host.regions());
     if (this.layout.rows !== rows) {
@@ -764,6 +938,23 @@ var RegionLayer = class {
     lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
     for (let row = 1; row < rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
     paintSpans(lanes, inView.filter((r) => !this.elements.has(r.key)).map(span), view, width, rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+    if (this.groups.length) this.paintReview(tint, lanes, inView, width, span);
+  }
+  /** Review: the gold band tinted, and each region no other person matches marked in red, along the foot of its
+   * lane and as a band along the top of the waveform, so where people disagree shows at any zoom. */
+  paintReview(tint, lanes, inView, width, span) {
+    const view = this.host.view();
+    const gold = this.groups.find((g) => g.kind === "gold");
+    if (gold) {
+      lanes.fillStyle = "rgba(212, 160, 23, 0.16)";
+      lanes.fillRect(0, gold.first * LANE_HEIGHT, width, gold.rows * LANE_HEIGHT);
+    }
+    const marked = inView.filter((r) => this.disagree.has(r.key)).map((r) => ({ ...span(r), color: DISAGREE_COLOR, dashed: false }));
+    for (const run of runs(marked, view, width)) {
+      lanes.fillStyle = DISAGREE_COLOR;
+      lanes.fillRect(run.left, (run.row + 1) * LANE_HEIGHT - 4, run.right - run.left, 3);
+    }
+    paintSpans(tint, marked.map((m) => ({ ...m, row: 0 })), view, width, 8, 8, 0.85);
   }
   /** Update the region's bar (`create`: make one if it has none; the selected and the dragged always get one). */
   draw(region, create = false) {
@@ -804,14 +995,18 @@ var RegionLayer = class {
       text: region.text,
       lane: String(lane),
       saved: region.id && !region.busy && !region.draft ? "true" : "false",
-      error: region.error
+      error: region.error,
+      author: region.author
     });
     made.className = [
       "region",
       region.source,
       region === this.host.selected() ? "selected" : "",
       region.error ? "refused" : "",
-      region.mine || suggestion ? "" : "others"
+      region.mine || suggestion ? "" : "others",
+      region.gold ? "gold" : "",
+      this.disagree.has(region.key) ? "disagree" : "",
+      this.host.chosen().has(region.key) ? "chosen" : ""
     ].filter(Boolean).join(" ");
     made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
     made.style.setProperty("--tag-color", this.host.color(region.tags[0]));
@@ -1038,7 +1233,14 @@ var Saver = class {
         this.adopt(region, await this.api.call(
           "POST",
           `/sounds/${id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text || null, channel }
+          {
+            start_seconds: region.start,
+            end_seconds: region.end,
+            tags: region.tags,
+            text: region.text || null,
+            channel,
+            ...region.gold ? { is_gold: true } : {}
+          }
         ));
         region.local = true;
         this.done();
@@ -1225,7 +1427,7 @@ var Waveform = class {
     this.playhead = this.find("[data-testid=earmark-playhead]");
     this.status = this.find(".status");
     this.textBox = this.find(".text-editor");
-    this.clock = this.find(".clock");
+    this.clockText = this.find(".clock");
     this.ruler = this.find(".ruler");
     this.saver = new Saver(this.api, {
       redraw: (r) => this.layer.draw(r),
@@ -1240,8 +1442,12 @@ var Waveform = class {
       dragged: () => this.gestures?.gesture?.region ?? null,
       view: () => this.view,
       color: (tag) => this.color(tag),
-      mark: () => this.mark
+      mark: () => this.mark,
+      review: () => this.data?.review ?? null,
+      chosen: () => this.chosen
     });
+    this.actions = element("div", { class: "review-actions", "data-testid": "earmark-review-actions", hidden: "" });
+    this.find(".palette").before(this.actions);
     this.editor = new Editor(this.saver, {
       relayout: () => this.layer.relayout(),
       reposition: (r) => this.layer.reposition(r),
@@ -1306,7 +1512,7 @@ var Waveform = class {
   playhead;
   status;
   textBox;
-  clock;
+  clockText;
   ruler;
   cleanups = [];
   api = new Api("", "");
@@ -1332,6 +1538,11 @@ var Waveform = class {
   catchUp = 0;
   // the timer that asks the page to catch up with changes saved here
   firstView = false;
+  chosen = /* @__PURE__ */ new Set();
+  // review: regions chosen to take into gold
+  actions;
+  // review: the "take into gold" buttons
+  clock = new ActiveClock(Date.now());
   /** Listen to `target` until the component is unmounted. */
   on(target, type, handler, options) {
     target.addEventListener(type, handler, options);
@@ -1355,6 +1566,11 @@ var Waveform = class {
     this.cleanups.push(() => resize.disconnect());
     const timer = window.setInterval(() => this.renewToken(), 3e4);
     this.cleanups.push(() => window.clearInterval(timer));
+    for (const type of ["pointerdown", "pointermove", "keydown", "wheel"]) {
+      this.on(this.root, type, () => this.clock.touch(Date.now()), { passive: true });
+    }
+    const ticks2 = window.setInterval(() => this.tick(), 1e3);
+    this.cleanups.push(() => window.clearInterval(ticks2));
   }
   /** The page's width changed: the views again at the new width. The observer also reports the first size, which
    * the views asked for on the first data already used: those are not asked for twice. */
@@ -1386,6 +1602,61 @@ var Waveform = class {
     this.renewing = true;
     this.rerun("renew");
   }
+  /** Count the last second if it was active; on an assigned sound, hand the page what has added up. */
+  tick() {
+    const now = Date.now();
+    this.clock.tick(now, this.playback.playing, document.visibilityState === "visible");
+    if (!this.data?.assigned) return;
+    const seconds = this.clock.take(now);
+    if (seconds) this.rerun("active", { seconds, sound_id: this.data.sound_id, at: now });
+  }
+  /** D on an assigned sound: once every change is saved, the page submits it (with the active time left). */
+  done() {
+    if (!this.data.assigned) return this.say("This sound is not in your work: there is nothing to submit.");
+    if (this.saver.busy) {
+      this.say("Saving your changes first…");
+      window.setTimeout(() => this.done(), 200);
+      return;
+    }
+    const seconds = this.clock.take(Date.now(), true);
+    this.rerun("done", { seconds, sound_id: this.data.sound_id, at: Date.now() });
+  }
+  /** Review: the buttons that take one person's regions, or the chosen ones, into gold. */
+  drawActions() {
+    const people = this.data.review;
+    this.actions.hidden = !people;
+    if (!people) return this.actions.replaceChildren();
+    const buttons = people.map((person) => {
+      const button = element(
+        "button",
+        { type: "button", class: "take-person", "data-author": person.id },
+        `Take ${person.name}'s regions into gold`
+      );
+      button.addEventListener("click", () => this.take(this.editor.regions.filter((r) => !r.gold && r.author === person.id)));
+      return button;
+    });
+    const chosen = element("button", { type: "button", class: "take-chosen" }, `Take the chosen regions into gold (${this.chosen.size})`);
+    chosen.addEventListener("click", () => this.takeChosen());
+    const hint = element(
+      "span",
+      { class: "review-hint" },
+      "click people's regions to choose them, G takes them · the gold lane is edited as usual · red: no match in another lane"
+    );
+    this.actions.replaceChildren(...buttons, chosen, hint);
+  }
+  takeChosen() {
+    const regions = this.editor.regions.filter((r) => this.chosen.has(r.key));
+    if (!regions.length) return this.say("Choose regions first: click them in the people's lanes.");
+    this.take(regions);
+  }
+  take(regions) {
+    const request = takeRequest(regions);
+    if (!request.ids.length) return this.say("There is nothing to take: those lanes have no stored regions.");
+    this.chosen.clear();
+    this.drawActions();
+    this.layer.drawAll();
+    this.rerun("take", { ...request, at: Date.now() });
+  }
   // -- the page's data ------------------------------------------------------------------------------------
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
@@ -1403,7 +1674,10 @@ var Waveform = class {
       this.mark = null;
     }
     this.editor.merge(data.regions || []);
+    const keys2 = new Set(this.editor.regions.map((r) => r.key));
+    for (const key of [...this.chosen]) if (fresh || !keys2.has(key)) this.chosen.delete(key);
     this.palette.draw(data.tags || []);
+    this.drawActions();
     if (fresh) {
       performance.mark("earmark:sound");
       this.firstView = true;
@@ -1563,7 +1837,7 @@ var Waveform = class {
   drawing(from, to, gesture) {
     let region = gesture.region;
     if (!region) {
-      region = newRegion(from, to, this.palette.current ? [this.palette.current] : []);
+      region = newRegion(from, to, this.palette.current ? [this.palette.current] : [], Boolean(this.data.review));
       this.editor.regions.push(region);
     }
     Object.assign(region, { start: from, end: to });
@@ -1580,6 +1854,11 @@ var Waveform = class {
     else this.layer.reposition(gesture.region);
   }
   clicked(region, clientX) {
+    if (this.data.review && region && !region.gold && region.source !== "suggestion") {
+      if (this.chosen.has(region.key)) this.chosen.delete(region.key);
+      else this.chosen.add(region.key);
+      this.drawActions();
+    }
     this.editor.select(region);
     this.layer.drawAll();
     if (!region) this.playback.seek(this.timeAtX(clientX));
@@ -1632,7 +1911,9 @@ var Waveform = class {
       "mark-start": () => this.markStart(),
       "mark-end": () => this.markEnd(),
       undo: () => this.editor.undo(false),
-      redo: () => this.editor.undo(true)
+      redo: () => this.editor.undo(true),
+      ...this.data.assigned ? { done: () => this.done() } : {},
+      ...this.data.review ? { take: () => this.takeChosen() } : {}
     };
     const onSelected = region ? {
       deselect: () => {
@@ -1659,7 +1940,7 @@ var Waveform = class {
     const [start, end] = [Math.min(from, now), Math.max(from, now)].map(toMillisecond);
     if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
     this.mark = null;
-    this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : []));
+    this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : [], Boolean(this.data.review)));
   }
   editText(region) {
     if (!this.editor.editable(region)) return;
@@ -1697,7 +1978,7 @@ var Waveform = class {
       this.setView(clampView(time, time + (this.view.end - this.view.start), this.data.duration));
     }
     this.playhead.dataset.time = time.toFixed(3);
-    this.clock.textContent = `${time.toFixed(2)} s`;
+    this.clockText.textContent = `${time.toFixed(2)} s`;
     const where = fractionOf(this.view, time);
     const inside = where >= 0 && where <= 1;
     this.playhead.style.display = inside ? "block" : "none";
@@ -1711,7 +1992,7 @@ var Waveform = class {
 // src/index.ts
 function index_default({ parentElement, data, setTriggerValue }) {
   const root = parentElement;
-  root.__earmark ??= new Waveform(root, (why) => setTriggerValue(why, Date.now()));
+  root.__earmark ??= new Waveform(root, (why, value) => setTriggerValue(why, value ?? Date.now()));
   root.__earmark.update(data);
   return () => window.setTimeout(() => {
     const element2 = root instanceof ShadowRoot ? root.host : root;

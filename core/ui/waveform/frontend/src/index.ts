@@ -14,7 +14,7 @@ interface Args {
 
 export default function ({ parentElement, data, setTriggerValue }: Args): () => void {
   const root = parentElement as Host;
-  root.__earmark ??= new Waveform(root, (why) => setTriggerValue(why, Date.now()));
+  root.__earmark ??= new Waveform(root, (why, value) => setTriggerValue(why, value ?? Date.now()));
   root.__earmark.update(data);
   // Streamlit may also call a run's cleanup when a newer run replaces it: only a component taken off the page is
   // disposed of (checked once React has removed it).

@@ -5,7 +5,7 @@
 /** What a key press asks of the waveform. */
 export type Command =
   | "zoom-in" | "zoom-out" | "left" | "right" | "play" | "loop" | "deselect" | "delete" | "text" | "accept"
-  | "reject" | "mark-start" | "mark-end" | "undo" | "redo" | { tag: number };
+  | "reject" | "mark-start" | "mark-end" | "undo" | "redo" | "done" | "take" | { tag: number };
 
 export interface Press {
   key: string;
@@ -18,6 +18,7 @@ export interface Press {
 const PLAIN: Record<string, Command> = {
   i: "zoom-in", o: "zoom-out", arrowleft: "left", arrowright: "right", " ": "play", l: "loop", escape: "deselect",
   delete: "delete", backspace: "delete", enter: "text", a: "accept", r: "reject", "[": "mark-start", "]": "mark-end",
+  d: "done", g: "take", // D: this sound is done (an assigned sound); G: take the chosen regions into gold (review)
 };
 
 /** The command a key press means on the waveform, or null (the browser's and the page's own keys). */

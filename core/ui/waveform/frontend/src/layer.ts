@@ -3,10 +3,11 @@
 // so regions narrower than a few pixels at this zoom, and any beyond MAX_ELEMENTS, are painted (`splitRegions`,
 // pure, test/layer.test.ts); and the layer that draws them (`RegionLayer`, read on screen by the Chromium tests).
 
-import { paintSpans, prepare, type Span } from "./drawing";
+import { paintSpans, prepare, runs, type Span } from "./drawing";
 import { layoutLanes, place, type Layout } from "./lanes";
 import { element } from "./palette";
 import type { Region } from "./regions";
+import { disagreements, layoutReview, type Group, type Person } from "./review";
 import { fractionOf, type View } from "./timeline";
 
 /** Regions narrower than this (CSS pixels) are painted, not given an element. */
@@ -41,7 +42,12 @@ export interface LayerHost {
   view(): View;
   color(tag: string | undefined): string;
   mark(): number | null; // a start marked with [ and waiting for ]
+  review(): Person[] | null; // review mode: the annotators whose lanes are shown (null: annotating)
+  chosen(): Set<number>; // review: regions chosen to take into gold
 }
+
+/** The colour that marks a region no other person matches (review), on its bar and on the canvases. */
+export const DISAGREE_COLOR = "#d0021b";
 
 /** The waveform's own height, and each lane's under it (CSS pixels; waveform.css places the canvases so). */
 export const WAVE_HEIGHT = 120;
@@ -51,20 +57,47 @@ export const LANE_HEIGHT = 22;
  * their lanes, people's regions and the selected one tinted over the waveform. */
 export class RegionLayer {
   layout: Layout = { lane: new Map(), rows: 1, humanRows: 1 };
+  groups: Group[] = []; // review: the labelled bands of lanes
+  disagree = new Set<number>(); // review: keys of regions another person has no match for
   private readonly elements = new Map<number, HTMLElement>();
+  private readonly labels: HTMLElement;
 
   constructor(private readonly box: HTMLElement, private readonly bars: HTMLElement, private readonly shade: HTMLCanvasElement,
-    private readonly lanes: HTMLCanvasElement, private readonly host: LayerHost) {}
+    private readonly lanes: HTMLCanvasElement, private readonly host: LayerHost) {
+    this.labels = element("div", { class: "lane-labels", "data-testid": "earmark-lane-labels" });
+    this.box.append(this.labels);
+  }
 
-  /** Lanes anew (the page's data came, regions went), then everything drawn. */
+  /** Lanes anew (the page's data came, regions went), then everything drawn. In review, each person's band, the
+   * gold band and the suggestions' (src/review.ts), and which regions disagree. */
   relayout(): void {
-    this.layout = layoutLanes(this.host.regions());
+    const people = this.host.review();
+    const regions = this.host.regions();
+    if (people) {
+      const layout = layoutReview(regions, people);
+      [this.layout, this.groups, this.disagree] = [layout, layout.groups, disagreements(regions)];
+    } else [this.layout, this.groups, this.disagree] = [layoutLanes(regions), [], new Set()];
     this.fit();
+    this.label();
     this.drawAll();
   }
 
-  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are. */
+  /** The bands' names at their left edge, as ELAN names its tiers. */
+  private label(): void {
+    this.labels.replaceChildren(...this.groups.map((group) => {
+      const made = element("span", { class: `lane-label ${group.kind}`, "data-author": group.author }, group.label);
+      made.style.top = `${WAVE_HEIGHT + group.first * LANE_HEIGHT}px`;
+      return made;
+    }));
+  }
+
+  /** One region drawn, moved or resized: a lane for it alone (src/lanes.ts `place`), the rest left where they are.
+   * In review the bands are laid out again (a few people's hundreds of regions: well within a frame). */
   reposition(region: Region): void {
+    if (this.host.review()) {
+      this.relayout();
+      return;
+    }
     const rows = this.layout.rows;
     place(this.layout, region, this.host.regions());
     if (this.layout.rows !== rows) {
@@ -130,6 +163,25 @@ export class RegionLayer {
     lanes.fillStyle = "rgba(0, 0, 0, 0.12)";
     for (let row = 1; row < rows; row++) lanes.fillRect(0, row * LANE_HEIGHT, width, 1);
     paintSpans(lanes, inView.filter((r) => !this.elements.has(r.key)).map(span), view, width, rows * LANE_HEIGHT, LANE_HEIGHT, 0.8);
+    if (this.groups.length) this.paintReview(tint, lanes, inView, width, span);
+  }
+
+  /** Review: the gold band tinted, and each region no other person matches marked in red, along the foot of its
+   * lane and as a band along the top of the waveform, so where people disagree shows at any zoom. */
+  private paintReview(tint: CanvasRenderingContext2D, lanes: CanvasRenderingContext2D, inView: Region[], width: number,
+    span: (r: Region) => Span): void {
+    const view = this.host.view();
+    const gold = this.groups.find((g) => g.kind === "gold");
+    if (gold) {
+      lanes.fillStyle = "rgba(212, 160, 23, 0.16)";
+      lanes.fillRect(0, gold.first * LANE_HEIGHT, width, gold.rows * LANE_HEIGHT);
+    }
+    const marked = inView.filter((r) => this.disagree.has(r.key)).map((r) => ({ ...span(r), color: DISAGREE_COLOR, dashed: false }));
+    for (const run of runs(marked, view, width)) {
+      lanes.fillStyle = DISAGREE_COLOR;
+      lanes.fillRect(run.left, (run.row + 1) * LANE_HEIGHT - 4, run.right - run.left, 3);
+    }
+    paintSpans(tint, marked.map((m) => ({ ...m, row: 0 })), view, width, 8, 8, 0.85);
   }
 
   /** Update the region's bar (`create`: make one if it has none; the selected and the dragged always get one). */
@@ -166,10 +218,11 @@ export class RegionLayer {
     Object.assign(made.dataset, {
       key: String(region.key), id: region.id ?? "", start: String(region.start), end: String(region.end),
       tags: region.tags.join(";"), source: region.source, text: region.text, lane: String(lane),
-      saved: region.id && !region.busy && !region.draft ? "true" : "false", error: region.error,
+      saved: region.id && !region.busy && !region.draft ? "true" : "false", error: region.error, author: region.author,
     });
     made.className = ["region", region.source, region === this.host.selected() ? "selected" : "", region.error ? "refused" : "",
-      region.mine || suggestion ? "" : "others"].filter(Boolean).join(" ");
+      region.mine || suggestion ? "" : "others", region.gold ? "gold" : "", this.disagree.has(region.key) ? "disagree" : "",
+      this.host.chosen().has(region.key) ? "chosen" : ""].filter(Boolean).join(" ");
     made.title = region.error || (suggestion ? `Suggested by ${region.bot}: A accepts, R rejects` : region.text);
     made.style.setProperty("--tag-color", this.host.color(region.tags[0]));
     const left = Math.max(0, fractionOf(view, region.start));

@@ -16,6 +16,8 @@ export interface ServerRegion {
   version: number;
   mine: boolean;
   origin: string; // a suggestion's analyzer and parameters (its `source` in the API); "" for people's
+  author?: string; // who made it (a user id): review lays each person's regions in their own lane
+  gold?: boolean; // part of the reviewer's gold version of the sound (annotations.is_gold)
 }
 
 /** A suggestion as its analyzer made it: what undoing a review of it brings back. */
@@ -44,6 +46,8 @@ export interface Region {
   local: boolean; // made in this component and not yet seen in the page's data
   origin: string; // a suggestion's analyzer and parameters ("" for people's)
   suggested: Suggested | null; // a suggestion as suggested, before any change made here
+  author: string; // who made it ("" when not known, and for regions drawn here until the page's data has them)
+  gold: boolean; // in the gold version (review: src/review.ts)
 }
 
 export type Grip = "start" | "end" | "body";
@@ -89,12 +93,13 @@ let keys = 0;
 
 export function fromServer(r: ServerRegion): Region {
   return { ...r, tags: [...r.tags], key: ++keys, busy: 0, draft: false, error: "", local: false, origin: r.origin ?? "",
+    author: r.author ?? "", gold: r.gold ?? false,
     suggested: r.source === "suggestion" ? { start: r.start, end: r.end, tags: [...r.tags], text: r.text } : null };
 }
 
-export function newRegion(start: number, end: number, tags: string[]): Region {
+export function newRegion(start: number, end: number, tags: string[], gold = false): Region {
   return { key: ++keys, id: null, start, end, tags, text: "", source: "human", bot: "", version: null, mine: true,
-    busy: 0, draft: false, error: "", local: true, origin: "", suggested: null };
+    busy: 0, draft: false, error: "", local: true, origin: "", suggested: null, author: "", gold };
 }
 
 /**
@@ -117,7 +122,8 @@ export function mergeRegions(current: Region[], incoming: ServerRegion[], delete
     }
     mine.local = false;
     if (!mine.busy && !mine.draft && (mine.version ?? 0) <= r.version) {
-      Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine });
+      Object.assign(mine, { start: r.start, end: r.end, tags: [...r.tags], text: r.text, version: r.version, mine: r.mine,
+        author: r.author ?? mine.author, gold: r.gold ?? mine.gold });
       if (r.source === "suggestion") mine.suggested = { start: r.start, end: r.end, tags: [...r.tags], text: r.text };
     }
     merged.push(mine);

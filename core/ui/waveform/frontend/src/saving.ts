@@ -82,7 +82,8 @@ export class Saver {
       const { id, channel } = this.sound();
       try {
         this.adopt(region, await this.api.call<Stored>("POST", `/sounds/${id}/annotations`,
-          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text || null, channel }));
+          { start_seconds: region.start, end_seconds: region.end, tags: region.tags, text: region.text || null, channel,
+            ...(region.gold ? { is_gold: true } : {}) })); // drawn in review's gold lane: part of the gold version
         region.local = true; // until the page's data has it
         this.done();
       } catch (error) {

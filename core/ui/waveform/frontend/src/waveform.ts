@@ -4,6 +4,7 @@
 // keys (src/keys.ts), the palette (src/palette.ts), the overview and ruler (src/overview.ts), playback
 // (src/playback.ts) and the spectrogram (src/spectrogram.ts).
 
+import { ActiveClock } from "./activity";
 import { Api } from "./api";
 import { plot, type Line } from "./drawing";
 import { Editor } from "./editor";
@@ -14,6 +15,7 @@ import { drawRuler, Overview } from "./overview";
 import { element, Palette } from "./palette";
 import { Playback, RATES } from "./playback";
 import { gripAt, newRegion, type Region, type ServerRegion } from "./regions";
+import { takeRequest, type Person } from "./review";
 import { Saver } from "./saving";
 import { Spectrogram } from "./spectrogram";
 import { clampView, fractionOf, shiftView, timeAt, toMillisecond, wheelFactor, zoomView, type View } from "./timeline";
@@ -31,11 +33,14 @@ export interface Data {
   token_seconds: number; // how long the page token is good for
   spectrogram_max_seconds: number; // longer views have no spectrogram (the server reads the audio to draw one)
   channel: number | null; // the one channel shown and given to new regions (null: all together)
+  review?: Person[] | null; // review mode: each of these people's regions in a labelled lane, and a gold lane
+  assigned?: boolean; // the sound is in this person's work: D submits it, and active time is reported
 }
 
-/** Ask the page for a run, saying why: "renew" (it brings a fresh page token) or "changed" (annotations were
- * saved here: the page's table and counts catch up); Streamlit's setTriggerValue. */
-export type Rerun = (why: "renew" | "changed") => void;
+/** Ask the page for a run, saying why: "renew" (it brings a fresh page token), "changed" (annotations were
+ * saved here: the page's table and counts catch up), "done" (D: submit the sound), "active" ({seconds}: active
+ * time to add), "take" ({ids}: copy these annotations into gold); Streamlit's setTriggerValue. */
+export type Rerun = (why: "renew" | "changed" | "done" | "active" | "take", value?: Record<string, unknown>) => void;
 
 /** How long after the last change saved here the page is asked to catch up (one run for a burst of edits). */
 const CATCH_UP_MS = 2000;
@@ -52,7 +57,7 @@ export class Waveform {
   private readonly playhead: HTMLElement;
   private readonly status: HTMLElement;
   private readonly textBox: HTMLInputElement;
-  private readonly clock: HTMLElement;
+  private readonly clockText: HTMLElement;
   private readonly ruler: HTMLElement;
   private readonly cleanups: (() => void)[] = [];
   private readonly api = new Api("", "");
@@ -74,6 +79,9 @@ export class Waveform {
   private renewing = false;
   private catchUp = 0; // the timer that asks the page to catch up with changes saved here
   private firstView = false;
+  private readonly chosen = new Set<number>(); // review: regions chosen to take into gold
+  private readonly actions: HTMLElement; // review: the "take into gold" buttons
+  private readonly clock = new ActiveClock(Date.now());
 
   constructor(private readonly root: HTMLElement | ShadowRoot, private readonly rerun: Rerun) {
     this.find = <T extends Element>(selector: string) => root.querySelector(selector) as T;
@@ -82,7 +90,7 @@ export class Waveform {
     this.playhead = this.find("[data-testid=earmark-playhead]");
     this.status = this.find(".status");
     this.textBox = this.find(".text-editor");
-    this.clock = this.find(".clock");
+    this.clockText = this.find(".clock");
     this.ruler = this.find(".ruler");
     this.saver = new Saver(this.api, {
       redraw: (r) => this.layer.draw(r), drop: (r) => this.editor.drop(r), restore: (r) => this.editor.restore(r),
@@ -91,7 +99,10 @@ export class Waveform {
     this.layer = new RegionLayer(this.box, this.find(".regions"), this.find("canvas.shade"), this.find("canvas.lanes"), {
       regions: () => this.editor.regions, selected: () => this.editor.selected, dragged: () => this.gestures?.gesture?.region ?? null,
       view: () => this.view, color: (tag) => this.color(tag), mark: () => this.mark,
+      review: () => this.data?.review ?? null, chosen: () => this.chosen,
     });
+    this.actions = element("div", { class: "review-actions", "data-testid": "earmark-review-actions", hidden: "" });
+    this.find(".palette").before(this.actions);
     this.editor = new Editor(this.saver, {
       relayout: () => this.layer.relayout(), reposition: (r) => this.layer.reposition(r),
       redraw: (r) => { this.layer.draw(r); this.layer.paint(); }, askTag: () => this.palette.focus(),
@@ -139,6 +150,11 @@ export class Waveform {
     this.cleanups.push(() => resize.disconnect());
     const timer = window.setInterval(() => this.renewToken(), 30_000);
     this.cleanups.push(() => window.clearInterval(timer));
+    for (const type of ["pointerdown", "pointermove", "keydown", "wheel"]) {
+      this.on(this.root, type, () => this.clock.touch(Date.now()), { passive: true });
+    }
+    const ticks = window.setInterval(() => this.tick(), 1000);
+    this.cleanups.push(() => window.clearInterval(ticks));
   }
 
   /** The page's width changed: the views again at the new width. The observer also reports the first size, which
@@ -174,6 +190,60 @@ export class Waveform {
     this.rerun("renew");
   }
 
+  /** Count the last second if it was active; on an assigned sound, hand the page what has added up. */
+  private tick(): void {
+    const now = Date.now();
+    this.clock.tick(now, this.playback.playing, document.visibilityState === "visible");
+    if (!this.data?.assigned) return;
+    const seconds = this.clock.take(now);
+    if (seconds) this.rerun("active", { seconds, sound_id: this.data.sound_id, at: now });
+  }
+
+  /** D on an assigned sound: once every change is saved, the page submits it (with the active time left). */
+  private done(): void {
+    if (!this.data.assigned) return this.say("This sound is not in your work: there is nothing to submit.");
+    if (this.saver.busy) {
+      this.say("Saving your changes first…");
+      window.setTimeout(() => this.done(), 200);
+      return;
+    }
+    const seconds = this.clock.take(Date.now(), true);
+    this.rerun("done", { seconds, sound_id: this.data.sound_id, at: Date.now() });
+  }
+
+  /** Review: the buttons that take one person's regions, or the chosen ones, into gold. */
+  private drawActions(): void {
+    const people = this.data.review;
+    this.actions.hidden = !people;
+    if (!people) return this.actions.replaceChildren();
+    const buttons = people.map((person) => {
+      const button = element("button", { type: "button", class: "take-person", "data-author": person.id },
+        `Take ${person.name}'s regions into gold`);
+      button.addEventListener("click", () => this.take(this.editor.regions.filter((r) => !r.gold && r.author === person.id)));
+      return button;
+    });
+    const chosen = element("button", { type: "button", class: "take-chosen" }, `Take the chosen regions into gold (${this.chosen.size})`);
+    chosen.addEventListener("click", () => this.takeChosen());
+    const hint = element("span", { class: "review-hint" },
+      "click people's regions to choose them, G takes them · the gold lane is edited as usual · red: no match in another lane");
+    this.actions.replaceChildren(...buttons, chosen, hint);
+  }
+
+  private takeChosen(): void {
+    const regions = this.editor.regions.filter((r) => this.chosen.has(r.key));
+    if (!regions.length) return this.say("Choose regions first: click them in the people's lanes.");
+    this.take(regions);
+  }
+
+  private take(regions: Region[]): void {
+    const request = takeRequest(regions);
+    if (!request.ids.length) return this.say("There is nothing to take: those lanes have no stored regions.");
+    this.chosen.clear();
+    this.drawActions();
+    this.layer.drawAll();
+    this.rerun("take", { ...request, at: Date.now() });
+  }
+
   // -- the page's data ------------------------------------------------------------------------------------
 
   update(data: Data): void {
@@ -192,7 +262,10 @@ export class Waveform {
       this.mark = null;
     }
     this.editor.merge(data.regions || []);
+    const keys = new Set(this.editor.regions.map((r) => r.key));
+    for (const key of [...this.chosen]) if (fresh || !keys.has(key)) this.chosen.delete(key);
     this.palette.draw(data.tags || []);
+    this.drawActions();
     if (fresh) {
       performance.mark("earmark:sound"); // bench/waveform.py reads "earmark:first-view": mounted -> drawn
       this.firstView = true;
@@ -366,7 +439,7 @@ export class Waveform {
   private drawing(from: number, to: number, gesture: Gesture): Region {
     let region = gesture.region;
     if (!region) {
-      region = newRegion(from, to, this.palette.current ? [this.palette.current] : []);
+      region = newRegion(from, to, this.palette.current ? [this.palette.current] : [], Boolean(this.data.review));
       this.editor.regions.push(region);
     }
     Object.assign(region, { start: from, end: to });
@@ -386,6 +459,11 @@ export class Waveform {
   }
 
   private clicked(region: Region | null, clientX: number): void {
+    if (this.data.review && region && !region.gold && region.source !== "suggestion") { // review: choose it for gold
+      if (this.chosen.has(region.key)) this.chosen.delete(region.key);
+      else this.chosen.add(region.key);
+      this.drawActions();
+    }
     this.editor.select(region);
     this.layer.drawAll();
     if (!region) this.playback.seek(this.timeAtX(clientX));
@@ -434,6 +512,8 @@ export class Waveform {
       play: () => this.playback.toggle(), loop: () => this.toggleLoop(),
       "mark-start": () => this.markStart(), "mark-end": () => this.markEnd(),
       undo: () => this.editor.undo(false), redo: () => this.editor.undo(true),
+      ...(this.data.assigned ? { done: () => this.done() } : {}),
+      ...(this.data.review ? { take: () => this.takeChosen() } : {}),
     };
     const onSelected: Partial<Record<Exclude<Command, object>, Action>> = region ? {
       deselect: () => { this.editor.select(null); this.layer.drawAll(); }, delete: () => this.editor.remove(region),
@@ -457,7 +537,7 @@ export class Waveform {
     const [start, end] = [Math.min(from, now), Math.max(from, now)].map(toMillisecond);
     if (end - start < 0.01) return this.say("Mark a start with [ first, then ] where the region ends.");
     this.mark = null;
-    this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : []));
+    this.editor.made(newRegion(start, end, this.palette.current ? [this.palette.current] : [], Boolean(this.data.review)));
   }
 
   private editText(region: Region): void {
@@ -500,7 +580,7 @@ export class Waveform {
       this.setView(clampView(time, time + (this.view.end - this.view.start), this.data.duration));
     }
     this.playhead.dataset.time = time.toFixed(3);
-    this.clock.textContent = `${time.toFixed(2)} s`;
+    this.clockText.textContent = `${time.toFixed(2)} s`;
     const where = fractionOf(this.view, time);
     const inside = where >= 0 && where <= 1;
     this.playhead.style.display = inside ? "block" : "none";

@@ -17,6 +17,8 @@ describe("keys", () => {
     expect(commandOf(press("c", { ctrlKey: true }))).toBeNull(); // the browser's copy
     expect(commandOf(press("i", { altKey: true }))).toBeNull();
     expect(commandOf(press("n"))).toBeNull(); // the page's "next sound"
+    expect(commandOf(press("d"))).toBe("done"); // an assigned sound submitted
+    expect(commandOf(press("g"))).toBe("take"); // review: the chosen regions into gold
   });
 
   it("act where the pointer is, or on the only waveform, never while a field outside takes typing", () => {
