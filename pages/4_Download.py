@@ -16,6 +16,7 @@ from core.export.subset import (
     default_seed,
 )
 from core.ui import shell
+from core.ui.splits import split_options
 
 st.set_page_config(page_title="Download · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Download")
@@ -28,15 +29,23 @@ if query is None:
 with app.db.read() as session:
     columns = SoundService(session, app.storage).field_names(query.dataset)
 
+mode = st.radio("What to download", ["subset", "splits"], horizontal=True, key="dl_mode",
+                format_func=lambda m: {"subset": "A random or balanced subset",
+                                       "splits": "Every matching sound, split into train / dev / test"}[m])
+splitting = mode == "splits"
 count_col, seed_col, new_seed_col = st.columns([1, 1, 1])
-count = count_col.text_input("How many sounds", value="10", key="dl_count")
+count = "1" if splitting else count_col.text_input("How many sounds", value="10", key="dl_count")
 state.setdefault("dl_seed", default_seed())
 if new_seed_col.button("New random seed", key="dl_new_seed", width="stretch"):
     state["dl_seed"] = default_seed()
 seed = seed_col.number_input("Random seed (the same seed and filters give the same files)", min_value=0, step=1, key="dl_seed")
-balance_col, cap_col = st.columns(2)
-balance = balance_col.selectbox("Balance by (equal numbers per value)", ["(no balance)", *columns], key="dl_balance")
-cap = cap_col.number_input("At most this many per value (0: no cap)", min_value=0, value=0, step=1, key="dl_cap")
+balance, cap = "(no balance)", 0
+if splitting:
+    split_form = split_options(columns)
+else:
+    balance_col, cap_col = st.columns(2)
+    balance = balance_col.selectbox("Balance by (equal numbers per value)", ["(no balance)", *columns], key="dl_balance")
+    cap = cap_col.number_input("At most this many per value (0: no cap)", min_value=0, value=0, step=1, key="dl_cap")
 formats = st.multiselect("Annotation formats", FORMATS, default=["csv"], key="dl_formats",
                          format_func=lambda f: {"csv": "CSV", "json": "JSON", "audacity": "Audacity labels",
                                                 "textgrid": "Praat TextGrid", "rttm": "RTTM"}[f])
@@ -47,7 +56,8 @@ request = shell.run(lambda: check_request(ExportRequest(
     query=query, viewer_id=user.id, count=check_count(count), seed=int(seed),
     balance=None if balance == "(no balance)" else balance, cap=int(cap) or None, formats=tuple(formats),
     on_missing=on_missing)))
-if request is None:
+rule = shell.run(lambda: split_form.rule(int(seed))) if splitting else None
+if request is None or (splitting and rule is None):
     st.stop()
 with app.db.read() as session:  # a small catalogue is counted on every run; a large one is left to the download
     matches = count_candidates(session, request) if count_at_once(session) else None
@@ -55,16 +65,27 @@ if matches == 0:
     st.error("No sounds match these filters.")
     st.stop()
 
-taken = request.count if matches is None else min(request.count, matches)
-sounds = f"{taken:,} sound{'s' if taken != 1 else ''}"
-link = subset_link(app.settings, request, user)
+if rule is not None:
+    taken = matches
+    sounds = "every matching sound" if matches is None else f"all {matches:,} sound{'s' if matches != 1 else ''}"
+else:
+    taken = request.count if matches is None else min(request.count, matches)
+    sounds = f"{taken:,} sound{'s' if taken != 1 else ''}"
+link = subset_link(app.settings, request, user, split=rule)
 # A plain link with ``download``: the browser saves the stream in this tab, no new tab, nothing built first.
 st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html.escape(link)}" download>'
         f"Download {sounds} as a ZIP</a>"
         "<style>.earmark-download{display:inline-block;padding:.45rem 1rem;border-radius:.5rem;"
         "background:var(--primary-color,#ff4b4b);color:#fff!important;text-decoration:none!important;font-weight:600}"
         ".earmark-download:hover{filter:brightness(.92)}</style>")
-among = "" if matches is None else f" of the {matches:,} that match"
-st.caption(f"{sounds}{among}, chosen with seed {request.seed}: the same seed and filters give the same files. "
-           "The ZIP streams as it is built; its manifest.json records the filters, seed and a checksum of every file. "
-           "The link works for an hour.")
+if rule is not None:
+    st.caption(f"{sounds[0].upper()}{sounds[1:]} in {' / '.join(rule.names)}, one folder each, placed with seed {request.seed}. "
+               f"Each sound's split is stored as its metadata field '{rule.field}' when you download, and kept: a later "
+               "download (or a grown dataset) puts every sound where it was, and new groups where the shares need "
+               "them. manifest.json records the rule, the seed, the shares met and the leakage report (groups, identical "
+               "audio and identical transcripts across splits). The link works for an hour.")
+else:
+    among = "" if matches is None else f" of the {matches:,} that match"
+    st.caption(f"{sounds}{among}, chosen with seed {request.seed}: the same seed and filters give the same files. "
+               "The ZIP streams as it is built; its manifest.json records the filters, seed and a checksum of every file. "
+               "The link works for an hour.")

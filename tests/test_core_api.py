@@ -451,6 +451,37 @@ def test_subset_download_streams_a_zip(api, local_earmark):
     assert nothing.status_code == 404 and nothing.json() == {"error": "No sounds match these filters."}
 
 
+def test_split_download_streams_a_folder_per_split_with_the_leakage_report(api, local_earmark):
+    """GET /download?split=...: every matching sound placed (stored as its field 'split'), one ZIP, no speaker in two
+    splits; shares that are not a split are a 400 naming the problem."""
+    import io
+    import json
+    import zipfile
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from core.ingest.demo import load_demo
+    from core.store.models import SoundField
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    response = api.get("/api/v1/download?dataset=demo&seed=4&split=train=0.5,test=0.5&group_by=speaker_id&stratify=gender",
+                       headers=basic("hal"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="demo-train-test.zip"'
+    zf = zipfile.ZipFile(io.BytesIO(response.content))
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["split"]["group_by"] == ["speaker_id"] and manifest["split"]["stratify"] == "gender"
+    assert manifest["leakage"]["groups_across_splits"]["count"] == 0
+    assert sum(part["count_included"] for part in manifest["exports"].values()) == 32
+    assert {n.split("/", 1)[0] for n in zf.namelist() if n != "manifest.json"} == {"train", "test"}
+    with local_earmark.db.read() as session:  # each sound's split is stored as its metadata field
+        stored = Counter(session.scalars(select(SoundField.value).where(SoundField.name == "split")))
+    assert stored == {name: part["count_included"] for name, part in manifest["exports"].items()}
+    bad = api.get("/api/v1/download?dataset=demo&split=train=0.9", headers=basic("hal"))
+    assert bad.status_code == 400 and bad.json() == {"error": "Name at least two splits with their shares, as in train=0.8,dev=0.1,test=0.1."}
+
+
 def test_stored_files_are_served_so_no_script_in_them_runs(api):
     xhtml = b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(document.cookie)</script></html>'
     sent = api.post("/api/v1/data/upload", files={"file": ("page.xml", xhtml, "application/xml")}, headers=basic("vox"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import json
@@ -108,3 +109,46 @@ def test_tampered_expired_and_deactivated_links_are_refused(demo):
     with demo.db.write() as session:
         UserService(session).by_name("hal").is_active = False
     assert client.get(url).json() == {"error": "The account this link was made for no longer exists or is deactivated."}
+
+
+def test_splits_in_one_click_keep_each_speaker_on_one_side_and_say_so(demo):
+    """Splits on the page: one link streams a folder per split and a manifest with the rule, seed and leakage
+    report; no speaker spans two splits; a second download puts every sound where it was."""
+    at = login(app_test(PAGE), "hal")
+    at.selectbox(key="dl_dataset").select("demo")
+    at.radio(key="dl_mode").set_value("splits").run()
+    assert at.multiselect(key="dl_split_group_by").value == ["speaker_id"]  # offered first as a group
+    at.text_input(key="dl_split_shares").input("train=0.5,test=0.5")
+    at.number_input(key="dl_seed").set_value(5)
+    at.run()
+    assert not at.exception and not at.error
+    assert "Download all 32 sounds as a ZIP" in at.get("html")[0].proto.body
+    assert any(shown(c.value).startswith("All 32 sounds in train / test, one folder each, placed with seed 5") for c in at.caption)
+    client = TestClient(Starlette(routes=routes()))
+    response = client.get(link_of(at))
+    assert response.status_code == 200 and 'filename="demo-train-test.zip"' in response.headers["content-disposition"]
+    zf = zipfile.ZipFile(io.BytesIO(response.content))
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["split"] == {"shares": {"train": 0.5, "test": 0.5}, "group_by": ["speaker_id"], "stratify": None,
+                                 "weight": "sounds", "seed": 5, "field": "split"}
+    assert manifest["leakage"]["groups_across_splits"]["count"] == 0
+    speakers: dict[str, set[str]] = {}
+    for split in ("train", "test"):
+        rows = list(csv.DictReader(io.StringIO(zf.read(f"{split}/metadata.csv").decode())))
+        assert rows and all(f"{split}/{r['file_name']}" in zf.namelist() for r in rows)
+        for row in rows:
+            speakers.setdefault(row["speaker_id"], set()).add(split)
+        assert manifest["exports"][split]["count_included"] == len(rows)
+    assert sum(manifest["exports"][s]["count_included"] for s in ("train", "test")) == 32
+    assert all(len(sides) == 1 for sides in speakers.values()) and len(speakers) > 1
+    assert manifest["placed_now"]["sounds"] == 32
+    again = json.loads(zipfile.ZipFile(io.BytesIO(client.get(link_of(at)).content)).read("manifest.json"))
+    assert again["placed_now"]["sounds"] == 0 and again["exports"] == manifest["exports"]
+
+
+def test_split_shares_that_are_not_a_split_get_one_sentence_and_no_link(demo):
+    at = login(app_test(PAGE), "hal")
+    at.selectbox(key="dl_dataset").select("demo")
+    at.radio(key="dl_mode").set_value("splits").run()
+    at.text_input(key="dl_split_shares").input("train=0.8,test=0.3").run()
+    assert shown(at.error[0].value) == "The shares must add up to 1, not 1.1." and link_of(at) is None

@@ -13,7 +13,8 @@ from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags,
 from core.api.models import AUTHENTICATED, TAG_LIST, Where, binary, errors, free_text, matching
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.context import Earmark
-from core.export.links import request_for_link
+from core.export.links import export_for_link
+from core.export.splits import SplitRule, Weight, parse_shares, plan_split_zip
 from core.export.subset import (
     FORMATS,
     MAX_COUNT,
@@ -44,6 +45,13 @@ class SubsetQuery(BaseModel):
     formats: str = matching(FORMATS_PATTERN, f"be formats separated by commas, of {', '.join(FORMATS)}", default="csv",
                             max_length=200, description=",".join(FORMATS))
     on_missing: Literal["skip", "fail"] = Field("skip", description="a file missing from storage: leave it out, or stop")
+    split: str | None = free_text(500, "split every matching sound instead of sampling, e.g. train=0.8,dev=0.1,test=0.1 "
+                                       "(count, balance and cap are then ignored; each sound's split is stored as its "
+                                       "metadata field 'split' and kept)")
+    group_by: str | None = free_text(500, "with split: metadata columns (comma-separated) whose values make a group "
+                                          "that never spans two splits, e.g. speaker_id")
+    stratify: str | None = free_text(200, "with split: a metadata column each of whose values is split in the same shares")
+    split_by: Weight = Field(Weight.SOUNDS, description="with split: what the shares count")
 
 
 @router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed", response_class=StreamingResponse,
@@ -56,6 +64,10 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
         query=CatalogueQuery(text=query.q, dataset=query.dataset or None, tags=split_tags(query.tags), where=parse_where(query.where)),
         viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
         formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing)
+    if query.split:
+        rule = SplitRule(parse_shares(query.split), group_by=tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip()), stratify=query.stratify or None,
+                         weight=query.split_by, seed=seed)
+        return _streamed_splits(app, request, rule)
     return _streamed(app, request)
 
 
@@ -66,8 +78,18 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
 @unbounded
 def download_by_link(app: App, token: str) -> StreamingResponse:
     with app.db.read() as session:
-        request = request_for_link(session, app.settings, token)
-    return _streamed(app, request)
+        request, rule = export_for_link(session, app.settings, token)
+    return _streamed(app, request) if rule is None else _streamed_splits(app, request, rule)
+
+
+def _streamed_splits(app: Earmark, request: ExportRequest, rule: SplitRule) -> StreamingResponse:
+    """A split export as one ZIP: placing the sounds stores their splits (a later export keeps them) before the
+    first byte; errors (400, 404) come before it too."""
+    export = plan_split_zip(app.db, app.storage, request, rule)
+    stream = export.stream()
+    return StreamingResponse(stream, media_type="application/zip", background=BackgroundTask(stream.stop),
+                             headers=SERVED_FILE_HEADERS | {"Content-Disposition": f'attachment; filename="{export.name}"',
+                                                            "X-Earmark-Seed": str(request.seed)})
 
 
 def _streamed(app: Earmark, request: ExportRequest) -> StreamingResponse:

@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
-from core.errors import ValidationError
-from core.export.subset import ExportRequest, export_to_file
+from core.errors import NotFound, ValidationError
+from core.export.subset import ExportRequest, ZipStream, export_to_file, open_zip, plan_export, write_members
 from core.store.db import Database, batched, insert_for
 from core.store.models import Annotation, Sound, SoundField
 from core.store.storage import Storage
@@ -71,6 +71,13 @@ class SplitRule:
     def describe(self) -> dict[str, Any]:
         return {"shares": dict(self.shares), "group_by": list(self.group_by), "stratify": self.stratify,
                 "weight": self.weight.value, "seed": self.seed, "field": self.field}
+
+    @classmethod
+    def described(cls, fields: Mapping[str, Any]) -> SplitRule:
+        """The rule :meth:`describe` gave (a signed link carries it), its shares checked again."""
+        shares = parse_shares(",".join(f"{name}={share}" for name, share in dict(fields["shares"]).items()))
+        return cls(shares, tuple(str(c) for c in fields.get("group_by", ())), fields.get("stratify") or None,
+                   Weight(fields.get("weight", Weight.SOUNDS.value)), int(fields.get("seed", 0)), str(fields.get("field", "split")))
 
 
 def parse_shares(text: str) -> tuple[tuple[str, float], ...]:
@@ -264,14 +271,68 @@ def export_splits(db: Database, storage: Storage, request: ExportRequest, rule: 
         sounds = report["splits"][name]["sounds"]
         if not sounds:
             continue
-        query = replace(request.query, where=(*request.query.where, (rule.field, name)))
-        _, manifest = export_to_file(db, storage, replace(request, query=query, count=sounds, balance=None, cap=None),
-                                     folder / f"{name}.zip", progress)
+        _, manifest = export_to_file(db, storage, _split_request(request, rule, name, sounds), folder / f"{name}.zip", progress)
         exports[name] = {"file": f"{name}.zip", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
-    summary = {"split": rule.describe(), "shares_met": shares_met(report, rule),
-               "placed_now": {"groups": placement.new_groups, "sounds": placement.new_sounds,
-                              "sounds_without_a_group_value": placement.own_groups},
-               "leakage": {k: v for k, v in report.items() if k != "rule"}, "exports": exports,
-               "request": request.describe()}
+    summary = _split_summary(rule, placement, report, request) | {"exports": exports}
     (folder / "manifest.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _split_summary(rule: SplitRule, placement: Placement, report: dict[str, Any], request: ExportRequest) -> dict[str, Any]:
+    """What a split export's manifest says about its splits: the rule (with its seed), the shares met, what was
+    placed by this export and the leakage report."""
+    return {"split": rule.describe(), "shares_met": shares_met(report, rule),
+            "placed_now": {"groups": placement.new_groups, "sounds": placement.new_sounds,
+                           "sounds_without_a_group_value": placement.own_groups},
+            "leakage": {k: v for k, v in report.items() if k != "rule"}, "request": request.describe()}
+
+
+def _split_request(request: ExportRequest, rule: SplitRule, name: str, sounds: int) -> ExportRequest:
+    """Every sound of one split: the request's filters and the split's stored field, no sampling."""
+    query = replace(request.query, where=(*request.query.where, (rule.field, name)))
+    return replace(request, query=query, count=sounds, balance=None, cap=None)
+
+
+@dataclass
+class SplitZip:
+    """A split export as one ZIP (the Download page's one click): a folder per split, each the subset ZIP's layout,
+    and manifest.json on top. The sounds are placed (and their splits stored) when it is planned; each split's
+    subset is planned as the ZIP reaches it, so only one split's list is held at a time."""
+
+    db: Database
+    storage: Storage
+    request: ExportRequest
+    rule: SplitRule
+    summary: dict[str, Any]
+    sizes: dict[str, int]  # split -> sounds in it
+
+    @property
+    def name(self) -> str:
+        return f"{self.request.query.dataset or 'earmark'}-{'-'.join(self.sizes)}.zip"
+
+    def write(self, out: BinaryIO) -> dict[str, Any]:
+        exports: dict[str, Any] = {}
+        with open_zip(out) as zf:
+            for split, sounds in self.sizes.items():
+                plan = plan_export(self.db, self.storage, _split_request(self.request, self.rule, split, sounds))
+                manifest = write_members(zf, plan, self.storage, folder=f"{split}/")
+                exports[split] = {"folder": f"{split}/", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
+            summary = self.summary | {"exports": exports}
+            zf.writestr("manifest.json", json.dumps(summary, indent=2))
+        return summary
+
+    def stream(self) -> ZipStream:
+        return ZipStream(self.write)
+
+
+def plan_split_zip(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule) -> SplitZip:
+    """Place the sounds the request's filters match (stored, as :func:`assign`) and report leakage; NotFound when
+    no sound matches. Nothing is streamed yet."""
+    with db.write() as session:
+        placement = assign(session, request.query, rule, request.viewer_id)
+    if not placement.splits:
+        raise NotFound("No sounds match these filters.")
+    with db.read() as session:
+        report = leakage(session, request.query, rule, request.viewer_id)
+    sizes = {name: report["splits"][name]["sounds"] for name in rule.names if report["splits"][name]["sounds"]}
+    return SplitZip(db, storage, request, rule, _split_summary(rule, placement, report, request), sizes)
