@@ -14,13 +14,15 @@ ALLOWED = {
     "store": {"store"},
     "accounts": {"accounts", "store"},
     "audio": {"audio", "store"},
-    "catalogue": {"catalogue", "store", "accounts", "audio"},
-    "annotations": {"annotations", "store", "accounts", "catalogue"},
+    # core.team.visibility (the blind rule) imports only store and accounts: the catalogue and annotations use it
+    "catalogue": {"catalogue", "store", "accounts", "audio", "team"},
+    "annotations": {"annotations", "store", "accounts", "catalogue", "team"},
+    "team": {"team", "store", "accounts", "catalogue", "annotations"},
     "ingest": {"ingest", "store", "accounts", "audio", "catalogue"},
-    "export": {"export", "store", "accounts", "catalogue", "annotations"},
+    "export": {"export", "store", "accounts", "catalogue", "annotations", "team"},
     "jobs": {"jobs", "store", "accounts", "audio", "catalogue", "annotations", "context"},
-    "api": {"api", "store", "accounts", "audio", "catalogue", "annotations", "ingest", "export", "jobs", "context"},
-    "ui": {"ui", "store", "accounts", "audio", "catalogue", "annotations", "ingest", "export", "jobs", "context"},
+    "api": {"api", "store", "accounts", "audio", "catalogue", "annotations", "ingest", "export", "jobs", "context", "team"},
+    "ui": {"ui", "store", "accounts", "audio", "catalogue", "annotations", "ingest", "export", "jobs", "context", "team"},
 }
 
 

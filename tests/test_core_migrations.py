@@ -140,3 +140,19 @@ def test_replicas_starting_together_migrate_once():
     for thread in threads:
         thread.join(60)
     assert results == [migrate.head()] * 3
+
+
+def test_team_work_tables_arrive_on_a_populated_database():
+    """Migration 0012: existing annotations are nobody's gold, and assignments can be made on existing sounds."""
+    from core.catalogue.search import CatalogueQuery
+    from core.team.assignments import AssignRequest, assign
+
+    db = database()
+    migrate.upgrade(db, "0011")
+    rows_at_previous_revision(db)
+    migrate.upgrade(db)
+    check_upgraded(db)
+    with db.write() as session:
+        assert session.get(Annotation, "a1").is_gold is False
+        summary = assign(session, session.get(User, "u1"), AssignRequest(CatalogueQuery(dataset="field"), ("ada",)))
+    assert (summary.sounds, summary.assignments) == (1, 1)

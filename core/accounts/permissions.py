@@ -21,9 +21,16 @@ class Action(StrEnum):
     # Reading a bucket or a server folder in place exposes whatever the server can reach: administrators only
     # (the command line is the server's operator). core.ingest.register
     REGISTER_SOURCES = "register a bucket or folder in place"
+    # Writing as a featurebot (core/annotations/imports/): suggestions everyone reviews, so for those who own data
+    IMPORT_SUGGESTIONS = "import annotations as a featurebot's suggestions"
+    # A labelling team's work (core/team/): on a dataset one uploaded (owner_id: each uploader of its sounds)
+    ASSIGN = "assign this dataset's sounds to annotators"
+    REVIEW = "review and accept this dataset's annotations"
 
 
 _UPLOADERS = ("dataset",)
+# Actions a non-administrator may do on their own things only: refused on others' with "only if it is your own".
+OWN_ONLY = (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER, Action.CANCEL_JOB, Action.ASSIGN, Action.REVIEW)
 
 
 def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
@@ -32,13 +39,13 @@ def can(user: User | None, action: Action, owner_id: str | None = None) -> bool:
         return False
     if user.is_admin:
         return True
-    if action in (Action.UPLOAD, Action.RENAME_TAGS):
+    if action in (Action.UPLOAD, Action.RENAME_TAGS, Action.IMPORT_SUGGESTIONS):
         return user.user_type in _UPLOADERS
     if action in (Action.ANNOTATE, Action.RUN_JOBS):
         return True
     if action is Action.EDIT_ANNOTATION:
         return owner_id == user.id
-    if action is Action.DELETE_SOUND:
+    if action in (Action.DELETE_SOUND, Action.ASSIGN, Action.REVIEW):
         return user.user_type in _UPLOADERS and owner_id == user.id
     if action in (Action.MANAGE_USER, Action.CANCEL_JOB):
         return owner_id == user.id
@@ -55,7 +62,7 @@ def require(user: User | None, action: Action, owner_id: str | None = None) -> N
         raise PermissionDenied(f"The account {user.user_name!r} is deactivated.")
     admins_only = action in (Action.MANAGE_USERS, Action.REGISTER_SOURCES)
     role = "an administrator" if admins_only else f"a {user.user_type} user"
-    if action in (Action.EDIT_ANNOTATION, Action.DELETE_SOUND, Action.MANAGE_USER, Action.CANCEL_JOB) and can_any(user, action):
+    if action in OWN_ONLY and can_any(user, action):
         raise PermissionDenied(f"You may {action.value} only if it is your own.")
     if admins_only:
         raise PermissionDenied(f"Only administrators may {action.value}.")

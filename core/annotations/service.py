@@ -33,6 +33,7 @@ from core.store.models import (
     utcnow,
 )
 from core.store.paging import Page, PageRequest, children, paginate
+from core.team import visibility
 
 TIME_TOLERANCE = 1e-6  # float rounding at the end of a sound is not "past the end"
 MAX_CHANNEL = 255  # the highest channel number an annotation may name where the sound's channels are not known
@@ -44,6 +45,8 @@ class AnnotationFilter:
     created_by: str | None = None
     tags: tuple[str, ...] = ()
     time_range: tuple[float, float] | None = None
+    # Who reads: in a dataset with assignments they see only what core/team/visibility.py shows them (None: all).
+    viewer: User | None = None
 
 
 TIME_RANGE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*[,-]\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
@@ -149,14 +152,17 @@ class AnnotationService:
         if filters.time_range:
             start, end = filters.time_range
             query = query.where(Annotation.start_seconds < end, Annotation.end_seconds > start)
+        if filters.viewer is not None and (shown := visibility.annotation_condition(self.session, filters.viewer)) is not None:
+            query = query.where(shown)
         return query
 
-    def of_sound(self, sound_id: str) -> builtins.list[Annotation]:
-        """All annotations of one sound, in time order (read in keyset pages of 1,000)."""
+    def of_sound(self, sound_id: str, viewer: User | None = None) -> builtins.list[Annotation]:
+        """All annotations of one sound that ``viewer`` may see (None: all), in time order (read in keyset pages of
+        1,000)."""
         found: list[Annotation] = []
         request: PageRequest | None = PageRequest(page_size=1000)
         while request is not None:
-            page = self.list(request, AnnotationFilter(sound_id=sound_id))
+            page = self.list(request, AnnotationFilter(sound_id=sound_id, viewer=viewer))
             found += page.items
             request = PageRequest(1000, 1, page.items[-1].id) if page.next else None
         return sorted(found, key=lambda a: (a.start_seconds, a.id))

@@ -19,6 +19,7 @@ from core.catalogue.files import live
 from core.catalogue.tags import clean_tags
 from core.errors import ValidationError
 from core.store.models import Annotation, Sound, SoundField, SoundTag, User
+from core.team import visibility
 
 COUNT_CAP = 10_000
 SORTS = {"date": Sound.id, "name": Sound.path, "duration": Sound.duration_seconds, "annotations": Sound.annotation_count}
@@ -130,6 +131,12 @@ def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: 
     return query
 
 
+def _visible(session: Session, query: Select, viewer: User | None) -> Select:
+    """``query`` less the sounds ``viewer`` may not see (a dataset's assigned work, core/team/visibility.py)."""
+    shown = visibility.sound_condition(session, viewer)
+    return query if shown is None else query.where(shown)
+
+
 @dataclass
 class CataloguePage:
     items: list[Sound]
@@ -166,13 +173,13 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
     if not 1 <= page_size <= 1000:
         raise ValidationError("page_size", "page_size must be from 1 to 1000.")
     viewer_id, index = viewer.id if viewer else None, text_index(session)
-    base = narrowed(select(Sound), spec, viewer_id, index)
+    base = _visible(session, narrowed(select(Sound), spec, viewer_id, index), viewer)
     column = SORTS[spec.sort]
     query = base
     if cursor:
         value, last_id = read_cursor(cursor, spec.sort)
         if spec.sort == "date":
-            query = narrowed(select(Sound), spec, viewer_id, index, beyond=(last_id, spec.descending))
+            query = _visible(session, narrowed(select(Sound), spec, viewer_id, index, beyond=(last_id, spec.descending)), viewer)
             query = query.where(Sound.id < last_id if spec.descending else Sound.id > last_id)
         else:  # a row-value comparison: the database walks the (column, id) index from the cursor on
             after = tuple_(column, Sound.id) < tuple_(value, last_id) if spec.descending else tuple_(column, Sound.id) > tuple_(value, last_id)
@@ -192,7 +199,7 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
 
 def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
     """Sounds per dataset and per tag among the matches (the biggest ``limit`` of each)."""
-    ids = narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, text_index(session)).subquery()
+    ids = _visible(session, narrowed(select(Sound.id), spec.checked(), viewer.id if viewer else None, text_index(session)), viewer).subquery()
     datasets = session.execute(select(Sound.dataset, func.count()).where(Sound.id.in_(select(ids))).group_by(Sound.dataset)
                                .order_by(func.count().desc()).limit(limit)).all()
     tags = session.execute(select(SoundTag.tag, func.count()).where(SoundTag.sound_id.in_(select(ids))).group_by(SoundTag.tag)

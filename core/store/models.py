@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -209,6 +210,9 @@ class Annotation(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # who saved the current version (no FK: see 0002)
     source: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)  # analyzer output: what made it
+    # Part of a reviewer's accepted (gold) version of its sound (core/team/review.py): a copy the reviewer made;
+    # the annotators' own rows stay as they were.
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     date_created: Mapped[Created]
     date_updated: Mapped[Created]
 
@@ -331,3 +335,47 @@ class JobItem(Base):
     error: Mapped[OptText]
     worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AssignmentBatch(Base):
+    """One act of handing out work (core/team/assignments.py): which sounds (the filter), to whom, how many people
+    per sound (for all of them or a seeded share), and what the annotators may see (blind, suggestions hidden)."""
+
+    __tablename__ = "assignment_batches"
+
+    id: Mapped[IdPk]
+    dataset: Mapped[str] = mapped_column(String(128), index=True)
+    assigned_by: Mapped[UserRef]
+    per_sound: Mapped[int] = mapped_column(Integer, default=1)
+    share: Mapped[float] = mapped_column(Float, default=1.0)  # of the sounds that get per_sound people; the rest get one
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    hide_suggestions: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_created: Mapped[Created]
+
+
+class Assignment(Base):
+    """One annotator's work on one sound; ``state`` is a core.team.states.AssignmentState value, changed only by
+    conditional updates (core/team/queue.py, core/team/review.py)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("sound_id", "annotator_id", name="uq_assignment_sound_annotator"),
+        Index("ix_assignments_annotator_state", "annotator_id", "state"),
+        Index("ix_assignments_batch_state", "batch_id", "state"),
+    )
+
+    id: Mapped[IdPk]
+    batch_id: Mapped[str] = mapped_column(ForeignKey("assignment_batches.id", ondelete="CASCADE"))
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), index=True)
+    annotator_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # raised by SQL increments
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"), nullable=True)
+    comment: Mapped[OptText]  # the reviewer's, when they return the work
+    times_returned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # for the returned share
+    date_created: Mapped[Created]
