@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
-from core.export.subset import ExportRequest, ZipStream, export_to_file, open_zip, plan_export, write_members
+from core.export.subset import ExportPlan, ExportRequest, ZipStream, export_to_file, open_zip, plan_export, write_members
 from core.store.db import Database, batched, insert_for
 from core.store.models import Annotation, Sound, SoundField
 from core.store.storage import Storage
@@ -310,11 +310,15 @@ class SplitZip:
     def name(self) -> str:
         return f"{self.request.query.dataset or 'earmark'}-{'-'.join(self.sizes)}.zip"
 
+    def plan(self, split: str) -> ExportPlan:
+        """Every sound of one split, planned as the subset export plans (core/export/formats writes it too)."""
+        return plan_export(self.db, self.storage, _split_request(self.request, self.rule, split, self.sizes[split]))
+
     def write(self, out: BinaryIO) -> dict[str, Any]:
         exports: dict[str, Any] = {}
         with open_zip(out) as zf:
-            for split, sounds in self.sizes.items():
-                plan = plan_export(self.db, self.storage, _split_request(self.request, self.rule, split, sounds))
+            for split in self.sizes:
+                plan = self.plan(split)
                 manifest = write_members(zf, plan, self.storage, folder=f"{split}/")
                 exports[split] = {"folder": f"{split}/", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
             summary = self.summary | {"exports": exports}
