@@ -1,0 +1,46 @@
+"""NeMo manifests: JSON lines, one utterance an object with ``audio_filepath``, ``duration`` (seconds), ``offset``
+(seconds into the file, 0 when absent: NeMo's segment manifests) and ``text``; a ``label`` (NeMo's speech
+classification manifests) becomes a tag, as does a ``tags`` list or ``;``-separated string. NeMo's own reader is
+nemo.collections.asr's manifest code (needs PyTorch); the fields are the ones its documentation lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.annotations.imports.rows import Parsed, ParsedRow, RowError, decode, number, numbered_lines
+
+FORMAT = "nemo"
+
+
+def read(name: str, data: bytes) -> Parsed:
+    parsed = Parsed(name, FORMAT)
+    for line_number, line in numbered_lines(decode(name, data)):
+        try:
+            parsed.rows.append(_row(line_number, line))
+        except RowError as exc:
+            parsed.problem(f"line {line_number}", str(exc))
+    return parsed.refuse_if_unreadable("a NeMo manifest")
+
+
+def _row(line_number: int, line: str) -> ParsedRow:
+    try:
+        item: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RowError(f"not a JSON object ({exc.msg}).") from None
+    if not isinstance(item, dict):
+        raise RowError("a NeMo manifest line is a JSON object.")
+    if not item.get("audio_filepath"):
+        raise RowError("audio_filepath is missing.")
+    if "duration" not in item:
+        raise RowError("duration is missing.")
+    start = number(item.get("offset") or 0, "offset")
+    end = start + number(item["duration"], "duration")
+    tags = item.get("tags") or []
+    if isinstance(tags, str):
+        tags = tags.split(";")
+    if item.get("label"):
+        tags = [*tags, str(item["label"])]
+    text = item.get("text") or item.get("pred_text")
+    return ParsedRow(f"line {line_number}", str(item["audio_filepath"]), start, end,
+                     tuple(str(t).strip() for t in tags if str(t).strip()), str(text) if text else None)
