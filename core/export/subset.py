@@ -408,7 +408,7 @@ def _audacity(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str
         lines = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{_label(a)}" for a in items]
         if lines:
             yield f"labels/{plan.stems[sound.id]}.txt", "\n".join(lines) + "\n"
-        texts = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{' '.join(a.text.split())}" for a in items if (a.text or "").strip()]
+        texts = [f"{a.start_seconds:.6f}\t{a.end_seconds:.6f}\t{' '.join((a.text or '').split())}" for a in items if (a.text or "").strip()]
         if texts:
             yield f"transcripts/{plan.stems[sound.id]}.txt", "\n".join(texts) + "\n"
 
