@@ -185,10 +185,12 @@ class Client:
         return self._pages(AnnotationOut, path, tags=",".join(tags) or None, time_range=span, page_size=500)
 
     def annotate(self, sound_id: str, *, start: float, end: float | None = None, duration: float | None = None,
-                 tags: Iterable[str] = (), text: str | None = None, data_url: str | None = None) -> AnnotationOut:
+                 tags: Iterable[str] = (), text: str | None = None, data_url: str | None = None,
+                 gold: bool = False) -> AnnotationOut:
+        """``gold``: a region of the sound's reviewed version (its reviewers only)."""
         return self._post(AnnotationOut, f"/sounds/{sound_id}/annotations", {
             "start_seconds": start, "end_seconds": end, "duration_seconds": duration, "tags": list(tags),
-            "text": text, "data_url": data_url})
+            "text": text, "data_url": data_url, "is_gold": gold or None})
 
     def annotation(self, annotation_id: str) -> AnnotationOut:
         return self._get(AnnotationOut, f"/annotations/{annotation_id}")
@@ -302,10 +304,19 @@ class Client:
 
     def download(self, out: str | Path, *, count: int = 10, dataset: str | None = None, tags: Iterable[str] = (),
                  where: dict[str, str] | None = None, seed: int | None = None, balance: str | None = None,
-                 cap: int | None = None, formats: Iterable[str] = ("csv",)) -> Path:
-        """A subset ZIP, streamed to ``out`` (memory stays flat); returns the path."""
+                 cap: int | None = None, formats: Iterable[str] = ("csv",), split: dict[str, float] | None = None,
+                 group_by: Iterable[str] = (), stratify: str | None = None, split_by: str = "sounds") -> Path:
+        """A subset ZIP, streamed to ``out`` (memory stays flat); returns the path.
+
+        With ``split`` (e.g. ``{"train": 0.8, "dev": 0.1, "test": 0.1}``) every matching sound is placed instead of
+        a sample (count, balance and cap are ignored): one folder per split, no value of the ``group_by`` columns in
+        two splits, and manifest.json with the rule, seed and leakage report. The server stores each sound's split
+        (its metadata field ``split``) and keeps it on later downloads."""
         params = _params({"count": count, "dataset": dataset, "tags": ",".join(tags) or None, "seed": seed,
-                          "balance": balance, "cap": cap, "formats": ",".join(formats)})
+                          "balance": balance, "cap": cap, "formats": ",".join(formats),
+                          "split": ",".join(f"{name}={share}" for name, share in (split or {}).items()) or None,
+                          "group_by": ",".join(group_by) or None, "stratify": stratify,
+                          "split_by": split_by if split else None})
         params["where"] = [f"{k}={v}" for k, v in (where or {}).items()]
         out = Path(out)
         with self.http.stream("GET", f"{API}/download", params=params) as response:

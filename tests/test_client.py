@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 
 import pytest
@@ -66,6 +67,13 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         assert zf.testzip() is None and len([n for n in zf.namelist() if n.startswith("audio/")]) == 3
         rows = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
         assert [(r["tags"], r["text"], r["created_by"]) for r in rows] == [("kick", "first", "hal")]
+        # every sound placed in a split (grouping is tested with the API's own tests), a folder each
+        split = zipfile.ZipFile(hal.download(tmp_path / "split.zip", dataset="field", seed=4,
+                                             split={"train": 0.5, "test": 0.5}, group_by=["speaker"]))
+        manifest = json.loads(split.read("manifest.json"))
+        assert manifest["split"]["shares"] == {"train": 0.5, "test": 0.5} and manifest["split"]["group_by"] == ["speaker"]
+        assert {name.split("/")[0] for name in split.namelist() if name.endswith(".wav")} == set(manifest["exports"])
+        assert sum(p["count_included"] for p in manifest["exports"].values()) == 3
 
 
 def test_api_tokens_work_from_the_client(server, admin):
