@@ -29,6 +29,7 @@ from core.catalogue.stats import catalogue_stats, human_bytes, human_duration, s
 from core.catalogue.tags import clean_tags
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, ValidationError
+from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
 from core.export.splits import SplitRule, Weight, export_splits, parse_shares
 from core.export.subset import (
     FORMATS,
@@ -145,11 +146,14 @@ def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_byt
 def cmd_export(args: argparse.Namespace) -> int:
     earmark = _earmark()
     seed = args.seed if args.seed is not None else default_seed()
+    zip_formats, training = parse_formats(args.formats)
     request = ExportRequest(
         query=CatalogueQuery(dataset=args.dataset, tags=tuple(clean_tags(args.tags)), where=parse_where(args.where)),
         count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,
-        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), on_missing=args.on_missing,
+        formats=zip_formats, on_missing=args.on_missing, suggestions=args.suggestions,
     )
+    if training:
+        return _export_formats(earmark, request, args)
     if args.split or args.to:
         return _export_splits(earmark, request, args)
     if not args.out:
@@ -185,6 +189,29 @@ def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Name
     print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
           f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) "
           f"across splits; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")
+    return 0
+
+
+def _export_formats(earmark: Earmark, request: ExportRequest, args: argparse.Namespace) -> int:
+    """``export --formats parquet,... --to DIR|s3://...``: core/export/formats, a folder per split with --split."""
+    if not args.to:
+        raise ValidationError("to", f"Say where to write {args.formats}: --to DIR or --to s3://bucket/prefix.")
+    rule = SplitRule(parse_shares(args.split), group_by=tuple(args.group_by), stratify=args.stratify,
+                     weight=Weight(args.split_by), seed=request.seed) if args.split else None
+    options = FormatOptions(Segments(args.segments), shard_mb=args.shard_mb, speaker_column=args.speaker_column)
+    with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
+        manifest = export_formats(earmark.db, earmark.storage, earmark.settings, request, args.formats, args.to, options,
+                                  rule, progress=lambda _path: bar.update(1))
+    for name, part in manifest["exports"].items():
+        for path in part["missing"] + part["unreadable"]:
+            print(f"{name or 'export'}: left out {path} (missing from storage or unreadable)", file=sys.stderr)
+        size = sum(f["size"] for f in part["files"])
+        print(f"{name or 'export'}: {part['count_included']:,} sounds, {len(part['files'])} files, {human_bytes(size)}")
+    if rule:
+        leaks = manifest["leakage"]
+        print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
+              f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) across splits.")
+    print(f"Wrote {', '.join(manifest['formats'])} to {manifest['target']} (manifest.json on top); seed {request.seed}.")
     return 0
 
 
@@ -519,7 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--stratify", metavar="COL", help="split each value of this column in the same shares")
     export.add_argument("--split-by", choices=[w.value for w in Weight], default=Weight.SOUNDS.value,
                         help="what the shares count (default: sounds)")
-    export.add_argument("--to", metavar="DIR", help="with --split: one ZIP per split and manifest.json (with the leakage report)")
+    export.add_argument("--to", metavar="DIR|s3://bucket/prefix",
+                        help="with --split: one ZIP per split and manifest.json (with the leakage report); with training "
+                             "formats (parquet, ...): a folder, or an S3 prefix, per split")
     export.add_argument("--count", default="10", help="how many sounds (default 10; more than match means all)")
     export.add_argument("--seed", type=int, help="random seed (default: a new one, printed at the end)")
     export.add_argument("--dataset")
@@ -527,7 +556,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--where", nargs="*", default=[], metavar="COL=VAL", help="metadata conditions, all of them")
     export.add_argument("--balance", metavar="COL", help="equal numbers per value of this metadata column")
     export.add_argument("--cap", type=_positive, help="at most this many per value of --balance")
-    export.add_argument("--formats", default="csv", help=f"annotation formats, comma-separated: {','.join(FORMATS)}")
+    export.add_argument("--formats", default="csv", help=f"comma-separated: the ZIP's annotation formats ({','.join(FORMATS)}) "
+                        f"and training formats written to --to ({','.join(TRAINING_FORMATS)})")
+    export.add_argument("--segments", choices=[s.value for s in Segments], default=Segments.OFFSETS.value,
+                        help="training formats: annotated segments as offsets into whole files, or cut into clips")
+    export.add_argument("--shard-mb", type=_positive, default=256, help="Parquet and WebDataset shard size (MB)")
+    export.add_argument("--speaker-column", metavar="COL", help="metadata column naming the speaker (default speaker_id or speaker)")
+    export.add_argument("--suggestions", action="store_true",
+                        help="machine suggestions in the label formats too (TextGrid, RTTM, Audacity, ELAN, NeMo, ...)")
     export.add_argument("--on-missing", choices=["skip", "fail"], default="skip",
                         help="a file missing from storage: export the rest and list it in the manifest (skip), or stop")
     export.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,0 +1,170 @@
+"""A training-format export from start to end: plan the subset (or place every matching sound in its split and
+plan each split), then feed every asked writer from one pass over the audio, and put the manifest on top.
+
+The pass fetches each sound once (core/export/subset.py's read-ahead: a few threads, each file spooled), reads
+its header, makes its units (core/export/formats/units.py) and hands them to the writers that carry audio
+(Parquet, WebDataset, the audio files the other formats point at) before the next sound: memory holds a few
+spooled files and a row group, not the export. The referencing formats (NeMo, Lhotse, Kaldi, ELAN) are written
+after the pass from the units kept (a few hundred bytes each, no audio), and a ZIP of the subset's annotation
+formats too if the formats name any (``<split>.zip``, the subset ZIP's layout).
+
+Layout: ``<split>/`` per split (the top itself without a split), each with ``parquet/``, ``webdataset/``,
+``audio/`` or ``clips/``, ``nemo_manifest.json``, ``lhotse_*.jsonl.gz``, ``kaldi/``, ``eaf/`` as asked, and
+``manifest.json`` on top: the request, formats and options, every file written with its size and sha256, the
+sounds missing from storage, and for a split export the rule, shares met and leakage report
+(core/export/splits.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from core import __version__
+from core.export.formats import eaf, kaldi, lhotse, nemo
+from core.export.formats.audiofiles import AudioFilesWriter
+from core.export.formats.options import REFERENCING, FormatOptions, check_options, parse_formats
+from core.export.formats.parquet import ParquetWriter
+from core.export.formats.sources import SoundAudio
+from core.export.formats.target import Target, Written, check_target, write_file
+from core.export.formats.units import AudioInfo, Unit, audio_info, row_units, units_of
+from core.export.formats.webdataset import WebDatasetWriter
+from core.export.sampling import Chosen
+from core.export.splits import SplitRule, plan_split_zip
+from core.export.subset import ExportPlan, ExportRequest, _prefetched, kept, open_zip, plan_export, write_members
+from core.store.config import Settings
+from core.store.db import Database
+from core.store.models import utcnow
+from core.store.storage import Storage
+
+
+class _AudioWriter(Protocol):
+    def add(self, units: list[Unit], audio: SoundAudio, metadata: dict[str, str]) -> None: ...
+    def close(self) -> list[Written]: ...
+    def abort(self) -> None: ...
+
+
+@dataclass
+class _Pass:
+    """What one pass over a plan's audio leaves for the referencing formats."""
+
+    units: list[tuple[Unit, AudioInfo]] = field(default_factory=list)
+    gone: list[Chosen] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # files soundfile could not read, named in the manifest
+
+
+def export_formats(db: Database, storage: Storage, settings: Settings, request: ExportRequest, formats: str | tuple[str, ...],
+                   to: str, options: FormatOptions | None = None, rule: SplitRule | None = None,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write the subset ``request`` chooses (with ``rule``: every matching sound, split) in ``formats`` to ``to`` (a
+    folder or ``s3://bucket/prefix``); returns the manifest also written as ``manifest.json`` on top. Everything a
+    person typed is checked before anything is placed or written."""
+    zip_formats, training = parse_formats(formats)
+    options = check_options(options or FormatOptions())
+    target = check_target(to, settings)
+    request = replace(request, formats=zip_formats)
+    manifest: dict[str, Any] = {"app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
+                                "target": target.url, "formats": [*zip_formats, *training], "options": options.describe()}
+    if rule is None:
+        plan = plan_export(db, storage, request)
+        manifest |= {"request": request.describe(), "exports": {"": _write_plan(plan, storage, target, "", zip_formats, training, options, progress)}}
+    else:
+        splits = plan_split_zip(db, storage, request, rule)
+        exports = {name: _write_plan(splits.plan(name), storage, target, f"{name}/", zip_formats, training, options, progress)
+                   for name in splits.sizes}
+        manifest |= splits.summary | {"exports": exports}
+    write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
+
+
+def _write_plan(plan: ExportPlan, storage: Storage, target: Target, folder: str, zip_formats: tuple[str, ...],
+                training: tuple[str, ...], options: FormatOptions, progress: Callable[[str], None] | None) -> dict[str, Any]:
+    files: list[Written] = []
+    writers = _audio_writers(plan, target, folder, training, options)
+    try:
+        done = _stream(plan, storage, writers, training, options, progress)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    for writer in writers.values():
+        files += writer.close()
+    files += _referencing(plan, target, folder, training, done)
+    if zip_formats:
+        files.append(_zip(plan, storage, target, folder))
+    gone = {s.id for s in done.gone}
+    return {"count_included": len(plan.sounds) - len(gone), "units": len(done.units) if done.units else None,
+            "missing": [plan.names[s.id] for s in plan.sounds if s.id in gone], "unreadable": done.unreadable,
+            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]}
+
+
+def _audio_writers(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...],
+                   options: FormatOptions) -> dict[str, _AudioWriter]:
+    columns = list(dict.fromkeys(c for fields in plan.metadata.values() for c in fields))
+    shard = options.shard_mb * 1024 * 1024
+    writers: dict[str, _AudioWriter] = {}
+    if "parquet" in training:
+        writers["parquet"] = ParquetWriter(target, f"{folder}parquet/", columns, shard)
+    if "webdataset" in training:
+        writers["webdataset"] = WebDatasetWriter(target, f"{folder}webdataset/", shard)
+    if any(f in training for f in REFERENCING):
+        writers["audio"] = AudioFilesWriter(target, folder)
+    return writers
+
+
+def _stream(plan: ExportPlan, storage: Storage, writers: dict[str, _AudioWriter], training: tuple[str, ...],
+            options: FormatOptions, progress: Callable[[str], None] | None) -> _Pass:
+    done = _Pass(gone=[s for s in plan.sounds if s.id in plan.missing_ids])
+    referencing = any(f in training for f in REFERENCING)
+    for sound, data in _prefetched(storage, plan.included):
+        if data is None:
+            done.gone.append(sound)
+            continue
+        with data:
+            try:
+                info = audio_info(data)
+            except Exception:  # soundfile's own error for a file it cannot read: that sound is named, the rest go on
+                done.unreadable.append(plan.names[sound.id])
+                continue
+            audio = SoundAudio(data, info)
+            for name, writer in writers.items():
+                units = units_of(plan, sound, info, options) if name == "audio" else row_units(plan, sound, info, options)
+                writer.add(units, audio, plan.metadata.get(sound.id, {}))
+            if referencing:
+                done.units += [(unit, info) for unit in units_of(plan, sound, info, options)]
+        if progress:
+            progress(sound.path)
+    return done
+
+
+def _referencing(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...], done: _Pass) -> list[Written]:
+    files: list[Written] = []
+    if "nemo" in training:
+        files += nemo.write(target, folder, (unit for unit, _ in done.units))
+    if "lhotse" in training:
+        files += lhotse.write(target, folder, done.units)
+    if "kaldi" in training:
+        files += kaldi.write(target, folder, (unit for unit, _ in done.units))
+    if "eaf" in training:
+        files += eaf.write(target, folder, _eaf_sounds(plan, done), plan.authors)
+    return files
+
+
+def _eaf_sounds(plan: ExportPlan, done: _Pass) -> Iterator[tuple[str, list[Any], str]]:
+    seen: set[str] = set()
+    for unit, _ in done.units:
+        if unit.sound.id not in seen:
+            seen.add(unit.sound.id)
+            yield (plan.stems[unit.sound.id], kept(plan.annotations.get(unit.sound.id, []), plan.request.suggestions),
+                   f"audio/{plan.names[unit.sound.id]}")
+
+
+def _zip(plan: ExportPlan, storage: Storage, target: Target, folder: str) -> Written:
+    """The subset ZIP (its annotation formats), ``<split>.zip`` beside the split's folder (``subset.zip`` alone)."""
+    name = f"{folder.rstrip('/')}.zip" if folder else "subset.zip"
+    with target.open(name) as out, open_zip(out) as zf:
+        write_members(zf, plan, storage)
+    assert out.written is not None
+    return out.written
