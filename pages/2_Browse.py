@@ -90,7 +90,8 @@ if rows and rows[0] < len(page.items):
         actions[1].link_button("Download the original", file_link(app.settings, sound.file, user), width="stretch")
     detail_left, detail_right = st.columns([3, 2])
     with detail_left:
-        screen = shell.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None))
+        screen = shell.run(lambda: build_screen(app.db, app.storage, sound.id, Queue(), view_start=0.0, view_length=None,
+                                                viewer=user))
         if screen is not None:
             st.plotly_chart(screen.overview, key="browse_waveform", config={"displayModeBar": False})
         part = shell.run(lambda: playback(app.storage, sound, 0.0, min(sound.duration_seconds, 600.0)))

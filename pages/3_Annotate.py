@@ -11,6 +11,7 @@ from core.catalogue.sounds import SoundFilter, SoundService
 from core.catalogue.stats import human_duration
 from core.catalogue.vocabulary import Vocabulary
 from core.ui import shell
+from core.ui import team as team_ui
 from core.ui.screen import build_screen
 from core.ui.waveform import waveform
 
@@ -37,10 +38,20 @@ def dataset_queue(dataset: str, tags: str) -> Queue:
     return Queue(SoundFilter(dataset=dataset, tags=tuple(t.strip() for t in tags.split(",") if t.strip())))
 
 
+# -- my work: a person with assigned sounds works through them in order (core/ui/team.py) -------------------
+work = team_ui.my_work(app, user)
+from_work = bool(work) and st.segmented_control(
+    "Work from", ["My work", "Any sound"], default="My work", key="annotate_source",
+    help="My work: the sounds assigned to you, returned ones first. Any sound: a dataset's queue.") != "Any sound"
+mine: team_ui.Work | None = None
 queue: Queue | None = state.get("annotate_queue")
 wanted = st.query_params.get("sound")
 linked = bool(wanted) and wanted != state.get("annotate_sound")
-if linked:  # a link names a sound: the queue follows it to its dataset unless the sound is already in the queue
+if from_work:
+    state["annotate_sound"], mine, work = team_ui.pick(app, user, work, state.get("annotate_sound"),
+                                                            wanted if linked else None)
+    queue = dataset_queue(team_ui.dataset_of(work, state["annotate_sound"]) or datasets[0], "")
+elif linked:  # a link names a sound: the queue follows it to its dataset unless the sound is already in the queue
     current = queue or dataset_queue(state.get("queue_dataset") or datasets[0], state.get("queue_tags") or "")
     with app.db.read() as session:
         around = QueueService(session).around(wanted, current)
@@ -48,7 +59,9 @@ if linked:  # a link names a sound: the queue follows it to its dataset unless t
         state.pop("annotate_queue", None)
         queue, state["queue_dataset"], state["queue_tags"] = None, around.filters.dataset, ""
     state["annotate_sound"] = wanted
-if queue is None:
+if from_work:
+    pass
+elif queue is None:
     top_left, top_right = st.columns([1, 2])
     chosen_dataset = top_left.selectbox("Dataset to annotate", datasets, key="queue_dataset")
     queue_tags = top_right.text_input("Only sounds with these tags (comma-separated)", key="queue_tags")
@@ -60,7 +73,9 @@ else:
         del state["annotate_queue"]
         st.rerun()
 
-if linked:
+if from_work:
+    pass
+elif linked:
     state["annotate_queue_seen"] = queue
 elif not state.get("annotate_sound") or state.get("annotate_queue_seen") != queue:
     with app.db.read() as session:
@@ -106,24 +121,39 @@ channel = None if channel_choice == "all channels" else int(channel_choice.split
 show_suggestions = not st.sidebar.checkbox("Hide machine suggestions", key="hide_suggestions")
 classic = state.get("annotate_mode") == "Classic chart"  # the widget itself is drawn below, above the waveform
 screen = shell.run(lambda: build_screen(app.db, app.storage, sound_id, queue, view_start=view_start, view_length=view_length,
-                                     channel=channel, selection=selection, suggestions=show_suggestions, figures=classic))
+                                     channel=channel, selection=selection, suggestions=show_suggestions, figures=classic,
+                                     viewer=user))
 if screen is None:
     st.stop()
 sound, view, duration = screen.sound, screen.view, screen.sound.duration_seconds
 
 # -- header and navigation -----------------------------------------------------------------------------------
-index, total = screen.position
+index, total = team_ui.position(work, sound.id) if from_work else screen.position
 st.subheader(shell.plain(f"{sound.dataset} / {sound.path}"))
-st.caption(f"{index} of {total} in the queue · {human_duration(duration)} · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
+st.caption(f"{index} of {total} in {'my work' if from_work else 'the queue'} · {human_duration(duration)} · {sound.sample_rate} Hz · {sound.channels} channel(s) · "
            f"{len(screen.annotations)} annotation(s)")
+if mine is not None:
+    team_ui.show_state(mine)
 nav = st.columns(3)
+done_pressed, done_seconds = False, None  # Done: the button (or D), or D on the interactive waveform with its seconds
+if from_work:
+    before, after = team_ui.neighbours(work, sound.id)
+    if nav[0].button("← Previous in my work", key="nav_prev", shortcut=SHORTCUTS["Previous sound"], width="stretch"):
+        go_to(before, "This is the first sound of your work.")
+    if nav[1].button("Next in my work →", key="nav_next", shortcut=SHORTCUTS["Next sound"], width="stretch"):
+        go_to(after, "This is the last sound of your work.")
+    done_pressed = mine is not None and mine.open and nav[2].button(
+        "Done ✓ submit, go to the next", key="team_done", type="primary", shortcut=team_ui.DONE_KEY, width="stretch",
+        help="Your regions on this sound are finished: it goes to review and the next sound of your work opens.")
 with app.db.read() as session:
     queue_service = QueueService(session)
-    if nav[0].button("← Previous sound", key="nav_prev", shortcut=SHORTCUTS["Previous sound"], width="stretch"):
+    if from_work:
+        pass
+    elif nav[0].button("← Previous sound", key="nav_prev", shortcut=SHORTCUTS["Previous sound"], width="stretch"):
         go_to(queue_service.previous(queue, sound.id), "This is the first sound of the queue.")
-    if nav[1].button("Next sound →", key="nav_next", shortcut=SHORTCUTS["Next sound"], width="stretch"):
+    if not from_work and nav[1].button("Next sound →", key="nav_next", shortcut=SHORTCUTS["Next sound"], width="stretch"):
         go_to(queue_service.next(queue, sound.id), "This is the last sound of the queue.")
-    if nav[2].button("Next without people's annotations ⇥", key="nav_unannotated",
+    if not from_work and nav[2].button("Next without people's annotations ⇥", key="nav_unannotated",
                      shortcut=SHORTCUTS["Next without people's annotations"], width="stretch",
                      help="The next sound nobody has annotated yet: machine suggestions do not count."):
         go_to(queue_service.next_unannotated(queue, sound.id), "Every sound of the queue has people's annotations.")
@@ -138,7 +168,10 @@ st.segmented_control("Waveform", ["Interactive", "Classic chart"], default="Inte
                      help="Interactive: draw, move, resize and label regions directly; each change is saved at once. "
                           "Classic chart: select a segment by dragging a box, then use the form below.")
 if not classic:
-    waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform", channel=channel)
+    asked = waveform(app.settings, user, sound, screen.annotations, screen.colors, key="earmark_waveform", channel=channel,
+                     assigned=mine is not None and mine.open)
+    team_ui.add_time(app, user, sound.id, asked)
+    done_seconds = team_ui.done_asked(asked, sound.id)
     st.caption("Drag anywhere on the waveform to draw a region (over other regions too: each overlapping one gets a lane "
                "of its own under the waveform; machine suggestions sit in the grey lanes). Drag a bar's edges to resize it, "
                "its body to move it. It gets the palette's tag (click, 1-9, or type a new one); with a region selected, 1-9 "
@@ -167,6 +200,11 @@ else:
                     config={"displayModeBar": False, "scrollZoom": False})
     st.caption(f"Showing {view.start:.3f}–{view.end:.3f} s ({screen.line.points:,} points from {screen.line.source}). "
                "Drag across the waveform to select a segment.")
+if mine is not None and mine.open and (done_pressed or done_seconds is not None) and \
+        team_ui.submit(app, user, sound.id, done_seconds or 0):
+    shell.flash(f"Submitted {sound.path} for review.")
+    go_to(team_ui.next_open(work, sound.id), "That was the last sound of your work: all of it is submitted.")
+    st.rerun()
 if classic and st.checkbox("Spectrogram", key="show_spectrogram"):  # the interactive waveform has its own
     figure = shell.run(lambda: spectrogram_figure(app.storage, sound, view, channel))
     if figure is not None:

@@ -18,10 +18,12 @@ from core.audio.waveform import View, overview_figure, waveform_figure
 from core.catalogue.queue import Queue, QueueService
 from core.catalogue.sounds import SoundService
 from core.catalogue.vocabulary import Vocabulary
+from core.errors import NotFound
 from core.ingest.pipeline import ensure_peaks
 from core.store.db import Database
 from core.store.models import Annotation, Sound, User
 from core.store.storage import Storage
+from core.team import visibility
 
 OVERVIEW_POINTS = 1200
 
@@ -42,14 +44,18 @@ class Screen:
 def build_screen(
     db: Database, storage: Storage, sound_id: str, queue: Queue, *, view_start: float, view_length: float | None,
     channel: int | None = None, selection: tuple[float, float] | None = None, suggestions: bool = True,
-    figures: bool = True,
+    figures: bool = True, viewer: User | None = None,
 ) -> Screen:
     """The screen for ``sound_id``; ``view_length`` None shows the whole sound. ``figures`` False leaves out the
     classic chart's figures (reading the view's peaks and building two Plotly figures: the interactive waveform
-    asks the API for its own views)."""
+    asks the API for its own views). ``viewer``: what they may see of a dataset with assigned work
+    (core/team/visibility.py: their own sounds, blind to others' regions); None: everything."""
     with db.read() as session:
         sound = SoundService(session, storage).get(sound_id)
-        annotations = [a for a in AnnotationService(session).of_sound(sound.id) if suggestions or a.source is None]
+        if not visibility.sees_sound(session, viewer, sound):
+            raise NotFound(f"Sound {sound_id} is not in your work: in the {sound.dataset} dataset you see the sounds "
+                           "assigned to you.")
+        annotations = [a for a in AnnotationService(session).of_sound(sound.id, viewer) if suggestions or a.source is None]
         colors = Vocabulary(session).colors(sound.dataset)
         authors = _names(session, {a.created_by for a in annotations})
         position = QueueService(session).position(queue, sound.id)

@@ -1,0 +1,163 @@
+"""The pages of a labelling team's work (issue 27), in AppTest: an annotator's work on the Annotate page (in order,
+states, Done, a returned sound's comment, blind to the other annotator's regions), the Review page (lanes, merge
+into gold, accept, return with a comment) and the Team page (progress, agreement). On SQLite files and
+(EARMARK_TEST_DATABASE_URL) PostgreSQL; the page tests check what the page shows against what core/team returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from core.annotations.service import AnnotationService
+from core.catalogue.search import CatalogueQuery
+from core.catalogue.sounds import SoundService
+from core.ingest.demo import load_demo
+from core.store.models import User
+from core.team import queue, review
+from core.team.assignments import AssignRequest, assign
+from core.team.states import AssignmentState
+from core.ui import team as team_ui
+from core.ui.waveform import Asked
+from tests.conftest import ADMIN_PASSWORD, app_test, login, make_user, shown
+
+ANNOTATE = "pages/3_Annotate.py"
+
+
+@dataclass
+class Team:
+    earmark: object
+    sounds: list  # the demo's sounds in id order
+    people: dict[str, User]
+
+
+@pytest.fixture
+def team(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    people = {name: make_user(local_earmark.db, name) for name in ("hal", "mario")}
+    with local_earmark.db.write() as session:
+        admin = session.scalar(select(User).where(User.user_name == "admin"))
+        assign(session, admin, AssignRequest(CatalogueQuery(dataset="demo"), ("hal", "mario"), per_sound=2))
+    with local_earmark.db.read() as session:
+        sounds = SoundService(session, local_earmark.storage).list().items
+    return Team(local_earmark, sounds, people)
+
+
+def page_for(user: str, path: str = ANNOTATE, sound_id: str | None = None, password: str | None = None):
+    at = app_test(path)
+    if sound_id:
+        at.query_params["sound"] = sound_id
+    login(at, user, *([password] if password else []))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def state_of(team, user, sound_id):
+    with team.earmark.db.read() as session:
+        return AssignmentState(queue.work_on(session, team.people[user], sound_id).state)
+
+
+def annotate(team, user, sound_id, start, end, tags=("kick",)):
+    with team.earmark.db.write() as session:
+        return AnnotationService(session).create(team.people[user], sound_id, start_seconds=start, end_seconds=end, tags=list(tags)).id
+
+
+def my_table(at):
+    """The "my work" table (a dataframe without selection has no key in AppTest: found by its columns)."""
+    return next(d.value for d in at.dataframe if "state" in d.value.columns)
+
+
+def expander_labels(at):
+    return [shown(e.label) for e in at.expander]
+
+
+def test_my_work_in_order_with_states_and_the_first_sound_in_progress(team):
+    at = page_for("hal")
+    first = team.sounds[0]
+    assert f"{len(team.sounds)} sound(s) assigned to you: {len(team.sounds) - 1} to do · 1 in progress" in expander_labels(at)
+    table = my_table(at)
+    assert list(table["file"]) == [f"demo/{s.path}" for s in team.sounds]
+    assert list(table["state"])[:2] == ["◐ in progress", "○ to do"]
+    assert shown(at.subheader[0].value) == f"demo / {first.path}"
+    assert at.caption[0].value.startswith(f"1 of {len(team.sounds)} in my work")
+    assert "**Your work on this sound: ◐ in progress**" in [shown(m.value) for m in at.markdown]
+    assert state_of(team, "hal", first.id) is AssignmentState.IN_PROGRESS
+    assert state_of(team, "mario", first.id) is AssignmentState.TO_DO  # hal opening it is not mario's work
+
+
+def test_done_submits_and_opens_the_next_sound(team):
+    at = page_for("hal")
+    at.button(key="team_done").click().run()
+    assert not at.exception
+    assert f"Submitted {team.sounds[0].path} for review." in [shown(s.value) for s in at.success]
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[1].path}"
+    assert state_of(team, "hal", team.sounds[0].id) is AssignmentState.SUBMITTED
+    assert state_of(team, "hal", team.sounds[1].id) is AssignmentState.IN_PROGRESS
+    table = my_table(at)
+    assert list(table["state"])[:2] == ["◐ in progress", "○ to do"]  # in progress first, the submitted one at the end
+    assert list(table["state"])[-1] == "● submitted"
+    at.button(key="nav_next").click().run()  # "Next in my work"
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[2].path}"
+    at.query_params["sound"] = team.sounds[0].id
+    at.run()
+    assert "**Your work on this sound: ● submitted**" in [shown(m.value) for m in at.markdown]
+    assert not [b for b in at.button if b.key == "team_done"]  # nothing left to submit
+
+
+def test_an_annotator_sees_only_their_own_regions_until_review(team):
+    sound = team.sounds[0].id
+    annotate(team, "hal", sound, 0.1, 0.4, ("kick",))
+    annotate(team, "mario", sound, 0.2, 0.5, ("snare",))
+    at = page_for("hal", sound_id=sound)
+    assert list(at.dataframe(key="annotations_table").value["by"]) == ["hal"]
+    at = page_for("mario", sound_id=sound)
+    assert list(at.dataframe(key="annotations_table").value["tags"]) == ["snare"]
+
+
+def test_a_returned_sound_shows_the_reviewers_comment_and_comes_first(team):
+    sound = team.sounds[3]
+    annotate(team, "hal", sound.id, 0.1, 0.4)
+    with team.earmark.db.write() as session:
+        queue.submit(session, team.people["hal"], sound.id)
+    with team.earmark.db.write() as session:
+        admin = session.scalar(select(User).where(User.user_name == "admin"))
+        review.return_work(session, admin, sound.id, "hal", "The second kick at 0.6 s is missing.")
+    at = page_for("hal")
+    assert shown(at.subheader[0].value) == f"demo / {sound.path}"  # returned work opens first
+    assert [shown(w.value) for w in at.warning] == ["Returned by the reviewer: The second kick at 0.6 s is missing."]
+    assert list(my_table(at)["reviewer's comment"])[0] == "The second kick at 0.6 s is missing."
+    assert state_of(team, "hal", sound.id) is AssignmentState.IN_PROGRESS  # opened again
+
+
+def test_a_deep_link_to_a_sound_not_assigned_is_refused_in_one_sentence(team, local_earmark):
+    make_user(local_earmark.db, "ines")
+    with local_earmark.db.write() as session:
+        admin = session.scalar(select(User).where(User.user_name == "admin"))
+        assign(session, admin, AssignRequest(CatalogueQuery(dataset="demo"), ("ines",), per_sound=1))  # nothing left
+    at = page_for("ines", sound_id=team.sounds[0].id)
+    assert [shown(e.value) for e in at.error] == [
+        f"Sound {team.sounds[0].id} is not in your work: in the demo dataset you see the sounds assigned to you."]
+
+
+def test_active_seconds_the_waveform_reports_are_added_to_that_sound_only(team):
+    sound, other = team.sounds[0].id, team.sounds[1].id
+    hal = team.people["hal"]
+    team_ui.open_work(team.earmark, hal, sound)
+    team_ui.add_time(team.earmark, hal, sound, Asked(active={"seconds": 30, "sound_id": sound}))
+    team_ui.add_time(team.earmark, hal, sound, Asked(active={"seconds": 12, "sound_id": other}))  # the page moved on
+    team_ui.add_time(team.earmark, hal, sound, Asked())
+    with team.earmark.db.read() as session:
+        assert queue.work_on(session, hal, sound).active_seconds == 30
+        assert queue.work_on(session, hal, other).active_seconds == 0
+    assert team_ui.done_asked(Asked(done={"seconds": 7, "sound_id": sound}), sound) == 7.0
+    assert team_ui.done_asked(Asked(done={"seconds": 7, "sound_id": other}), sound) is None
+
+
+def test_any_sound_leaves_my_work_for_the_dataset_queue(team):
+    at = page_for("hal")
+    at.segmented_control(key="annotate_source").set_value("Any sound").run()
+    assert not at.exception
+    assert at.caption[0].value.startswith("1 of ") and "in the queue" in at.caption[0].value
+    assert not [e for e in at.expander if "assigned to you" in e.label]
