@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -378,4 +379,16 @@ class Assignment(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"), nullable=True)
     comment: Mapped[OptText]  # the reviewer's, when they return the work
     times_returned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # for the returned share
+    date_created: Mapped[Created]
+
+
+class VoiceEmbedding(Base):
+    """A sound's voice embedding from one encoder version (core/jobs/voices.py): float32 bytes, written by the
+    speaker-check analyzer with an upsert (migration 0014)."""
+
+    __tablename__ = "voice_embeddings"
+
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     date_created: Mapped[Created]
