@@ -33,8 +33,11 @@ mode = st.radio("What to download", ["subset", "splits"], horizontal=True, key="
                 format_func=lambda m: {"subset": "A random or balanced subset",
                                        "splits": "Every matching sound, split into train / dev / test"}[m])
 splitting = mode == "splits"
-count_col, seed_col, new_seed_col = st.columns([1, 1, 1])
-count = "1" if splitting else count_col.text_input("How many sounds", value="10", key="dl_count")
+if splitting:  # every matching sound: no count
+    count, (seed_col, new_seed_col) = "1", st.columns([2, 1])
+else:
+    count_col, seed_col, new_seed_col = st.columns([1, 1, 1])
+    count = count_col.text_input("How many sounds", value="10", key="dl_count")
 state.setdefault("dl_seed", default_seed())
 if new_seed_col.button("New random seed", key="dl_new_seed", width="stretch"):
     state["dl_seed"] = default_seed()

@@ -43,3 +43,35 @@ def test_filter_then_one_click_downloads_the_zip(page, server, tmp_path):
     rows = list(csv.DictReader(io.StringIO(zf.read("metadata.csv").decode())))
     assert len(rows) == 4 and {r["gender"] for r in rows} == {"f"}
     assert sorted(r["file_name"] for r in rows) == sorted(n for n in zf.namelist() if n.startswith("audio/"))
+
+
+def test_splits_in_one_click_keep_speakers_apart(page, server, tmp_path):
+    """Splits on the Download page in a real browser: the options a person sets, the sentence they read, one click,
+    and a ZIP whose folders keep each speaker on one side."""
+    import json
+
+    from playwright.sync_api import expect
+
+    assert server.cli("demo", "--quiet").returncode == 0
+    e2e_log_in(page, server)
+    page.goto(f"{server}/Download?dataset=demo")
+    page.get_by_text("Every matching sound, split into train / dev / test").click()
+    e2e_settle(page)
+    shares = page.get_by_role("textbox", name="Splits and their shares")
+    shares.fill("train=0.5,test=0.5")
+    shares.press("Tab")
+    e2e_settle(page)
+    expect(page.get_by_text(re.compile(r"^All 32 sounds in train / test, one folder each"))).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download all 32 sounds as a ZIP").click()
+    download = download_info.value
+    assert download.suggested_filename == "demo-train-test.zip"
+    download.save_as(tmp_path / "splits.zip")
+    zf = zipfile.ZipFile(tmp_path / "splits.zip")
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["split"]["group_by"] == ["speaker_id"] and manifest["leakage"]["groups_across_splits"]["count"] == 0
+    sides: dict[str, set[str]] = {}
+    for split in ("train", "test"):
+        for row in csv.DictReader(io.StringIO(zf.read(f"{split}/metadata.csv").decode())):
+            sides.setdefault(row["speaker_id"], set()).add(split)
+    assert len(sides) > 1 and all(len(s) == 1 for s in sides.values())
