@@ -16,6 +16,7 @@ from earmark_client.models import (
     FINISHED,
     AnalyzerList,
     AnalyzerOut,
+    AnnotationImport,
     AnnotationOut,
     Answer,
     FileList,
@@ -219,6 +220,23 @@ class Client:
         body = {key: suggestion[key] for key in ("source", "start_seconds", "end_seconds", "tags", "text")}
         sound_id = suggestion["sound"].rsplit("/", 1)[-1]
         return self._post(AnnotationOut, f"/sounds/{sound_id}/suggestions", body | {"accepted_id": accepted_id})
+
+    def import_annotations(self, paths: Iterable[str | Path], *, dataset: str, format: str | None = None,
+                           as_suggestions: bool = False, bot: str | None = None) -> AnnotationImport:
+        """Import annotation files made in other tools (RTTM, TextGrid, Audacity labels, ELAN, CSV, Label Studio JSON,
+        NeMo manifests, a Kaldi folder) into ``dataset``: a folder is sent whole, its files named under its name. Each
+        row left out is in ``problems``; a file that is not its format at all raises :class:`BadRequest`, nothing
+        written. ``as_suggestions``: as the featurebot bot-``bot``'s suggestions."""
+        files = []
+        for given in paths:
+            path = Path(given)
+            if path.is_dir():
+                files += [(f"{path.name}/{f.relative_to(path).as_posix()}", f.read_bytes())
+                          for f in sorted(path.rglob("*")) if f.is_file()]
+            else:
+                files.append((path.name, path.read_bytes()))
+        form = _params({"dataset": dataset, "format": format, "as_suggestions": "true" if as_suggestions else None, "bot": bot})
+        return self._send(AnnotationImport, "POST", "/annotations/import", files=[("files", f) for f in files], data=form)
 
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._fetch(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end})).content

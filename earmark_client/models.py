@@ -255,7 +255,32 @@ class JobResults(Answer):
     sounds: list[ResultSound]
 
 
+class ImportedFile(Answer):
+    file: str
+    format: str
+    rows: int
+
+
+class ImportProblem(Answer):
+    file: str
+    where: str
+    reason: str
+    message: str
+
+
+class AnnotationImport(Answer):
+    """What Client.import_annotations did: rows written, rows already there, and each row left out."""
+
+    files: list[ImportedFile]
+    imported: int
+    already: int
+    author: str
+    problems: list[ImportProblem]
+    summary: str
+
+
 # The answers above, each the same as the server's model of the same name (tests/test_client_package.py).
 MIRRORED: tuple[type[Answer] | type[StrEnum], ...] = (
     JobState, Health, Totals, UserOut, SoundOut, AnnotationOut, Deleted, Peaks, TagAdded, FileRecord, Uploaded,
-    FileList, ParamOut, AnalyzerOut, AnalyzerList, JobOut, JobList, ResultAnnotation, ResultSound, JobResults)
+    FileList, ParamOut, AnalyzerOut, AnalyzerList, JobOut, JobList, ResultAnnotation, ResultSound, JobResults,
+    ImportedFile, ImportProblem, AnnotationImport)

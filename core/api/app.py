@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Mount, Route
 
 from core import __version__
+from core.api import annotation_imports, files, guards, jobs, sounds, subsets, users
 from core.api import annotations as annotation_routes  # not `annotations`: the __future__ import
-from core.api import files, guards, jobs, sounds, subsets, users
 from core.api.deps import PREFIX, App, Caller
 from core.api.errors import error_response, validation_message
 from core.api.models import AUTHENTICATED, Health, Totals
@@ -97,7 +97,7 @@ def create_app() -> FastAPI:
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
     routers = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
-               subsets.router, subsets.links)
+               subsets.router, subsets.links, annotation_imports.router)
     for router in routers:
         api.include_router(router)
     api.state.methods_by_path = _methods_by_path(api, routers)

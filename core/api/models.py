@@ -391,3 +391,29 @@ class ResultSound(BaseModel):
 class JobResults(BaseModel):
     job: JobOut
     sounds: list[ResultSound]
+
+
+# -- annotations in (core/annotations/imports/) -------------------------------------------------------------
+
+class ImportedFile(BaseModel):
+    file: str = Field(description="the file's name as sent (a Kaldi folder: its segments or text file)")
+    format: str = Field(description="the format it was read as: rttm, textgrid, audacity, eaf, csv, labelstudio, nemo or kaldi")
+    rows: int = Field(description="annotation rows read from it (rows of one segment, as RTTM's line per label, count once)")
+
+
+class ImportProblem(BaseModel):
+    file: str
+    where: str = Field(description="line 12, tier 'words', interval at 1.250 s, task 7, region r2, ...")
+    reason: str
+    message: str = Field(description="file, where and reason in one sentence")
+
+
+class AnnotationImport(BaseModel):
+    """What an import did: every row read went in, was there already, or is a problem (the rest went in)."""
+
+    files: list[ImportedFile]
+    imported: int = Field(description="annotations written")
+    already: int = Field(description="rows the same author had already (an identical annotation), left out")
+    author: str = Field(description="whose annotations they are: the caller, or bot-<name> for suggestions")
+    problems: list[ImportProblem]
+    summary: str = Field(description="the above in one line")

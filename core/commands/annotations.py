@@ -1,0 +1,72 @@
+"""``python -m core annotations import FILE... --dataset D [--as-suggestions [--bot NAME]] [--format F]``: annotations
+made in other tools into a dataset (core/annotations/imports/). A folder given is read whole (a Kaldi data folder,
+a folder of TextGrids). Each row left out is one line on stderr naming its file, place and reason; the summary is
+one line on stdout. Exit 0 once the import ran (rows left out or not), 1 when it was refused (nothing written)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.accounts.users import UserService
+from core.annotations.imports.detect import FORMATS, ImportFile
+from core.annotations.imports.service import import_annotations
+from core.context import open_earmark
+from core.errors import ValidationError
+from core.store.config import settings
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("annotations", help="annotations made in other tools")
+    actions = group.add_subparsers(dest="annotations_command", required=True, metavar="ACTION")
+    load = actions.add_parser("import", help="import RTTM, TextGrid, Audacity, ELAN, CSV, Label Studio JSON, NeMo or "
+                                             "Kaldi annotations into a dataset (a bad row is named and left out)")
+    load.add_argument("files", nargs="+", metavar="FILE", help="annotation files, or folders of them (a Kaldi data folder)")
+    load.add_argument("--dataset", required=True, help="the dataset whose sounds they are on")
+    load.add_argument("--format", choices=FORMATS, help="the files' format (default: told by name and content)")
+    load.add_argument("--as-suggestions", action="store_true", help="as a featurebot's suggestions for people to review")
+    load.add_argument("--bot", default="import", help="the featurebot's name with --as-suggestions (account bot-NAME)")
+    load.add_argument("--user", help="whose annotations they become (default: an active administrator)")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(func=cmd_import)
+
+
+def _files(paths: list[str]) -> list[ImportFile]:
+    """The files named, a folder's files (its relative paths kept under the folder's name) in name order."""
+    found: list[ImportFile] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            found += [ImportFile(f"{path.name}/{f.relative_to(path).as_posix()}", f.read_bytes())
+                      for f in sorted(path.rglob("*")) if f.is_file()]
+        elif path.is_file():
+            found.append(ImportFile(given, path.read_bytes()))
+        else:
+            raise ValidationError("file", f"{given} does not exist.")
+    return found
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.cli import _operator  # the command line acts as the server's operator (core/cli.py)
+
+    files = _files(args.files)
+    earmark = open_earmark(settings())
+    with earmark.db.read() as session:
+        users = UserService(session)
+        actor = users.by_name(args.user) if args.user else _operator(users)
+    bars: list[tqdm] = []
+    try:
+        report = import_annotations(
+            earmark.db, actor, args.dataset, files, fmt=args.format, as_suggestions=args.as_suggestions, bot=args.bot,
+            on_plan=lambda rows: bars.append(tqdm(total=rows, unit="row", desc=f"import into {args.dataset}", disable=args.quiet)),
+            progress=lambda rows: bars[0].update(rows))
+    finally:
+        for bar in bars:
+            bar.close()
+    for problem in report.problems:
+        print(f"left out: {problem}", file=sys.stderr)
+    print(f"{report.line()}.")
+    return 0
