@@ -1,5 +1,5 @@
 """ELAN ``.eaf`` files, written with pympi-ling: ``eaf/<stem>.eaf`` per annotated sound in the split's folder,
-linked to its audio (``../audio/<name>``, a relative media URL).
+linked to its audio by a relative media URL (``../audio/<name>``, one ``..`` more per folder of the stem).
 
 Tiers per tag and person (``<tag> (<person>)``, the person its participant), and each person's transcripts in
 ``text (<person>)`` beside their tags, so a tagged segment keeps its text. ELAN's time-aligned tiers cannot
@@ -9,6 +9,7 @@ left out unless asked; asked for, their person is the suggesting analyzer (``sou
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 
 from pympi import Elan
@@ -61,5 +62,6 @@ def _mimetype(path: str) -> str:
 
 def write(target: Target, folder: str, sounds: Iterable[tuple[str, list[Annotation], str]], authors: dict[str, str]) -> list[Written]:
     """``sounds``: (stem, kept annotations, audio path relative to the split's folder) of each sound."""
-    return [write_file(target, f"{folder}eaf/{stem}.eaf", document(annotations, authors, f"../{media}"))
+    return [write_file(target, f"{folder}eaf/{stem}.eaf",
+                       document(annotations, authors, posixpath.relpath(media, posixpath.dirname(f"eaf/{stem}.eaf"))))
             for stem, annotations, media in sounds if annotations]

@@ -26,12 +26,9 @@ def _safe(text: str) -> str:
     return _SPACE.sub("_", text.strip()) or "_"
 
 
-def _clip(unit: Unit) -> bool:
-    return unit.audio_path.startswith("clips/")
-
-
-def rec_id(unit: Unit) -> str:
-    return f"{_speaker(unit)}-{unit.key}" if _clip(unit) else unit.sound.id
+def rec_id(unit: Unit, offsets: bool) -> str:
+    """Offsets: the sound's file is the recording; clips: each unit's file is a recording of its own."""
+    return unit.sound.id if offsets else utt_id(unit)
 
 
 def _speaker(unit: Unit) -> str:
@@ -39,7 +36,7 @@ def _speaker(unit: Unit) -> str:
 
 
 def utt_id(unit: Unit) -> str:
-    return rec_id(unit) if _clip(unit) else f"{_speaker(unit)}-{unit.key}"
+    return f"{_speaker(unit)}-{unit.key}"
 
 
 def _wav_entry(path: str) -> str:
@@ -51,16 +48,16 @@ def _wav_entry(path: str) -> str:
     return f"sox {path} -t wav - |"
 
 
-def tables(units: Iterable[Unit]) -> dict[str, list[str]]:
-    """Each file's lines, sorted."""
+def tables(units: Iterable[Unit], offsets: bool) -> dict[str, list[str]]:
+    """Each file's lines, sorted; ``segments`` only with offsets (then every utterance has a line there)."""
     wav: dict[str, str] = {}
     segments, utt2spk, text = [], [], []
     spk2utt: dict[str, list[str]] = defaultdict(list)
     for unit in units:
-        wav[rec_id(unit)] = f"{rec_id(unit)} {_wav_entry(unit.audio_path)}"
-        utt = utt_id(unit)
-        if not _clip(unit):
-            segments.append(f"{utt} {rec_id(unit)} {unit.start or 0.0:.3f} {unit.end:.3f}")
+        rec, utt = rec_id(unit, offsets), utt_id(unit)
+        wav[rec] = f"{rec} {_wav_entry(unit.audio_path)}"
+        if offsets:
+            segments.append(f"{utt} {rec} {unit.start or 0.0:.3f} {unit.end:.3f}")
         utt2spk.append(f"{utt} {_speaker(unit)}")
         spk2utt[_speaker(unit)].append(utt)
         text.append(f"{utt} {' '.join(unit.text.split())}".rstrip())
@@ -71,6 +68,6 @@ def tables(units: Iterable[Unit]) -> dict[str, list[str]]:
     return files
 
 
-def write(target: Target, folder: str, units: Iterable[Unit]) -> list[Written]:
+def write(target: Target, folder: str, units: Iterable[Unit], offsets: bool) -> list[Written]:
     return [write_file(target, f"{folder}kaldi/{name}", "".join(line + "\n" for line in lines))
-            for name, lines in tables(units).items()]
+            for name, lines in tables(units, offsets).items()]

@@ -2,7 +2,7 @@
 ``Audio`` feature, named in the schema's ``huggingface`` metadata so ``datasets`` decodes it), then the unit's own
 fields and the sounds' metadata columns (a metadata column named like one of ours is kept as ``metadata.<name>``).
 
-Rows go out in row groups of at most ROW_GROUP_BYTES of audio (or ROW_GROUP_ROWS rows) and a shard closes once it
+Rows go out in row groups of at most ROW_GROUP_BYTES of audio (or the shard size, or ROW_GROUP_ROWS rows) and a shard closes once it
 passes the shard size, so memory holds one row group whatever the export's size. Shards are
 ``parquet/shard-00000.parquet``, ``-00001``, ... in the split's folder.
 """
@@ -59,7 +59,7 @@ class ParquetWriter:
             row |= {self.renamed[k]: v for k, v in metadata.items() if k in self.renamed}
             self.rows.append(row)
             self.buffered += len(data)
-            if self.buffered >= ROW_GROUP_BYTES or len(self.rows) >= ROW_GROUP_ROWS:
+            if self.buffered >= min(ROW_GROUP_BYTES, self.shard_bytes) or len(self.rows) >= ROW_GROUP_ROWS:
                 self._flush()
 
     def _flush(self) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from core import __version__
 from core.export.formats import eaf, kaldi, lhotse, nemo
 from core.export.formats.audiofiles import AudioFilesWriter
-from core.export.formats.options import REFERENCING, FormatOptions, check_options, parse_formats
+from core.export.formats.options import REFERENCING, FormatOptions, Segments, check_options, parse_formats
 from core.export.formats.parquet import ParquetWriter
 from core.export.formats.sources import SoundAudio
 from core.export.formats.target import Target, Written, check_target, write_file
@@ -91,7 +91,7 @@ def _write_plan(plan: ExportPlan, storage: Storage, target: Target, folder: str,
         raise
     for writer in writers.values():
         files += writer.close()
-    files += _referencing(plan, target, folder, training, done)
+    files += _referencing(plan, target, folder, training, options, done)
     if zip_formats:
         files.append(_zip(plan, storage, target, folder))
     gone = {s.id for s in done.gone}
@@ -139,14 +139,15 @@ def _stream(plan: ExportPlan, storage: Storage, writers: dict[str, _AudioWriter]
     return done
 
 
-def _referencing(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...], done: _Pass) -> list[Written]:
+def _referencing(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...], options: FormatOptions,
+                 done: _Pass) -> list[Written]:
     files: list[Written] = []
     if "nemo" in training:
         files += nemo.write(target, folder, (unit for unit, _ in done.units))
     if "lhotse" in training:
         files += lhotse.write(target, folder, done.units)
     if "kaldi" in training:
-        files += kaldi.write(target, folder, (unit for unit, _ in done.units))
+        files += kaldi.write(target, folder, (unit for unit, _ in done.units), options.segments is Segments.OFFSETS)
     if "eaf" in training:
         files += eaf.write(target, folder, _eaf_sounds(plan, done), plan.authors)
     return files
