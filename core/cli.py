@@ -27,6 +27,7 @@ from core.catalogue.search import CatalogueQuery, parse_where
 from core.catalogue.sounds import SoundFilter, SoundService, delete_dataset
 from core.catalogue.stats import catalogue_stats, human_bytes, human_duration, storage_parts
 from core.catalogue.tags import clean_tags
+from core.commands import agreement as agreement_commands
 from core.commands import annotations as annotation_commands
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, ValidationError
@@ -59,7 +60,7 @@ from core.store.paging import PageRequest
 from core.store.sources import parse_source
 
 # Commands kept in their own modules (core/commands/), one per domain; each adds its parsers.
-COMMAND_GROUPS: tuple = (annotation_commands,)
+COMMAND_GROUPS: tuple = (annotation_commands, agreement_commands)
 
 
 def _earmark() -> Earmark:

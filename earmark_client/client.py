@@ -14,6 +14,7 @@ import httpx2 as httpx
 
 from earmark_client.models import (
     FINISHED,
+    AgreementOut,
     AnalyzerList,
     AnalyzerOut,
     AnnotationImport,
@@ -316,6 +317,13 @@ class Client:
     def job_results(self, job_id: str) -> list[ResultSound]:
         """Per sound the job did: its id, dataset, path, the suggestions it made (``annotations``) and ``fields``."""
         return self._get(JobResults, f"/jobs/{job_id}/results").sounds
+
+    # -- a labelling team ---------------------------------------------------------------------------------
+    def agreement(self, dataset: str) -> AgreementOut:
+        """How far the people annotating ``dataset`` agree: segment F1, start and end deviation (ms), kappa per tag
+        and word error rate, for all pairs of people (``overall``), each pair, each person against the gold version
+        and per tag; ``worst`` the sounds of least agreement. For those who may review the dataset."""
+        return self._get(AgreementOut, "/agreement", dataset=dataset)
 
     def cancel_job(self, job_id: str) -> JobOut:
         return self._send(JobOut, "POST", f"/jobs/{job_id}/cancel")

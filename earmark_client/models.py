@@ -284,3 +284,56 @@ MIRRORED: tuple[type[Answer] | type[StrEnum], ...] = (
     JobState, Health, Totals, UserOut, SoundOut, AnnotationOut, Deleted, Peaks, TagAdded, FileRecord, Uploaded,
     FileList, ParamOut, AnalyzerOut, AnalyzerList, JobOut, JobList, ResultAnnotation, ResultSound, JobResults,
     ImportedFile, ImportProblem, AnnotationImport)
+
+
+# -- agreement figures (Client.agreement; core/team/agreement.py on the server) ------------------------------
+
+class AgreementTag(Answer):
+    tag: str
+    regions_first: int
+    regions_second: int
+    matched: int
+    segment_f1: float | None
+    start_ms: float | None
+    end_ms: float | None
+    kappa: float | None
+
+
+class AgreementFigures(Answer):
+    sounds: int
+    regions_first: int
+    regions_second: int
+    matched: int
+    segment_f1: float | None
+    start_ms: float | None
+    end_ms: float | None
+    wer: float | None
+    transcripts: int
+    kappa: dict[str, float | None]
+    tags: list[AgreementTag]
+
+
+class AgreementPair(AgreementFigures):
+    first: str
+    second: str  # a user name, or "(gold)" for the reviewer's accepted version
+
+
+class AgreementSound(AgreementPair):
+    sound_id: str
+    path: str
+
+
+class AgreementOut(Answer):
+    """What Client.agreement returns: all pairs of people pooled (``overall``), each pair, each person against
+    gold, and the sounds where two people agree least (``worst``)."""
+
+    dataset: str
+    sounds: int
+    people: list[str]
+    overall: AgreementFigures
+    pairs: list[AgreementPair]
+    gold: list[AgreementPair]
+    worst: list[AgreementSound]
+
+
+MIRRORED += (AgreementTag, AgreementFigures, AgreementPair, AgreementSound, AgreementOut)

@@ -4,21 +4,32 @@ who never overlap, one person only, no tags), machine suggestions left out, and 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import update
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
+from core.accounts import credentials as apiauth
 from core.annotations.service import AnnotationService
+from core.api import deps
+from core.api.app import routes
 from core.catalogue.sounds import SoundService
 from core.context import Earmark
+from core.errors import NotFound
 from core.store.db import Database
 from core.store.models import Annotation, User
 from core.team import matching
 from core.team.agreement import GOLD, agreement, rows, sound_figures
 from tests.conftest import make_user
+from tests.test_core_api import basic
+from tests.test_core_cli import run, with_path
 
 TEN_SECONDS = 10.0
 
@@ -152,18 +163,21 @@ def test_people_who_never_overlap_one_person_only_and_no_tags(db, people):
     _regions(db, alice, apart, (0.0, 1.0, ["speech"]))
     _regions(db, bob, apart, (5.0, 6.0, ["speech"]))
     alone = _sound(people.earmark, owner, "edges", "alone.wav")
+    _sound(people.earmark, owner, "silent", "nobody.wav")
     _regions(db, alice, alone, (0.0, 1.0, ["speech"]), (2.0, 3.0, ["speech"]))
     untagged = _sound(people.earmark, owner, "untagged", "plain.wav")
     _regions(db, alice, untagged, (0.0, 2.0, [], "hello world"), (3.0, 4.0, [], "again"))  # transcripts, no tags
     _regions(db, bob, untagged, (0.0, 2.0, [], "hello word"))
     with db.read() as session:
-        edges, plain, empty = agreement(session, "edges"), agreement(session, "untagged"), agreement(session, "nothing")
+        edges, plain, silent = agreement(session, "edges"), agreement(session, "untagged"), agreement(session, "silent")
+        with pytest.raises(NotFound, match="There is no dataset 'nothing'."):
+            agreement(session, "nothing")
     figures = edges.overall
     assert edges.sounds == 1  # the sound alice alone annotated is not compared
     assert (figures.matched, figures.segment_f1, figures.start_ms, figures.end_ms, figures.wer) == (0, 0.0, None, None, None)
     assert figures.kappa["speech"] == pytest.approx(_kappa(100, 100, 0, 1000))  # < 0: less than chance
+    assert (silent.sounds, silent.people, silent.pairs, silent.overall.segment_f1, silent.overall.tags) == (0, (), (), None, ())
     assert (plain.overall.segment_f1, plain.overall.start_ms, plain.overall.wer, plain.overall.tags) == (pytest.approx(2 / 3), 0.0, 0.5, ())
-    assert (empty.sounds, empty.people, empty.pairs, empty.overall.segment_f1, empty.overall.tags) == (0, (), (), None, ())
 
 
 def test_machine_suggestions_and_featurebots_are_left_out(db, people):
@@ -206,3 +220,65 @@ def test_rows_are_one_per_scope_pair_and_tag(db, people):
         ("dataset", "", "", ""), ("dataset", "", "", "music"), ("dataset", "", "", "speech"),
         ("pair", "alice", "bob", ""), ("pair", "alice", "bob", "music"), ("pair", "alice", "bob", "speech")]
     assert table[0]["segment_f1"] == pytest.approx(4 / 6) and table[2]["kappa"] == pytest.approx(0.42 / 0.47)
+
+
+# -- the command line and the HTTP API -------------------------------------------------------------------------------
+
+
+def test_the_command_line_prints_the_table_and_the_json(db, people):
+    _hand_example(db, people)
+    table = run("agreement", "--dataset", "birds", env=with_path())
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "Agreement on dataset 'birds': 1 sound annotated by two or more people (or a person and gold)."
+    pair = next(line for line in lines if line.startswith("alice ~ bob"))
+    assert pair.split()[3:11] == ["1", "3", "3", "2", "0.667", "250", "400", "0.333"]
+    assert "music 0.000, speech 0.894" in pair
+    speech = next(line for line in lines if line.startswith("speech "))
+    assert speech.split() == ["speech", "2", "3", "2", "0.800", "250", "400", "0.894"]
+
+    answer = json.loads(run("agreement", "--dataset", "birds", "--json", env=with_path()).stdout)
+    [pair_json] = answer["pairs"]
+    assert (pair_json["first"], pair_json["second"]) == ("alice", "bob")
+    assert pair_json["segment_f1"] == pytest.approx(2 / 3) and pair_json["start_ms"] == pytest.approx(250)
+    assert pair_json["end_ms"] == pytest.approx(400) and pair_json["wer"] == pytest.approx(1 / 3)
+    assert pair_json["kappa"] == {"music": pytest.approx(0.0), "speech": pytest.approx(0.42 / 0.47)}
+    assert answer["overall"]["segment_f1"] == pytest.approx(2 / 3) and answer["people"] == ["alice", "bob"]
+
+    unknown = run("agreement", "--dataset", "nope", env=with_path())
+    assert (unknown.returncode, unknown.stderr.strip(), unknown.stdout) == (1, "error: There is no dataset 'nope'.", "")
+    assert run("agreement", env=with_path()).returncode == 2
+
+
+@pytest.fixture
+def api(local_earmark):
+    deps.earmark.cache_clear()
+    apiauth.BASIC_CACHE.entries.clear()
+    return TestClient(Starlette(routes=routes()))
+
+
+def test_the_api_answers_those_who_may_review_in_json_and_csv(api, db, people):
+    _hand_example(db, people)
+    make_user(db, "root", admin=True)
+    for reviewer in ("owner", "root"):
+        answer = api.get("/api/v1/agreement", params={"dataset": "birds"}, headers=basic(reviewer))
+        assert answer.status_code == 200, answer.text
+        [pair] = answer.json()["pairs"]
+        assert (pair["first"], pair["second"], pair["matched"]) == ("alice", "bob", 2)
+        assert pair["segment_f1"] == pytest.approx(2 / 3) and pair["kappa"]["speech"] == pytest.approx(0.42 / 0.47)
+        assert answer.json()["worst"][0]["path"] == "one.wav"
+    table = api.get("/api/v1/agreement", params={"dataset": "birds", "format": "csv"}, headers=basic("owner"))
+    assert table.status_code == 200 and table.headers["content-type"].startswith("text/csv")
+    assert table.headers["content-disposition"] == 'attachment; filename="agreement-birds.csv"'
+    read = list(csv.DictReader(io.StringIO(table.text)))
+    speech = next(r for r in read if (r["scope"], r["tag"]) == ("pair", "speech"))
+    assert (speech["first"], speech["second"], speech["matched"], float(speech["segment_f1"])) == ("alice", "bob", "2", 0.8)
+    assert float(speech["kappa"]) == pytest.approx(0.42 / 0.47) and speech["wer"] == ""
+
+    refused = api.get("/api/v1/agreement", params={"dataset": "birds"}, headers=basic("alice"))
+    assert refused.status_code == 403 and "review" in refused.json()["error"]
+    missing = api.get("/api/v1/agreement", params={"dataset": "nope"}, headers=basic("root"))
+    assert (missing.status_code, missing.json()) == (404, {"error": "No dataset 'nope'."})
+    assert api.get("/api/v1/agreement", headers=basic("root")).status_code == 400
+    assert api.get("/api/v1/agreement", params={"dataset": "birds", "format": "xml"}, headers=basic("root")).status_code == 400
+    assert api.get("/api/v1/agreement", params={"dataset": "birds"}).status_code == 401

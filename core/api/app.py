@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Mount, Route
 
 from core import __version__
+from core.api import agreement as agreement_routes
 from core.api import annotation_imports, files, guards, jobs, sounds, subsets, users
 from core.api import annotations as annotation_routes  # not `annotations`: the __future__ import
 from core.api.deps import PREFIX, App, Caller
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
 
     routers = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
                subsets.router, subsets.links, annotation_imports.router)
+    routers += (agreement_routes.router,)
     for router in routers:
         api.include_router(router)
     api.state.methods_by_path = _methods_by_path(api, routers)

@@ -417,3 +417,57 @@ class AnnotationImport(BaseModel):
     author: str = Field(description="whose annotations they are: the caller, or bot-<name> for suggestions")
     problems: list[ImportProblem]
     summary: str = Field(description="the above in one line")
+
+
+# -- agreement figures (core/team/agreement.py, core/api/agreement.py) --------------------------------------
+
+class AgreementTag(BaseModel):
+    """Agreement on one tag: segment F1 among the regions carrying it, their deviations, and frame kappa."""
+
+    tag: str
+    regions_first: int
+    regions_second: int
+    matched: int
+    segment_f1: float | None = Field(description="2 x matched / (regions_first + regions_second); null without regions")
+    start_ms: float | None = Field(description="mean absolute start difference of matched segments; null without matches")
+    end_ms: float | None
+    kappa: float | None = Field(description="Cohen's kappa on 10 ms frames; null where undefined")
+
+
+class AgreementFigures(BaseModel):
+    """Two sides' agreement over ``sounds`` sounds: overall (tags aside), ``kappa`` per tag, and ``tags``."""
+
+    sounds: int
+    regions_first: int
+    regions_second: int
+    matched: int
+    segment_f1: float | None
+    start_ms: float | None
+    end_ms: float | None
+    wer: float | None = Field(description="word error rate between matched transcripts (reference: gold, or the first)")
+    transcripts: int = Field(description="matched pairs of transcripts the wer is over")
+    kappa: dict[str, float | None]
+    tags: list[AgreementTag]
+
+
+class AgreementPair(AgreementFigures):
+    first: str = Field(description="a user name")
+    second: str = Field(description="a user name, or (gold) for the reviewer's accepted version")
+
+
+class AgreementSound(AgreementPair):
+    sound_id: str
+    path: str
+
+
+class AgreementOut(BaseModel):
+    """A dataset's agreement: all pairs of people pooled (``overall``), each pair, each person against gold, and
+    the sounds where two people agree least (``worst``, lowest segment F1 first)."""
+
+    dataset: str
+    sounds: int = Field(description="sounds annotated by two or more people, or by a person and gold")
+    people: list[str]
+    overall: AgreementFigures
+    pairs: list[AgreementPair]
+    gold: list[AgreementPair]
+    worst: list[AgreementSound]

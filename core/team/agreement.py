@@ -29,7 +29,9 @@ counts, not averaged from the per-sound figures.
 
 from __future__ import annotations
 
+import csv
 import heapq
+import io
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,9 +42,12 @@ import numpy as np
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from core.accounts.permissions import Action
 from core.catalogue.files import live
+from core.errors import NotFound
 from core.store.models import Annotation, AnnotationTag, Sound, User
 from core.team import matching
+from core.team.assignments import require_dataset
 
 GOLD = "(gold)"  # the gold version's name in the figures: no user name has parentheses (core/accounts/users.py)
 SOUND_BATCH = 2_000
@@ -404,8 +409,18 @@ def _sound_figures(pair: _Pair) -> SoundFigures:
     return SoundFigures(pair.sound.sound_id, pair.sound.path, pair.a.who, pair.b.who, pair.tally.figures())
 
 
+def agreement_for(session: Session, actor: User, dataset: str) -> Agreement:
+    """The dataset's figures for ``actor``, who must be one who may review it (core/accounts/permissions.py): the
+    figures name people and show where each disagrees."""
+    require_dataset(session, actor, Action.REVIEW, dataset)
+    return agreement(session, dataset)
+
+
 def agreement(session: Session, dataset: str, worst: int = WORST) -> Agreement:
-    """The dataset's agreement figures (see the module's docstring), read in batches of sounds."""
+    """The dataset's agreement figures (see the module's docstring), read in batches of sounds. NotFound for a
+    dataset without sounds; a dataset no two people annotated a sound of has figures of None."""
+    if session.scalar(select(Sound.id).where(Sound.dataset == dataset).limit(1)) is None:
+        raise NotFound(f"There is no dataset {dataset!r}.")
     overall = Tally()
     pairs: dict[tuple[str, str], Tally] = {}
     gold: dict[str, Tally] = {}
@@ -457,5 +472,32 @@ def rows(result: Agreement) -> Iterable[dict[str, Any]]:
                    "wer": None}
 
 
+def figures_dict(figures: Figures) -> dict[str, Any]:
+    """One set of figures as JSON: the overall ones, ``kappa`` per tag, and ``tags`` with each tag's figures."""
+    return {"sounds": figures.sounds, "regions_first": figures.regions_first, "regions_second": figures.regions_second,
+            "matched": figures.matched, "segment_f1": figures.segment_f1, "start_ms": figures.start_ms,
+            "end_ms": figures.end_ms, "wer": figures.wer, "transcripts": figures.transcripts, "kappa": figures.kappa,
+            "tags": [vars(tag).copy() for tag in figures.tags]}
+
+
+def as_dict(result: Agreement) -> dict[str, Any]:
+    """The whole result as JSON (the command line's --json and the API's answer)."""
+    return {"dataset": result.dataset, "sounds": result.sounds, "people": list(result.people),
+            "overall": figures_dict(result.overall),
+            "pairs": [{"first": p.first, "second": p.second, **figures_dict(p.figures)} for p in result.pairs],
+            "gold": [{"first": p.first, "second": p.second, **figures_dict(p.figures)} for p in result.gold],
+            "worst": [{"sound_id": w.sound_id, "path": w.path, "first": w.first, "second": w.second,
+                       **figures_dict(w.figures)} for w in result.worst]}
+
+
 CSV_COLUMNS = ("scope", "first", "second", "tag", "sounds", "regions_first", "regions_second", "matched",
                "segment_f1", "start_ms", "end_ms", "kappa", "wer")
+
+
+def as_csv(result: Agreement) -> str:
+    """:func:`rows` as CSV (a few rows per pair of people and tag: small whatever the dataset's size)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows(result))
+    return out.getvalue()
