@@ -139,8 +139,9 @@ def test_the_sidebar_and_home_offer_upload_only_to_who_may_upload(local_earmark,
     make_user(local_earmark.db, "pat", user_type, admin=admin)
     at = login(app_test(), "pat")
     everyone = ["Browse", "Annotate", "Download", "Jobs", "Users"]
-    assert page_links(at.sidebar) == ["Home"] + (["Upload"] if upload else []) + everyone
-    assert page_links(at.main) == (["Upload"] if upload else []) + everyone  # Home's own list, below the figures
+    team = ["Review", "Team"] if upload else []  # review and assign: dataset users (their own datasets) and admins
+    assert page_links(at.sidebar) == ["Home"] + (["Upload"] if upload else []) + everyone + team
+    assert page_links(at.main) == (["Upload"] if upload else []) + everyone + team  # Home's own list, below the figures
 
 
 def test_a_deactivated_account_is_logged_out_on_the_next_page_load(local_earmark):

@@ -161,3 +161,138 @@ def test_any_sound_leaves_my_work_for_the_dataset_queue(team):
     assert not at.exception
     assert at.caption[0].value.startswith("1 of ") and "in the queue" in at.caption[0].value
     assert not [e for e in at.expander if "assigned to you" in e.label]
+
+
+# -- the Review page -----------------------------------------------------------------------------------------
+
+REVIEW, TEAM = "pages/7_Review.py", "pages/8_Team.py"
+
+
+def submit(team, user, sound_id):
+    with team.earmark.db.write() as session:
+        queue.submit(session, team.people[user], sound_id)
+
+
+def as_admin(path, sound_id=None):
+    return page_for("admin", path, sound_id, password=ADMIN_PASSWORD)
+
+
+def people_rows(at):
+    table = next(d.value for d in at.dataframe if "annotator" in d.value.columns and "regions" in d.value.columns)
+    return {row["annotator"]: (row["state"], row["regions"]) for row in table.to_dict("records")}
+
+
+def test_review_takes_one_persons_set_into_gold_and_accepts(team):
+    sound = team.sounds[0]
+    annotate(team, "hal", sound.id, 0.1, 0.4, ("kick",))
+    annotate(team, "mario", sound.id, 0.12, 0.42, ("kick",))
+    annotate(team, "mario", sound.id, 0.6, 0.7, ("snare",))
+    submit(team, "hal", sound.id)
+    submit(team, "mario", sound.id)
+    at = as_admin(REVIEW)
+    assert "1 sound(s) waiting for review in demo" in expander_labels(at)
+    assert shown(at.subheader[0].value) == f"demo / {sound.path}"
+    assert people_rows(at) == {"hal": ("submitted", 1), "mario": ("submitted", 2), "Gold (what you accept)": ("", 0)}
+    at.selectbox(key="review_take_who").set_value("mario")
+    at.button(key="review_take").click().run()
+    assert "2 region(s) of mario taken into the gold version." in [shown(s.value) for s in at.success]
+    assert people_rows(at)["Gold (what you accept)"] == ("", 2)
+    at.button(key="review_accept").click().run()
+    assert not at.exception
+    assert f"Accepted {sound.path}: its gold version (2 region(s)) is now the dataset's truth." in [shown(s.value) for s in at.success]
+    assert (state_of(team, "hal", sound.id), state_of(team, "mario", sound.id)) == (AssignmentState.ACCEPTED,) * 2
+    assert "0 sound(s) waiting for review in demo" in expander_labels(at)
+    at = page_for("hal", sound_id=sound.id)  # accepted: everyone's regions are shown to its annotators
+    assert sorted(at.dataframe(key="annotations_table").value["by"]) == ["admin", "admin", "hal", "mario", "mario"]
+
+
+def test_review_returns_one_persons_work_with_a_comment_and_refuses_without_one(team):
+    sound = team.sounds[1]
+    annotate(team, "hal", sound.id, 0.1, 0.4)
+    annotate(team, "mario", sound.id, 0.1, 0.4)
+    submit(team, "hal", sound.id)
+    submit(team, "mario", sound.id)
+    at = as_admin(REVIEW, sound.id)
+    at.button(key="review_accept").click().run()
+    assert [shown(e.value) for e in at.error] == ["The sound has no gold version yet: take one person's regions or chosen "
+                                                  "ones first (or accept it as empty)."]
+    at.selectbox(key="review_return_who").set_value("hal")
+    at.button(key="review_return").click().run()
+    assert [shown(e.value) for e in at.error] == ["Say in a comment what the annotator should change."]
+    at.text_area(key="review_comment").input("The kick starts at 0.05 s, not 0.1 s.")
+    at.button(key="review_return").click().run()
+    assert f"Returned {sound.path} to hal with your comment." in [shown(s.value) for s in at.success]
+    assert people_rows(at)["hal"] == ("returned", 1) and people_rows(at)["mario"] == ("submitted", 1)
+    at = page_for("hal")
+    assert shown(at.subheader[0].value) == f"demo / {sound.path}"
+    assert [shown(w.value) for w in at.warning] == ["Returned by the reviewer: The kick starts at 0.05 s, not 0.1 s."]
+
+
+def test_people_without_the_reviewer_permission_are_not_offered_review_or_team(team):
+    from core.ui.shell import offered
+
+    assert {e.label for e in offered(team.people["hal"])} >= {"Annotate"}
+    assert not {e.label for e in offered(team.people["hal"])} & {"Review", "Team"}
+    at = page_for("hal", REVIEW)
+    assert [b.key for b in at.button] == ["logout_button"] and not at.dataframe
+    assert [w.value for w in at.warning] == ["Your account may not review and accept this dataset's annotations."]
+
+
+# -- the Team page: assign, progress, agreement ----------------------------------------------------------------
+
+@pytest.fixture
+def unassigned(local_earmark):
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    for name in ("ana", "ben"):
+        make_user(local_earmark.db, name)
+    with local_earmark.db.read() as session:
+        return SoundService(session, local_earmark.storage).list().items
+
+
+def test_team_page_assigns_then_shows_progress_and_agreement(local_earmark, unassigned):
+    from core.team import agreement
+
+    at = as_admin(TEAM)
+    assert at.selectbox(key="team_dataset").value == "demo"
+    at.multiselect(key="team_to").set_value(["ana", "ben"])
+    at.number_input(key="team_per_sound").set_value(2)
+    at.button(key="team_assign").click().run()
+    count = len(unassigned)
+    assert f"Assigned {count} sounds ({count} to several people): {2 * count} assignments (ana {count}, ben {count})." in [
+        shown(s.value) for s in at.success]
+    progress_rows = at.dataframe(key="team_progress").value if any(d.key == "team_progress" for d in at.dataframe) else \
+        next(d.value for d in at.dataframe if "annotator" in d.value.columns and "done" in d.value.columns)
+    assert list(progress_rows["annotator"]) == ["(whole batch)", "ana", "ben"]
+    assert list(progress_rows["assigned"]) == [2 * count, count, count] and list(progress_rows["done"]) == [0, 0, 0]
+
+    with local_earmark.db.write() as session:
+        users = {u.user_name: u for u in session.scalars(select(User))}
+        service = AnnotationService(session)
+        sound = unassigned[0].id
+        service.create(users["ana"], sound, start_seconds=0.0, end_seconds=0.4, tags=["kick"])
+        service.create(users["ben"], sound, start_seconds=0.1, end_seconds=0.5, tags=["kick"])  # IoU 0.6: matched
+        service.create(users["ana"], sound, start_seconds=0.6, end_seconds=0.8, tags=["snare"])  # ben missed it
+    at.run()
+    with local_earmark.db.read() as session:
+        expected = agreement.agreement(session, "demo")
+    assert expected.overall.segment_f1 == pytest.approx(2 * 1 / 3)
+    people_table = next(d.value for d in at.dataframe if "segment F1" in d.value.columns and "first" in d.value.columns)
+    assert people_table.iloc[0]["segment F1"] == pytest.approx(expected.overall.segment_f1)
+    assert list(people_table["first"]) == ["all pairs", "ana"] and list(people_table["second"]) == ["", "ben"]
+    worst = next(d.value for d in at.dataframe if "review" in d.value.columns)
+    assert list(worst["review"]) == [f"/Review?sound={sound}"]
+    metric = {m.label: m.value for m in at.metric}
+    assert metric["Segment F1 (all pairs)"] == "0.67" and metric["Mean start / end Δ"] == "100 / 100 ms"
+    csv_lines = agreement_csv(expected).splitlines()
+    assert csv_lines[0].startswith("scope,first,second,tag") and csv_lines[1].startswith("dataset,,,,1,2,1,1,0.66")
+
+
+def agreement_csv(result):
+    from core.ui.agreement import csv_text
+
+    return csv_text(result)
+
+
+def test_team_page_refuses_people_who_may_not_assign(team):
+    at = page_for("hal", TEAM)
+    assert not [b for b in at.button if b.key == "team_assign"]

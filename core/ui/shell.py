@@ -61,6 +61,9 @@ PAGES = (
     PageEntry("pages/5_Jobs.py", "Jobs", ":material/smart_toy:", "let analyzers pre-annotate and measure the sounds",
               Action.RUN_JOBS),
     PageEntry("pages/6_Users.py", "Users", ":material/person:", "your profile"),
+    PageEntry("pages/7_Review.py", "Review", ":material/fact_check:", "review submitted work and accept its gold version",
+              Action.REVIEW),
+    PageEntry("pages/8_Team.py", "Team", ":material/groups:", "hand out work, follow progress and agreement", Action.ASSIGN),
 )
 
 

@@ -1,7 +1,7 @@
-"""The Annotate page's part of a labelling team's work (issue 27): an annotator's work in order ("my work"), the
+"""The pages' part of a labelling team's work (issue 27): on Annotate, an annotator's work in order ("my work"), the
 state of the sound open, the reviewer's comment on a returned one, Done (a button, and D on the waveform) that
 submits the sound and opens the next, and the active seconds the waveform reports (core/ui/waveform ``Asked``)
-added through core/team/queue.py. The rules (who sees what, which change of state is allowed) are core/team's;
+added through core/team/queue.py; on Team, handing out a dataset's sounds. The rules (who sees what, which change of state is allowed) are core/team's;
 this module only shows them and turns their errors into messages (core/ui/shell.py ``run``).
 
 May import: core.team, core.store, core.ui and streamlit.
@@ -15,11 +15,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import select
 
+from core.accounts.permissions import Action
+from core.catalogue.sounds import SoundService
 from core.catalogue.stats import human_duration
 from core.context import Earmark
 from core.store.models import User
-from core.team import queue
+from core.team import queue, visibility
+from core.team.assignments import AssignRequest, assign
 from core.team.queue import WorkItem
 from core.team.states import OPEN, AssignmentState
 from core.ui import shell
@@ -173,3 +177,26 @@ def position(work: Sequence[WorkItem], sound_id: str) -> tuple[int, int]:
     """Where ``sound_id`` is in my work: (1-based place, count); (0, count) when it is not in it."""
     ids = [item.sound_id for item in work]
     return (ids.index(sound_id) + 1 if sound_id in ids else 0), len(ids)
+
+
+def datasets_to_assign(app: Earmark, user: User) -> list[str]:
+    """The datasets ``user`` may hand out (the role table: their own; administrators any)."""
+    with app.db.read() as session:
+        names = [name for name, _ in SoundService(session, app.storage).datasets()]
+        return [name for name in names if visibility.may(session, user, Action.ASSIGN, name)]
+
+
+def annotator_names(app: Earmark) -> list[str]:
+    """Active people (human accounts) who may be given work, by name."""
+    with app.db.read() as session:
+        return list(session.scalars(select(User.user_name).where(User.user_type == "human", User.is_active.is_(True))
+                                    .order_by(User.user_name)))
+
+
+def assign_sounds(app: Earmark, user: User, request: AssignRequest) -> str | None:
+    """Hand out the sounds; the summary line (core/team/assignments.py), or None (the error shown)."""
+    def hand_out() -> str:
+        with app.db.write() as session:
+            return assign(session, user, request).line()
+
+    return shell.run(hand_out)
