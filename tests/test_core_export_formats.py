@@ -261,18 +261,6 @@ def test_shards_close_at_their_size_and_a_missing_file_is_named_not_fatal(corpus
 
 # -- S3 -------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    try:
-        yield "http://{}:{}".format(*server.get_host_and_port())
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def s3_target(s3_server, monkeypatch):
     import boto3

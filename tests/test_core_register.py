@@ -44,18 +44,6 @@ SOURCE = {  # the user's bucket before Earmark is pointed at it
 }
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    try:
-        yield "http://{}:{}".format(*server.get_host_and_port())
-    finally:
-        server.stop()
-
-
 def _client(endpoint: str):
     import boto3
 
