@@ -1,4 +1,5 @@
-"""The Browse page's catalogue search: every filter, four sorts, keyset paging for each, facets.
+"""The Browse page's catalogue search: every filter, four sorts and any metadata field's number, keyset paging
+for each, facets.
 
 Paging is keyset on (sort value, id), never OFFSET, so page 10,000 costs what page 1 costs; the total is
 counted up to COUNT_CAP and shown as "10,000+" beyond, since an exact count of a broad filter over a million
@@ -8,12 +9,15 @@ sounds is the one thing that would not stay fast.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, or_, select, tuple_
+from sqlalchemy import Float, Select, func, literal_column, or_, select, tuple_
 from sqlalchemy import text as sa_text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.catalogue.files import live
 from core.catalogue.tags import clean_tags
@@ -24,6 +28,10 @@ from core.team import visibility
 COUNT_CAP = 10_000
 SORTS = {"date": Sound.id, "name": Sound.path, "duration": Sound.duration_seconds, "annotations": Sound.annotation_count}
 ANNOTATED = ("any", "yes", "no", "mine")
+FIELD_SORT = "field:"  # sort="field:<name>": by the number a metadata field holds (an analyzer's, as speech_quality.ovrl)
+COMPARISONS = (">=", "<=", ">", "<")  # a range on a field's number: COLUMN>=NUMBER (longest first, for parsing)
+RANGE = re.compile(r"^(?P<name>[^=<>]+?)\s*(?P<op>>=|<=|>|<)(?P<value>[^=<>]*)$")
+MISSING = 1e300  # where a sound without the field (or with no number in it) sorts: after every number either way
 
 
 def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -37,6 +45,25 @@ def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ..
     return tuple(pairs)
 
 
+def parse_conditions(items: list[str] | tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, float], ...]]:
+    """``["set=test", "speech_quality.ovrl>=3"]`` into equalities (as parse_where) and ranges on a field's number."""
+    pairs: list[tuple[str, str]] = []
+    ranges: list[tuple[str, str, float]] = []
+    for item in items:
+        found = RANGE.match(item.strip())
+        if found is None:
+            pairs.extend(parse_where([item]))
+            continue
+        try:
+            value = float(found["value"])
+        except ValueError:
+            value = float("nan")
+        if value != value or abs(value) == float("inf"):
+            raise ValidationError("where", f"{item.strip()!r}: {found['value'].strip()!r} is not a number (COLUMN{found['op']}NUMBER).")
+        ranges.append((found["name"].strip(), found["op"], value))
+    return tuple(pairs), tuple(ranges)
+
+
 @dataclass(frozen=True)
 class CatalogueQuery:
     text: str = ""
@@ -47,12 +74,18 @@ class CatalogueQuery:
     min_duration: float | None = None
     max_duration: float | None = None
     annotated: str = "any"  # "yes", "no", or "mine" (annotated by the viewer)
-    sort: str = "date"
+    sort: str = "date"  # one of SORTS, or FIELD_SORT + a field's name
     descending: bool = False
+    ranges: tuple[tuple[str, str, float], ...] = ()  # (field, one of COMPARISONS, number): the field's number in range
+
+    def __post_init__(self) -> None:  # read back from JSON (an export link), the ranges are lists
+        object.__setattr__(self, "ranges", tuple((str(n), str(op), float(v)) for n, op, v in self.ranges))
 
     def checked(self) -> CatalogueQuery:
-        if self.sort not in SORTS:
-            raise ValidationError("sort", f"sort must be one of {', '.join(SORTS)}.")
+        if self.sort not in SORTS and not (self.sort.startswith(FIELD_SORT) and self.sort[len(FIELD_SORT):].strip()):
+            raise ValidationError("sort", f"sort must be one of {', '.join(SORTS)} or {FIELD_SORT}<a metadata field>.")
+        if any(op not in COMPARISONS for _, op, _ in self.ranges):
+            raise ValidationError("ranges", f"a range compares with one of {', '.join(COMPARISONS)}.")
         if self.annotated not in ANNOTATED:
             raise ValidationError("annotated", f"annotated must be one of {', '.join(ANNOTATED)}.")
         if self.min_duration is not None and self.max_duration is not None and self.min_duration > self.max_duration:
@@ -89,6 +122,39 @@ def _text_condition(needle: str, index: str):
     return or_(func.lower(Sound.path).like(pattern.lower(), escape="\\"), func.lower(Sound.title).like(pattern.lower(), escape="\\"))
 
 
+class Number(FunctionElement):
+    """A metadata value's number, NULL when it holds none: fields are text (core/store/models.py SoundField), and
+    PostgreSQL's cast stops the whole query at the first value that is not a number, so the text is checked first
+    (SQLite's cast would read 'abc' as 0)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "earmark_number"
+
+
+@compiles(Number, "postgresql")
+def _number_postgresql(element: Number, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return (f"CASE WHEN {value} ~ '^\\s*[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?\\s*$' "
+            f"THEN CAST({value} AS DOUBLE PRECISION) END")
+
+
+@compiles(Number)
+def _number_sqlite(element: Number, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return (f"CASE WHEN trim({value}) GLOB '*[0-9]*' AND trim({value}) NOT GLOB '*[^0-9.eE+-]*' "
+            f"THEN CAST(trim({value}) AS REAL) END")
+
+
+def sort_column(spec: CatalogueQuery) -> Any:
+    """What ``spec`` sorts by: a sound's column, or a field's number with MISSING after every number."""
+    if spec.sort in SORTS:
+        return SORTS[spec.sort]
+    number = select(Number(SoundField.value)).where(SoundField.sound_id == Sound.id,
+                                                    SoundField.name == spec.sort[len(FIELD_SORT):]).scalar_subquery()
+    return func.coalesce(number, -MISSING if spec.descending else MISSING).label("sort_value")
+
+
 def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: str = "",
              beyond: tuple[str, bool] | None = None) -> Select:
     """``query`` over sounds with every condition of ``spec`` (shared by Browse, the queue and exports).
@@ -117,6 +183,11 @@ def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: 
     for name, value in spec.where:
         query = query.where(select(SoundField.sound_id).where(
             SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value, after(SoundField.sound_id)).exists())
+    for name, op, number in spec.ranges:
+        held = Number(SoundField.value)
+        condition = {">=": held >= number, "<=": held <= number, ">": held > number, "<": held < number}[op]
+        query = query.where(select(SoundField.sound_id).where(
+            SoundField.sound_id == Sound.id, SoundField.name == name, condition, after(SoundField.sound_id)).exists())
     if spec.min_duration is not None:
         query = query.where(Sound.duration_seconds >= spec.min_duration)
     if spec.max_duration is not None:
@@ -148,8 +219,8 @@ class CataloguePage:
         return f"{COUNT_CAP:,}+" if self.total_capped else f"{self.total:,}"
 
 
-def _cursor(sound: Sound, sort: str) -> str:
-    return json.dumps([getattr(sound, SORTS[sort].key) if sort != "date" else None, sound.id])
+def _cursor(value: Any, sound_id: str, sort: str) -> str:
+    return json.dumps([value if sort != "date" else None, sound_id])
 
 
 def read_cursor(cursor: str, sort: str) -> tuple[Any, str]:
@@ -159,7 +230,7 @@ def read_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     except (ValueError, TypeError):
         raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).") from None
     types: dict[str, type | tuple[type, ...]] = {"date": type(None), "name": str, "duration": (int, float), "annotations": int}
-    wanted = types[sort]
+    wanted = types.get(sort, (int, float))  # a field's number
     if not isinstance(last_id, str) or not isinstance(value, wanted) or isinstance(value, bool):
         raise ValidationError("cursor", "cursor is not one this server handed out (take it from next).")
     return value, last_id
@@ -174,7 +245,7 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
         raise ValidationError("page_size", "page_size must be from 1 to 1000.")
     viewer_id, index = viewer.id if viewer else None, text_index(session)
     base = _visible(session, narrowed(select(Sound), spec, viewer_id, index), viewer)
-    column = SORTS[spec.sort]
+    column = sort_column(spec)
     query = base
     if cursor:
         value, last_id = read_cursor(cursor, spec.sort)
@@ -187,14 +258,16 @@ def search(session: Session, spec: CatalogueQuery, viewer: User | None, *, page_
     order = [column.desc(), Sound.id.desc()] if spec.descending else [column, Sound.id]
     if spec.sort == "date":
         order = order[1:]
-    rows = list(session.scalars(query.order_by(*order).limit(page_size + 1)))
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    found = session.execute(query.add_columns(column).order_by(*order).limit(page_size + 1)).all()
+    more = len(found) > page_size
+    found = found[:page_size]
+    rows = [sound for sound, _ in found]
     total, capped = 0, False
     if count:
         total = session.scalar(select(func.count()).select_from(base.with_only_columns(Sound.id).limit(COUNT_CAP + 1).subquery())) or 0
         capped = total > COUNT_CAP
-    return CataloguePage(rows, min(total, COUNT_CAP), capped, _cursor(rows[-1], spec.sort) if more and rows else None)
+    return CataloguePage(rows, min(total, COUNT_CAP), capped,
+                         _cursor(found[-1][1], rows[-1].id, spec.sort) if more and rows else None)
 
 
 def facets(session: Session, spec: CatalogueQuery, viewer: User | None, limit: int = 12) -> dict[str, list[tuple[str, int]]]:
