@@ -47,6 +47,8 @@ def read_files(files: list[ImportFile], fmt: str | None = None) -> list[Parsed]:
     parsed: list[Parsed] = []
     for file in files:
         path = PurePosixPath(file.name.replace("\\", "/"))
+        if fmt in (None, kaldi.FORMAT) and path.name in kaldi.OTHER_PARTS:
+            continue  # a Kaldi folder's speakers, features or durations: nothing to import
         if fmt in (None, kaldi.FORMAT) and path.name in kaldi.PARTS:
             folder = "" if str(path.parent) == "." else f"{path.parent}/"
             parts.setdefault(folder, {})[path.name] = file.data
@@ -55,7 +57,7 @@ def read_files(files: list[ImportFile], fmt: str | None = None) -> list[Parsed]:
             raise ValidationError("file", f"{file.name} is not part of a Kaldi folder (segments, text, wav.scp).")
         parsed.append(READERS[fmt or detect(file)](file.name, file.data))
     parsed += [kaldi.read(folder, found) for folder, found in parts.items()]
-    return parsed
+    return audacity.paired(parsed)
 
 
 def detect(file: ImportFile) -> str:

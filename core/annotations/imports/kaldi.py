@@ -12,7 +12,10 @@ from core.annotations.imports.rows import Parsed, ParsedRow, RowError, RowProble
 from core.errors import ValidationError
 
 FORMAT = "kaldi"
-PARTS = ("segments", "text", "wav.scp")  # the files of a folder this reader reads (utt2spk and the rest are not needed)
+PARTS = ("segments", "text", "wav.scp")  # the files of a folder this reader reads
+# The folder's other files (speakers, features, durations): no annotations in them, left alone when a folder is given
+OTHER_PARTS = ("utt2spk", "spk2utt", "spk2gender", "utt2dur", "utt2num_frames", "reco2dur", "reco2file_and_channel",
+               "feats.scp", "cmvn.scp", "frame_shift", "utt2lang", "utt2uniq")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".aif", ".aiff", ".sph", ".m4a")
 
 

@@ -1,6 +1,7 @@
 """NeMo manifests: JSON lines, one utterance an object with ``audio_filepath``, ``duration`` (seconds), ``offset``
 (seconds into the file, 0 when absent: NeMo's segment manifests) and ``text``; a ``label`` (NeMo's speech
-classification manifests) becomes a tag, as does a ``tags`` list or ``;``-separated string. NeMo's own reader is
+classification manifests) becomes a tag, as does a ``tags`` list or ``;``-separated string, and Earmark's own
+``sound_id`` (core/export/formats/nemo.py) names the sound when it is in the dataset. NeMo's own reader is
 nemo.collections.asr's manifest code (needs PyTorch); the fields are the ones its documentation lists."""
 
 from __future__ import annotations
@@ -43,4 +44,5 @@ def _row(line_number: int, line: str) -> ParsedRow:
         tags = [*tags, str(item["label"])]
     text = item.get("text") or item.get("pred_text")
     return ParsedRow(f"line {line_number}", str(item["audio_filepath"]), start, end,
-                     tuple(str(t).strip() for t in tags if str(t).strip()), str(text) if text else None)
+                     tuple(str(t).strip() for t in tags if str(t).strip()), str(text) if text else None,
+                     sound_id=str(item["sound_id"]) if item.get("sound_id") else None)
