@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import ExitStack
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.export.formats.sources import SoundAudio
-from core.export.formats.target import OutFile, Target, Written
-from core.export.formats.units import Unit, unit_fields
+from core.export.formats.target import Shards, Target, Written
+from core.export.formats.units import Unit, segment_fields, unit_fields
 
-ROW_GROUP_BYTES = 32 * 1024 * 1024
+ROW_GROUP_BYTES = 8 * 1024 * 1024  # what memory holds of a shard (twice: the rows, then their table)
 ROW_GROUP_ROWS = 500
 _FEATURES = json.dumps({"info": {"features": {"audio": {"_type": "Audio"}}}}).encode()
 _SEGMENT = pa.struct([("start_seconds", pa.float64()), ("end_seconds", pa.float64()), ("tags", pa.list_(pa.string())),
@@ -46,16 +45,14 @@ class ParquetWriter:
         self.schema = pa.schema(fields, metadata={b"huggingface": _FEATURES})
         self.rows: list[dict[str, Any]] = []
         self.buffered = 0
-        self.written: list[Written] = []
-        self._stack: ExitStack | None = None
-        self._out: OutFile | None = None
+        self.shards = Shards(target, lambda n: f"{folder}shard-{n:05d}.parquet")
         self._writer: pq.ParquetWriter | None = None
 
     def add(self, units: list[Unit], audio: SoundAudio, metadata: dict[str, str]) -> None:
         for unit in units:
             data = audio.read(unit)
             row = unit_fields(unit) | {"audio": {"bytes": data, "path": unit.audio_path.rsplit("/", 1)[-1]},
-                                       "sampling_rate": audio.info.rate, "segments": [_segment(a) for a in unit.segments]}
+                                       "sampling_rate": audio.info.rate, "segments": [segment_fields(a) for a in unit.segments]}
             row |= {self.renamed[k]: v for k, v in metadata.items() if k in self.renamed}
             self.rows.append(row)
             self.buffered += len(data)
@@ -65,34 +62,24 @@ class ParquetWriter:
     def _flush(self) -> None:
         if not self.rows:
             return
-        if self._writer is None:
-            self._stack = ExitStack()
-            self._out = self._stack.enter_context(self.target.open(f"{self.folder}shard-{len(self.written):05d}.parquet"))
-            self._writer = pq.ParquetWriter(self._out, self.schema)
+        if self._writer is None:  # ids and audio repeat nothing: no dictionaries
+            self._writer = pq.ParquetWriter(self.shards.current(), self.schema, use_dictionary=False)
         self._writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
         self.rows, self.buffered = [], 0
-        if self._out is not None and self._out.tell() >= self.shard_bytes:
+        if self.shards.full(self.shard_bytes):
             self._close_shard()
 
     def _close_shard(self) -> None:
-        assert self._writer is not None and self._stack is not None and self._out is not None
+        assert self._writer is not None
         self._writer.close()
-        self._stack.close()
-        assert self._out.written is not None
-        self.written.append(self._out.written)
-        self._writer = self._stack = self._out = None
+        self._writer = None
+        self.shards.close()
 
     def close(self) -> list[Written]:
         self._flush()
         if self._writer is not None:
             self._close_shard()
-        return self.written
+        return self.shards.written
 
     def abort(self) -> None:
-        if self._stack is not None:
-            self._stack.__exit__(RuntimeError, RuntimeError("export stopped"), None)
-
-
-def _segment(annotation: Any) -> dict[str, Any]:
-    return {"start_seconds": annotation.start_seconds, "end_seconds": round(annotation.end_seconds, 6),
-            "tags": annotation.tag_names, "text": annotation.text or "", "annotation_id": annotation.id}
+        self.shards.abort()

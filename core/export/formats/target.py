@@ -15,8 +15,8 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -203,3 +203,40 @@ def _s3_target(text: str, bucket: str, prefix: str, settings: Settings) -> S3Tar
     except BotoCoreError as exc:
         raise ValidationError("to", f"--to {text}: S3 cannot be reached ({exc}).") from exc
     return S3Target(storage)
+
+
+class Shards:
+    """Numbered files of about one size (``name(0)``, ``name(1)``, ...): :meth:`current` opens the next when none is
+    open; the writer closes its own framing (a Parquet footer, a tar's end) before :meth:`close` commits the shard."""
+
+    def __init__(self, target: Target, name: Callable[[int], str]) -> None:
+        self.target, self.name = target, name
+        self.written: list[Written] = []
+        self._stack: ExitStack | None = None
+        self._out: OutFile | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._out is not None
+
+    def current(self) -> OutFile:
+        if self._out is None:
+            self._stack = ExitStack()
+            self._out = self._stack.enter_context(self.target.open(self.name(len(self.written))))
+        return self._out
+
+    def full(self, size: int) -> bool:
+        return self._out is not None and self._out.tell() >= size
+
+    def close(self) -> None:
+        assert self._stack is not None and self._out is not None
+        self._stack.close()
+        assert self._out.written is not None
+        self.written.append(self._out.written)
+        self._stack = self._out = None
+
+    def abort(self) -> None:
+        """The open shard is not committed: its temporary file is removed, its multipart upload aborted."""
+        if self._stack is not None:
+            self._stack.__exit__(RuntimeError, RuntimeError("export stopped"), None)
+            self._stack = self._out = None

@@ -149,3 +149,9 @@ def unit_fields(unit: Unit) -> dict[str, Any]:
     return {"id": unit.key, "sound_id": unit.sound.id, "dataset": unit.sound.dataset, "path": unit.sound.path,
             "start_seconds": unit.start, "duration_seconds": round(unit.duration, 6), "tags": unit.tags, "text": unit.text,
             "speaker": unit.speaker, "annotation_id": unit.annotation.id if unit.annotation else None}
+
+
+def segment_fields(annotation: Annotation) -> dict[str, Any]:
+    """One of a whole unit's segments, as the Parquet ``segments`` column and WebDataset ``.json`` list them."""
+    return {"start_seconds": annotation.start_seconds, "end_seconds": round(annotation.end_seconds, 6),
+            "tags": annotation.tag_names, "text": annotation.text or "", "annotation_id": annotation.id}

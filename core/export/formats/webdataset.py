@@ -13,61 +13,48 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from contextlib import ExitStack
 from pathlib import PurePosixPath
 from typing import Any
 
-from core.export.formats.parquet import _segment
 from core.export.formats.sources import SoundAudio
-from core.export.formats.target import OutFile, Target, Written
-from core.export.formats.units import Unit, unit_fields
+from core.export.formats.target import Shards, Target, Written
+from core.export.formats.units import Unit, segment_fields, unit_fields
 
 
 class WebDatasetWriter:
     def __init__(self, target: Target, folder: str, shard_bytes: int) -> None:
         self.target, self.folder, self.shard_bytes = target, folder, shard_bytes
-        self.written: list[Written] = []
-        self._stack: ExitStack | None = None
-        self._out: OutFile | None = None
+        self.shards = Shards(target, lambda n: f"{folder}shard-{n:06d}.tar")
         self._tar: tarfile.TarFile | None = None
 
     def add(self, units: list[Unit], audio: SoundAudio, metadata: dict[str, str]) -> None:
         for unit in units:
-            tar = self._shard()
+            if self._tar is None:  # closed with its shard
+                self._tar = tarfile.open(fileobj=self.shards.current(), mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
             mtime = unit.sound.date_created.timestamp()
             ext = PurePosixPath(unit.audio_path).suffix.lstrip(".").lower() or "wav"
             size = audio.size(unit)
-            _add(tar, f"{unit.key}.{ext}", audio.stream(unit), size, mtime)
-            fields = unit_fields(unit) | {"sampling_rate": audio.info.rate, "segments": [_segment(a) for a in unit.segments],
+            _add(self._tar, f"{unit.key}.{ext}", audio.stream(unit), size, mtime)
+            fields = unit_fields(unit) | {"sampling_rate": audio.info.rate, "segments": [segment_fields(a) for a in unit.segments],
                                           "metadata": metadata}
             text = json.dumps(fields, ensure_ascii=False).encode()
-            _add(tar, f"{unit.key}.json", io.BytesIO(text), len(text), mtime)
-            if self._out is not None and self._out.tell() >= self.shard_bytes:
+            _add(self._tar, f"{unit.key}.json", io.BytesIO(text), len(text), mtime)
+            if self.shards.full(self.shard_bytes):
                 self._close_shard()
 
-    def _shard(self) -> tarfile.TarFile:
-        if self._tar is None:
-            self._stack = ExitStack()
-            self._out = self._stack.enter_context(self.target.open(f"{self.folder}shard-{len(self.written):06d}.tar"))
-            self._tar = tarfile.open(fileobj=self._out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 (closed with its shard)
-        return self._tar
-
     def _close_shard(self) -> None:
-        assert self._tar is not None and self._stack is not None and self._out is not None
+        assert self._tar is not None
         self._tar.close()
-        self._stack.close()
-        assert self._out.written is not None
-        self.written.append(self._out.written)
-        self._tar = self._stack = self._out = None
+        self._tar = None
+        self.shards.close()
 
     def close(self) -> list[Written]:
         if self._tar is not None:
             self._close_shard()
-        return self.written
+        return self.shards.written
 
     def abort(self) -> None:
-        if self._stack is not None:
-            self._stack.__exit__(RuntimeError, RuntimeError("export stopped"), None)
+        self.shards.abort()
 
 
 def _add(tar: tarfile.TarFile, name: str, data: Any, size: int, mtime: float) -> None:
