@@ -247,16 +247,18 @@ def test_shards_close_at_their_size_and_a_missing_file_is_named_not_fatal(corpus
                        UploadOptions(dataset="vox", max_bytes=10**8))  # 1.3 MB, first in (dataset, path) order
     ids["aaa/big.wav"] = big.sound_id
     earmark.storage.delete("audio/vox/spk1/03.wav")
-    manifest = _export(earmark, tmp_path / "out", "parquet,webdataset", rule=None, shard_mb=1)
+    earmark.storage.put("audio/vox/spk1/02.wav", b"RIFF but not audio any more")  # damaged since it was stored
+    manifest = _export(earmark, tmp_path / "out", "parquet,webdataset,nemo", rule=None, shard_mb=1)
     part = manifest["exports"][""]
-    assert part["missing"] == ["spk1/03.wav"] and part["count_included"] == 6
+    assert part["missing"] == ["spk1/03.wav"] and part["unreadable"] == ["spk1/02.wav"] and part["count_included"] == 5
+    assert ids["spk1/02.wav"] not in (tmp_path / "out" / "nemo_manifest.json").read_text()
     tars = sorted(glob.glob(f"{tmp_path}/out/webdataset/*.tar"))
     assert len(tars) == 2 and Path(tars[0]).stat().st_size > 2**20 > Path(tars[1]).stat().st_size  # the big one closed the first
     assert len(glob.glob(f"{tmp_path}/out/parquet/*.parquet")) == 2
     import webdataset as wds
 
     keys = [s["__key__"] for s in wds.WebDataset(tars, shardshuffle=False)]
-    assert sorted(keys) == sorted(v for k, v in ids.items() if k != "spk1/03.wav")
+    assert sorted(keys) == sorted(v for k, v in ids.items() if k not in ("spk1/03.wav", "spk1/02.wav"))
 
 
 # -- S3 -------------------------------------------------------------------------------------------------

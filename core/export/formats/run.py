@@ -95,7 +95,7 @@ def _write_plan(plan: ExportPlan, storage: Storage, target: Target, folder: str,
     if zip_formats:
         files.append(_zip(plan, storage, target, folder))
     gone = {s.id for s in done.gone}
-    return {"count_included": len(plan.sounds) - len(gone), "units": len(done.units) if done.units else None,
+    return {"count_included": len(plan.sounds) - len(gone) - len(done.unreadable), "units": len(done.units) if done.units else None,
             "missing": [plan.names[s.id] for s in plan.sounds if s.id in gone], "unreadable": done.unreadable,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]}
 
