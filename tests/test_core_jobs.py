@@ -502,7 +502,8 @@ def test_a_claim_and_its_batch_cost_the_same_late_in_a_big_job_as_early(local_ea
             session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.sound_id < f"s{done:05d}").values(state="done"))
         steps[0] = 0
         taken, _ = jobs._next_items(earmark.db, job_id, "w", 16, after=f"s{done - 1:05d}")
-        jobs._store(earmark.db, earmark.storage, job_id, [jobs._Result(s, Output()) for s in taken], bot, "audio-stats:x", "w")
+        jobs._store(earmark.db, earmark.storage, job_id, [jobs._Result(s, Output()) for s in taken], bot,
+                    (jobs.analyzers.get("audio-stats"), {}), "w")
         return steps[0], taken
 
     event.listen(earmark.db.engine, "checkout", watch)

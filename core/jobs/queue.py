@@ -9,7 +9,8 @@ a value read earlier; a batch reads only its own items, and a worker's claim sta
 (bench/scale.py: a job of a million sounds). A batch's outputs are written in the same transaction that marks its items done, replacing
 what the same analyzer with the same parameters wrote before: a worker killed mid-batch leaves its items
 "working"; once they have been silent for STALE_AFTER they go back to pending and another worker does them, so
-the job completes without doubling anything.
+the job completes without doubling anything. An analyzer's dataset-level step (``finish``, core/jobs/analyzers/base.py)
+runs once, in the transaction that closes the job (``_finish``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, delete, exists, func, insert, literal, select, text, update
+from sqlalchemy import String, case, delete, exists, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action, require
@@ -224,7 +225,7 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
         analyzer, params = analyzers.get(job.analyzer), dict(job.params)
     with db.write() as session:
         bot = UserService(session).system_user(f"bot-{analyzer.name}", "featurebot", about_me=analyzer.description)
-    source, count, after = source_of(analyzer, params), 1, ""
+    count, after = 1, ""
     held: list[str] = []
     with _kept_claimed(db, job_id, worker, held):
         while not (stop and stop.is_set()):
@@ -237,7 +238,7 @@ def run_job(db: Database, storage: Storage, job_id: str, worker: str, stop: thre
             with db.read() as session:
                 sounds = {s.id: s for s in session.scalars(select(Sound).where(Sound.id.in_(sound_ids)))}
             results = [_analyze(db, storage, analyzer, params, sound_id, sounds.get(sound_id)) for sound_id in sound_ids]
-            _store(db, storage, job_id, results, bot, source, worker)
+            _store(db, storage, job_id, results, bot, (analyzer, params), worker)
             count = batch_size(time.perf_counter() - started, len(sound_ids))
     return JobState.RUNNING
 
@@ -298,8 +299,8 @@ def _analyze(db: Database, storage: Storage, analyzer: analyzers.Analyzer, param
     return _Result(sound_id, output, keys=keys, stored=stored)
 
 
-def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User, source: str,
-           worker: str) -> None:
+def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], bot: User,
+           run: tuple[analyzers.Analyzer, dict[str, Any]], worker: str) -> None:
     """Write a batch's outputs and mark its items done or failed, in one transaction of a few statements.
 
     Only items this worker still holds change (an item taken back meanwhile is its new worker's to write), each by
@@ -323,7 +324,7 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         if done:
             for key in (key for r in done for key in r.keys.values()):
                 on_rollback(session, functools.partial(storage.delete, key))
-            _replace_outputs(session, done, bot, source)
+            _replace_outputs(session, done, bot, run)
         outputs = [r.analyzed for r in done]
         totals["annotations"] = totals.get("annotations", 0) + sum(len(o.segments) for o in outputs)
         totals["objects"] = totals.get("objects", 0) + sum(len(o.objects) for o in outputs)
@@ -332,9 +333,14 @@ def _store(db: Database, storage: Storage, job_id: str, results: list[_Result], 
         job.output, job.heartbeat, job.worker = totals, utcnow(), worker
 
 
-def _replace_outputs(session: Session, results: list[_Result], bot: User, source: str) -> None:
+def _replace_outputs(session: Session, results: list[_Result], bot: User, run: tuple[analyzers.Analyzer, dict[str, Any]]) -> None:
     """Remove what this analyzer with these parameters wrote for the batch's sounds before, then write the new
-    output; set-based statements for the whole batch, so a quick analyzer is not held up by its writes."""
+    output (and hand its data to the analyzer's ``keep``); set-based statements for the whole batch, so a quick
+    analyzer is not held up by its writes."""
+    analyzer, params = run
+    source = source_of(analyzer, params)
+    if analyzer.keep is not None:
+        analyzer.keep(session, [(r.sound_id, r.analyzed) for r in results], params)
     ids = [r.sound_id for r in results]
     service = AnnotationService(session)
     service.remove_source(ids, source)
@@ -371,15 +377,58 @@ def _suggest(service: AnnotationService, result: _Result, bot: User, source: str
 
 
 def _finish(db: Database, job_id: str, state: JobState) -> JobState:
-    """End the job once (the last worker out closes it); returns its final state."""
+    """End the job once; returns its final state. The worker whose conditional UPDATE moves the job out of
+    queued or running closes it (a second worker's UPDATE waits for the first's row lock, then matches nothing), and
+    in the same transaction runs the analyzer's ``finish``: its fields are there exactly when the job says
+    completed, and a worker killed meanwhile leaves neither."""
+    if state == JobState.COMPLETED:  # every sound failed: the job did too
+        final: Any = case(((Job.failed > 0) & (Job.done == 0), JobState.FAILED.value), else_=JobState.COMPLETED.value)
+    else:
+        final = state.value
     with db.write() as session:
-        job = session.get_one(Job, job_id, with_for_update=True, populate_existing=True)
-        if JobState(job.state) in FINISHED:
-            return JobState(job.state)
-        if state == JobState.COMPLETED and job.failed and not job.done:
-            state = JobState.FAILED
-        job.state, job.finished = state, utcnow()
-    return state
+        closed = session.scalar(update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE))
+                                .values(state=final, finished=utcnow()).returning(Job.state))
+        if closed is None:
+            return JobState(session.scalars(select(Job.state).where(Job.id == job_id)).one())
+        return _finished(session, job_id) if closed == JobState.COMPLETED else JobState(closed)
+
+
+def _finished(session: Session, job_id: str) -> JobState:
+    """Run the analyzer's dataset-level step for a job just completed, in a savepoint: if it raises, what it wrote
+    is undone and the job fails with its message (still closed by this worker, so it is never run twice)."""
+    job = session.get_one(Job, job_id, populate_existing=True)
+    analyzer = analyzers.get(job.analyzer)
+    if analyzer.finish is None:
+        return JobState.COMPLETED
+    try:
+        with session.begin_nested():
+            written = _write_finish(session, job, analyzer)
+    except Exception as exc:  # a bug or bad data in the step fails this job, with its reason, not the worker
+        log.exception("the last step of job %s failed", job_id)
+        job = session.get_one(Job, job_id, populate_existing=True)
+        job.state, job.output = JobState.FAILED, {**job.output, "error": f"The {analyzer.name} job's last step failed: {exc}"}
+        return JobState.FAILED
+    job.output = {**job.output, "fields": job.output.get("fields", 0) + written}
+    return JobState.COMPLETED
+
+
+def _write_finish(session: Session, job: Job, analyzer: analyzers.Analyzer) -> int:
+    """Replace the ``finish_fields`` of every sound of the job with what ``finish`` yields, in batches; returns
+    the fields written. The job's sounds are a subquery here and in ``finish``, never a list of ids."""
+    assert analyzer.finish is not None
+    names = set(analyzer.finish_fields)
+    of_job = select(JobItem.sound_id).where(JobItem.job_id == job.id)
+    session.execute(delete(SoundField).where(SoundField.sound_id.in_(of_job), SoundField.name.in_(names)))
+    done = of_job.where(JobItem.state == ItemState.DONE)
+    written = 0
+    for batch in batched(analyzer.finish(session, done, dict(job.params))):
+        rows = [{"sound_id": sound_id, "name": name, "value": value} for sound_id, fields in batch for name, value in fields.items()]
+        if stray := {row["name"] for row in rows} - names:
+            raise ValueError(f"it wrote {sorted(stray)[0]!r}, which is not one of its fields ({', '.join(sorted(names))}).")
+        if rows:
+            session.execute(insert(SoundField), rows)
+        written += len(rows)
+    return written
 
 
 def work(db: Database, storage: Storage, stop: threading.Event, poll_seconds: float = 1.0, once: bool = False) -> int:

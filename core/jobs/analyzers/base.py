@@ -2,17 +2,30 @@
 
 ``run`` returns the output and writes nothing: the job runner (core.jobs.queue) stores it, replacing what the same
 analyzer with the same parameters stored before, so a re-run never doubles it.
+
+Two optional steps for analyzers that look at more than one sound (duplicates, speaker-check):
+
+- ``keep`` stores a batch's ``Output.data`` (say a fingerprint) in the analyzer's own tables, inside the transaction
+  that marks those sounds done, so what it keeps is there exactly when the sounds count as done; it replaces what it
+  kept for those sounds before.
+- ``finish`` runs once per job, when the job completes, in the transaction that closes it (only the worker whose
+  conditional UPDATE moves the job out of running does it, core.jobs.queue._finish). It gets the job's done sounds
+  as a query to join with and yields ``(sound id, fields)`` for any of them; the queue replaces the fields named in
+  ``finish_fields`` for every sound of the job, so a re-run leaves none from the last run behind. If it raises,
+  the job fails with its message.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import soundfile as sf
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
 from core.store.models import Sound
@@ -46,9 +59,14 @@ class Output:
     # name -> content, stored under derived/<sound id>/; a segment's data_url or a field's value that is one of these
     # names is stored as the object's URL
     objects: dict[str, bytes] = field(default_factory=dict)
+    data: Any = None  # for the analyzer's own ``keep`` step only; the queue stores none of it
 
 
 Runner = Callable[[Storage, Sound, dict[str, Any]], Output]
+# (session, [(sound id, output)], params): store the outputs' data, replacing what was kept for those sounds
+Keeper = Callable[[Session, list[tuple[str, Output]], dict[str, Any]], None]
+# (session, the job's done sound ids as a query, params) -> (sound id, {field: value}) for sounds of the job
+Finisher = Callable[[Session, Select[str], dict[str, Any]], Iterable[tuple[str, dict[str, str]]]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,9 @@ class Analyzer:
     outputs: str
     params: dict[str, Param]
     runner: Runner = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    keep: Keeper | None = field(repr=False, compare=False, default=None)
+    finish: Finisher | None = field(repr=False, compare=False, default=None)
+    finish_fields: tuple[str, ...] = ()  # every field ``finish`` may write (each starts with field_prefix)
 
     def check(self, given: dict[str, Any]) -> dict[str, Any]:
         """The parameters with defaults filled in; a value outside its range names the parameter."""
