@@ -8,8 +8,10 @@ from core.audio.waveform import playback
 from core.catalogue.files import FileState, file_state
 from core.catalogue.links import file_link
 from core.catalogue.queue import Queue
-from core.catalogue.search import count_at_once, facets, search
+from core.catalogue.search import FIELD_SORT, count_at_once, facets, search
 from core.catalogue.stats import human_duration
+from core.jobs import voices
+from core.jobs.analyzers.speech_quality import ranking_note
 from core.ui import shell
 from core.ui.screen import build_screen
 
@@ -36,6 +38,11 @@ with app.db.read() as session:
     # facets group every match: cheap for a focused, counted search, not for a million sounds
     counts = shell.run(lambda: facets(session, spec, user)) if count and not page.total_capped else None
 
+# the fields the matches are sorted or ranged by, as columns of the table
+sorted_by = [spec.sort.removeprefix(FIELD_SORT)] if spec.sort.startswith(FIELD_SORT) else []
+in_use = list(dict.fromkeys(sorted_by + [name for name, _, _ in spec.ranges]))
+if note := ranking_note([*in_use, *(name for name, _ in spec.where)]):
+    st.caption(note)
 first = len(cursors) * page_size + 1
 shown = f"showing {first:,}–{first + len(page.items) - 1:,}"
 if not page.items:
@@ -53,7 +60,8 @@ if counts and (counts["dataset"] or counts["tag"]):
 picked = st.dataframe(
     pd.DataFrame([{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
       "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names),
-      "file": file_state(s.file).value if s.file else "", "id": s.id} for s in page.items]),
+      "file": file_state(s.file).value if s.file else "", "id": s.id} | {n: s.metadata_dict.get(n, "") for n in in_use}
+     for s in page.items]),
     hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
     # the grid sizes a column to the rows it first draws: tags (often empty there) were cut to "espeak, t"
     column_config={"tags": st.column_config.TextColumn("tags", width="large")},
@@ -106,4 +114,13 @@ if rows and rows[0] < len(page.items):
         else:
             st.caption("No annotations on this sound yet.")
     with detail_right:
+        if note := ranking_note(sound.metadata_dict):
+            st.caption(note)
         st.json(sound.metadata_dict, expanded=True)
+        with app.db.read() as session:
+            alike = voices.like_this(session, sound.id, limit=8)
+        if alike:  # kept by the speaker-check analyzer (core/jobs/voices.py)
+            st.caption("Sounds like this, by voice (cosine similarity, 1 is the same voice):")
+            st.dataframe(pd.DataFrame([{"path": n.path, "similarity": round(n.similarity, 3), "open": f"/Annotate?sound={n.sound_id}"}
+                                       for n in alike]), hide_index=True, key="browse_like_this",
+                         column_config={"open": st.column_config.LinkColumn("open", display_text="Annotate")})

@@ -56,6 +56,7 @@ def _catalogue_words(spec: CatalogueQuery, names: Mapping[str, str]) -> list[str
     if spec.created_by:
         words.append(f"uploaded by {names.get(spec.created_by, spec.created_by)}")
     words += [f"{name} = {value}" for name, value in spec.where]
+    words += [f"{name} {op} {number:g}" for name, op, number in spec.ranges]
     if spec.min_duration and spec.max_duration:
         words.append(f"from {human_duration(spec.min_duration)} to {human_duration(spec.max_duration)} long")
     elif spec.min_duration:

@@ -24,7 +24,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from core.accounts import auth, credentials, throttle
 from core.accounts.permissions import Action, can_any
 from core.accounts.users import UserService
-from core.catalogue.search import CatalogueQuery, parse_where
+from core.catalogue.search import FIELD_SORT, CatalogueQuery, parse_conditions
 from core.catalogue.sounds import SoundService
 from core.context import Earmark, open_earmark
 from core.errors import AuthenticationFailed, ConfigError, EarmarkError, NotFound, TooManyAttempts
@@ -375,17 +375,21 @@ def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
     with app.db.read() as session:  # the chosen dataset's columns, or every dataset's
         columns = SoundService(session, app.storage).field_names(None if dataset == "(all)" else dataset)
     hint = f" (columns: {plain(', '.join(columns[:6]))}{'…' if len(columns) > 6 else ''})" if columns else ""
-    where = row2[0].text_input("Metadata, COLUMN=VALUE separated by commas" + hint, key=f"{prefix}_where")
+    where = row2[0].text_input("Metadata, COLUMN=VALUE or COLUMN>=NUMBER (also <=, >, <), separated by commas" + hint,
+                               key=f"{prefix}_where")
     shortest = row2[1].number_input("Shortest (s)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_min")
     longest = row2[2].number_input("Longest (s, 0: any)", min_value=0.0, value=0.0, step=1.0, key=f"{prefix}_max")
     sort, descending = "date", False
     if sorting:
-        sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations"], key=f"{prefix}_sort")
+        sort = row2[3].selectbox("Sort by", ["date", "name", "duration", "annotations", *(FIELD_SORT + c for c in columns)],
+                                 key=f"{prefix}_sort", format_func=lambda s: s.removeprefix(FIELD_SORT),
+                                 help="a metadata column sorts by the number it holds; sounds without one come last")
         descending = row2[4].checkbox("Descending", key=f"{prefix}_desc")
     params.update({"dataset": "" if dataset == "(all)" else dataset, "tags": tags, "q": text})
+    equal, ranges = parse_conditions([w for w in where.split(",") if w.strip()])
     return CatalogueQuery(
         text=text, dataset=None if dataset == "(all)" else dataset,
         created_by=None if uploader == "(anyone)" else uploader, tags=tuple(t for t in tags.split(",") if t.strip()),
-        where=parse_where([w for w in where.split(",") if w.strip()]), min_duration=shortest or None,
+        where=equal, ranges=ranges, min_duration=shortest or None,
         max_duration=longest or None, annotated=annotated, sort=sort, descending=descending,
     )

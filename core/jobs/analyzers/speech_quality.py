@@ -15,6 +15,7 @@ whose text gives its scores: one more model run per stretch, so about twice the 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,14 @@ NOISE_SECONDS = 0.5  # of non-speech needed to measure the noise
 GUARD = 3  # VAD windows (about 0.1 s) around speech not counted as noise: the model's edges linger
 FLOOR_DB = -30.0
 NAMES = ("sig", "bak", "ovrl", "snr_db")
+RANKING_NOTE = ("DNSMOS's scores (speech_quality.sig, .bak, .ovrl, 1 to 5) run low even on clean speech: an OVRL of 3.3 "
+                "is good. Use them to rank sounds, the noisiest first, not as a listening test.")
+
+
+def ranking_note(names: Iterable[str]) -> str | None:
+    """RANKING_NOTE when any of ``names`` (fields, a sort, a filter's columns) is one of this analyzer's scores:
+    the pages show it wherever the scores are shown or used."""
+    return RANKING_NOTE if any("speech_quality." in name and not name.endswith("snr_db") for name in names) else None
 
 
 class Powers:
