@@ -1,0 +1,115 @@
+"""How well the curation analyzers (issue 29) find what should not be in a dataset, one function per analyzer.
+
+speech-quality: the same speech clean and in noise at known levels. The speech is tests/speechlike.py's formant
+synthesizer (utterances of synthetic syllables with pauses, a different voice and pitch per recording): there is
+no recorded speech on the machines this runs on, so these figures are for that synthetic speech, not for
+recordings of people. Each recording is scored with its speech alone (60 dB over a faint floor) and with white
+or pink noise (alternately) mixed at 40, 30, 20, 10 and 0 dB under its speech. Figures: Spearman's rank
+correlation of each score with the noise level (over every file), the share of pairs of files 10 dB apart that
+the score orders correctly (the same speech, and any two recordings), and files per second on one core, against
+speech-activity (Silero VAD alone, which speech-quality also runs) on the same files in the same run.
+
+Run: ``python bench/curation.py [--only speech-quality] [--recordings 6] [--seconds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from itertools import combinations
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.jobs import analyzers  # noqa: E402
+from core.store.models import Sound, StoredFile  # noqa: E402
+from core.store.storage import LocalStorage  # noqa: E402
+from tests import speechlike  # noqa: E402
+
+SNR_LEVELS = (60.0, 40.0, 30.0, 20.0, 10.0, 0.0)  # 60: the clean recording's own faint floor
+RATE = 16_000
+SPEECH_POWER = 0.01  # speechlike.recording puts its loud utterances at -20 dBFS
+
+
+def _noisy(seed: int, seconds: float, snr_db: float, pink: bool) -> np.ndarray:
+    clean = speechlike.recording(seed, "clean", seconds=seconds, rate=RATE).samples.astype(np.float64)
+    if snr_db >= SNR_LEVELS[0]:
+        return clean.astype(np.float32)
+    rng = np.random.default_rng(seed + 1000)
+    noise = speechlike._pink(rng, clean.size) if pink else rng.standard_normal(clean.size)
+    return np.clip(clean + noise * np.sqrt(SPEECH_POWER / 10 ** (snr_db / 10)), -1, 1).astype(np.float32)
+
+
+def _run(name: str, storage: LocalStorage, files: list[Path], **params: object) -> tuple[list[dict[str, str]], float]:
+    """Each file's fields by the analyzer, and the CPU seconds it took (this process is on one thread)."""
+    analyzer = analyzers.get(name)
+    checked = analyzer.check(params)
+    fields, started = [], time.process_time()
+    for path in files:
+        info = sf.info(path)
+        sound = Sound(path=path.name, sample_rate=info.samplerate, duration_seconds=info.duration, channels=info.channels,
+                      file=StoredFile(key=path.name))
+        fields.append(analyzer.run(storage, sound, checked).fields)
+    return fields, time.process_time() - started
+
+
+def _ordered(pairs: list[tuple[float, float, float, float]]) -> float:
+    """The share of (level a, level b, score a, score b) pairs whose scores order them as their levels do."""
+    return sum((sa - sb) * (la - lb) > 0 for la, lb, sa, sb in pairs) / max(len(pairs), 1)
+
+
+def speech_quality(recordings: int, seconds: float) -> None:
+    from scipy.stats import spearmanr
+
+    with tempfile.TemporaryDirectory() as folder:
+        storage, files, levels, owners = LocalStorage(Path(folder)), [], [], []
+        for seed in range(recordings):
+            for snr in SNR_LEVELS:
+                path = Path(folder) / f"r{seed}_{snr:g}.wav"
+                sf.write(path, _noisy(seed, seconds, snr, pink=seed % 2 == 1), RATE, subtype="PCM_16")
+                files.append(path)
+                levels.append(snr)
+                owners.append(seed)
+        fields, cpu = _run("speech-quality", storage, files)
+        _, baseline = _run("speech-activity", storage, files)
+    print(f"speech-quality: {len(files)} files of {seconds:g} s (synthetic speech from tests/speechlike.py, "
+          f"{recordings} voices x levels {', '.join(f'{s:g}' for s in SNR_LEVELS)} dB, white or pink noise)")
+    for name in ("sig", "bak", "ovrl", "snr_db"):
+        scores = [float(f[f"speech_quality.{name}"]) for f in fields]
+        rho = spearmanr(levels, scores).statistic
+        pairs = [(i, j) for i, j in combinations(range(len(files)), 2) if abs(levels[i] - levels[j]) == 10]
+        apart = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs]
+        same = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs if owners[i] == owners[j]]
+        print(f"  {name:6s}: rank correlation with the noise level {rho:.3f}; pairs 10 dB apart ordered correctly: "
+              f"{_ordered(same):.1%} of {len(same)} with the same speech, {_ordered(apart):.1%} of {len(apart)} across voices")
+    means = {s: np.mean([float(f["speech_quality.ovrl"]) for f, lv in zip(fields, levels, strict=True) if lv == s]) for s in SNR_LEVELS}
+    print("  mean OVRL by level: " + ", ".join(f"{s:g} dB {m:.2f}" for s, m in means.items()))
+    errors = [float(f["speech_quality.snr_db"]) - lv for f, lv in zip(fields, levels, strict=True) if lv < SNR_LEVELS[0]]
+    print(f"  snr_db minus the level mixed in (40 to 0 dB): median {np.median(errors):+.1f} dB, largest {max(errors, key=abs):+.1f} dB")
+    print(f"  speed on one core: {len(files) / cpu:.2f} files/s ({len(files) * seconds / cpu:.1f} s of audio per s); "
+          f"speech-activity alone on the same files {len(files) / baseline:.2f} files/s: {cpu / baseline:.1f}x its cost")
+
+
+BENCHES = {"speech-quality": speech_quality}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these (default: all)")
+    parser.add_argument("--recordings", type=int, default=6, help="voices (recordings) per evaluation set")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each recording")
+    args = parser.parse_args()
+    for name in args.only or BENCHES:
+        BENCHES[name](args.recordings, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
