@@ -19,7 +19,7 @@ from core.ingest.pipeline import UploadOptions, ingest_upload, without_common_fo
 from core.ingest.register import register
 from core.ingest.states import IngestStatus
 from core.store.models import PURPOSES
-from core.ui import shell
+from core.ui import annotation_import, shell
 
 st.set_page_config(page_title="Upload · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Upload", Action.UPLOAD)
@@ -27,8 +27,10 @@ app = shell.earmark()
 PAGE_SIZE = 50
 
 registers = can(user, Action.REGISTER_SOURCES)
-tabs = st.tabs(["Upload", "Register in place", "Files"] if registers else ["Upload", "Files"])  # the second: administrators
-upload_tab, files_tab = tabs[0], tabs[-1]
+tabs = st.tabs(["Upload", "Register in place", "Annotations", "Files"] if registers else ["Upload", "Annotations", "Files"])
+upload_tab, annotations_tab, files_tab = tabs[0], tabs[-2], tabs[-1]  # "Register in place": administrators
+with annotations_tab:
+    annotation_import.section(app, user)
 
 with upload_tab:
     left, right = st.columns(2)

@@ -124,12 +124,12 @@ def test_administrators_register_a_folder_in_place_and_browse_says_what_went_mis
     (folder / "notes.txt").write_text("not audio")
     make_user(local_earmark.db, "vox", "dataset")
     at = login(app_test(PAGE), "vox")
-    assert [t.label for t in at.tabs] == ["Upload", "Files"]  # dataset users upload; only administrators register
+    assert [t.label for t in at.tabs] == ["Upload", "Annotations", "Files"]  # dataset users upload; only administrators register
     assert not [t for t in at.text_input if t.key == "register_source"]
 
     make_user(local_earmark.db, "root", admin=True)
     at = login(app_test(PAGE), "root")
-    assert [t.label for t in at.tabs] == ["Upload", "Register in place", "Files"]
+    assert [t.label for t in at.tabs] == ["Upload", "Register in place", "Annotations", "Files"]
     at.text_input(key="register_source").input(str(folder))
     at.text_input(key="register_dataset").input("clips").run()
     at.button(key="register_submit").click().run()
