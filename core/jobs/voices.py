@@ -67,11 +67,21 @@ def scan(session: Session, query: Select[*tuple[Any, ...]], size: int = SCAN_BAT
 
 
 def nearest(session: Session, sound_id: str, limit: int = 10, model: str = MODEL_VERSION) -> list[Neighbour]:
-    """The ``limit`` sounds of the same dataset whose voices are most like this sound's, most alike first."""
+    """The ``limit`` sounds of the same dataset whose voices are most like this sound's, most alike first;
+    NotFound, saying what to run, for a sound without an embedding."""
+    found = like_this(session, sound_id, limit, model)
+    if found is None:
+        sound = get_or_not_found(session, Sound, sound_id, "sound")
+        raise NotFound(f"{sound.path} has no voice embedding yet: run the speaker-check analyzer on dataset {sound.dataset}.")
+    return found
+
+
+def like_this(session: Session, sound_id: str, limit: int = 10, model: str = MODEL_VERSION) -> list[Neighbour] | None:
+    """As :func:`nearest`, or None for a sound without an embedding (Browse then shows nothing)."""
     sound = get_or_not_found(session, Sound, sound_id, "sound")
     mine = session.scalar(select(VoiceEmbedding.vector).where(VoiceEmbedding.sound_id == sound_id, VoiceEmbedding.model == model))
     if mine is None:
-        raise NotFound(f"{sound.path} has no voice embedding yet: run the speaker-check analyzer on dataset {sound.dataset}.")
+        return None
     target = as_vectors([mine])[0]
     best: list[Neighbour] = []
     for rows in scan(session, of_dataset(sound.dataset, model)):

@@ -6,11 +6,19 @@ One module each; this registry is what jobs, pages, the CLI and the HTTP API loo
 from __future__ import annotations
 
 from core.errors import ValidationError
-from core.jobs.analyzers import audio_stats, onsets, spectrogram, speech_activity, speech_quality
+from core.jobs.analyzers import (
+    audio_stats,
+    duplicates,
+    onsets,
+    speaker_check,
+    spectrogram,
+    speech_activity,
+    speech_quality,
+)
 from core.jobs.analyzers.base import Analyzer, Output, Param, Segment
 
 ANALYZERS: dict[str, Analyzer] = {m.ANALYZER.name: m.ANALYZER for m in (audio_stats, speech_activity, onsets, spectrogram,
-                                                                   speech_quality)}
+                                                                   speech_quality, speaker_check, duplicates)}
 
 __all__ = ["ANALYZERS", "Analyzer", "Output", "Param", "Segment", "get"]
 

@@ -1,0 +1,34 @@
+"""Browse's "sounds like this" (core.jobs.voices.like_this): after a speaker-check job, a sound's details list the
+sounds nearest by voice, each with a link to Annotate; before it, nothing is shown and nothing fails."""
+
+from __future__ import annotations
+
+from tests.conftest import app_test, login, shown
+from tests.test_core_speaker_check import run, voices_dataset  # noqa: F401 (a fixture)
+
+PAGE = "pages/2_Browse.py"
+
+
+def open_sound(path: str):
+    at = app_test(PAGE)
+    at.query_params["dataset"] = "voices"
+    login(at, "vox")
+    row = list(at.dataframe[0].value["path"]).index(path)
+    at.session_state["browse_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_sounds_like_this_lists_the_voice_not_the_label(voices_dataset):  # noqa: F811
+    earmark, owner, ids = voices_dataset
+    before = open_sound("id00017/wrong.wav")
+    assert not before.exception
+    assert not any("Sounds like this" in shown(c.value) for c in before.caption)
+    run(earmark, owner)
+    at = open_sound("id00017/wrong.wav")
+    assert not at.exception
+    assert "Sounds like this, by voice (cosine similarity, 1 is the same voice):" in [shown(c.value) for c in at.caption]
+    table = at.dataframe[-1].value
+    assert sorted(table["path"][:4]) == [f"id00018/{t}.wav" for t in range(4)]  # its voice, filed under id00017
+    assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
+    assert sorted(table["open"][:4]) == sorted(f"/Annotate?sound={ids[f'id00018/{t}']}" for t in range(4))
+    assert '"speaker_check.note": "voice differs from id00017' in at.json[0].value
