@@ -392,3 +392,42 @@ class VoiceEmbedding(Base):
     model: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     date_created: Mapped[Created]
+
+
+class AudioFingerprint(Base):
+    """A sound's landmark fingerprint (core/audio/fingerprint.py), written by the duplicates analyzer; replaced
+    (deleted, its hashes and matches with it) when the sound is analyzed again. Its small integer id is what the
+    hash rows carry, so the hash index stays small at a hundred thousand sounds (migration 0013)."""
+
+    __tablename__ = "audio_fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sound_id: Mapped[str] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), unique=True)
+    version: Mapped[str] = mapped_column(String(32))
+    landmarks: Mapped[int] = mapped_column(Integer)
+    date_created: Mapped[Created]
+
+
+class FingerprintHash(Base):
+    """One landmark of a fingerprint: its hash and time (frame). Looked up by hash (ix_fingerprint_hashes_hash
+    holds all three columns, so a lookup reads the index alone), deleted by fingerprint (the primary key)."""
+
+    __tablename__ = "fingerprint_hashes"
+    __table_args__ = (Index("ix_fingerprint_hashes_hash", "hash", "fingerprint_id", "frame"),)
+
+    fingerprint_id: Mapped[int] = mapped_column(ForeignKey("audio_fingerprints.id", ondelete="CASCADE"), primary_key=True)
+    hash: Mapped[int] = mapped_column(Integer, primary_key=True)
+    frame: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class FingerprintMatch(Base):
+    """Fingerprint ``fingerprint_id`` shares ``votes`` landmarks with ``other_id`` at one time difference: its start
+    is ``offset_frames`` frames into the other (negative: the other starts that far into it). Found when the first
+    was fingerprinted; deleted with either fingerprint."""
+
+    __tablename__ = "fingerprint_matches"
+
+    fingerprint_id: Mapped[int] = mapped_column(ForeignKey("audio_fingerprints.id", ondelete="CASCADE"), primary_key=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("audio_fingerprints.id", ondelete="CASCADE"), primary_key=True, index=True)
+    offset_frames: Mapped[int] = mapped_column(Integer)
+    votes: Mapped[int] = mapped_column(Integer)
