@@ -29,6 +29,7 @@ from core.catalogue.stats import catalogue_stats, human_bytes, human_duration, s
 from core.catalogue.tags import clean_tags
 from core.commands import agreement as agreement_commands
 from core.commands import annotations as annotation_commands
+from core.commands import team as team_commands
 from core.context import Earmark, open_earmark
 from core.errors import EarmarkError, ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
@@ -60,7 +61,7 @@ from core.store.paging import PageRequest
 from core.store.sources import parse_source
 
 # Commands kept in their own modules (core/commands/), one per domain; each adds its parsers.
-COMMAND_GROUPS: tuple = (annotation_commands, agreement_commands)
+COMMAND_GROUPS: tuple = (annotation_commands, agreement_commands, team_commands)
 
 
 def _earmark() -> Earmark:

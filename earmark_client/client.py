@@ -14,23 +14,37 @@ import httpx2 as httpx
 
 from earmark_client.models import (
     FINISHED,
+    Accepted,
     AgreementOut,
     AnalyzerList,
     AnalyzerOut,
     AnnotationImport,
     AnnotationOut,
     Answer,
+    AssignmentOut,
+    AssignmentState,
+    AssignOut,
     FileList,
     FileRecord,
     IngestStatus,
     JobOut,
     JobResults,
+    LanesOut,
+    Moved,
     Peaks,
+    ProgressList,
+    ProgressOut,
     ResultSound,
+    ReviewItemOut,
+    ReviewList,
     SoundOut,
+    Taken,
+    TimeAdded,
     Totals,
     Uploaded,
     UserOut,
+    WorkItemOut,
+    WorkList,
 )
 
 API = "/api/v1"
@@ -324,6 +338,71 @@ class Client:
         and word error rate, for all pairs of people (``overall``), each pair, each person against the gold version
         and per tag; ``worst`` the sounds of least agreement. For those who may review the dataset."""
         return self._get(AgreementOut, "/agreement", dataset=dataset)
+
+    def assign(self, dataset: str, to: Iterable[str], *, per_sound: int = 1, share: float = 1.0, seed: int = 0,
+               tags: Iterable[str] = (), where: dict[str, str] | None = None, blind: bool = True,
+               hide_suggestions: bool = False) -> AssignOut:
+        """Hand the sounds of ``dataset`` (with all ``tags`` and the ``where`` metadata) to the annotators ``to``:
+        ``per_sound`` people each, for every sound or a seeded ``share`` of them (the rest get one). Sounds already
+        assigned are left alone, so calling it again assigns only new sounds."""
+        return self._post(AssignOut, "/assignments", {
+            "dataset": dataset, "to": list(to), "per_sound": per_sound, "share": share, "seed": seed,
+            "tags": list(tags) or None, "where": [f"{k}={v}" for k, v in (where or {}).items()] or None, "blind": blind,
+            "hide_suggestions": hide_suggestions})
+
+    def move_work(self, dataset: str, from_annotator: str, to: str, sound_ids: Iterable[str] | None = None) -> int:
+        """Give ``from_annotator``'s unsubmitted work (all, or on ``sound_ids``) to ``to``; returns how many moved."""
+        return self._post(Moved, "/assignments/move", {"dataset": dataset, "from_annotator": from_annotator, "to": to,
+                                                        "sound_ids": list(sound_ids) if sound_ids is not None else None}).count
+
+    def take_back(self, dataset: str, annotator: str, sound_ids: Iterable[str] | None = None) -> int:
+        """Withdraw ``annotator``'s unsubmitted work (all, or on ``sound_ids``); returns how many."""
+        return self._post(Moved, "/assignments/take-back", {"dataset": dataset, "annotator": annotator,
+                                                             "sound_ids": list(sound_ids) if sound_ids is not None else None}).count
+
+    def my_work(self, dataset: str | None = None, state: AssignmentState | str | None = None) -> list[WorkItemOut]:
+        """Your assigned sounds: returned first (with the reviewer's comment), in progress, to do, then the rest."""
+        return self._get(WorkList, "/my-work", dataset=dataset, state=state).items
+
+    def open_work(self, sound_id: str) -> AssignmentOut:
+        """Mark your work on an assigned sound in progress."""
+        return self._send(AssignmentOut, "POST", f"/my-work/{sound_id}/open")
+
+    def submit(self, sound_id: str) -> AssignmentOut:
+        """Done: your work on the sound goes to review (a second submit raises :class:`Conflict`)."""
+        return self._send(AssignmentOut, "POST", f"/my-work/{sound_id}/submit")
+
+    def add_time(self, sound_id: str, seconds: float) -> float:
+        """Add seconds of active work on the sound (at most 300 count per call); returns the seconds counted."""
+        return self._post(TimeAdded, f"/my-work/{sound_id}/time", {"seconds": float(seconds)}).counted
+
+    def reviews(self, dataset: str | None = None) -> list[ReviewItemOut]:
+        """Sounds with submitted work you may review."""
+        return self._get(ReviewList, "/reviews", dataset=dataset).items
+
+    def review(self, sound_id: str) -> LanesOut:
+        """One sound for review: each person's regions (``people``), the gold version so far and each state."""
+        return self._get(LanesOut, f"/reviews/{sound_id}")
+
+    def take(self, sound_id: str, *, annotator: str | None = None, annotation_ids: Iterable[str] = ()) -> list[AnnotationOut]:
+        """Copy one person's whole set (``annotator``) or chosen regions into the gold version; returns the copies
+        (edit them with :meth:`update_annotation`)."""
+        body = {"annotator": annotator} if annotator else {"annotation_ids": list(annotation_ids)}
+        return self._post(Taken, f"/reviews/{sound_id}/take", body).items
+
+    def accept_sound(self, sound_id: str, *, allow_empty: bool = False) -> int:
+        """Accept the sound's gold version; returns how many assignments were accepted. Someone else accepting it
+        first raises :class:`Conflict`."""
+        return self._send(Accepted, "POST", f"/reviews/{sound_id}/accept",
+                          params={"allow_empty": "true"} if allow_empty else None).accepted
+
+    def return_work(self, sound_id: str, annotator: str, comment: str) -> AssignmentOut:
+        """Send ``annotator``'s submitted work on the sound back with a comment they will see."""
+        return self._post(AssignmentOut, f"/reviews/{sound_id}/return", {"annotator": annotator, "comment": comment})
+
+    def progress(self, dataset: str) -> list[ProgressOut]:
+        """Per assignment batch (``annotator`` None) and per annotator: sounds done, audio hours, throughput, returned share."""
+        return self._get(ProgressList, "/progress", dataset=dataset).items
 
     def cancel_job(self, job_id: str) -> JobOut:
         return self._send(JobOut, "POST", f"/jobs/{job_id}/cancel")

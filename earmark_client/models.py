@@ -134,6 +134,7 @@ class AnnotationOut(Answer):
     channel: int | None
     version: int
     source: str | None
+    is_gold: bool  # part of the sound's reviewed (gold) version
 
     @property
     def sound_id(self) -> str:
@@ -279,11 +280,113 @@ class AnnotationImport(Answer):
     summary: str
 
 
+class AssignmentState(StrEnum):
+    """Where one annotator's work on one sound is (core/team/states.py's AssignmentState, whose values the server sends)."""
+
+    TO_DO = "to do"
+    IN_PROGRESS = "in progress"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
+class AssignOut(Answer):
+    batch_id: str | None
+    sounds: int
+    assignments: int
+    multiple: int
+    per_annotator: dict[str, int]
+
+
+class Moved(Answer):
+    count: int
+
+
+class WorkItemOut(Answer):
+    sound_id: str
+    dataset: str
+    path: str
+    duration_seconds: float
+    state: AssignmentState
+    comment: str | None
+    active_seconds: float
+    hide_suggestions: bool
+
+
+class WorkList(Answer):
+    items: list[WorkItemOut]
+
+
+class AssignmentOut(Answer):
+    sound_id: str
+    annotator: str
+    state: AssignmentState
+    comment: str | None
+    active_seconds: float
+    submitted_at: str | None
+    reviewed_at: str | None
+
+
+class TimeAdded(Answer):
+    counted: float
+
+
+class ReviewItemOut(Answer):
+    sound_id: str
+    dataset: str
+    path: str
+    submitted: int
+    assigned: int
+
+
+class ReviewList(Answer):
+    items: list[ReviewItemOut]
+
+
+class LanesOut(Answer):
+    sound_id: str
+    people: dict[str, list[AnnotationOut]]
+    gold: list[AnnotationOut]
+    states: dict[str, AssignmentState]
+
+
+class Taken(Answer):
+    items: list[AnnotationOut]
+
+
+class Accepted(Answer):
+    sound_id: str
+    accepted: int
+
+
+class ProgressOut(Answer):
+    batch_id: str
+    dataset: str
+    annotator: str | None
+    assigned: int
+    done: int
+    accepted: int
+    returned_ever: int
+    reached_review: int
+    audio_hours_done: float
+    active_hours: float
+    sounds_per_hour: float | None
+    audio_hours_per_hour: float | None
+    returned_share: float | None
+
+
+class ProgressList(Answer):
+    items: list[ProgressOut]
+
+
 # The answers above, each the same as the server's model of the same name (tests/test_client_package.py).
 MIRRORED: tuple[type[Answer] | type[StrEnum], ...] = (
     JobState, Health, Totals, UserOut, SoundOut, AnnotationOut, Deleted, Peaks, TagAdded, FileRecord, Uploaded,
     FileList, ParamOut, AnalyzerOut, AnalyzerList, JobOut, JobList, ResultAnnotation, ResultSound, JobResults,
     ImportedFile, ImportProblem, AnnotationImport)
+# A labelling team's work (core/api/team.py)
+MIRRORED += (AssignmentState, AssignOut, Moved, WorkItemOut, WorkList, AssignmentOut, TimeAdded, ReviewItemOut,
+             ReviewList, LanesOut, Taken, Accepted, ProgressOut, ProgressList)
 
 
 # -- agreement figures (Client.agreement; core/team/agreement.py on the server) ------------------------------

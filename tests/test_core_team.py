@@ -314,7 +314,7 @@ def test_review_refusals(team):
             review.return_work(session, team.owner, sound, "alice", "  ")
         assert err.value.field == "comment"
     other = team.sounds[-1] if team.sounds[-1] != sound else team.sounds[-2]
-    with team.db.write() as session, pytest.raises(ValidationError, match="no gold version"):
+    with team.db.write() as session, pytest.raises(Conflict, match="no gold version"):
         review.accept(session, team.owner, other)
 
 
@@ -337,7 +337,7 @@ def test_progress_per_batch_and_annotator(team):
     assert (a.assigned, a.done, a.returned_ever) == (10, 3, 1)
     assert a.audio_hours_done == pytest.approx(30 / 3600) and a.active_hours == pytest.approx(360 / 3600)
     assert a.sounds_per_hour == pytest.approx(3 / 0.1) and a.audio_hours_per_hour == pytest.approx((30 / 3600) / 0.1)
-    assert a.returned_share == pytest.approx(1 / 3)
+    assert a.returned_share == pytest.approx(1 / 4)  # of the four she submitted, one came back
     assert (b.done, b.sounds_per_hour, b.returned_share) == (0, 0, None)
     assert (total.assigned, total.done, total.active_hours) == (20, 3, pytest.approx(420 / 3600))
     with team.db.read() as session, pytest.raises(PermissionDenied):

@@ -121,6 +121,14 @@ class AnnotationService:
     def get(self, annotation_id: str) -> Annotation:
         return get_or_not_found(self.session, Annotation, annotation_id, "annotation")
 
+    def get_for(self, viewer: User, annotation_id: str) -> Annotation:
+        """:meth:`get` for a reader: an annotation hidden from ``viewer`` (core/team/visibility.py) is not found."""
+        annotation = self.get(annotation_id)
+        shown = visibility.annotation_condition(self.session, viewer)
+        if shown is not None and self.session.scalar(select(Annotation.id).where(Annotation.id == annotation_id, shown)) is None:
+            raise NotFound(f"No annotation with id {annotation_id!r}.")
+        return annotation
+
     def _sound(self, sound_id: str) -> Sound:
         """The sound an annotation is on, without its metadata and tags (loaded only if asked for): annotating
         needs its duration and channels, and a sound may carry hundreds of metadata fields."""
@@ -191,13 +199,18 @@ class AnnotationService:
         data_url: str | None = None,
         channel: Any = None,
         source: str | None = None,
+        is_gold: bool = False,
     ) -> Annotation:
         """A new annotation; give ``duration_seconds`` (the seed API) or ``end_seconds``. ``source`` marks an
-        analyzer's output (core.jobs.queue), so a re-run replaces it."""
+        analyzer's output (core.jobs.queue), so a re-run replaces it. ``is_gold``: part of the reviewed version of
+        the sound, which only its reviewers may write (core/team/review.py)."""
         require(actor, Action.ANNOTATE)
         sound = self._sound(sound_id)
+        if is_gold:
+            visibility.require_dataset(self.session, actor, Action.REVIEW, sound.dataset)
         annotation = _build(actor, sound, start_seconds=start_seconds, duration_seconds=duration_seconds,
                             end_seconds=end_seconds, tags=tags, text=text, data_url=data_url, channel=channel, source=source)
+        annotation.is_gold = is_gold
         self.session.add(annotation)
         self.session.flush()
         self._count(sound.id, 1)
@@ -391,4 +404,5 @@ def public_annotation(annotation: Any, tags: list[str] | None = None) -> dict[st
         "channel": annotation.channel,
         "version": annotation.version,
         "source": annotation.source,  # the featurebot (analyzer:parameters) that suggested it; null for people's
+        "is_gold": bool(annotation.is_gold),  # a reviewer's accepted version of the sound (core/team/review.py)
     }

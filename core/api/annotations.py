@@ -71,6 +71,7 @@ class NewSegment(Segment):
                   {"anyOf": [_some("tags", {"type": "array", "minItems": 1}),
                              _some("text", {"type": "string", "pattern": NOT_BLANK}),
                              _some("data_url", {"type": "string", "pattern": NOT_BLANK})]}]})
+    is_gold: bool = Field(False, description="a region of the sound's gold (reviewed) version: its reviewers only")
 
 
 class SegmentChange(Segment):
@@ -85,7 +86,7 @@ class SegmentChange(Segment):
             description="`time_range` is two numbers, its end at or after its start (a 400 otherwise).")
 def sound_annotations(app: App, user: Caller, sound_id: str, query: SoundAnnotationQuery = Query()) -> dict[str, Any]:
     with app.db.read() as session:
-        filters = AnnotationFilter(sound_id=sound_id, tags=query.tag_list(), time_range=parse_time_range(query.time_range))
+        filters = AnnotationFilter(sound_id=sound_id, tags=query.tag_list(), time_range=parse_time_range(query.time_range), viewer=user)
         page = AnnotationService(session).list_public(query.request(), filters)
         return page_of(page, f"/sounds/{sound_id}/annotations")
 
@@ -102,7 +103,7 @@ def create_annotation(app: App, user: Caller, sound_id: str, body: NewSegment) -
             response_model=AnnotationPage, responses=errors(400))
 def list_annotations(app: App, user: Caller, query: Paging = Query()) -> dict[str, Any]:
     with app.db.read() as session:
-        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(tags=query.tag_list()))
+        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(tags=query.tag_list(), viewer=user))
         return page_of(page, "/annotations")
 
 
@@ -110,7 +111,7 @@ def list_annotations(app: App, user: Caller, query: Paging = Query()) -> dict[st
             response_model=AnnotationOut, responses=errors(400, 404))
 def get_annotation(app: App, user: Caller, annotation_id: str) -> dict[str, Any]:
     with app.db.read() as session:
-        return linked(public_annotation(AnnotationService(session).get(annotation_id)))
+        return linked(public_annotation(AnnotationService(session).get_for(user, annotation_id)))
 
 
 @router.patch("/annotations/{annotation_id}",

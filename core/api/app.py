@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from core import __version__
 from core.api import agreement as agreement_routes
-from core.api import annotation_imports, files, guards, jobs, sounds, subsets, users
+from core.api import annotation_imports, files, guards, jobs, sounds, subsets, team, users
 from core.api import annotations as annotation_routes  # not `annotations`: the __future__ import
 from core.api.deps import PREFIX, App, Caller
 from core.api.errors import error_response, validation_message
@@ -98,7 +98,7 @@ def create_app() -> FastAPI:
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
     routers = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
-               subsets.router, subsets.links, annotation_imports.router)
+               subsets.router, subsets.links, team.router, annotation_imports.router)
     routers += (agreement_routes.router,)
     for router in routers:
         api.include_router(router)

@@ -21,6 +21,7 @@ from core.catalogue.sounds import MAX_SOUND_SECONDS
 from core.catalogue.tags import MAX_TAG_LENGTH
 from core.ingest.states import IngestStatus
 from core.jobs.states import JobState
+from core.team.states import AssignmentState
 
 # -- rules on input ----------------------------------------------------------------------------------------
 
@@ -232,6 +233,7 @@ class AnnotationOut(BaseModel):
     channel: int | None
     version: int = Field(description="send it back with a change (PATCH)")
     source: str | None = Field(description="the featurebot (analyzer:parameters) that suggested it; null for people's")
+    is_gold: bool = Field(description="part of the sound's reviewed (gold) version, made by a reviewer")
 
 
 class Page(BaseModel):
@@ -391,6 +393,97 @@ class ResultSound(BaseModel):
 class JobResults(BaseModel):
     job: JobOut
     sounds: list[ResultSound]
+
+
+# -- a labelling team's work (core/team/, core/api/team.py) ------------------------------------------------
+
+class AssignOut(BaseModel):
+    batch_id: str | None = Field(description="the new batch; null when every chosen sound was assigned already")
+    sounds: int = Field(description="sounds newly assigned")
+    assignments: int
+    multiple: int = Field(description="of those sounds, how many went to more than one annotator")
+    per_annotator: dict[str, int] = Field(description="assignments made, by user name")
+
+
+class Moved(BaseModel):
+    count: int = Field(description="assignments moved or taken back")
+
+
+class WorkItemOut(BaseModel):
+    sound_id: str
+    dataset: str
+    path: str
+    duration_seconds: float
+    state: AssignmentState
+    comment: str | None = Field(description="the reviewer's, on returned work")
+    active_seconds: float
+    hide_suggestions: bool
+
+
+class WorkList(BaseModel):
+    items: list[WorkItemOut]
+
+
+class AssignmentOut(BaseModel):
+    sound_id: str
+    annotator: str = Field(description="user name")
+    state: AssignmentState
+    comment: str | None
+    active_seconds: float
+    submitted_at: Timestamp | None
+    reviewed_at: Timestamp | None
+
+
+class TimeAdded(BaseModel):
+    counted: float = Field(description="seconds added (one report counts at most 300; 0 when the work is not open)")
+
+
+class ReviewItemOut(BaseModel):
+    sound_id: str
+    dataset: str
+    path: str
+    submitted: int
+    assigned: int
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewItemOut]
+
+
+class LanesOut(BaseModel):
+    sound_id: str
+    people: dict[str, list[AnnotationOut]] = Field(description="each person's own regions, by user name")
+    gold: list[AnnotationOut]
+    states: dict[str, AssignmentState] = Field(description="each annotator's assignment state, by user name")
+
+
+class Taken(BaseModel):
+    items: list[AnnotationOut] = Field(description="the gold copies made")
+
+
+class Accepted(BaseModel):
+    sound_id: str
+    accepted: int = Field(description="assignments accepted")
+
+
+class ProgressOut(BaseModel):
+    batch_id: str
+    dataset: str
+    annotator: str | None = Field(description="null: the whole batch")
+    assigned: int
+    done: int = Field(description="submitted or accepted")
+    accepted: int
+    returned_ever: int = Field(description="assignments a reviewer returned at least once")
+    reached_review: int = Field(description="assignments submitted at least once")
+    audio_hours_done: float
+    active_hours: float
+    sounds_per_hour: float | None
+    audio_hours_per_hour: float | None
+    returned_share: float | None
+
+
+class ProgressList(BaseModel):
+    items: list[ProgressOut]
 
 
 # -- annotations in (core/annotations/imports/) -------------------------------------------------------------

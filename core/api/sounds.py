@@ -70,7 +70,7 @@ def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Qu
     if query.sort or query.cursor:
         return _sorted_sounds(app, user, request, query)
     with app.db.read() as session:
-        filters = SoundFilter(created_by=query.created_by or None, dataset=query.dataset or None, tags=query.tag_list())
+        filters = SoundFilter(created_by=query.created_by or None, dataset=query.dataset or None, tags=query.tag_list(), viewer=user)
         page = SoundService(session, app.storage).list_public(query.request(), filters)
         return page_of(page, "/sounds")
 

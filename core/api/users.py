@@ -125,7 +125,7 @@ def delete_user(app: App, user: Caller, user_id: str) -> dict[str, Any]:
 def user_sounds(app: App, user: Caller, user_id: str, query: Paging = Query()) -> dict[str, Any]:
     with app.db.read() as session:
         UserService(session).get(user_id)
-        page = SoundService(session, app.storage).list_public(query.request(), SoundFilter(created_by=user_id, tags=query.tag_list()))
+        page = SoundService(session, app.storage).list_public(query.request(), SoundFilter(created_by=user_id, tags=query.tag_list(), viewer=user))
         return page_of(page, f"/users/{user_id}/sounds")
 
 
@@ -134,5 +134,5 @@ def user_sounds(app: App, user: Caller, user_id: str, query: Paging = Query()) -
 def user_annotations(app: App, user: Caller, user_id: str, query: Paging = Query()) -> dict[str, Any]:
     with app.db.read() as session:
         UserService(session).get(user_id)
-        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(created_by=user_id, tags=query.tag_list()))
+        page = AnnotationService(session).list_public(query.request(), AnnotationFilter(created_by=user_id, tags=query.tag_list(), viewer=user))
         return page_of(page, f"/users/{user_id}/annotations")

@@ -21,6 +21,7 @@ from core.store.db import Database
 from core.store.models import Sound, SoundField, SoundTag, TagDefinition, User, utcnow
 from core.store.paging import Page, PageRequest, children, paginate
 from core.store.storage import Storage
+from core.team import visibility
 
 # The longest a sound may be said to last (a week): wherever a duration enters (POST /sounds, the API's schema)
 # it is finite and within this, so no sum of them overflows and a segment's milliseconds fit their columns.
@@ -32,6 +33,8 @@ class SoundFilter:
     created_by: str | None = None
     dataset: str | None = None
     tags: tuple[str, ...] = ()
+    # Who lists: in a dataset with assignments they see only what core/team/visibility.py shows them (None: all).
+    viewer: User | None = None
 
 
 def filtered(query: Select, filters: SoundFilter) -> Select:
@@ -90,13 +93,21 @@ class SoundService:
         return sound
 
     def list(self, request: PageRequest = PageRequest(), filters: SoundFilter = SoundFilter()) -> Page[Sound]:
-        query = filtered(select(Sound), filters)
-        return paginate(self.session, query, Sound.id, request, _page_filters(filters), count=live_count(filters))
+        query, count = self._listing(select(Sound), filters)
+        return paginate(self.session, query, Sound.id, request, _page_filters(filters), count=count)
+
+    def _listing(self, query: Select, filters: SoundFilter) -> tuple[Select, Select | None]:
+        """The filtered listing and the statement counting it: the index-only live count, unless the viewer sees
+        only some sounds (then the listing itself is counted)."""
+        shown = visibility.sound_condition(self.session, filters.viewer) if filters.viewer is not None else None
+        if shown is None:
+            return filtered(query, filters), live_count(filters)
+        return filtered(query, filters).where(shown), None
 
     def list_public(self, request: PageRequest, filters: SoundFilter) -> Page[dict[str, Any]]:
         """:meth:`list` already shaped by :func:`public_sound`, read as plain rows (what the API lists)."""
-        query = filtered(select(*Sound.__table__.columns), filters)
-        page = paginate(self.session, query, Sound.id, request, _page_filters(filters), rows=True, count=live_count(filters))
+        query, count = self._listing(select(*Sound.__table__.columns), filters)
+        page = paginate(self.session, query, Sound.id, request, _page_filters(filters), rows=True, count=count)
         ids = [row.id for row in page.items]
         tags = children(self.session, ids, SoundTag.sound_id, SoundTag.tag)
         fields = children(self.session, ids, SoundField.sound_id, SoundField.name, SoundField.value)

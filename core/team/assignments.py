@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import BigInteger, ColumnElement, Select, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from core.accounts.permissions import Action, require
+from core.accounts.permissions import Action
 from core.accounts.users import UserService
 from core.catalogue.search import CatalogueQuery, describe, narrowed
-from core.errors import NotFound, ValidationError
+from core.errors import ValidationError
 from core.store.db import batched, insert_for, one_of, rowcount
 from core.store.ids import new_id
 from core.store.models import SAMPLE_KEY_MODULUS, Assignment, AssignmentBatch, Sound, User
 from core.team.states import AssignmentState
-from core.team.visibility import owners
+from core.team.visibility import require_dataset
 
 WRITE_BATCH = 1_000  # assignment rows per INSERT statement
 READ_PAGE = 5_000  # sounds read per query while dealing
@@ -61,16 +61,6 @@ class AssignSummary:
         people = ", ".join(f"{name} {count}" for name, count in self.per_annotator.items()) or "nobody"
         return (f"Assigned {self.sounds:,} sounds ({self.multiple:,} to several people): {self.assignments:,} "
                 f"assignments ({people}).")
-
-
-def require_dataset(session: Session, actor: User, action: Action, dataset: str) -> None:
-    """PermissionDenied unless ``actor`` may ``action`` (assign or review) on ``dataset``; NotFound for a dataset
-    without sounds. Per uploader of its sounds, as the role table has it (core/accounts/permissions.py)."""
-    found = owners(session, dataset)
-    if not found:
-        raise NotFound(f"No dataset {dataset!r}.")
-    for owner in found:
-        require(actor, action, owner_id=owner)
 
 
 def _annotators(session: Session, names: tuple[str, ...]) -> list[User]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action
 from core.store.models import Assignment, AssignmentBatch, Sound, User
-from core.team.assignments import require_dataset
 from core.team.states import AssignmentState
+from core.team.visibility import require_dataset
 
 DONE = (AssignmentState.SUBMITTED.value, AssignmentState.ACCEPTED.value)
 
@@ -31,6 +31,7 @@ class Progress:
     done: int  # submitted or accepted
     accepted: int
     returned_ever: int  # assignments a reviewer returned at least once
+    reached_review: int  # assignments submitted at least once (done now, or returned)
     audio_hours_done: float
     active_hours: float
 
@@ -44,9 +45,8 @@ class Progress:
 
     @property
     def returned_share(self) -> float | None:
-        """Of the work that reached a reviewer (done, or returned), the share returned at least once."""
-        reviewed = max(self.done, self.returned_ever)
-        return self.returned_ever / reviewed if reviewed else None
+        """Of the work that reached a reviewer (done now, or returned), the share returned at least once."""
+        return self.returned_ever / self.reached_review if self.reached_review else None
 
     def as_dict(self) -> dict[str, object]:
         return {**self.__dict__, "sounds_per_hour": self.sounds_per_hour,
@@ -62,6 +62,7 @@ def progress(session: Session, viewer: User, dataset: str) -> list[Progress]:
                func.sum(case((done, 1), else_=0)),
                func.sum(case((Assignment.state == AssignmentState.ACCEPTED.value, 1), else_=0)),
                func.sum(case((Assignment.times_returned > 0, 1), else_=0)),
+               func.sum(case((or_(done, Assignment.times_returned > 0), 1), else_=0)),
                func.sum(case((done, Sound.duration_seconds), else_=0.0)),
                func.sum(Assignment.active_seconds))
         .join(Assignment, Assignment.batch_id == AssignmentBatch.id).join(Sound, Sound.id == Assignment.sound_id)
@@ -69,10 +70,11 @@ def progress(session: Session, viewer: User, dataset: str) -> list[Progress]:
         .group_by(AssignmentBatch.id, User.user_name).order_by(AssignmentBatch.id, User.user_name)).all()
     found: list[Progress] = []
     for batch_id in dict.fromkeys(row[0] for row in rows):
-        people = [Progress(b, dataset, name, int(n), int(d or 0), int(a or 0), int(r or 0), float(audio or 0) / 3600,
-                           float(active or 0) / 3600) for b, name, n, d, a, r, audio, active in rows if b == batch_id]
+        people = [Progress(b, dataset, name, int(n), int(d or 0), int(a or 0), int(r or 0), int(seen or 0),
+                           float(audio or 0) / 3600, float(active or 0) / 3600)
+                  for b, name, n, d, a, r, seen, audio, active in rows if b == batch_id]
         found.append(Progress(batch_id, dataset, None, *(_total(people, name) for name in (
-            "assigned", "done", "accepted", "returned_ever", "audio_hours_done", "active_hours"))))  # type: ignore[arg-type]
+            "assigned", "done", "accepted", "returned_ever", "reached_review", "audio_hours_done", "active_hours"))))  # type: ignore[arg-type]
         found += people
     return found
 

@@ -23,9 +23,8 @@ from core.annotations.service import AnnotationService
 from core.errors import Conflict, NotFound, ValidationError
 from core.store.db import get_or_not_found, rowcount
 from core.store.models import Annotation, AnnotationTag, Assignment, Sound, User, utcnow
-from core.team.assignments import require_dataset
 from core.team.states import AssignmentState
-from core.team.visibility import assigned_datasets, may
+from core.team.visibility import assigned_datasets, may, require_dataset
 
 MAX_COMMENT = 5_000
 
@@ -153,13 +152,13 @@ def take_regions(session: Session, reviewer: User, sound_id: str, annotation_ids
 
 def accept(session: Session, reviewer: User, sound_id: str, *, allow_empty: bool = False) -> int:
     """Accept the sound's gold version: every assignment of the sound not yet accepted becomes accepted, in one
-    conditional UPDATE; returns how many. Refused (Conflict) when someone accepted it first or nothing was
-    submitted, and (ValidationError) without a gold version unless ``allow_empty`` (a sound with nothing in it)."""
+    conditional UPDATE; returns how many. Refused (Conflict) when someone accepted it first, nothing was
+    submitted, or there is no gold version and not ``allow_empty`` (a sound with nothing in it)."""
     sound = _reviewed_sound(session, reviewer, sound_id)
     has_gold = session.scalar(select(Annotation.id).where(Annotation.sound_id == sound.id, Annotation.is_gold.is_(True)).limit(1))
     if has_gold is None and not allow_empty:
-        raise ValidationError("gold", "The sound has no gold version yet: take one person's regions or chosen ones first "
-                                      "(or accept it as empty).")
+        raise Conflict("The sound has no gold version yet: take one person's regions or chosen ones first "
+                       "(or accept it as empty).")
     submitted = session.scalar(select(func.count()).where(Assignment.sound_id == sound.id,
                                                           Assignment.state == AssignmentState.SUBMITTED.value))
     if not submitted:

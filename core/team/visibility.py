@@ -15,7 +15,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from core.accounts.permissions import Action, can
+from core.accounts.permissions import Action, can, require
+from core.errors import NotFound
 from core.store.models import Annotation, Assignment, AssignmentBatch, Sound, User
 from core.team.states import AssignmentState
 
@@ -24,6 +25,16 @@ def owners(session: Session, dataset: str) -> list[str]:
     """The users who uploaded the dataset's sounds: the "own datasets" of the role table are those whose every
     sound one uploaded (as deleting a whole dataset, core/catalogue/sounds.py)."""
     return list(session.scalars(select(Sound.created_by).where(Sound.dataset == dataset).distinct()))
+
+
+def require_dataset(session: Session, actor: User | None, action: Action, dataset: str) -> None:
+    """PermissionDenied unless ``actor`` may ``action`` (assign or review) on ``dataset``; NotFound for a dataset
+    without sounds. Per uploader of its sounds, as the role table has it (core/accounts/permissions.py)."""
+    found = owners(session, dataset)
+    if not found:
+        raise NotFound(f"No dataset {dataset!r}.")
+    for owner in found:
+        require(actor, action, owner_id=owner)
 
 
 def may(session: Session, user: User | None, action: Action, dataset: str) -> bool:
