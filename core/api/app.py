@@ -97,7 +97,7 @@ def create_app() -> FastAPI:
             figures = catalogue_stats(session)
         return {"totalSounds": figures.sounds, "totalAnnotations": figures.annotations, "totalUsers": figures.users}
 
-    routers = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
+    routers: tuple[APIRouter, ...] = (users.router, sounds.router, annotation_routes.router, files.router, files.uploads, files.links, jobs.router,
                subsets.router, subsets.links, team.router, annotation_imports.router)
     routers += (agreement_routes.router,)
     for router in routers:
