@@ -98,7 +98,116 @@ def speech_quality(recordings: int, seconds: float) -> None:
           f"speech-activity alone on the same files {len(files) / baseline:.2f} files/s: {cpu / baseline:.1f}x its cost")
 
 
-BENCHES = {"speech-quality": speech_quality}
+ESPEAK_VOICES = ("en+adam", "en+Alicia", "en+Andy", "en+annie", "en+benjamin", "en+caleb", "en+david", "en+ed",
+                 "en+linda", "en+max", "en+paul", "en+steph", "en+f2", "en+f3", "en+f4", "en+grandpa", "en+michel",
+                 "en+john", "en+rob", "en+Mr")
+WORDS = ("the", "a", "river", "morning", "station", "quietly", "seven", "yellow", "window", "across", "builds",
+         "after", "garden", "people", "remember", "under", "bright", "number", "table", "carries", "over", "small",
+         "village", "winter", "listen", "before", "orange", "music", "travels", "slowly", "between", "houses")
+MISLABELLED = 0.1  # the share of files filed under another speaker
+
+
+def _espeak(voice: str, seed: int, seconds: float, folder: Path) -> np.ndarray:
+    """About ``seconds`` of random English words in one espeak-ng voice, at 22.05 kHz."""
+    import subprocess
+
+    rng = np.random.default_rng(seed)
+    text = " ".join(rng.choice(WORDS, size=max(4, int(seconds * 2.6))))
+    path = folder / "say.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
+    return sf.read(path, dtype="float32")[0]
+
+
+def _voice_sets(voices: int, seconds: float, folder: Path) -> list[tuple[str, int, object]]:
+    """(description, rate, make(voice index, file index) -> samples) for each set of voices this machine has."""
+    import shutil
+
+    rng = np.random.default_rng(7)
+    synthetic = [speechlike.Voice(rng.uniform(90, 240), rng.uniform(0.85, 1.2), rng.uniform(0.9, 0.98), rng.uniform(0.005, 0.05))
+                 for _ in range(voices)]
+    sets: list[tuple[str, int, object]] = [
+        (f"{voices} formant-synthesizer voices (tests/speechlike.Voice: pitch 90-240 Hz, formants x0.85-1.2, random)",
+         RATE, lambda v, k: speechlike.speech_of(synthetic[v], 1000 * v + k, seconds))]
+    if shutil.which("espeak-ng") and voices <= len(ESPEAK_VOICES):
+        chosen = ESPEAK_VOICES[:voices]
+        sets.append((f"{voices} espeak-ng 1.51 voices ({', '.join(chosen)}), random English words", 22_050,
+                     lambda v, k: _espeak(chosen[v], 1000 * v + k, seconds, folder)))
+    return sets
+
+
+def speaker_check(recordings: int, seconds: float, per_voice: int = 10) -> None:
+    """Voices as speakers, ``per_voice`` files each, MISLABELLED of them filed under another voice: precision and
+    recall of the flagged files at the default threshold, and files per second on one core."""
+    from core.jobs.analyzers.speaker_check import SPREAD, Centroids, automatic_threshold
+    from core.jobs.voices import as_vectors
+
+    with tempfile.TemporaryDirectory() as folder:
+        for description, rate, make in _voice_sets(recordings, seconds, Path(folder)):
+            storage, files, truth = LocalStorage(Path(folder)), [], []
+            for v in range(recordings):
+                for k in range(per_voice):
+                    path = Path(folder) / f"v{v}_{k}.wav"
+                    sf.write(path, make(v, k), rate, subtype="PCM_16")  # type: ignore[operator]
+                    files.append(path)
+                    truth.append(v)
+            rng = np.random.default_rng(11)
+            wrong = set(rng.choice(len(files), size=max(1, round(MISLABELLED * len(files))), replace=False).tolist())
+            labels = [int((t + rng.integers(1, recordings)) % recordings) if i in wrong else t for i, t in enumerate(truth)]
+            outputs, cpu = _run_outputs("speaker-check", storage, files)
+            _, baseline = _run("audio-stats", storage, files)
+            vectors = as_vectors([o.data for o in outputs])
+            centroids = Centroids()
+            for label, vector in zip(labels, vectors, strict=True):
+                centroids.add(str(label), None, vector)
+            scores = np.array([centroids.score(str(label), None, vector) for label, vector in zip(labels, vectors, strict=True)])
+            is_wrong = np.array([i in wrong for i in range(len(files))])
+            print(f"speaker-check: {description}; {per_voice} files of about {seconds:g} s each, {len(wrong)} of "
+                  f"{len(files)} ({MISLABELLED:.0%}) filed under another voice")
+            for what, at in ((f"the default, automatic (median + {SPREAD:g} robust deviations)", automatic_threshold(scores)),
+                             *((f"median + {k:g} robust deviations", _spread(scores, k)) for k in (3.0, 5.0)),
+                             ("the best F1 for this set", _best_threshold(scores, is_wrong))):
+                flagged = scores > at
+                hits = int((flagged & is_wrong).sum())
+                print(f"  threshold {at:.3f}, {what}: precision {hits / max(int(flagged.sum()), 1):.3f}, "
+                      f"recall {hits / len(wrong):.3f} ({int(flagged.sum())} flagged)")
+            print(f"  score (cosine distance to the speaker's other files): rightly filed median {np.median(scores[~is_wrong]):.3f}, "
+                  f"95th percentile {np.percentile(scores[~is_wrong], 95):.3f}; wrongly filed median {np.median(scores[is_wrong]):.3f}, "
+                  f"lowest {scores[is_wrong].min():.3f}")
+            print(f"  speed on one core: {len(files) / cpu:.2f} files/s ({len(files) * seconds / cpu:.1f} s of audio per s); "
+                  f"audio-stats on the same files {len(files) / baseline:.1f} files/s: {cpu / baseline:.1f}x its cost")
+
+
+def _spread(scores: np.ndarray, k: float) -> float:
+    median = float(np.median(scores))
+    return median + k * 1.4826 * float(np.median(np.abs(scores - median)))
+
+
+def _best_threshold(scores: np.ndarray, is_wrong: np.ndarray) -> float:
+    """The threshold of best F1 over the scores seen (how far the default is from the best for these voices)."""
+    best, at = -1.0, 0.0
+    for candidate in np.unique(scores):
+        flagged = scores > candidate - 1e-9
+        hits = (flagged & is_wrong).sum()
+        f1 = 2 * hits / max(flagged.sum() + is_wrong.sum(), 1)
+        if f1 > best:
+            best, at = f1, float(candidate) - 1e-3
+    return at
+
+
+def _run_outputs(name: str, storage: LocalStorage, files: list[Path]) -> tuple[list, float]:
+    """Each file's whole output (speaker-check keeps its embedding in ``data``) and the CPU seconds it took."""
+    analyzer = analyzers.get(name)
+    checked = analyzer.check({})
+    outputs, started = [], time.process_time()
+    for path in files:
+        info = sf.info(path)
+        sound = Sound(path=path.name, sample_rate=info.samplerate, duration_seconds=info.duration, channels=info.channels,
+                      file=StoredFile(key=path.name))
+        outputs.append(analyzer.run(storage, sound, checked))
+    return outputs, time.process_time() - started
+
+
+BENCHES = {"speech-quality": speech_quality, "speaker-check": speaker_check}
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from core.store.storage import Storage
 NAME = "speaker-check"
 PREFIX = "speaker_check."
 SCORE, FLAGGED, NOTE = PREFIX + "score", PREFIX + "flagged", PREFIX + "note"
+SPREAD = 4.0  # robust standard deviations over the median score that flag a file (automatic_threshold)
 
 
 def embed(storage: Storage, sound: Sound, params: dict[str, Any]) -> Output:
@@ -73,30 +74,67 @@ def _labelled(dataset: str, params: dict[str, Any]) -> Select[str, str, str | No
     return query
 
 
+class Centroids:
+    """Per-speaker and per-(speaker, session) sums of embeddings, from which any sound's leave-out centroid is one
+    subtraction (the bench, bench/curation.py, uses it too)."""
+
+    def __init__(self) -> None:
+        self.speakers: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(voice.DIM, np.float64))
+        self.counts: dict[str, int] = defaultdict(int)
+        self.sessions: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(voice.DIM, np.float64))
+        self.session_counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(self, speaker: str, recording: str | None, vector: np.ndarray) -> None:
+        self.speakers[speaker] += vector
+        self.counts[speaker] += 1
+        if recording:
+            self.sessions[speaker, recording] += vector
+            self.session_counts[speaker, recording] += 1
+
+    def score(self, speaker: str, recording: str | None, vector: np.ndarray) -> float | None:
+        """Cosine distance from ``vector`` (one that was added) to the mean of its speaker's other sounds outside
+        its session; None when there are none."""
+        if recording:
+            left_out, n_left_out = self.sessions[speaker, recording], self.session_counts[speaker, recording]
+        else:
+            left_out, n_left_out = vector, 1
+        others = self.speakers[speaker] - left_out
+        if self.counts[speaker] - n_left_out <= 0 or not np.any(others):
+            return None
+        return 1.0 - float(np.dot(vector, others) / np.linalg.norm(others))
+
+
 def _check_dataset(session: Session, dataset: str, done: Select[str],
                    params: dict[str, Any]) -> Iterator[tuple[str, dict[str, str]]]:
     query = _labelled(dataset, params)
-    speakers: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(voice.DIM, np.float64))
-    counts: dict[str, int] = defaultdict(int)
-    sessions: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(voice.DIM, np.float64))
-    session_counts: dict[tuple[str, str], int] = defaultdict(int)
+    centroids = Centroids()
     for rows in voices.scan(session, query):
-        vectors = voices.as_vectors([row[3] for row in rows])
-        for (_, speaker, recording, _), vector in zip(rows, vectors, strict=True):
-            speakers[speaker] += vector
-            counts[speaker] += 1
-            if recording:
-                sessions[speaker, recording] += vector
-                session_counts[speaker, recording] += 1
-    for rows in voices.scan(session, query.where(Sound.id.in_(done))):
-        vectors = voices.as_vectors([row[3] for row in rows])
-        for (sound_id, speaker, recording, _), vector in zip(rows, vectors, strict=True):
-            left_out, n_left_out = (sessions[speaker, recording], session_counts[speaker, recording]) if recording else (vector, 1)
-            others, n_others = speakers[speaker] - left_out, counts[speaker] - n_left_out
-            if n_others <= 0 or not np.any(others):
-                continue
-            score = 1.0 - float(np.dot(vector, others) / np.linalg.norm(others))
-            yield sound_id, _fields(score, score > params["threshold"], speaker)
+        for (_, speaker, recording, _), vector in zip(rows, voices.as_vectors([row[3] for row in rows]), strict=True):
+            centroids.add(speaker, recording, vector)
+    mine = query.where(Sound.id.in_(done))
+    threshold = params["threshold"] or automatic_threshold(
+        np.fromiter((score for _, _, score in _scores(session, mine, centroids)), np.float64))
+    for sound_id, speaker, score in _scores(session, mine, centroids):
+        yield sound_id, _fields(score, score > threshold, speaker)
+
+
+def _scores(session: Session, query: Select[str, str, str | None, bytes], centroids: Centroids) -> Iterator[tuple[str, str, float]]:
+    """(sound id, speaker, score) of the query's sounds that have a score, streamed."""
+    for rows in voices.scan(session, query):
+        for (sound_id, speaker, recording, _), vector in zip(rows, voices.as_vectors([row[3] for row in rows]), strict=True):
+            score = centroids.score(speaker, recording, vector)
+            if score is not None:
+                yield sound_id, speaker, score
+
+
+def automatic_threshold(scores: np.ndarray) -> float:
+    """The median score plus SPREAD robust standard deviations (1.4826 median absolute deviations): most files
+    are filed rightly, so the bulk of the scores says how far one voice spreads in this dataset (its recording
+    conditions, its lengths, the encoder's range for these voices) and a wrongly filed file stands out of it."""
+    if not scores.size:
+        return float("inf")
+    median = float(np.median(scores))
+    return median + SPREAD * 1.4826 * float(np.median(np.abs(scores - median)))
 
 
 def _fields(score: float, flagged: bool, speaker: str) -> dict[str, str]:
@@ -115,6 +153,7 @@ ANALYZER = Analyzer(
     {"speaker_column": Param("speaker_id", help="the metadata column naming each sound's speaker"),
      "session_column": Param("", help="a metadata column naming the recording session, left out of the comparison "
                                       "(empty: only the sound itself is left out)"),
-     "threshold": Param(0.25, 0.0, 2.0, help="a sound further than this from its speaker's centroid is flagged"),
+     "threshold": Param(0.0, 0.0, 2.0, help="a sound further than this from its speaker's centroid is flagged; "
+                                            "0: set from the dataset's own scores (median + 4 robust deviations)"),
      "max_seconds": Param(300.0, 2.0, 3600.0, help="only this much of each sound, from its start, is embedded")},
     embed, keep=keep, finish=finish, finish_fields=(SCORE, FLAGGED, NOTE))
