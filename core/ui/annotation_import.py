@@ -15,6 +15,7 @@ from core.store.models import User
 from core.ui import shell
 
 DETECT = "(detect from name and content)"
+MAX_MB = 64  # per file: annotation tables, not audio (the API's body limit for a request: core/api/guards.py)
 
 
 def section(app: Earmark, user: User) -> None:
@@ -29,9 +30,9 @@ def section(app: Earmark, user: User) -> None:
         "As a featurebot's suggestions (people accept or reject them)", key="annotations_as_suggestions")
     bot = right.text_input("Featurebot name (its account: bot-<name>)", value="import", key="annotations_bot",
                            disabled=not suggestions)
-    files = st.file_uploader("Annotation files", accept_multiple_files=True, key="annotations_files")
+    files = st.file_uploader("Annotation files", accept_multiple_files=True, key="annotations_files", max_upload_size=MAX_MB)
     folder = st.file_uploader("Or a folder of them (an export's labels/ and transcripts/, a Kaldi data folder)",
-                              accept_multiple_files="directory", key="annotations_folder")
+                              accept_multiple_files="directory", key="annotations_folder", max_upload_size=MAX_MB)
     dropped = [ImportFile(f.name, f.getvalue()) for f in [*(files or []), *(folder or [])]]
     if st.button("Import annotations", key="annotations_submit", type="primary", disabled=not dropped):
         def work(progress: shell.Progress) -> ImportReport:
