@@ -282,3 +282,28 @@ def test_the_api_answers_those_who_may_review_in_json_and_csv(api, db, people):
     assert api.get("/api/v1/agreement", headers=basic("root")).status_code == 400
     assert api.get("/api/v1/agreement", params={"dataset": "birds", "format": "xml"}, headers=basic("root")).status_code == 400
     assert api.get("/api/v1/agreement", params={"dataset": "birds"}).status_code == 401
+
+
+def test_matching_a_batch_at_once_equals_matching_each_group_alone():
+    """match_within (every group in one sweep, the solver only for competing segments) against match() on each
+    group's full IoU matrix, on random segments that overlap, nest and compete: the same number of matches and the
+    same total IoU in every group."""
+    rng = np.random.default_rng(5)
+    groups = 40
+    a_group, b_group = rng.integers(0, groups, 600), rng.integers(0, groups, 600)
+    a_start, b_start = rng.uniform(0, 30, 600), rng.uniform(0, 30, 600)
+    a_end, b_end = a_start + rng.uniform(0.1, 3, 600), b_start + rng.uniform(0.1, 3, 600)
+    ia, ib = matching.match_within(a_group, a_start, a_end, b_group, b_start, b_end)
+    assert np.all(a_group[ia] == b_group[ib]) and np.unique(ia).size == ia.size and np.unique(ib).size == ib.size
+    together = matching.iou(a_start[ia], a_end[ia], b_start[ib], b_end[ib]).diagonal()
+    assert together.min() >= matching.MIN_IOU
+    competed = 0
+    for g in range(groups):
+        rows_, cols = np.flatnonzero(a_group == g), np.flatnonzero(b_group == g)
+        overlap = matching.iou(a_start[rows_], a_end[rows_], b_start[cols], b_end[cols])
+        competed += int(((overlap >= 0.5).sum(axis=1) > 1).any())
+        r, c = matching.match(overlap)
+        mine = a_group[ia] == g
+        assert mine.sum() == r.size
+        assert together[mine].sum() == pytest.approx(overlap[r, c].sum())
+    assert competed > 5  # the solver's path was taken, not only the plain one

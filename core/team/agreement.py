@@ -2,10 +2,9 @@
 item 4): segment F1, start and end deviation, frame-level kappa per tag and word error rate, per sound, per pair
 of people, per person against gold, per tag and for the whole dataset.
 
-Whose regions count: people's. A machine suggestion (a featurebot's, ``source`` set: core/jobs/queue.py) is left
-out, and so is anything a featurebot user saved; gold is the regions with ``is_gold`` set (core/team/review.py's
-copy of what the reviewer accepted), never a person's own version. Any two people who annotated the same sound
-are compared, whether or not the sound was assigned to them.
+Whose regions count: people's, read by core/team/regions.py (machine suggestions and featurebots left out; gold
+is the reviewer's accepted copy). Any two people who annotated the same sound are compared, whether or not the
+sound was assigned to them, and each person with the gold version where there is one.
 
 The figures, with the arithmetic in core/team/matching.py:
 
@@ -18,19 +17,18 @@ The figures, with the arithmetic in core/team/matching.py:
 - kappa: Cohen's kappa per tag over 10 ms frames, each frame marked or not by each person. Pooled figures (a
   pair, the dataset) count every frame of every sound both people annotated, including sounds where neither
   used the tag; a figure is None where it is undefined (neither person marked any frame, or both every frame).
-- wer: word error rate between the transcripts of matched segments where both have text (jiwer's default
-  normalisation: spaces only). The reference is the gold version against gold, and the first of the pair (by
+- wer: word error rate between the transcripts of matched segments where both have text (words split at white
+  space, as jiwer's default; no case or punctuation folding). The reference is the gold version against gold, and the first of the pair (by
   user name) between two people. Pooled as jiwer pools: all errors over all reference words.
 
-Everything is read with one ordered query per batch of sounds (keyset on the sound id), so memory stays bounded
-by the batch, and a dataset's figures are sums of per-sound counts: the pooled figures are computed from the
-counts, not averaged from the per-sound figures.
+A batch of sounds is read as arrays and all its comparisons are figured at once (numpy; scipy's assignment solver
+only for segments that compete), so memory stays bounded by the batch. A dataset's figures are sums of counts:
+the pooled figures are computed from the counts, not averaged from the per-sound figures.
 """
 
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 import itertools
 from collections.abc import Iterable, Iterator
@@ -39,21 +37,22 @@ from typing import Any
 
 import jiwer
 import numpy as np
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action
-from core.catalogue.files import live
 from core.errors import NotFound
-from core.store.models import Annotation, AnnotationTag, Sound, User
+from core.store.models import Sound, User
 from core.team import matching
 from core.team.assignments import require_dataset
+from core.team.regions import GOLD, Batch, read_batches
 
-GOLD = "(gold)"  # the gold version's name in the figures: no user name has parentheses (core/accounts/users.py)
-SOUND_BATCH = 2_000
+__all__ = ["GOLD", "Agreement", "Figures", "PairFigures", "SoundFigures", "TagFigures", "agreement", "agreement_for",
+           "as_csv", "as_dict", "rows", "sound_figures"]
+
 WORST = 20  # sounds where people disagree most, kept by agreement()
 
-# The columns of a tally's per-tag rows (Tally.by_tag).
+# The columns of a tally's per-tag rows (Tally.tags).
 _REGIONS_A, _REGIONS_B, _MATCHED, _START, _END, _BOTH, _ONLY_A, _ONLY_B = range(8)
 
 
@@ -186,227 +185,191 @@ def _tag_figures(tag: str, row: np.ndarray, kappa: float, swap: bool) -> TagFigu
                       end_ms=_mean_ms(row[_END], matched), kappa=_number(kappa))
 
 
-# Reading -----------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Regions:
-    """One side's regions on one sound: a person's, or the gold version."""
-
-    who: str
-    start: np.ndarray
-    end: np.ndarray
-    tags: list[tuple[str, ...]]
-    text: list[str | None]
-
-
-@dataclass
-class SoundRegions:
-    sound_id: str
-    path: str
-    duration: float
-    people: list[Regions]  # by user name
-    gold: Regions | None
-
-
-def _sound_batches(session: Session, dataset: str) -> Iterator[list[tuple[str, str, float]]]:
-    """The dataset's live sounds (id, path, duration) in batches, by id."""
-    after = ""
-    while True:
-        batch = session.execute(
-            select(Sound.id, Sound.path, Sound.duration_seconds)
-            .where(Sound.dataset == dataset, Sound.id > after, live(Sound.expires_at))
-            .order_by(Sound.id).limit(SOUND_BATCH)).all()
-        if not batch:
-            return
-        yield [(row.id, row.path, row.duration_seconds) for row in batch]
-        after = batch[-1].id
-
-
-def _regions_query(dataset: str, first: str, last: str) -> Select:
-    """People's and gold regions of the dataset's sounds from ``first`` to ``last`` (ids), one row per region and
-    tag, ordered by sound, gold last, person, region."""
-    return (select(Annotation.sound_id, Annotation.is_gold, User.user_name, Annotation.id, Annotation.start_seconds,
-                   Annotation.duration_seconds, Annotation.text, AnnotationTag.tag)
-            .join(Sound, Sound.id == Annotation.sound_id)
-            .join(User, User.id == Annotation.created_by)
-            .outerjoin(AnnotationTag, AnnotationTag.annotation_id == Annotation.id)
-            .where(Sound.dataset == dataset, Annotation.sound_id >= first, Annotation.sound_id <= last,
-                   Annotation.source.is_(None), (User.user_type != "featurebot") | Annotation.is_gold)
-            .order_by(Annotation.sound_id, Annotation.is_gold, User.user_name, Annotation.id, AnnotationTag.tag))
-
-
-def _regions(who: str, rows: list[Any]) -> Regions:
-    """One side's regions from its rows (one per region and tag, a region's rows together)."""
-    starts: list[float] = []
-    ends: list[float] = []
-    tags: list[tuple[str, ...]] = []
-    texts: list[str | None] = []
-    for _id, group in itertools.groupby(rows, key=lambda row: row.id):
-        region = list(group)
-        row = region[0]
-        starts.append(row.start_seconds)
-        ends.append(row.start_seconds + row.duration_seconds)
-        tags.append(tuple(r.tag for r in region if r.tag is not None))
-        texts.append(row.text)
-    return Regions(who, np.array(starts, dtype=np.float64), np.array(ends, dtype=np.float64), tags, texts)
-
-
-def read_sounds(session: Session, dataset: str) -> Iterator[list[SoundRegions]]:
-    """The dataset's sounds that two sides annotated (two people, or a person and gold), batch by batch."""
-    for batch in _sound_batches(session, dataset):
-        sounds = {sound_id: (path, duration) for sound_id, path, duration in batch}
-        rows = session.execute(_regions_query(dataset, batch[0][0], batch[-1][0])).all()
-        found: list[SoundRegions] = []
-        for sound_id, sound_rows in itertools.groupby(rows, key=lambda row: row.sound_id):
-            if sound_id not in sounds:
-                continue  # expired since the batch was read
-            people: list[Regions] = []
-            gold: Regions | None = None
-            for (is_gold, name), side in itertools.groupby(sound_rows, key=lambda row: (row.is_gold, row.user_name)):
-                if is_gold:
-                    gold = _merge(gold, _regions(GOLD, list(side)))
-                else:
-                    people.append(_regions(name, list(side)))
-            if len(people) + (gold is not None) >= 2:
-                path, duration = sounds[sound_id]
-                found.append(SoundRegions(sound_id, path, duration, people, gold))
-        yield found
-
-
-def _merge(one: Regions | None, other: Regions) -> Regions:
-    """Gold regions saved by two reviewers are one gold version."""
-    if one is None:
-        return other
-    return Regions(GOLD, np.concatenate([one.start, other.start]), np.concatenate([one.end, other.end]),
-                   one.tags + other.tags, one.text + other.text)
-
-
 # Comparing ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Pair:
-    """One comparison on one sound: ``a`` is the reference side (the gold version, or the first by name)."""
+@dataclass(frozen=True)
+class Compared:
+    """Every comparison on a batch's sounds with its counts. Comparison k sets side ``a[k]`` (the reference: gold,
+    or the first person by name) against side ``b[k]``; ``segments`` and ``words`` have a row per comparison (the
+    columns of Tally's), ``per_group`` a row per comparison and tag present in it (``group_comparison``,
+    ``group_tag``; the columns _REGIONS_A ... _ONLY_B), a comparison's rows ``group_lo[k]`` to ``group_hi[k] - 1``."""
 
-    sound: SoundRegions
-    a: Regions
-    b: Regions
-    tally: Tally
+    batch: Batch
+    a: np.ndarray
+    b: np.ndarray
+    frames: np.ndarray
+    segments: np.ndarray
+    words: np.ndarray
+    group_comparison: np.ndarray
+    group_tag: np.ndarray
+    per_group: np.ndarray
+    group_lo: np.ndarray
+    group_hi: np.ndarray
 
+    def tally(self, k: int) -> Tally:
+        """Comparison ``k``'s counts."""
+        tally = Tally(sounds=1, frames=int(self.frames[k]), segments=self.segments[k].copy(), words=self.words[k].copy())
+        for g in range(self.group_lo[k], self.group_hi[k]):
+            tally.tags[self.batch.tags[self.group_tag[g]]] = self.per_group[g].copy()
+        return tally
 
-def _pairs(sound: SoundRegions) -> Iterator[tuple[Regions, Regions]]:
-    yield from itertools.combinations(sound.people, 2)
-    if sound.gold is not None:
-        for person in sound.people:
-            yield sound.gold, person
-
-
-def _expanded(regions: Regions, codes: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(region index, tag code) for each tag of each region: a region with two tags is in both tags' matching."""
-    index = [i for i, tags in enumerate(regions.tags) for _tag in tags]
-    tag_codes = [codes.setdefault(tag, len(codes)) for tags in regions.tags for tag in tags]
-    return np.array(index, dtype=np.int64), np.array(tag_codes, dtype=np.int64)
-
-
-def _words(a: Regions, b: Regions, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Word errors, reference words and transcripts of matched segments where both sides have text."""
-    pairs = [(a.text[i], b.text[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)]
-    pairs = [(ref, hyp) for ref, hyp in pairs if ref and ref.strip() and hyp and hyp.strip()]
-    if not pairs:
-        return np.zeros(3)
-    out = jiwer.process_words([ref for ref, _ in pairs], [hyp for _, hyp in pairs])
-    errors = out.substitutions + out.deletions + out.insertions
-    return np.array([errors, out.hits + out.substitutions + out.deletions, len(pairs)], dtype=np.float64)
-
-
-class _FrameGroups:
-    """The frames each side covers per (comparison, tag), gathered over a batch and counted at once
-    (matching.covered): a comparison's both/only-a/only-b counts come from |A|, |B| and |A or B|."""
-
-    def __init__(self) -> None:
-        self.parts: dict[str, list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {"a": [], "b": []}
-
-    def add(self, k: int, side: str, regions: Regions, index: np.ndarray, tags: np.ndarray, count: int) -> None:
-        first, stop = matching.frames(regions.start[index], regions.end[index], count)
-        self.parts[side].append((k, tags, first, stop))
-
-    def count(self, comparisons: int, tags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Frames covered by A, by B and by either, as (comparison, tag) matrices."""
-        size = comparisons * tags
-        a, b = self._flat(self.parts["a"], tags), self._flat(self.parts["b"], tags)
-        either = (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]), np.concatenate([a[2], b[2]]))
-        by_a, by_b, by_either = (matching.covered(*side, size).reshape(comparisons, tags) for side in (a, b, either))
-        return by_a, by_b, by_either
-
-    @staticmethod
-    def _flat(parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], tags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(group, first frame, stop frame) of every region of one side, its group (comparison, tag) numbered."""
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        return (np.concatenate([k * tags + codes for k, codes, _first, _stop in parts]),
-                np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]))
+    def sound_figures(self, k: int) -> SoundFigures:
+        batch, a, b = self.batch, self.a[k], self.b[k]
+        sound = batch.side_sound[a]
+        if batch.side_name[a] == GOLD:
+            return SoundFigures(batch.sound_ids[sound], batch.paths[sound], batch.side_name[b], GOLD, self.tally(k).figures(swap=True))
+        return SoundFigures(batch.sound_ids[sound], batch.paths[sound], batch.side_name[a], batch.side_name[b], self.tally(k).figures())
 
 
-def _compare(k: int, a: Regions, b: Regions, count: int, codes: dict[str, int], frames: _FrameGroups) -> tuple[Tally, np.ndarray]:
-    """One comparison's counts but its frames (added to ``frames`` under ``k``), and its per-tag segment counts
-    (rows: tag codes so far; columns _REGIONS_A ... _END)."""
-    tally = Tally(sounds=1, frames=count)
-    rows, cols = matching.match(matching.iou(a.start, a.end, b.start, b.end))
-    tally.segments[:] = (a.start.size, b.start.size, rows.size, np.abs(a.start[rows] - b.start[cols]).sum(),
-                         np.abs(a.end[rows] - b.end[cols]).sum())
-    tally.words = _words(a, b, rows, cols)
-    a_index, a_tags = _expanded(a, codes)
-    b_index, b_tags = _expanded(b, codes)
-    overlap = matching.iou(a.start[a_index], a.end[a_index], b.start[b_index], b.end[b_index])
-    overlap[a_tags[:, None] != b_tags[None, :]] = 0.0
-    rows, cols = matching.match(overlap)
-    size = len(codes)
-    matched_tags = a_tags[rows]
-    per_tag = np.stack([
-        np.bincount(a_tags, minlength=size), np.bincount(b_tags, minlength=size),
-        np.bincount(matched_tags, minlength=size),
-        np.bincount(matched_tags, weights=np.abs(a.start[a_index[rows]] - b.start[b_index[cols]]), minlength=size),
-        np.bincount(matched_tags, weights=np.abs(a.end[a_index[rows]] - b.end[b_index[cols]]), minlength=size)], axis=1)
-    frames.add(k, "a", a, a_index, a_tags, count)
-    frames.add(k, "b", b, b_index, b_tags, count)
-    return tally, per_tag
+def _comparisons(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """The sides compared on each sound: every two people (the first by name as ``a``), and gold with each person."""
+    a: list[int] = []
+    b: list[int] = []
+    bounds = np.flatnonzero(np.diff(batch.side_sound)) + 1
+    for lo, hi in zip(np.r_[0, bounds].tolist(), np.r_[bounds, batch.side_sound.size].tolist(), strict=True):
+        gold = hi - 1 if batch.side_name[hi - 1] == GOLD else None
+        people = range(lo, hi - 1) if gold is not None else range(lo, hi)
+        for first, second in itertools.combinations(people, 2):
+            a.append(first)
+            b.append(second)
+        if gold is not None:
+            a.extend([gold] * len(people))
+            b.extend(people)
+    return np.array(a, dtype=np.int64), np.array(b, dtype=np.int64)
 
 
-def compare_batch(sounds: list[SoundRegions]) -> list[_Pair]:
-    """Every comparison on these sounds with its counts, frames included."""
-    codes: dict[str, int] = {}
-    frames = _FrameGroups()
-    found: list[tuple[SoundRegions, Regions, Regions, Tally, np.ndarray]] = []
-    for sound in sounds:
-        count = matching.frame_count(sound.duration)
-        for a, b in _pairs(sound):
-            tally, per_tag = _compare(len(found), a, b, count, codes, frames)
-            found.append((sound, a, b, tally, per_tag))
-    names = list(codes)
-    covered_a, covered_b, covered_either = frames.count(len(found), len(names))
-    pairs = []
-    for k, (sound, a, b, tally, per_tag) in enumerate(found):
-        for code in np.flatnonzero(per_tag[:, _REGIONS_A] + per_tag[:, _REGIONS_B]):
-            both = covered_a[k, code] + covered_b[k, code] - covered_either[k, code]
-            tally.tags[names[code]] = np.concatenate([
-                per_tag[code], [both, covered_a[k, code] - both, covered_b[k, code] - both]])
-        pairs.append(_Pair(sound, a, b, tally))
-    return pairs
+def _words(reference: np.ndarray, hypothesis: np.ndarray, comparison: np.ndarray, size: int) -> np.ndarray:
+    """Per comparison: word errors, reference words and transcripts, over matched segments where both sides have
+    text. Words are split at any white space, as jiwer's default transform does; transcripts that are the same
+    word for word have no error and skip jiwer, which aligns the others in one call (its alignment tells each
+    transcript's errors)."""
+    texts = np.flatnonzero((reference != None) & (hypothesis != None))  # noqa: E711 (numpy's elementwise comparison)
+    pairs = [(r.split(), h.split()) for r, h in zip(reference[texts].tolist(), hypothesis[texts].tolist(), strict=True)]
+    both = [i for i, (r, h) in enumerate(pairs) if r and h]
+    differ = [i for i in both if pairs[i][0] != pairs[i][1]]
+    errors = np.zeros(len(pairs))
+    if differ:
+        words_only = jiwer.ReduceToListOfListOfWords()
+        out = jiwer.process_words([" ".join(pairs[i][0]) for i in differ], [" ".join(pairs[i][1]) for i in differ], words_only, words_only)
+        errors[differ] = [sum(c.hyp_end_idx - c.hyp_start_idx if c.type == "insert" else c.ref_end_idx - c.ref_start_idx
+                              for c in chunks if c.type != "equal") for chunks in out.alignments]
+    words = np.array([len(r) for r, _ in pairs], dtype=np.float64)
+    k = comparison[texts[both]]
+    return np.stack([np.bincount(k, weights=errors[both], minlength=size), np.bincount(k, weights=words[both], minlength=size),
+                     np.bincount(k, minlength=size).astype(np.float64)], axis=1)
+
+
+def compare(batch: Batch) -> Compared:
+    """Every comparison on the batch's sounds, all at once."""
+    a, b = _comparisons(batch)
+    size = a.size
+    frames = batch.frames[batch.side_sound[a]] if size else np.zeros(0, dtype=np.int64)
+    ra, ka = matching.spans(batch.side_lo[a], batch.side_hi[a])
+    rb, kb = matching.spans(batch.side_lo[b], batch.side_hi[b])
+    ia, ib = matching.match_within(ka, batch.start[ra], batch.end[ra], kb, batch.start[rb], batch.end[rb])
+    ra, rb, k = ra[ia], rb[ib], ka[ia]
+    segments = np.stack([(batch.side_hi - batch.side_lo)[a], (batch.side_hi - batch.side_lo)[b], np.bincount(k, minlength=size),
+                         np.bincount(k, weights=np.abs(batch.start[ra] - batch.start[rb]), minlength=size),
+                         np.bincount(k, weights=np.abs(batch.end[ra] - batch.end[rb]), minlength=size)], axis=1).astype(np.float64)
+    words = _words(batch.text[ra], batch.text[rb], k, size)
+    groups, per_group = _per_tag(batch, a, b, frames)
+    tags = max(len(batch.tags), 1)
+    group_comparison = groups // tags
+    every = np.arange(size)
+    return Compared(batch=batch, a=a, b=b, frames=frames, segments=segments.reshape(size, 5), words=words,
+                    group_comparison=group_comparison, group_tag=groups % tags, per_group=per_group,
+                    group_lo=np.searchsorted(group_comparison, every), group_hi=np.searchsorted(group_comparison, every, side="right"))
+
+
+def _per_tag(batch: Batch, a: np.ndarray, b: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (comparison x tags + tag) groups present, sorted, and each one's counts: regions, matches within the
+    tag, deviations, and frames both sides, only A and only B marked."""
+    tags = max(len(batch.tags), 1)
+    ia_items, ka = matching.spans(batch.side_item_lo[a], batch.side_item_hi[a])
+    ib_items, kb = matching.spans(batch.side_item_lo[b], batch.side_item_hi[b])
+    raw_a, raw_b = ka * tags + batch.item_tag[ia_items], kb * tags + batch.item_tag[ib_items]
+    groups = np.unique(np.concatenate([raw_a, raw_b]))
+    ga, gb = np.searchsorted(groups, raw_a), np.searchsorted(groups, raw_b)
+    size = groups.size
+    ra, rb = batch.item_region[ia_items], batch.item_region[ib_items]
+    ma, mb = matching.match_within(ga, batch.start[ra], batch.end[ra], gb, batch.start[rb], batch.end[rb])
+    matched = ga[ma]
+    fa, sa = matching.frames(batch.start[ra], batch.end[ra], frames[ka])
+    fb, sb = matching.frames(batch.start[rb], batch.end[rb], frames[kb])
+    by_a, by_b = matching.covered(ga, fa, sa, size), matching.covered(gb, fb, sb, size)
+    by_either = matching.covered(np.concatenate([ga, gb]), np.concatenate([fa, fb]), np.concatenate([sa, sb]), size)
+    both = by_a + by_b - by_either
+    per_group = np.stack([
+        np.bincount(ga, minlength=size), np.bincount(gb, minlength=size), np.bincount(matched, minlength=size),
+        np.bincount(matched, weights=np.abs(batch.start[ra[ma]] - batch.start[rb[mb]]), minlength=size),
+        np.bincount(matched, weights=np.abs(batch.end[ra[ma]] - batch.end[rb[mb]]), minlength=size),
+        both, by_a - both, by_b - both], axis=1).astype(np.float64)
+    return groups, per_group.reshape(size, 8)
 
 
 def sound_figures(session: Session, dataset: str) -> Iterator[SoundFigures]:
     """Each comparison on each sound of the dataset (two people, or a person and gold), sound by sound."""
-    for batch in read_sounds(session, dataset):
-        for pair in compare_batch(batch):
-            yield _sound_figures(pair)
+    for batch in read_batches(session, dataset):
+        compared = compare(batch)
+        for k in range(compared.a.size):
+            yield compared.sound_figures(k)
 
 
-def _sound_figures(pair: _Pair) -> SoundFigures:
-    if pair.a.who == GOLD:
-        return SoundFigures(pair.sound.sound_id, pair.sound.path, pair.b.who, GOLD, pair.tally.figures(swap=True))
-    return SoundFigures(pair.sound.sound_id, pair.sound.path, pair.a.who, pair.b.who, pair.tally.figures())
+# Adding up ---------------------------------------------------------------------------------------------------------
+
+
+class _Totals:
+    """Each pair's counts (people, and gold with each person) and the worst-agreeing sounds, batch by batch."""
+
+    def __init__(self, worst: int) -> None:
+        self.pairs: dict[tuple[str, str], Tally] = {}
+        self.sounds = 0
+        self.worst_size = worst
+        self.worst: list[tuple[float, str, int, SoundFigures]] = []
+        self.seen = 0
+
+    def add(self, compared: Compared) -> None:
+        batch, size = compared.batch, compared.a.size
+        if not size:
+            return
+        self.sounds += np.unique(batch.side_sound[compared.a]).size
+        keys = list(zip(batch.side_name[compared.a].tolist(), batch.side_name[compared.b].tolist(), strict=True))
+        names = list(dict.fromkeys(keys))
+        index = {key: i for i, key in enumerate(names)}
+        pair = np.array([index[key] for key in keys], dtype=np.int64)
+        segments, words = np.zeros((len(names), 5)), np.zeros((len(names), 3))
+        np.add.at(segments, pair, compared.segments)
+        np.add.at(words, pair, compared.words)
+        sounds, frames = np.bincount(pair, minlength=len(names)), np.bincount(pair, weights=compared.frames, minlength=len(names))
+        for i, key in enumerate(names):
+            self.pairs.setdefault(key, Tally()).add(Tally(sounds=int(sounds[i]), frames=int(frames[i]), segments=segments[i], words=words[i]))
+        self._add_tags(compared, pair, names)
+        self._keep_worst(compared)
+
+    def _add_tags(self, compared: Compared, pair: np.ndarray, names: list[tuple[str, str]]) -> None:
+        tags = max(len(compared.batch.tags), 1)
+        keys, at = np.unique(pair[compared.group_comparison] * tags + compared.group_tag, return_inverse=True)
+        sums = np.zeros((keys.size, 8))
+        np.add.at(sums, at, compared.per_group)
+        for key, row in zip(keys.tolist(), sums, strict=True):
+            tally = self.pairs[names[key // tags]]
+            tag = compared.batch.tags[key % tags]
+            if tag in tally.tags:
+                tally.tags[tag] += row
+            else:
+                tally.tags[tag] = row.copy()
+
+    def _keep_worst(self, compared: Compared) -> None:
+        """The comparisons of two people with the lowest segment F1 so far (ties: the earlier sound first)."""
+        people = np.flatnonzero(compared.batch.side_name[compared.a] != GOLD)
+        regions = compared.segments[people, 0] + compared.segments[people, 1]
+        f1 = 2 * compared.segments[people, 2] / np.where(regions > 0, regions, 1)
+        for k in people[np.argsort(f1, kind="stable")[: self.worst_size]].tolist():
+            figures = compared.sound_figures(k)
+            self.worst.append((figures.figures.segment_f1 or 0.0, figures.sound_id, self.seen, figures))
+            self.seen += 1
+        self.worst = sorted(self.worst, key=lambda entry: entry[:3])[: self.worst_size]
 
 
 def agreement_for(session: Session, actor: User, dataset: str) -> Agreement:
@@ -421,37 +384,20 @@ def agreement(session: Session, dataset: str, worst: int = WORST) -> Agreement:
     dataset without sounds; a dataset no two people annotated a sound of has figures of None."""
     if session.scalar(select(Sound.id).where(Sound.dataset == dataset).limit(1)) is None:
         raise NotFound(f"There is no dataset {dataset!r}.")
+    totals = _Totals(worst)
+    for batch in read_batches(session, dataset):
+        totals.add(compare(batch))
     overall = Tally()
-    pairs: dict[tuple[str, str], Tally] = {}
-    gold: dict[str, Tally] = {}
-    lowest: list[tuple[float, str, int, _Pair]] = []  # a heap of the worst-agreeing sounds, the worst on top
-    sounds = 0
-    seen = itertools.count()
-    for batch in read_sounds(session, dataset):
-        sounds += len(batch)
-        for pair in compare_batch(batch):
-            if pair.a.who == GOLD:
-                gold.setdefault(pair.b.who, Tally()).add(pair.tally)
-                continue
-            overall.add(pair.tally)
-            pairs.setdefault((pair.a.who, pair.b.who), Tally()).add(pair.tally)
-            _keep_worst(lowest, pair, worst, next(seen))
-    people = sorted({name for pair in pairs for name in pair} | set(gold))
+    for (first, _second), tally in totals.pairs.items():
+        if first != GOLD:
+            overall.add(tally)
+    pairs = sorted(totals.pairs.items())
     return Agreement(
-        dataset=dataset, sounds=sounds, people=tuple(people), overall=overall.figures(),
-        pairs=tuple(PairFigures(a, b, tally.figures()) for (a, b), tally in sorted(pairs.items())),
-        gold=tuple(PairFigures(name, GOLD, tally.figures(swap=True)) for name, tally in sorted(gold.items())),
-        worst=tuple(_sound_figures(entry[3]) for entry in sorted(lowest, key=lambda e: (-e[0], e[1]))))
-
-
-def _keep_worst(heap: list[tuple[float, str, int, _Pair]], pair: _Pair, size: int, order: int) -> None:
-    """Keep the ``size`` comparisons of lowest segment F1 (the heap's top is the best of them, the first to go)."""
-    a, b, matched = pair.tally.segments[:3]
-    entry = (-float(2 * matched / (a + b)), pair.sound.sound_id, -order, pair)
-    if len(heap) < size:
-        heapq.heappush(heap, entry)
-    elif size and entry > heap[0]:
-        heapq.heapreplace(heap, entry)
+        dataset=dataset, sounds=totals.sounds, people=tuple(sorted({name for key in totals.pairs for name in key} - {GOLD})),
+        overall=overall.figures(),
+        pairs=tuple(PairFigures(a, b, tally.figures()) for (a, b), tally in pairs if a != GOLD),
+        gold=tuple(PairFigures(b, GOLD, tally.figures(swap=True)) for (a, b), tally in pairs if a == GOLD),
+        worst=tuple(entry[3] for entry in totals.worst))
 
 
 def rows(result: Agreement) -> Iterable[dict[str, Any]]:
