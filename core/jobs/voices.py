@@ -4,7 +4,7 @@ The speaker-check analyzer (core/jobs/analyzers/speaker_check.py) stores one emb
 version (core/jobs/analyzers/voice.py) with an upsert, so a re-run replaces it and two workers never collide.
 "Sounds like this" on Browse is :func:`nearest`: an exact search, the dataset's embeddings read in batches of
 SCAN_BATCH and scored with one matrix product each, keeping the best ``limit`` so far (memory bounded by the batch,
-time linear in the dataset: about 100,000 sounds a second, bench/curation.py).
+time linear in the dataset and all but the reading of the rows: bench/curation.py's voice-search, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def keep(session: Session, vectors: list[tuple[str, bytes]], model: str = MODEL_
 
 
 def of_dataset(dataset: str, model: str = MODEL_VERSION) -> Select[str, str, bytes]:
-    """(sound id, path, vector) of a dataset's live sounds that have an embedding, in id order."""
+    """(sound id, path, vector) of a dataset's live sounds that have an embedding (in no particular order)."""
     return (select(Sound.id, Sound.path, VoiceEmbedding.vector)
             .join(VoiceEmbedding, (VoiceEmbedding.sound_id == Sound.id) & (VoiceEmbedding.model == model))
-            .where(Sound.dataset == dataset, live(Sound.expires_at)).order_by(Sound.id))
+            .where(Sound.dataset == dataset, live(Sound.expires_at)))
 
 
 def scan(session: Session, query: Select[*tuple[Any, ...]], size: int = SCAN_BATCH) -> Iterator[Sequence[Any]]:
