@@ -1,5 +1,7 @@
 """Browse: search and filter the catalogue, a page at a time; a sound's details; send a selection to Annotate."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -10,7 +12,7 @@ from core.catalogue.links import file_link
 from core.catalogue.queue import Queue
 from core.catalogue.search import FIELD_SORT, count_at_once, facets, search
 from core.catalogue.stats import human_duration
-from core.jobs import voices
+from core.jobs import copies, voices
 from core.jobs.analyzers.speech_quality import ranking_note
 from core.ui import shell
 from core.ui.screen import build_screen
@@ -24,6 +26,9 @@ page_size = st.sidebar.selectbox("Sounds per page", [25, 50, 100, 500], index=1,
 spec = shell.run(lambda: shell.catalogue_filters("browse", sorting=True))
 if spec is None:
     st.stop()
+if st.sidebar.checkbox("Only sounds with copies", key="browse_has_copies",
+                       help="sounds the duplicates analyzer put in a group: re-encoded, resampled, louder or quieter copies and excerpts"):
+    spec = replace(spec, has=(*spec.has, copies.GROUP))
 if state.get("browse_spec") != (spec, page_size):  # new filters: back to the first page
     state["browse_spec"] = (spec, page_size)
     state["browse_cursors"] = []
@@ -38,7 +43,7 @@ with app.db.read() as session:
     # facets group every match: cheap for a focused, counted search, not for a million sounds
     counts = shell.run(lambda: facets(session, spec, user)) if count and not page.total_capped else None
 
-# the fields the matches are sorted or ranged by, as columns of the table
+# the fields the matches are sorted or ranged by, as columns of the table next to the path
 sorted_by = [spec.sort.removeprefix(FIELD_SORT)] if spec.sort.startswith(FIELD_SORT) else []
 in_use = list(dict.fromkeys(sorted_by + [name for name, _, _ in spec.ranges]))
 if note := ranking_note([*in_use, *(name for name, _ in spec.where)]):
@@ -58,10 +63,10 @@ if counts and (counts["dataset"] or counts["tag"]):
     st.caption("By dataset: " + ", ".join(f"{shell.plain(d)} ({n:,})" for d, n in counts["dataset"])
                + (" · by tag: " + ", ".join(f"{shell.plain(t)} ({n:,})" for t, n in counts["tag"]) if counts["tag"] else ""))
 picked = st.dataframe(
-    pd.DataFrame([{"dataset": s.dataset, "path": s.path, "duration": human_duration(s.duration_seconds), "rate": s.sample_rate,
-      "channels": s.channels, "annotations": s.annotation_count, "tags": ", ".join(s.tag_names),
-      "file": file_state(s.file).value if s.file else "", "id": s.id} | {n: s.metadata_dict.get(n, "") for n in in_use}
-     for s in page.items]),
+    pd.DataFrame([{"dataset": s.dataset, "path": s.path} | {n: s.metadata_dict.get(n, "") for n in in_use} | {
+      "duration": human_duration(s.duration_seconds), "rate": s.sample_rate, "channels": s.channels,
+      "annotations": s.annotation_count, "tags": ", ".join(s.tag_names), "file": file_state(s.file).value if s.file else "",
+      "id": s.id} for s in page.items]),
     hide_index=True, key="browse_table", on_select="rerun", selection_mode="single-row",
     # the grid sizes a column to the rows it first draws: tags (often empty there) were cut to "espeak, t"
     column_config={"tags": st.column_config.TextColumn("tags", width="large")},
@@ -117,6 +122,17 @@ if rows and rows[0] < len(page.items):
         if note := ranking_note(sound.metadata_dict):
             st.caption(note)
         st.json(sound.metadata_dict, expanded=True)
+        with app.db.read() as session:
+            same = copies.copies_of(session, sound.id)
+        if same:  # grouped by the duplicates analyzer (core/jobs/analyzers/duplicates.py)
+            st.caption(f"Copies of this ({len(same)}{'+' if len(same) == 50 else ''}): re-encoded, resampled, louder or "
+                       "quieter, or excerpts; 'starts at' is where the copy begins in the sound it copies.")
+            paths = {c.sound_id: c.path for c in same} | {sound.id: "this sound"}
+            st.dataframe(pd.DataFrame([{"dataset": c.dataset, "path": c.path,
+                                        "copies": "(the earliest)" if c.of is None else paths.get(c.of, c.of),
+                                        "starts at (s)": c.offset_seconds, "open": f"/Annotate?sound={c.sound_id}"} for c in same]),
+                         hide_index=True, key="browse_copies",
+                         column_config={"open": st.column_config.LinkColumn("open", display_text="Annotate")})
         with app.db.read() as session:
             alike = voices.like_this(session, sound.id, limit=8)
         if alike:  # kept by the speaker-check analyzer (core/jobs/voices.py)

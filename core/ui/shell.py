@@ -371,7 +371,7 @@ def catalogue_filters(prefix: str, sorting: bool = False) -> CatalogueQuery:
     tags = row1[3].text_input("Tags (all of, comma-separated)", key=f"{prefix}_tags", value=params.get("tags", ""))
     annotated = row1[4].selectbox("Annotated", ["any", "yes", "no", "mine"], key=f"{prefix}_annotated",
                                   format_func=lambda v: {"any": "any", "yes": "annotated", "no": "not annotated", "mine": "annotated by me"}[v])
-    row2 = st.columns([3, 1, 1] + ([1, 1] if sorting else []))
+    row2 = st.columns([3, 1, 1] + ([2, 1] if sorting else []))  # sort: wide enough for a field name
     with app.db.read() as session:  # the chosen dataset's columns, or every dataset's
         columns = SoundService(session, app.storage).field_names(None if dataset == "(all)" else dataset)
     hint = f" (columns: {plain(', '.join(columns[:6]))}{'…' if len(columns) > 6 else ''})" if columns else ""
