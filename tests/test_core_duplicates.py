@@ -170,3 +170,21 @@ def test_the_results_are_in_the_sound_api_and_a_deleted_sound_takes_its_fingerpr
         left = session.scalar(select(func.count()).select_from(FingerprintHash).join(
             AudioFingerprint, AudioFingerprint.id == FingerprintHash.fingerprint_id, isouter=True).where(AudioFingerprint.id.is_(None)))
         assert left == 0
+
+
+def test_the_split_leakage_report_lists_copies_in_different_splits(lab):
+    from core.export.splits import SplitRule, leakage
+
+    earmark, owner, ids = lab
+    rule = SplitRule((("train", 0.5), ("test", 0.5)), seed=1)
+    with earmark.db.write() as session:
+        for name, sound_id in ids.items():
+            split = "test" if name in ("excerpt.wav", "unrelated.wav") else "train"
+            session.merge(SoundField(sound_id=sound_id, name="split", value=split))
+    with earmark.db.read() as session:
+        assert "near_duplicates_across_splits" not in leakage(session, CatalogueQuery(dataset="lab"), rule)  # not run yet
+    run_duplicates(earmark, owner, workers=1)
+    with earmark.db.read() as session:
+        report = leakage(session, CatalogueQuery(dataset="lab"), rule)
+    assert report["near_duplicates_across_splits"] == {"count": 1, "examples": [{"key": ids["original.wav"], "splits": ["test", "train"]}]}
+    assert report["identical_audio_across_splits"]["count"] == 0  # no two files are byte-identical

@@ -77,9 +77,11 @@ class CatalogueQuery:
     sort: str = "date"  # one of SORTS, or FIELD_SORT + a field's name
     descending: bool = False
     ranges: tuple[tuple[str, str, float], ...] = ()  # (field, one of COMPARISONS, number): the field's number in range
+    has: tuple[str, ...] = ()  # fields a sound must have, whatever their value (duplicates.group: it has copies)
 
-    def __post_init__(self) -> None:  # read back from JSON (an export link), the ranges are lists
+    def __post_init__(self) -> None:  # read back from JSON (an export link), the ranges and fields are lists
         object.__setattr__(self, "ranges", tuple((str(n), str(op), float(v)) for n, op, v in self.ranges))
+        object.__setattr__(self, "has", tuple(str(n) for n in self.has))
 
     def checked(self) -> CatalogueQuery:
         if self.sort not in SORTS and not (self.sort.startswith(FIELD_SORT) and self.sort[len(FIELD_SORT):].strip()):
@@ -183,6 +185,9 @@ def narrowed(query: Select, spec: CatalogueQuery, viewer_id: str | None, index: 
     for name, value in spec.where:
         query = query.where(select(SoundField.sound_id).where(
             SoundField.sound_id == Sound.id, SoundField.name == name, SoundField.value == value, after(SoundField.sound_id)).exists())
+    for name in spec.has:
+        query = query.where(select(SoundField.sound_id).where(
+            SoundField.sound_id == Sound.id, SoundField.name == name, after(SoundField.sound_id)).exists())
     for name, op, number in spec.ranges:
         held = Number(SoundField.value)
         condition = {">=": held >= number, "<=": held <= number, ">": held > number, "<": held < number}[op]

@@ -18,7 +18,8 @@ How groups are placed, and why:
 
 :func:`leakage` is the report every split export carries: groups across splits (none, by construction, unless stored
 splits were made with another rule), identical audio (sha256) across splits, identical transcripts across splits,
-and per split its sounds, hours, groups and the balance of the stratifying column.
+near-duplicates across splits (sounds sharing a ``duplicates.group``, when the duplicates analyzer has run:
+core/jobs/analyzers/duplicates.py), and per split its sounds, hours, groups and the balance of the stratifying column.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from core.store.storage import Storage
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 TOLERANCE = 1e-6  # how far from 1 the shares may sum
 _OWN = "\x00sound"  # the group of a sound without a value in a group_by column: itself
+DUPLICATES_GROUP = "duplicates.group"  # core/jobs/analyzers/duplicates.py's field (export knows no jobs)
 
 
 class Weight(StrEnum):
@@ -212,13 +214,16 @@ def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id:
     """What the stored splits of the sounds ``query`` matches share across splits, and what each split holds."""
     members = [m for m in _members(session, query, viewer_id, rule) if m.values.get(rule.field) in rule.names]
     split_of = {m.sound_id: str(m.values[rule.field]) for m in members}
-    return {
+    report = {
         "rule": rule.describe(),
         "groups_across_splits": _across((_group_of(m, rule), split_of[m.sound_id]) for m in members),
         "identical_audio_across_splits": _across((m.sha256, split_of[m.sound_id]) for m in members if m.sha256),
         "identical_transcripts_across_splits": _across(_transcripts(session, split_of)),
         "splits": {name: _summary([m for m in members if split_of[m.sound_id] == name], rule) for name in rule.names},
     }
+    if near := list(_near_duplicates(session, split_of)):
+        report["near_duplicates_across_splits"] = _across(near)
+    return report
 
 
 def _across(pairs: Iterable[tuple[Any, str]], examples: int = 5) -> dict[str, Any]:
@@ -239,6 +244,15 @@ def _transcripts(session: Session, split_of: dict[str, str]) -> Iterable[tuple[s
             normal = " ".join(str(text).lower().split())
             if normal:
                 yield normal, split_of[sound_id]
+
+
+def _near_duplicates(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str]]:
+    """(duplicates.group, split) of every sound here the duplicates analyzer put in a group (the group is named
+    after its earliest sound, so copies in two splits share a key)."""
+    for batch in batched(list(split_of)):
+        for sound_id, group in session.execute(select(SoundField.sound_id, SoundField.value)
+                                               .where(SoundField.sound_id.in_(batch), SoundField.name == DUPLICATES_GROUP)):
+            yield group, split_of[sound_id]
 
 
 def _summary(members: list[_Member], rule: SplitRule) -> dict[str, Any]:
