@@ -152,7 +152,9 @@ def test_annotation_formats_read_back(demo, tmp_path):
     _, _, zf = export(earmark, tmp_path)
     name = f"audio/{sounds[0].path}"
     table = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
-    assert list(table[0]) == ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
+    # DESIGN.md's columns first; then the review state (core/team/versions.py: "unassigned" outside team work)
+    assert list(table[0]) == ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id", "review_state"]
+    assert {row["review_state"] for row in table} == {"unassigned"}
     assert [(r["file_name"], r["tags"], r["text"], r["created_by"]) for r in table] == [
         (name, "kick", "first", "hal"), (name, "kick;loud", "", "hal"), (name, "", "a breath", "hal")]
     regions = json.loads(zf.read("annotations.json"))

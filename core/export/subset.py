@@ -48,6 +48,7 @@ from core.store.db import Database, batched
 from core.store.models import Annotation, Sound, User, utcnow
 from core.store.sources import is_registered
 from core.store.storage import CHUNK, Storage
+from core.team.versions import Reviewed, Version, reviewed, version_of
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
 READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching them)
@@ -67,12 +68,15 @@ class ExportRequest:
     formats: tuple[str, ...] = ("csv",)
     on_missing: str = "skip"  # "skip": export the rest and list what is missing; "fail": stop
     suggestions: bool = False  # machine suggestions in the TextGrid, RTTM, Audacity (and ELAN, NeMo) files too
+    # "gold": accepted sounds' reviewed version, the rest as annotated; "annotators": each annotator's own (core/team/versions.py)
+    annotation_version: str = Version.GOLD.value
 
     def describe(self) -> dict[str, Any]:
         filters = {k: (dict(v) if k == "where" else list(v) if isinstance(v, tuple) else v)
                    for k, v in describe(self.query).items() if k not in ("sort", "descending")}
         return {"filters": filters, "count": self.count, "seed": self.seed, "balance": self.balance, "cap": self.cap,
-                "formats": list(self.formats), "on_missing": self.on_missing, "suggestions": self.suggestions}
+                "formats": list(self.formats), "on_missing": self.on_missing, "suggestions": self.suggestions,
+                "annotation_version": self.annotation_version}
 
 
 def check_count(value: Any) -> int:
@@ -94,6 +98,8 @@ def check_request(request: ExportRequest) -> ExportRequest:
         raise ValidationError("on_missing", "on_missing must be skip or fail.")
     if request.cap is not None and request.cap < 1:
         raise ValidationError("cap", "The cap per group must be at least 1.")
+    if request.annotation_version not in tuple(Version):
+        raise ValidationError("annotation_version", f"annotation_version must be {' or '.join(Version)}.")
     return request
 
 
@@ -161,6 +167,7 @@ class ExportPlan:
     tags: dict[str, list[str]] = field(default_factory=dict)  # sound id -> its tags
     names: dict[str, str] = field(default_factory=dict)  # sound id -> member name under audio/ (member_names)
     stems: dict[str, str] = field(default_factory=dict)  # sound id -> stem of its annotation files
+    review: Reviewed = field(default_factory=Reviewed)  # accepted sounds and assignment states (core/team/versions.py)
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -204,12 +211,15 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
             raise NotFound("No sounds match these filters.")
         ids = [s.id for s in sounds]
         metadata, tags = sampling.described(session, ids)
-        annotations = AnnotationService(session).of_sounds(ids)
+        review = reviewed(session, ids)
+        annotations = {sound_id: version_of(items, sound_id, review, Version(request.annotation_version))
+                       for sound_id, items in AnnotationService(session).of_sounds(ids).items()}
         author_ids = list({a.created_by for items in annotations.values() for a in items})
         authors = {user_id: name for batch in batched(author_ids)
                    for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
     present = _present(db, storage, sounds, check=request.on_missing == "fail")
-    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.audio.key not in present}, metadata, tags)
+    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.audio.key not in present}, metadata, tags,
+                      review=review)
     missing = [plan.names[s.id] for s in sounds if s.id in plan.missing_ids]
     if missing and request.on_missing == "fail":
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
@@ -344,6 +354,9 @@ def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Chose
         "app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
         "request": plan.request.describe(), "count_requested": plan.request.count, "count_included": len(files),
         "annotations": sum(len(plan.annotations[s.id]) for s in written),
+        # which version of the annotations this holds, and how many sounds carry a reviewer's accepted one
+        "annotation_version": plan.request.annotation_version,
+        "gold_sounds": sum(1 for s in written if s.id in plan.review.accepted) if plan.request.annotation_version == Version.GOLD else 0,
         "missing": missing, "files": files,
     }
 
@@ -384,11 +397,11 @@ def _label(annotation: Annotation) -> str:
 
 
 def _annotations_csv(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
-    header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id"]
+    header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id", "review_state"]
     yield "annotations.csv", to_csv(header, [
         {"file_name": plan.file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
          "tags": ";".join(a.tag_names), "text": a.text or "", "created_by": plan.authors.get(a.created_by, a.created_by),
-         "annotation_id": a.id} for s, a in _rows(plan, sounds)])
+         "annotation_id": a.id, "review_state": plan.review.state_of(a)} for s, a in _rows(plan, sounds)])
 
 
 def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
@@ -396,7 +409,8 @@ def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[
     yield "annotations.json", json.dumps([
         {"file_name": plan.file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
          "channel": a.channel or 0, "labels": a.tag_names, "text": a.text, "data_url": a.data_url,
-         "created_by": plan.authors.get(a.created_by, a.created_by), "version": a.version} for s, a in _rows(plan, sounds)], indent=1)
+         "created_by": plan.authors.get(a.created_by, a.created_by), "version": a.version,
+         "review_state": plan.review.state_of(a)} for s, a in _rows(plan, sounds)], indent=1)
 
 
 def _audacity(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
