@@ -733,16 +733,6 @@ function groupOf(region) {
   if (region.source === "suggestion") return "suggestion";
   return `person:${region.author}`;
 }
-function stack2(regions, limit, offset, into) {
-  const ends = [];
-  for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
-    let row = ends.findIndex((end) => end <= region.start);
-    if (row < 0) row = ends.length < limit ? ends.length : limit - 1;
-    ends[row] = Math.max(ends[row] ?? 0, region.end);
-    into.set(region.key, offset + row);
-  }
-  return ends.length;
-}
 function layoutReview(regions, people) {
   const byGroup = /* @__PURE__ */ new Map();
   for (const region of regions) {
@@ -756,15 +746,15 @@ function layoutReview(regions, people) {
   const groups = [];
   let row = 0;
   for (const person of [...people, ...unnamed]) {
-    const rows = Math.max(1, stack2(byGroup.get(`person:${person.id}`) ?? [], MAX_LANES.human, row, lane));
+    const rows = Math.max(1, stack(byGroup.get(`person:${person.id}`) ?? [], MAX_LANES.human, row, lane));
     groups.push({ kind: "person", label: person.name, first: row, rows, author: person.id });
     row += rows;
   }
-  const goldRows = Math.max(1, stack2(byGroup.get("gold") ?? [], MAX_LANES.human, row, lane));
+  const goldRows = Math.max(1, stack(byGroup.get("gold") ?? [], MAX_LANES.human, row, lane));
   groups.push({ kind: "gold", label: "Gold", first: row, rows: goldRows, author: "" });
   row += goldRows;
   const humanRows = row;
-  const machine = stack2(byGroup.get("suggestion") ?? [], MAX_LANES.suggestion, row, lane);
+  const machine = stack(byGroup.get("suggestion") ?? [], MAX_LANES.suggestion, row, lane);
   if (machine) groups.push({ kind: "suggestion", label: "Suggestions", first: row, rows: machine, author: "" });
   return { lane, rows: row + machine, humanRows, groups };
 }

@@ -14,8 +14,8 @@ export interface Layout {
   humanRows: number; // people's lanes come first, suggestions' after them
 }
 
-/** Stack `regions` (any order) into lanes: first-fit by start, O(n log n + n * lanes). */
-function stack(regions: Region[], limit: number, offset: number, into: Map<number, number>): number {
+/** Stack `regions` (any order) into lanes: first-fit by start, O(n log n + n * lanes). Also src/review.ts's bands. */
+export function stack(regions: Region[], limit: number, offset: number, into: Map<number, number>): number {
   const ends: number[] = []; // the end of the last region in each lane
   for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
     let row = ends.findIndex((end) => end <= region.start);

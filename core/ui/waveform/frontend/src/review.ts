@@ -3,7 +3,7 @@
 // part: which lane each region takes, which regions have no counterpart in another person's lane, and what a
 // "take into gold" asks for. Tested in test/review.test.ts; drawn by src/layer.ts, wired in src/waveform.ts.
 
-import { MAX_LANES, type Layout } from "./lanes";
+import { MAX_LANES, stack, type Layout } from "./lanes";
 import type { Region } from "./regions";
 
 /** A person whose regions the review shows, in the order the page lists them (core/ui/waveform/__init__.py). */
@@ -40,18 +40,6 @@ export function groupOf(region: Region): string {
   if (region.gold) return "gold";
   if (region.source === "suggestion") return "suggestion";
   return `person:${region.author}`;
-}
-
-/** Stack regions first-fit by start into at most `limit` rows from `offset`; how many rows they took. */
-function stack(regions: Region[], limit: number, offset: number, into: Map<number, number>): number {
-  const ends: number[] = [];
-  for (const region of [...regions].sort((a, b) => a.start - b.start || a.key - b.key)) {
-    let row = ends.findIndex((end) => end <= region.start);
-    if (row < 0) row = ends.length < limit ? ends.length : limit - 1;
-    ends[row] = Math.max(ends[row] ?? 0, region.end);
-    into.set(region.key, offset + row);
-  }
-  return ends.length;
 }
 
 /** Lanes for review: each person's band (labelled, at least one row, even with no regions: "made none" is worth
