@@ -59,6 +59,7 @@ from core.store.config import settings
 from core.store.db import Database
 from core.store.paging import PageRequest
 from core.store.sources import parse_source
+from core.team.versions import Version
 
 # Commands kept in their own modules (core/commands/), one per domain; each adds its parsers.
 COMMAND_GROUPS: tuple = (annotation_commands, agreement_commands, team_commands)
@@ -154,6 +155,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         query=CatalogueQuery(dataset=args.dataset, tags=tuple(clean_tags(args.tags)), where=parse_where(args.where)),
         count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,
         formats=zip_formats, on_missing=args.on_missing, suggestions=args.suggestions,
+        annotation_version=args.annotation_version,
     )
     if training:
         return _export_formats(earmark, request, args)
@@ -565,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training formats: annotated segments as offsets into whole files, or cut into clips")
     export.add_argument("--shard-mb", type=_positive, default=256, help="Parquet and WebDataset shard size (MB)")
     export.add_argument("--speaker-column", metavar="COL", help="metadata column naming the speaker (default speaker_id or speaker)")
+    export.add_argument("--annotation-version", choices=[v.value for v in Version], default=Version.GOLD.value,
+                        help="gold: accepted sounds' reviewed version, the rest as annotated (default); annotators: each one's own")
     export.add_argument("--suggestions", action="store_true",
                         help="machine suggestions in the label formats too (TextGrid, RTTM, Audacity, ELAN, NeMo, ...)")
     export.add_argument("--on-missing", choices=["skip", "fail"], default="skip",

@@ -96,3 +96,31 @@ def test_an_unknown_version_is_named(reviewed):
     with pytest.raises(ValidationError) as err:
         plan_export(earmark.db, earmark.storage, ExportRequest(annotation_version="best"))
     assert err.value.field == "annotation_version" and str(err.value) == "annotation_version must be gold or annotators."
+
+
+def test_the_version_through_the_command_line_and_the_api(reviewed, tmp_path, capsys):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from core.api import deps
+    from core.api.app import routes
+    from core.cli import main
+    from tests.conftest import ADMIN_PASSWORD
+    from tests.test_core_api import basic
+
+    earmark, first, _ = reviewed
+    out = tmp_path / "annotators.zip"
+    assert main(["export", "--out", str(out), "--dataset", DATASET, "--count", "100", "--annotation-version", "annotators", "--quiet"]) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("manifest.json"))["annotation_version"] == "annotators"
+        assert "gold" not in zf.read("annotations.csv").decode()
+    deps.earmark.cache_clear()
+    api = TestClient(Starlette(routes=routes()))
+    for version, states in (("gold", {"gold", "submitted"}), ("annotators", {"accepted", "submitted"})):
+        answer = api.get("/api/v1/download", params={"dataset": DATASET, "count": 100, "annotation_version": version},
+                         headers=basic("admin", ADMIN_PASSWORD))
+        assert answer.status_code == 200, answer.text
+        with zipfile.ZipFile(io.BytesIO(answer.content)) as zf:
+            assert {r["review_state"] for r in csv.DictReader(io.StringIO(zf.read("annotations.csv").decode()))} == states
+    refused = api.get("/api/v1/download", params={"dataset": DATASET, "annotation_version": "best"}, headers=basic("admin", ADMIN_PASSWORD))
+    assert refused.status_code == 400 and refused.json()["error"] == "annotation_version: Input should be 'gold' or 'annotators', not 'best'."

@@ -24,6 +24,7 @@ from core.export.subset import (
     plan_export,
     stream_zip,
 )
+from core.team.versions import Version
 
 router = APIRouter(route_class=Bounded, tags=["subsets"], responses=AUTHENTICATED)
 # The subset behind a signed link: no credentials, so no 401 or 429.
@@ -52,6 +53,8 @@ class SubsetQuery(BaseModel):
                                           "that never spans two splits, e.g. speaker_id")
     stratify: str | None = free_text(200, "with split: a metadata column each of whose values is split in the same shares")
     split_by: Weight = Field(Weight.SOUNDS, description="with split: what the shares count")
+    annotation_version: Version = Field(Version.GOLD, description="gold: accepted sounds' reviewed version (the rest as "
+                                                                  "annotated); annotators: each annotator's own")
 
 
 @router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed", response_class=StreamingResponse,
@@ -63,7 +66,8 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
     request = ExportRequest(
         query=CatalogueQuery(text=query.q, dataset=query.dataset or None, tags=split_tags(query.tags), where=parse_where(query.where)),
         viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
-        formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing)
+        formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing,
+        annotation_version=query.annotation_version.value)
     if query.split:
         rule = SplitRule(parse_shares(query.split), group_by=tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip()), stratify=query.stratify or None,
                          weight=query.split_by, seed=seed)
