@@ -63,7 +63,7 @@ class ParquetWriter:
         if not self.rows:
             return
         if self._writer is None:  # ids and audio repeat nothing: no dictionaries
-            self._writer = pq.ParquetWriter(self.shards.current(), self.schema, use_dictionary=False)
+            self._writer = pq.ParquetWriter(self.shards.current(), self.schema, use_dictionary=False, compression="none")
         self._writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
         self.rows, self.buffered = [], 0
         if self.shards.full(self.shard_bytes):

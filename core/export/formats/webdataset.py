@@ -30,7 +30,7 @@ class WebDatasetWriter:
     def add(self, units: list[Unit], audio: SoundAudio, metadata: dict[str, str]) -> None:
         for unit in units:
             if self._tar is None:  # closed with its shard
-                self._tar = tarfile.open(fileobj=self.shards.current(), mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+                self._tar = tarfile.open(fileobj=self.shards.current(), mode="w|", format=tarfile.USTAR_FORMAT)  # noqa: SIM115
             mtime = unit.sound.date_created.timestamp()
             ext = PurePosixPath(unit.audio_path).suffix.lstrip(".").lower() or "wav"
             size = audio.size(unit)
