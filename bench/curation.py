@@ -15,11 +15,11 @@ Run: ``python bench/curation.py [--only speech-quality] [--recordings 6] [--seco
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
 import time
-from itertools import combinations
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -85,11 +85,13 @@ def speech_quality(recordings: int, seconds: float) -> None:
     for name in ("sig", "bak", "ovrl", "snr_db"):
         scores = [float(f[f"speech_quality.{name}"]) for f in fields]
         rho = spearmanr(levels, scores).statistic
-        pairs = [(i, j) for i, j in combinations(range(len(files)), 2) if abs(levels[i] - levels[j]) == 10]
+        pairs = [(i, j) for i, j in itertools.combinations(range(len(files)), 2) if abs(levels[i] - levels[j]) == 10]
         apart = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs]
         same = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs if owners[i] == owners[j]]
+        by_levels = {(a, b): _ordered([p for p in apart if {p[0], p[1]} == {a, b}]) for a, b in itertools.pairwise(SNR_LEVELS[1:])}
         print(f"  {name:6s}: rank correlation with the noise level {rho:.3f}; pairs 10 dB apart ordered correctly: "
-              f"{_ordered(same):.1%} of {len(same)} with the same speech, {_ordered(apart):.1%} of {len(apart)} across voices")
+              f"{_ordered(same):.1%} of {len(same)} with the same speech, {_ordered(apart):.1%} of {len(apart)} across voices "
+              f"({', '.join(f'{a:g}/{b:g} dB {share:.0%}' for (a, b), share in by_levels.items())})")
     means = {s: np.mean([float(f["speech_quality.ovrl"]) for f, lv in zip(fields, levels, strict=True) if lv == s]) for s in SNR_LEVELS}
     print("  mean OVRL by level: " + ", ".join(f"{s:g} dB {m:.2f}" for s, m in means.items()))
     errors = [float(f["speech_quality.snr_db"]) - lv for f, lv in zip(fields, levels, strict=True) if lv < SNR_LEVELS[0]]
