@@ -18,7 +18,7 @@ from core.annotations.service import AnnotationService
 from core.api import deps
 from core.api.app import routes
 from core.catalogue.search import CatalogueQuery, parse_conditions, search
-from core.errors import ValidationError
+from core.errors import ConfigError, ValidationError
 from core.export.subset import ExportRequest, export_to_file
 from core.jobs.analyzers import dnsmos
 from core.jobs.queue import JobService, analyzers, work
@@ -172,3 +172,18 @@ def test_conditions_are_parsed_and_a_bad_one_named():
     with pytest.raises(ValidationError, match="sort must be one of"):
         CatalogueQuery(sort="field:").checked()
 
+
+
+def test_a_damaged_model_is_named_and_the_job_says_so(local_earmark, monkeypatch, tmp_path):
+    """The shipped model is checked against its checksum when it loads: a damaged copy fails the sound with one
+    sentence naming the file (a ConfigError), never scores from a broken network."""
+    assert dnsmos.session().get_inputs()[0].shape[1] == dnsmos.WINDOW  # the real file
+    damaged = tmp_path / "dnsmos_sig_bak_ovr.onnx"
+    damaged.write_bytes(dnsmos.MODEL.read_bytes()[:-10])
+    monkeypatch.setattr(dnsmos, "MODEL", damaged)
+    dnsmos.session.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=f"The speech quality model {damaged} is missing or damaged: reinstall Earmark."):
+            analyze(local_earmark, "a.wav", speechlike.recording(1, "clean", seconds=3.0).samples)
+    finally:
+        dnsmos.session.cache_clear()

@@ -18,14 +18,13 @@ that much audio has come in and keeps no more than one window and one piece in m
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import ConfigError
+from core.jobs.analyzers import onnx
 
 RATE = 16_000
 INPUT_SECONDS = 9.01
@@ -39,16 +38,8 @@ POLYNOMIALS = {"sig": (-0.08397278, 1.22083953, 0.0052439), "bak": (-0.13166888,
 
 @functools.cache
 def session():  # -> onnxruntime.InferenceSession
-    """The model loaded once per process, on one thread (workers run side by side, one sound each)."""
-    import onnxruntime
-
-    data = MODEL.read_bytes() if MODEL.exists() else b""
-    if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-        raise ConfigError("speech quality model", f"The speech quality model {MODEL} is missing or damaged: reinstall Earmark.")
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 4
-    return onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    """The model loaded once per process (core.jobs.analyzers.onnx)."""
+    return onnx.load(MODEL, MODEL_SHA256, "speech quality model")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ so audio fed a piece at a time gives exactly the probabilities of the whole sign
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import ConfigError
+from core.jobs.analyzers import onnx
 
 RATE = 16_000
 WINDOW = 512  # samples per probability: 32 ms
@@ -27,19 +26,8 @@ PROVIDERS = ("CPUExecutionProvider",)
 
 @functools.cache
 def session(provider: str = "CPUExecutionProvider"):  # -> onnxruntime.InferenceSession
-    """The model loaded once per process, on one thread (workers run side by side, one sound each)."""
-    import onnxruntime
-
-    data = MODEL.read_bytes() if MODEL.exists() else b""
-    if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-        raise ConfigError("speech model", f"The speech model {MODEL} is missing or damaged: reinstall Earmark.")
-    if provider not in onnxruntime.get_available_providers():
-        raise ConfigError("provider", f"The execution provider {provider!r} is not available here "
-                          f"(available: {', '.join(onnxruntime.get_available_providers())}).")
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 4
-    return onnxruntime.InferenceSession(data, sess_options=options, providers=[provider])
+    """The model loaded once per process (core.jobs.analyzers.onnx)."""
+    return onnx.load(MODEL, MODEL_SHA256, "speech model", provider)
 
 
 class Stream:
