@@ -1,9 +1,10 @@
 """How well the curation analyzers (issue 29) find what should not be in a dataset, one function per analyzer.
 
-speech-quality: the same speech clean and in noise at known levels. The speech is tests/speechlike.py's formant
-synthesizer (utterances of synthetic syllables with pauses, a different voice and pitch per recording): there is
-no recorded speech on the machines this runs on, so these figures are for that synthetic speech, not for
-recordings of people. Each recording is scored with its speech alone (60 dB over a faint floor) and with white
+speech-quality: the same speech clean and in noise at known levels. There is no recorded speech on the machines
+this runs on, so the speech is synthetic, of two kinds: tests/speechlike.py's formant synthesizer (utterances of
+synthetic syllables with pauses, a different voice and pitch per recording, 16 kHz) and espeak-ng's text to
+speech (English sentences in several voices and speeds, 22.05 kHz, laid out with pauses the same way; skipped
+when espeak-ng is not installed). These figures are for that speech, not for recordings of people. Each recording is scored with its speech alone (60 dB over a faint floor) and with white
 or pink noise (alternately) mixed at 40, 30, 20, 10 and 0 dB under its speech. Figures: Spearman's rank
 correlation of each score with the noise level (over every file), the share of pairs of files 10 dB apart that
 the score orders correctly (the same speech, and any two recordings), and files per second on one core, against
@@ -39,8 +40,10 @@ RATE = 16_000
 SPEECH_POWER = 0.01  # speechlike.recording puts its loud utterances at -20 dBFS
 
 
-def _noisy(seed: int, seconds: float, snr_db: float, pink: bool) -> np.ndarray:
-    clean = speechlike.recording(seed, "clean", seconds=seconds, rate=RATE).samples.astype(np.float64)
+def _noisy(seed: int, seconds: float, snr_db: float, pink: bool, pool: list[np.ndarray] | None = None) -> np.ndarray:
+    """A recording of ``pool``'s utterances (espeak-ng's, at 22.05 kHz) or the formant synthesizer's (RATE)."""
+    speak = None if pool is None else (lambda rng: pool[int(rng.integers(len(pool)))])
+    clean = speechlike.recording(seed, "clean", seconds=seconds, rate=22_050 if pool else RATE, speak=speak).samples.astype(np.float64)
     if snr_db >= SNR_LEVELS[0]:
         return clean.astype(np.float32)
     rng = np.random.default_rng(seed + 1000)
@@ -67,6 +70,17 @@ def _ordered(pairs: list[tuple[float, float, float, float]]) -> float:
 
 
 def speech_quality(recordings: int, seconds: float) -> None:
+    from bench.speech_activity import espeak_utterances
+
+    with tempfile.TemporaryDirectory() as folder:
+        pool = espeak_utterances(Path(folder))
+    if pool is None:
+        print("espeak-ng is not installed: only the formant synthesizer's speech is measured.")
+    for kind, utterances in [("formant synthesizer", None)] + ([("espeak-ng", pool)] if pool else []):
+        _speech_quality_set(kind, utterances, recordings, seconds)
+
+
+def _speech_quality_set(kind: str, pool: list[np.ndarray] | None, recordings: int, seconds: float) -> None:
     from scipy.stats import spearmanr
 
     with tempfile.TemporaryDirectory() as folder:
@@ -74,14 +88,13 @@ def speech_quality(recordings: int, seconds: float) -> None:
         for seed in range(recordings):
             for snr in SNR_LEVELS:
                 path = Path(folder) / f"r{seed}_{snr:g}.wav"
-                sf.write(path, _noisy(seed, seconds, snr, pink=seed % 2 == 1), RATE, subtype="PCM_16")
+                sf.write(path, _noisy(seed, seconds, snr, seed % 2 == 1, pool), 22_050 if pool else RATE, subtype="PCM_16")
                 files.append(path)
                 levels.append(snr)
                 owners.append(seed)
         fields, cpu = _run("speech-quality", storage, files)
         _, baseline = _run("speech-activity", storage, files)
-    print(f"speech-quality: {len(files)} files of {seconds:g} s (synthetic speech from tests/speechlike.py, "
-          f"{recordings} voices x levels {', '.join(f'{s:g}' for s in SNR_LEVELS)} dB, white or pink noise)")
+    print(f"speech-quality, {kind}'s speech: {len(files)} files of {seconds:g} s ({recordings} recordings x levels {', '.join(f'{s:g}' for s in SNR_LEVELS)} dB, white or pink noise)")
     for name in ("sig", "bak", "ovrl", "snr_db"):
         scores = [float(f[f"speech_quality.{name}"]) for f in fields]
         rho = spearmanr(levels, scores).statistic
