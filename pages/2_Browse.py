@@ -133,6 +133,8 @@ if rows and rows[0] < len(page.items):
                                         "starts at (s)": c.offset_seconds, "open": f"/Annotate?sound={c.sound_id}"} for c in same]),
                          hide_index=True, key="browse_copies",
                          column_config={"open": st.column_config.LinkColumn("open", display_text="Annotate")})
+        if speaker_note := sound.metadata_dict.get("speaker_check.note"):  # a flagged voice (core/jobs/analyzers/speaker_check.py)
+            st.warning(shell.plain(speaker_note))
         with app.db.read() as session:
             alike = voices.like_this(session, sound.id, limit=8)
         if alike:  # kept by the speaker-check analyzer (core/jobs/voices.py)

@@ -3,6 +3,8 @@ sounds nearest by voice, each with a link to Annotate; before it, nothing is sho
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import app_test, login, shown
 from tests.test_core_speaker_check import run, voices_dataset  # noqa: F401 (a fixture)
 
@@ -32,3 +34,5 @@ def test_sounds_like_this_lists_the_voice_not_the_label(voices_dataset):  # noqa
     assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
     assert sorted(table["open"][:4]) == sorted(f"/Annotate?sound={ids[f'id00018/{t}']}" for t in range(4))
     assert '"speaker_check.note": "voice differs from id00017' in at.json[0].value
+    score = float(json.loads(at.json[0].value)["speaker_check.score"])
+    assert [shown(w.value) for w in at.warning] == [f"voice differs from id00017's: {score:.2f}"]
