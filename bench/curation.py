@@ -10,7 +10,14 @@ correlation of each score with the noise level (over every file), the share of p
 the score orders correctly (the same speech, and any two recordings), and files per second on one core, against
 speech-activity (Silero VAD alone, which speech-quality also runs) on the same files in the same run.
 
-Run: ``python bench/curation.py [--only speech-quality] [--recordings 6] [--seconds 10]``.
+speaker-check: voices as speakers (tests/speechlike.Voice's formant-synthesizer voices, and espeak-ng's English
+voice variants when espeak-ng is installed), 10 files each, 10 % filed under another voice; precision and recall of
+the flagged files at the automatic threshold and others, and files per second on one core against audio-stats.
+voice-search: "sounds like this" and speaker-check's last step over 10,000 and 100,000 stored embeddings, against
+reading them alone.
+
+Run: ``python bench/curation.py [--only speech-quality|speaker-check|voice-search] [--recordings 6] [--seconds 10]
+[--database-url postgresql+psycopg://...]``.
 """
 
 from __future__ import annotations
@@ -222,7 +229,250 @@ def _run_outputs(name: str, storage: LocalStorage, files: list[Path]) -> tuple[l
     return outputs, time.process_time() - started
 
 
-BENCHES = {"speech-quality": speech_quality, "speaker-check": speaker_check}
+def voice_search(sizes: tuple[int, ...], database_url: str | None) -> None:
+    """At each size, one dataset of that many sounds with random voice embeddings (a speaker every 50 sounds):
+    "sounds like this" (core.jobs.voices.nearest, exact) and speaker-check's dataset-level step (every sound
+    scored), each against reading the same embeddings without scoring them, in the same run."""
+    from sqlalchemy import insert, select
+
+    from bench.common import best_of, scratch_database
+    from core.jobs import voices
+    from core.jobs.analyzers.speaker_check import _check_dataset
+    from core.store.ids import new_id
+    from core.store.models import SoundField, User, VoiceEmbedding
+
+    where = "PostgreSQL" if database_url else "SQLite"
+    for size in sizes:
+        with scratch_database(database_url, f"voices{size}") as db:
+            with db.write() as session:
+                owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
+                session.add(owner)
+                session.flush()
+                owner_id = owner.id
+            rng = np.random.default_rng(size)
+            first = ""
+            for low in range(0, size, 20_000):
+                ids = [new_id() for _ in range(low, min(size, low + 20_000))]
+                first = first or ids[0]
+                vectors = rng.standard_normal((len(ids), 256)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                with db.write() as session:
+                    session.execute(insert(Sound), [{"id": i, "created_by": owner_id, "dataset": "voices", "path": f"{n + low:07d}.wav",
+                                                     "title": "x", "duration_seconds": 4.0} for n, i in enumerate(ids)])
+                    session.execute(insert(SoundField), [{"sound_id": i, "name": "speaker_id", "value": f"id{(n + low) // 50:05d}"}
+                                                         for n, i in enumerate(ids)])
+                    voices.keep(session, [(i, voices.as_bytes(v)) for i, v in zip(ids, vectors, strict=True)])
+            with db.read() as session:
+                read = 1000 * best_of(3, lambda session=session: sum(len(rows) for rows in voices.scan(session, voices.of_dataset("voices"))))
+                near = 1000 * best_of(3, lambda session=session, first=first: voices.nearest(session, first, 10))
+                done = select(VoiceEmbedding.sound_id)
+                params = {"speaker_column": "speaker_id", "session_column": "", "threshold": 0.0}
+                check = 1000 * best_of(1, lambda session=session, done=done, params=params: sum(1 for _ in _check_dataset(session, "voices", done, params)))
+        print(f"voice search on {where}, {size:,} sounds in one dataset: sounds like this {near:.0f} ms (reading the "
+              f"embeddings alone {read:.0f} ms: {near / read:.2f}x); speaker-check's last step over all {check / 1000:.2f} s "
+              f"({check / read:.1f}x one read: it reads them three times)")
+
+
+def _copy_of(kind: str, samples: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int, float, tuple[str, str]]:
+    """One copy of a recording at RATE: (samples, rate, where it starts in the original, (format, subtype))."""
+    from scipy.signal import resample_poly
+
+    wav = ("WAV", "PCM_16")
+    if kind == "mp3":
+        return samples, RATE, 0.0, ("MP3", "MPEG_LAYER_III")
+    if kind == "ogg":
+        return samples, RATE, 0.0, ("OGG", "VORBIS")
+    if kind == "resampled":
+        return resample_poly(samples, 441, 320).astype(np.float32), 22_050, 0.0, wav
+    if kind == "8k":
+        return resample_poly(samples, 1, 2).astype(np.float32), 8_000, 0.0, wav
+    if kind == "gain":
+        return np.clip(samples * 10 ** (rng.choice([-12.0, -6.0, 6.0]) / 20), -1, 1).astype(np.float32), RATE, 0.0, wav
+    length = rng.uniform(3.0, 5.0)  # an excerpt of 3 to 5 s, as WAV or (excerpt-mp3) as MP3
+    start = rng.uniform(0, len(samples) / RATE - length)
+    piece = samples[int(start * RATE):int((start + length) * RATE)]
+    return piece, RATE, start, ("MP3", "MPEG_LAYER_III") if kind == "excerpt-mp3" else wav
+
+
+COPY_KINDS = ("mp3", "ogg", "resampled", "8k", "gain", "excerpt", "excerpt-mp3")
+
+
+def duplicates(recordings: int, seconds: float) -> None:
+    """Copies by re-encoding, resampling, gain and excerpting: ``recordings`` originals (tests/speechlike.py, a
+    different voice each), two copies of each of two kinds (the kinds taken in turn), and as many unrelated
+    recordings as originals. Every file goes through the analyzer's three steps as a job runs them (run, keep in a
+    scratch SQLite database, then the dataset-level grouping); a predicted pair is two files in one
+    duplicates.group, a true pair two files made from one original. Figures: precision and recall of pairs, the
+    excerpts' offset error, files per second on one core (run alone, and run + keep) against decoding the same files."""
+    from sqlalchemy import insert, select
+
+    from bench.common import scratch_database
+    from core.jobs.analyzers import duplicates as dup
+    from core.store.ids import new_id
+    from core.store.models import User
+
+    rng = np.random.default_rng(7)
+    with tempfile.TemporaryDirectory() as folder, scratch_database(None, "duplicates") as db:
+        storage, files, family, starts, origin = LocalStorage(Path(folder)), [], [], [], []
+        for n in range(recordings):
+            original = speechlike.recording(5000 + n, "clean", seconds=seconds, rate=RATE).samples
+            made = [(original, RATE, 0.0, ("WAV", "PCM_16"))]
+            made += [_copy_of(COPY_KINDS[(2 * n + k) % len(COPY_KINDS)], original, rng) for k in range(2)]
+            for k, (samples, rate, start, (fmt, subtype)) in enumerate(made):
+                path = Path(folder) / f"o{n}_{k}.{fmt.lower()}"
+                sf.write(path, samples, rate, format=fmt, subtype=subtype)
+                origin.append(len(files) - k)
+                files.append(path)
+                family.append(n)
+                starts.append(start)
+            path = Path(folder) / f"u{n}.wav"
+            sf.write(path, speechlike.recording(9000 + n, "clean", seconds=seconds, rate=RATE).samples, RATE, subtype="PCM_16")
+            origin.append(len(files))
+            files.append(path)
+            family.append(-1 - n)  # unrelated: a family of one
+            starts.append(0.0)
+        started = time.process_time()
+        for path in files:
+            sf.read(path, dtype="float32")
+        decode = time.process_time() - started
+        outputs, run_cpu = _run_outputs("duplicates", storage, files)
+        ids = [new_id() for _ in files]  # in file order: each original is earlier than its copies
+        with db.write() as session:
+            owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
+            session.add(owner)
+            session.flush()
+            session.execute(insert(Sound), [{"id": i, "created_by": owner.id, "dataset": "dup", "path": p.name, "title": p.name,
+                                             "duration_seconds": seconds} for i, p in zip(ids, files, strict=True)])
+        params = dup.ANALYZER.check({})
+        started = time.process_time()
+        with db.write() as session:
+            for sound_id, output in zip(ids, outputs, strict=True):
+                dup.keep(session, [(sound_id, output)], params)
+        keep_cpu = time.process_time() - started
+        with db.read() as session:
+            found = dict(dup.groups(session, select(Sound.id), params))
+        total = sum(sf.info(p).duration for p in files)
+    truth = {(a, b) for a, b in itertools.combinations(range(len(files)), 2) if family[a] == family[b]}
+    predicted = {(a, b) for a, b in itertools.combinations(range(len(files)), 2)
+                 if ids[a] in found and ids[b] in found and found[ids[a]]["duplicates.group"] == found[ids[b]]["duplicates.group"]}
+    hits = len(truth & predicted)
+    errors = [abs(float(found[ids[n]]["duplicates.offset_seconds"]) - starts[n]) for n in range(len(files))
+              if starts[n] > 0 and ids[n] in found and found[ids[n]].get("duplicates.of") == ids[origin[n]]]
+    missed = sorted({files[n].name for pair in truth - predicted for n in pair})
+    print(f"duplicates: {recordings} originals of {seconds:g} s, {2 * recordings} copies ({', '.join(COPY_KINDS)} in turn), "
+          f"{recordings} unrelated: pairs precision {hits / max(len(predicted), 1):.3f}, recall {hits / max(len(truth), 1):.3f} "
+          f"({hits} of {len(truth)} true pairs, {len(predicted) - hits} false)" + (f"; missed {', '.join(missed[:6])}" if missed else ""))
+    print(f"duplicates: excerpts' offsets within {max(errors, default=0):.3f} s of the truth (mean {np.mean(errors or [0]):.3f} s, "
+          f"{len(errors)} excerpts)")
+    print(f"duplicates: {len(files) / run_cpu:.1f} files/s on one core fingerprinting ({total / run_cpu:.0f}x real time), "
+          f"{len(files) / (run_cpu + keep_cpu):.1f} files/s with the lookups and inserts (keep {1000 * keep_cpu / len(files):.1f} ms a file); "
+          f"decoding alone {len(files) / decode:.0f} files/s ({run_cpu / decode:.1f}x)")
+
+
+def _synthetic_hashes(pool: list, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Hashes drawn part by part (first bin, bin difference, frame difference) from the frequencies of each part in
+    ``pool``'s real fingerprints: the index gets real skew (low bins, short pairs) over the whole hash space."""
+    hashes = np.concatenate([p.hashes for p in pool]).astype(np.int64)
+    drawn = np.zeros(shape, np.int64)
+    for shift, mask in ((12, 0xFF), (6, 0x3F), (0, 0x3F)):
+        values, counts = np.unique((hashes >> shift) & mask, return_counts=True)
+        drawn |= rng.choice(values, size=shape, p=counts / counts.sum()) << shift
+    return drawn
+
+
+def _fill_landmarks(db, prints: np.ndarray, hashes: np.ndarray, frames: np.ndarray) -> None:
+    """Landmark rows in bulk (each (print, hash, frame) once): COPY on PostgreSQL, executemany on SQLite."""
+    key = np.unique(prints[:, None].astype(np.int64) << 36 | hashes << 16 | frames)
+    rows = np.stack([key >> 36, (key >> 16) & 0xFFFFF, key & 0xFFFF], axis=1)
+    with db.write() as session:
+        raw = session.connection().connection.dbapi_connection
+        cursor = raw.cursor()
+        if db.is_sqlite:
+            cursor.executemany("INSERT INTO fingerprint_hashes (fingerprint_id, hash, frame) VALUES (?, ?, ?)", rows.tolist())
+        else:
+            with cursor.copy("COPY fingerprint_hashes (fingerprint_id, hash, frame) FROM STDIN") as copy:
+                copy.write("".join(f"{a}\t{b}\t{c}\n" for a, b, c in rows.tolist()))
+
+
+def fingerprint_index(sizes: tuple[int, ...], database_url: str | None, seconds: float = 10.0) -> None:
+    """The fingerprint index at each size: that many sounds' fingerprints, synthetic (computing 100,000 real ones
+    would take about an hour here): each has the landmark count of a real ``seconds`` s recording, its hashes drawn
+    from the frequencies of each hash part in 40 real fingerprints (_synthetic_hashes) at random frames, inserted in
+    bulk. One real recording is then fingerprinted and kept as the analyzer keeps it, and a copy of it (its MP3)
+    looked up: the lookup's time (best of 5) against reading every landmark once (SUM over the table: the least
+    that comparing with every file costs), and the index's size."""
+    import io
+
+    from sqlalchemy import func, insert, select, text
+
+    from bench.common import best_of, scratch_database
+    from core.audio import fingerprint as fp
+    from core.jobs.analyzers import duplicates as dup
+    from core.store.ids import new_id
+    from core.store.models import AudioFingerprint, FingerprintHash, User
+
+    pool = [fp.fingerprint(speechlike.recording(7000 + n, "clean", seconds=seconds, rate=RATE).samples, RATE) for n in range(40)]
+    per_sound = int(np.mean([len(p) for p in pool]))
+    probe = speechlike.recording(6999, "clean", seconds=seconds, rate=RATE).samples
+    buffer = io.BytesIO()
+    sf.write(buffer, probe, RATE, format="MP3", subtype="MPEG_LAYER_III")
+    copy, copy_rate = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32")
+    query = fp.query_landmarks(copy, copy_rate)
+    where = "PostgreSQL" if database_url else "SQLite"
+    rng = np.random.default_rng(1)
+    for size in sizes:
+        with scratch_database(database_url, f"fingerprints{size}") as db:
+            with db.write() as session:
+                owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
+                session.add(owner)
+                session.flush()
+                owner_id = owner.id
+            started = time.perf_counter()
+            for low in range(0, size, 10_000):
+                ids = [new_id() for _ in range(low, min(size, low + 10_000))]
+                with db.write() as session:
+                    session.execute(insert(Sound), [{"id": i, "created_by": owner_id, "dataset": "prints", "path": f"{low + n:07d}.wav",
+                                                     "title": "x", "duration_seconds": seconds} for n, i in enumerate(ids)])
+                    prints = session.scalars(insert(AudioFingerprint).returning(AudioFingerprint.id, sort_by_parameter_order=True),
+                                             [{"sound_id": i, "version": fp.VERSION, "landmarks": per_sound} for i in ids]).all()
+                shape = (len(ids), per_sound)
+                _fill_landmarks(db, np.repeat(np.array(prints, np.int64), per_sound).reshape(shape), _synthetic_hashes(pool, shape, rng),
+                                rng.integers(0, int(seconds / fp.FRAME_SECONDS), size=shape))
+            filled = time.perf_counter() - started
+            probe_id = new_id()
+            with db.write() as session:
+                session.execute(insert(Sound).values(id=probe_id, created_by=owner_id, dataset="prints", path="probe.wav", title="probe",
+                                                     duration_seconds=seconds))
+                dup.keep(session, [(probe_id, dup.Output(data=dup.Prints(fp.fingerprint(probe, RATE), query)))], {})
+            with db.write() as session:
+                session.execute(text("ANALYZE fingerprint_hashes" if database_url else "ANALYZE"))
+            with db.read() as session:
+                if database_url:
+                    index_mb = session.scalar(text("SELECT pg_relation_size('ix_fingerprint_hashes_hash')")) / 1e6
+                    table_mb = session.scalar(text("SELECT pg_total_relation_size('fingerprint_hashes')")) / 1e6
+                else:
+                    index_mb = session.scalar(text("SELECT SUM(pgsize) FROM dbstat WHERE name = 'ix_fingerprint_hashes_hash'")) / 1e6
+                    table_mb = session.scalar(text("SELECT SUM(pgsize) FROM dbstat WHERE tbl_name = 'fingerprint_hashes'")) / 1e6
+                rows = session.scalar(select(func.count()).select_from(FingerprintHash))
+                found = dup.lookup(session, query)
+                best = max(found.items(), key=lambda item: item[1][1])
+                probe_print = session.scalar(select(AudioFingerprint.id).where(AudioFingerprint.sound_id == probe_id))
+                lookup_ms = 1000 * best_of(5, lambda session=session: dup.lookup(session, query))
+                scan_ms = 1000 * best_of(3, lambda session=session: session.scalar(select(func.sum(FingerprintHash.hash))))
+        print(f"fingerprint index on {where}, {size:,} sounds of {seconds:g} s ({rows:,} landmarks, {per_sound} a sound, filled in "
+              f"{filled:.0f} s): hash index {index_mb:.0f} MB, landmarks with both indexes {table_mb:.0f} MB; one lookup "
+              f"({len(query)} landmarks of an MP3 copy) {lookup_ms:.1f} ms, found its original: {best[0] == probe_print} "
+              f"({best[1][1]} agreeing, {len(found) - 1} other fingerprints sharing a hash at most "
+              f"{max((v for k, (_, v) in found.items() if k != probe_print), default=0)} agreeing); reading every landmark once "
+              f"{scan_ms:.0f} ms ({scan_ms / lookup_ms:.1f}x the lookup)")
+
+VOICE_SIZES = (10_000, 100_000)
+INDEX_SIZES = (10_000, 100_000)
+BENCHES = {"speech-quality": speech_quality, "speaker-check": speaker_check,
+           # sizes, not recordings: --database-url (PostgreSQL) or SQLite
+           "voice-search": lambda recordings, seconds, database_url=None: voice_search(VOICE_SIZES, database_url),
+           "duplicates": duplicates,
+           "fingerprint-index": lambda recordings, seconds, database_url=None: fingerprint_index(INDEX_SIZES, database_url)}
 
 
 def main() -> None:
@@ -230,9 +480,13 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(BENCHES), action="append", help="run only these (default: all)")
     parser.add_argument("--recordings", type=int, default=6, help="voices (recordings) per evaluation set")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each recording")
+    parser.add_argument("--database-url", help="voice-search on this PostgreSQL server (default: a SQLite file)")
     args = parser.parse_args()
     for name in args.only or BENCHES:
-        BENCHES[name](args.recordings, args.seconds)
+        if name in ("voice-search", "fingerprint-index"):
+            BENCHES[name](args.recordings, args.seconds, args.database_url)
+        else:
+            BENCHES[name](args.recordings, args.seconds)
 
 
 if __name__ == "__main__":
