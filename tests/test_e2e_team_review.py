@@ -170,8 +170,12 @@ def test_assign_annotate_blind_submit_review_merge_accept_and_return(page, serve
     # The second sound goes back to alice with a comment.
     expect(page.get_by_text(f"calls / {two}")).to_be_visible()
     e2e_settle(page)
-    page.get_by_role("combobox", name="Return the work of").click()
-    page.get_by_role("option", name="alice").click()
+    try:
+        page.get_by_role("combobox", name="Return the work of").click()
+        page.get_by_role("option", name="alice").click()
+    except Exception:
+        shot(page, "failure-return")
+        raise
     e2e_settle(page)
     page.get_by_label("Comment for the annotator", exact=True).fill(COMMENT)
     page.get_by_label("Comment for the annotator", exact=True).press("Control+Enter")
