@@ -229,6 +229,17 @@ def _run_outputs(name: str, storage: LocalStorage, files: list[Path]) -> tuple[l
     return outputs, time.process_time() - started
 
 
+
+def _owner(db) -> str:  # a core.store.db.Database
+    """The id of the one account that owns a benchmark's sounds (created here)."""
+    from core.store.models import User
+
+    with db.write() as session:
+        owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
+        session.add(owner)
+        session.flush()
+        return owner.id
+
 def voice_search(sizes: tuple[int, ...], database_url: str | None) -> None:
     """At each size, one dataset of that many sounds with random voice embeddings (a speaker every 50 sounds):
     "sounds like this" (core.jobs.voices.nearest, exact) and speaker-check's dataset-level step (every sound
@@ -239,16 +250,12 @@ def voice_search(sizes: tuple[int, ...], database_url: str | None) -> None:
     from core.jobs import voices
     from core.jobs.analyzers.speaker_check import _check_dataset
     from core.store.ids import new_id
-    from core.store.models import SoundField, User, VoiceEmbedding
+    from core.store.models import SoundField, VoiceEmbedding
 
     where = "PostgreSQL" if database_url else "SQLite"
     for size in sizes:
         with scratch_database(database_url, f"voices{size}") as db:
-            with db.write() as session:
-                owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
-                session.add(owner)
-                session.flush()
-                owner_id = owner.id
+            owner_id = _owner(db)
             rng = np.random.default_rng(size)
             first = ""
             for low in range(0, size, 20_000):
@@ -409,7 +416,7 @@ def fingerprint_index(sizes: tuple[int, ...], database_url: str | None, seconds:
     from core.audio import fingerprint as fp
     from core.jobs.analyzers import duplicates as dup
     from core.store.ids import new_id
-    from core.store.models import AudioFingerprint, FingerprintHash, User
+    from core.store.models import AudioFingerprint, FingerprintHash
 
     pool = [fp.fingerprint(speechlike.recording(7000 + n, "clean", seconds=seconds, rate=RATE).samples, RATE) for n in range(40)]
     per_sound = int(np.mean([len(p) for p in pool]))
@@ -422,11 +429,7 @@ def fingerprint_index(sizes: tuple[int, ...], database_url: str | None, seconds:
     rng = np.random.default_rng(1)
     for size in sizes:
         with scratch_database(database_url, f"fingerprints{size}") as db:
-            with db.write() as session:
-                owner = User(user_name="bench", user_type="dataset", password_hash="!", is_admin=True)
-                session.add(owner)
-                session.flush()
-                owner_id = owner.id
+            owner_id = _owner(db)
             started = time.perf_counter()
             for low in range(0, size, 10_000):
                 ids = [new_id() for _ in range(low, min(size, low + 10_000))]
