@@ -81,6 +81,8 @@ if decide[1].button("Accept the gold version", key="review_accept", type="primar
         shell.flash(f"Accepted {sound.path}: its gold version ({found.gold} region(s)) is now the dataset's truth.")
         go_next()
 submitted = [name for _, name in found.people if found.states.get(name) == AssignmentState.SUBMITTED]
+if state.pop("review_comment_sent", False):  # set before the widget exists: a sent comment is not offered again
+    state["review_comment"] = ""
 back = st.columns([1, 2, 1])
 to = back[0].selectbox("Return the work of", submitted, key="review_return_who",
                        help="Only submitted work can be returned; the annotator sees your comment on the Annotate page.")
@@ -88,5 +90,6 @@ comment = back[1].text_area("Comment for the annotator", key="review_comment", h
                             placeholder="What should change, e.g. 'the second call at 4 s is missing'")
 if back[2].button("Return with this comment", key="review_return", width="stretch", disabled=not submitted) and to \
         and review_ui.give_back(app, user, sound.id, to, comment):
+    state["review_comment_sent"] = True
     shell.flash(f"Returned {sound.path} to {to} with your comment.")
     st.rerun()

@@ -223,6 +223,7 @@ def test_review_returns_one_persons_work_with_a_comment_and_refuses_without_one(
     at.button(key="review_return").click().run()
     assert f"Returned {sound.path} to hal with your comment." in [shown(s.value) for s in at.success]
     assert people_rows(at)["hal"] == ("returned", 1) and people_rows(at)["mario"] == ("submitted", 1)
+    assert at.text_area(key="review_comment").value == ""  # not offered again for the next person
     at = page_for("hal")
     assert shown(at.subheader[0].value) == f"demo / {sound.path}"
     assert [shown(w.value) for w in at.warning] == ["Returned by the reviewer: The kick starts at 0.05 s, not 0.1 s."]
