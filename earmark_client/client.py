@@ -251,7 +251,7 @@ class Client:
             else:
                 files.append((path.name, path.read_bytes()))
         form = _params({"dataset": dataset, "format": format, "as_suggestions": "true" if as_suggestions else None, "bot": bot})
-        return self._send(AnnotationImport, "POST", "/annotations/import", files=[("files", f) for f in files], data=form)
+        return self._send(AnnotationImport, "POST", "/annotation-imports", files=[("files", f) for f in files], data=form)
 
     def audio(self, sound_id: str, start: float | None = None, end: float | None = None) -> bytes:
         return self._fetch(f"{API}/sounds/{sound_id}/audio", params=_params({"start": start, "end": end})).content

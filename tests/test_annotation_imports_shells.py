@@ -1,5 +1,5 @@
 """Annotations in through the shells (issue 28, item 3): `python -m core annotations import`, POST
-/api/v1/annotations/import and earmark_client's import_annotations, each showing per-row problems, refusing a file
+/api/v1/annotation-imports and earmark_client's import_annotations, each showing per-row problems, refusing a file
 that is not its format in one sentence with nothing written, and not doubling a second import. On SQLite, and on
 PostgreSQL with EARMARK_TEST_DATABASE_URL."""
 
@@ -85,8 +85,8 @@ def api(vox):
 
 
 def test_the_route_imports_and_lists_each_problem(api, vox):
-    files = [("files", ("diarization.rttm", RTTM)), ("files", ("a.txt", b"0.1\t0.5\tdog|woof woof\n"))]
-    answer = api.post("/api/v1/annotations/import", headers=basic("hal"), data={"dataset": "vox"}, files=files)
+    files = [("files", ("diarization.rttm", RTTM)), ("files", ("a.txt", b"0.1\t0.5\tdog;bark\n"))]
+    answer = api.post("/api/v1/annotation-imports", headers=basic("hal"), data={"dataset": "vox"}, files=files)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["imported"], body["already"], body["author"]) == (3, 0, "hal")  # a.txt: the labels of speaker1/a.wav
@@ -95,14 +95,14 @@ def test_the_route_imports_and_lists_each_problem(api, vox):
     assert [p["message"] for p in body["problems"]][0] == "diarization.rttm, line 5: the onset (field 4) must be a number, not 'abc'."
     assert len(body["problems"]) == 4 and {p["file"] for p in body["problems"]} == {"diarization.rttm"}
     assert body["summary"] == "2 files (audacity, rttm): 3 annotations imported as hal's, 0 already there, 4 rows left out"
-    assert ("speaker1/a.wav", 0.1, 0.5, ("dog",), "woof woof", None) in annotations_of(vox.db, "hal")
-    again = api.post("/api/v1/annotations/import", headers=basic("hal"), data={"dataset": "vox"}, files=files).json()
+    assert ("speaker1/a.wav", 0.1, 0.5, ("bark", "dog"), None, None) in annotations_of(vox.db, "hal")
+    again = api.post("/api/v1/annotation-imports", headers=basic("hal"), data={"dataset": "vox"}, files=files).json()
     assert (again["imported"], again["already"]) == (0, 3)
 
 
 def test_the_route_refuses_in_one_sentence(api, vox):
     def send(files, **form):
-        return api.post("/api/v1/annotations/import", headers=basic("hal"), data={"dataset": "vox"} | form, files=files)
+        return api.post("/api/v1/annotation-imports", headers=basic("hal"), data={"dataset": "vox"} | form, files=files)
 
     notes = send([("files", ("notes.rttm", b"Dear diary\n"))])
     assert notes.status_code == 400 and notes.json()["error"].startswith("notes.rttm is not an RTTM file: line 1:")
@@ -111,10 +111,10 @@ def test_the_route_refuses_in_one_sentence(api, vox):
     assert send([("files", ("a.rttm", RTTM))], format="elan").status_code == 400
     denied = send([("files", ("a.rttm", RTTM))], as_suggestions="true")
     assert denied.status_code == 403 and "import annotations as a featurebot's suggestions" in denied.json()["error"]
-    bad_bot = api.post("/api/v1/annotations/import", headers=basic("vox"), data={"dataset": "vox", "as_suggestions": "true",
+    bad_bot = api.post("/api/v1/annotation-imports", headers=basic("vox"), data={"dataset": "vox", "as_suggestions": "true",
                                                                                 "bot": "a:b"}, files=[("files", ("a.rttm", RTTM))])
     assert bad_bot.status_code == 400 and bad_bot.json()["error"].startswith("The featurebot's name must be")
-    assert api.post("/api/v1/annotations/import", data={"dataset": "vox"}, files=[("files", ("a.rttm", RTTM))]).status_code == 401
+    assert api.post("/api/v1/annotation-imports", data={"dataset": "vox"}, files=[("files", ("a.rttm", RTTM))]).status_code == 401
     assert annotations_of(vox.db, "hal") == []
 
 

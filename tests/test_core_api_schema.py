@@ -49,6 +49,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "PATCH /annotations/{annotation_id}": "the segment lies in the sound and channel is one it has",
     "POST /sounds/{sound_id}/suggestions": "start_seconds is before end_seconds",
     "POST /data/upload": "the file's content fits its name and category; metadata is a JSON object",
+    "POST /annotation-imports": "each file is annotations in the format its name or content shows (or format names)",
 }
 
 

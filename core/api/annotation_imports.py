@@ -1,6 +1,9 @@
 """Annotations made elsewhere, imported into a dataset (core/annotations/imports/): one multipart request with the
 files, answered with what went in and each row left out. A file that is not its format at all, or an unknown
-dataset, is refused (400 / 404) with nothing written."""
+dataset, is refused (400 / 404) with nothing written.
+
+The path is /annotation-imports, not /annotations/import: /annotations/{annotation_id} would also match that path, so
+GET, PATCH and DELETE would be answered there (as "no annotation 'import'") and named in its Allow header."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ Format = Literal["rttm", "textgrid", "audacity", "eaf", "csv", "labelstudio", "n
 MAX_FILES = 1000
 
 
-@router.post("/annotations/import", summary="Import annotations made in other tools into a dataset", response_model=AnnotationImport,
+@router.post("/annotation-imports", summary="Import annotations made in other tools into a dataset", response_model=AnnotationImport,
              responses=errors(400, 404, 413),
              description="Files in a multipart field `files` (several: a Kaldi folder's segments, text and wav.scp go "
                          "together): RTTM, Praat TextGrid, Audacity labels, ELAN .eaf, CSV, Label Studio JSON, NeMo "
