@@ -27,6 +27,8 @@ columns = [column for start in range(0, len(specs), PER_ROW) for column in st.co
 for column, (param, spec) in zip(columns, specs, strict=False):  # the last row may have spare columns
     if spec.choices:
         params[param] = column.selectbox(param, spec.choices, key=f"jobs_param_{name}_{param}", help=spec.help)
+    elif isinstance(spec.default, str):  # a metadata column's name (speaker-check's speaker_column)
+        params[param] = column.text_input(param, value=spec.default, key=f"jobs_param_{name}_{param}", help=spec.help)
     else:
         kind = type(spec.default)
         params[param] = column.number_input(param, min_value=kind(spec.minimum), max_value=kind(spec.maximum), value=spec.default,
