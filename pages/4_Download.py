@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.catalogue.search import count_at_once
 from core.catalogue.sounds import SoundService
-from core.export.links import subset_link
+from core.export.formats import TRAINING_FORMATS, Segments
+from core.export.links import LinkedExport, subset_link
 from core.export.subset import (
     FORMATS,
     ExportRequest,
@@ -17,6 +18,9 @@ from core.export.subset import (
 )
 from core.ui import shell
 from core.ui.splits import split_options
+
+TRAINING_LABELS = {"parquet": "Parquet shards", "webdataset": "WebDataset shards", "nemo": "NeMo manifest",
+                   "lhotse": "Lhotse manifests", "kaldi": "Kaldi data folder", "eaf": "ELAN .eaf"}
 
 st.set_page_config(page_title="Download · Earmark", page_icon=shell.ICON, layout="wide")
 user = shell.page("Download")
@@ -49,9 +53,19 @@ else:
     balance_col, cap_col = st.columns(2)
     balance = balance_col.selectbox("Balance by (equal numbers per value)", ["(no balance)", *columns], key="dl_balance")
     cap = cap_col.number_input("At most this many per value (0: no cap)", min_value=0, value=0, step=1, key="dl_cap")
-formats = st.multiselect("Annotation formats", FORMATS, default=["csv"], key="dl_formats",
-                         format_func=lambda f: {"csv": "CSV", "json": "JSON", "audacity": "Audacity labels",
-                                                "textgrid": "Praat TextGrid", "rttm": "RTTM"}[f])
+formats_col, training_col = st.columns(2)
+formats = formats_col.multiselect("Annotation formats", FORMATS, default=["csv"], key="dl_formats",
+                                  format_func=lambda f: {"csv": "CSV", "json": "JSON", "audacity": "Audacity labels",
+                                                         "textgrid": "Praat TextGrid", "rttm": "RTTM"}[f])
+training = training_col.multiselect(
+    "Training formats", TRAINING_FORMATS, key="dl_training", format_func=TRAINING_LABELS.__getitem__,
+    help="Written beside the audio in the ZIP: Parquet shards (Hugging Face Audio layout), WebDataset tar shards, "
+         "NeMo and Lhotse manifests, a Kaldi data folder, ELAN files. README's 'Training formats' says what each holds.")
+segments = Segments.OFFSETS
+if training:
+    segments = st.radio("Annotated segments", list(Segments), horizontal=True, key="dl_segments",
+                        format_func=lambda v: {Segments.OFFSETS: "offsets into the whole files",
+                                               Segments.CLIPS: "cut into clips (lossless)"}[v]) or Segments.OFFSETS
 on_missing = st.radio("If a file is missing from storage", ["skip", "fail"], horizontal=True, key="dl_on_missing",
                       format_func=lambda v: {"skip": "export the rest and list it in the manifest", "fail": "stop"}[v])
 
@@ -74,7 +88,7 @@ if rule is not None:
 else:
     taken = request.count if matches is None else min(request.count, matches)
     sounds = f"{taken:,} sound{'s' if taken != 1 else ''}"
-link = subset_link(app.settings, request, user, split=rule)
+link = subset_link(app.settings, LinkedExport(request, rule, tuple(training), Segments(segments)), user)
 # A plain link with ``download``: the browser saves the stream in this tab, no new tab, nothing built first.
 st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html.escape(link)}" download>'
         f"Download {sounds} as a ZIP</a>"

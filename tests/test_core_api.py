@@ -478,6 +478,12 @@ def test_split_download_streams_a_folder_per_split_with_the_leakage_report(api, 
     with local_earmark.db.read() as session:  # each sound's split is stored as its metadata field
         stored = Counter(session.scalars(select(SoundField.value).where(SoundField.name == "split")))
     assert stored == {name: part["count_included"] for name, part in manifest["exports"].items()}
+    # training formats in the same ZIP, per split: WebDataset shards and a Kaldi folder beside each split's audio
+    both = zipfile.ZipFile(io.BytesIO(api.get("/api/v1/download?dataset=demo&seed=4&split=train=0.5,test=0.5"
+                                              "&group_by=speaker_id&formats=webdataset,kaldi", headers=basic("hal")).content))
+    for name in ("train", "test"):
+        assert f"{name}/kaldi/wav.scp" in both.namelist() and any(n.startswith(f"{name}/webdataset/") for n in both.namelist())
+    assert json.loads(both.read("manifest.json"))["leakage"]["groups_across_splits"]["count"] == 0
     bad = api.get("/api/v1/download?dataset=demo&split=train=0.9", headers=basic("hal"))
     assert bad.status_code == 400 and bad.json() == {"error": "Name at least two splits with their shares, as in train=0.8,dev=0.1,test=0.1."}
 

@@ -360,6 +360,7 @@ def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatc
     assert _threads_gone("zip", "export") and _open_spools() == before
 
     from core.api.subsets import _streamed
+    from core.export.links import LinkedExport
 
     sent: list[dict] = []
 
@@ -375,7 +376,7 @@ def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatc
             await first.wait()
             return {"type": "http.disconnect"}
 
-        response = _streamed(earmark, ExportRequest(CatalogueQuery(dataset="demo"), count=32, seed=1))
+        response = _streamed(earmark, LinkedExport(ExportRequest(CatalogueQuery(dataset="demo"), count=32, seed=1)))
         await response({"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}}, receive, send)
 
     asyncio.run(serve())

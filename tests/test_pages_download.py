@@ -152,3 +152,33 @@ def test_split_shares_that_are_not_a_split_get_one_sentence_and_no_link(demo):
     at.radio(key="dl_mode").set_value("splits").run()
     at.text_input(key="dl_split_shares").input("train=0.8,test=0.3").run()
     assert shown(at.error[0].value) == "The shares must add up to 1, not 1.1." and link_of(at) is None
+
+
+def test_training_formats_in_one_click_sit_beside_the_audio_they_name(demo):
+    """Training formats from the page: one ZIP with Parquet shards pyarrow reads (the Hugging Face Audio layout
+    holding each file's bytes), a NeMo manifest whose every audio_filepath is a member of the same ZIP, and the
+    annotation formats as members (no ZIP inside the ZIP)."""
+    import pyarrow.parquet as pq
+
+    at = login(app_test(PAGE), "hal")
+    at.selectbox(key="dl_dataset").select("demo")
+    at.text_input(key="dl_count").input("5")
+    at.number_input(key="dl_seed").set_value(3)
+    at.multiselect(key="dl_training").set_value(["parquet", "nemo"]).run()
+    assert not at.exception and not at.error
+    response = TestClient(Starlette(routes=routes())).get(link_of(at))
+    assert response.status_code == 200 and 'filename="demo5.zip"' in response.headers["content-disposition"]
+    zf = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(zf.namelist())
+    assert "annotations.csv" in names and "metadata.csv" in names and not any(n.endswith(".zip") for n in names)
+    audio = sorted(n for n in names if n.startswith("audio/"))
+    assert len(audio) == 5
+    nemo = [json.loads(line) for line in zf.read("nemo_manifest.json").decode().splitlines()]
+    assert nemo and {row["audio_filepath"] for row in nemo} <= names
+    shards = [n for n in names if n.startswith("parquet/") and n.endswith(".parquet")]
+    table = pq.read_table(io.BytesIO(zf.read(shards[0]))) if len(shards) == 1 else None
+    assert table is not None and table.num_rows >= 5
+    first = table.column("audio")[0].as_py()
+    assert first["bytes"] == zf.read(next(a for a in audio if a.endswith(first["path"].rsplit("/", 1)[-1])))
+    manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["formats"] == ["csv", "parquet", "nemo"] and manifest["exports"][""]["count_included"] == 5

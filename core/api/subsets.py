@@ -13,11 +13,14 @@ from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags,
 from core.api.models import AUTHENTICATED, TAG_LIST, Where, binary, errors, free_text, matching
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.context import Earmark
-from core.export.links import export_for_link
-from core.export.splits import SplitRule, Weight, parse_shares, plan_split_zip
+from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, parse_formats
+from core.export.formats.zipped import FormatsZip, plan_formats_zip
+from core.export.links import LinkedExport, export_for_link
+from core.export.splits import SplitRule, SplitZip, Weight, parse_shares, plan_split_zip
 from core.export.subset import (
     FORMATS,
     MAX_COUNT,
+    ExportPlan,
     ExportRequest,
     check_count,
     default_seed,
@@ -29,7 +32,7 @@ from core.team.versions import Version
 router = APIRouter(route_class=Bounded, tags=["subsets"], responses=AUTHENTICATED)
 # The subset behind a signed link: no credentials, so no 401 or 429.
 links = APIRouter(route_class=Bounded, tags=["subsets"])
-FORMAT = "|".join(FORMATS)
+FORMAT = "|".join((*FORMATS, *TRAINING_FORMATS))
 FORMATS_PATTERN = rf"^({FORMAT})?(,({FORMAT})?)*$"
 ZIP = binary("application/zip", "the ZIP, streamed (its name in Content-Disposition, the seed in X-Earmark-Seed)")
 
@@ -55,6 +58,8 @@ class SubsetQuery(BaseModel):
     split_by: Weight = Field(Weight.SOUNDS, description="with split: what the shares count")
     annotation_version: Version = Field(Version.GOLD, description="gold: accepted sounds' reviewed version (the rest as "
                                                                   "annotated); annotators: each annotator's own")
+    segments: Segments = Field(Segments.OFFSETS, description="training formats: segments as offsets into whole files, "
+                                                             "or cut into clips")
 
 
 @router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed", response_class=StreamingResponse,
@@ -63,16 +68,16 @@ class SubsetQuery(BaseModel):
 @unbounded
 def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> StreamingResponse:
     seed = default_seed() if query.seed is None else query.seed
+    zip_formats, training = parse_formats(query.formats) if query.formats.strip(",") else ((), ())
     request = ExportRequest(
         query=CatalogueQuery(text=query.q, dataset=query.dataset or None, tags=split_tags(query.tags), where=parse_where(query.where)),
         viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
-        formats=tuple(f for f in query.formats.split(",") if f), on_missing=query.on_missing,
-        annotation_version=query.annotation_version.value)
+        formats=zip_formats, on_missing=query.on_missing, annotation_version=query.annotation_version.value)
+    rule = None
     if query.split:
-        rule = SplitRule(parse_shares(query.split), group_by=tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip()), stratify=query.stratify or None,
-                         weight=query.split_by, seed=seed)
-        return _streamed_splits(app, request, rule)
-    return _streamed(app, request)
+        group_by = tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip())
+        rule = SplitRule(parse_shares(query.split), group_by=group_by, stratify=query.stratify or None, weight=query.split_by, seed=seed)
+    return _streamed(app, LinkedExport(request, rule, training, query.segments))
 
 
 @links.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)",
@@ -82,26 +87,26 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
 @unbounded
 def download_by_link(app: App, token: str) -> StreamingResponse:
     with app.db.read() as session:
-        request, rule = export_for_link(session, app.settings, token)
-    return _streamed(app, request) if rule is None else _streamed_splits(app, request, rule)
+        export = export_for_link(session, app.settings, token)
+    return _streamed(app, export)
 
 
-def _streamed_splits(app: Earmark, request: ExportRequest, rule: SplitRule) -> StreamingResponse:
-    """A split export as one ZIP: placing the sounds stores their splits (a later export keeps them) before the
-    first byte; errors (400, 404) come before it too."""
-    export = plan_split_zip(app.db, app.storage, request, rule)
-    stream = export.stream()
-    return StreamingResponse(stream, media_type="application/zip", background=BackgroundTask(stream.stop),
-                             headers=SERVED_FILE_HEADERS | {"Content-Disposition": f'attachment; filename="{export.name}"',
-                                                            "X-Earmark-Seed": str(request.seed)})
-
-
-def _streamed(app: Earmark, request: ExportRequest) -> StreamingResponse:
-    """The ZIP's name is ``<dataset><N>.zip``: dataset names are letters, digits, '.', '_' and '-' only."""
-    plan = plan_export(app.db, app.storage, request)  # errors (400, 404) before the first byte
-    stream = stream_zip(plan, app.storage)
+def _streamed(app: Earmark, export: LinkedExport) -> StreamingResponse:
+    """Plan first, so errors (400, 404) come before the first byte; placing a split's sounds stores their splits (a
+    later export keeps them). The ZIP's name starts with the dataset's: letters, digits, '.', '_' and '-' only."""
+    planned: SplitZip | FormatsZip | ExportPlan
+    if export.training:
+        planned = plan_formats_zip(app.db, app.storage, export.request, (*export.request.formats, *export.training),
+                                   FormatOptions(segments=export.segments), export.split)
+        stream = planned.stream()
+    elif export.split is not None:
+        planned = plan_split_zip(app.db, app.storage, export.request, export.split)
+        stream = planned.stream()
+    else:
+        planned = plan_export(app.db, app.storage, export.request)
+        stream = stream_zip(planned, app.storage)
     # Starlette runs the background task once the response ends, finished or cut short by its client going away:
     # the ZIP's writer stops then, rather than waiting for the garbage collector to close an abandoned generator.
     return StreamingResponse(stream, media_type="application/zip", background=BackgroundTask(stream.stop),
-                             headers=SERVED_FILE_HEADERS | {"Content-Disposition": f'attachment; filename="{plan.name}"',
-                                                            "X-Earmark-Seed": str(request.seed)})
+                             headers=SERVED_FILE_HEADERS | {"Content-Disposition": f'attachment; filename="{planned.name}"',
+                                                            "X-Earmark-Seed": str(export.request.seed)})

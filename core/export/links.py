@@ -9,6 +9,7 @@ user's logout, password change or deactivation.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from core.accounts import auth, tokens
 from core.catalogue.links import signed_for
 from core.catalogue.search import CatalogueQuery
 from core.errors import PermissionDenied
+from core.export.formats.options import Segments, parse_formats
 from core.export.splits import SplitRule
 from core.export.subset import ExportRequest, check_request
 from core.store.config import Settings
@@ -25,28 +27,38 @@ from core.store.models import User
 LINK_PREFIX = "/api/v1/download/"
 
 
-def subset_link(settings: Settings, request: ExportRequest, user: User, ttl_seconds: int = 3600,
-                split: SplitRule | None = None) -> str:
-    """A path that streams the ZIP of ``request`` for ``ttl_seconds``, as ``user`` (as just read) sees the catalogue;
-    with ``split``, every matching sound placed in its split (core/export/splits.py: a folder per split)."""
-    payload: dict[str, Any] = {"request": _payload(request)}
-    if split is not None:
-        payload["split"] = split.describe()
+@dataclass(frozen=True)
+class LinkedExport:
+    """What a subset link streams: the request, a split rule (every matching sound, a folder per split) and training
+    formats beside the ZIP's own (core/export/formats: Parquet, WebDataset, NeMo, ...), with their options."""
+
+    request: ExportRequest
+    split: SplitRule | None = None
+    training: tuple[str, ...] = ()
+    segments: Segments = Segments.OFFSETS
+
+
+def subset_link(settings: Settings, export: ExportRequest | LinkedExport, user: User, ttl_seconds: int = 3600) -> str:
+    """A path that streams the ZIP of ``export`` for ``ttl_seconds``, as ``user`` (as just read) sees the catalogue."""
+    export = export if isinstance(export, LinkedExport) else LinkedExport(export)
+    payload: dict[str, Any] = {"request": _payload(export.request)}
+    if export.split is not None:
+        payload["split"] = export.split.describe()
+    if export.training:
+        payload["training"] = {"formats": list(export.training), "segments": export.segments.value}
     token = tokens.sign(tokens.Kind.SUBSET, user, payload, auth.cookie_key(settings), ttl_seconds)
     return LINK_PREFIX + token
 
 
-def request_for_link(session: Session, settings: Settings, token: str) -> ExportRequest:
-    """The export request a link's token carries, its "annotated by me" meaning the link's user."""
-    return export_for_link(session, settings, token)[0]
-
-
-def export_for_link(session: Session, settings: Settings, token: str) -> tuple[ExportRequest, SplitRule | None]:
-    """The export request a link's token carries, and its split rule if it is a split export."""
+def export_for_link(session: Session, settings: Settings, token: str) -> LinkedExport:
+    """What a link's token carries, its "annotated by me" meaning the link's user."""
     payload, user = signed_for(session, settings, tokens.Kind.SUBSET, token)
     try:
         request = check_request(dataclasses.replace(_request(payload["request"]), viewer_id=user.id))
-        return request, SplitRule.described(payload["split"]) if "split" in payload else None
+        training = payload.get("training") or {}
+        return LinkedExport(request, SplitRule.described(payload["split"]) if "split" in payload else None,
+                            parse_formats(training.get("formats", ()))[1] if training else (),
+                            Segments(training.get("segments", Segments.OFFSETS.value)))
     except (AttributeError, KeyError, TypeError, ValueError):
         raise PermissionDenied("This link is not valid.") from None
 

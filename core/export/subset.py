@@ -325,7 +325,7 @@ def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folde
         if progress:
             progress(sound.path)
     written = [s for s in plan.sounds if s.id not in gone]
-    for name, text in _text_members(plan, written):
+    for name, text in text_members(plan, written):
         zf.writestr(folder + name, text)
     manifest = _manifest(plan, files, written, [plan.names[s.id] for s in plan.sounds if s.id in gone])
     zf.writestr(folder + "manifest.json", json.dumps(manifest, indent=2))
@@ -361,7 +361,7 @@ def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Chose
     }
 
 
-def _text_members(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def text_members(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     columns: dict[str, None] = {}
     for sound in sounds:
         columns.update(dict.fromkeys(plan.metadata[sound.id]))

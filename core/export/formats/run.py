@@ -37,7 +37,7 @@ from core.export.formats.units import AudioInfo, Unit, audio_info, row_units, un
 from core.export.formats.webdataset import WebDatasetWriter
 from core.export.sampling import Chosen
 from core.export.splits import SplitRule, plan_split_zip
-from core.export.subset import ExportPlan, ExportRequest, _prefetched, kept, open_zip, plan_export, write_members
+from core.export.subset import ExportPlan, ExportRequest, _prefetched, kept, open_zip, plan_export, text_members, write_members
 from core.store.config import Settings
 from core.store.db import Database, batched, one_of
 from core.store.models import Sound, utcnow
@@ -73,20 +73,24 @@ def export_formats(db: Database, storage: Storage, settings: Settings, request: 
                                 "target": target.url, "formats": [*zip_formats, *training], "options": options.describe()}
     if rule is None:
         plan = plan_export(db, storage, request)
-        manifest |= {"request": request.describe(), "exports": {"": _write_plan(db, plan, storage, target, "", zip_formats, training, options, progress)}}
+        manifest |= {"request": request.describe(), "exports": {"": write_plan(db, plan, storage, target, "", zip_formats, training, options, progress)}}
     else:
         splits = plan_split_zip(db, storage, request, rule)
-        exports = {name: _write_plan(db, splits.plan(name), storage, target, f"{name}/", zip_formats, training, options, progress)
+        exports = {name: write_plan(db, splits.plan(name), storage, target, f"{name}/", zip_formats, training, options, progress)
                    for name in splits.sizes}
         manifest |= splits.summary | {"exports": exports}
     write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 
 
-def _write_plan(db: Database, plan: ExportPlan, storage: Storage, target: Target, folder: str, zip_formats: tuple[str, ...],
-                training: tuple[str, ...], options: FormatOptions, progress: Callable[[str], None] | None) -> dict[str, Any]:
+def write_plan(db: Database, plan: ExportPlan, storage: Storage, target: Target, folder: str, zip_formats: tuple[str, ...],
+               training: tuple[str, ...], options: FormatOptions, progress: Callable[[str], None] | None,
+               inline_zip: bool = False) -> dict[str, Any]:
+    """Write one plan under ``folder``. ``inline_zip`` (a download that is itself a ZIP,
+    core/export/formats/zipped.py): the audio files always, and the annotation formats' files beside them, instead
+    of a subset ZIP inside."""
     files: list[Written] = []
-    writers = _audio_writers(plan, target, folder, training, options)
+    writers = _audio_writers(plan, target, folder, training, options, with_audio=inline_zip)
     try:
         done = _stream(db, plan, storage, writers, training, options, progress)
     except BaseException:
@@ -96,7 +100,9 @@ def _write_plan(db: Database, plan: ExportPlan, storage: Storage, target: Target
     for writer in writers.values():
         files += writer.close()
     files += _referencing(plan, target, folder, training, options, done)
-    if zip_formats:
+    if zip_formats and inline_zip:
+        files += [write_file(target, folder + name, text) for name, text in text_members(plan, _written(plan, done))]
+    elif zip_formats:
         files.append(_zip(plan, storage, target, folder))
     gone = {s.id for s in done.gone}
     return {"count_included": len(plan.sounds) - len(gone) - len(done.unreadable), "units": len(done.units) if done.units else None,
@@ -104,8 +110,14 @@ def _write_plan(db: Database, plan: ExportPlan, storage: Storage, target: Target
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]}
 
 
+def _written(plan: ExportPlan, done: _Pass) -> list[Chosen]:
+    """The plan's sounds whose audio was written (not missing from storage, not unreadable)."""
+    gone, unreadable = {s.id for s in done.gone}, set(done.unreadable)
+    return [s for s in plan.sounds if s.id not in gone and plan.names[s.id] not in unreadable]
+
+
 def _audio_writers(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...],
-                   options: FormatOptions) -> dict[str, _AudioWriter]:
+                   options: FormatOptions, with_audio: bool = False) -> dict[str, _AudioWriter]:
     columns = list(dict.fromkeys(c for fields in plan.metadata.values() for c in fields))
     shard = options.shard_mb * 1024 * 1024
     writers: dict[str, _AudioWriter] = {}
@@ -113,7 +125,7 @@ def _audio_writers(plan: ExportPlan, target: Target, folder: str, training: tupl
         writers["parquet"] = ParquetWriter(target, f"{folder}parquet/", columns, shard)
     if "webdataset" in training:
         writers["webdataset"] = WebDatasetWriter(target, f"{folder}webdataset/", shard)
-    if any(f in training for f in REFERENCING):
+    if with_audio or any(f in training for f in REFERENCING):
         writers["audio"] = AudioFilesWriter(target, folder)
     return writers
 

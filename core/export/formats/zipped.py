@@ -1,0 +1,98 @@
+"""The training formats in one streamed ZIP: the Download page's one click (and ``GET /api/v1/download?formats=...``).
+
+The export writes several files at once (a Parquet shard and a WebDataset shard grow side by side), but a ZIP is
+written one member after another, so each file goes to a temporary file on disk first and becomes a member when it
+is complete: memory stays flat, the disk holds at most the files open at once (a shard each). The layout inside is
+the folder export's (core/export/formats/run.py), with one difference: the subset's annotation formats (CSV, JSON,
+Audacity, TextGrid, RTTM) are members beside the rest (``annotations.csv``, ``labels/...``) and the audio files are
+always there (``audio/...``), rather than a ZIP inside the ZIP.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, BinaryIO
+
+from core import __version__
+from core.export.formats.options import FormatOptions, check_options, parse_formats
+from core.export.formats.run import write_plan
+from core.export.formats.target import OutFile, Written, _Hashing, write_file
+from core.export.splits import SplitRule, plan_split_zip
+from core.export.subset import ExportPlan, ExportRequest, ZipStream, open_zip, plan_export
+from core.store.db import Database
+from core.store.models import utcnow
+from core.store.storage import CHUNK, Storage
+
+
+class ZipTarget:
+    """A target whose files become members of an open ZIP as each one is complete."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf, self.url = zf, "download"
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[OutFile]:
+        with tempfile.TemporaryFile() as spool:
+            stream = _Hashing(spool.write)
+            handle = OutFile(stream, 1024 * 1024)
+            yield handle
+            if not handle.closed:
+                handle.flush()
+            spool.seek(0)
+            info = zipfile.ZipInfo(name, date_time=utcnow().timetuple()[:6])
+            info.compress_type = zipfile.ZIP_STORED  # audio, shards: already compact
+            with self.zf.open(info, "w", force_zip64=stream.size > 0x7FFFFFFF) as member:
+                shutil.copyfileobj(spool, member, CHUNK)
+        handle.written = Written(name, stream.size, stream.hash.hexdigest())
+
+
+@dataclass
+class FormatsZip:
+    """A subset (or every split of one) in training formats, planned (errors come before the first byte) and ready
+    to stream."""
+
+    db: Database
+    storage: Storage
+    name: str
+    plans: Callable[[], Iterator[tuple[str, ExportPlan]]]  # (folder, plan): each split's planned as it is reached
+    zip_formats: tuple[str, ...]
+    training: tuple[str, ...]
+    options: FormatOptions
+    manifest: dict[str, Any]
+
+    def write(self, out: BinaryIO) -> dict[str, Any]:
+        exports: dict[str, Any] = {}
+        with open_zip(out) as zf:
+            target = ZipTarget(zf)
+            for folder, plan in self.plans():
+                exports[folder.rstrip("/")] = write_plan(self.db, plan, self.storage, target, folder, self.zip_formats,
+                                                         self.training, self.options, None, inline_zip=True)
+            manifest = self.manifest | {"exports": exports}
+            write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        return manifest
+
+    def stream(self) -> ZipStream:
+        return ZipStream(self.write)
+
+
+def plan_formats_zip(db: Database, storage: Storage, request: ExportRequest, formats: str | tuple[str, ...],
+                     options: FormatOptions | None = None, rule: SplitRule | None = None) -> FormatsZip:
+    """Check the formats and plan the subset (with ``rule``: place every matching sound, storing its split)."""
+    zip_formats, training = parse_formats(formats)
+    options = check_options(options or FormatOptions())
+    request = replace(request, formats=zip_formats)
+    manifest: dict[str, Any] = {"app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
+                                "formats": [*zip_formats, *training], "options": options.describe()}
+    if rule is None:
+        plan = plan_export(db, storage, request)
+        return FormatsZip(db, storage, plan.name, lambda: iter([("", plan)]), zip_formats, training, options,
+                          manifest | {"request": request.describe()})
+    splits = plan_split_zip(db, storage, request, rule)
+    return FormatsZip(db, storage, splits.name, lambda: ((f"{name}/", splits.plan(name)) for name in splits.sizes),
+                      zip_formats, training, options, manifest | splits.summary)
