@@ -74,6 +74,10 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         assert manifest["split"]["shares"] == {"train": 0.5, "test": 0.5} and manifest["split"]["group_by"] == ["speaker"]
         assert {name.split("/")[0] for name in split.namelist() if name.endswith(".wav")} == set(manifest["exports"])
         assert sum(p["count_included"] for p in manifest["exports"].values()) == 3
+        # training formats in the same ZIP: a NeMo manifest naming the audio members beside it
+        nemo = zipfile.ZipFile(hal.download(tmp_path / "nemo.zip", dataset="field", seed=4, formats=["nemo"]))
+        paths = {json.loads(line)["audio_filepath"] for line in nemo.read("nemo_manifest.json").decode().splitlines()}
+        assert len(paths) == 3 and paths <= set(nemo.namelist())
 
 
 def test_api_tokens_work_from_the_client(server, admin):
