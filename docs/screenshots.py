@@ -1,6 +1,7 @@
 """Take README's screenshots as a new user sees the pages: Annotate with a speech-like recording (tests/speechlike.py),
 speech-activity's suggestions (the real analyzer, run as a job), two people's regions that overlap, and one of them
-selected; then Home and Browse over it and the demo dataset. Writes docs/annotate.png, docs/home.png, docs/browse.png.
+selected; then Home and Browse over it and the demo dataset; then two annotators' blind work on it under review
+(issue 27). Writes docs/annotate.png, docs/home.png, docs/browse.png, docs/review.png.
 
     python docs/screenshots.py
 """
@@ -51,6 +52,8 @@ def main() -> None:
                 api.annotate(sound["id"], start=first["start_seconds"] + 0.3,
                              end=min(sound["duration_seconds"], first["end_seconds"] + 1.0), tags=["overlap"])
             shoot(url, sound["id"], ROOT / "docs" / "annotate.png")
+            prepare_review(url, sound, suggestions)
+            shoot_review(url, sound["id"], ROOT / "docs" / "review.png")
         finally:
             process.terminate()
             process.wait(20)
@@ -87,6 +90,59 @@ def shoot(url: str, sound_id: str, out: Path) -> None:
             page.wait_for_timeout(2500)
             page.screenshot(path=str(out.parent / f"{name}.png"))
             print(f"wrote {out.parent / f'{name}.png'}")
+        browser.close()
+
+
+TEAM = (("lea", "lea-password-1"), ("tom", "tom-password-1"))
+
+
+def prepare_review(url: str, sound: dict, suggestions: list) -> None:
+    """Two annotators given the interviews, two per sound: each marks the speech as they hear it (tom splits the
+    second stretch in two and adds a breath), and both press Done. The administrator's regions made for Annotate's
+    screenshot are taken off first (they would be a third person's lane)."""
+    with Client(url, user=USER, password=PASSWORD) as admin:
+        for region in list(admin.annotations(sound["id"])):
+            if not region["source"]:  # so far only the administrator's own two (Annotate's screenshot)
+                admin.delete_annotation(region["id"])
+        for name, password in TEAM:
+            admin.create_user(name, password, "human")
+        admin.assign("interviews", [name for name, _ in TEAM], per_sound=2)
+    speech = [(s["start_seconds"], s["end_seconds"]) for s in suggestions][:4]
+    for (name, password), shift in zip(TEAM, (0.0, 0.15), strict=True):
+        with Client(url, user=name, password=password) as person:
+            for i, (start, end) in enumerate(speech):
+                if name == "tom" and i == 1:
+                    middle = (start + end) / 2
+                    person.annotate(sound["id"], start=start + shift, end=middle, tags=["speech"])
+                    person.annotate(sound["id"], start=middle, end=end, tags=["speech"])
+                    continue
+                person.annotate(sound["id"], start=start + shift, end=min(sound["duration_seconds"], end + shift), tags=["speech"])
+            if name == "tom":
+                person.annotate(sound["id"], start=speech[-1][1] + 0.2, end=speech[-1][1] + 0.6, tags=["breath"])
+            person.submit(sound["id"])
+
+
+def shoot_review(url: str, sound_id: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_label("Username").fill(USER)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Storage used").first.wait_for()
+        page.wait_for_timeout(1500)
+        page.goto(f"{url}/Review?sound={sound_id}")
+        box = page.get_by_test_id("earmark-waveform")
+        box.wait_for(timeout=60_000)
+        page.wait_for_function("box => box.dataset.ready === 'true'", arg=box.element_handle(), timeout=60_000)
+        page.wait_for_timeout(1500)
+        top = page.get_by_test_id("stHeading").nth(1).bounding_box()["y"] - 10
+        bottom = page.locator(".ruler").bounding_box()
+        page.screenshot(path=str(out), clip={"x": 0, "y": top, "width": 1280, "height": bottom["y"] + 60 - top})
+        print(f"wrote {out}")
         browser.close()
 
 
