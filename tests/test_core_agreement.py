@@ -164,14 +164,19 @@ def test_people_who_never_overlap_one_person_only_and_no_tags(db, people):
     _regions(db, bob, apart, (5.0, 6.0, ["speech"]))
     alone = _sound(people.earmark, owner, "edges", "alone.wav")
     _sound(people.earmark, owner, "silent", "nobody.wav")
+    solo = _sound(people.earmark, owner, "solo", "solo.wav")  # a dataset only one person annotated
+    _regions(db, alice, solo, (0.0, 1.0, ["speech"]))
     _regions(db, alice, alone, (0.0, 1.0, ["speech"]), (2.0, 3.0, ["speech"]))
     untagged = _sound(people.earmark, owner, "untagged", "plain.wav")
     _regions(db, alice, untagged, (0.0, 2.0, [], "hello world"), (3.0, 4.0, [], "again"))  # transcripts, no tags
     _regions(db, bob, untagged, (0.0, 2.0, [], "hello word"))
     with db.read() as session:
         edges, plain, silent = agreement(session, "edges"), agreement(session, "untagged"), agreement(session, "silent")
+        solo_result = agreement(session, "solo")
         with pytest.raises(NotFound, match="There is no dataset 'nothing'."):
             agreement(session, "nothing")
+    assert (solo_result.sounds, solo_result.people, solo_result.pairs, solo_result.gold, solo_result.worst) == (0, (), (), (), ())
+    assert (solo_result.overall.segment_f1, solo_result.overall.regions_first, solo_result.overall.tags) == (None, 0, ())
     figures = edges.overall
     assert edges.sounds == 1  # the sound alice alone annotated is not compared
     assert (figures.matched, figures.segment_f1, figures.start_ms, figures.end_ms, figures.wer) == (0, 0.0, None, None, None)
