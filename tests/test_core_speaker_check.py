@@ -6,6 +6,7 @@ than real ones, so the threshold here is lower than the default (bench/curation.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import threading
@@ -160,15 +161,16 @@ def test_sounds_like_this_lists_the_same_voice_first(voices_dataset):
         assert voices.nearest(session, ids["wrong"], limit=4) == like_wrong
 
 
+def api_client() -> tuple[TestClient, dict[str, str]]:
+    deps.earmark.cache_clear()
+    apiauth.BASIC_CACHE.entries.clear()
+    return TestClient(Starlette(routes=routes())), {"Authorization": "Basic " + base64.b64encode(f"vox:{USER_PASSWORD}".encode()).decode()}
+
+
 def test_fields_reach_the_api_and_an_exports_metadata(voices_dataset, tmp_path):
     earmark, owner, ids = voices_dataset
     run(earmark, owner)
-    deps.earmark.cache_clear()
-    apiauth.BASIC_CACHE.entries.clear()
-    import base64
-
-    api = TestClient(Starlette(routes=routes()))
-    auth = {"Authorization": "Basic " + base64.b64encode(f"vox:{USER_PASSWORD}".encode()).decode()}
+    api, auth = api_client()
     metadata = api.get(f"/api/v1/sounds/{ids['wrong']}", headers=auth).json()["metadata"]
     assert metadata["speaker_check.flagged"] == "true" and metadata["speaker_check.note"].startswith("voice differs from id00017's")
     export_to_file(earmark.db, earmark.storage, ExportRequest(query=CatalogueQuery(dataset="voices"), count=14), tmp_path / "out.zip")
@@ -191,3 +193,19 @@ def test_bad_parameters_and_a_damaged_model_are_named(local_earmark, tmp_path, m
             voice.embed(speech_of(VOICES["id00017"], 1), 16_000)
     finally:
         voice.session.cache_clear()
+
+
+def test_the_api_submits_it_with_column_names_and_names_a_bad_parameter(voices_dataset):
+    earmark, owner, ids = voices_dataset
+    api, auth = api_client()
+    listed = {a["name"]: a for a in api.get("/api/v1/analyzers", headers=auth).json()["items"]}
+    assert listed["speaker-check"]["params"]["speaker_column"]["default"] == "speaker_id"
+    created = api.post("/api/v1/jobs", headers=auth, json={"analyzer": "speaker-check", "dataset": "voices", "params": {
+        "speaker_column": "speaker_id", "session_column": "session", "threshold": THRESHOLD}})
+    assert created.status_code == 201, created.text
+    assert created.json()["params"] == {"speaker_column": "speaker_id", "session_column": "session", "threshold": THRESHOLD,
+                                        "max_seconds": 300.0}
+    bad = api.post("/api/v1/jobs", headers=auth, json={"analyzer": "speaker-check", "dataset": "voices", "params": {"threshold": 9}})
+    assert bad.status_code == 400 and "threshold" in bad.json()["error"]
+    work(earmark.db, earmark.storage, threading.Event(), poll_seconds=0.01, once=True)
+    assert fields(earmark)[ids["wrong"]]["speaker_check.flagged"] == "true"

@@ -46,6 +46,8 @@ def _param(spec: Any) -> Any:
     """One analyzer parameter as a typed, bounded field (its default, range or choices)."""
     if spec.choices:
         kind: Any = Literal[tuple(spec.choices)]
+    elif isinstance(spec.default, str):  # a metadata column's name (speaker-check's speaker_column)
+        kind = Annotated[str, Field(max_length=128)]
     elif isinstance(spec.default, int):
         kind = Annotated[int, Field(ge=spec.minimum, le=spec.maximum)]
     else:
