@@ -6,11 +6,14 @@ each dataset the job touched, each of its sounds with its speaker's centroid: th
 other sounds in that dataset (the speaker is a metadata column, ``speaker_column``), leaving out the sound itself
 and, where ``session_column`` names one, every sound of its own recording session, so a session's shared channel
 and room do not pass for the voice. The score is the cosine distance to that centroid (0 the same direction);
-above ``threshold`` the sound is flagged, with a sentence saying whose voice it differs from.
+above ``threshold`` the sound is flagged, with a sentence saying whose voice it differs from. With ``threshold`` 0
+(the default) it is set from the dataset itself (:func:`automatic_threshold`): how far one voice's recordings
+spread depends on their length, channel and language, so no one distance fits every dataset (bench/curation.py).
 
-Linear in sounds: two streamed passes over the dataset's embeddings, the first summing them per speaker and per
-(speaker, session), the second scoring each sound against its speaker's sum less its own session's (or its own)
-vector. A sound without a speaker value, or whose speaker has no other sound outside its session, gets no score.
+Linear in sounds: streamed passes over the dataset's embeddings, the first summing them per speaker and per
+(speaker, session), then each sound scored against its speaker's sum less its own session's (or its own) vector,
+twice with the automatic threshold (the scores, 8 bytes a sound, to set it; then the fields). A sound without a
+speaker value, or whose speaker has no other sound outside its session, gets no score.
 """
 
 from __future__ import annotations
