@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, ColumnElement, Select, cast, delete, func, literal, select, update
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, delete, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.accounts.permissions import Action
@@ -27,7 +27,7 @@ from core.catalogue.search import CatalogueQuery, describe, narrowed
 from core.errors import ValidationError
 from core.store.db import batched, insert_for, one_of, rowcount
 from core.store.ids import new_id
-from core.store.models import SAMPLE_KEY_MODULUS, Assignment, AssignmentBatch, Sound, User
+from core.store.models import SAMPLE_KEY_MODULUS, Assignment, AssignmentBatch, Sound, User, utcnow
 from core.team.states import AssignmentState
 from core.team.visibility import require_dataset
 
@@ -94,10 +94,15 @@ def _place(seed: int) -> ColumnElement[int]:
     return (cast(Sound.sample_key, BigInteger) * literal(a, BigInteger) + literal(b, BigInteger)) % literal(SAMPLE_KEY_MODULUS, BigInteger)
 
 
-def _unassigned(session: Session, query: CatalogueQuery) -> Select:
-    """The sounds the filter chooses that no one has been assigned yet."""
-    taken = select(Assignment.id).where(Assignment.sound_id == Sound.id).exists()
-    return narrowed(select(Sound.id), query.checked(), None).where(~taken)
+def _unassigned(query: CatalogueQuery, after: str | None = None) -> Select:
+    """The sounds the filter chooses that no one has been assigned yet; ``after``: only those past this id, said
+    in each per-sound condition too (as core/catalogue/search.py's ``beyond``), so PostgreSQL looks up each page's
+    sounds' assignments by key rather than hashing every assignment for every page (26.6 s vs 2.0 s for 10x)."""
+    taken = select(Assignment.id).where(Assignment.sound_id == Sound.id)
+    if after is None:
+        return narrowed(select(Sound.id), query.checked(), None).where(~taken.exists())
+    taken = taken.where(Assignment.sound_id > after)
+    return narrowed(select(Sound.id), query.checked(), None, beyond=(after, False)).where(Sound.id > after, ~taken.exists())
 
 
 def _cut(session: Session, pool: Select, seed: int, share: float) -> tuple[int, str] | None:
@@ -112,12 +117,12 @@ def _cut(session: Session, pool: Select, seed: int, share: float) -> tuple[int, 
     return int(row[1]), row[0]
 
 
-def _chosen(session: Session, pool: Select, seed: int) -> Iterator[tuple[str, int]]:
-    """(sound id, seeded place) of the pool, in id order, a page at a time (keyset on id)."""
+def _chosen(session: Session, query: CatalogueQuery, seed: int) -> Iterator[tuple[str, int]]:
+    """(sound id, seeded place) of the unassigned sounds, in id order, a page at a time (keyset on id)."""
     place = _place(seed)
     last = ""
     while True:
-        rows = session.execute(pool.add_columns(place).where(Sound.id > last).order_by(Sound.id).limit(READ_PAGE)).all()
+        rows = session.execute(_unassigned(query, last).add_columns(place).order_by(Sound.id).limit(READ_PAGE)).all()
         yield from ((row[0], int(row[1])) for row in rows)
         if len(rows) < READ_PAGE:
             return
@@ -130,7 +135,7 @@ def assign(session: Session, actor: User, request: AssignRequest) -> AssignSumma
     _check(request, len(people))
     dataset = str(request.query.dataset)
     require_dataset(session, actor, Action.ASSIGN, dataset)
-    pool = _unassigned(session, request.query)
+    pool = _unassigned(request.query)
     cut = _cut(session, pool, request.seed, request.share) if request.per_sound > 1 else (-1, "")
     batch = AssignmentBatch(id=new_id(), dataset=dataset, assigned_by=actor.id, per_sound=request.per_sound,
                             share=request.share, seed=request.seed, filter=describe(request.query), blind=request.blind,
@@ -141,7 +146,7 @@ def assign(session: Session, actor: User, request: AssignRequest) -> AssignSumma
     dealt = Counter[str]()
     turn = 0
     pending: list[dict[str, object]] = []
-    for sound_id, place in _chosen(session, pool, request.seed):
+    for sound_id, place in _chosen(session, request.query, request.seed):
         several = cut is None or (place, sound_id) <= cut
         count = request.per_sound if several else 1
         for offset in range(count):
@@ -163,16 +168,30 @@ def assign(session: Session, actor: User, request: AssignRequest) -> AssignSumma
     return summary
 
 
+COLUMNS = ("id", "batch_id", "sound_id", "annotator_id", "state")
+# PostgreSQL: a batch is one statement whose five columns are five array parameters, unnested by the server.
+_UNNESTED = text(
+    "INSERT INTO assignments (id, batch_id, sound_id, annotator_id, state, active_seconds, times_returned, date_created) "
+    "SELECT id, batch_id, sound_id, annotator_id, state, 0, 0, :now FROM unnest(CAST(:id AS varchar[]), "
+    "CAST(:batch_id AS varchar[]), CAST(:sound_id AS varchar[]), CAST(:annotator_id AS varchar[]), CAST(:state AS varchar[])) "
+    "AS given(id, batch_id, sound_id, annotator_id, state) "
+    "ON CONFLICT (sound_id, annotator_id) DO NOTHING RETURNING id")
+
+
 def _write(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the assignments, a pair (sound, annotator) already there skipped; returns how many were new."""
     if not rows:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # psycopg sent SQLAlchemy's batched multi-row INSERTs at 0.5 s per 1,000 rows (bench figures in the commit)
+        arrays = {name: [row[name] for row in rows] for name in COLUMNS}
+        return len(session.execute(_UNNESTED, arrays | {"now": utcnow()}).all())
     # One statement compiled once and sent with the rows as parameters (SQLAlchemy's "insertmanyvalues" batches
     # them into multi-row INSERTs): a .values(rows) statement is compiled anew for every batch, 1.5 s per 1,000.
     statement = insert_for(session, Assignment).on_conflict_do_nothing(
         index_elements=["sound_id", "annotator_id"]).returning(Assignment.id)
     written = session.connection().execute(statement, rows)  # Core's path: the ORM's bulk insert costs twice as much
-    return len(written.all())  # the rows written (psycopg's rowcount of a many-row insert is -1)
+    return len(written.all())  # the rows written (rowcount of a many-row insert is not reliable: psycopg's is -1)
 
 
 def _dataset_sounds(dataset: str) -> Select:
