@@ -312,3 +312,21 @@ def test_matching_a_batch_at_once_equals_matching_each_group_alone():
         assert mine.sum() == r.size
         assert together[mine].sum() == pytest.approx(overlap[r, c].sum())
     assert competed > 5  # the solver's path was taken, not only the plain one
+
+
+def test_three_people_make_three_pairs_pooled_over_one_sound(db, people):
+    """Carol draws exactly what alice drew: alice ~ carol agree fully, bob ~ carol as bob ~ alice; the dataset pools
+    the three pairs' counts but counts the sound once."""
+    sound = _hand_example(db, people)
+    carol = make_user(db, "carol")
+    _regions(db, carol, sound, (1.0, 3.0, ["speech"], "the cat sat"), (4.0, 6.0, ["speech"]), (7.0, 8.0, ["music"]))
+    with db.read() as session:
+        result = agreement(session, "birds")
+    pairs = {(p.first, p.second): p.figures for p in result.pairs}
+    assert list(pairs) == [("alice", "bob"), ("alice", "carol"), ("bob", "carol")]
+    assert (pairs["alice", "carol"].segment_f1, pairs["alice", "carol"].start_ms, pairs["alice", "carol"].wer) == (1.0, 0.0, 0.0)
+    assert pairs["alice", "carol"].kappa == {"music": 1.0, "speech": 1.0}
+    assert pairs["bob", "carol"].segment_f1 == pytest.approx(2 / 3)
+    overall = result.overall
+    assert (overall.sounds, overall.regions_first, overall.regions_second, overall.matched) == (1, 9, 9, 2 + 3 + 2)
+    assert overall.segment_f1 == pytest.approx(2 * 7 / 18) and result.sounds == 1

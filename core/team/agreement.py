@@ -325,6 +325,7 @@ class _Totals:
     def __init__(self, worst: int) -> None:
         self.pairs: dict[tuple[str, str], Tally] = {}
         self.sounds = 0
+        self.people_sounds = 0  # sounds two people annotated (the overall figures' sounds, each once)
         self.worst_size = worst
         self.worst: list[tuple[float, str, int, SoundFigures]] = []
         self.seen = 0
@@ -334,6 +335,7 @@ class _Totals:
         if not size:
             return
         self.sounds += np.unique(batch.side_sound[compared.a]).size
+        self.people_sounds += np.unique(batch.side_sound[compared.a[batch.side_name[compared.a] != GOLD]]).size
         keys = list(zip(batch.side_name[compared.a].tolist(), batch.side_name[compared.b].tolist(), strict=True))
         names = list(dict.fromkeys(keys))
         index = {key: i for i, key in enumerate(names)}
@@ -391,6 +393,7 @@ def agreement(session: Session, dataset: str, worst: int = WORST) -> Agreement:
     for (first, _second), tally in totals.pairs.items():
         if first != GOLD:
             overall.add(tally)
+    overall.sounds = totals.people_sounds  # not once per pair
     pairs = sorted(totals.pairs.items())
     return Agreement(
         dataset=dataset, sounds=totals.sounds, people=tuple(sorted({name for key in totals.pairs for name in key} - {GOLD})),
