@@ -142,3 +142,19 @@ def test_kaldi_gives_back_times_and_transcripts(exported):
     assert len(report.problems) == 3
     assert all("needs at least one tag, a text or a data_url" in p.reason for p in report.problems)
 
+
+
+def test_the_author_importing_their_own_export_adds_nothing(exported):
+    """ann's annotations exported and imported back by ann are hers already (channel 0 of a one-channel sound, as
+    annotations.json writes "no channel", is no channel)."""
+    earmark, members = exported
+    ann = report_user(earmark, "ann")
+    mine = len(ORIGINAL)
+    for prefixes, expected in [
+            (("annotations.json",), (1, mine)),  # the bot's suggestion listed there is new to ann: it becomes hers
+            (("annotations.csv",), (0, mine + 1)), (("textgrid/",), (0, mine)), (("labels/", "transcripts/"), (0, mine)),
+            (("eaf/",), (0, mine)), (("nemo_manifest.json",), (0, mine))]:
+        files = of(members, *prefixes)
+        report = import_annotations(earmark.db, ann, "vox", [ImportFile(n, d) for n, d in sorted(files.items())])
+        assert (report.imported, report.already) == expected, prefixes
+        assert not report.problems

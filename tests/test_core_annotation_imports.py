@@ -230,7 +230,8 @@ def test_label_studio_export_regions_with_their_transcripts(corpus):
         {"id": "r2", "type": "labels", "value": {"start": 2.0, "labels": ["Noise"]}},
         {"id": "c", "type": "choices", "value": {"choices": ["clean"]}}]}]}]
     report = run(earmark, hal, ("project-1.json", json.dumps(export).encode()))
-    assert annotations_of(earmark.db, "hal") == [("speaker1/a.wav", 0.25, 1.5, ("speech",), "hello there", 0)]
+    # channel 0 of a one-channel sound is no channel of its own
+    assert annotations_of(earmark.db, "hal") == [("speaker1/a.wav", 0.25, 1.5, ("speech",), "hello there", None)]
     assert [str(p) for p in report.problems] == ["project-1.json, task 7, region r2: a region needs start and end (seconds)."]
 
 

@@ -135,7 +135,7 @@ def _write(session: Session, author: User, source: str | None, rows: dict[str, l
             try:
                 annotation = _build(author, sound, start_seconds=row.start,
                                     end_seconds=sound.duration_seconds if row.end is None else row.end,
-                                    tags=list(row.tags), text=row.text, channel=row.channel, source=source)
+                                    tags=list(row.tags), text=row.text, channel=_channel(sound, row.channel), source=source)
             except ValidationError as exc:
                 report.problems.append(RowProblem(parsed.file, row.where, f"{exc} (sound {sound.path})"))
                 continue
@@ -179,6 +179,12 @@ def _count(session: Session, added: Counter[str]) -> None:
     session.execute(update(sounds).where(sounds.c.id == bindparam("sound"))
                     .values(annotation_count=sounds.c.annotation_count + bindparam("added")),
                     [{"sound": sound_id, "added": count} for sound_id, count in added.items()])
+
+
+def _channel(sound: Sound, channel: int | None) -> int | None:
+    """Channel 0 of a one-channel sound is the sound itself: no channel, as people's annotations have there
+    (Label Studio and Earmark's annotations.json write 0 for "no channel"), so an export comes back the same."""
+    return None if channel == 0 and sound.channels == 1 else channel
 
 
 def _key(annotation: Annotation) -> Key:
