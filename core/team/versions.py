@@ -21,7 +21,7 @@ from core.team.states import AssignmentState
 
 
 class Version(StrEnum):
-    """The ``annotation_version`` an export asks for."""
+    """The `annotation_version` an export asks for (gold or annotators)."""
 
     GOLD = "gold"  # accepted sounds: the reviewer's gold version; the rest: the people's annotations
     ANNOTATORS = "annotators"  # every annotator's own version, on every sound (no gold rows)
