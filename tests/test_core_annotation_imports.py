@@ -207,6 +207,26 @@ def test_two_imports_of_one_file_at_once_write_it_once(corpus):
     assert len(annotations_of(earmark.db, "hal")) == 2
 
 
+def test_an_import_waits_for_its_authors_other_write_and_then_sees_it(corpus):
+    """Deterministic form of the test above: while another transaction holds hal's row (as a concurrent import of
+    hal's does) and has written one of the file's annotations, the import waits; once that commits, the import
+    finds the annotation there. Without the lock, PostgreSQL's import would read before the commit and write it
+    a second time."""
+    earmark, _, ids = corpus
+    hal = make_user(earmark.db, "hal")
+    reports = []
+    importer = threading.Thread(target=lambda: reports.append(run(earmark, hal, ("diarization.rttm", RTTM))))
+    with earmark.db.write() as session:
+        session.execute(select(User.id).where(User.id == hal.id).with_for_update())
+        AnnotationService(session).create(hal, ids["speaker1/a.wav"], start_seconds=0.5, end_seconds=1.5, tags=["alice", "bob"])
+        importer.start()
+        importer.join(1.0)
+        assert importer.is_alive(), "the import did not wait for the other write of its author"
+    importer.join(60)
+    assert (reports[0].imported, reports[0].already) == (1, 1)
+    assert len(annotations_of(earmark.db, "hal")) == 2
+
+
 @pytest.mark.parametrize("name, head, expected", [
     ("x.rttm", b"", "rttm"), ("x.TextGrid", b"", "textgrid"), ("x.eaf", b"", "eaf"), ("x.csv", b"", "csv"),
     ("x.tsv", b"", "csv"), ("manifest.jsonl", b"", "nemo"), ("labels.txt", b"0.5\t1.0\tdog\n", "audacity"),
