@@ -187,3 +187,14 @@ def test_a_damaged_model_is_named_and_the_job_says_so(local_earmark, monkeypatch
             analyze(local_earmark, "a.wav", speechlike.recording(1, "clean", seconds=3.0).samples)
     finally:
         dnsmos.session.cache_clear()
+
+
+def test_a_sound_without_audio_is_named(local_earmark):
+    from core.store.models import Sound
+
+    analyzer = analyzers.get("speech-quality")
+    with pytest.raises(ValidationError, match="gone.wav has no stored audio to analyze."):
+        analyzer.run(local_earmark.storage, Sound(path="gone.wav", dataset="lab", sample_rate=None, duration_seconds=1.0,
+                                                  channels=1), analyzer.check({}))
+    with pytest.raises(ValidationError, match="hop_seconds must be from 1 to 9, not 0.5."):
+        analyzer.check({"hop_seconds": 0.5})
