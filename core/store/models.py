@@ -126,6 +126,7 @@ class Sound(Base):
         # The live count of a dataset's or an uploader's sounds from these alone (core.catalogue.sounds.live_count)
         Index("ix_sounds_dataset_expires", "dataset", "expires_at"),
         Index("ix_sounds_created_by_expires", "created_by", "expires_at"),
+        Index("ix_sounds_dataset_created_by", "dataset", "created_by"),  # a dataset's owners (core/team/visibility.py)
     )
 
     id: Mapped[IdPk]

@@ -55,6 +55,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_assignments_annotator_state", "assignments", ["annotator_id", "state"])
     op.create_index("ix_assignments_batch_state", "assignments", ["batch_id", "state"])
+    # Who owns a dataset (may assign and review it) in two index seeks, not a read of its sounds (core/team/visibility.py)
+    op.create_index("ix_sounds_dataset_created_by", "sounds", ["dataset", "created_by"])
     with op.batch_alter_table("annotations") as batch:
         batch.add_column(sa.Column("is_gold", sa.Boolean, nullable=False, server_default=sa.false()))
 
@@ -62,6 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("annotations") as batch:
         batch.drop_column("is_gold")
+    op.drop_index("ix_sounds_dataset_created_by", "sounds")
     op.drop_index("ix_assignments_batch_state", "assignments")
     op.drop_index("ix_assignments_annotator_state", "assignments")
     op.drop_table("assignments")
