@@ -9,6 +9,9 @@ import json
 import threading
 
 import pytest
+from praatio import textgrid
+from praatio.utilities.constants import Interval, Point
+from pympi import Elan
 from sqlalchemy import func, select
 
 from core.annotations.imports.detect import ImportFile, detect, read_files
@@ -283,6 +286,43 @@ def test_kaldi_folder_segments_text_and_wav_scp(corpus):
         "data/train/segments, line 4: recording 'recX' is not in wav.scp."]
     with pytest.raises(ValidationError, match="A Kaldi folder needs segments"):
         run(earmark, hal, ("data/dev/text", b"utt1 hi\n"))
+
+
+def test_textgrid_tiers_with_good_and_bad_intervals(corpus, tmp_path):
+    """A TextGrid made with praatio as a Praat user would: a words tier (tag 'words', each word its text), a
+    speaker tier whose label repeats the name (a tag alone), an interval past the end of the 3 s sound, a point tier."""
+    earmark, _, _ = corpus
+    hal = make_user(earmark.db, "hal")
+    grid = textgrid.Textgrid(0, 4.0)
+    grid.addTier(textgrid.IntervalTier("words", [Interval(0.5, 1.0, "hello"), Interval(3.5, 4.0, "late")], 0, 4.0))
+    grid.addTier(textgrid.IntervalTier("alice", [Interval(0.5, 1.0, "alice")], 0, 4.0))
+    grid.addTier(textgrid.PointTier("clicks", [Point(1.5, "click")], 0, 4.0))
+    grid.save(str(tmp_path / "a.TextGrid"), format="short_textgrid", includeBlankSpaces=True)
+    report = run(earmark, hal, ("speaker1/a.TextGrid", (tmp_path / "a.TextGrid").read_bytes()))
+    assert annotations_of(earmark.db, "hal") == [("speaker1/a.wav", 0.5, 1.0, ("alice", "words"), "hello", None)]
+    assert [str(p) for p in report.problems] == [
+        "speaker1/a.TextGrid, tier 'clicks': a point tier: its 1 points have no duration and are left out.",
+        "speaker1/a.TextGrid, tier 'words', interval at 3.500 s: The segment ends at 4.000 s, past the end of the sound "
+        "(3.000 s). (sound speaker1/a.wav)"]
+
+
+def test_elan_tiers_with_a_reference_tier_and_a_bad_annotation(corpus):
+    """An ELAN document made with pympi: a speaker tier, a transcript tier referring to it (its text on the
+    speaker's segments), a media descriptor naming the file, an annotation past the end of the sound."""
+    earmark, _, _ = corpus
+    hal = make_user(earmark.db, "hal")
+    eaf = Elan.Eaf()
+    eaf.add_linked_file("file:///recordings/speaker2/b.wav", relpath="../speaker2/b.wav", mimetype="audio/x-wav")
+    eaf.add_tier("bob")
+    eaf.add_annotation("bob", 250, 1250, "bob")
+    eaf.add_annotation("bob", 2500, 3500, "bob")
+    eaf.add_linguistic_type("assoc", "Symbolic_Association")
+    eaf.add_tier("transcript", ling="assoc", parent="bob")
+    eaf.add_ref_annotation("transcript", "bob", 500, "good morning")
+    report = run(earmark, hal, ("session.eaf", Elan.to_string(eaf, encoding="UTF-8")))
+    assert annotations_of(earmark.db, "hal") == [("speaker2/b.wav", 0.25, 1.25, ("bob",), "good morning", None)]
+    assert [p.where for p in report.problems] == ["tier 'bob', annotation at 2.500 s"]
+    assert "past the end of the sound (3.000 s)" in report.problems[0].reason
 
 
 def test_read_files_groups_kaldi_parts_by_folder():
