@@ -50,7 +50,7 @@ def desk(app: Earmark, user: User, sound_id: str) -> Desk:
     """The sound's lanes (core/team/review.py ``lanes``), with the people's ids the waveform lays lanes out by."""
     with app.db.read() as session:
         lanes = review.lanes(session, user, sound_id)
-        names = list(lanes.people)
+        names = sorted(lanes.people)  # lanes and choices in name order, the same on every database
         ids = dict(session.execute(select(User.user_name, User.id).where(User.user_name.in_(names))).all()) if names else {}
         annotations = sorted([a for items in lanes.people.values() for a in items] + lanes.gold,
                              key=lambda a: (a.start_seconds, a.id))
