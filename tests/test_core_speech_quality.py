@@ -198,3 +198,13 @@ def test_a_sound_without_audio_is_named(local_earmark):
                                                   channels=1), analyzer.check({}))
     with pytest.raises(ValidationError, match="hop_seconds must be from 1 to 9, not 0.5."):
         analyzer.check({"hop_seconds": 0.5})
+
+
+def test_where_lists_that_take_only_equalities_refuse_a_range_by_name():
+    """The command line's and the API's --where take COLUMN=VALUE only: 'speech_quality.ovrl>=3' read as the
+    column 'speech_quality.ovrl>' equal to 3 matched nothing, silently."""
+    from core.catalogue.search import parse_where
+
+    assert parse_where(["a>b=c"]) == (("a>b", "c"),)
+    with pytest.raises(ValidationError, match=r"'speech_quality.ovrl>=3' compares a number, which only Browse's filters take here"):
+        parse_where(["speech_quality.ovrl>=3"])

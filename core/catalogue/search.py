@@ -41,6 +41,8 @@ def parse_where(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ..
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ValidationError("where", f"{item!r} is not COLUMN=VALUE.")
+        if RANGE.match(item.strip()):  # 'x>=3' read as x> = 3 would quietly match nothing
+            raise ValidationError("where", f"{item!r} compares a number, which only Browse's filters take here; give COLUMN=VALUE.")
         pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
 
