@@ -19,13 +19,11 @@ The conversion script compares the result with Resemblyzer's own embeddings (the
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import ConfigError
-from core.jobs.analyzers import silero
+from core.jobs.analyzers import onnx, silero
 
 RATE = 16_000
 N_FFT = 400  # 25 ms
@@ -48,16 +46,8 @@ VAD_WIDEN = 6
 
 @functools.cache
 def session():  # -> onnxruntime.InferenceSession
-    """The encoder loaded once per process, on one thread (workers run side by side, one sound each)."""
-    import onnxruntime
-
-    data = MODEL.read_bytes() if MODEL.exists() else b""
-    if hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-        raise ConfigError("speaker model", f"The speaker model {MODEL} is missing or damaged: reinstall Earmark.")
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 4
-    return onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    """The encoder loaded once per process, checksum first, on one thread (core.jobs.analyzers.onnx)."""
+    return onnx.load(MODEL, MODEL_SHA256, "speaker model")
 
 
 def embed(samples: np.ndarray, rate: int) -> np.ndarray:
