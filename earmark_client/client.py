@@ -179,10 +179,13 @@ class Client:
         return self._post(UserOut, "/users", {"user_name": user_name, "password": password, "user_type": user_type, **profile})
 
     def sounds(self, dataset: str | None = None, tags: Iterable[str] = (), created_by: str | None = None,
-               sort: str | None = None, descending: bool = False, page_size: int = 500) -> Iterator[SoundOut]:
-        """Every matching sound (pages are fetched as you iterate); ``sort``: date, name, duration, annotations."""
+               sort: str | None = None, descending: bool = False, page_size: int = 500,
+               where: dict[str, str] | None = None) -> Iterator[SoundOut]:
+        """Every matching sound (pages are fetched as you iterate); ``sort``: date, name, duration, annotations;
+        ``where``: metadata fields and the values they must have (``{"split": "dev"}``), as on Browse."""
         return self._pages(SoundOut, "/sounds", dataset=dataset, tags=",".join(tags) or None, created_by=created_by,
-                           sort=sort, descending="true" if descending else None, page_size=page_size)
+                           sort=sort, descending="true" if descending else None, page_size=page_size,
+                           where=[f"{k}={v}" for k, v in (where or {}).items()] or None)
 
     def sound(self, sound_id: str) -> SoundOut:
         return self._get(SoundOut, f"/sounds/{sound_id}")

@@ -488,6 +488,31 @@ def test_split_download_streams_a_folder_per_split_with_the_leakage_report(api, 
     assert bad.status_code == 400 and bad.json() == {"error": "Name at least two splits with their shares, as in train=0.8,dev=0.1,test=0.1."}
 
 
+def test_sounds_filtered_by_metadata_as_on_browse(api, local_earmark):
+    """GET /sounds?where=COLUMN=VALUE (may repeat): the catalogue search's filter; every page of a multi-page listing
+    keeps every condition (the next link carries each where)."""
+    from core.ingest.demo import load_demo
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    first = api.get("/api/v1/sounds?dataset=demo&where=gender=f&where=set=dev&page_size=5", headers=basic("hal")).json()
+    items, page = list(first["items"]), first
+    while page["next"]:
+        assert page["next"].count("where=") == 2
+        page = api.get(page["next"], headers=basic("hal")).json()
+        items += page["items"]
+    from sqlalchemy import select
+
+    from core.store.models import SoundField
+
+    with local_earmark.db.read() as session:
+        def having(name, value):
+            return set(session.scalars(select(SoundField.sound_id).where(SoundField.name == name, SoundField.value == value)))
+        expected = having("gender", "f") & having("set", "dev")
+    assert {i["id"] for i in items} == expected and len(items) == first["total_count"] and 5 < len(items) < 32
+    bad = api.get("/api/v1/sounds?where=gender", headers=basic("hal"))
+    assert bad.status_code == 400 and "COLUMN=VALUE" in bad.json()["error"]
+
+
 def test_stored_files_are_served_so_no_script_in_them_runs(api):
     xhtml = b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(document.cookie)</script></html>'
     sent = api.post("/api/v1/data/upload", files={"file": ("page.xml", xhtml, "application/xml")}, headers=basic("vox"))

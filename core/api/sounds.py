@@ -23,6 +23,7 @@ from core.api.models import (
     SoundOut,
     SoundPage,
     Tag,
+    Where,
     binary,
     dataset_name,
     errors,
@@ -33,7 +34,7 @@ from core.api.ranges import ranged
 from core.audio import peaks
 from core.audio.decode import MIME_BY_EXTENSION, MIME_TYPES
 from core.audio.waveform import SPECTROGRAM_MAX_SECONDS, spectrogram_png, wav_part
-from core.catalogue.search import CatalogueQuery, search
+from core.catalogue.search import CatalogueQuery, parse_where, search
 from core.catalogue.sounds import MAX_SOUND_SECONDS, SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
@@ -51,6 +52,8 @@ class SoundQuery(Paging):
         None, description="date, name, duration or annotations (then page with the cursor in next)")
     descending: bool = Field(False, description="true: largest first")
     cursor: str | None = free_text(2000, "where a sorted listing goes on: only as the server handed it out in next")
+    where: list[Where] = Field(default_factory=list, max_length=100,
+                               description="COLUMN=VALUE, may repeat: sounds whose metadata field has that value (as Browse)")
 
 
 class NewSound(Body):
@@ -67,7 +70,7 @@ class NewSound(Body):
             response_model=SoundPage, response_model_exclude_unset=True, responses=errors(400),
             description="A `cursor` is only ever one the server handed out in `next` (any other is a 400).")
 def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Query()) -> dict[str, Any]:
-    if query.sort or query.cursor:
+    if query.sort or query.cursor or query.where:  # metadata filters are the catalogue search's (as on Browse)
         return _sorted_sounds(app, user, request, query)
     with app.db.read() as session:
         filters = SoundFilter(created_by=query.created_by or None, dataset=query.dataset or None, tags=query.tag_list(), viewer=user)
@@ -78,11 +81,11 @@ def list_sounds(app: App, user: Caller, request: Request, query: SoundQuery = Qu
 def _sorted_sounds(app, user, request: Request, query: SoundQuery) -> dict[str, Any]:
     """Sorted listings page with the catalogue's keyset cursor (``next`` carries it); the total is capped."""
     spec = CatalogueQuery(dataset=query.dataset or None, created_by=query.created_by or None, tags=query.tag_list(),
-                          sort=query.sort or "date", descending=query.descending)
+                          where=parse_where(query.where), sort=query.sort or "date", descending=query.descending)
     with app.db.read() as session:
         page = search(session, spec, user, page_size=query.page_size, cursor=query.cursor or None)
         items = [linked(public_sound(s)) for s in page.items]
-    following = {k: v for k, v in request.query_params.items() if k != "cursor"} | {"cursor": page.next_cursor}
+    following = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"] + [("cursor", page.next_cursor)]
     return {"items": items, "total_count": page.total, "total_count_capped": page.total_capped,
             "next": f"{PREFIX}/sounds?{urlencode(following)}" if page.next_cursor else None}
 
