@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.accounts.permissions import Action, can, require
+from core.accounts.permissions import Action, can, can_any, require
 from core.errors import NotFound
 from core.store.models import Annotation, Assignment, AssignmentBatch, Sound, User
 from core.team.states import AssignmentState
@@ -51,6 +51,8 @@ def may(session: Session, user: User | None, action: Action, dataset: str) -> bo
     """Whether ``user`` may assign or review (``action``) the dataset's sounds."""
     if user is not None and user.is_active and user.is_admin:
         return True  # without reading the owners
+    if not can_any(user, action):
+        return False  # not even on their own (an annotator): without reading the owners either
     found = owners(session, dataset)
     return bool(found) and all(can(user, action, owner_id=owner) for owner in found)
 
