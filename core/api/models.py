@@ -528,7 +528,7 @@ class AgreementTag(BaseModel):
 
 
 class AgreementFigures(BaseModel):
-    """Two sides' agreement over ``sounds`` sounds: overall (tags aside), ``kappa`` per tag, and ``tags``."""
+    """Two sides' agreement over `sounds` sounds: overall (tags aside), `kappa` per tag, and `tags`."""
 
     sounds: int
     regions_first: int
@@ -554,8 +554,8 @@ class AgreementSound(AgreementPair):
 
 
 class AgreementOut(BaseModel):
-    """A dataset's agreement: all pairs of people pooled (``overall``), each pair, each person against gold, and
-    the sounds where two people agree least (``worst``, lowest segment F1 first)."""
+    """A dataset's agreement: all pairs of people pooled (`overall`), each pair, each person against gold, and
+    the sounds where two people agree least (`worst`, lowest segment F1 first)."""
 
     dataset: str
     sounds: int = Field(description="sounds annotated by two or more people, or by a person and gold")
