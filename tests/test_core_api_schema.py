@@ -50,6 +50,7 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /sounds/{sound_id}/suggestions": "start_seconds is before end_seconds",
     "POST /data/upload": "the file's content fits its name and category; metadata is a JSON object",
     "POST /annotation-imports": "each file is annotations in the format its name or content shows (or format names)",
+    "GET /download": "split names at least two splits whose shares add up to 1",
 }
 
 

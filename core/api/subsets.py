@@ -64,7 +64,8 @@ class SubsetQuery(BaseModel):
 
 @router.get("/download", summary="A reproducible random (or balanced) subset as one ZIP, streamed", response_class=StreamingResponse,
             responses=ZIP | errors(400, 404),
-            description="No sound that matches is a 404; with on_missing=fail, so is a file missing from storage.")
+            description="No sound that matches is a 404; with on_missing=fail, so is a file missing from storage. "
+                        "split names at least two splits whose shares add up to 1 (a 400 says which rule failed).")
 @unbounded
 def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> StreamingResponse:
     seed = default_seed() if query.seed is None else query.seed
