@@ -210,3 +210,20 @@ def _until_someone_waits_on_a_lock(db: Database, deadline_s: float = 20) -> None
                 return
         time.sleep(0.01)
     raise AssertionError("the second reviewer's accept never waited on the first's rows")
+
+
+def test_a_blind_annotator_cannot_open_a_sound_not_assigned_to_them_by_its_id(api):
+    """GET and HEAD /sounds/{id} (and its peaks, spectrogram and audio, which read it the same way) answer a blind
+    annotator about a sound not assigned to them as about a sound that is not there; the dataset's owner, and the
+    annotator on their own sound, read it as before."""
+    mine, theirs = api.sound_ids[0], api.sound_ids[1]
+    assert post(api, "/assignments", "vox", {"dataset": "birds", "to": ["alice"], "query": {}}).status_code == 201
+    post(api, "/assignments/take-back", "vox", {"dataset": "birds", "sound_ids": [theirs], "annotator": "alice"})
+    work = {w["sound_id"] for w in get(api, "/my-work", "alice").json()["items"]}
+    assert mine in work and theirs not in work
+    assert get(api, f"/sounds/{mine}", "alice").status_code == 200
+    hidden = get(api, f"/sounds/{theirs}", "alice")
+    assert hidden.status_code == 404 and hidden.json() == {"error": f"No sound with id {theirs!r}."}
+    assert api.head(f"{V1}/sounds/{theirs}", headers=basic("alice")).status_code == 404
+    assert get(api, f"/sounds/{theirs}/audio", "alice").status_code == 404
+    assert get(api, f"/sounds/{theirs}", "vox").status_code == 200

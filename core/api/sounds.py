@@ -38,7 +38,7 @@ from core.catalogue.search import CatalogueQuery, parse_where, search
 from core.catalogue.sounds import MAX_SOUND_SECONDS, SoundFilter, SoundService, public_sound
 from core.errors import NotFound, ValidationError
 from core.ingest.pipeline import ensure_peaks
-from core.store.models import Sound
+from core.store.models import Sound, User
 
 router = APIRouter(route_class=Bounded, prefix="/sounds", tags=["sounds"], responses=AUTHENTICATED)
 VIEW_RULES = ("The view must lie in the sound (`end` after `start`) and `channel` be one it has (0 to its channels - 1): "
@@ -104,14 +104,14 @@ def create_sound(app: App, user: Caller, body: NewSound) -> dict[str, Any]:
 @router.get("/{sound_id}", summary="One sound", response_model=SoundOut, responses=errors(400, 404))
 def get_sound(app: App, user: Caller, sound_id: str) -> dict[str, Any]:
     with app.db.read() as session:
-        return linked(public_sound(SoundService(session, app.storage).get(sound_id)))
+        return linked(public_sound(SoundService(session, app.storage).get(sound_id, viewer=user)))
 
 
 @router.head("/{sound_id}", status_code=204, summary="Whether a sound exists (204, or 404)", response_class=Response,
              responses=no_content("it exists") | errors(400, 404))
 def sound_exists(app: App, user: Caller, sound_id: str) -> Response:
     with app.db.read() as session:
-        SoundService(session, app.storage).get(sound_id)
+        SoundService(session, app.storage).get(sound_id, viewer=user)
     return Response(status_code=204)
 
 
@@ -123,11 +123,11 @@ def delete_sound(app: App, user: Caller, sound_id: str) -> Response:
     return Response(status_code=204)
 
 
-def _view_of(app: App, sound_id: str, start: float, end: float | None) -> tuple[Sound, float]:
-    """The sound with its stored audio, and the view's end (the sound's end if not given, cut there if past it);
-    NotFound without stored audio, a 400 naming ``end`` for an empty view."""
+def _view_of(app: App, user: User, sound_id: str, start: float, end: float | None) -> tuple[Sound, float]:
+    """The sound with its stored audio (one ``user`` may see), and the view's end (the sound's end if not given, cut
+    there if past it); NotFound without stored audio, a 400 naming ``end`` for an empty view."""
     with app.db.read() as session:
-        sound = SoundService(session, app.storage).get(sound_id)
+        sound = SoundService(session, app.storage).get(sound_id, viewer=user)
     if sound.file is None:
         raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
     end = sound.duration_seconds if end is None else min(end, sound.duration_seconds)
@@ -148,7 +148,7 @@ class PeaksQuery(BaseModel):
 @unbounded
 def sound_peaks(app: App, user: Caller, sound_id: str, query: Annotated[PeaksQuery, Query()]) -> dict[str, Any]:
     """What the Annotate page draws, for any view of any length: never the whole file (see core.audio.peaks)."""
-    sound, end = _view_of(app, sound_id, query.start, query.end)
+    sound, end = _view_of(app, user, sound_id, query.start, query.end)
     line = peaks.envelope(app.storage, sound.audio.key, ensure_peaks(app.db, app.storage, sound), query.start, end,
                           query.channel, max_points=query.points)
     return {"sound_id": sound.id, "start_seconds": line.start_seconds, "end_seconds": line.end_seconds,
@@ -168,7 +168,7 @@ class SpectrogramQuery(BaseModel):
             description=f"{VIEW_RULES} A view longer than {SPECTROGRAM_MAX_SECONDS:g} s is a 400 (zoom in).")
 @unbounded
 def sound_spectrogram(app: App, user: Caller, sound_id: str, query: Annotated[SpectrogramQuery, Query()]) -> Response:
-    sound, end = _view_of(app, sound_id, query.start, query.end)
+    sound, end = _view_of(app, user, sound_id, query.start, query.end)
     image = spectrogram_png(app.storage, sound, query.start, end, query.channel)
     return Response(image, media_type="image/png", headers={**SERVED_FILE_HEADERS, "Cache-Control": "private, max-age=3600"})
 
@@ -191,7 +191,7 @@ def sound_audio(app: App, user: Caller, sound_id: str,
                 end: Annotated[Seconds | None, Query(description="seconds")] = None,
                 range_: str | None = Header(None, alias="range", include_in_schema=False)) -> Response:
     with app.db.read() as session:
-        sound = SoundService(session, app.storage).get(sound_id)
+        sound = SoundService(session, app.storage).get(sound_id, viewer=user)
     if sound.file is None:
         raise NotFound(f"Sound {sound.id!r} has no stored audio (see its audio_url).")
     if start is not None or end is not None:  # encoded a read at a time as it is sent (core.audio.waveform.WavPart)

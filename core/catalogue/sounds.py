@@ -86,9 +86,11 @@ class SoundService:
         self.session = session
         self.storage = storage
 
-    def get(self, sound_id: str) -> Sound:
+    def get(self, sound_id: str, viewer: User | None = None) -> Sound:
+        """The live sound; with ``viewer``, only one they may see (core/team/visibility.py: a blind annotator opening
+        a sound not assigned to them by its id is told it is not there, as for a sound that is not)."""
         sound = self.session.scalar(select(Sound).where(Sound.id == sound_id, live(Sound.expires_at)))
-        if sound is None:
+        if sound is None or (viewer is not None and not visibility.sees_sound(self.session, viewer, sound)):
             raise NotFound(f"No sound with id {sound_id!r}.")
         return sound
 
