@@ -20,7 +20,7 @@ def test_filter_then_one_click_downloads_the_zip(page, server, tmp_path):
     assert server.cli("demo", "--quiet").returncode == 0
     e2e_log_in(page, server)
     page.goto(f"{server}/Download?dataset=demo")
-    where = page.get_by_role("textbox", name=re.compile("^Metadata, COLUMN=VALUE separated by commas"))
+    where = page.get_by_role("textbox", name=re.compile("^Metadata, COLUMN=VALUE"))
     where.fill("gender=f")
     where.press("Tab")
     e2e_settle(page)
