@@ -227,3 +227,28 @@ def test_a_blind_annotator_cannot_open_a_sound_not_assigned_to_them_by_its_id(ap
     assert api.head(f"{V1}/sounds/{theirs}", headers=basic("alice")).status_code == 404
     assert get(api, f"/sounds/{theirs}/audio", "alice").status_code == 404
     assert get(api, f"/sounds/{theirs}", "vox").status_code == 200
+
+
+def test_a_blind_annotator_cannot_write_where_they_may_not_see(api):
+    """Annotating, changing and deleting (core/annotations/service.py) follow the blind rule as reads do: on a sound
+    not assigned to her, or on another person's region of a shared sound, alice is told it is not there (404) and
+    nothing changes; on her own sound she works as before, and the dataset's owner changes anything."""
+    mine, theirs = api.sound_ids[0], api.sound_ids[1]
+    assert post(api, "/assignments", "vox", {"dataset": "birds", "to": ["alice", "bob"], "per_sound": 2}).status_code == 201
+    region = {"start_seconds": 1.0, "end_seconds": 2.0, "tags": ["call"]}
+    kept = post(api, f"/sounds/{theirs}/annotations", "alice", region).json()  # hers while it was assigned to her
+    bobs = post(api, f"/sounds/{mine}/annotations", "bob", region).json()
+    post(api, "/assignments/take-back", "vox", {"dataset": "birds", "sound_ids": [theirs], "annotator": "alice"})
+
+    refused = post(api, f"/sounds/{theirs}/annotations", "alice", region)
+    assert refused.status_code == 404 and refused.json() == {"error": f"No sound with id {theirs!r}."}
+    for annotation in (kept, bobs):  # her own region on a sound taken back, bob's on a sound they share
+        changed = api.patch(f"{V1}/annotations/{annotation['id']}", json={"version": 1, "end_seconds": 3.0}, headers=basic("alice"))
+        assert changed.status_code == 404 and changed.json() == {"error": f"No annotation with id {annotation['id']!r}."}
+        assert api.delete(f"{V1}/annotations/{annotation['id']}", headers=basic("alice")).status_code == 404
+    owner_sees = {a["id"]: a for s in (mine, theirs) for a in get(api, f"/sounds/{s}/annotations", "vox").json()["items"]}
+    assert {owner_sees[kept["id"]]["end_seconds"], owner_sees[bobs["id"]]["end_seconds"]} == {2.0}  # nothing changed
+
+    assert post(api, f"/sounds/{mine}/annotations", "alice", region).status_code == 201  # her own sound, as before
+    assert api.patch(f"{V1}/annotations/{bobs['id']}", json={"version": 1, "end_seconds": 3.0}, headers=basic("bob")).status_code == 200
+    assert api.delete(f"{V1}/annotations/{kept['id']}", headers=basic("admin", ADMIN_PASSWORD)).status_code == 204

@@ -122,7 +122,9 @@ class AnnotationService:
         return get_or_not_found(self.session, Annotation, annotation_id, "annotation")
 
     def get_for(self, viewer: User, annotation_id: str) -> Annotation:
-        """:meth:`get` for a reader: an annotation hidden from ``viewer`` (core/team/visibility.py) is not found."""
+        """:meth:`get` for a reader, or a person changing it: an annotation hidden from ``viewer``
+        (core/team/visibility.py) is not found, so a blind annotator reaches neither another person's region nor any
+        region on a sound not assigned to them."""
         annotation = self.get(annotation_id)
         shown = visibility.annotation_condition(self.session, viewer)
         if shown is not None and self.session.scalar(select(Annotation.id).where(Annotation.id == annotation_id, shown)) is None:
@@ -133,6 +135,14 @@ class AnnotationService:
         """The sound an annotation is on, without its metadata and tags (loaded only if asked for): annotating
         needs its duration and channels, and a sound may carry hundreds of metadata fields."""
         return get_or_not_found(self.session, Sound, sound_id, "sound", (lazyload(Sound.fields), lazyload(Sound.tags)))
+
+    def _sound_for(self, actor: User, sound_id: str) -> Sound:
+        """:meth:`_sound` for a person writing on it: a sound ``actor`` may not see (a blind annotator's sound not
+        assigned to them, core/team/visibility.py) is not found, as for reads (core/catalogue/sounds.py ``get``)."""
+        sound = self._sound(sound_id)
+        if not visibility.sees_sound(self.session, actor, sound):
+            raise NotFound(f"No sound with id {sound_id!r}.")
+        return sound
 
     def list(self, request: PageRequest = PageRequest(), filters: AnnotationFilter = AnnotationFilter()) -> Page[Annotation]:
         return paginate(self.session, self._filtered(select(Annotation), filters), Annotation.id, request, _page_filters(filters))
@@ -205,7 +215,7 @@ class AnnotationService:
         analyzer's output (core.jobs.queue), so a re-run replaces it. ``is_gold``: part of the reviewed version of
         the sound, which only its reviewers may write (core/team/review.py)."""
         require(actor, Action.ANNOTATE)
-        sound = self._sound(sound_id)
+        sound = self._sound(sound_id) if source is not None else self._sound_for(actor, sound_id)
         if is_gold:
             visibility.require_dataset(self.session, actor, Action.REVIEW, sound.dataset)
         annotation = _build(actor, sound, start_seconds=start_seconds, duration_seconds=duration_seconds,
@@ -220,7 +230,7 @@ class AnnotationService:
         """Several annotations on one sound, each checked as ``create`` checks one, written in one flush (an
         analyzer's output: one insert statement for all of them rather than one each)."""
         require(actor, Action.ANNOTATE)
-        sound = self._sound(sound_id)
+        sound = self._sound(sound_id) if source is not None else self._sound_for(actor, sound_id)
         made = [_build(actor, sound, source=source, **segment) for segment in segments]
         self.session.add_all(made)
         self.session.flush()
@@ -239,7 +249,7 @@ class AnnotationService:
         only while the version is still ``expected_version``: a concurrent save that got there first makes it
         match nothing, and this one is refused (nothing written) rather than overwriting.
         """
-        annotation = self.get(annotation_id)
+        annotation = self.get_for(actor, annotation_id)
         require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
         if annotation.version != expected_version:
             raise self._stale(annotation)
@@ -282,7 +292,7 @@ class AnnotationService:
 
     def _suggestion(self, actor: User, annotation_id: str) -> Annotation:
         require(actor, Action.ANNOTATE)
-        annotation = self.get(annotation_id)
+        annotation = self.get_for(actor, annotation_id)
         if annotation.source is None:
             raise Conflict("Only a machine suggestion can be accepted or rejected; this one is a person's annotation.")
         return annotation
@@ -310,6 +320,7 @@ class AnnotationService:
 
         The verdict row is deleted first, conditionally: of two undos at once one wins, the other is a NotFound."""
         require(actor, Action.ANNOTATE)
+        self._sound_for(actor, sound_id)
         start_seconds, end_seconds = _number("start_seconds", start_seconds), _number("end_seconds", end_seconds)
         if not 0 <= start_seconds < end_seconds <= MAX_SOUND_SECONDS:  # a suggestion's bounds (their ms fit the table)
             raise ValidationError("end_seconds", "start_seconds and end_seconds must be a suggestion's bounds: "
@@ -363,7 +374,7 @@ class AnnotationService:
         self._count(annotation.sound_id, -1)
 
     def delete(self, actor: User, annotation_id: str) -> None:
-        annotation = self.get(annotation_id)
+        annotation = self.get_for(actor, annotation_id)
         require(actor, Action.EDIT_ANNOTATION, owner_id=annotation.created_by)
         self._remove(annotation)
 
