@@ -54,7 +54,7 @@ if from_work:
 elif linked:  # a link names a sound: the queue follows it to its dataset unless the sound is already in the queue
     current = queue or dataset_queue(state.get("queue_dataset") or datasets[0], state.get("queue_tags") or "")
     with app.db.read() as session:
-        around = QueueService(session).around(wanted, current)
+        around = QueueService(session, user).around(wanted, current)
     if around != current:
         state.pop("annotate_queue", None)
         queue, state["queue_dataset"], state["queue_tags"] = None, around.filters.dataset, ""
@@ -68,7 +68,7 @@ elif queue is None:
     queue = dataset_queue(chosen_dataset, queue_tags)
 else:
     with app.db.read() as session:
-        st.caption(f"Queue: {shell.plain(QueueService(session).describe(queue))}")
+        st.caption(f"Queue: {shell.plain(QueueService(session, user).describe(queue))}")
     if st.button("Leave this queue", key="queue_leave"):
         del state["annotate_queue"]
         st.rerun()
@@ -79,7 +79,7 @@ elif linked:
     state["annotate_queue_seen"] = queue
 elif not state.get("annotate_sound") or state.get("annotate_queue_seen") != queue:
     with app.db.read() as session:
-        state["annotate_sound"] = QueueService(session).first(queue)
+        state["annotate_sound"] = QueueService(session, user).first(queue)
     state["annotate_queue_seen"] = queue
 sound_id = state.get("annotate_sound")
 if not sound_id:
@@ -146,7 +146,7 @@ if from_work:
         "Done ✓ submit, go to the next", key="team_done", type="primary", shortcut=team_ui.DONE_KEY, width="stretch",
         help="Your regions on this sound are finished: it goes to review and the next sound of your work opens.")
 with app.db.read() as session:
-    queue_service = QueueService(session)
+    queue_service = QueueService(session, user)
     if from_work:
         pass
     elif nav[0].button("← Previous sound", key="nav_prev", shortcut=SHORTCUTS["Previous sound"], width="stretch"):

@@ -163,6 +163,30 @@ def test_any_sound_leaves_my_work_for_the_dataset_queue(team):
     assert not [e for e in at.expander if "assigned to you" in e.label]
 
 
+def test_any_sound_offers_a_blind_annotator_only_the_sounds_they_may_see(team):
+    """'Any sound' steps through the dataset's queue (core/catalogue/queue.py) with the blind rule of
+    core/team/visibility.py: a sound taken back from hal is neither counted nor stepped onto."""
+    from core.team.assignments import take_back
+
+    hidden = team.sounds[1]
+    with team.earmark.db.write() as session:
+        admin = session.scalar(select(User).where(User.user_name == "admin"))
+        assert take_back(session, admin, "demo", "hal", sound_ids=[hidden.id]) == 1
+    at = page_for("hal")
+    at.segmented_control(key="annotate_source").set_value("Any sound").run()
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[0].path}"
+    assert at.caption[0].value.startswith(f"1 of {len(team.sounds) - 1} in the queue")
+    at.button(key="nav_next").click().run()
+    assert not at.exception
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[2].path}"  # over the hidden one
+    assert at.caption[0].value.startswith(f"2 of {len(team.sounds) - 1} in the queue")
+    at.button(key="nav_prev").click().run()
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[0].path}"
+    at.button(key="nav_unannotated").click().run()  # nobody annotated anything: the next one hal may see
+    assert shown(at.subheader[0].value) == f"demo / {team.sounds[2].path}"
+    assert not at.error
+
+
 # -- the Review page -----------------------------------------------------------------------------------------
 
 REVIEW, TEAM = "pages/7_Review.py", "pages/8_Team.py"

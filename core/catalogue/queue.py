@@ -16,6 +16,7 @@ from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.catalogue.sounds import SoundFilter, filtered
 from core.catalogue.stats import human_duration
 from core.store.models import Annotation, Sound, User
+from core.team import visibility
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,16 @@ def _catalogue_words(spec: CatalogueQuery, names: Mapping[str, str]) -> list[str
 
 
 class QueueService:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, viewer: User | None = None) -> None:
+        """``viewer``: the person stepping through the queue, who is offered only the sounds they may see
+        (core/team/visibility.py: in a dataset with assigned work, a blind annotator's own); None: every sound."""
         self.session = session
+        self.shown = visibility.sound_condition(session, viewer)  # a condition joined into each query, not a list of ids
 
     def _ids(self, queue: Queue):
         query = filtered(select(Sound.id), queue.filters)
+        if self.shown is not None:
+            query = query.where(self.shown)
         if queue.catalogue is not None:
             query = narrowed(query, queue.catalogue, queue.viewer_id, text_index(self.session))
         if queue.ids is not None:

@@ -58,7 +58,7 @@ def build_screen(
         annotations = [a for a in AnnotationService(session).of_sound(sound.id, viewer) if suggestions or a.source is None]
         colors = Vocabulary(session).colors(sound.dataset)
         authors = _names(session, {a.created_by for a in annotations})
-        position = QueueService(session).position(queue, sound.id)
+        position = QueueService(session, viewer).position(queue, sound.id)
     view = View.clamp(view_start, view_length or sound.duration_seconds, sound.duration_seconds)
     screen = Screen(sound, view, annotations, colors, authors, position)
     if figures:
