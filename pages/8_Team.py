@@ -53,6 +53,6 @@ with progress_tab:
                    "Returned: the share of reviewed work a reviewer sent back at least once.")
 
 with agreement_tab:
-    result = shell.run(lambda: agreement_ui.figures(app, user, dataset))
+    result = agreement_ui.on_request(app, user, dataset)
     if result is not None:
         agreement_ui.show(result)

@@ -298,6 +298,8 @@ def test_team_page_assigns_then_shows_progress_and_agreement(local_earmark, unas
         service.create(users["ben"], sound, start_seconds=0.1, end_seconds=0.5, tags=["kick"])  # IoU 0.6: matched
         service.create(users["ana"], sound, start_seconds=0.6, end_seconds=0.8, tags=["snare"])  # ben missed it
     at.run()
+    assert not [d for d in at.dataframe if "segment F1" in d.value.columns]  # computed only when asked
+    at.button(key="agreement_compute").click().run()
     with local_earmark.db.read() as session:
         expected = agreement.agreement(session, "demo")
     assert expected.overall.segment_f1 == pytest.approx(2 * 1 / 3)
@@ -310,6 +312,37 @@ def test_team_page_assigns_then_shows_progress_and_agreement(local_earmark, unas
     assert metric["Segment F1 (all pairs)"] == "0.67" and metric["Mean start / end Δ"] == "100 / 100 ms"
     csv_lines = agreement_csv(expected).splitlines()
     assert csv_lines[0].startswith("scope,first,second,tag") and csv_lines[1].startswith("dataset,,,,1,2,1,1,0.66")
+
+
+def test_team_page_computes_agreement_only_when_asked(local_earmark, unassigned, monkeypatch):
+    """Agreement reads every region of the dataset: the page computes it when the button is pressed, and a later
+    run (an unrelated widget changed) shows the same figures without computing them again."""
+    from core.team import agreement
+
+    calls = []
+    real = agreement.agreement
+
+    def counted(session, dataset, *args, **kwargs):
+        calls.append(dataset)
+        return real(session, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(agreement, "agreement", counted)
+    with local_earmark.db.write() as session:
+        users = {u.user_name: u for u in session.scalars(select(User))}
+        assign(session, users["admin"], AssignRequest(CatalogueQuery(dataset="demo"), ("ana", "ben"), per_sound=2))
+        for name, start in (("ana", 0.0), ("ben", 0.1)):
+            AnnotationService(session).create(users[name], unassigned[0].id, start_seconds=start, end_seconds=start + 0.4, tags=["kick"])
+    at = as_admin(TEAM)
+    assert calls == [] and at.button(key="agreement_compute").label == "Compute agreement"
+    at.button(key="agreement_compute").click().run()
+    assert calls == ["demo"]
+    assert {m.label: m.value for m in at.metric}["Segment F1 (all pairs)"] == "1.00"
+    at.number_input(key="team_seed").set_value(5).run()  # another tab's widget: a rerun
+    at.multiselect(key="team_to").set_value(["ana"]).run()
+    assert calls == ["demo"]  # not computed again
+    assert {m.label: m.value for m in at.metric}["Segment F1 (all pairs)"] == "1.00"  # the figures still shown
+    at.button(key="agreement_compute").click().run()  # now labelled Recompute agreement
+    assert calls == ["demo", "demo"] and at.button(key="agreement_compute").label == "Recompute agreement"
 
 
 def agreement_csv(result):

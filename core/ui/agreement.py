@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pandas as pd
 import plotly.express as px
@@ -20,6 +21,7 @@ from core.store.models import User
 from core.team import agreement, progress
 from core.team.agreement import Agreement, Figures
 from core.team.assignments import require_dataset
+from core.ui import shell
 
 
 def figures(app: Earmark, user: User, dataset: str) -> Agreement:
@@ -27,6 +29,24 @@ def figures(app: Earmark, user: User, dataset: str) -> Agreement:
     with app.db.read() as session:
         require_dataset(session, user, Action.REVIEW, dataset)
         return agreement.agreement(session, dataset)
+
+
+def on_request(app: Earmark, user: User, dataset: str) -> Agreement | None:
+    """The dataset's agreement as this person last had it computed, or None before they ask. Agreement reads every
+    region of the dataset (seconds for a large one), so it is computed only when the button is pressed, never
+    again on the page's other runs (a widget changed elsewhere); the figures say when they were made."""
+    kept: dict[str, tuple[Agreement, datetime]] = st.session_state.setdefault("agreement_figures", {})
+    if st.button("Recompute agreement" if dataset in kept else "Compute agreement", key="agreement_compute",
+                 help="Reads every region of the dataset: figures stay as they are until you press it again."):
+        result = shell.run(lambda: figures(app, user, dataset))
+        if result is not None:
+            kept[dataset] = (result, datetime.now(UTC))
+    if dataset not in kept:
+        st.caption("Agreement between the people who annotated the same sounds: press Compute agreement.")
+        return None
+    result, when = kept[dataset]
+    st.caption(f"Figures as of {when:%H:%M:%S} UTC; work done since shows after Recompute agreement.")
+    return result
 
 
 def _row(first: str, second: str, found: Figures) -> dict[str, object]:
