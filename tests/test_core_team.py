@@ -15,7 +15,7 @@ from core.annotations.service import AnnotationFilter, AnnotationService
 from core.catalogue.search import CatalogueQuery, facets, search
 from core.catalogue.sounds import SoundService
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.store.models import Annotation, Assignment, AssignmentBatch, User
+from core.store.models import Annotation, Assignment, AssignmentBatch, Sound, User
 from core.team import progress, queue, review
 from core.team.assignments import AssignRequest, assign, move, take_back
 from core.team.states import AssignmentState
@@ -295,6 +295,8 @@ def test_review_lists_lanes_makes_gold_and_accepts(team):
         taken = review.take_regions(session, team.owner, sound, [a1.id, b1.id])
         assert [(a.start_seconds, a.is_gold, a.created_by) for a in taken] == [(0, True, team.owner.id), (5, True, team.owner.id)]
         assert review.take_regions(session, team.owner, sound, [a1.id]) == []  # taken already
+    with team.db.read() as session:  # the gold copies count on the sound (AnnotationService.add_to_count)
+        assert session.get(Sound, sound).annotation_count == 3 + 2
     with team.db.write() as session:  # the reviewer edits the gold copy with the normal editor
         AnnotationService(session).update(team.owner, taken[1].id, 1, end_seconds=6.5)
     with team.db.write() as session:

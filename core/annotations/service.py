@@ -223,7 +223,7 @@ class AnnotationService:
         annotation.is_gold = is_gold
         self.session.add(annotation)
         self.session.flush()
-        self._count(sound.id, 1)
+        self.add_to_count(sound.id, 1)
         return annotation
 
     def create_many(self, actor: User, sound_id: str, segments: builtins.list[dict[str, Any]], *, source: str | None = None) -> int:
@@ -234,11 +234,12 @@ class AnnotationService:
         made = [_build(actor, sound, source=source, **segment) for segment in segments]
         self.session.add_all(made)
         self.session.flush()
-        self._count(sound.id, len(made))
+        self.add_to_count(sound.id, len(made))
         return len(made)
 
-    def _count(self, sound_id: str, change: int) -> None:
-        """Move the sound's annotation count by ``change`` in SQL (concurrent creates all count)."""
+    def add_to_count(self, sound_id: str, change: int) -> None:
+        """Move the sound's annotation count by ``change`` in SQL (concurrent creates all count). Public for the
+        services that write annotation rows themselves (core/team/review.py's gold copies)."""
         self.session.execute(update(Sound).where(Sound.id == sound_id).values(
             annotation_count=case((Sound.annotation_count + change > 0, Sound.annotation_count + change), else_=0)))
 
@@ -356,7 +357,7 @@ class AnnotationService:
         gone = Counter(self.session.scalars(delete(Annotation).where(Annotation.sound_id.in_(sound_ids), Annotation.source == source)
                                             .returning(Annotation.sound_id)))
         for sound_id, count in gone.items():
-            self._count(sound_id, -count)
+            self.add_to_count(sound_id, -count)
         return sum(gone.values())
 
     def reviewed(self, sound_id: str, source: str) -> set[tuple[int, int]]:
@@ -371,7 +372,7 @@ class AnnotationService:
         if rowcount(deleted) != 1:
             raise Conflict(gone)
         self.session.expunge(annotation)
-        self._count(annotation.sound_id, -1)
+        self.add_to_count(annotation.sound_id, -1)
 
     def delete(self, actor: User, annotation_id: str) -> None:
         annotation = self.get_for(actor, annotation_id)

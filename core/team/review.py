@@ -117,7 +117,7 @@ def _copy(session: Session, reviewer: User, sound: Sound, originals: builtins.li
                                channel=original.channel, is_gold=True, tags=[AnnotationTag(tag=t) for t in original.tag_names]))
     session.add_all(made)
     session.flush()
-    AnnotationService(session)._count(sound.id, len(made))
+    AnnotationService(session).add_to_count(sound.id, len(made))
     return made
 
 
