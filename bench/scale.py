@@ -395,7 +395,7 @@ def export_first_bytes(db: Database, storage, export_count: int) -> dict:
     total = len(first) + sum(len(chunk) for chunk in chunks)
     all_s = time.perf_counter() - started
     started = time.perf_counter()
-    subset._present(db, storage, plan.sounds)
+    subset.present_keys(db, storage, plan.sounds)
     present_s = time.perf_counter() - started
     return {"first_s": first_s, "plan_s": plan_s, "choose_s": choose_s, "present_s": present_s, "zip_s": all_s,
             "zip_mb": total / 1e6, "included": len(plan.included)}

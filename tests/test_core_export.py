@@ -389,6 +389,6 @@ def test_a_dropped_download_frees_its_writer_fetches_and_spools(demo, monkeypatc
 def test_a_stem_is_the_name_without_its_last_suffix_as_pathlib_says(name):
     from pathlib import PurePosixPath
 
-    from core.export.subset import _without_suffix
+    from core.export.subset import without_suffix
 
-    assert _without_suffix(name) == str(PurePosixPath(name).with_suffix(""))
+    assert without_suffix(name) == str(PurePosixPath(name).with_suffix(""))

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
+from core.export.outline import Outline, outline
 from core.export.subset import ExportPlan, ExportRequest, ZipStream, export_to_file, open_zip, plan_export, write_members
 from core.store.db import Database, batched, insert_for
 from core.store.models import Annotation, Sound, SoundField
@@ -325,8 +326,12 @@ class SplitZip:
         return f"{self.request.query.dataset or 'earmark'}-{'-'.join(self.sizes)}.zip"
 
     def plan(self, split: str) -> ExportPlan:
-        """Every sound of one split, planned as the subset export plans (core/export/formats writes it too)."""
+        """Every sound of one split, planned as the subset export plans."""
         return plan_export(self.db, self.storage, _split_request(self.request, self.rule, split, self.sizes[split]))
+
+    def outline(self, split: str) -> Outline:
+        """Every sound of one split, outlined to be read a window at a time (core/export/formats writes it so)."""
+        return outline(self.db, self.storage, _split_request(self.request, self.rule, split, self.sizes[split]))
 
     def write(self, out: BinaryIO) -> dict[str, Any]:
         exports: dict[str, Any] = {}

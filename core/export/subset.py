@@ -27,7 +27,7 @@ import tempfile
 import threading
 import zipfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, cast
@@ -126,22 +126,27 @@ def choose(session: Session, request: ExportRequest) -> list[Chosen]:
 
 # -- the plan --------------------------------------------------------------------------------------------
 
-def member_names(sounds: list[Chosen]) -> tuple[dict[str, str], dict[str, str]]:
+def member_names(sounds: list[Chosen], several: bool | None = None,
+                 clashing: frozenset[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """Per sound id: its name in the ZIP under ``audio/``, and the stem its annotation files are named by.
 
     The name is the sound's path, or ``<dataset>/<path>`` when the sounds span several datasets (which may each
     hold the same path), so no two members share a name. The stem is the name without its extension
     (``labels/<stem>.txt``, ``textgrid/<stem>.TextGrid``, the RTTM file id) unless that would give two sounds one
-    stem (``a.wav`` and ``a.flac``): those keep their extension (``labels/a.wav.txt``)."""
-    several = len({s.dataset for s in sounds}) > 1
+    stem (``a.wav`` and ``a.flac``): those keep their extension (``labels/a.wav.txt``). A window of a larger subset
+    (core/export/outline.py) is told ``several`` and its ``clashing`` sounds, which only the whole subset shows."""
+    several = len({s.dataset for s in sounds}) > 1 if several is None else several
     names = {s.id: f"{s.dataset}/{s.path}" if several else s.path for s in sounds}
-    stems = {sound_id: _without_suffix(name) for sound_id, name in names.items()}
+    stems = {sound_id: without_suffix(name) for sound_id, name in names.items()}
+    if clashing is not None:
+        stems.update({sound_id: names[sound_id] for sound_id in clashing if sound_id in names})
+        return names, stems
     while clashes := _clashing(names, stems):
         stems.update({sound_id: names[sound_id] for sound_id in clashes})
     return names, stems
 
 
-def _without_suffix(name: str) -> str:
+def without_suffix(name: str) -> str:
     """``str(PurePosixPath(name).with_suffix(""))`` for a relative POSIX path, without making a path object per
     sound (a quarter of a second for 10,000): the last component's final ``.ext`` removed, unless the dot starts
     or ends that component (``a/.wav`` and ``a/b.`` keep it)."""
@@ -209,36 +214,51 @@ def plan_export(db: Database, storage: Storage, request: ExportRequest) -> Expor
         sounds = choose(session, request)
         if not sounds:
             raise NotFound("No sounds match these filters.")
-        ids = [s.id for s in sounds]
-        metadata, tags = sampling.described(session, ids)
-        review = reviewed(session, ids)
-        annotations = {sound_id: version_of(items, sound_id, review, Version(request.annotation_version))
-                       for sound_id, items in AnnotationService(session).of_sounds(ids).items()}
-        author_ids = list({a.created_by for items in annotations.values() for a in items})
-        authors = {user_id: name for batch in batched(author_ids)
-                   for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
-    present = _present(db, storage, sounds, check=request.on_missing == "fail")
-    plan = ExportPlan(request, sounds, annotations, authors, {s.id for s in sounds if s.audio.key not in present}, metadata, tags,
-                      review=review)
-    missing = [plan.names[s.id] for s in sounds if s.id in plan.missing_ids]
-    if missing and request.on_missing == "fail":
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise StorageError(f"{len(missing)} file(s) of the subset are missing from storage ({shown}); "
-                           "export the rest instead, or restore them.")
+        plan = plan_of(session, request, sounds)
+    present = present_keys(db, storage, sounds, check=request.on_missing == "fail")
+    plan.missing_ids = {s.id for s in sounds if s.audio.key not in present}
+    if plan.missing_ids and request.on_missing == "fail":
+        refuse_missing([plan.names[s.id] for s in sounds if s.id in plan.missing_ids])
     return plan
+
+
+def plan_of(session: Session, request: ExportRequest, sounds: list[Chosen], names: dict[str, str] | None = None,
+            stems: dict[str, str] | None = None) -> ExportPlan:
+    """The plan of these chosen sounds (a whole subset, or a window of one: core/export/outline.py): their
+    metadata, tags, annotations in the version asked, their authors' names and review facts."""
+    ids = [s.id for s in sounds]
+    metadata, tags = sampling.described(session, ids)
+    review = reviewed(session, ids)
+    annotations = {sound_id: version_of(items, sound_id, review, Version(request.annotation_version))
+                   for sound_id, items in AnnotationService(session).of_sounds(ids).items()}
+    author_ids = list({a.created_by for items in annotations.values() for a in items})
+    authors = {user_id: name for batch in batched(author_ids)
+               for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
+    return ExportPlan(request, sounds, annotations, authors, set(), metadata, tags, names or {}, stems or {}, review)
+
+
+def refuse_missing(missing: list[str]) -> None:
+    """StorageError naming (a few of) the subset's files missing from storage, by member name."""
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    raise StorageError(f"{len(missing)} file(s) of the subset are missing from storage ({shown}); "
+                       "export the rest instead, or restore them.")
 
 
 LIST_PAGE = 1000  # keys per listing request
 
 
-def _present(db: Database, storage: Storage, sounds: list[Chosen], check: bool = True) -> set[str]:
+def present_keys(db: Database, storage: Storage, sounds: list[Chosen], check: bool = True, wanted: Mapping[str, int] | None = None,
+             listed: dict[str, set[str]] | None = None) -> set[str]:
     """Which of the sounds' audio objects exist: one HEAD per file (16 at a time), or, where that takes more
     requests, one listing of each dataset's folder. A file registered in place (core.store.sources) is taken as
     its source's last listing found it (``missing_since``): a source may be far bigger than the subset, and a
-    file gone since is left out when its fetch fails."""
+    file gone since is left out when its fetch fails. ``sounds`` may be a window of a larger subset
+    (core/export/outline.py): ``wanted`` then counts the whole subset's sounds per dataset (HEADs or a listing is
+    decided for the whole), and ``listed`` keeps each listing for the next windows."""
     present = {s.audio.key for s in sounds if is_registered(s.audio.key) and s.audio.missing_since is None}
     if not check:
         return present | {s.audio.key for s in sounds if not is_registered(s.audio.key)}
+    listed = {} if listed is None else listed
     by_dataset: dict[str, list[Chosen]] = defaultdict(list)
     for sound in sounds:
         if not is_registered(sound.audio.key):
@@ -248,8 +268,10 @@ def _present(db: Database, storage: Storage, sounds: list[Chosen], check: bool =
                                      .group_by(Sound.dataset)).all())
     heads: list[Chosen] = []
     for dataset, members in by_dataset.items():
-        if sizes.get(dataset, 0) / LIST_PAGE < len(members) / 16:
-            present |= {item.key for item in storage.list(f"audio/{dataset}/")}
+        if sizes.get(dataset, 0) / LIST_PAGE < (wanted or {}).get(dataset, len(members)) / 16:
+            if dataset not in listed:
+                listed[dataset] = {item.key for item in storage.list(f"audio/{dataset}/")}
+            present |= listed[dataset] & {s.audio.key for s in members}
         else:
             heads += members
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -268,7 +290,7 @@ def _fetch(storage: Storage, key: str) -> IO[bytes]:
     return spool
 
 
-def _prefetched(storage: Storage, sounds: list[Chosen]) -> Iterator[tuple[Chosen, IO[bytes] | None]]:
+def prefetched(storage: Storage, sounds: list[Chosen]) -> Iterator[tuple[Chosen, IO[bytes] | None]]:
     """The sounds' audio in order, fetched by a few threads at most READ_AHEAD ahead of the consumer. A consumer
     that stops early (a download whose client went away) leaves no fetch running and no spool open."""
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="export") as pool:
@@ -316,7 +338,7 @@ def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folde
     several subsets in one ZIP, as a split export is); returns the manifest. The tables name each file as it is
     within the subset's folder."""
     files, gone = [], set(plan.missing_ids)  # and the sounds whose fetch fails now
-    for sound, data in _prefetched(storage, plan.included):
+    for sound, data in prefetched(storage, plan.included):
         if data is None:
             gone.add(sound.id)
             continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Protocol
 
@@ -30,14 +30,14 @@ from core import __version__
 from core.export.formats import eaf, kaldi, lhotse, nemo
 from core.export.formats.audiofiles import AudioFilesWriter
 from core.export.formats.options import REFERENCING, FormatOptions, Segments, check_options, parse_formats
-from core.export.formats.parquet import ParquetWriter
 from core.export.formats.sources import SoundAudio
 from core.export.formats.target import Target, Written, check_target, write_file
 from core.export.formats.units import AudioInfo, Unit, audio_info, row_units, units_of
 from core.export.formats.webdataset import WebDatasetWriter
+from core.export.outline import Outline, outline
 from core.export.sampling import Chosen
 from core.export.splits import SplitRule, plan_split_zip
-from core.export.subset import ExportPlan, ExportRequest, _prefetched, kept, open_zip, plan_export, text_members, write_members
+from core.export.subset import ExportPlan, ExportRequest, kept, open_zip, prefetched, text_members, write_members
 from core.store.config import Settings
 from core.store.db import Database, batched, one_of
 from core.store.models import Sound, utcnow
@@ -52,10 +52,14 @@ class _AudioWriter(Protocol):
 
 @dataclass
 class _Pass:
-    """What one pass over a plan's audio leaves for the referencing formats."""
+    """What one pass over a subset's audio leaves for the manifest and the referencing formats."""
 
+    sounds: int = 0
     units: list[tuple[Unit, AudioInfo]] = field(default_factory=list)
+    eaf: list[tuple[str, list[Any], str]] = field(default_factory=list)  # (stem, kept annotations, audio path) per sound
+    authors: dict[str, str] = field(default_factory=dict)
     gone: list[Chosen] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # member names of the sounds missing from storage
     unreadable: list[str] = field(default_factory=list)  # files soundfile could not read, named in the manifest
 
 
@@ -72,41 +76,44 @@ def export_formats(db: Database, storage: Storage, settings: Settings, request: 
     manifest: dict[str, Any] = {"app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
                                 "target": target.url, "formats": [*zip_formats, *training], "options": options.describe()}
     if rule is None:
-        plan = plan_export(db, storage, request)
-        manifest |= {"request": request.describe(), "exports": {"": write_plan(db, plan, storage, target, "", zip_formats, training, options, progress)}}
+        subset = outline(db, storage, request)
+        manifest |= {"request": request.describe(), "exports": {"": write_subset(db, subset, storage, target, "", training, options, progress)}}
     else:
         splits = plan_split_zip(db, storage, request, rule)
-        exports = {name: write_plan(db, splits.plan(name), storage, target, f"{name}/", zip_formats, training, options, progress)
+        exports = {name: write_subset(db, splits.outline(name), storage, target, f"{name}/", training, options, progress)
                    for name in splits.sizes}
         manifest |= splits.summary | {"exports": exports}
     write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 
 
-def write_plan(db: Database, plan: ExportPlan, storage: Storage, target: Target, folder: str, zip_formats: tuple[str, ...],
-               training: tuple[str, ...], options: FormatOptions, progress: Callable[[str], None] | None,
-               inline_zip: bool = False) -> dict[str, Any]:
-    """Write one plan under ``folder``. ``inline_zip`` (a download that is itself a ZIP,
-    core/export/formats/zipped.py): the audio files always, and the annotation formats' files beside them, instead
-    of a subset ZIP inside."""
+def write_subset(db: Database, subset: Outline, storage: Storage, target: Target, folder: str, training: tuple[str, ...],
+                 options: FormatOptions, progress: Callable[[str], None] | None, inline_zip: bool = False) -> dict[str, Any]:
+    """Write one subset under ``folder``, a window of sounds at a time (core/export/outline.py). The subset ZIP's
+    annotation formats (``subset.request.formats``) are whole-subset tables (core/export/subset.py): asked for, the
+    subset is read as one window. ``inline_zip`` (a download that is itself a ZIP, core/export/formats/zipped.py):
+    the audio files always, and the annotation formats' files beside them, instead of a subset ZIP inside."""
+    zip_formats = subset.request.formats
     files: list[Written] = []
-    writers = _audio_writers(plan, target, folder, training, options, with_audio=inline_zip)
+    writers = _audio_writers(subset.columns, target, folder, training, options, with_audio=inline_zip)
+    whole = subset.whole(db, storage) if zip_formats else None
+    done = _Pass()
     try:
-        done = _stream(db, plan, storage, writers, training, options, progress)
+        for plan in [whole] if whole else subset.windows(db, storage):
+            _stream(db, plan, storage, writers, training, options, progress, done)
     except BaseException:
         for writer in writers.values():
             writer.abort()
         raise
     for writer in writers.values():
         files += writer.close()
-    files += _referencing(plan, target, folder, training, options, done)
-    if zip_formats and inline_zip:
-        files += [write_file(target, folder + name, text) for name, text in text_members(plan, _written(plan, done))]
-    elif zip_formats:
-        files.append(_zip(plan, storage, target, folder))
-    gone = {s.id for s in done.gone}
-    return {"count_included": len(plan.sounds) - len(gone) - len(done.unreadable), "units": len(done.units) if done.units else None,
-            "missing": [plan.names[s.id] for s in plan.sounds if s.id in gone], "unreadable": done.unreadable,
+    files += _referencing(target, folder, training, options, done)
+    if whole and inline_zip:
+        files += [write_file(target, folder + name, text) for name, text in text_members(whole, _written(whole, done))]
+    elif whole:
+        files.append(_zip(whole, storage, target, folder))
+    return {"count_included": done.sounds - len(done.missing) - len(done.unreadable), "units": len(done.units) if done.units else None,
+            "missing": done.missing, "unreadable": done.unreadable,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]}
 
 
@@ -116,12 +123,13 @@ def _written(plan: ExportPlan, done: _Pass) -> list[Chosen]:
     return [s for s in plan.sounds if s.id not in gone and plan.names[s.id] not in unreadable]
 
 
-def _audio_writers(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...],
+def _audio_writers(columns: list[str], target: Target, folder: str, training: tuple[str, ...],
                    options: FormatOptions, with_audio: bool = False) -> dict[str, _AudioWriter]:
-    columns = list(dict.fromkeys(c for fields in plan.metadata.values() for c in fields))
     shard = options.shard_mb * 1024 * 1024
     writers: dict[str, _AudioWriter] = {}
     if "parquet" in training:
+        from core.export.formats.parquet import ParquetWriter  # pyarrow: 40 MB imported only by an export that writes Parquet
+
         writers["parquet"] = ParquetWriter(target, f"{folder}parquet/", columns, shard)
     if "webdataset" in training:
         writers["webdataset"] = WebDatasetWriter(target, f"{folder}webdataset/", shard)
@@ -131,13 +139,15 @@ def _audio_writers(plan: ExportPlan, target: Target, folder: str, training: tupl
 
 
 def _stream(db: Database, plan: ExportPlan, storage: Storage, writers: dict[str, _AudioWriter], training: tuple[str, ...],
-            options: FormatOptions, progress: Callable[[str], None] | None) -> _Pass:
-    done = _Pass(gone=[s for s in plan.sounds if s.id in plan.missing_ids])
+            options: FormatOptions, progress: Callable[[str], None] | None, done: _Pass) -> None:
+    """One window's audio through the writers; what the referencing formats need is kept in ``done``."""
+    gone = [s for s in plan.sounds if s.id in plan.missing_ids]
     referencing = any(f in training for f in REFERENCING)
     facts = {} if options.segments is Segments.CLIPS else _recorded(db, plan.included)
-    for sound, data in _prefetched(storage, plan.included):
+    done.sounds += len(plan.sounds)
+    for sound, data in prefetched(storage, plan.included):
         if data is None:
-            done.gone.append(sound)
+            gone.append(sound)
             continue
         with data:
             info = facts.get(sound.id) or _decoded(data)
@@ -150,9 +160,14 @@ def _stream(db: Database, plan: ExportPlan, storage: Storage, writers: dict[str,
                 writer.add(units, audio, plan.metadata.get(sound.id, {}))
             if referencing:
                 done.units += [(unit, info) for unit in units_of(plan, sound, info, options)]
+            if "eaf" in training:
+                done.eaf.append((plan.stems[sound.id], kept(plan.annotations.get(sound.id, []), plan.request.suggestions),
+                                 f"audio/{plan.names[sound.id]}"))
         if progress:
             progress(sound.path)
-    return done
+    done.gone += gone
+    done.missing += [plan.names[s.id] for s in gone]
+    done.authors |= plan.authors
 
 
 def _recorded(db: Database, sounds: list[Chosen]) -> dict[str, AudioInfo]:
@@ -189,8 +204,7 @@ def _unchanged(sound: Chosen, data: IO[bytes]) -> bool:
     return digest.hexdigest() == sound.sha256
 
 
-def _referencing(plan: ExportPlan, target: Target, folder: str, training: tuple[str, ...], options: FormatOptions,
-                 done: _Pass) -> list[Written]:
+def _referencing(target: Target, folder: str, training: tuple[str, ...], options: FormatOptions, done: _Pass) -> list[Written]:
     files: list[Written] = []
     if "nemo" in training:
         files += nemo.write(target, folder, (unit for unit, _ in done.units))
@@ -199,17 +213,8 @@ def _referencing(plan: ExportPlan, target: Target, folder: str, training: tuple[
     if "kaldi" in training:
         files += kaldi.write(target, folder, (unit for unit, _ in done.units), options.segments is Segments.OFFSETS)
     if "eaf" in training:
-        files += eaf.write(target, folder, _eaf_sounds(plan, done), plan.authors)
+        files += eaf.write(target, folder, iter(done.eaf), done.authors)
     return files
-
-
-def _eaf_sounds(plan: ExportPlan, done: _Pass) -> Iterator[tuple[str, list[Any], str]]:
-    seen: set[str] = set()
-    for unit, _ in done.units:
-        if unit.sound.id not in seen:
-            seen.add(unit.sound.id)
-            yield (plan.stems[unit.sound.id], kept(plan.annotations.get(unit.sound.id, []), plan.request.suggestions),
-                   f"audio/{plan.names[unit.sound.id]}")
 
 
 def _zip(plan: ExportPlan, storage: Storage, target: Target, folder: str) -> Written:

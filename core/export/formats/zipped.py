@@ -21,10 +21,11 @@ from typing import Any, BinaryIO
 
 from core import __version__
 from core.export.formats.options import FormatOptions, check_options, parse_formats
-from core.export.formats.run import write_plan
+from core.export.formats.run import write_subset
 from core.export.formats.target import OutFile, Written, _Hashing, write_file
+from core.export.outline import Outline, outline
 from core.export.splits import SplitRule, plan_split_zip
-from core.export.subset import ExportPlan, ExportRequest, ZipStream, open_zip, plan_export
+from core.export.subset import ExportRequest, ZipStream, open_zip
 from core.store.db import Database
 from core.store.models import utcnow
 from core.store.storage import CHUNK, Storage
@@ -60,8 +61,7 @@ class FormatsZip:
     db: Database
     storage: Storage
     name: str
-    plans: Callable[[], Iterator[tuple[str, ExportPlan]]]  # (folder, plan): each split's planned as it is reached
-    zip_formats: tuple[str, ...]
+    subsets: Callable[[], Iterator[tuple[str, Outline]]]  # (folder, subset): each split's outlined as it is reached
     training: tuple[str, ...]
     options: FormatOptions
     manifest: dict[str, Any]
@@ -70,9 +70,9 @@ class FormatsZip:
         exports: dict[str, Any] = {}
         with open_zip(out) as zf:
             target = ZipTarget(zf)
-            for folder, plan in self.plans():
-                exports[folder.rstrip("/")] = write_plan(self.db, plan, self.storage, target, folder, self.zip_formats,
-                                                         self.training, self.options, None, inline_zip=True)
+            for folder, subset in self.subsets():
+                exports[folder.rstrip("/")] = write_subset(self.db, subset, self.storage, target, folder, self.training,
+                                                           self.options, None, inline_zip=True)
             manifest = self.manifest | {"exports": exports}
             write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         return manifest
@@ -90,9 +90,9 @@ def plan_formats_zip(db: Database, storage: Storage, request: ExportRequest, for
     manifest: dict[str, Any] = {"app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
                                 "formats": [*zip_formats, *training], "options": options.describe()}
     if rule is None:
-        plan = plan_export(db, storage, request)
-        return FormatsZip(db, storage, plan.name, lambda: iter([("", plan)]), zip_formats, training, options,
+        subset = outline(db, storage, request)
+        return FormatsZip(db, storage, subset.name, lambda: iter([("", subset)]), training, options,
                           manifest | {"request": request.describe()})
     splits = plan_split_zip(db, storage, request, rule)
-    return FormatsZip(db, storage, splits.name, lambda: ((f"{name}/", splits.plan(name)) for name in splits.sizes),
-                      zip_formats, training, options, manifest | splits.summary)
+    return FormatsZip(db, storage, splits.name, lambda: ((f"{name}/", splits.outline(name)) for name in splits.sizes),
+                      training, options, manifest | splits.summary)
