@@ -252,3 +252,21 @@ def test_a_blind_annotator_cannot_write_where_they_may_not_see(api):
     assert post(api, f"/sounds/{mine}/annotations", "alice", region).status_code == 201  # her own sound, as before
     assert api.patch(f"{V1}/annotations/{bobs['id']}", json={"version": 1, "end_seconds": 3.0}, headers=basic("bob")).status_code == 200
     assert api.delete(f"{V1}/annotations/{kept['id']}", headers=basic("admin", ADMIN_PASSWORD)).status_code == 204
+
+
+def test_the_waveforms_page_token_may_add_active_time_and_nothing_else_of_the_team_api(api, local_earmark):
+    """The waveform sends the seconds left on a sound as the page leaves it with its page token
+    (core/api/deps.py PAGE_ROUTES): that route takes it; Done and the rest of the team's API do not."""
+    from core.accounts import auth, credentials
+    from core.accounts.users import UserService
+
+    post(api, "/assignments", "vox", {"dataset": "birds", "to": ["alice"]})
+    sound = api.sound_ids[0]
+    with local_earmark.db.read() as session:
+        alice = UserService(session).by_name("alice")
+    bearer = {"Authorization": "Bearer " + credentials.page_token(alice, auth.cookie_key(local_earmark.settings))}
+    sent = api.post(f"{V1}/my-work/{sound}/time", json={"seconds": 12.4}, headers=bearer)
+    assert sent.status_code == 200 and sent.json() == {"counted": 12.4}
+    assert api.post(f"{V1}/my-work/{sound}/submit", headers=bearer).status_code == 403
+    assert api.get(f"{V1}/my-work", headers=bearer).status_code == 403
+    assert get(api, "/my-work", "alice").json()["items"][0]["active_seconds"] == 12.4

@@ -215,6 +215,29 @@ def test_my_work_comes_in_order_and_done_submits_once(team):
             queue.add_time(session, alice, first, -1)
 
 
+def test_seconds_sent_as_the_page_leaves_count_after_done_but_not_after_accept(team):
+    """The waveform sends the active seconds left on a sound when the page leaves it (frontend/src/activity.ts
+    ``leave``), which may arrive just after Done: submitted work still counts them, by the same capped SQL increment;
+    accepted work does not."""
+    hand_out(team)
+    alice = team.people["alice"]
+    with team.db.read() as session:
+        sound = queue.my_work(session, alice)[0].sound_id
+    with team.db.write() as session:
+        queue.open_sound(session, alice, sound)
+        assert queue.add_time(session, alice, sound, 30) == 30
+        queue.submit(session, alice, sound)
+    with team.db.write() as session:  # the last 12.4 s, sent as the next sound opened
+        assert queue.add_time(session, alice, sound, 12.4) == 12.4
+        assert queue.add_time(session, alice, sound, 4000) == queue.MAX_REPORT_SECONDS
+    with team.db.write() as session:
+        review.accept(session, team.owner, sound, allow_empty=True)
+    with team.db.write() as session:
+        assert queue.add_time(session, alice, sound, 5) == 0
+    with team.db.read() as session:
+        assert queue.work_on(session, alice, sound).active_seconds == pytest.approx(30 + 12.4 + queue.MAX_REPORT_SECONDS)
+
+
 def test_blind_annotators_see_only_their_sounds_and_their_own_regions(team, local_earmark):
     alice, bob, carol = team.people["alice"], team.people["bob"], team.people["carol"]
     hand_out(team, per_sound=2)  # alice and bob on every sound

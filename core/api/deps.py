@@ -40,6 +40,7 @@ PAGE_ROUTES = frozenset({
     ("POST", "/sounds/{sound_id}/suggestions"), ("GET", "/annotations/{annotation_id}"), ("PATCH", "/annotations/{annotation_id}"),
     ("DELETE", "/annotations/{annotation_id}"), ("POST", "/annotations/{annotation_id}/accept"),
     ("POST", "/annotations/{annotation_id}/reject"), ("POST", "/sounds/{sound_id}/tags"),
+    ("POST", "/my-work/{sound_id}/time"),  # the active seconds the waveform sends as the page leaves a sound
 })
 MAX_PAGE_NUMBER = 1_000_000  # OFFSET paging this deep is already slow: use low_id beyond it
 HANDLER_SLOTS = 2  # measured in bench/api_load.py (see BENCHMARKS.md): 1-2 serve the most, 6 a fifth less

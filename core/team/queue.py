@@ -23,6 +23,9 @@ MAX_REPORT_SECONDS = 300.0  # one report of active time: the page reports every 
 ORDER = (AssignmentState.RETURNED, AssignmentState.IN_PROGRESS, AssignmentState.TO_DO, AssignmentState.SUBMITTED,
          AssignmentState.ACCEPTED)
 _OPEN = tuple(state.value for state in OPEN)
+# Work active time is still added to: open work, and submitted work, whose last seconds the page sends as it leaves
+# the sound (core/ui/waveform/frontend/src/activity.ts), which may arrive just after Done; not accepted work.
+_COUNTING = (*_OPEN, AssignmentState.SUBMITTED.value)
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,14 @@ def submit(session: Session, user: User, sound_id: str) -> Assignment:
 
 
 def add_time(session: Session, user: User, sound_id: str, seconds: float) -> float:
-    """Add ``seconds`` of use (the page in view and in use) to ``user``'s open work on the sound, capped at
-    MAX_REPORT_SECONDS a report; returns the seconds counted (0 when the work is not open)."""
+    """Add ``seconds`` of use (the page in view and in use) to ``user``'s open or submitted work on the sound (a
+    report sent as the page left the sound can follow Done), capped at MAX_REPORT_SECONDS a report, by an SQL
+    increment; returns the seconds counted (0 when the work is accepted)."""
     if not isinstance(seconds, int | float) or not math.isfinite(seconds) or seconds < 0:
         raise ValidationError("seconds", "seconds must be a number of seconds, 0 or more.")
     counted = min(float(seconds), MAX_REPORT_SECONDS)
     added = session.execute(update(Assignment).where(
-        Assignment.sound_id == sound_id, Assignment.annotator_id == user.id, Assignment.state.in_(_OPEN))
+        Assignment.sound_id == sound_id, Assignment.annotator_id == user.id, Assignment.state.in_(_COUNTING))
         .values(active_seconds=Assignment.active_seconds + counted).execution_options(synchronize_session=False))
     if rowcount(added) != 1:
         _mine(session, user, sound_id)  # NotFound when not assigned at all

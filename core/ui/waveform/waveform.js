@@ -43,7 +43,22 @@ var ActiveClock = class {
     this.lastReport = now;
     return seconds;
   }
+  /** Everything counted, to the millisecond, taken off the count: the page is leaving the sound, so nothing is
+   * kept for a later report. */
+  drain(now) {
+    const seconds = Math.round(this.counted * 1e3) / 1e3;
+    this.counted = 0;
+    this.lastReport = now;
+    return seconds;
+  }
 };
+function leave(clock, now, playing, soundId, assigned, send) {
+  clock.tick(now, playing, true);
+  const seconds = clock.drain(now);
+  if (!assigned || !soundId || seconds <= 0) return 0;
+  send(soundId, seconds);
+  return seconds;
+}
 
 // src/api.ts
 var ApiError = class extends Error {
@@ -68,6 +83,16 @@ var Api = class {
   /** A binary answer (an image), with the same errors as `call`. */
   async blob(path, signal) {
     return (await this.send("GET", path, void 0, signal)).blob();
+  }
+  /** A small POST that outlives the page (fetch's `keepalive`: the browser sends it even as the tab closes);
+   * nothing waits for the answer, and a failure is not shown (the page is going away). */
+  postAndForget(path, body) {
+    fetch(`${this.base}${path}`, {
+      method: "POST",
+      keepalive: true,
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).catch(() => void 0);
   }
   async send(method, path, body, signal) {
     let response;
@@ -1561,6 +1586,10 @@ var Waveform = class {
     }
     const ticks2 = window.setInterval(() => this.tick(), 1e3);
     this.cleanups.push(() => window.clearInterval(ticks2));
+    this.on(document, "visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.leaveSound();
+    });
+    this.on(window, "pagehide", () => this.leaveSound());
   }
   /** The page's width changed: the views again at the new width. The observer also reports the first size, which
    * the views asked for on the first data already used: those are not asked for twice. */
@@ -1577,6 +1606,7 @@ var Waveform = class {
   // the waveform's width the views were last asked for
   /** Streamlit unmounts the component: stop listening, fetching and playing. */
   dispose() {
+    this.leaveSound();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     window.clearTimeout(this.catchUp);
     this.pending?.abort();
@@ -1599,6 +1629,18 @@ var Waveform = class {
     if (!this.data?.assigned) return;
     const seconds = this.clock.take(now);
     if (seconds) this.rerun("active", { seconds, sound_id: this.data.sound_id, at: now });
+  }
+  /** The page leaves the sound shown (see src/activity.ts `leave`): its last active seconds go to the API now. */
+  leaveSound() {
+    if (!this.data) return;
+    leave(
+      this.clock,
+      Date.now(),
+      this.playback.playing,
+      this.data.sound_id,
+      !!this.data.assigned,
+      (id, seconds) => this.api.postAndForget(`/my-work/${encodeURIComponent(id)}/time`, { seconds })
+    );
   }
   /** D on an assigned sound: once every change is saved, the page submits it (with the active time left). */
   done() {
@@ -1651,6 +1693,7 @@ var Waveform = class {
   update(data) {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     const otherChannel = !fresh && this.data.channel !== data.channel;
+    if (fresh) this.leaveSound();
     this.data = data;
     this.api.base = data.api;
     if (data.token !== this.api.token) {

@@ -1,8 +1,10 @@
 // Active time: how long a person worked on a sound, not how long the page stayed open. A second counts when the
 // page is visible and either the person did something (pointer, keys, wheel) within the last IDLE_SECONDS or the
 // sound is playing (listening is work). The component adds the seconds up and hands them to the page every
-// REPORT_SECONDS (and when the sound is done), which adds them through core/team's service. Pure; tested in
-// test/activity.test.ts.
+// REPORT_SECONDS (and when the sound is done), which adds them through core/team's service. When the page leaves
+// the sound before that (another sound opens, the tab is hidden or closed, the component is taken off the page),
+// `leave` sends what is left straight to the API instead (core/api/team.py's /my-work/{id}/time, a request that
+// outlives the page), without a page run. Pure; tested in test/activity.test.ts.
 
 /** After this long with no input and nothing playing, time stops counting (someone went for coffee). */
 export const IDLE_SECONDS = 60;
@@ -49,4 +51,28 @@ export class ActiveClock {
     this.lastReport = now;
     return seconds;
   }
+
+  /** Everything counted, to the millisecond, taken off the count: the page is leaving the sound, so nothing is
+   * kept for a later report. */
+  drain(now: number): number {
+    const seconds = Math.round(this.counted * 1000) / 1000;
+    this.counted = 0;
+    this.lastReport = now;
+    return seconds;
+  }
+}
+
+/** Sends the seconds left on a sound to the server without a page run (src/api.ts `postAndForget`). */
+export type Send = (soundId: string, seconds: number) => void;
+
+/** The page leaves `soundId` at `now` (ms): the time up to now counts (the page was in view until this moment),
+ * and all of it is sent for an assigned sound; for any other it is dropped, so it never counts on the next sound.
+ * Returns the seconds sent (0: none). */
+export function leave(clock: ActiveClock, now: number, playing: boolean, soundId: string | null, assigned: boolean,
+                      send: Send): number {
+  clock.tick(now, playing, true);
+  const seconds = clock.drain(now);
+  if (!assigned || !soundId || seconds <= 0) return 0;
+  send(soundId, seconds);
+  return seconds;
 }

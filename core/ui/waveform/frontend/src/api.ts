@@ -21,6 +21,15 @@ export class Api {
     return (await this.send("GET", path, undefined, signal)).blob();
   }
 
+  /** A small POST that outlives the page (fetch's `keepalive`: the browser sends it even as the tab closes);
+   * nothing waits for the answer, and a failure is not shown (the page is going away). */
+  postAndForget(path: string, body: unknown): void {
+    fetch(`${this.base}${path}`, {
+      method: "POST", keepalive: true,
+      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" }, body: JSON.stringify(body),
+    }).catch(() => undefined);
+  }
+
   private async send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {

@@ -4,7 +4,7 @@
 // keys (src/keys.ts), the palette (src/palette.ts), the overview and ruler (src/overview.ts), playback
 // (src/playback.ts) and the spectrogram (src/spectrogram.ts).
 
-import { ActiveClock } from "./activity";
+import { ActiveClock, leave } from "./activity";
 import { Api } from "./api";
 import { plot, type Line } from "./drawing";
 import { Editor } from "./editor";
@@ -155,6 +155,10 @@ export class Waveform {
     }
     const ticks = window.setInterval(() => this.tick(), 1000);
     this.cleanups.push(() => window.clearInterval(ticks));
+    // The last active seconds when the person leaves without Done: tab hidden (switched away, minimised, the phone
+    // locked) or the page closed or navigated away (pagehide, which also fires where unload does not).
+    this.on(document, "visibilitychange", () => { if (document.visibilityState === "hidden") this.leaveSound(); });
+    this.on(window, "pagehide", () => this.leaveSound());
   }
 
   /** The page's width changed: the views again at the new width. The observer also reports the first size, which
@@ -173,6 +177,7 @@ export class Waveform {
 
   /** Streamlit unmounts the component: stop listening, fetching and playing. */
   dispose(): void {
+    this.leaveSound();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     window.clearTimeout(this.catchUp);
     this.pending?.abort();
@@ -197,6 +202,13 @@ export class Waveform {
     if (!this.data?.assigned) return;
     const seconds = this.clock.take(now);
     if (seconds) this.rerun("active", { seconds, sound_id: this.data.sound_id, at: now });
+  }
+
+  /** The page leaves the sound shown (see src/activity.ts `leave`): its last active seconds go to the API now. */
+  private leaveSound(): void {
+    if (!this.data) return;
+    leave(this.clock, Date.now(), this.playback.playing, this.data.sound_id, !!this.data.assigned,
+      (id, seconds) => this.api.postAndForget(`/my-work/${encodeURIComponent(id)}/time`, { seconds }));
   }
 
   /** D on an assigned sound: once every change is saved, the page submits it (with the active time left). */
@@ -249,6 +261,7 @@ export class Waveform {
   update(data: Data): void {
     const fresh = !this.data || this.data.sound_id !== data.sound_id;
     const otherChannel = !fresh && this.data.channel !== data.channel;
+    if (fresh) this.leaveSound(); // the seconds on the sound before belong to it, not to this one
     this.data = data;
     this.api.base = data.api;
     if (data.token !== this.api.token) {
