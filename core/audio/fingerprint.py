@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from math import gcd
 
 import numpy as np
-import scipy.fft
-from scipy import ndimage, signal
 
 RATE = 11_025
 N_FFT = 512
@@ -62,6 +60,8 @@ def to_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mono float32 at RATE (a rate that is already RATE is left alone)."""
     if rate == RATE:
         return samples.astype(np.float32, copy=False)
+    from scipy import signal  # here: commands start without SciPy (70 MB: BENCHMARKS.md, issue 28)
+
     common = gcd(rate, RATE)
     return signal.resample_poly(samples, RATE // common, rate // common).astype(np.float32)
 
@@ -70,6 +70,9 @@ def spectrogram_db(samples: np.ndarray) -> np.ndarray:
     """[BINS, frames] magnitude in dB of mono samples at RATE."""
     if len(samples) < N_FFT:
         return np.zeros((BINS, 0), np.float32)
+    import scipy.fft
+    from scipy import signal
+
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
     spectrum = np.abs(scipy.fft.rfft(frames * signal.windows.hann(N_FFT, sym=False).astype(np.float32), axis=1))
     return (20 * np.log10(spectrum[:, :BINS].T + 1e-9)).astype(np.float32)
@@ -79,6 +82,8 @@ def peaks(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(frames, bins) of the spectrogram's landmark peaks, in time order."""
     if db.size == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    from scipy import ndimage
+
     local = ndimage.maximum_filter(db, size=(2 * PEAK_BINS + 1, 2 * PEAK_FRAMES + 1), mode="constant", cval=-np.inf)
     prominence = db - ndimage.uniform_filter1d(db, ENVELOPE_BINS, axis=0, mode="nearest")
     bins, frames = np.nonzero((db == local) & (db > db.max() - FLOOR_DB) & (prominence > 0))

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 MIN_IOU = 0.5
 FRAME_SECONDS = 0.01
@@ -45,6 +44,8 @@ def match(overlap: Floats) -> tuple[Ints, Ints]:
     rows, cols = np.nonzero(allowed)
     if rows.size == 0 or (np.bincount(rows).max() == 1 and np.bincount(cols).max() == 1):
         return rows.astype(np.int64), cols.astype(np.int64)  # no segment has two candidates: nothing to choose
+    from scipy.optimize import linear_sum_assignment  # here: commands start without SciPy (BENCHMARKS.md, issue 28)
+
     bonus = float(max(overlap.shape))  # one more match always outweighs any gain in IoU (IoU <= 1 a match)
     rows, cols = linear_sum_assignment(np.where(allowed, overlap + bonus, 0.0), maximize=True)
     kept = allowed[rows, cols]
