@@ -6,7 +6,6 @@ than real ones, so the threshold here is lower than the default (bench/curation.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import threading
@@ -14,23 +13,18 @@ import zipfile
 
 import numpy as np
 import pytest
-import soundfile as sf
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
-from core.accounts import credentials as apiauth
-from core.api import deps
-from core.api.app import routes
 from core.catalogue.search import CatalogueQuery
+from core.catalogue.sounds import SoundService
 from core.errors import ConfigError, NotFound, ValidationError
 from core.export.subset import ExportRequest, export_to_file
-from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs import voices
 from core.jobs.analyzers import voice
 from core.jobs.queue import JobService, work
 from core.store.models import Job, SoundField, VoiceEmbedding
-from tests.conftest import USER_PASSWORD, make_user
+from tests.analysis import api_client, encoded, encoder_once, fields_of, ingest, run_job
+from tests.conftest import make_user
 from tests.speechlike import Voice, speech_of
 
 VOICES = {"id00017": Voice(105, 0.86, 0.97, 0.01), "id00018": Voice(215, 1.18, 0.92, 0.04),
@@ -39,13 +33,15 @@ SECONDS = 6.0  # a file; at 4 s one voice's files spread twice as far (leave-one
 THRESHOLD = 0.2  # between these voices' own spread and the wrong file's distance (0.30)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _encoder_once_per_module():
+    """The encoder runs once per distinct recording in this module (tests/analysis.py's encoder_once)."""
+    with encoder_once():
+        yield
+
+
 def upload(earmark, user, name: str, samples: np.ndarray, fields: dict[str, str], dataset: str = "voices") -> str:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, 16_000, format="WAV", subtype="PCM_16")
-    result = ingest_audio(earmark.db, earmark.storage, user, name, io.BytesIO(buffer.getvalue()),
-                          UploadOptions(dataset=dataset, max_bytes=10**8), fields=fields)
-    assert result.sound_id, result
-    return result.sound_id
+    return ingest(earmark, user, name, encoded(samples), dataset, fields)
 
 
 @pytest.fixture
@@ -64,22 +60,11 @@ def voices_dataset(local_earmark):
 
 
 def run(earmark, user, **params) -> Job:
-    with earmark.db.write() as session:
-        job_id = JobService(session).submit(user, "speaker-check", query=CatalogueQuery(dataset="voices"),
-                                            params={"threshold": THRESHOLD} | params).id
-    work(earmark.db, earmark.storage, threading.Event(), poll_seconds=0.01, once=True)
-    with earmark.db.read() as session:
-        return session.get_one(Job, job_id)
+    return run_job(earmark, user, "speaker-check", "voices", {"threshold": THRESHOLD} | params)
 
 
 def fields(earmark) -> dict[str, dict[str, str]]:
-    with earmark.db.read() as session:
-        rows = session.execute(select(SoundField.sound_id, SoundField.name, SoundField.value)
-                               .where(SoundField.name.like("speaker_check.%")))
-        out: dict[str, dict[str, str]] = {}
-        for sound_id, name, value in rows:
-            out.setdefault(sound_id, {})[name] = value
-        return out
+    return fields_of(earmark, "speaker_check.")
 
 
 @pytest.mark.parametrize("threshold", [THRESHOLD, 0.0])  # 0: set from the dataset's own scores
@@ -161,16 +146,10 @@ def test_sounds_like_this_lists_the_same_voice_first(voices_dataset):
         assert voices.nearest(session, ids["wrong"], limit=4) == like_wrong
 
 
-def api_client() -> tuple[TestClient, dict[str, str]]:
-    deps.earmark.cache_clear()
-    apiauth.BASIC_CACHE.entries.clear()
-    return TestClient(Starlette(routes=routes())), {"Authorization": "Basic " + base64.b64encode(f"vox:{USER_PASSWORD}".encode()).decode()}
-
-
 def test_fields_reach_the_api_and_an_exports_metadata(voices_dataset, tmp_path):
     earmark, owner, ids = voices_dataset
     run(earmark, owner)
-    api, auth = api_client()
+    api, auth = api_client("vox")
     metadata = api.get(f"/api/v1/sounds/{ids['wrong']}", headers=auth).json()["metadata"]
     assert metadata["speaker_check.flagged"] == "true" and metadata["speaker_check.note"].startswith("voice differs from id00017's")
     export_to_file(earmark.db, earmark.storage, ExportRequest(query=CatalogueQuery(dataset="voices"), count=14), tmp_path / "out.zip")
@@ -197,7 +176,7 @@ def test_bad_parameters_and_a_damaged_model_are_named(local_earmark, tmp_path, m
 
 def test_the_api_submits_it_with_column_names_and_names_a_bad_parameter(voices_dataset):
     earmark, owner, ids = voices_dataset
-    api, auth = api_client()
+    api, auth = api_client("vox")
     listed = {a["name"]: a for a in api.get("/api/v1/analyzers", headers=auth).json()["items"]}
     assert listed["speaker-check"]["params"]["speaker_column"]["default"] == "speaker_id"
     created = api.post("/api/v1/jobs", headers=auth, json={"analyzer": "speaker-check", "dataset": "voices", "params": {
@@ -209,3 +188,23 @@ def test_the_api_submits_it_with_column_names_and_names_a_bad_parameter(voices_d
     assert bad.status_code == 400 and "threshold" in bad.json()["error"]
     work(earmark.db, earmark.storage, threading.Event(), poll_seconds=0.01, once=True)
     assert fields(earmark)[ids["wrong"]]["speaker_check.flagged"] == "true"
+
+
+def test_sounds_like_this_follows_sounds_added_deleted_and_embedded(voices_dataset):
+    """The dataset's embeddings are searched from a matrix kept in memory (core.jobs.voices.Matrices): a sound
+    deleted drops out of the next answer, and one added shows only once it is embedded, without clearing anything."""
+    earmark, owner, ids = voices_dataset
+    run(earmark, owner)
+    with earmark.db.read() as session:
+        first = voices.nearest(session, ids["id00017/0"], limit=3)
+    assert ids["id00017/1"] in {n.sound_id for n in first}
+    with earmark.db.write() as session:
+        SoundService(session, earmark.storage).delete(owner, ids["id00017/1"])
+    newcomer = upload(earmark, owner, "id00017/new.wav", speech_of(VOICES["id00017"], 99, SECONDS), {"speaker_id": "id00017"})
+    with earmark.db.read() as session:
+        after = {n.sound_id for n in voices.nearest(session, ids["id00017/0"], limit=3)}
+    assert ids["id00017/1"] not in after and newcomer not in after and len(after) == 3
+    run(earmark, owner)
+    with earmark.db.read() as session:
+        near = voices.nearest(session, ids["id00017/0"], limit=3)
+    assert newcomer in {n.sound_id for n in near} and {n.path.split("/")[0] for n in near} == {"id00017"}
