@@ -5,6 +5,7 @@ results are in GET /api/v1/sounds/{id}, and deleting a sound deletes its fingerp
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 
@@ -13,34 +14,24 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
-from core.accounts import credentials as apiauth
-from core.api import deps
-from core.api.app import routes
 from core.audio import fingerprint as fp
 from core.catalogue.search import CatalogueQuery
 from core.catalogue.sounds import SoundService
-from core.ingest.pipeline import UploadOptions, ingest_audio
 from core.jobs.queue import JobService, work
 from core.store.models import AudioFingerprint, FingerprintHash, FingerprintMatch, Job, SoundField
 from tests import speechlike
+from tests.analysis import api_client, encoded, fields_of, ingest, run_job
 from tests.conftest import make_user
-from tests.test_core_api import basic
 
 RATE = 16_000
 EXCERPT_AT = 5.0
 
 
-def encoded(samples: np.ndarray, rate: int, fmt: str, subtype: str) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
-    return buffer.getvalue()
-
-
+@functools.cache
 def copies() -> dict[str, tuple[bytes, float | None]]:
-    """name -> (file content, where it starts in the original; None: not a copy). The original comes first."""
+    """name -> (file content, where it starts in the original; None: not a copy). The original comes first.
+    Made once per process (the same bytes every time; nobody changes the dict)."""
     original = speechlike.recording(11, seconds=12.0, rate=RATE).samples
     unrelated = speechlike.recording(12, seconds=12.0, rate=RATE).samples
     start = int(EXCERPT_AT * RATE)
@@ -79,35 +70,15 @@ def test_silence_and_a_short_sound_have_no_landmarks():
 def lab(local_earmark):
     """The files ingested in order (the original is the earliest sound), and a user to run jobs."""
     owner = make_user(local_earmark.db, "vox", "dataset")
-    ids = {}
-    for name, (content, _) in copies().items():
-        result = ingest_audio(local_earmark.db, local_earmark.storage, owner, name, io.BytesIO(content),
-                              UploadOptions(dataset="lab", max_bytes=10**8))
-        ids[name] = result.sound_id
-    return local_earmark, owner, ids
+    return local_earmark, owner, {name: ingest(local_earmark, owner, name, content, "lab") for name, (content, _) in copies().items()}
 
 
 def run_duplicates(earmark, user, workers: int = 2) -> Job:
-    with earmark.db.write() as session:
-        job_id = JobService(session).submit(user, "duplicates", query=CatalogueQuery(dataset="lab")).id
-    threads = [threading.Thread(target=work, args=(earmark.db, earmark.storage, threading.Event()), kwargs={"once": True})
-               for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    with earmark.db.read() as session:
-        return session.get_one(Job, job_id)
+    return run_job(earmark, user, "duplicates", "lab", workers=workers)
 
 
 def fields(earmark) -> dict[str, dict[str, str]]:
-    with earmark.db.read() as session:
-        rows = session.execute(select(SoundField.sound_id, SoundField.name, SoundField.value)
-                               .where(SoundField.name.startswith("duplicates.")))
-        found: dict[str, dict[str, str]] = {}
-        for sound_id, name, value in rows:
-            found.setdefault(sound_id, {})[name.removeprefix("duplicates.")] = value
-        return found
+    return fields_of(earmark, "duplicates.", strip=True)
 
 
 def check_groups(found: dict[str, dict[str, str]], ids: dict[str, str]) -> None:
@@ -155,10 +126,8 @@ def test_a_stricter_rerun_takes_away_the_fields_of_sounds_no_longer_grouped(lab)
 def test_the_results_are_in_the_sound_api_and_a_deleted_sound_takes_its_fingerprint(lab):
     earmark, owner, ids = lab
     run_duplicates(earmark, owner)
-    deps.earmark.cache_clear()
-    apiauth.BASIC_CACHE.entries.clear()
-    api = TestClient(Starlette(routes=routes()))
-    answer = api.get(f"/api/v1/sounds/{ids['excerpt.wav']}", headers=basic("vox"))
+    api, auth = api_client("vox")
+    answer = api.get(f"/api/v1/sounds/{ids['excerpt.wav']}", headers=auth)
     assert answer.status_code == 200
     metadata = answer.json()["metadata"]
     assert metadata["duplicates.of"] == metadata["duplicates.group"] == ids["original.wav"]
@@ -188,3 +157,35 @@ def test_the_split_leakage_report_lists_copies_in_different_splits(lab):
         report = leakage(session, CatalogueQuery(dataset="lab"), rule)
     assert report["near_duplicates_across_splits"] == {"count": 1, "examples": [{"key": ids["original.wav"], "splits": ["test", "train"]}]}
     assert report["identical_audio_across_splits"]["count"] == 0  # no two files are byte-identical
+
+
+def test_a_lookup_reads_only_the_rarest_hashes_and_still_finds_the_copy(local_earmark):
+    """A lookup reads at most its budget of index rows, the rarest hashes first, and never a hash held by COMMON
+    landmarks or more (a decoy here holds one of the original's hashes that often): the MP3 copy still finds its
+    original at offset 0 with a budget of 60 rows, which is a fraction of its hashes."""
+    from sqlalchemy import insert
+
+    from core.jobs.analyzers import duplicates as dup
+
+    made = copies()
+    original, rate = sf.read(io.BytesIO(made["original.wav"][0]), dtype="float32")
+    query = fp.query_landmarks(*sf.read(io.BytesIO(made["copy.mp3"][0]), dtype="float32"))
+    owner = make_user(local_earmark.db, "vox", "dataset")
+    first, decoy = (ingest(local_earmark, owner, name, made[name][0], "lab") for name in ("original.wav", "unrelated.wav"))
+    stored = fp.fingerprint(original, rate)
+    common = int(np.intersect1d(stored.hashes, query.hashes)[0])
+    with local_earmark.db.write() as session:
+        dup.keep(session, [(first, dup.Output(data=dup.Prints(stored, stored)))], {})
+        decoy_print = session.scalars(insert(AudioFingerprint).values(sound_id=decoy, version=fp.VERSION, landmarks=dup.COMMON)
+                                      .returning(AudioFingerprint.id)).one()
+        session.execute(insert(FingerprintHash), [{"fingerprint_id": decoy_print, "hash": common, "frame": f} for f in range(dup.COMMON)])
+    with local_earmark.db.read() as session:
+        every = dup.rarest(session, np.unique(query.hashes).tolist(), budget=10**6)
+        assert common not in every and set(every) == set(np.intersect1d(stored.hashes, query.hashes).tolist()) - {common}
+        chosen = dup.rarest(session, np.unique(query.hashes).tolist(), budget=60)
+        assert 0 < len(chosen) <= 60 < len(every)  # each of the original's other hashes is in a row or a few
+        found = dup.lookup(session, query, budget=60)
+    original_print = next(k for k in found if k != decoy_print)
+    offset, votes = found[original_print]
+    assert offset == 0 and votes >= 12, found
+    assert found.get(decoy_print, (0, 0))[1] < dup.MIN_KEPT

@@ -34,6 +34,8 @@ from core.store.db import batched
 from core.store.models import AudioFingerprint, FingerprintHash, FingerprintMatch, Sound
 from core.store.storage import Storage
 
+POSTINGS_BUDGET = 4_000  # index rows one lookup reads at most (its rarest hashes first: ``rarest``)
+COMMON = 512  # a hash in more landmarks than this is not read at all: one agreeing landmark for 512 rows
 MIN_KEPT = 6  # matches with fewer agreeing landmarks are not kept (a job's min_landmarks is at least this)
 PREFIX = "duplicates."
 FIELDS = (PREFIX + "group", PREFIX + "of", PREFIX + "offset_seconds")
@@ -70,13 +72,14 @@ def keep(session: Session, outputs: list[tuple[str, Output]], _params: dict[str,
         _add_landmarks(session, new_id, prints.stored)
 
 
-def lookup(session: Session, query: fp.Landmarks) -> dict[int, tuple[int, int]]:
+def lookup(session: Session, query: fp.Landmarks, budget: int | None = None) -> dict[int, tuple[int, int]]:
     """The stored fingerprints sharing landmarks with ``query``: id -> (best offset in frames, agreeing landmarks).
-    Reads only the index rows of the query's hashes, in batches (one array parameter each on PostgreSQL), and
-    nothing else: joined with audio_fingerprints (for the version), SQLite walked every fingerprint and probed the
-    hashes of each (0.9 s at 100,000 sounds, bench/curation.py); the few that match are checked afterwards."""
+    Reads the index rows of the query's rarest hashes only (:func:`rarest`), at most ``budget`` (POSTINGS_BUDGET)
+    of them whatever the catalogue's size, in batches (one array parameter each on PostgreSQL), and nothing else:
+    joined with audio_fingerprints (for the version), SQLite walked every fingerprint and probed the hashes of
+    each (0.9 s at 100,000 sounds, bench/curation.py); the few that match are checked afterwards."""
     owners, hashes, frames = [], [], []
-    for batch in batched(np.unique(query.hashes).tolist()):
+    for batch in batched(rarest(session, np.unique(query.hashes).tolist(), budget or POSTINGS_BUDGET)):
         rows = [tuple(row) for row in session.execute(select(FingerprintHash.fingerprint_id, FingerprintHash.hash,
                                                              FingerprintHash.frame).where(_hash_in(session, batch)))]
         if rows:  # plain tuples: numpy asked each Row for an array interface first (10x the query's time)
@@ -87,6 +90,34 @@ def lookup(session: Session, query: fp.Landmarks) -> dict[int, tuple[int, int]]:
     if not owners:
         return {}
     return fp.best_offsets(query, np.concatenate(owners), np.concatenate(hashes).astype(np.uint32), np.concatenate(frames))
+
+
+def rarest(session: Session, hashes: list[int], budget: int) -> list[int]:
+    """The hashes to read: the rarest in the index first, as many as fit in ``budget`` index rows, none held by
+    more than COMMON sounds' landmarks. Every hash's index rows grow with the catalogue (20 bits of hash), so
+    reading all of them made a lookup linear in the sounds (86 ms at 100,000 on SQLite, 10 at 10,000); a copy
+    shares a third of its hashes with its original, so a few hundred rare ones still give it tens of agreeing
+    landmarks while an unrelated sound gets two or three (BENCHMARKS.md, issue 29). The counts read at most COMMON
+    index entries per hash (a LIMIT inside the count), so they too stay bounded."""
+    counts: list[tuple[int, int]] = []
+    for batch in batched(hashes):
+        counts += [(int(n), int(h)) for h, n in session.execute(*_counting(session, batch)) if 0 < n < COMMON]
+    chosen, total = [], 0
+    for n, h in sorted(counts):
+        if total + n > budget:
+            break
+        chosen.append(h)
+        total += n
+    return chosen
+
+
+def _counting(session: Session, values: list[int]) -> tuple[Any, dict[str, Any]]:
+    """(statement, parameters): each of ``values`` with its index rows counted up to COMMON."""
+    count = "(SELECT count(*) FROM (SELECT 1 FROM fingerprint_hashes f WHERE f.hash = q.h LIMIT :cap) AS c)"
+    if session.get_bind().dialect.name == "postgresql":
+        return text(f"SELECT q.h, {count} FROM unnest(CAST(:hashes AS integer[])) AS q(h)"), {"hashes": values, "cap": COMMON}
+    rows = ", ".join(f"(:h{i})" for i in range(len(values)))
+    return text(f"WITH q(h) AS (VALUES {rows}) SELECT q.h, {count} FROM q"), {f"h{i}": v for i, v in enumerate(values)} | {"cap": COMMON}
 
 
 def _of_this_version(session: Session, ids: list[int]) -> set[int]:
