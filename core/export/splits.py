@@ -48,6 +48,7 @@ from core.store.storage import Storage
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 TOLERANCE = 1e-6  # how far from 1 the shares may sum
 _OWN = "\x00sound"  # the group of a sound without a value in a group_by column: itself
+STORE_BATCH = 10_000  # splits stored per statement (executemany)
 DUPLICATES_GROUP = "duplicates.group"  # core/jobs/analyzers/duplicates.py's field (export knows no jobs)
 
 
@@ -109,7 +110,7 @@ def parse_shares(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(shares)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Member:
     sound_id: str
     seconds: float
@@ -204,10 +205,12 @@ def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: 
     placement = place(members, rule)
     changed = [{"sound_id": m.sound_id, "name": rule.field, "value": placement.splits[m.sound_id]}
                for m in members if m.values.get(rule.field) != placement.splits[m.sound_id]]
-    for batch in batched(changed):
-        statement = insert_for(session, SoundField).values(batch)
-        session.execute(statement.on_conflict_do_update(index_elements=["sound_id", "name"],
-                                                        set_={"value": statement.excluded.value}))
+    statement = insert_for(session, SoundField.__table__)  # the table's: the ORM's bulk path cost 15 us a row
+    upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value})
+    connection = session.connection()
+    for batch in batched(changed, STORE_BATCH):
+        # executemany of one statement: a VALUES list of the whole batch took SQLAlchemy 0.8 s a batch to compile
+        connection.execute(upsert, batch)
     return placement
 
 
