@@ -330,3 +330,54 @@ def test_three_people_make_three_pairs_pooled_over_one_sound(db, people):
     overall = result.overall
     assert (overall.sounds, overall.regions_first, overall.regions_second, overall.matched) == (1, 9, 9, 2 + 3 + 2)
     assert overall.segment_f1 == pytest.approx(2 * 7 / 18) and result.sounds == 1
+
+
+def test_word_errors_are_jiwers_on_random_transcripts():
+    """agreement._words (word-level edit distance with rapidfuzz) against jiwer's process_words, pair by pair, on
+    random transcripts with repeated, missing and extra words, runs of white space, empty text and no text."""
+    import jiwer
+
+    from core.team.agreement import _words
+
+    rng = np.random.default_rng(11)
+    vocabulary = ["the", "a", "cat", "sat", "on", "mat", "Mat", "mat."]
+
+    def transcript():
+        if rng.random() < 0.1:
+            return None if rng.random() < 0.5 else rng.choice(["", "  ", "\t"])
+        return rng.choice([" ", "  ", "\t", "\n"]).join(rng.choice(vocabulary, rng.integers(1, 9)).tolist())
+
+    reference = np.array([transcript() for _ in range(400)], dtype=object)
+    hypothesis = np.array([transcript() if rng.random() < 0.7 else reference[i] for i in range(400)], dtype=object)
+    comparison = rng.integers(0, 5, 400)
+    expected = np.zeros((5, 3))
+    words_only = jiwer.ReduceToListOfListOfWords()
+    for ref, hyp, k in zip(reference, hypothesis, comparison, strict=True):
+        if ref is None or hyp is None or not ref.split() or not hyp.split():
+            continue
+        out = jiwer.process_words(" ".join(ref.split()), " ".join(hyp.split()), words_only, words_only)
+        expected[k] += (out.substitutions + out.deletions + out.insertions, len(ref.split()), 1)
+    assert expected[:, 0].sum() > 100 and expected[:, 2].sum() > 250  # errors and transcripts to compare
+    assert np.array_equal(_words(reference, hypothesis, comparison, 5), expected)
+
+
+def test_a_regions_tag_rows_need_not_come_together():
+    """regions._batch groups a region's rows by its id: a region with two tags whose rows a database returned
+    apart is still one region with both tags."""
+    from core.team.regions import _batch
+
+    class Sound(NamedTuple):
+        id: str
+        path: str
+        duration_seconds: float
+
+    rows = np.array([("s1", False, "bob", "r1", 1.0, 2.0, None, "speech"),
+                     ("s1", False, "ann", "r2", 0.5, 1.0, "hi", "speech"),
+                     ("s1", False, "bob", "r1", 1.0, 2.0, None, "music"),
+                     ("s1", True, "rev", "r3", 0.5, 1.0, None, None)], dtype=object)
+    batch = _batch([Sound("s1", "a.wav", 10.0)], rows)
+    assert batch.side_name.tolist() == ["ann", "bob", GOLD] and batch.start.tolist() == [0.5, 1.0, 0.5]
+    assert batch.end.tolist() == [1.5, 3.0, 1.5] and batch.text.tolist() == ["hi", None, None]
+    bob = range(batch.side_item_lo[1], batch.side_item_hi[1])
+    assert sorted(batch.tags[batch.item_tag[i]] for i in bob) == ["music", "speech"]
+    assert batch.side_item_hi[2] - batch.side_item_lo[2] == 0  # gold's region has no tag

@@ -18,11 +18,12 @@ The figures, with the arithmetic in core/team/matching.py:
   pair, the dataset) count every frame of every sound both people annotated, including sounds where neither
   used the tag; a figure is None where it is undefined (neither person marked any frame, or both every frame).
 - wer: word error rate between the transcripts of matched segments where both have text (words split at white
-  space, as jiwer's default; no case or punctuation folding). The reference is the gold version against gold, and the first of the pair (by
-  user name) between two people. Pooled as jiwer pools: all errors over all reference words.
+  space, as jiwer's default; no case or punctuation folding): word-level edit distance over reference words. The
+  reference is the gold version against gold, and the first of the pair (by user name) between two people.
+  Pooled as jiwer pools: all errors over all reference words.
 
 A batch of sounds is read as arrays and all its comparisons are figured at once (numpy; scipy's assignment solver
-only for segments that compete), so memory stays bounded by the batch. A dataset's figures are sums of counts:
+only for segments that compete; rapidfuzz for the word edit distances), so memory stays bounded by the batch. A dataset's figures are sums of counts:
 the pooled figures are computed from the counts, not averaged from the per-sound figures.
 """
 
@@ -35,8 +36,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import jiwer
 import numpy as np
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -241,22 +242,25 @@ def _comparisons(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
 
 def _words(reference: np.ndarray, hypothesis: np.ndarray, comparison: np.ndarray, size: int) -> np.ndarray:
     """Per comparison: word errors, reference words and transcripts, over matched segments where both sides have
-    text. Words are split at any white space, as jiwer's default transform does; transcripts that are the same
-    word for word have no error and skip jiwer, which aligns the others in one call (its alignment tells each
-    transcript's errors)."""
+    text. Words are split at any white space, as jiwer's default transform does, and a transcript's errors are
+    the word-level Levenshtein distance (substitutions, deletions and insertions), which is what jiwer counts from
+    its alignment; rapidfuzz, the engine jiwer aligns with, gives the distance alone without building the
+    alignment objects (jiwer's process_words was most of the dataset's time; tests/test_core_agreement.py checks
+    the two agree)."""
     texts = np.flatnonzero((reference != None) & (hypothesis != None))  # noqa: E711 (numpy's elementwise comparison)
-    pairs = [(r.split(), h.split()) for r, h in zip(reference[texts].tolist(), hypothesis[texts].tolist(), strict=True)]
-    both = [i for i, (r, h) in enumerate(pairs) if r and h]
-    differ = [i for i in both if pairs[i][0] != pairs[i][1]]
-    errors = np.zeros(len(pairs))
-    if differ:
-        words_only = jiwer.ReduceToListOfListOfWords()
-        out = jiwer.process_words([" ".join(pairs[i][0]) for i in differ], [" ".join(pairs[i][1]) for i in differ], words_only, words_only)
-        errors[differ] = [sum(c.hyp_end_idx - c.hyp_start_idx if c.type == "insert" else c.ref_end_idx - c.ref_start_idx
-                              for c in chunks if c.type != "equal") for chunks in out.alignments]
-    words = np.array([len(r) for r, _ in pairs], dtype=np.float64)
-    k = comparison[texts[both]]
-    return np.stack([np.bincount(k, weights=errors[both], minlength=size), np.bincount(k, weights=words[both], minlength=size),
+    kept: list[int] = []
+    errors: list[int] = []
+    words: list[int] = []
+    for i, ref, hyp in zip(texts.tolist(), reference[texts].tolist(), hypothesis[texts].tolist(), strict=True):
+        ref_words = ref.split()
+        hyp_words = ref_words if hyp == ref else hyp.split()
+        if ref_words and hyp_words:
+            kept.append(i)
+            errors.append(0 if hyp_words is ref_words else Levenshtein.distance(ref_words, hyp_words))
+            words.append(len(ref_words))
+    k = comparison[np.array(kept, dtype=np.int64)]
+    return np.stack([np.bincount(k, weights=np.array(errors, dtype=np.float64), minlength=size),
+                     np.bincount(k, weights=np.array(words, dtype=np.float64), minlength=size),
                      np.bincount(k, minlength=size).astype(np.float64)], axis=1)
 
 
