@@ -10,9 +10,12 @@ correlation of each score with the noise level (over every file), the share of p
 the score orders correctly (the same speech, and any two recordings), and files per second on one core, against
 speech-activity (Silero VAD alone, which speech-quality also runs) on the same files in the same run.
 
-speaker-check: voices as speakers (tests/speechlike.Voice's formant-synthesizer voices, and espeak-ng's English
-voice variants when espeak-ng is installed), 10 files each, 10 % filed under another voice; precision and recall of
-the flagged files at the automatic threshold and others, and files per second on one core against audio-stats.
+speaker-check: voices as speakers, 10 files each, 10 % filed under another voice; four sets: tests/speechlike.Voice's
+formant-synthesizer voices drawn at random and spread out (no two sharing a vocal tract), and espeak-ng's English
+voice variants (when espeak-ng is installed) as they are and each with its own pitch and speed. Per set: whether the
+encoder tells the voices apart at all (each file's distance to its own voice against the nearest other voice),
+precision and recall of the flagged files at the automatic threshold and others, and files per second on one core
+against audio-stats.
 voice-search: "sounds like this" and speaker-check's last step over 10,000 and 100,000 stored embeddings, against
 reading them alone.
 
@@ -129,15 +132,27 @@ WORDS = ("the", "a", "river", "morning", "station", "quietly", "seven", "yellow"
 MISLABELLED = 0.1  # the share of files filed under another speaker
 
 
-def _espeak(voice: str, seed: int, seconds: float, folder: Path) -> np.ndarray:
-    """About ``seconds`` of random English words in one espeak-ng voice, at 22.05 kHz."""
+def _espeak(voice: str, seed: int, seconds: float, folder: Path, pitch: int = 50, speed: int = 175) -> np.ndarray:
+    """About ``seconds`` of random English words in one espeak-ng voice (pitch 0-99, words a minute), at 22.05 kHz."""
     import subprocess
 
     rng = np.random.default_rng(seed)
-    text = " ".join(rng.choice(WORDS, size=max(4, int(seconds * 2.6))))
+    text = " ".join(rng.choice(WORDS, size=max(4, int(seconds * 2.6 * speed / 175))))
     path = folder / "say.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(path), text], check=True)
     return sf.read(path, dtype="float32")[0]
+
+
+def _spread_voices(voices: int) -> list[speechlike.Voice]:
+    """Voices laid out so that no two share a vocal tract: formant scales evenly from 0.8 to 1.25 (the encoder hears
+    the vocal tract far more than the pitch: two random voices with scales 0.91 and 0.92 and pitches 92 and 122 Hz
+    were 0.017 apart, under one voice's own spread), pitches spread over 85-250 Hz in another order, tilt and breath
+    varied, as people differ; still one synthesizer, so closer together than people are."""
+    rng = np.random.default_rng(5)
+    scales = np.linspace(0.8, 1.25, voices)
+    pitches = np.geomspace(85, 250, voices)[rng.permutation(voices)]
+    return [speechlike.Voice(float(f0), float(scale), float(rng.uniform(0.88, 0.98)), float(rng.uniform(0.005, 0.06)))
+            for f0, scale in zip(pitches, scales, strict=True)]
 
 
 def _voice_sets(voices: int, seconds: float, folder: Path) -> list[tuple[str, int, object]]:
@@ -147,13 +162,21 @@ def _voice_sets(voices: int, seconds: float, folder: Path) -> list[tuple[str, in
     rng = np.random.default_rng(7)
     synthetic = [speechlike.Voice(rng.uniform(90, 240), rng.uniform(0.85, 1.2), rng.uniform(0.9, 0.98), rng.uniform(0.005, 0.05))
                  for _ in range(voices)]
+    spread = _spread_voices(voices)
     sets: list[tuple[str, int, object]] = [
-        (f"{voices} formant-synthesizer voices (tests/speechlike.Voice: pitch 90-240 Hz, formants x0.85-1.2, random)",
-         RATE, lambda v, k: speechlike.speech_of(synthetic[v], 1000 * v + k, seconds))]
+        (f"{voices} formant-synthesizer voices drawn at random (tests/speechlike.Voice: pitch 90-240 Hz, formants x0.85-1.2)",
+         RATE, lambda v, k: speechlike.speech_of(synthetic[v], 1000 * v + k, seconds)),
+        (f"{voices} formant-synthesizer voices spread out (formants x0.8-1.25 evenly, pitch 85-250 Hz)",
+         RATE, lambda v, k: speechlike.speech_of(spread[v], 1000 * v + k, seconds))]
     if shutil.which("espeak-ng") and voices <= len(ESPEAK_VOICES):
         chosen = ESPEAK_VOICES[:voices]
         sets.append((f"{voices} espeak-ng 1.51 voices ({', '.join(chosen)}), random English words", 22_050,
                      lambda v, k: _espeak(chosen[v], 1000 * v + k, seconds, folder)))
+        order = np.random.default_rng(3).permutation(voices)
+        pitches = [int(p) for p in np.linspace(15, 85, voices)[order]]
+        speeds = [int(s) for s in np.linspace(140, 200, voices)]
+        sets.append((f"the same {voices} espeak-ng voices, each with its own pitch (15-85 of 99) and speed (140-200 words a minute)",
+                     22_050, lambda v, k: _espeak(chosen[v], 1000 * v + k, seconds, folder, pitches[v], speeds[v])))
     return sets
 
 
@@ -192,11 +215,30 @@ def speaker_check(recordings: int, seconds: float, per_voice: int = 10) -> None:
                 hits = int((flagged & is_wrong).sum())
                 print(f"  threshold {at:.3f}, {what}: precision {hits / max(int(flagged.sum()), 1):.3f}, "
                       f"recall {hits / len(wrong):.3f} ({int(flagged.sum())} flagged)")
+            _separation(np.array(truth), vectors)
             print(f"  score (cosine distance to the speaker's other files): rightly filed median {np.median(scores[~is_wrong]):.3f}, "
                   f"95th percentile {np.percentile(scores[~is_wrong], 95):.3f}; wrongly filed median {np.median(scores[is_wrong]):.3f}, "
                   f"lowest {scores[is_wrong].min():.3f}")
             print(f"  speed on one core: {len(files) / cpu:.2f} files/s ({len(files) * seconds / cpu:.1f} s of audio per s); "
                   f"audio-stats on the same files {len(files) / baseline:.1f} files/s: {cpu / baseline:.1f}x its cost")
+
+
+def _separation(truth: np.ndarray, vectors: np.ndarray) -> None:
+    """Can the encoder tell these voices apart at all: each file's distance to its own voice's other files (leave
+    one out, true labels) against its distance to the nearest other voice's centroid, and the closest centroids."""
+    sums = np.stack([vectors[truth == v].sum(axis=0) for v in range(truth.max() + 1)])
+    own = np.array([1 - x @ (sums[t] - x) / np.linalg.norm(sums[t] - x) for t, x in zip(truth, vectors, strict=True)])
+    centroids = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    to_centroids = 1 - vectors @ centroids.T
+    to_centroids[np.arange(len(truth)), truth] = np.inf
+    other = to_centroids.min(axis=1)
+    apart = 1 - centroids @ centroids.T
+    np.fill_diagonal(apart, np.inf)
+    a, b = np.unravel_index(np.argmin(apart), apart.shape)
+    print(f"  separation (true labels): a file to its own voice's other files median {np.median(own):.3f} (95th percentile "
+          f"{np.percentile(own, 95):.3f}); to the nearest other voice median {np.median(other):.3f} (5th percentile "
+          f"{np.percentile(other, 5):.3f}); files nearer another voice than their own {int((other < own).sum())} of {len(own)}; "
+          f"closest two voices' centroids {apart.min():.3f} apart (voices {a} and {b}), median {np.median(apart[np.isfinite(apart)]):.3f}")
 
 
 def _spread(scores: np.ndarray, k: float) -> float:
@@ -470,12 +512,15 @@ def fingerprint_index(sizes: tuple[int, ...], database_url: str | None, seconds:
                 best = max(found.items(), key=lambda item: item[1][1])
                 probe_print = session.scalar(select(AudioFingerprint.id).where(AudioFingerprint.sound_id == probe_id))
                 lookup_ms = 1000 * best_of(5, lambda session=session: dup.lookup(session, query))
+                every = dup.lookup(session, query, budget=10**9)  # every row of every hash: the lookup before issue 29's item 4
+                every_ms = 1000 * best_of(5, lambda session=session: dup.lookup(session, query, budget=10**9))
                 scan_ms = 1000 * best_of(3, lambda session=session: session.scalar(select(func.sum(FingerprintHash.hash))))
         print(f"fingerprint index on {where}, {size:,} sounds of {seconds:g} s ({rows:,} landmarks, {per_sound} a sound, filled in "
               f"{filled:.0f} s): hash index {index_mb:.0f} MB, landmarks with both indexes {table_mb:.0f} MB; one lookup "
               f"({len(query)} landmarks of an MP3 copy) {lookup_ms:.1f} ms, found its original: {best[0] == probe_print} "
               f"({best[1][1]} agreeing, {len(found) - 1} other fingerprints sharing a hash at most "
-              f"{max((v for k, (_, v) in found.items() if k != probe_print), default=0)} agreeing); reading every landmark once "
+              f"{max((v for k, (_, v) in found.items() if k != probe_print), default=0)} agreeing); reading every row of "
+              f"every hash of the query {every_ms:.1f} ms ({every[probe_print][1]} agreeing); reading every landmark once "
               f"{scan_ms:.0f} ms ({scan_ms / lookup_ms:.1f}x the lookup)")
 
 VOICE_SIZES = (10_000, 100_000)
