@@ -49,6 +49,21 @@ ON_POSTGRES = bool(TEST_DATABASE_URL)
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about SQLite itself (its files, pragmas or FTS5)")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_schema_replayed() -> Iterator[None]:
+    """Empty test databases reach the newest revision by replaying the session's first real migration
+    (tests/fresh_schema.py says why and what still migrates for real)."""
+    from core.store import migrate
+    from tests.fresh_schema import FreshSchema
+
+    if os.environ.get("EARMARK_TEST_MIGRATE_EACH"):  # every test's database migrated for real, as before
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrate, "_upgrade", FreshSchema(migrate._upgrade).upgrade)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh data folder, a fresh database and no stray EARMARK_ or AWS_ settings for every test.

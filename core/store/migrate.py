@@ -10,6 +10,7 @@ the write lock of ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -34,7 +35,10 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def scripts() -> ScriptDirectory:
+    """The revisions shipped with this code, read once per process (Alembic executes every revision file to read it,
+    which on each start would cost more than checking a database that is already at the newest revision)."""
     return ScriptDirectory.from_config(_config())
 
 
@@ -72,6 +76,8 @@ def _upgrade(db: Database, revision: str) -> str:
         if not db.is_sqlite:
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
         found = MigrationContext.configure(connection).get_current_revision()
+        if found is not None and found == head() and revision == "head":
+            return found
         known = {s.revision for s in scripts().walk_revisions()}
         if found is not None and found not in known:
             raise ConfigError("EARMARK_DATABASE_URL", f"The database is at revision {found}, newer than this Earmark knows "
