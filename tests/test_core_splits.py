@@ -186,3 +186,18 @@ def test_split_without_a_folder_is_refused_in_one_sentence(local_earmark, capsys
     assert "--split and --to go together" in capsys.readouterr().err
     assert main(["export", "--split", "train=0.8,test=0.3", "--to", "x"]) == 1
     assert "must add up to 1, not 1.1" in capsys.readouterr().err
+
+
+def test_a_split_of_nothing_says_so_and_writes_nothing(local_earmark, tmp_path, capsys):
+    """No sound matches: one sentence, exit 1, and neither the folder nor a manifest (ZIPs per split, or formats)."""
+    from core.cli import main
+
+    owner = make_user(local_earmark.db, "vox", "dataset")
+    _sound(local_earmark, owner, "id000/a.wav", "vox", {"speaker": "id000"}, 300)
+    for extra in ([], ["--formats", "nemo"]):
+        out = tmp_path / f"out{len(extra)}"
+        assert main(["export", "--dataset", "nobody", "--split", "train=0.5,test=0.5", "--group-by", "speaker",
+                     "--to", str(out), "--quiet", *extra]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.endswith("No sounds match these filters.") and len(err.splitlines()) == 1, err
+        assert not out.exists()

@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,7 +41,7 @@ from sqlalchemy.orm import Session
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
 from core.export.outline import Outline, outline
-from core.export.subset import ExportPlan, ExportRequest, ZipStream, export_to_file, open_zip, plan_export, write_members
+from core.export.subset import ExportPlan, ExportRequest, ZipStream, plan_export, write_members, write_zip, zip_of_folders
 from core.store.db import Database, batched, insert_for
 from core.store.models import Annotation, Sound, SoundField
 from core.store.storage import Storage
@@ -205,7 +206,7 @@ def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: 
     placement = place(members, rule)
     changed = [{"sound_id": m.sound_id, "name": rule.field, "value": placement.splits[m.sound_id]}
                for m in members if m.values.get(rule.field) != placement.splits[m.sound_id]]
-    statement = insert_for(session, SoundField.__table__)  # the table's: the ORM's bulk path cost 15 us a row
+    statement = insert_for(session, cast(Any, SoundField.__table__))  # the table's: the ORM's bulk path cost 15 us a row
     upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value})
     connection = session.connection()
     for batch in batched(changed, STORE_BATCH):
@@ -278,22 +279,11 @@ def export_splits(db: Database, storage: Storage, request: ExportRequest, rule: 
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Place the sounds the request's filters match (stored, as :func:`assign`), then write every sound of each
     split as ``folder/<split>.zip`` (the subset ZIP's layout) and ``folder/manifest.json``: the rule, the shares met,
-    the leakage report and each ZIP's own manifest summary."""
+    the leakage report and each ZIP's own manifest summary. NotFound, and nothing written (not even the folder),
+    when no sound matches."""
+    splits = plan_split_zip(db, storage, request, rule)
     folder.mkdir(parents=True, exist_ok=True)
-    with db.write() as session:
-        placement = assign(session, request.query, rule, request.viewer_id)
-    with db.read() as session:
-        report = leakage(session, request.query, rule, request.viewer_id)
-    exports: dict[str, Any] = {}
-    for name in rule.names:
-        sounds = report["splits"][name]["sounds"]
-        if not sounds:
-            continue
-        _, manifest = export_to_file(db, storage, _split_request(request, rule, name, sounds), folder / f"{name}.zip", progress)
-        exports[name] = {"file": f"{name}.zip", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
-    summary = _split_summary(rule, placement, report, request) | {"exports": exports}
-    (folder / "manifest.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return splits.write_files(folder, progress)
 
 
 def _split_summary(rule: SplitRule, placement: Placement, report: dict[str, Any], request: ExportRequest) -> dict[str, Any]:
@@ -337,18 +327,31 @@ class SplitZip:
         return outline(self.db, self.storage, _split_request(self.request, self.rule, split, self.sizes[split]))
 
     def write(self, out: BinaryIO) -> dict[str, Any]:
+        """One ZIP, a folder per split (the subset ZIP's layout each) and the summary on top."""
+        return zip_of_folders(out, ((split, self._writer(split)) for split in self.sizes), self.summary)
+
+    def _writer(self, split: str) -> Callable[[zipfile.ZipFile, str], dict[str, Any]]:
+        def write(zf: zipfile.ZipFile, folder: str) -> dict[str, Any]:
+            return {"folder": folder, **_counts(write_members(zf, self.plan(split), self.storage, folder=folder))}
+        return write
+
+    def write_files(self, folder: Path, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """A ZIP per split, ``folder/<split>.zip``, and ``folder/manifest.json`` (the command line's ``--to DIR``)."""
         exports: dict[str, Any] = {}
-        with open_zip(out) as zf:
-            for split in self.sizes:
-                plan = self.plan(split)
-                manifest = write_members(zf, plan, self.storage, folder=f"{split}/")
-                exports[split] = {"folder": f"{split}/", **{k: manifest[k] for k in ("count_included", "annotations", "missing")}}
-            summary = self.summary | {"exports": exports}
-            zf.writestr("manifest.json", json.dumps(summary, indent=2))
+        for split in self.sizes:
+            with open(folder / f"{split}.zip", "wb") as out:
+                exports[split] = {"file": f"{split}.zip", **_counts(write_zip(self.plan(split), self.storage, out, progress))}
+        summary = self.summary | {"exports": exports}
+        (folder / "manifest.json").write_text(json.dumps(summary, indent=2))
         return summary
 
     def stream(self) -> ZipStream:
         return ZipStream(self.write)
+
+
+def _counts(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What a split's entry in the summary repeats of its subset ZIP's manifest."""
+    return {k: manifest[k] for k in ("count_included", "annotations", "missing")}
 
 
 def plan_split_zip(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule) -> SplitZip:

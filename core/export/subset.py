@@ -27,7 +27,7 @@ import tempfile
 import threading
 import zipfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, cast
@@ -325,6 +325,21 @@ def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Calla
     """Write the ZIP to ``out`` (any writable stream); returns the manifest it contains."""
     with open_zip(out) as zf:
         return write_members(zf, plan, storage, progress=progress)
+
+
+def zip_of_folders(out: BinaryIO, parts: Iterable[tuple[str, Callable[[zipfile.ZipFile, str], dict[str, Any]]]],
+                   summary: dict[str, Any]) -> dict[str, Any]:
+    """One ZIP of a folder per part (``train/``; ``""``: the top itself), each written by its writer (given the ZIP
+    and the folder, it returns what the manifest says of it), and ``manifest.json`` on top: ``summary`` with each
+    part's entry under ``exports``. A split export (core/export/splits.py) and a training-format download
+    (core/export/formats/zipped.py) are both this."""
+    exports: dict[str, Any] = {}
+    with open_zip(out) as zf:
+        for name, write in parts:
+            exports[name] = write(zf, f"{name}/" if name else "")
+        manifest = summary | {"exports": exports}
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
 
 
 def open_zip(out: BinaryIO) -> zipfile.ZipFile:

@@ -45,7 +45,7 @@ class Target(Protocol):
         ...
 
 
-class _Hashing(io.RawIOBase):
+class Hashing(io.RawIOBase):
     """Counts and hashes what passes to ``sink`` (a callable taking bytes)."""
 
     def __init__(self, sink: Any) -> None:
@@ -83,7 +83,7 @@ class LocalTarget:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
         try:
             with os.fdopen(fd, "wb") as out:
-                stream = _Hashing(out.write)
+                stream = Hashing(out.write)
                 handle = OutFile(stream, 1024 * 1024)
                 yield handle
                 if not handle.closed:
@@ -143,7 +143,7 @@ class S3Target:
         from botocore.exceptions import BotoCoreError, ClientError
 
         upload = _Multipart(self.storage, self.storage.prefix + normalise_key(name))
-        stream = _Hashing(upload.write)
+        stream = Hashing(upload.write)
         handle = OutFile(stream, 1024 * 1024)
         try:
             yield handle

@@ -10,7 +10,6 @@ always there (``audio/...``), rather than a ZIP inside the ZIP.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import zipfile
@@ -22,10 +21,10 @@ from typing import Any, BinaryIO
 from core import __version__
 from core.export.formats.options import FormatOptions, check_options, parse_formats
 from core.export.formats.run import write_subset
-from core.export.formats.target import OutFile, Written, _Hashing, write_file
+from core.export.formats.target import Hashing, OutFile, Written
 from core.export.outline import Outline, outline
 from core.export.splits import SplitRule, plan_split_zip
-from core.export.subset import ExportRequest, ZipStream, open_zip
+from core.export.subset import ExportRequest, ZipStream, zip_of_folders
 from core.store.db import Database
 from core.store.models import utcnow
 from core.store.storage import CHUNK, Storage
@@ -40,7 +39,7 @@ class ZipTarget:
     @contextmanager
     def open(self, name: str) -> Iterator[OutFile]:
         with tempfile.TemporaryFile() as spool:
-            stream = _Hashing(spool.write)
+            stream = Hashing(spool.write)
             handle = OutFile(stream, 1024 * 1024)
             yield handle
             if not handle.closed:
@@ -61,21 +60,19 @@ class FormatsZip:
     db: Database
     storage: Storage
     name: str
-    subsets: Callable[[], Iterator[tuple[str, Outline]]]  # (folder, subset): each split's outlined as it is reached
+    subsets: Callable[[], Iterator[tuple[str, Outline]]]  # (split or "", subset): each split's outlined as it is reached
     training: tuple[str, ...]
     options: FormatOptions
     manifest: dict[str, Any]
 
     def write(self, out: BinaryIO) -> dict[str, Any]:
-        exports: dict[str, Any] = {}
-        with open_zip(out) as zf:
-            target = ZipTarget(zf)
-            for folder, subset in self.subsets():
-                exports[folder.rstrip("/")] = write_subset(self.db, subset, self.storage, target, folder, self.training,
-                                                           self.options, None, inline_zip=True)
-            manifest = self.manifest | {"exports": exports}
-            write_file(target, "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        return manifest
+        return zip_of_folders(out, ((folder, self._writer(subset)) for folder, subset in self.subsets()), self.manifest)
+
+    def _writer(self, subset: Outline) -> Callable[[zipfile.ZipFile, str], dict[str, Any]]:
+        def write(zf: zipfile.ZipFile, folder: str) -> dict[str, Any]:
+            return write_subset(self.db, subset, self.storage, ZipTarget(zf), folder, self.training, self.options, None,
+                                inline_zip=True)
+        return write
 
     def stream(self) -> ZipStream:
         return ZipStream(self.write)
@@ -94,5 +91,5 @@ def plan_formats_zip(db: Database, storage: Storage, request: ExportRequest, for
         return FormatsZip(db, storage, subset.name, lambda: iter([("", subset)]), training, options,
                           manifest | {"request": request.describe()})
     splits = plan_split_zip(db, storage, request, rule)
-    return FormatsZip(db, storage, splits.name, lambda: ((f"{name}/", splits.outline(name)) for name in splits.sizes),
+    return FormatsZip(db, storage, splits.name, lambda: ((name, splits.outline(name)) for name in splits.sizes),
                       training, options, manifest | splits.summary)
