@@ -31,7 +31,7 @@ from core.commands import agreement as agreement_commands
 from core.commands import annotations as annotation_commands
 from core.commands import team as team_commands
 from core.context import Earmark, open_earmark
-from core.errors import EarmarkError, ValidationError
+from core.errors import EarmarkError, UnknownFormat, ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
 from core.export.splits import SplitRule, Weight, export_splits, parse_shares
 from core.export.subset import (
@@ -150,7 +150,10 @@ def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_byt
 def cmd_export(args: argparse.Namespace) -> int:
     earmark = _earmark()
     seed = args.seed if args.seed is not None else default_seed()
-    zip_formats, training = parse_formats(args.formats)
+    try:
+        zip_formats, training = parse_formats(args.formats)
+    except UnknownFormat as exc:
+        raise ValidationError("formats", f"Unknown format {exc.name!r} in --formats: choose from {', '.join(exc.choices)}.") from None
     request = ExportRequest(
         query=CatalogueQuery(dataset=args.dataset, tags=tuple(clean_tags(args.tags)), where=parse_where(args.where)),
         count=check_count(args.count), seed=seed, balance=args.balance, cap=args.cap,

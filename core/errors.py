@@ -47,6 +47,15 @@ class ValidationError(EarmarkError):
         self.field = field
 
 
+class UnknownFormat(ValidationError):
+    """An export format no writer knows: ``name`` is it, ``choices`` the known ones. The message names no option,
+    since each edge knows the field by its own name (``--formats`` on the command line, ``formats`` in the API)."""
+
+    def __init__(self, field: str, name: str, choices: tuple[str, ...]) -> None:
+        super().__init__(field, f"Unknown format {name!r}: choose from {', '.join(choices)}.")
+        self.name, self.choices = name, choices
+
+
 class NotFound(EarmarkError):
     """The thing asked for does not exist (or is not visible to this user)."""
 

@@ -22,7 +22,7 @@ import soundfile as sf
 
 from core.annotations.service import AnnotationService
 from core.cli import main
-from core.errors import ValidationError
+from core.errors import UnknownFormat
 from core.export.formats import FormatOptions, Segments, export_formats, parse_formats
 from core.export.splits import SplitRule
 from core.export.subset import ExportRequest
@@ -339,5 +339,6 @@ def test_bad_formats_and_targets_are_refused_in_one_sentence(corpus, tmp_path, c
 
 def test_parse_formats_splits_zip_and_training_formats():
     assert parse_formats("csv, Parquet,nemo,csv") == (("csv",), ("parquet", "nemo"))
-    with pytest.raises(ValidationError, match="choose from csv, json"):
+    with pytest.raises(UnknownFormat, match="choose from csv, json") as refused:
         parse_formats("arrow")
+    assert refused.value.name == "arrow" and "--formats" not in str(refused.value)  # each edge names its own field

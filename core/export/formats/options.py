@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.errors import ValidationError
+from core.errors import UnknownFormat, ValidationError
 from core.export.subset import FORMATS as ZIP_FORMATS
 
 TRAINING_FORMATS = ("parquet", "webdataset", "nemo", "lhotse", "kaldi", "eaf")
@@ -32,14 +32,14 @@ class FormatOptions:
 
 
 def parse_formats(text: str | tuple[str, ...] | list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``csv,parquet,nemo`` as (the ZIP's annotation formats, the training formats), each in the order given."""
+    """``csv,parquet,nemo`` as (the ZIP's annotation formats, the training formats), each in the order given;
+    UnknownFormat naming a format no writer knows (each edge says which of its fields held it)."""
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     for name in names:
         if name not in ZIP_FORMATS + TRAINING_FORMATS:
-            raise ValidationError("formats", f"Unknown format {name!r} in --formats: choose from "
-                                             f"{', '.join(ZIP_FORMATS + TRAINING_FORMATS)}.")
+            raise UnknownFormat("formats", name, ZIP_FORMATS + TRAINING_FORMATS)
     if not names:
-        raise ValidationError("formats", "Name at least one format, as in --formats parquet,nemo.")
+        raise ValidationError("formats", "Name at least one format, as in parquet,nemo.")
     unique = list(dict.fromkeys(names))
     return tuple(n for n in unique if n in ZIP_FORMATS), tuple(n for n in unique if n in TRAINING_FORMATS)
 
