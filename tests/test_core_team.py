@@ -275,6 +275,27 @@ def test_blind_annotators_see_only_their_sounds_and_their_own_regions(team, loca
     assert seen(alice, shared) == [0, 0, 2, 4]  # hers, the gold copy, bob's, the machine's
 
 
+def test_a_blind_annotator_imports_rows_only_onto_her_own_sounds(team):
+    """Annotation imports (core/annotations/imports/service.py) write as AnnotationService.create does: alice's rows
+    on a sound not assigned to her are named as on a sound that is not there, the rest go in."""
+    from core.annotations.imports.detect import ImportFile
+    from core.annotations.imports.service import import_annotations
+
+    alice = team.people["alice"]
+    hand_out(team, names=("alice", "bob"))
+    with team.db.read() as session:
+        mine = queue.my_work(session, alice)[0].sound_id
+    theirs = next(r.sound_id for r in assignments(team.db) if r.annotator_id == team.people["bob"].id)
+    table = f"file,start,end,label,text\n{mine},0,1,call,\n{theirs},0,1,call,\n{mine},2,3,song,\n".encode()
+    report = import_annotations(team.db, alice, "birds", [ImportFile("mine.csv", table)])
+    assert report.imported == 2
+    assert [str(p) for p in report.problems] == [
+        f"mine.csv, line 3: no sound of this dataset is {theirs!r} (matched by sound id, path or file name)."]
+    with team.db.read() as session:
+        assert AnnotationService(session).of_sound(theirs) == []
+        assert len(AnnotationService(session).of_sound(mine)) == 2
+
+
 def _all(filters):
     from core.store.paging import PageRequest
 

@@ -34,6 +34,7 @@ from core.errors import NotFound, ValidationError
 from core.store.db import Database, batched, one_of
 from core.store.ids import new_id
 from core.store.models import Annotation, AnnotationTag, ReviewedSuggestion, Sound, User, utcnow
+from core.team import visibility
 
 BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 SOUNDS_PER_BATCH = 500  # sounds whose rows are checked and inserted together
@@ -125,12 +126,20 @@ def _write(session: Session, author: User, source: str | None, rows: dict[str, l
            report: ImportReport) -> None:
     """Check and insert one batch of sounds' rows (one INSERT for the annotations, one for their tags)."""
     ids = list(rows)
-    sounds = {s.id: s for s in session.scalars(select(Sound).where(one_of(session, Sound.id, ids))
+    query = select(Sound).where(one_of(session, Sound.id, ids))
+    # A person's own rows go only on sounds they may see (core/team/visibility.py: a blind annotator's own sounds),
+    # as AnnotationService.create allows; a featurebot's suggestions (source) are not a person's view.
+    shown = visibility.sound_condition(session, author) if source is None else None
+    sounds = {s.id: s for s in session.scalars((query if shown is None else query.where(shown))
                                                .options(lazyload(Sound.fields), lazyload(Sound.tags), lazyload(Sound.file)))}
     seen, reviewed = _existing(session, ids, author.id, source), _reviewed(session, ids, source)
     made: list[Annotation] = []
     for sound_id, items in rows.items():
-        sound = sounds[sound_id]
+        sound = sounds.get(sound_id)
+        if sound is None:  # hidden from the author: a sound that is not there
+            report.problems += [RowProblem(parsed.file, row.where, f"no sound of this dataset is {row.reference or row.sound_id!r} "
+                                           "(matched by sound id, path or file name).") for parsed, row in items]
+            continue
         for parsed, row in items:
             try:
                 annotation = _build(author, sound, start_seconds=row.start,
