@@ -161,14 +161,14 @@ def place(members: list[_Member], rule: SplitRule) -> Placement:
     for member in members:
         groups[_group_of(member, rule)].append(member)
     result = Placement(own_groups=sum(1 for g in groups if g[0] == _OWN) if rule.group_by else 0)
-    weight = (lambda m: m.seconds / 3600) if rule.weight is Weight.HOURS else (lambda m: 1.0)
+    hours = rule.weight is Weight.HOURS
     placed: dict[str | None, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))  # stratum -> split -> weight placed
     totals: dict[str | None, float] = defaultdict(float)  # stratum -> weight seen so far, placed and new
     pending = []
     for group, items in groups.items():
         stratum = _stratum(items, rule)
         stored = Counter(v for m in items if (v := m.values.get(rule.field)) is not None and v in rule.names)
-        size = sum(weight(m) for m in items)
+        size = sum(m.seconds for m in items) / 3600 if hours else float(len(items))
         totals[stratum] += size
         if stored:
             split = stored.most_common(1)[0][0]
@@ -181,9 +181,9 @@ def place(members: list[_Member], rule: SplitRule) -> Placement:
         placed[stratum][result.groups[group]] += size
         result.new_groups += 1
     for group, items in groups.items():
-        for member in items:
-            result.splits[member.sound_id] = result.groups[group]
-            result.new_sounds += member.values.get(rule.field) != result.groups[group]
+        split = result.groups[group]
+        result.splits.update((member.sound_id, split) for member in items)
+        result.new_sounds += sum(1 for member in items if member.values.get(rule.field) != split)
     return result
 
 
@@ -204,15 +204,22 @@ def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: 
     upsert per sound whose split is new or changed, in batches)."""
     members = _members(session, query, viewer_id, rule)
     placement = place(members, rule)
-    changed = [{"sound_id": m.sound_id, "name": rule.field, "value": placement.splits[m.sound_id]}
-               for m in members if m.values.get(rule.field) != placement.splits[m.sound_id]]
+    store(session, members, placement, rule)
+    return placement
+
+
+def store(session: Session, members: list[_Member], placement: Placement, rule: SplitRule) -> None:
+    """Each sound's split as its field ``rule.field``, written only where it is new or changed: one upsert
+    statement run over batches of rows (executemany), on both databases race-free (ON CONFLICT)."""
+    field, splits = rule.field, placement.splits
+    changed = ({"sound_id": m.sound_id, "name": field, "value": splits[m.sound_id]}
+               for m in members if m.values.get(field) != splits[m.sound_id])
     statement = insert_for(session, cast(Any, SoundField.__table__))  # the table's: the ORM's bulk path cost 15 us a row
     upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value})
     connection = session.connection()
     for batch in batched(changed, STORE_BATCH):
         # executemany of one statement: a VALUES list of the whole batch took SQLAlchemy 0.8 s a batch to compile
         connection.execute(upsert, batch)
-    return placement
 
 
 def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
