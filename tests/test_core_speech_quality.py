@@ -10,13 +10,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
-from core.accounts import credentials as apiauth
 from core.annotations.service import AnnotationService
-from core.api import deps
-from core.api.app import routes
 from core.catalogue.search import CatalogueQuery, parse_conditions, search
 from core.errors import ConfigError, ValidationError
 from core.export.subset import ExportRequest, export_to_file
@@ -24,8 +19,8 @@ from core.jobs.analyzers import dnsmos
 from core.jobs.queue import JobService, analyzers, work
 from core.store.models import SoundField
 from tests import speechlike
+from tests.analysis import api_client
 from tests.conftest import make_user
-from tests.test_core_api import basic
 from tests.test_core_jobs import stored
 
 LEVELS = ("clean", "white 12 dB", "white 6 dB", "white 0 dB")  # cleanest first
@@ -119,10 +114,8 @@ def test_the_job_writes_fields_that_the_api_and_exports_carry(local_earmark, tmp
         suggested = AnnotationService(session).of_sound(noisy.id)
     assert suggested and all(a.tag_names == ["speech-quality"] for a in suggested)
 
-    deps.earmark.cache_clear()
-    apiauth.BASIC_CACHE.entries.clear()
-    api = TestClient(Starlette(routes=routes()))
-    shown = {s.id: api.get(f"/api/v1/sounds/{s.id}", headers=basic("hal")).json()["metadata"] for s in (clean, noisy)}
+    api, auth = api_client("hal")
+    shown = {s.id: api.get(f"/api/v1/sounds/{s.id}", headers=auth).json()["metadata"] for s in (clean, noisy)}
     assert all(set(m) >= {"speech_quality.sig", "speech_quality.bak", "speech_quality.ovrl", "speech_quality.snr_db"}
                for m in shown.values())
     assert float(shown[clean.id]["speech_quality.ovrl"]) > float(shown[noisy.id]["speech_quality.ovrl"])
