@@ -207,11 +207,13 @@ def test_agreement_on_the_team_page(page, server, calls):
     """After the journey above: the Agreement tab's figures for the two people on the two sounds."""
     from playwright.sync_api import expect
 
-    e2e_log_in(page, server)
+    page = as_person(page, server, (E2E_ADMIN, E2E_PASSWORD))  # waits for the login cookie before the next page
     page.goto(f"{server}/Team")
     page.get_by_role("tab", name="Agreement").wait_for(timeout=90_000)
     e2e_settle(page)
     page.get_by_role("tab", name="Agreement").click()
+    page.get_by_role("button", name="Compute agreement").click()  # computed only when asked
+    e2e_settle(page)
     # c00: 1 of alice's and 1 of bob's 2 matched; c01: 1 and 1 -> F1 = 2*2/(2+3) = 0.80
     expect(page.get_by_test_id("stMetric").filter(has_text="Segment F1 (all pairs)")).to_contain_text("0.80")
     expect(page.get_by_role("button", name="Download every figure (CSV)")).to_be_visible()

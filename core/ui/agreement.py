@@ -36,7 +36,7 @@ def on_request(app: Earmark, user: User, dataset: str) -> Agreement | None:
     region of the dataset (seconds for a large one), so it is computed only when the button is pressed, never
     again on the page's other runs (a widget changed elsewhere); the figures say when they were made."""
     kept: dict[str, tuple[Agreement, datetime]] = st.session_state.setdefault("agreement_figures", {})
-    if st.button("Recompute agreement" if dataset in kept else "Compute agreement", key="agreement_compute",
+    if st.button("Compute agreement", key="agreement_compute",
                  help="Reads every region of the dataset: figures stay as they are until you press it again."):
         result = shell.run(lambda: figures(app, user, dataset))
         if result is not None:
@@ -45,7 +45,7 @@ def on_request(app: Earmark, user: User, dataset: str) -> Agreement | None:
         st.caption("Agreement between the people who annotated the same sounds: press Compute agreement.")
         return None
     result, when = kept[dataset]
-    st.caption(f"Figures as of {when:%H:%M:%S} UTC; work done since shows after Recompute agreement.")
+    st.caption(f"Figures as of {when:%H:%M:%S} UTC: press Compute agreement again for work done since.")
     return result
 
 
