@@ -105,6 +105,42 @@ def test_a_seeded_share_gets_two_people_and_the_rest_one(team, local_earmark):
     assert len(other) == 20 and other != doubled
 
 
+def test_the_database_deals_as_a_plain_round_robin_would(team, local_earmark):
+    """core/team/assignments.py deals in one INSERT ... SELECT; here the plain reference: the share's sounds are the
+    first round(share x n) in the seed's order (the sample key's affine map, as _place says), then the sounds in id
+    order each go to the next ``count`` people round the table. The ids the database made are new ids' form:
+    30 hex digits, a time prefix of now, all different."""
+    import hashlib
+    import time
+
+    from core.store.ids import id_time_micros
+    from core.store.models import SAMPLE_KEY_MODULUS, Sound
+
+    add_sounds(local_earmark, team.owner, "birds", 37, start=20)
+    names = ("alice", "bob", "carol")
+    before = time.time_ns() // 1000
+    summary = hand_out(team, names=names, per_sound=2, share=0.3, seed=4)
+    with team.db.read() as session:
+        keys = dict(session.execute(select(Sound.id, Sound.sample_key).where(Sound.dataset == "birds")).all())
+    digest = hashlib.sha256(b"earmark-assign:4").digest()
+    a = 1 + int.from_bytes(digest[:8], "big") % (SAMPLE_KEY_MODULUS - 1)
+    b = int.from_bytes(digest[8:16], "big") % SAMPLE_KEY_MODULUS
+    seeded = sorted(keys, key=lambda sound: ((keys[sound] * a + b) % SAMPLE_KEY_MODULUS, sound))
+    doubled = set(seeded[:round(0.3 * len(keys))])
+    expected, turn = set(), 0
+    for sound in sorted(keys):
+        count = 2 if sound in doubled else 1
+        expected |= {(sound, names[(turn + k) % 3]) for k in range(count)}
+        turn = (turn + count) % 3
+    by_id = {u.id: name for name, u in team.people.items()}
+    rows = assignments(team.db)
+    assert {(r.sound_id, by_id[r.annotator_id]) for r in rows} == expected
+    assert (summary.sounds, summary.multiple, summary.assignments) == (57, 17, 74)
+    assert summary.per_annotator == dict(Counter(name for _sound, name in expected))
+    assert len({r.id for r in rows}) == 74 and all(len(r.id) == 30 and int(r.id, 16) >= 0 for r in rows)
+    assert all(before <= id_time_micros(r.id) <= time.time_ns() // 1000 for r in rows)
+
+
 def test_the_filter_chooses_the_sounds(team):
     summary = hand_out(team, query={"tags": ("crow",)})
     assert summary.sounds == 5  # every fourth sound is tagged crow
