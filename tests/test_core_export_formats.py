@@ -342,3 +342,38 @@ def test_parse_formats_splits_zip_and_training_formats():
     with pytest.raises(UnknownFormat, match="choose from csv, json") as refused:
         parse_formats("arrow")
     assert refused.value.name == "arrow" and "--formats" not in str(refused.value)  # each edge names its own field
+
+
+def test_a_subset_read_a_window_at_a_time_names_and_orders_it_as_a_whole(local_earmark, tmp_path, monkeypatch):
+    """Windows of one sound (core/export/outline.py) give what one window gives: names with the dataset when the
+    subset spans two, a.wav and a.flac keeping their extensions though they fall in different windows, the order
+    Python sorts paths in ('B' before 'a', which a locale's collation would put after) and every metadata column."""
+    from core.export import outline
+
+    owner, person = make_user(local_earmark.db, "vox", "dataset"), make_user(local_earmark.db, "ann")
+    ids = {}
+    for i, (dataset, path, fields) in enumerate([("d1", "a.wav", {"speaker_id": "s1"}), ("d1", "a.flac", {"mood": "calm"}),
+                                                 ("d1", "B.wav", {}), ("d1", "m/x.wav", {"speaker_id": "s2"}), ("d2", "a.wav", {})]):
+        data = _noise(0.5, 16_000, 1, "FLAC" if path.endswith("flac") else "WAV", "PCM_16", i)
+        ids[dataset, path] = ingest_audio(local_earmark.db, local_earmark.storage, owner, path, io.BytesIO(data),
+                                          UploadOptions(dataset=dataset, max_bytes=10**8), fields).sound_id
+    with local_earmark.db.write() as session:
+        for key in (("d1", "a.wav"), ("d1", "a.flac")):
+            AnnotationService(session).create(person, ids[key], start_seconds=0.1, end_seconds=0.3, tags=["word"])
+
+    def export(folder: str) -> dict:
+        return export_formats(local_earmark.db, local_earmark.storage, local_earmark.settings, ExportRequest(count=100, seed=4),
+                              "parquet,nemo,eaf", str(tmp_path / folder))
+
+    whole = export("whole")
+    monkeypatch.setattr(outline, "WINDOW", 1)
+    windowed = export("windowed")
+    assert [f["name"] for f in windowed["exports"][""]["files"]] == [f["name"] for f in whole["exports"][""]["files"]]
+    assert windowed["exports"][""]["count_included"] == 5
+    paths = [json.loads(line)["audio_filepath"] for line in (tmp_path / "windowed" / "nemo_manifest.json").read_text().splitlines()]
+    assert paths == ["audio/d1/B.wav", "audio/d1/a.flac", "audio/d1/a.wav", "audio/d1/m/x.wav", "audio/d2/a.wav"]
+    assert sorted(p.name for p in (tmp_path / "windowed" / "eaf" / "d1").iterdir()) == ["a.flac.eaf", "a.wav.eaf"]
+    table = pq.read_table(tmp_path / "windowed" / "parquet" / "shard-00000.parquet")
+    assert table.column("path").to_pylist() == ["B.wav", "a.flac", "a.wav", "m/x.wav", "a.wav"]
+    assert {"speaker_id", "mood"} <= set(table.column_names)
+    assert table.column("mood").to_pylist() == [None, "calm", None, None, None]

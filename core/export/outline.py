@@ -68,9 +68,10 @@ class Outline:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def windows(self, db: Database, storage: Storage, size: int = WINDOW) -> Iterator[ExportPlan]:
-        """The subset as plans of at most ``size`` sounds each, in order; each names its members as the whole
-        subset does."""
+    def windows(self, db: Database, storage: Storage, size: int | None = None) -> Iterator[ExportPlan]:
+        """The subset as plans of at most ``size`` (WINDOW) sounds each, in order; each names its members as the
+        whole subset does."""
+        size = size or WINDOW
         for low in range(0, len(self.ids), size):
             yield self._plan(db, storage, [i.decode() for i in self.ids[low:low + size]])
 
