@@ -242,6 +242,7 @@ def test_a_blind_annotator_cannot_write_where_they_may_not_see(api):
 
     refused = post(api, f"/sounds/{theirs}/annotations", "alice", region)
     assert refused.status_code == 404 and refused.json() == {"error": f"No sound with id {theirs!r}."}
+    assert post(api, f"/sounds/{theirs}/tags", "alice", {"tag": "owl"}).status_code == 404  # its dataset's palette too
     for annotation in (kept, bobs):  # her own region on a sound taken back, bob's on a sound they share
         changed = api.patch(f"{V1}/annotations/{annotation['id']}", json={"version": 1, "end_seconds": 3.0}, headers=basic("alice"))
         assert changed.status_code == 404 and changed.json() == {"error": f"No annotation with id {annotation['id']!r}."}

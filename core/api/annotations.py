@@ -188,7 +188,7 @@ class NewTag(Body):
              "it keeps its place and colour in the palette", response_model=TagAdded, responses=errors(400, 404, 413))
 def add_tag(app: App, user: Caller, sound_id: str, body: NewTag) -> dict[str, Any]:
     with app.db.write() as session:
-        dataset = SoundService(session, app.storage).get(sound_id).dataset
+        dataset = SoundService(session, app.storage).get(sound_id, viewer=user).dataset  # a hidden sound: not there
         tag, color = Vocabulary(session).ensure(user, dataset, body.tag)
         return {"dataset": dataset, "tag": tag, "color": color}
 
