@@ -79,6 +79,16 @@ def _ordered(pairs: list[tuple[float, float, float, float]]) -> float:
     return sum((sa - sb) * (la - lb) > 0 for la, lb, sa, sb in pairs) / max(len(pairs), 1)
 
 
+def _interval(share: float, n: int) -> str:
+    """Wilson's 95 % interval of a share of ``n`` pairs: whether a set this small can tell 92 % from 95 %."""
+    if not n:
+        return "no pairs"
+    z = 1.96
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return f"95 % interval {max(0.0, centre - half):.0%}-{min(1.0, centre + half):.0%}"
+
+
 def speech_quality(recordings: int, seconds: float) -> None:
     from bench.speech_activity import espeak_utterances
 
@@ -111,12 +121,19 @@ def _speech_quality_set(kind: str, pool: list[np.ndarray] | None, recordings: in
         pairs = [(i, j) for i, j in itertools.combinations(range(len(files)), 2) if abs(levels[i] - levels[j]) == 10]
         apart = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs]
         same = [(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs if owners[i] == owners[j]]
-        by_levels = {(a, b): _ordered([p for p in apart if {p[0], p[1]} == {a, b}]) for a, b in itertools.pairwise(SNR_LEVELS[1:])}
+        noise = ["pink" if o % 2 else "white" for o in owners]
+        by_levels = {(a, b, kind): _ordered([(levels[i], levels[j], scores[i], scores[j]) for i, j in pairs
+                                             if owners[i] == owners[j] and {levels[i], levels[j]} == {a, b} and noise[i] == kind])
+                     for a, b in itertools.pairwise(SNR_LEVELS[1:]) for kind in ("white", "pink")}
         print(f"  {name:6s}: rank correlation with the noise level {rho:.3f}; pairs 10 dB apart ordered correctly: "
-              f"{_ordered(same):.1%} of {len(same)} with the same speech, {_ordered(apart):.1%} of {len(apart)} across voices "
-              f"({', '.join(f'{a:g}/{b:g} dB {share:.0%}' for (a, b), share in by_levels.items())})")
+              f"{_ordered(same):.1%} of {len(same)} with the same speech ({_interval(_ordered(same), len(same))}), "
+              f"{_ordered(apart):.1%} of {len(apart)} across voices ({_interval(_ordered(apart), len(apart))}); same speech by "
+              f"levels and noise: {', '.join(f'{a:g}/{b:g} dB {kind} {share:.0%}' for (a, b, kind), share in by_levels.items())}")
     means = {s: np.mean([float(f["speech_quality.ovrl"]) for f, lv in zip(fields, levels, strict=True) if lv == s]) for s in SNR_LEVELS}
     print("  mean OVRL by level: " + ", ".join(f"{s:g} dB {m:.2f}" for s, m in means.items()))
+    spread = {s: np.std([float(f["speech_quality.ovrl"]) for f, lv in zip(fields, levels, strict=True) if lv == s]) for s in SNR_LEVELS}
+    print("  OVRL's spread across recordings at one level (standard deviation; against the steps between the means "
+          "above): " + ", ".join(f"{s:g} dB {m:.2f}" for s, m in spread.items()))
     errors = [float(f["speech_quality.snr_db"]) - lv for f, lv in zip(fields, levels, strict=True) if lv < SNR_LEVELS[0]]
     print(f"  snr_db minus the level mixed in (40 to 0 dB): median {np.median(errors):+.1f} dB, largest {max(errors, key=abs):+.1f} dB")
     print(f"  speed on one core: {len(files) / cpu:.2f} files/s ({len(files) * seconds / cpu:.1f} s of audio per s); "
@@ -144,15 +161,14 @@ def _espeak(voice: str, seed: int, seconds: float, folder: Path, pitch: int = 50
 
 
 def _spread_voices(voices: int) -> list[speechlike.Voice]:
-    """Voices laid out so that no two share a vocal tract: formant scales evenly from 0.8 to 1.25 (the encoder hears
-    the vocal tract far more than the pitch: two random voices with scales 0.91 and 0.92 and pitches 92 and 122 Hz
-    were 0.017 apart, under one voice's own spread), pitches spread over 85-250 Hz in another order, tilt and breath
-    varied, as people differ; still one synthesizer, so closer together than people are."""
-    rng = np.random.default_rng(5)
-    scales = np.linspace(0.8, 1.25, voices)
-    pitches = np.geomspace(85, 250, voices)[rng.permutation(voices)]
-    return [speechlike.Voice(float(f0), float(scale), float(rng.uniform(0.88, 0.98)), float(rng.uniform(0.005, 0.06)))
-            for f0, scale in zip(pitches, scales, strict=True)]
+    """Voices laid out as a grid of vocal tracts (formant scales 0.78 to 1.3) by three glottal sources (95 Hz with a
+    steep tilt and little breath, 150 Hz, 235 Hz with a flat tilt and much breath), so that no two share both, as
+    people differ in both. Drawn at random, two voices with scales 0.91 and 0.92 and pitches 92 and 122 Hz were
+    0.017 apart, under one voice's own spread: the encoder hears the vocal tract far more than the pitch. Still one
+    synthesizer with one set of vowels, so closer together than people are."""
+    sources = ((95.0, 0.98, 0.005), (150.0, 0.92, 0.03), (235.0, 0.86, 0.06))
+    scales = np.geomspace(0.78, 1.3, -(-voices // len(sources)))
+    return [speechlike.Voice(sources[v % 3][0], float(scales[v // 3]), sources[v % 3][1], sources[v % 3][2]) for v in range(voices)]
 
 
 def _voice_sets(voices: int, seconds: float, folder: Path) -> list[tuple[str, int, object]]:
@@ -166,7 +182,7 @@ def _voice_sets(voices: int, seconds: float, folder: Path) -> list[tuple[str, in
     sets: list[tuple[str, int, object]] = [
         (f"{voices} formant-synthesizer voices drawn at random (tests/speechlike.Voice: pitch 90-240 Hz, formants x0.85-1.2)",
          RATE, lambda v, k: speechlike.speech_of(synthetic[v], 1000 * v + k, seconds)),
-        (f"{voices} formant-synthesizer voices spread out (formants x0.8-1.25 evenly, pitch 85-250 Hz)",
+        (f"{voices} formant-synthesizer voices spread out (a grid of vocal tracts x0.78-1.3 by three glottal sources)",
          RATE, lambda v, k: speechlike.speech_of(spread[v], 1000 * v + k, seconds))]
     if shutil.which("espeak-ng") and voices <= len(ESPEAK_VOICES):
         chosen = ESPEAK_VOICES[:voices]
