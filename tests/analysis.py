@@ -78,18 +78,22 @@ def api_client(user: str) -> tuple[TestClient, dict[str, str]]:
     return TestClient(Starlette(routes=routes())), {"Authorization": f"Basic {token}"}
 
 
+EMBEDDED: dict[tuple[str, int, str], np.ndarray] = {}  # shared by every module that uses encoder_once
+
+
 @contextlib.contextmanager
 def encoder_once() -> Iterator[None]:
     """voice.embed remembered by its input (and the model file): a module's tests re-ingest the same recordings
     for every test, and the encoder, most of speaker-check's time, then runs once for each (identical output:
-    the network is deterministic). A recording the module has not embedded yet runs the real encoder."""
-    real, seen = voice.embed, {}
+    the network is deterministic), and so do the page tests that borrow its fixtures. A recording not embedded yet in
+this process runs the real encoder."""
+    real = voice.embed
 
     def embed(samples: np.ndarray, rate: int) -> np.ndarray:
         key = (str(voice.MODEL), rate, hashlib.sha256(np.ascontiguousarray(samples, np.float32).tobytes()).hexdigest())
-        if key not in seen:
-            seen[key] = real(samples, rate)
-        return seen[key].copy()
+        if key not in EMBEDDED:
+            EMBEDDED[key] = real(samples, rate)
+        return EMBEDDED[key].copy()
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(voice, "embed", embed)

@@ -9,7 +9,7 @@ import json
 from core.ingest.demo import load_demo
 from core.jobs.queue import JobService
 from tests.conftest import app_test, login, make_user, shown
-from tests.test_core_speaker_check import run, voices_dataset  # noqa: F401 (a fixture)
+from tests.test_core_speaker_check import _encoder_once_per_module, run, voices_dataset  # noqa: F401 (fixtures)
 
 PAGE = "pages/2_Browse.py"
 
