@@ -381,3 +381,21 @@ def test_a_regions_tag_rows_need_not_come_together():
     bob = range(batch.side_item_lo[1], batch.side_item_hi[1])
     assert sorted(batch.tags[batch.item_tag[i]] for i in bob) == ["music", "speech"]
     assert batch.side_item_hi[2] - batch.side_item_lo[2] == 0  # gold's region has no tag
+
+
+def test_batches_cut_at_sounds_edges_give_the_same_figures(db, people, monkeypatch):
+    """core/team/regions.py cuts the one streamed query into batches at sounds' edges: with batches of a few rows
+    and chunks of two (so a sound's rows span chunks) the figures are those read in one batch."""
+    from core.team import regions
+
+    sounds = [_hand_example(db, people)]
+    for title in ("two", "three"):
+        sounds.append(_sound(people.earmark, people.owner, "birds", title))
+        _regions(db, people.alice, sounds[-1], (1.0, 2.0, ["speech"]), (3.0, 4.0, ["music", "speech"], "a b"))
+        _regions(db, people.bob, sounds[-1], (1.1, 2.0, ["speech"]), (3.0, 4.2, ["music"], "a c"))
+    with db.read() as session:
+        whole = agreement(session, "birds")
+        monkeypatch.setattr(regions, "BATCH_ROWS", 3)
+        monkeypatch.setattr(regions, "FETCH", 2)
+        assert len(list(regions.read_batches(session, "birds"))) == 3
+        assert agreement(session, "birds") == whole and whole.sounds == 3

@@ -5,13 +5,14 @@ Whose regions: people's. A machine suggestion (``source`` set: core/jobs/queue.p
 anything a featurebot user saved; gold is the regions with ``is_gold`` set (core/team/review.py's copy of what the
 reviewer accepted), whoever saved it, never a person's own version.
 
-One ordered query per batch of sounds (keyset on the sound id, so no list of ids is sent), one row per region and
-tag; the rows become arrays (put in order by numpy), so memory is bounded by the batch and the reading keeps up
-with the arithmetic.
+One streamed query over the dataset, ordered by sound (no list of ids is sent), one row per region and tag, cut
+into batches at sounds' edges; each batch's rows become arrays (put in order by numpy), so memory is bounded by
+the batch and the reading keeps up with the arithmetic.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,11 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from core.catalogue.files import live
-from core.store.models import Annotation, AnnotationTag, Sound, User
+from core.store.models import Annotation, AnnotationTag, Sound, User, utcnow
 from core.team import matching
 
 GOLD = "(gold)"  # the gold version's name in the figures: no user name has parentheses (core/accounts/users.py)
-SOUND_BATCH = 2_000
+BATCH_ROWS = 300_000  # rows (a region and tag each) figured at once: about 2,000 sounds of 150 regions
 FETCH = 10_000  # rows taken from the driver at a time
 
 
@@ -53,61 +54,78 @@ class Batch:
     side_item_hi: np.ndarray
 
 
-def _sound_batches(session: Session, dataset: str) -> Iterator[Sequence[Row[str, str, float]]]:
-    """The dataset's live sounds (id, path, duration) in batches, by id."""
-    after = ""
-    while True:
-        batch = session.execute(
-            select(Sound.id, Sound.path, Sound.duration_seconds)
-            .where(Sound.dataset == dataset, Sound.id > after, live(Sound.expires_at))
-            .order_by(Sound.id).limit(SOUND_BATCH)).all()
-        if not batch:
-            return
-        yield batch
-        after = batch[-1].id
+def _sounds(session: Session, dataset: str, first: str, last: str, now: dt.datetime) -> Sequence[Row[str, str, float]]:
+    """The dataset's live sounds (id, path, duration) from ``first`` to ``last`` (ids), by id: one batch's."""
+    return session.execute(
+        select(Sound.id, Sound.path, Sound.duration_seconds)
+        .where(Sound.dataset == dataset, Sound.id >= first, Sound.id <= last, live(Sound.expires_at, now))
+        .order_by(Sound.id)).all()
 
 
-def _query(dataset: str, first: str, last: str) -> Select:
-    """People's and gold regions of the dataset's live sounds from ``first`` to ``last`` (ids), one row per region
-    and tag, by sound. The sounds drive the join (their (dataset, id) index, then each sound's annotations by
-    theirs), so the rows come in sound order without a sort and no other dataset's regions are read (driven by the
-    annotations' index, SQLite looked each row's sound up: 4.8 s against 3.7 s for 1.5 million rows). Sides are
-    put in order by :func:`_batch`: sorting in SQL cost a third of the reading."""
+def _query(dataset: str, now: dt.datetime) -> Select:
+    """People's and gold regions of the dataset's live sounds, one row per region and tag, by sound. On SQLite the
+    sounds drive the join (their (dataset, id) index, then each sound's annotations by theirs), so the rows come in
+    sound order without a sort (driven by the annotations' index, SQLite looked each row's sound up: 4.8 s
+    against 3.7 s for 1.5 million rows); PostgreSQL hashes the tables once and sorts. Sides are put in order by
+    :func:`_batch`: sorting them in SQL cost a third of the reading."""
     return (select(Annotation.sound_id, Annotation.is_gold, User.user_name, Annotation.id, Annotation.start_seconds,
                    Annotation.duration_seconds, Annotation.text, AnnotationTag.tag)
             .select_from(Sound)
             .join(Annotation, Annotation.sound_id == Sound.id)
             .join(User, User.id == Annotation.created_by)
             .outerjoin(AnnotationTag, AnnotationTag.annotation_id == Annotation.id)
-            .where(Sound.dataset == dataset, Sound.id >= first, Sound.id <= last, live(Sound.expires_at),
-                   Annotation.source.is_(None), (User.user_type != "featurebot") | Annotation.is_gold)
+            .where(Sound.dataset == dataset, live(Sound.expires_at, now), Annotation.source.is_(None),
+                   (User.user_type != "featurebot") | Annotation.is_gold)
             .order_by(Sound.id))
 
 
-def _rows(session: Session, statement: Select) -> np.ndarray:
-    """The statement's rows as one array of objects (a row per row, a column per column), taken from the
-    driver's cursor a chunk at a time. Plain driver tuples, not SQLAlchemy rows: a batch is some 300,000 rows,
-    and row objects cost as much again as the query. Nor ``zip(*rows)``: its iterator per row, alive together,
-    set off the garbage collector's full passes (3 s of 12 at 10,000 sounds; bench/agreement.py)."""
-    result = session.connection().execute(statement)
-    rows: list[Any] = []
+def _chunks(session: Session, statement: Select) -> Iterator[Sequence[Any]]:
+    """The statement's rows as the driver gives them (plain tuples, not SQLAlchemy rows: those cost as much again
+    as the query at 1.5 million rows), FETCH at a time, streamed: on PostgreSQL through psycopg's server-side
+    cursor (SQLAlchemy's streaming result keeps a row of its own ahead of its cursor, so its cursor cannot be read
+    directly), on SQLite from its cursor, which steps the query as rows are fetched."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        compiled = statement.compile(dialect=connection.dialect)
+        with connection.connection.driver_connection.cursor(name="earmark_regions") as cursor:  # type: ignore[union-attr]
+            cursor.execute(str(compiled), compiled.params)
+            while chunk := cursor.fetchmany(FETCH):
+                yield chunk
+        return
+    result = connection.execute(statement)
     try:
         while chunk := result.cursor.fetchmany(FETCH):
-            rows.extend(chunk)
+            yield chunk
     finally:
         result.close()
-    table = np.empty((len(rows), len(statement.selected_columns)), dtype=object)
+
+
+def _row_batches(session: Session, dataset: str, now: dt.datetime) -> Iterator[list[Any]]:
+    """The rows of :func:`_query` in batches of at least BATCH_ROWS rows (the last may be smaller), each ending
+    at a sound's last row, so that no sound is split between two batches."""
+    rows: list[Any] = []
+    for chunk in _chunks(session, _query(dataset, now)):
+        rows.extend(chunk)
+        if len(rows) >= BATCH_ROWS:
+            cut = len(rows) - 1
+            while cut > 0 and rows[cut - 1][0] == rows[-1][0]:
+                cut -= 1  # the last sound's rows may go on in the next chunk: kept for the next batch
+            if cut > 0:
+                yield rows[:cut]
+                rows = rows[cut:]
     if rows:
-        table[:] = rows
-    return table
+        yield rows
 
 
 def read_batches(session: Session, dataset: str) -> Iterator[Batch]:
-    """The dataset's regions, a batch of sounds at a time (a batch without regions is skipped)."""
-    for sounds in _sound_batches(session, dataset):
-        rows = _rows(session, _query(dataset, sounds[0].id, sounds[-1].id))
-        if rows.size:
-            yield _batch(sounds, rows)
+    """The dataset's regions in batches of sounds: one streamed query over the whole dataset (no list of ids is
+    sent), cut into batches of some 300,000 rows at sounds' edges, so memory is bounded by a batch and each row
+    is read once. Each batch's sounds (path, duration) come from one more query over the batch's range of ids."""
+    now = utcnow()
+    for rows in _row_batches(session, dataset, now):
+        table = np.empty((len(rows), 8), dtype=object)  # not zip(*rows): an iterator per row sets off the
+        table[:] = rows  # garbage collector's full passes (3 s of 12 at 10,000 sounds; bench/agreement.py)
+        yield _batch(_sounds(session, dataset, rows[0][0], rows[-1][0], now), table)
 
 
 def _changes(*columns: np.ndarray) -> np.ndarray:
