@@ -5,9 +5,10 @@ Three steps, on the job framework's per-sound and dataset-level hooks (core/jobs
 1. ``run`` (any worker, in parallel): the sound's landmark fingerprint (core/audio/fingerprint.py); the stored one
    on the frame grid from the sound's start, the query one pooled over quarter-hop shifts of it.
 2. ``keep`` (in the transaction that marks the sound done): the sound's last fingerprint is deleted (its landmarks
-   and matches go with it), its query hashes are looked up in the hash index (the rows sharing a hash, never every
-   sound), each fingerprint found is verified by a consistent time difference (core.audio.fingerprint.best_offsets)
-   and kept as a match if at least MIN_KEPT landmarks agree, then its own landmarks are added. Lookup and insert
+   and matches go with it), its rarest query hashes are looked up in the hash index (at most POSTINGS_BUDGET
+   rows, never every sound: ``lookup``), each fingerprint found is verified by a consistent time difference
+   (core.audio.fingerprint.best_offsets) and kept as a match if at least MIN_KEPT landmarks agree, then its own
+   landmarks are added. Lookup and insert
    happen under one lock (SQLite's single writer; on PostgreSQL a table lock that only fingerprint writers take), so
    of two copies analyzed at once the second always sees the first.
 3. ``finish`` (once per job): the matches touching the job's sounds with at least ``min_landmarks`` votes are joined
