@@ -194,6 +194,8 @@ def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Name
     for name, part in summary["exports"].items():
         print(f"{name}: {part['count_included']:,} files in {Path(args.to) / part['file']} "
               f"(share {summary['shares_met'][name]:.3f} of {dict(rule.shares)[name]:g} asked)")
+    for name in (n for n in rule.names if n not in summary["exports"]):
+        print(f"{name}: empty, no ZIP written (share 0 of {dict(rule.shares)[name]:g} asked: too few groups to reach it)")
     print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
           f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) "
           f"across splits; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")

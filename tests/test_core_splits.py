@@ -201,3 +201,16 @@ def test_a_split_of_nothing_says_so_and_writes_nothing(local_earmark, tmp_path, 
         err = capsys.readouterr().err.strip()
         assert err.endswith("No sounds match these filters.") and len(err.splitlines()) == 1, err
         assert not out.exists()
+
+
+def test_a_split_too_few_groups_reach_is_named_empty(local_earmark, tmp_path, capsys):
+    from core.cli import main
+
+    owner = make_user(local_earmark.db, "vox", "dataset")
+    for i in range(4):
+        _sound(local_earmark, owner, f"id{i % 2}/{i}.wav", "vox", {"speaker": f"id{i % 2}"}, 300 + 11 * i)
+    assert main(["export", "--dataset", "vox", "--split", "train=0.5,dev=0.25,test=0.25", "--group-by", "speaker",
+                 "--seed", "1", "--to", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "test: empty, no ZIP written (share 0 of 0.25 asked" in out and "train: 2 files" in out and "dev: 2 files" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dev.zip", "manifest.json", "train.zip"]

@@ -7,7 +7,7 @@ segments as offsets, or segments cut into clips: :mod:`.units`), the targets the
 the run that feeds every writer from one pass over the audio (:mod:`.run`). The ZIP and its annotation formats stay
 in core/export/subset.py; splits in core/export/splits.py.
 
-May import: core.store, core.errors, core.annotations, core.catalogue and core.export (subset, splits, sampling).
+May import: core.store, core.errors, core.annotations, core.catalogue and core.export (subset, outline, splits, sampling).
 Nothing in core outside the shells (pages, api, cli, commands) imports it.
 
 The one entry point for the shells is :func:`export_formats` (with :func:`parse_formats`, :func:`check_target`

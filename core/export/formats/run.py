@@ -4,7 +4,8 @@ plan each split), then feed every asked writer from one pass over the audio, and
 The pass fetches each sound once (core/export/subset.py's read-ahead: a few threads, each file spooled), reads
 its facts (rate, length, format: as recorded at upload, or decoded for clips), checks it is the file stored (sha256), makes its units (core/export/formats/units.py) and hands them to the writers that carry audio
 (Parquet, WebDataset, the audio files the other formats point at) before the next sound: memory holds a few
-spooled files and a row group, not the export. The referencing formats (NeMo, Lhotse, Kaldi, ELAN) are written
+spooled files and a row group, not the export. The subset itself is held as ids (core/export/outline.py) and its
+rows (metadata, tags, annotations) read 2,000 sounds at a time as the pass reaches them. The referencing formats (NeMo, Lhotse, Kaldi, ELAN) are written
 after the pass from the units kept (a few hundred bytes each, no audio), and a ZIP of the subset's annotation
 formats too if the formats name any (``<split>.zip``, the subset ZIP's layout).
 
