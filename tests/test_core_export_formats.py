@@ -261,6 +261,20 @@ def test_shards_close_at_their_size_and_a_missing_file_is_named_not_fatal(corpus
     assert sorted(keys) == sorted(v for k, v in ids.items() if k not in ("spk1/03.wav", "spk1/02.wav"))
 
 
+
+def test_on_missing_fail_checks_every_window_first_and_writes_nothing(corpus, tmp_path, monkeypatch):
+    """Windows of two sounds: the missing file is in the second window, and the export stops before any shard."""
+    from core.errors import StorageError
+    from core.export import outline
+
+    earmark, _ids = corpus
+    monkeypatch.setattr(outline, "WINDOW", 2)
+    earmark.storage.delete("audio/vox/spk1/03.wav")
+    with pytest.raises(StorageError, match=r"1 file\(s\) of the subset are missing from storage \(spk1/03.wav\)"):
+        export_formats(earmark.db, earmark.storage, earmark.settings, ExportRequest(count=100, seed=1, on_missing="fail"),
+                       "parquet", str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "parquet").exists() and not (tmp_path / "out" / "manifest.json").exists()
+
 # -- S3 -------------------------------------------------------------------------------------------------
 
 @pytest.fixture
