@@ -292,6 +292,13 @@ def e2e_log_in(page, server: str, user_name: str = E2E_ADMIN, password: str = E2
     page.get_by_role("button", name="Login").click()
     page.get_by_text("Storage used").first.wait_for()
     e2e_settle(page)  # the login cookie's component reruns the page once more: a click during that rerun is lost
+    # The cookie itself is set by that component after the login's run, and the next page load needs it: on a busy
+    # machine a goto came first and found the login form. Wait for it (up to 30 s; a test about a login that sets
+    # no cookie goes on after that).
+    for _ in range(300):
+        if any(c["name"] == "earmark_auth" for c in page.context.cookies()):
+            break
+        page.wait_for_timeout(100)
 
 
 def e2e_settle(page) -> None:

@@ -54,13 +54,7 @@ def as_person(page, server, who):
     context = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     person = context.new_page()
-    e2e_log_in(person, server, *who)
-    # The login cookie is set by a component after the login's run: the next page load needs it (on a busy machine
-    # a goto came first once, and found the login form).
-    for _ in range(300):
-        if any(c["name"] == "earmark_auth" for c in context.cookies()):
-            break
-        person.wait_for_timeout(100)
+    e2e_log_in(person, server, *who)  # returns once the login cookie is set
     return person
 
 
@@ -207,7 +201,7 @@ def test_agreement_on_the_team_page(page, server, calls):
     """After the journey above: the Agreement tab's figures for the two people on the two sounds."""
     from playwright.sync_api import expect
 
-    page = as_person(page, server, (E2E_ADMIN, E2E_PASSWORD))  # waits for the login cookie before the next page
+    e2e_log_in(page, server)  # waits for the login cookie before the next page
     page.goto(f"{server}/Team")
     page.get_by_role("tab", name="Agreement").wait_for(timeout=90_000)
     e2e_settle(page)
