@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
@@ -87,7 +88,7 @@ def _chunks(session: Session, statement: Select) -> Iterator[Sequence[Any]]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         compiled = statement.compile(dialect=connection.dialect)
-        with connection.connection.driver_connection.cursor(name="earmark_regions") as cursor:  # type: ignore[union-attr]
+        with connection.connection.driver_connection.cursor(name=f"earmark_regions_{id(statement):x}") as cursor:  # type: ignore[union-attr]
             cursor.execute(str(compiled), compiled.params)
             while chunk := cursor.fetchmany(FETCH):
                 yield chunk
@@ -140,9 +141,9 @@ def _changes(*columns: np.ndarray) -> np.ndarray:
 def _regions(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's region (numbered in the order regions first appear) and each region's first row: by the
     annotation id, so a region's tag rows need not come one after the other."""
-    first: dict[str, int] = {}
-    row_region = np.array([first.setdefault(i, len(first)) for i in ids.tolist()], dtype=np.int64)
-    return row_region, np.unique(row_region, return_index=True)[1].astype(np.int64)
+    row_region = pd.factorize(ids)[0].astype(np.int64)  # pandas' hash table: a dict per row cost 0.6 s of 1.5 million
+    seen = np.maximum.accumulate(np.concatenate([[-1], row_region]))
+    return row_region, np.flatnonzero(seen[1:] > seen[:-1])  # a region's number first appears at its first row
 
 
 def _batch(sounds: Sequence[Row[str, str, float]], rows: np.ndarray) -> Batch:
@@ -160,8 +161,8 @@ def _batch(sounds: Sequence[Row[str, str, float]], rows: np.ndarray) -> Batch:
     sound, names = sound[order], names[order]
     start = start_col[region_rows][order].astype(np.float64)
     tagged = np.flatnonzero(tag_col != None)  # noqa: E711 (numpy's elementwise comparison)
-    codes: dict[str, int] = {}
-    item_tag = np.array([codes.setdefault(tag, len(codes)) for tag in tag_col[tagged].tolist()], dtype=np.int64)
+    codes, tags = pd.factorize(tag_col[tagged])
+    item_tag = codes.astype(np.int64)
     item_region = rank[row_region[tagged]]
     item_order = np.argsort(item_region, kind="stable")
     item_region, item_tag = item_region[item_order], item_tag[item_order]
@@ -172,5 +173,5 @@ def _batch(sounds: Sequence[Row[str, str, float]], rows: np.ndarray) -> Batch:
         frames=np.array([matching.frame_count(row.duration_seconds) for row in sounds], dtype=np.int64),
         start=start, end=start + duration_col[region_rows][order].astype(np.float64),
         text=text_col[region_rows][order], item_region=item_region, item_tag=item_tag,
-        tags=list(codes), side_sound=sound[side_lo], side_name=names[side_lo], side_lo=side_lo, side_hi=side_hi,
+        tags=list(tags), side_sound=sound[side_lo], side_name=names[side_lo], side_lo=side_lo, side_hi=side_hi,
         side_item_lo=np.searchsorted(item_region, side_lo), side_item_hi=np.searchsorted(item_region, side_hi))
