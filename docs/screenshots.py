@@ -1,7 +1,8 @@
 """Take README's screenshots as a new user sees the pages: Annotate with a speech-like recording (tests/speechlike.py),
 speech-activity's suggestions (the real analyzer, run as a job), two people's regions that overlap, and one of them
 selected; then Home and Browse over it and the demo dataset; then two annotators' blind work on it under review
-(issue 27). Writes docs/annotate.png, docs/home.png, docs/browse.png, docs/review.png.
+(issue 27), the Team page's agreement figures for them, and the Download page splitting the demo dataset by
+speaker. Writes docs/annotate.png, docs/home.png, docs/browse.png, docs/review.png, docs/team.png, docs/download.png.
 
     python docs/screenshots.py
 """
@@ -54,6 +55,7 @@ def main() -> None:
             shoot(url, sound["id"], ROOT / "docs" / "annotate.png")
             prepare_review(url, sound, suggestions)
             shoot_review(url, sound["id"], ROOT / "docs" / "review.png")
+            shoot_team_and_download(url, ROOT / "docs")
         finally:
             process.terminate()
             process.wait(20)
@@ -143,6 +145,63 @@ def shoot_review(url: str, sound_id: str, out: Path) -> None:
         bottom = page.locator(".ruler").bounding_box()
         page.screenshot(path=str(out), clip={"x": 0, "y": top, "width": 1280, "height": bottom["y"] + 60 - top})
         print(f"wrote {out}")
+        browser.close()
+
+
+def _logged_in(p, url: str):
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url)
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("Storage used").first.wait_for()
+    page.wait_for_timeout(1500)
+    return browser, page
+
+
+def _settled(page) -> None:
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(1000)
+
+
+def shoot_team_and_download(url: str, folder: Path) -> None:
+    """Team's Agreement tab with the figures computed for lea and tom; Download in splits mode over the demo
+    dataset, kept together by speaker, stratified by gender, with Parquet shards chosen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = _logged_in(p, url)
+        page.goto(f"{url}/Team")
+        page.get_by_role("tab", name="Agreement").wait_for(timeout=60_000)
+        _settled(page)
+        page.get_by_role("combobox", name="Dataset").click()
+        page.get_by_role("option", name="interviews").click()
+        _settled(page)
+        page.get_by_role("tab", name="Agreement").click()
+        page.get_by_role("button", name="Compute agreement").click()
+        page.get_by_test_id("stMetric").first.wait_for(timeout=60_000)
+        page.mouse.move(5, 880)
+        _settled(page)
+        page.screenshot(path=str(folder / "team.png"), full_page=True)
+        print(f"wrote {folder / 'team.png'}")
+        page.set_viewport_size({"width": 1280, "height": 1500})
+        page.goto(f"{url}/Download?dataset=demo")
+        page.get_by_text("Every matching sound, split into train / dev / test").wait_for(timeout=60_000)
+        _settled(page)
+        page.get_by_text("Every matching sound, split into train / dev / test").click()
+        _settled(page)
+        page.get_by_role("combobox", name="Stratify by (each value split in the same shares)").click()
+        page.get_by_role("option", name="gender").click()
+        _settled(page)
+        page.get_by_role("combobox", name="Training formats").click()
+        page.get_by_role("option").filter(has_text="Parquet").first.click()
+        page.keyboard.press("Escape")
+        page.mouse.move(5, 1480)
+        _settled(page)
+        page.screenshot(path=str(folder / "download.png"), full_page=True)
+        print(f"wrote {folder / 'download.png'}")
         browser.close()
 
 
