@@ -65,14 +65,7 @@ def shoot(url: str, sound_id: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
-        page.get_by_label("Username").fill(USER)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Login").click()
-        page.get_by_text("Storage used").first.wait_for()
-        page.wait_for_timeout(1500)
+        browser, page = _logged_in(p, url)
         page.goto(f"{url}/Annotate?sound={sound_id}")
         box = page.get_by_test_id("earmark-waveform")
         box.wait_for()
@@ -128,14 +121,7 @@ def shoot_review(url: str, sound_id: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
-        page.get_by_label("Username").fill(USER)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Login").click()
-        page.get_by_text("Storage used").first.wait_for()
-        page.wait_for_timeout(1500)
+        browser, page = _logged_in(p, url)
         page.goto(f"{url}/Review?sound={sound_id}")
         box = page.get_by_test_id("earmark-waveform")
         box.wait_for(timeout=60_000)
