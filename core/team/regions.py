@@ -84,11 +84,14 @@ def _chunks(session: Session, statement: Select) -> Iterator[Sequence[Any]]:
     """The statement's rows as the driver gives them (plain tuples, not SQLAlchemy rows: those cost as much again
     as the query at 1.5 million rows), FETCH at a time, streamed: on PostgreSQL through psycopg's server-side
     cursor (SQLAlchemy's streaming result keeps a row of its own ahead of its cursor, so its cursor cannot be read
-    directly), on SQLite from its cursor, which steps the query as rows are fetched."""
+    directly) in binary (floats as text cost the client half its fetching: 1.8 against 0.85 s at 1.5 million rows),
+    planned for reading every row (a cursor's default plan, for the first tenth, cost the server 4.5 against 3.5 s);
+    on SQLite from its cursor, which steps the query as rows are fetched."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         compiled = statement.compile(dialect=connection.dialect)
-        with connection.connection.driver_connection.cursor(name=f"earmark_regions_{id(statement):x}") as cursor:  # type: ignore[union-attr]
+        connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")  # every row is read: plan for all of them
+        with connection.connection.driver_connection.cursor(name=f"earmark_regions_{id(statement):x}", binary=True) as cursor:  # type: ignore[union-attr]
             cursor.execute(str(compiled), compiled.params)
             while chunk := cursor.fetchmany(FETCH):
                 yield chunk
