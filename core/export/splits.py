@@ -35,7 +35,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import select
+from sqlalchemy import String, func, literal, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
@@ -214,12 +216,28 @@ def store(session: Session, members: list[_Member], placement: Placement, rule: 
     field, splits = rule.field, placement.splits
     changed = ({"sound_id": m.sound_id, "name": field, "value": splits[m.sound_id]}
                for m in members if m.values.get(field) != splits[m.sound_id])
+    if session.get_bind().dialect.name == "postgresql":
+        _store_arrays(session, changed, field)
+        return
     statement = insert_for(session, cast(Any, SoundField.__table__))  # the table's: the ORM's bulk path cost 15 us a row
     upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value})
     connection = session.connection()
     for batch in batched(changed, STORE_BATCH):
         # executemany of one statement: a VALUES list of the whole batch took SQLAlchemy 0.8 s a batch to compile
         connection.execute(upsert, batch)
+
+
+def _store_arrays(session: Session, changed: Iterable[dict[str, str]], field: str) -> None:
+    """PostgreSQL: each batch as two array parameters unnested into one upsert (executemany through psycopg wrote
+    200,000 splits in 6.7 s: bench/splits.py)."""
+    connection = session.connection()
+    for batch in batched(changed, STORE_BATCH):
+        rows = func.unnest(literal([r["sound_id"] for r in batch], ARRAY(String)),
+                           literal([r["value"] for r in batch], ARRAY(String))).table_valued("sound_id", "value").render_derived()
+        statement = postgresql.insert(SoundField).from_select(
+            ["sound_id", "name", "value"], select(rows.c.sound_id, literal(field, String), rows.c.value))
+        connection.execute(statement.on_conflict_do_update(index_elements=["sound_id", "name"],
+                                                           set_={"value": statement.excluded.value}))
 
 
 def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
