@@ -7,12 +7,16 @@ in 25 missed, one in 30 split in two, one in 10 given another of five tags, one 
 words of which one in 12 is wrong. Rows go in with bulk INSERTs (the product's own writes are not what is measured).
 
 Measured in the same run, on one core (the process is pinned to one CPU and numpy's threads to one):
-  * baseline: reading the regions alone (core.team.regions.read_batches: the one ordered query per batch and
-    its rows made arrays);
+  * baseline: reading the regions alone (core.team.regions.read_batches: the one streamed query cut into batches
+    and its rows made arrays);
   * agreement(): the whole computation, reading included, and the same for the figures per sound
-    (sound_figures), all at N and at 10 x N sounds to show the time grows linearly.
+    (sound_figures), all at N and at 10 x N sounds to show the time grows linearly;
+  * with --baseline REF: the same reading and agreement() by the code of REF (``git archive``, or a folder), in a
+    child process pinned to the same CPU, on the same database: before against after.
 
-Run: ``nice -n 10 python bench/agreement.py [--sizes 1000 10000] [--database-url postgresql+psycopg://...]``.
+Run: ``nice -n 10 python bench/agreement.py [--sizes 1000 10000] [--database-url postgresql+psycopg://...]
+[--baseline c4e59fd]``. Building 10,000 sounds on PostgreSQL takes minutes (18 on a loaded machine): ``--build URL
+N`` fills a database once and ``--urls SMALL LARGE`` measures on two such databases.
 """
 
 from __future__ import annotations
@@ -23,17 +27,23 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: one core, as the 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
 import random  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import scratch_database  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from common import baseline_tree, scratch_database  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from core.store import migrate  # noqa: E402
 from core.store.db import Database  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import Annotation, AnnotationTag, Sound, User  # noqa: E402
@@ -109,11 +119,56 @@ def timed(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def measure(database_url: str | None, count: int) -> dict[str, tuple[float, float]]:
+# The baseline's side: the same two figures by another tree's code, printed as JSON (run with that tree first on
+# the path, pinned to the given CPU).
+_CHILD = """
+import json, os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[2])})
+from core.store.db import Database
+from core.team.agreement import agreement
+from core.team.regions import read_batches
+db = Database(sys.argv[1])
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+with db.read() as session:
+    read = timed(lambda: sum(batch.start.size for batch in read_batches(session, "bench")))
+with db.read() as session:
+    total = timed(lambda: agreement(session, "bench"))
+print(json.dumps({"read": read, "total": total}))
+"""
+
+
+def baseline(tree: Path, url: str) -> dict[str, tuple[float, float]]:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    cpu = str(min(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else "0"
+    out = subprocess.run([sys.executable, "-c", _CHILD, url, cpu], cwd=tree, env=env, check=True, capture_output=True, text=True)
+    return {k: tuple(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def database(database_url: str | None, count: int, url: str | None) -> Iterator[tuple[Database, str, float]]:
+    """A database holding the bench dataset of ``count`` sounds: ``url``, built earlier (--build), or a scratch one
+    built now; with its URL and the seconds the building took."""
+    if url:
+        db = Database(url)
+        try:
+            yield db, url, 0.0
+        finally:
+            db.dispose()
+        return
     with scratch_database(database_url, f"agreement_{count}") as db:
         build_s, _ = timed(lambda: build(db, count))
+        yield db, db.engine.url.render_as_string(hide_password=False), build_s
+
+
+def measure(database_url: str | None, count: int, url: str | None, tree: Path | None) -> dict[str, tuple[float, float]]:
+    with database(database_url, count, url) as (db, db_url, build_s):
         with db.read() as session:
             regions = sum(batch.start.size for batch in read_batches(session, DATASET))
+            sounds = session.scalar(select(func.count()).select_from(Sound).where(Sound.dataset == DATASET)) or 0
+        before = baseline(tree, db_url) if tree else None
         with db.read() as session:
             read = timed(lambda: sum(batch.start.size for batch in read_batches(session, DATASET)))
         found = []
@@ -122,9 +177,13 @@ def measure(database_url: str | None, count: int) -> dict[str, tuple[float, floa
         with db.read() as session:
             per_sound = timed(lambda: sum(1 for _ in sound_figures(session, DATASET)))
     figures = found[0].overall
-    print(f"{count:,} sounds, {regions:,} regions (built in {build_s:.0f} s): read alone {read[0]:.2f} s wall / {read[1]:.2f} s CPU, "
+    print(f"{sounds:,} sounds, {regions:,} regions (built in {build_s:.0f} s): read alone {read[0]:.2f} s wall / {read[1]:.2f} s CPU, "
           f"agreement() {total[0]:.2f} s / {total[1]:.2f} s CPU ({total[1] / read[1]:.1f}x the read's CPU), "
           f"per-sound figures {per_sound[0]:.2f} s / {per_sound[1]:.2f} s CPU")
+    if before:
+        print(f"  baseline code: read alone {before['read'][0]:.2f} s / {before['read'][1]:.2f} s CPU, agreement() "
+              f"{before['total'][0]:.2f} s / {before['total'][1]:.2f} s CPU; now/baseline CPU: agreement() "
+              f"{total[1] / before['total'][1]:.2f}x, read {read[1] / before['read'][1]:.2f}x")
     print(f"  dataset: segment F1 {figures.segment_f1:.3f}, start {figures.start_ms:.0f} ms, end {figures.end_ms:.0f} ms, "
           f"wer {figures.wer:.3f}, kappa speech {figures.kappa['speech']:.3f}")
     return {"read": read, "total": total, "per_sound": per_sound}
@@ -134,10 +193,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs=2, default=(1_000, 10_000), help="a small and a large dataset (sounds)")
     parser.add_argument("--database-url", help="a PostgreSQL URL (a scratch schema is made there); default SQLite")
+    parser.add_argument("--baseline", help="a git ref or folder whose code is measured on the same data too")
+    parser.add_argument("--urls", nargs=2, help="measure on these two databases (--build made them), small then large")
+    parser.add_argument("--build", nargs=2, metavar=("URL", "N"), help="only fill this database with N sounds")
     args = parser.parse_args()
+    if args.build:
+        db = Database(args.build[0])
+        migrate.upgrade(db)
+        build(db, int(args.build[1]))
+        return
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    small, large = (measure(args.database_url, size) for size in args.sizes)
+    urls = args.urls or (None, None)
+    with tempfile.TemporaryDirectory() as scratch, baseline_tree(args.baseline, Path(scratch)) as tree:
+        small, large = (measure(args.database_url, size, url, tree) for size, url in zip(args.sizes, urls, strict=True))
     ratio = args.sizes[1] / args.sizes[0]
     print(f"{args.sizes[1]:,} vs {args.sizes[0]:,} sounds ({ratio:.0f}x), CPU time: agreement() {large['total'][1] / small['total'][1]:.1f}x, "
           f"read {large['read'][1] / small['read'][1]:.1f}x, per-sound figures {large['per_sound'][1] / small['per_sound'][1]:.1f}x")
