@@ -44,7 +44,7 @@ from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
 from core.export.outline import Outline, outline
 from core.export.subset import ExportPlan, ExportRequest, ZipStream, plan_export, write_members, write_zip, zip_of_folders
-from core.store.db import Database, batched, insert_for
+from core.store.db import Database, batched, insert_for, one_of
 from core.store.models import Annotation, Sound, SoundField
 from core.store.storage import Storage
 
@@ -270,7 +270,7 @@ def _transcripts(session: Session, split_of: dict[str, str]) -> Iterable[tuple[s
     """(normalised text, split) of every annotation with text on these sounds (lower case, spaces collapsed)."""
     for batch in batched(list(split_of)):
         for sound_id, text in session.execute(select(Annotation.sound_id, Annotation.text)
-                                              .where(Annotation.sound_id.in_(batch), Annotation.text.is_not(None))):
+                                              .where(one_of(session, Annotation.sound_id, batch), Annotation.text.is_not(None))):
             normal = " ".join(str(text).lower().split())
             if normal:
                 yield normal, split_of[sound_id]
@@ -281,7 +281,7 @@ def _near_duplicates(session: Session, split_of: dict[str, str]) -> Iterable[tup
     after its earliest sound, so copies in two splits share a key)."""
     for batch in batched(list(split_of)):
         for sound_id, group in session.execute(select(SoundField.sound_id, SoundField.value)
-                                               .where(SoundField.sound_id.in_(batch), SoundField.name == DUPLICATES_GROUP)):
+                                               .where(one_of(session, SoundField.sound_id, batch), SoundField.name == DUPLICATES_GROUP)):
             yield group, split_of[sound_id]
 
 
