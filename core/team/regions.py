@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
@@ -141,10 +140,20 @@ def _changes(*columns: np.ndarray) -> np.ndarray:
     return changed
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's number, in the order values first appear, and the values so numbered: pandas' hash table (a
+    dict lookup per row cost 0.6 s of 1.5 million). Imported here, not at the top, so that commands that never
+    figure agreement start without pandas (core.cli's import stays small; see core/team/matching.py's SciPy)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
 def _regions(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's region (numbered in the order regions first appear) and each region's first row: by the
     annotation id, so a region's tag rows need not come one after the other."""
-    row_region = pd.factorize(ids)[0].astype(np.int64)  # pandas' hash table: a dict per row cost 0.6 s of 1.5 million
+    row_region = _codes(ids)[0]
     seen = np.maximum.accumulate(np.concatenate([[-1], row_region]))
     return row_region, np.flatnonzero(seen[1:] > seen[:-1])  # a region's number first appears at its first row
 
@@ -164,8 +173,7 @@ def _batch(sounds: Sequence[Row[str, str, float]], rows: np.ndarray) -> Batch:
     sound, names = sound[order], names[order]
     start = start_col[region_rows][order].astype(np.float64)
     tagged = np.flatnonzero(tag_col != None)  # noqa: E711 (numpy's elementwise comparison)
-    codes, tags = pd.factorize(tag_col[tagged])
-    item_tag = codes.astype(np.int64)
+    item_tag, tags = _codes(tag_col[tagged])
     item_region = rank[row_region[tagged]]
     item_order = np.argsort(item_region, kind="stable")
     item_region, item_tag = item_region[item_order], item_tag[item_order]
@@ -176,5 +184,5 @@ def _batch(sounds: Sequence[Row[str, str, float]], rows: np.ndarray) -> Batch:
         frames=np.array([matching.frame_count(row.duration_seconds) for row in sounds], dtype=np.int64),
         start=start, end=start + duration_col[region_rows][order].astype(np.float64),
         text=text_col[region_rows][order], item_region=item_region, item_tag=item_tag,
-        tags=list(tags), side_sound=sound[side_lo], side_name=names[side_lo], side_lo=side_lo, side_hi=side_hi,
+        tags=tags.tolist(), side_sound=sound[side_lo], side_name=names[side_lo], side_lo=side_lo, side_hi=side_hi,
         side_item_lo=np.searchsorted(item_region, side_lo), side_item_hi=np.searchsorted(item_region, side_hi))
