@@ -59,9 +59,23 @@ def _fresh_schema_replayed() -> Iterator[None]:
     if os.environ.get("EARMARK_TEST_MIGRATE_EACH"):  # every test's database migrated for real, as before
         yield
         return
+    if TEST_DATABASE_URL:
+        _extensions_in_public(TEST_DATABASE_URL)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(migrate, "_upgrade", FreshSchema(migrate._upgrade).upgrade)
         yield
+
+
+def _extensions_in_public(server_url: str) -> None:
+    """pg_trgm in ``public``, where the test schemas' search path finds it, before any test's migration: on a new
+    server the first migration would otherwise create it in that test's schema, which is dropped with it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)
