@@ -71,7 +71,7 @@ def test_the_gold_export_holds_exactly_the_accepted_regions(reviewed, tmp_path):
     earmark, first, second = reviewed
     plan, rows, header, items, manifest = _export(earmark, tmp_path)
     assert header == ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id", "review_state"]
-    names = {s.id: plan.file_name(s) for s in plan.sounds}
+    names = {f["sound_id"]: f["file_name"] for f in manifest["files"]}
     assert _regions(rows, names[first]) == [(0.15, 0.55, "kick", "admin", "gold"), (1.0, 1.2, "snare", "admin", "gold")]
     assert _regions(rows, names[second]) == [(0.1, 0.5, "kick", "ana", "submitted"), (0.2, 0.6, "kick", "bob", "submitted"),
                                              (1.0, 1.2, "snare", "bob", "submitted")]  # no draft of the reviewer's
@@ -85,7 +85,7 @@ def test_the_gold_export_holds_exactly_the_accepted_regions(reviewed, tmp_path):
 def test_each_annotators_own_version_on_request(reviewed, tmp_path):
     earmark, first, second = reviewed
     plan, rows, _header, _items, manifest = _export(earmark, tmp_path, annotation_version="annotators")
-    names = {s.id: plan.file_name(s) for s in plan.sounds}
+    names = {f["sound_id"]: f["file_name"] for f in manifest["files"]}
     assert _regions(rows, names[first]) == [(0.1, 0.5, "kick", "ana", "accepted"), (0.2, 0.6, "kick", "bob", "accepted"),
                                             (1.0, 1.2, "snare", "bob", "accepted")]
     assert len(rows) == 6 and (manifest["annotation_version"], manifest["gold_sounds"]) == ("annotators", 0)

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from core.export import sampling
 from core.export.subset import (
-    ExportPlan,
     ExportRequest,
+    Window,
     check_request,
     member_names,
     plan_of,
@@ -68,18 +68,14 @@ class Outline:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def windows(self, db: Database, storage: Storage, size: int | None = None) -> Iterator[ExportPlan]:
-        """The subset as plans of at most ``size`` (WINDOW) sounds each, in order; each names its members as the
+    def windows(self, db: Database, storage: Storage, size: int | None = None) -> Iterator[Window]:
+        """The subset as windows of at most ``size`` (WINDOW) sounds each, in order; each names its members as the
         whole subset does."""
         size = size or WINDOW
         for low in range(0, len(self.ids), size):
-            yield self._plan(db, storage, [i.decode() for i in self.ids[low:low + size]])
+            yield self._window(db, storage, [i.decode() for i in self.ids[low:low + size]])
 
-    def whole(self, db: Database, storage: Storage) -> ExportPlan:
-        """The subset as one plan (the ZIP's tables are whole-subset files: core/export/subset.py)."""
-        return self._plan(db, storage, [i.decode() for i in self.ids])
-
-    def _plan(self, db: Database, storage: Storage, ids: list[str]) -> ExportPlan:
+    def _window(self, db: Database, storage: Storage, ids: list[str]) -> Window:
         with db.read() as session:
             sounds = sampling.load(session, ids)
             names, stems = member_names(sounds, several=self.several, clashing=self.clashing)

@@ -330,7 +330,7 @@ def _split_request(request: ExportRequest, rule: SplitRule, name: str, sounds: i
 class SplitZip:
     """A split export as one ZIP (the Download page's one click): a folder per split, each the subset ZIP's layout,
     and manifest.json on top. The sounds are placed (and their splits stored) when it is planned; each split's
-    subset is planned as the ZIP reaches it, so only one split's list is held at a time."""
+    subset is planned as the ZIP reaches it and written a window of sounds at a time (core/export/subset.py)."""
 
     db: Database
     storage: Storage
@@ -344,7 +344,7 @@ class SplitZip:
         return f"{self.request.query.dataset or 'earmark'}-{'-'.join(self.sizes)}.zip"
 
     def plan(self, split: str) -> ExportPlan:
-        """Every sound of one split, planned as the subset export plans."""
+        """Every sound of one split, planned as the subset export plans (outlined: read a window at a time)."""
         return plan_export(self.db, self.storage, _split_request(self.request, self.rule, split, self.sizes[split]))
 
     def outline(self, split: str) -> Outline:

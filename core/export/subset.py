@@ -9,9 +9,11 @@ time). Every table and annotation file names a sound by the same member name (:f
 refers to exactly one member, and no two members, label files, TextGrids or RTTM file ids share a name.
 
 The ZIP is written member by member to any writable stream (a file, or an HTTP response), audio stored rather
-than deflated, ZIP64 where needed. Objects are fetched from storage by a few threads ahead of the writer, each
-into a small spool, so memory stays flat however large the subset; a streamed ZIP whose reader goes away stops
-its writer, fetches and spools at once (:class:`ZipStream`). The same seed and filters always give the same files.
+than deflated, ZIP64 where needed. The subset is held as its ids and read a window of sounds at a time
+(core/export/outline.py); objects are fetched from storage by a few threads ahead of the writer, each into a small
+spool; the whole-subset tables grow on disk (core/export/spools.py): memory stays flat however large the subset. A
+streamed ZIP whose reader goes away stops its writer, fetches and spools at once (:class:`ZipStream`). The same seed
+and filters always give the same files.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ import io
 import json
 import queue
 import re
+import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from praatio import textgrid
 from praatio.utilities.constants import Interval
@@ -41,14 +45,18 @@ from core import __version__
 from core.annotations.service import AnnotationService
 from core.catalogue.metadata import to_csv
 from core.catalogue.search import CatalogueQuery, describe
-from core.errors import NotFound, StorageError, ValidationError
+from core.errors import StorageError, ValidationError
 from core.export import sampling
 from core.export.sampling import Chosen
-from core.store.db import Database, batched
-from core.store.models import Annotation, Sound, User, utcnow
+from core.export.spools import FileList, Joined, MetadataRows
+from core.store.db import Database, batched, one_of
+from core.store.models import Annotation, Sound, StoredFile, User, utcnow
 from core.store.sources import is_registered
 from core.store.storage import CHUNK, Storage
 from core.team.versions import Reviewed, Version, reviewed, version_of
+
+if TYPE_CHECKING:
+    from core.export.outline import Outline
 
 FORMATS = ("csv", "json", "audacity", "textgrid", "rttm")
 READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching them)
@@ -162,7 +170,9 @@ def _clashing(names: dict[str, str], stems: dict[str, str]) -> list[str]:
 
 
 @dataclass
-class ExportPlan:
+class Window:
+    """Up to WINDOW sounds of a subset (core/export/outline.py) with their rows, each named as in the whole subset."""
+
     request: ExportRequest
     sounds: list[Chosen]
     annotations: dict[str, list[Annotation]]
@@ -186,46 +196,64 @@ class ExportPlan:
     def included(self) -> list[Chosen]:
         return [s for s in self.sounds if s.id not in self.missing_ids]
 
+
+@dataclass
+class ExportPlan:
+    """A subset chosen and outlined, nothing written yet: its sounds held as ids (core/export/outline.py), their
+    rows read a window at a time as the ZIP is written (:func:`write_members`), so memory stays flat however large
+    the subset (the whole subset's rows took 465 MB at 100,000 sounds: BENCHMARKS.md, issue 28)."""
+
+    db: Database
+    outline: Outline
+    missing_in_catalogue: int = 0  # registered files their source's last listing did not find (left out)
+
     @property
-    def base_name(self) -> str:
-        datasets = {s.dataset for s in self.sounds}
-        return self.request.query.dataset or (datasets.pop() if len(datasets) == 1 else "earmark")
+    def request(self) -> ExportRequest:
+        return self.outline.request
+
+    @property
+    def included(self) -> int:
+        """How many files the ZIP is to hold: the chosen, less those the catalogue knows are gone."""
+        return len(self.outline) - self.missing_in_catalogue
 
     @property
     def name(self) -> str:
-        """``<dataset><N>.zip``, N the files actually included."""
-        return f"{self.base_name}{len(self.included)}.zip"
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(s.file.size or 0 for s in self.included)
+        """``<dataset><N>.zip``, N the files to be included."""
+        return f"{self.outline.base_name}{self.included}.zip"
 
 
 def plan_export(db: Database, storage: Storage, request: ExportRequest) -> ExportPlan:
-    """Choose the subset; nothing is written yet.
+    """Choose the subset and outline it (core/export/outline.py); nothing is written yet, and every error comes
+    now: bad requests (ValidationError), nothing matching (NotFound), and with ``on_missing="fail"`` the files
+    missing from storage (StorageError, every file checked first).
 
-    Whether its audio is in storage: with ``on_missing="fail"`` every file is checked now (in parallel), since the
-    export must stop before anything is streamed. Otherwise the catalogue is believed (Earmark records every object
-    it writes, and fsck finds one that was lost; a registered file's source was listed when last registered), so
-    the ZIP starts at once instead of after a request per file (10,000 HEADs at 20 ms, 16 at a time, are 12 s), and
-    a file whose fetch fails while the ZIP streams is left out and listed in its manifest."""
-    request = check_request(request)
+    Otherwise the catalogue is believed (Earmark records every object it writes, and fsck finds one that was lost;
+    a registered file's source was listed when last registered), so the ZIP starts at once instead of after a
+    request per file (10,000 HEADs at 20 ms, 16 at a time, are 12 s), and a file whose fetch fails while the ZIP
+    streams is left out and listed in its manifest."""
+    from core.export.outline import outline  # outline.py builds on this module's windows
+
+    return export_plan(db, outline(db, storage, request))
+
+
+def export_plan(db: Database, subset: Outline) -> ExportPlan:
+    """The ZIP's plan of an outlined subset (with ``on_missing="fail"``, every file was found in storage)."""
+    return ExportPlan(db, subset, 0 if subset.request.on_missing == "fail" else _missing_in_catalogue(db, subset.ids))
+
+
+def _missing_in_catalogue(db: Database, ids: Iterable[bytes]) -> int:
+    """Chosen files registered in place whose source's last listing did not find them (``missing_since``), as
+    :func:`present_keys` leaves them out without asking storage; read in batches of ids."""
+    query = select(StoredFile.key).join(Sound, Sound.file_id == StoredFile.id).where(StoredFile.missing_since.is_not(None))
     with db.read() as session:
-        sounds = choose(session, request)
-        if not sounds:
-            raise NotFound("No sounds match these filters.")
-        plan = plan_of(session, request, sounds)
-    present = present_keys(db, storage, sounds, check=request.on_missing == "fail")
-    plan.missing_ids = {s.id for s in sounds if s.audio.key not in present}
-    if plan.missing_ids and request.on_missing == "fail":
-        refuse_missing([plan.names[s.id] for s in sounds if s.id in plan.missing_ids])
-    return plan
+        return sum(is_registered(key) for batch in batched(i.decode() for i in ids)
+                   for key in session.scalars(query.where(one_of(session, Sound.id, batch))))
 
 
 def plan_of(session: Session, request: ExportRequest, sounds: list[Chosen], names: dict[str, str] | None = None,
-            stems: dict[str, str] | None = None) -> ExportPlan:
-    """The plan of these chosen sounds (a whole subset, or a window of one: core/export/outline.py): their
-    metadata, tags, annotations in the version asked, their authors' names and review facts."""
+            stems: dict[str, str] | None = None) -> Window:
+    """These chosen sounds (a window of a subset: core/export/outline.py) with their metadata, tags, annotations
+    in the version asked, their authors' names and review facts."""
     ids = [s.id for s in sounds]
     metadata, tags = sampling.described(session, ids)
     review = reviewed(session, ids)
@@ -234,7 +262,7 @@ def plan_of(session: Session, request: ExportRequest, sounds: list[Chosen], name
     author_ids = list({a.created_by for items in annotations.values() for a in items})
     authors = {user_id: name for batch in batched(author_ids)
                for user_id, name in session.execute(select(User.id, User.user_name).where(User.id.in_(batch)))}
-    return ExportPlan(request, sounds, annotations, authors, set(), metadata, tags, names or {}, stems or {}, review)
+    return Window(request, sounds, annotations, authors, set(), metadata, tags, names or {}, stems or {}, review)
 
 
 def refuse_missing(missing: list[str]) -> None:
@@ -322,7 +350,7 @@ def _close_spool(future: Future[IO[bytes]]) -> None:
 
 
 def write_zip(plan: ExportPlan, storage: Storage, out: BinaryIO, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write the ZIP to ``out`` (any writable stream); returns the manifest it contains."""
+    """Write the ZIP to ``out`` (any writable stream); returns its manifest (:func:`write_members`)."""
     with open_zip(out) as zf:
         return write_members(zf, plan, storage, progress=progress)
 
@@ -349,27 +377,49 @@ def open_zip(out: BinaryIO) -> zipfile.ZipFile:
 
 def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folder: str = "",
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write the subset's audio, tables, annotation files and manifest into ``zf``, under ``folder`` (``train/``:
-    several subsets in one ZIP, as a split export is); returns the manifest. The tables name each file as it is
-    within the subset's folder."""
-    files, gone = [], set(plan.missing_ids)  # and the sounds whose fetch fails now
-    for sound, data in prefetched(storage, plan.included):
-        if data is None:
-            gone.add(sound.id)
-            continue
-        with data:
-            files.append(_add_audio(zf, plan, sound, data, folder))
-        if progress:
-            progress(sound.path)
-    written = [s for s in plan.sounds if s.id not in gone]
-    for name, text in text_members(plan, written):
-        zf.writestr(folder + name, text)
-    manifest = _manifest(plan, files, written, [plan.names[s.id] for s in plan.sounds if s.id in gone])
-    zf.writestr(folder + "manifest.json", json.dumps(manifest, indent=2))
+    """Write the subset into ``zf`` under ``folder`` (``train/``: several subsets in one ZIP, as a split export
+    is), a window of sounds at a time: each window's audio and per-sound files (labels, TextGrids) go out as it
+    is read, the whole-subset tables and the manifest grow on disk (core/export/spools.py) and go out last.
+    Returns the manifest without its list of files (``manifest.json`` in the ZIP has it: it grows with the
+    subset). The tables name each file as it is within the subset's folder."""
+    tables, files, summary = SubsetTables(plan.request.formats), FileList(), _Summary()
+    try:
+        for window in plan.outline.windows(plan.db, storage):
+            gone = set(window.missing_ids)  # and the sounds whose fetch fails now
+            for sound, data in prefetched(storage, window.included):
+                if data is None:
+                    gone.add(sound.id)
+                    continue
+                with data:
+                    files.add(_add_audio(zf, window, sound, data, folder))
+                if progress:
+                    progress(sound.path)
+            written = [s for s in window.sounds if s.id not in gone]
+            for name, text in tables.add(window, written):
+                zf.writestr(folder + name, text)
+            summary.add(window, written, [window.names[s.id] for s in window.sounds if s.id in gone])
+        for name, table in tables.finish():
+            put_member(zf, folder + name, table)
+        manifest = _manifest(plan, summary, files.count)
+        with files.manifest(manifest) as whole:
+            put_member(zf, folder + "manifest.json", whole)
+    finally:
+        tables.close()
+        files.close()
     return manifest
 
 
-def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Chosen, data: IO[bytes], folder: str = "") -> dict[str, Any]:
+def put_member(zf: zipfile.ZipFile, name: str, data: IO[bytes]) -> None:
+    """A member made from a file read to its end (deflated, as ``zf.writestr`` makes one), copied a chunk at a time."""
+    size = data.seek(0, io.SEEK_END)
+    data.seek(0)
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type, info.external_attr = zf.compression, 0o600 << 16  # as writestr's
+    with zf.open(info, "w", force_zip64=size > 0x7FFFFFFF) as member:
+        shutil.copyfileobj(data, member, CHUNK)
+
+
+def _add_audio(zf: zipfile.ZipFile, plan: Window, sound: Chosen, data: IO[bytes], folder: str = "") -> dict[str, Any]:
     info = zipfile.ZipInfo(folder + plan.file_name(sound), date_time=sound.date_created.timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED  # audio does not deflate; storing it is faster and seekable
     digest, size = hashlib.sha256(), 0
@@ -384,38 +434,69 @@ def _add_audio(zf: zipfile.ZipFile, plan: ExportPlan, sound: Chosen, data: IO[by
     return entry
 
 
-def _manifest(plan: ExportPlan, files: list[dict[str, Any]], written: list[Chosen], missing: list[str]) -> dict[str, Any]:
-    """``missing``: member names (under audio/) of the sounds left out."""
+@dataclass
+class _Summary:
+    """What the manifest counts of the windows written so far."""
+
+    annotations: int = 0
+    gold_sounds: int = 0
+    missing: list[str] = field(default_factory=list)  # member names (under audio/) of the sounds left out
+
+    def add(self, window: Window, written: list[Chosen], missing: list[str]) -> None:
+        self.annotations += sum(len(window.annotations[s.id]) for s in written)
+        self.gold_sounds += sum(1 for s in written if s.id in window.review.accepted)
+        self.missing += missing
+
+
+def _manifest(plan: ExportPlan, summary: _Summary, files: int) -> dict[str, Any]:
+    """The manifest but its list of files (core/export/spools.py's FileList adds it)."""
+    gold = plan.request.annotation_version == Version.GOLD
     return {
         "name": plan.name,  # as the file was named when it started (a file that failed since is in "missing")
         "app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
-        "request": plan.request.describe(), "count_requested": plan.request.count, "count_included": len(files),
-        "annotations": sum(len(plan.annotations[s.id]) for s in written),
+        "request": plan.request.describe(), "count_requested": plan.request.count, "count_included": files,
+        "annotations": summary.annotations,
         # which version of the annotations this holds, and how many sounds carry a reviewer's accepted one
-        "annotation_version": plan.request.annotation_version,
-        "gold_sounds": sum(1 for s in written if s.id in plan.review.accepted) if plan.request.annotation_version == Version.GOLD else 0,
-        "missing": missing, "files": files,
+        "annotation_version": plan.request.annotation_version, "gold_sounds": summary.gold_sounds if gold else 0,
+        "missing": summary.missing,
     }
 
 
-def text_members(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
-    columns: dict[str, None] = {}
-    for sound in sounds:
-        columns.update(dict.fromkeys(plan.metadata[sound.id]))
-    # every row names its member, also a sound without metadata (whose original path column would be empty)
-    original = list(columns) if "file_name" in columns else ["file_name", *columns]
-    yield "filtered_metadata.csv", to_csv(original, [{"file_name": plan.file_name(s)} | plan.metadata[s.id] for s in sounds])
-    ours = [c for c in ("dataset", "tags", "duration_seconds") if c not in columns]  # the original's columns win
-    hf_columns = ["file_name"] + [c for c in columns if c != "file_name"] + ours
-    yield "metadata.csv", to_csv(hf_columns, [
-        {"dataset": s.dataset, "tags": ";".join(plan.tags[s.id]), "duration_seconds": round(s.duration_seconds, 6)}
-        | plan.metadata[s.id] | {"file_name": plan.file_name(s)} for s in sounds])
-    writers = {"csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
-    for fmt in plan.request.formats:
-        yield from writers[fmt](plan, sounds)
+class SubsetTables:
+    """A subset's files besides its audio, made a window at a time: the metadata tables and the annotation
+    formats asked for. Per-sound files (``labels/``, ``transcripts/``, ``textgrid/``) are handed back by
+    :meth:`add` to be written at once; the whole-subset tables grow on disk and come from :meth:`finish`, in the
+    order the files were always written (metadata tables, then the formats as asked)."""
+
+    _JOINED = {"annotations.csv": "csv", "annotations.json": "json", "annotations.rttm": "lines"}
+
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        self.formats, self.metadata, self.joined = formats, MetadataRows(), dict[str, Joined]()
+
+    def add(self, window: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+        """Take the window's written ``sounds``; yields its per-sound files as (name, text)."""
+        for s in sounds:
+            self.metadata.add(window.file_name(s), window.metadata[s.id], s.dataset, window.tags[s.id], s.duration_seconds)
+        for fmt in self.formats:
+            for name, text in _WRITERS[fmt](window, sounds):
+                if name in self._JOINED:
+                    self.joined.setdefault(name, Joined(self._JOINED[name])).add(text)
+                else:
+                    yield name, text
+
+    def finish(self) -> Iterator[tuple[str, IO[bytes]]]:
+        """The whole-subset tables, each a file read from its start (valid until the next is asked for)."""
+        yield from self.metadata.finish()
+        for name, joined in self.joined.items():
+            yield name, joined.finish()
+
+    def close(self) -> None:
+        self.metadata.close()
+        for joined in self.joined.values():
+            joined.file.close()
 
 
-def _rows(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[Chosen, Annotation]]:
+def _rows(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[Chosen, Annotation]]:
     for sound in sounds:
         for annotation in plan.annotations[sound.id]:
             yield sound, annotation
@@ -433,7 +514,7 @@ def _label(annotation: Annotation) -> str:
     return ";".join(annotation.tag_names) or " ".join((annotation.text or "").split()) or "annotation"
 
 
-def _annotations_csv(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def _annotations_csv(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     header = ["file_name", "start_seconds", "end_seconds", "tags", "text", "created_by", "annotation_id", "review_state"]
     yield "annotations.csv", to_csv(header, [
         {"file_name": plan.file_name(s), "start_seconds": a.start_seconds, "end_seconds": round(a.end_seconds, 6),
@@ -441,7 +522,7 @@ def _annotations_csv(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[s
          "annotation_id": a.id, "review_state": plan.review.state_of(a)} for s, a in _rows(plan, sounds)])
 
 
-def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def _annotations_json(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Label Studio's region fields (start, end, channel, labels) plus Earmark's own."""
     yield "annotations.json", json.dumps([
         {"file_name": plan.file_name(s), "sound_id": s.id, "id": a.id, "start": a.start_seconds, "end": round(a.end_seconds, 6),
@@ -450,7 +531,7 @@ def _annotations_json(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[
          "review_state": plan.review.state_of(a)} for s, a in _rows(plan, sounds)], indent=1)
 
 
-def _audacity(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def _audacity(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Audacity label tracks: one ``labels/<stem>.txt`` per sound, ``start<TAB>end<TAB>label`` per line, and the
     transcripts as a second track, ``transcripts/<stem>.txt`` (a label holds one string: the tags there, the text
     here, so a tagged segment keeps its transcript)."""
@@ -490,7 +571,7 @@ def _tier_labels(annotation: Annotation) -> list[tuple[str, str]]:
     return pairs
 
 
-def _textgrids(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def _textgrids(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """Praat TextGrids, written with praatio: ``textgrid/<stem>.TextGrid`` per annotated sound."""
     for sound in sounds:
         items = kept(plan.annotations[sound.id], plan.request.suggestions)
@@ -504,7 +585,7 @@ def _textgrids(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, st
             yield f"textgrid/{plan.stems[sound.id]}.TextGrid", tmp.read()
 
 
-def _rttm(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
+def _rttm(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag; the
     file id is the sound's stem with whitespace and ``%`` percent-encoded (fields are split on whitespace, and
     the encoding keeps distinct stems distinct)."""
@@ -517,6 +598,10 @@ def _rttm(plan: ExportPlan, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
             lines.append(f"SPEAKER {file_id} 1 {annotation.start_seconds:.3f} {annotation.duration_seconds:.3f} "
                          f"<NA> <NA> {label.replace(' ', '_')} <NA> <NA>")
     yield "annotations.rttm", "\n".join(lines) + ("\n" if lines else "")
+
+
+_WRITERS: dict[str, Callable[[Window, list[Chosen]], Iterator[tuple[str, str]]]] = {
+    "csv": _annotations_csv, "json": _annotations_json, "audacity": _audacity, "textgrid": _textgrids, "rttm": _rttm}
 
 
 # -- streaming for HTTP -----------------------------------------------------------------------------------
@@ -624,10 +709,10 @@ class _QueueWriter(io.RawIOBase):
 
 def export_to_file(db: Database, storage: Storage, request: ExportRequest, path, progress: Callable[[str], None] | None = None,
                    on_plan: Callable[[int], None] | None = None) -> tuple[ExportPlan, dict[str, Any]]:
-    """Plan and write the ZIP to ``path`` (the command line)."""
+    """Plan and write the ZIP to ``path`` (the command line); the plan, and the manifest without its list of files."""
     plan = plan_export(db, storage, request)
     if on_plan:
-        on_plan(len(plan.included))
+        on_plan(plan.included)
     with open(path, "wb") as out:
         manifest = write_zip(plan, storage, out, progress)
     return plan, manifest

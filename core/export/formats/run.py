@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Protocol
@@ -38,7 +39,17 @@ from core.export.formats.webdataset import WebDatasetWriter
 from core.export.outline import Outline, outline
 from core.export.sampling import Chosen
 from core.export.splits import SplitRule, plan_split_zip
-from core.export.subset import ExportPlan, ExportRequest, kept, open_zip, prefetched, text_members, write_members
+from core.export.subset import (
+    ExportPlan,
+    ExportRequest,
+    SubsetTables,
+    Window,
+    export_plan,
+    kept,
+    open_zip,
+    prefetched,
+    write_members,
+)
 from core.store.config import Settings
 from core.store.db import Database, batched, one_of
 from core.store.models import Sound, utcnow
@@ -91,37 +102,51 @@ def export_formats(db: Database, storage: Storage, settings: Settings, request: 
 def write_subset(db: Database, subset: Outline, storage: Storage, target: Target, folder: str, training: tuple[str, ...],
                  options: FormatOptions, progress: Callable[[str], None] | None, inline_zip: bool = False) -> dict[str, Any]:
     """Write one subset under ``folder``, a window of sounds at a time (core/export/outline.py). The subset ZIP's
-    annotation formats (``subset.request.formats``) are whole-subset tables (core/export/subset.py): asked for, the
-    subset is read as one window. ``inline_zip`` (a download that is itself a ZIP, core/export/formats/zipped.py):
-    the audio files always, and the annotation formats' files beside them, instead of a subset ZIP inside."""
+    annotation formats (``subset.request.formats``), asked for, are a ZIP of the subset beside the rest
+    (``<split>.zip``: core/export/subset.py). ``inline_zip`` (a download that is itself a ZIP,
+    core/export/formats/zipped.py): the audio files always, and the annotation formats' files beside them instead
+    of a ZIP inside, made a window at a time as the subset ZIP makes them (its whole-subset tables last)."""
     zip_formats = subset.request.formats
     files: list[Written] = []
     writers = _audio_writers(subset.columns, target, folder, training, options, with_audio=inline_zip)
-    whole = subset.whole(db, storage) if zip_formats else None
+    tables = SubsetTables(zip_formats) if zip_formats and inline_zip else None
     done = _Pass()
     try:
-        for plan in [whole] if whole else subset.windows(db, storage):
-            _stream(db, plan, storage, writers, training, options, progress, done)
+        for window in subset.windows(db, storage):
+            _stream(db, window, storage, writers, training, options, progress, done)
+            if tables:
+                files += [write_file(target, folder + name, text) for name, text in tables.add(window, _written(window, done))]
+        if tables:
+            files += [_copied(target, folder + name, table) for name, table in tables.finish()]
     except BaseException:
         for writer in writers.values():
             writer.abort()
         raise
+    finally:
+        if tables:
+            tables.close()
     for writer in writers.values():
         files += writer.close()
     files += _referencing(target, folder, training, options, done)
-    if whole and inline_zip:
-        files += [write_file(target, folder + name, text) for name, text in text_members(whole, _written(whole, done))]
-    elif whole:
-        files.append(_zip(whole, storage, target, folder))
+    if zip_formats and not inline_zip:
+        files.append(_zip(export_plan(db, subset), storage, target, folder))
     return {"count_included": done.sounds - len(done.missing) - len(done.unreadable), "units": len(done.units) if done.units else None,
             "missing": done.missing, "unreadable": done.unreadable,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files]}
 
 
-def _written(plan: ExportPlan, done: _Pass) -> list[Chosen]:
-    """The plan's sounds whose audio was written (not missing from storage, not unreadable)."""
+def _written(window: Window, done: _Pass) -> list[Chosen]:
+    """The window's sounds whose audio was written (not missing from storage, not unreadable)."""
     gone, unreadable = {s.id for s in done.gone}, set(done.unreadable)
-    return [s for s in plan.sounds if s.id not in gone and plan.names[s.id] not in unreadable]
+    return [s for s in window.sounds if s.id not in gone and window.names[s.id] not in unreadable]
+
+
+def _copied(target: Target, name: str, data: IO[bytes]) -> Written:
+    """A file of the target copied from ``data`` (read to its end) a chunk at a time."""
+    with target.open(name) as out:
+        shutil.copyfileobj(data, out, CHUNK)
+    assert out.written is not None
+    return out.written
 
 
 def _audio_writers(columns: list[str], target: Target, folder: str, training: tuple[str, ...],
@@ -139,7 +164,7 @@ def _audio_writers(columns: list[str], target: Target, folder: str, training: tu
     return writers
 
 
-def _stream(db: Database, plan: ExportPlan, storage: Storage, writers: dict[str, _AudioWriter], training: tuple[str, ...],
+def _stream(db: Database, plan: Window, storage: Storage, writers: dict[str, _AudioWriter], training: tuple[str, ...],
             options: FormatOptions, progress: Callable[[str], None] | None, done: _Pass) -> None:
     """One window's audio through the writers; what the referencing formats need is kept in ``done``."""
     gone = [s for s in plan.sounds if s.id in plan.missing_ids]
@@ -219,7 +244,8 @@ def _referencing(target: Target, folder: str, training: tuple[str, ...], options
 
 
 def _zip(plan: ExportPlan, storage: Storage, target: Target, folder: str) -> Written:
-    """The subset ZIP (its annotation formats), ``<split>.zip`` beside the split's folder (``subset.zip`` alone)."""
+    """The subset ZIP (its audio, metadata and annotation formats), ``<split>.zip`` beside the split's folder
+    (``subset.zip`` alone), written a window at a time as the command line's ZIP is."""
     name = f"{folder.rstrip('/')}.zip" if folder else "subset.zip"
     with target.open(name) as out, open_zip(out) as zf:
         write_members(zf, plan, storage)

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from core.export.formats.options import FormatOptions, Segments
 from core.export.sampling import Chosen
-from core.export.subset import ExportPlan, kept
+from core.export.subset import Window, kept
 from core.store.models import Annotation
 
 _SPEAKER_COLUMNS = ("speaker_id", "speaker", "client_id")
@@ -70,13 +70,13 @@ def audio_info(data: IO[bytes]) -> AudioInfo:
     return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels), str(info.format), str(info.subtype))
 
 
-def speaker_of(plan: ExportPlan, sound: Chosen, options: FormatOptions) -> str | None:
+def speaker_of(plan: Window, sound: Chosen, options: FormatOptions) -> str | None:
     metadata = plan.metadata.get(sound.id, {})
     columns = (options.speaker_column,) if options.speaker_column else _SPEAKER_COLUMNS
     return next((str(metadata[c]) for c in columns if c and metadata.get(c)), None)
 
 
-def units_of(plan: ExportPlan, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
+def units_of(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
     """The sound's units in time order: itself, or each kept annotation (clipped to the file's length)."""
     annotations = sorted(kept(plan.annotations.get(sound.id, []), plan.request.suggestions),
                          key=lambda a: (a.start_seconds, a.id))
@@ -93,7 +93,7 @@ def units_of(plan: ExportPlan, sound: Chosen, info: AudioInfo, options: FormatOp
     return units
 
 
-def row_units(plan: ExportPlan, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
+def row_units(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
     """What a Parquet row or WebDataset sample holds: the whole sound with its segments listed (offsets), or each
     clip (clips)."""
     if options.segments is Segments.CLIPS:
@@ -101,7 +101,7 @@ def row_units(plan: ExportPlan, sound: Chosen, info: AudioInfo, options: FormatO
     return [whole_unit(plan, sound, info, options)]
 
 
-def whole_unit(plan: ExportPlan, sound: Chosen, info: AudioInfo, options: FormatOptions) -> Unit:
+def whole_unit(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOptions) -> Unit:
     """The sound as one unit with its kept annotations as segments (a Parquet row or WebDataset sample of the
     whole file, when segments are offsets)."""
     annotations = sorted(kept(plan.annotations.get(sound.id, []), plan.request.suggestions),
