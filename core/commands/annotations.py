@@ -14,6 +14,7 @@ from tqdm import tqdm
 from core.accounts.users import UserService
 from core.annotations.imports.detect import FORMATS, ImportFile
 from core.annotations.imports.service import import_annotations
+from core.commands.common import acting_admin
 from core.context import open_earmark
 from core.errors import ValidationError
 from core.store.config import settings
@@ -50,13 +51,11 @@ def _files(paths: list[str]) -> list[ImportFile]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.cli import _operator  # the command line acts as the server's operator (core/cli.py)
-
     files = _files(args.files)
     earmark = open_earmark(settings())
     with earmark.db.read() as session:
         users = UserService(session)
-        actor = users.by_name(args.user) if args.user else _operator(users)
+        actor = users.by_name(args.user) if args.user else acting_admin(users)
     bars: list[tqdm] = []
     try:
         report = import_annotations(

@@ -9,6 +9,7 @@ import argparse
 
 from core.accounts.users import UserService
 from core.catalogue.search import CatalogueQuery, parse_where
+from core.commands.common import acting_admin
 from core.context import open_earmark
 from core.errors import ValidationError
 from core.store.config import settings
@@ -62,9 +63,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _actor(users: UserService, args: argparse.Namespace):
-    from core.cli import _operator  # the command line acts as the server's operator (core/cli.py)
-
-    return users.by_name(args.actor) if args.actor else _operator(users)
+    return users.by_name(args.actor) if args.actor else acting_admin(users)
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
