@@ -3,7 +3,11 @@ shards and as WebDataset shards, each run as a user runs it (``python -m core ex
 its own peak RSS through bench/common.py's run_measured), and the ZIP export of the same N sounds (``--out``) as
 the baseline. Targets: throughput within 1.5x of the ZIP's, peak memory under 300 MB.
 
-    python bench/export_formats.py [--sizes 10000,100000] [--s3] [--latency-ms 20]
+    python bench/export_formats.py [--sizes 10000,100000] [--s3] [--latency-ms 20] [--runs zip,parquet,webdataset]
+                                   [--baseline REF]
+
+``--baseline REF`` (a git ref or a folder) also writes the ZIP with that tree's code, first, on the same data: a
+change to the ZIP export measured before and after in one run (issue 28: the ZIP written a window at a time).
 
 Local: Earmark's storage is a folder, the shards go to a folder. With ``--s3``: storage and target are buckets of
 bench/slow_s3.py (moto behind a proxy holding every new request 20 ms, a real region's latency): the ZIP is
@@ -31,7 +35,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPOSITORY, run_measured  # noqa: E402
+from common import REPOSITORY, baseline_tree, run_measured  # noqa: E402
 from scale import s3_server  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
@@ -43,6 +47,8 @@ from core.store.models import Sound, SoundField, StoredFile, utcnow  # noqa: E40
 
 RATE, SECONDS = 16_000, 0.25
 DATASET = "bench"
+# ``python -m core`` from another tree: its folder first on sys.path (``-m`` would put the working directory first)
+_FROM_TREE = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('core', run_name='__main__', alter_sys=True)"
 
 
 def sound_bytes(i: int) -> bytes:
@@ -111,7 +117,7 @@ def storage_for(use_s3: bool, latency_ms: float) -> Iterator[dict[str, str] | No
         yield env
 
 
-def measure(count: int, use_s3: bool, latency_ms: float) -> None:
+def measure(count: int, use_s3: bool, latency_ms: float, asked: list[str], tree: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp, storage_for(use_s3, latency_ms) as s3:
         data = Path(tmp) / "data"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EARMARK_", "AWS_"))} | {
@@ -125,8 +131,11 @@ def measure(count: int, use_s3: bool, latency_ms: float) -> None:
         db.dispose()
         where = f"S3 at {latency_ms:g} ms" if s3 else "local"
         base = ["-m", "core", "export", "--count", str(count), "--seed", "1", "--dataset", DATASET, "--quiet"]
-        runs = {"zip": [*base, "--out", f"{tmp}/subset.zip"]}
-        for fmt in ("parquet", "webdataset"):
+        runs: dict[str, list[str]] = {}
+        if tree:
+            runs["zip, baseline code"] = ["-c", _FROM_TREE, str(tree), *base[2:], "--out", f"{tmp}/baseline.zip"]
+        runs["zip"] = [*base, "--out", f"{tmp}/subset.zip"]
+        for fmt in (f for f in ("parquet", "webdataset") if f in asked):
             runs[fmt] = [*base, "--formats", fmt, "--to", f"s3://bench/out/{fmt}" if s3 else f"{tmp}/{fmt}"]
         seconds: dict[str, float] = {}
         for name, command in runs.items():
@@ -134,7 +143,11 @@ def measure(count: int, use_s3: bool, latency_ms: float) -> None:
             if status:
                 raise SystemExit(f"{name} failed: {errors[-2000:]}")
             seconds[name] = wall
-            ratio = f", {wall / seconds['zip']:.2f}x the ZIP's time" if name != "zip" else ""
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(f"{tmp}/baseline.zip")  # the disk holds one ZIP at a time
+            before = seconds.get("zip, baseline code")
+            ratio = (f", {wall / seconds['zip']:.2f}x the ZIP's time" if name not in ("zip", "zip, baseline code")
+                     else f", {wall / before:.2f}x the baseline code's time" if name == "zip" and before else "")
             print(f"{where}, {count:,} sounds, {name}: {wall:.1f} s ({count / wall:,.0f} sounds/s{ratio}), "
                   f"peak RSS {rss:.0f} MB, CPU {cpu:.1f} s", flush=True)
 
@@ -144,9 +157,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--s3", action="store_true")
     parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--runs", default="zip,parquet,webdataset", help="which exports besides the ZIP")
+    parser.add_argument("--baseline", help="a git ref or folder whose code writes the ZIP too (first), on the same data")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",")):
-        measure(size, args.s3, args.latency_ms)
+    with tempfile.TemporaryDirectory() as scratch, baseline_tree(args.baseline, Path(scratch)) as tree:
+        for size in (int(s) for s in args.sizes.split(",")):
+            measure(size, args.s3, args.latency_ms, args.runs.split(","), tree)
 
 
 if __name__ == "__main__":

@@ -318,6 +318,77 @@ def test_a_subset_spanning_datasets_gives_every_member_its_own_name(earmark, tmp
     assert "one/spk%202/b%20c" in zf.read("annotations.rttm").decode()  # one whitespace-free field per file id
 
 
+def test_a_zip_written_a_window_at_a_time_is_the_zip_of_the_whole(demo, tmp_path, monkeypatch):
+    """Issue 28: windows of 3 sounds give every member one window gives, byte for byte (the tables joined across
+    windows, a.wav and a.flac in two windows keeping their extensions, metadata columns in the order the sounds
+    first show them, a file gone from storage listed), and no window reads the rows of more than its 3 sounds."""
+    from core.export import outline, sampling
+    from core.ingest.pipeline import UploadOptions, ingest_audio
+    from tests.conftest import wav_bytes
+
+    earmark, sounds = demo
+    vox, hal = make_user(earmark.db, "vox", "dataset"), make_user(earmark.db, "hal2")
+    for n, (path, fields) in enumerate([("a.wav", {"mood": "calm"}), ("a.flac", {}), ("b.wav", {"file_name": "own.wav"})]):
+        data = wav_bytes(freq=300 + 10 * n, fmt="FLAC" if path.endswith(".flac") else "WAV")
+        sound_id = ingest_audio(earmark.db, earmark.storage, vox, path, io.BytesIO(data), UploadOptions(dataset="lab", max_bytes=10**7),
+                                fields).sound_id
+        with earmark.db.write() as session:
+            AnnotationService(session).create(hal, sound_id, start_seconds=0.1, end_seconds=0.4, tags=["x"], text=path)
+    earmark.storage.delete(sounds[30].file.key)
+    request = ExportRequest(count=100, seed=3, formats=ALL)
+
+    def written(name: str) -> dict[str, bytes]:
+        with open(tmp_path / name, "wb") as out:
+            write_zip(plan_export(earmark.db, earmark.storage, request), earmark.storage, out)
+        with zipfile.ZipFile(tmp_path / name) as zf:
+            assert zf.testzip() is None and len(zf.namelist()) == len(set(zf.namelist()))
+            return {n: zf.read(n) for n in zf.namelist()}
+
+    whole = written("whole.zip")
+    monkeypatch.setattr(outline, "WINDOW", 3)
+    loaded, load = [], sampling.load
+    monkeypatch.setattr(sampling, "load", lambda session, ids: loaded.append(len(ids)) or load(session, ids))
+    windowed = written("windowed.zip")
+    assert max(loaded) <= 3 and sum(loaded) >= 35  # every sound's rows read, 3 at a time
+    manifests = [json.loads(members.pop("manifest.json")) for members in (whole, windowed)]
+    assert windowed == whole and [m.pop("created_at") for m in manifests] and manifests[0] == manifests[1]
+    assert manifests[0]["missing"] == [f"demo/{sounds[30].path}"] and manifests[0]["count_included"] == 34 == len(manifests[0]["files"])
+    assert {"labels/lab/a.wav.txt", "labels/lab/a.flac.txt", "labels/lab/b.txt"} <= set(windowed)
+    header = next(csv.reader(io.StringIO(windowed["metadata.csv"].decode())))
+    assert header[0] == "file_name" and header[-3:] == ["mood", "dataset", "tags"]  # lab's own column after demo's, then Earmark's
+    rows = {r["file_name"]: r for r in csv.DictReader(io.StringIO(windowed["metadata.csv"].decode()))}
+    assert rows["audio/lab/a.wav"]["mood"] == "calm" and rows["audio/lab/b.wav"]["dataset"] == "lab" and len(rows) == 34
+    filtered = list(csv.DictReader(io.StringIO(windowed["filtered_metadata.csv"].decode())))
+    assert filtered[-1]["file_name"] == "own.wav" and len(filtered) == 34  # an original file_name column wins there
+    table = list(csv.DictReader(io.StringIO(windowed["annotations.csv"].decode())))
+    assert len(table) == 3 + 3 and table[-1]["file_name"] == "audio/lab/b.wav"  # demo's three, then one per lab sound
+    assert [r["file_name"] for r in json.loads(windowed["annotations.json"])] == [r["file_name"] for r in table]
+
+
+def test_a_zip_whose_directory_waits_on_disk_is_the_zip_zipfile_writes():
+    """core/export/spools.py's SpooledZipFile keeps the central directory in a temporary file: the same members
+    give the same bytes as zipfile's own ZipFile (deflated and stored members, a Zip64 one, a comment)."""
+    from core.export.spools import SpooledZipFile
+
+    def written(make) -> bytes:
+        out = io.BytesIO()
+        with make(out) as zf:
+            for n in range(50):
+                info = zipfile.ZipInfo(f"audio/ü{n:03d}.wav", date_time=(2026, 12, 4, 16, 0, n))
+                info.compress_type, info.comment = zipfile.ZIP_STORED if n % 2 else zipfile.ZIP_DEFLATED, b"c" * (n % 3)
+                with zf.open(info, "w", force_zip64=n == 7) as member:
+                    member.write(bytes([n]) * (n * 100))
+            zf.comment = b"subset"
+            if isinstance(zf, SpooledZipFile):  # 50 members listed, none of them held in memory
+                assert len(zf.filelist) == 50 and list.__len__(zf.filelist) == 0 == dict.__len__(zf.NameToInfo)
+        return out.getvalue()
+
+    spooled = written(lambda out: SpooledZipFile(out, compression=zipfile.ZIP_DEFLATED, allowZip64=True))
+    assert spooled == written(lambda out: zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True))
+    with zipfile.ZipFile(io.BytesIO(spooled)) as zf:
+        assert zf.testzip() is None and len(zf.namelist()) == 50 and zf.read("audio/ü049.wav") == bytes([49]) * 4900
+
+
 def test_a_subset_of_one_dataset_keeps_its_own_layout(demo, tmp_path):
     earmark, sounds = demo
     _, manifest, zf = export(earmark, tmp_path, count=3, seed=2)

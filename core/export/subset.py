@@ -48,7 +48,7 @@ from core.catalogue.search import CatalogueQuery, describe
 from core.errors import StorageError, ValidationError
 from core.export import sampling
 from core.export.sampling import Chosen
-from core.export.spools import FileList, Joined, MetadataRows
+from core.export.spools import FileList, Joined, MetadataRows, SpooledZipFile
 from core.store.db import Database, batched, one_of
 from core.store.models import Annotation, Sound, StoredFile, User, utcnow
 from core.store.sources import is_registered
@@ -370,9 +370,10 @@ def zip_of_folders(out: BinaryIO, parts: Iterable[tuple[str, Callable[[zipfile.Z
     return manifest
 
 
-def open_zip(out: BinaryIO) -> zipfile.ZipFile:
-    """A ZIP being written to ``out``: text deflated, audio stored (:func:`write_members`), Zip64 when needed."""
-    return zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+def open_zip(out: BinaryIO) -> SpooledZipFile:
+    """A ZIP being written to ``out``: text deflated, audio stored (:func:`write_members`), Zip64 when needed, its
+    central directory kept on disk until it is written (core/export/spools.py)."""
+    return SpooledZipFile(out, compression=zipfile.ZIP_DEFLATED, allowZip64=True)
 
 
 def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folder: str = "",
