@@ -110,11 +110,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     for note in summary.notes:
         print(f"metadata: {note}", file=sys.stderr)
     for result in summary.results:
-        if result.status in (IngestStatus.REFUSED, IngestStatus.SKIPPED):
+        if result.status in (IngestStatus.REFUSED, IngestStatus.SKIPPED) or _twin_elsewhere(result):
             print(f"{result.status} {result.path}: {result.reason}", file=sys.stderr)
     elapsed = time.monotonic() - started
     print(f"Imported into {dataset}: {summary.line()} in {elapsed:.1f} s ({done_bytes / 1e6:.1f} MB stored).")
     return 1 if summary.count(IngestStatus.REFUSED) else 0
+
+
+def _twin_elsewhere(result: IngestResult) -> bool:
+    """A duplicate of a file stored under another path (named: its metadata row is not joined, the twin keeps its
+    own); one already stored at its own path is an earlier run's, resumed, and not listed (a million of them would
+    bury the rest)."""
+    return result.status == IngestStatus.DUPLICATE and result.duplicate_of not in (None, result.path)
 
 
 def _registered(summary: RegisterSummary, dataset: str, elapsed: float, read_bytes: int) -> int:

@@ -104,8 +104,28 @@ def test_import_a_folder_in_parallel_then_resume(tmp_path):
     (tmp_path / "src" / "audio" / "id00001" / "broken.wav").unlink()
     again = run("import", str(tmp_path / "src" / "audio"), "--dataset", "vox", "--quiet", env=env)
     assert again.returncode == 0 and "0 stored, 32 already there, 0 refused" in again.stdout
+    assert "duplicate" not in again.stderr  # a resumed file is at its own path: not listed one by one
     rows = json.loads(run("sounds", "--dataset", "vox", "--json", env=env).stdout)
     assert len(rows) == 32
+
+
+def test_import_names_a_copy_stored_under_another_path(tmp_path):
+    """The same recording under two names: one is stored, the other is named with its twin (its metadata row is
+    not joined, so a person must be able to see which file it was)."""
+    from core.ingest.demo import write_demo_files
+
+    env = with_path()
+    write_demo_files(tmp_path / "src")
+    audio = tmp_path / "src" / "audio"
+    original = audio / "id00001" / "vid00yrsxqu" / "00001.wav"
+    (audio / "extra").mkdir()
+    (audio / "extra" / "copy.wav").write_bytes(original.read_bytes())
+    result = run("import", str(audio), "--dataset", "twins", "--workers", "1", "--quiet", env=env)
+    assert result.returncode == 0 and "32 stored, 1 already there, 0 refused" in result.stdout
+    named = [line for line in result.stderr.splitlines() if line.startswith("duplicate ")]
+    assert len(named) == 1
+    assert named[0] in ("duplicate id00001/vid00yrsxqu/00001.wav: same content as extra/copy.wav",
+                        "duplicate extra/copy.wav: same content as id00001/vid00yrsxqu/00001.wav")
 
 
 def test_import_errors_are_one_line():

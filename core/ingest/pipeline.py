@@ -65,6 +65,7 @@ class IngestResult:
     kind: str = "sound"  # "sound", "file" (registry only) or "metadata"
     size: int = 0
     key: str | None = None  # the storage key of the stored (or already stored) object
+    duplicate_of: str | None = None  # a duplicate's twin already in the dataset (its path), or in the registry (its key)
 
     def __post_init__(self) -> None:  # a status outside IngestStatus is a bug here, not a fifth outcome downstream
         object.__setattr__(self, "status", IngestStatus(self.status))
@@ -239,7 +240,8 @@ def _existing_sound(db: Database, dataset: str, path: str, sha256: str) -> Inges
             .where(Sound.dataset == dataset, or_(Sound.sha256 == sha256, Sound.path == path)).limit(2)).all()
     same = next((row for row in rows if row.sha256 == sha256), None)
     if same is not None:
-        return IngestResult(path, IngestStatus.DUPLICATE, f"same content as {same.path}", same.id, key=same.key)
+        return IngestResult(path, IngestStatus.DUPLICATE, f"same content as {same.path}", same.id, key=same.key,
+                            duplicate_of=same.path)
     if rows:
         return IngestResult(path, IngestStatus.REFUSED, f"dataset {dataset} already has a different file at {path}")
     return None
@@ -374,7 +376,8 @@ def store_file(db: Database, storage: Storage, actor: User, name: str, data: Bin
             with db.read() as session:
                 same = session.scalar(select(StoredFile).where(StoredFile.sha256 == sha256, StoredFile.category == found).limit(1))
                 if same is not None:
-                    return IngestResult(name, IngestStatus.DUPLICATE, f"same content as {same.key}", kind=kind, key=same.key)
+                    return IngestResult(name, IngestStatus.DUPLICATE, f"same content as {same.key}", kind=kind, key=same.key,
+                                        duplicate_of=same.key)
             key = f"files/{found}/{PurePosixPath(safe_name).stem}_{new_id()[-10:]}{''.join(PurePosixPath(safe_name).suffixes)[-16:]}"
             journal.record(db, [key])  # known as Earmark's before it exists (core.store.journal)
             stored = storage.put(key, stream)
