@@ -451,6 +451,20 @@ def test_subset_download_streams_a_zip(api, local_earmark):
     assert nothing.status_code == 404 and nothing.json() == {"error": "No sounds match these filters."}
 
 
+def test_an_unknown_format_is_refused_naming_every_format_accepted(api):
+    """Trial item 13: a misspelled training format is a 400 whose sentence lists the ZIP's annotation formats and
+    the training formats (parquet itself is accepted), not only the former."""
+    from core.export.formats import TRAINING_FORMATS
+    from core.export.subset import FORMATS
+
+    response = api.get("/api/v1/download?dataset=demo&formats=parquet,webdatset", headers=basic("hal"))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith("formats must be formats separated by commas, of ") and "'parquet,webdatset'" in error
+    listed = error.split(" of ", 1)[1].split(", not ")[0].split(", ")
+    assert listed == [*FORMATS, *TRAINING_FORMATS]
+
+
 def test_split_download_streams_a_folder_per_split_with_the_leakage_report(api, local_earmark):
     """GET /download?split=...: every matching sound placed (stored as its field 'split'), one ZIP, no speaker in two
     splits; shares that are not a split are a 400 naming the problem."""

@@ -32,7 +32,8 @@ from core.team.versions import Version
 router = APIRouter(route_class=Bounded, tags=["subsets"], responses=AUTHENTICATED)
 # The subset behind a signed link: no credentials, so no 401 or 429.
 links = APIRouter(route_class=Bounded, tags=["subsets"])
-FORMAT = "|".join((*FORMATS, *TRAINING_FORMATS))
+ALL_FORMATS = (*FORMATS, *TRAINING_FORMATS)  # the ZIP's annotation formats and the training formats: all accepted
+FORMAT = "|".join(ALL_FORMATS)
 FORMATS_PATTERN = rf"^({FORMAT})?(,({FORMAT})?)*$"
 ZIP = binary("application/zip", "the ZIP, streamed (its name in Content-Disposition, the seed in X-Earmark-Seed)")
 
@@ -46,8 +47,8 @@ class SubsetQuery(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="random seed (the same seed and filters give the same files)")
     balance: str | None = free_text(200, "metadata column to balance on")
     cap: int | None = Field(None, ge=0, le=10**9, description="at most this many per value")
-    formats: str = matching(FORMATS_PATTERN, f"be formats separated by commas, of {', '.join(FORMATS)}", default="csv",
-                            max_length=200, description=",".join(FORMATS))
+    formats: str = matching(FORMATS_PATTERN, f"be formats separated by commas, of {', '.join(ALL_FORMATS)}", default="csv",
+                            max_length=200, description=",".join(ALL_FORMATS))
     on_missing: Literal["skip", "fail"] = Field("skip", description="a file missing from storage: leave it out, or stop")
     split: str | None = free_text(500, "split every matching sound instead of sampling, e.g. train=0.8,dev=0.1,test=0.1 "
                                        "(count, balance and cap are then ignored; each sound's split is stored as its "
