@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from core.accounts.permissions import Action
 from core.context import Earmark
@@ -76,6 +77,12 @@ def worst_table(result: Agreement) -> pd.DataFrame:
                           "regions": f"{w.figures.regions_first} / {w.figures.regions_second}"} for w in result.worst])
 
 
+def shown(table: pd.DataFrame) -> Styler:
+    """A figure that does not exist for a row (no transcripts to compare: WER; no region: deviations) reads as a
+    dash, as the metrics above do, not "None"; figures to two decimals. The values underneath stay numbers."""
+    return table.style.format(na_rep="–", precision=2)
+
+
 def csv_text(result: Agreement) -> str:
     """Every figure as CSV rows (core/team/agreement.py ``rows``; a few rows per pair and tag)."""
     out = io.StringIO()
@@ -98,13 +105,13 @@ def show(result: Agreement) -> None:
         return
     people = pair_table(result)
     st.markdown("**Per annotator: each pair, and each person against the gold version**")
-    st.dataframe(people, hide_index=True, key="agreement_people")
+    st.dataframe(shown(people), hide_index=True, key="agreement_people")
     plotted = people[people["first"] != "all pairs"].assign(pair=lambda d: d["first"] + " · " + d["second"])
     st.plotly_chart(px.bar(plotted, x="pair", y="segment F1", range_y=[0, 1], height=300,
                            title="Segment F1 per pair (IoU ≥ 0.5, one to one)"), key="agreement_people_plot")
     tags = tag_table(result)
     st.markdown("**Per tag (all pairs of people)**")
-    st.dataframe(tags, hide_index=True, key="agreement_tags")
+    st.dataframe(shown(tags), hide_index=True, key="agreement_tags")
     if not tags.empty:
         long = tags.melt(id_vars="tag", value_vars=["segment F1", "kappa"], var_name="figure")
         st.plotly_chart(px.bar(long, x="tag", y="value", color="figure", barmode="group", range_y=[-1, 1], height=300,
