@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from core.accounts import credentials as apiauth
 from core.api import deps
 from core.api.app import routes
+from core.cli import main
 from core.client import BadRequest, Client
 from core.ingest.pipeline import UploadOptions, ingest_audio
 from tests.conftest import E2E_ADMIN, E2E_PASSWORD, ROOT, make_user, wav_bytes
@@ -39,7 +40,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           env=env, timeout=120, stdin=subprocess.DEVNULL)
 
 
-def test_the_command_imports_names_bad_rows_and_does_not_double(vox, tmp_path):
+def test_the_command_imports_names_bad_rows_and_does_not_double(vox, tmp_path, capsys):
     make_user(vox.db, "hal")
     (tmp_path / "diarization.rttm").write_bytes(RTTM)
     kaldi = tmp_path / "train"
@@ -48,7 +49,7 @@ def test_the_command_imports_names_bad_rows_and_does_not_double(vox, tmp_path):
     (kaldi / "text").write_text("u1 hello world\nu2 good bye\n")
     (kaldi / "wav.scp").write_text("r1 /corpus/speaker1/a.wav\nr2 /corpus/speaker2/b.wav\n")
     done = cli(str(tmp_path / "diarization.rttm"), str(kaldi), "--dataset", "vox", "--user", "hal", "--quiet")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # rows were left out (trial item 9): the good ones are in all the same
     assert done.stdout.strip() == ("2 files (kaldi, rttm): 4 annotations imported as hal's, 0 already there, "
                                    "4 rows left out.")
     left_out = [line for line in done.stderr.splitlines() if line.startswith("left out: ")]
@@ -56,8 +57,30 @@ def test_the_command_imports_names_bad_rows_and_does_not_double(vox, tmp_path):
     assert len(left_out) == 4
     assert ("speaker1/a.wav", 0.0, 1.5, (), "hello world", None) in annotations_of(vox.db, "hal")
     again = cli(str(tmp_path / "diarization.rttm"), str(kaldi), "--dataset", "vox", "--user", "hal", "--quiet")
-    assert again.returncode == 0 and "0 annotations imported as hal's, 4 already there" in again.stdout
+    assert again.returncode == 1 and "0 annotations imported as hal's, 4 already there" in again.stdout
     assert len(annotations_of(vox.db, "hal")) == 4
+    assert main(["annotations", "import", str(kaldi), "--dataset", "vox", "--user", "hal", "--quiet"]) == 0  # none left out
+    good = capsys.readouterr()
+    assert (good.out.strip(), good.err) == ("1 file (kaldi): 0 annotations imported as hal's, 2 already there, 0 rows left out.", "")
+
+
+def test_a_labels_folder_brings_the_transcripts_folder_beside_it(vox, tmp_path, capsys):
+    """Trial item 7: `annotations import DIR/labels/` reads DIR/transcripts/ too, as an export writes them and the
+    Upload page's folder upload joins them: a label gets its transcript; a label that only stood in for a missing
+    tag (the transcript itself) is no tag."""
+    make_user(vox.db, "hal")
+    for folder, line in (("labels", "0.1\t0.5\tdog\n1.0\t1.5\tgood bye\n"),
+                         ("transcripts", "0.1\t0.5\thello there\n1.0\t1.5\tgood bye\n")):
+        (tmp_path / "export" / folder / "speaker1").mkdir(parents=True)
+        (tmp_path / "export" / folder / "speaker1" / "a.txt").write_text(line)
+    assert main(["annotations", "import", str(tmp_path / "export" / "labels") + "/", "--dataset", "vox", "--user", "hal",
+                 "--quiet"]) == 0, capsys.readouterr().err
+    assert annotations_of(vox.db, "hal") == [("speaker1/a.wav", 0.1, 0.5, ("dog",), "hello there", None),
+                                             ("speaker1/a.wav", 1.0, 1.5, (), "good bye", None)]
+    capsys.readouterr()
+    assert main(["annotations", "import", str(tmp_path / "export" / "labels"), str(tmp_path / "export" / "transcripts"),
+                 "--dataset", "vox", "--user", "hal", "--quiet"]) == 0
+    assert "0 annotations imported as hal's, 2 already there" in capsys.readouterr().out
 
 
 def test_the_command_refuses_in_one_sentence(vox, tmp_path):

@@ -1,17 +1,20 @@
 """``python -m core annotations import FILE... --dataset D [--as-suggestions [--bot NAME]] [--format F]``: annotations
 made in other tools into a dataset (core/annotations/imports/). A folder given is read whole (a Kaldi data folder,
-a folder of TextGrids). Each row left out is one line on stderr naming its file, place and reason; the summary is
-one line on stdout. Exit 0 once the import ran (rows left out or not), 1 when it was refused (nothing written)."""
+a folder of TextGrids; a ``labels`` folder with the ``transcripts`` folder beside it, as an export writes them). Each
+row left out is one line on stderr naming its file, place and reason; the summary is one line on stdout. Exit 0 when
+every row went in (or was there already), 1 when a row was left out (the good rows are imported all the same, as the
+audio import exits 1 when it refuses a file) or the import was refused (nothing written)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
 from core.accounts.users import UserService
+from core.annotations.imports.audacity import transcripts_beside
 from core.annotations.imports.detect import FORMATS, ImportFile
 from core.annotations.imports.service import import_annotations
 from core.commands.common import acting_admin
@@ -38,7 +41,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 def _files(paths: list[str]) -> list[ImportFile]:
     """The files named, a folder's files (its relative paths kept under the folder's name) in name order."""
     found: list[ImportFile] = []
-    for given in paths:
+    for given in _with_transcripts(paths):
         path = Path(given).expanduser()
         if path.is_dir():
             found += [ImportFile(f"{path.name}/{f.relative_to(path).as_posix()}", f.read_bytes())
@@ -47,6 +50,19 @@ def _files(paths: list[str]) -> list[ImportFile]:
             found.append(ImportFile(given, path.read_bytes()))
         else:
             raise ValidationError("file", f"{given} does not exist.")
+    return found
+
+
+def _with_transcripts(paths: list[str]) -> list[str]:
+    """``paths`` and, after a ``labels`` folder given without it, the ``transcripts`` folder beside it."""
+    given = {Path(p).expanduser().resolve() for p in paths}
+    found = list(paths)
+    for p in paths:
+        path = Path(p).expanduser()
+        beside = transcripts_beside(PurePosixPath(path.resolve().as_posix())) if path.is_dir() else None
+        if beside is not None and Path(beside).is_dir() and Path(beside) not in given:
+            found.append(str(beside))
+            given.add(Path(beside))
     return found
 
 
@@ -68,4 +84,4 @@ def cmd_import(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"left out: {problem}", file=sys.stderr)
     print(f"{report.line()}.")
-    return 0
+    return 1 if report.problems else 0

@@ -27,6 +27,13 @@ def track(name: str) -> tuple[str, bool]:
     return (sound[: -len(".txt")] if sound.lower().endswith(".txt") else sound), transcripts
 
 
+def transcripts_beside(folder: PurePosixPath) -> PurePosixPath | None:
+    """The ``transcripts/`` folder an export writes beside ``labels/`` (core/export/subset.py's _audacity), for a
+    ``labels`` folder given alone: read with it, :func:`paired` gives each label its text, as when both are given
+    (or dropped together on the Upload page)."""
+    return folder.parent / "transcripts" if folder.name == "labels" else None
+
+
 def read(name: str, data: bytes) -> Parsed:
     parsed = Parsed(name, FORMAT)
     sound, transcripts = track(name)
