@@ -4,7 +4,7 @@ its own peak RSS through bench/common.py's run_measured), and the ZIP export of 
 the baseline. Targets: throughput within 1.5x of the ZIP's, peak memory under 300 MB.
 
     python bench/export_formats.py [--sizes 10000,100000] [--s3] [--latency-ms 20] [--runs zip,parquet,webdataset]
-                                   [--baseline REF]
+                                   [--baseline REF] [--seconds 0.25] [--distinct K]
 
 ``--baseline REF`` (a git ref or a folder) also writes the ZIP with that tree's code, first, on the same data: a
 change to the ZIP export measured before and after in one run (issue 28: the ZIP written a window at a time).
@@ -45,7 +45,8 @@ from core.store.db import Database  # noqa: E402
 from core.store.ids import new_id  # noqa: E402
 from core.store.models import Sound, SoundField, StoredFile, utcnow  # noqa: E402
 
-RATE, SECONDS = 16_000, 0.25
+RATE, SECONDS = 16_000, 0.25  # SECONDS: --seconds
+DISTINCT = 0  # --distinct: objects written, the rest hard links to them (0: every object written)
 DATASET = "bench"
 # ``python -m core`` from another tree: its folder first on sys.path (``-m`` would put the working directory first)
 _FROM_TREE = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('core', run_name='__main__', alter_sys=True)"
@@ -83,8 +84,18 @@ def put_objects(count: int, storage_dir: Path, s3: dict[str, str] | None) -> dic
             target.write_bytes(data)
         return i, (len(data), hashlib.sha256(data).hexdigest())
 
+    def link(i: int) -> tuple[int, tuple[int, str]]:
+        """A hard link to an object written already: the same content under its own key, no bytes written."""
+        target = storage_dir / f"audio/{DATASET}/{path_of(i)}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(storage_dir / f"audio/{DATASET}/{path_of(i % distinct)}", target)
+        return i, objects[i % distinct]
+
+    distinct = count if s3 or not DISTINCT else min(count, DISTINCT)
     with ThreadPoolExecutor(32 if client else 4) as pool:
-        return dict(pool.map(put, range(count)))
+        objects = dict(pool.map(put, range(distinct)))
+        objects |= dict(pool.map(link, range(distinct, count)))
+    return objects
 
 
 def build(db: Database, objects: dict[int, tuple[int, str]]) -> None:
@@ -100,7 +111,8 @@ def build(db: Database, objects: dict[int, tuple[int, str]]) -> None:
                           "original_filename": path_of(i).rsplit("/", 1)[1], "extra": {}, "size": size, "sha256": sha,
                           "created_by": owner, "date_created": now})
             sounds.append({"id": sound_id, "created_by": owner, "dataset": DATASET, "path": path_of(i), "title": f"{i:07d}",
-                           "file_id": file_id, "sha256": sha, "format": "WAV", "subtype": "PCM_16", "sample_rate": RATE,
+                           "file_id": file_id,
+                           "sha256": sha if not DISTINCT or i < DISTINCT else None,  # a link's: once per dataset "format": "WAV", "subtype": "PCM_16", "sample_rate": RATE,
                            "channels": 1, "frames": int(SECONDS * RATE), "duration_seconds": SECONDS, "date_created": now})
             fields.append({"sound_id": sound_id, "name": "speaker_id", "value": f"spk{i // 50:05d}"})
         with db.write() as session:
@@ -153,13 +165,18 @@ def measure(count: int, use_s3: bool, latency_ms: float, asked: list[str], tree:
 
 
 def main() -> None:
+    global SECONDS, DISTINCT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--s3", action="store_true")
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--runs", default="zip,parquet,webdataset", help="which exports besides the ZIP")
     parser.add_argument("--baseline", help="a git ref or folder whose code writes the ZIP too (first), on the same data")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="each sound's length")
+    parser.add_argument("--distinct", type=int, default=0, help="local only: write this many objects, the rest as hard "
+                                                                "links to them (a million sounds without 8 GB of noise)")
     args = parser.parse_args()
+    SECONDS, DISTINCT = args.seconds, args.distinct
     with tempfile.TemporaryDirectory() as scratch, baseline_tree(args.baseline, Path(scratch)) as tree:
         for size in (int(s) for s in args.sizes.split(",")):
             measure(size, args.s3, args.latency_ms, args.runs.split(","), tree)

@@ -8,7 +8,9 @@ a sound: the ids in (dataset, path) order (a numpy array of fixed-width bytes), 
 (``a.wav`` beside ``a.flac``: core/export/subset.py's member_names), the metadata columns (a Parquet schema is
 fixed at its first row); with ``on_missing="fail"`` every file is checked in storage first. :meth:`Outline.windows`
 then reads each window's rows (sounds, files, metadata, tags, annotations, review) when the writer reaches it:
-memory holds one window, whatever the subset's size.
+memory holds one window, whatever the subset's size. Every export is written so: the training formats
+(core/export/formats/run.py) and the subset ZIP (core/export/subset.py, whose whole-subset tables wait on disk:
+core/export/spools.py).
 
 The order is the database's: ``ORDER BY dataset, path`` in byte order (``COLLATE "C"`` on PostgreSQL, SQLite's
 default), the order Python sorts the same strings in, so a window sorted again in Python keeps it.
