@@ -1,6 +1,7 @@
 """Parquet shards in the Hugging Face Hub's layout for audio: an ``audio`` column of struct {bytes, path} (the
 ``Audio`` feature, named in the schema's ``huggingface`` metadata so ``datasets`` decodes it), then the unit's own
-fields and the sounds' metadata columns (a metadata column named like one of ours is kept as ``metadata.<name>``).
+fields and the sounds' metadata columns (a metadata column named like one of ours, as ``text`` or ``path``, is kept as
+``metadata.<name>``).
 
 Rows go out in row groups of at most ROW_GROUP_BYTES of audio (or the shard size, or ROW_GROUP_ROWS rows) and a shard closes once it
 passes the shard size, so memory holds one row group whatever the export's size. Shards are
@@ -36,6 +37,13 @@ def column_names(metadata_columns: Iterable[str]) -> dict[str, str]:
     return {c: f"metadata.{c}" if c in taken else c for c in metadata_columns}
 
 
+def audio_path(unit: Unit) -> str:
+    """``audio.path``: the sound's path in the export (``spk01/utt0.wav``, its dataset first when the subset spans
+    several: unique, as the ZIP's audio/ names it), or a clip's ``clips/<id>.wav``; its extension tells ``datasets``
+    the format. The file name alone repeats (every speaker's ``utt0.wav``)."""
+    return unit.audio_path.removeprefix("audio/")
+
+
 class ParquetWriter:
     def __init__(self, target: Target, folder: str, metadata_columns: Iterable[str], shard_bytes: int) -> None:
         self.target, self.folder, self.shard_bytes = target, folder, shard_bytes
@@ -51,7 +59,7 @@ class ParquetWriter:
     def add(self, units: list[Unit], audio: SoundAudio, metadata: dict[str, str]) -> None:
         for unit in units:
             data = audio.read(unit)
-            row = unit_fields(unit) | {"audio": {"bytes": data, "path": unit.audio_path.rsplit("/", 1)[-1]},
+            row = unit_fields(unit) | {"audio": {"bytes": data, "path": audio_path(unit)},
                                        "sampling_rate": audio.info.rate, "segments": [segment_fields(a) for a in unit.segments]}
             row |= {self.renamed[k]: v for k, v in metadata.items() if k in self.renamed}
             self.rows.append(row)

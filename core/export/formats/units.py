@@ -5,6 +5,11 @@ A sound without kept annotations is one whole unit; an annotated one gives a uni
 suggestions only if asked: core/export/subset.py's ``kept``). Every unit has a key safe as a file stem, a
 WebDataset key (no dot) and a Kaldi id (no whitespace): the sound's id, or the annotation's.
 
+A whole unit's text is its kept annotations' transcripts; when they carry none (or there are none), the sound's
+metadata transcript (the first non-empty of the columns in TEXT_COLUMNS, the names annotation tables use too:
+core/annotations/imports/table.py), since many corpora (Common Voice, LibriSpeech's tables) keep the sentence there.
+A segment's text is only its own annotation's: the sound's sentence is not the segment's.
+
 Clips are cut with soundfile at the file's own rate and sample format: PCM and float files keep their format
 (WAV, FLAC, AIFF) and subtype, read and written as integers of that width, so a clip's samples are the original's
 bit for bit; a lossy file (MP3, Ogg) is decoded once and its clip written as 32-bit float WAV, so nothing is lost
@@ -19,12 +24,14 @@ from typing import IO, Any
 
 import soundfile as sf
 
+from core.annotations.imports.table import COLUMNS as TABLE_COLUMNS
 from core.export.formats.options import FormatOptions, Segments
 from core.export.sampling import Chosen
 from core.export.subset import Window, kept
 from core.store.models import Annotation
 
 _SPEAKER_COLUMNS = ("speaker_id", "speaker", "client_id")
+TEXT_COLUMNS = TABLE_COLUMNS["text"]  # text, transcript, transcription, sentence: the first non-empty one
 _KEPT_FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "AIFF": "aiff"}
 _DTYPES = {"PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
            "FLOAT": "float32", "DOUBLE": "float64"}
@@ -76,6 +83,12 @@ def speaker_of(plan: Window, sound: Chosen, options: FormatOptions) -> str | Non
     return next((str(metadata[c]) for c in columns if c and metadata.get(c)), None)
 
 
+def metadata_text(plan: Window, sound: Chosen) -> str:
+    """The sound's transcript from its metadata (see the module's docstring), whitespace collapsed; "" if none."""
+    metadata = plan.metadata.get(sound.id, {})
+    return next((text for c in TEXT_COLUMNS if (text := " ".join(str(metadata.get(c) or "").split()))), "")
+
+
 def units_of(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
     """The sound's units in time order: itself, or each kept annotation (clipped to the file's length)."""
     annotations = sorted(kept(plan.annotations.get(sound.id, []), plan.request.suggestions),
@@ -83,7 +96,7 @@ def units_of(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOption
     speaker = speaker_of(plan, sound, options)
     length = info.duration or sound.duration_seconds
     if not annotations:
-        return [Unit(sound.id, sound, None, length, list(plan.tags.get(sound.id, [])), "", speaker,
+        return [Unit(sound.id, sound, None, length, list(plan.tags.get(sound.id, [])), metadata_text(plan, sound), speaker,
                      audio_path=f"audio/{plan.names[sound.id]}")]
     if options.segments is Segments.OFFSETS:
         return [_segment(a, sound, speaker, length, f"audio/{plan.names[sound.id]}") for a in annotations]
@@ -106,7 +119,7 @@ def whole_unit(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOpti
     whole file, when segments are offsets)."""
     annotations = sorted(kept(plan.annotations.get(sound.id, []), plan.request.suggestions),
                          key=lambda a: (a.start_seconds, a.id))
-    text = " ".join(t for a in annotations if (t := " ".join((a.text or "").split())))
+    text = " ".join(t for a in annotations if (t := " ".join((a.text or "").split()))) or metadata_text(plan, sound)
     return Unit(sound.id, sound, None, info.duration or sound.duration_seconds, list(plan.tags.get(sound.id, [])), text,
                 speaker_of(plan, sound, options), segments=annotations, audio_path=f"audio/{plan.names[sound.id]}")
 
