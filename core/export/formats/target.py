@@ -26,6 +26,7 @@ from core.errors import StorageError, ValidationError
 from core.store.config import Settings
 from core.store.storage import MULTIPART_THRESHOLD, S3Storage, normalise_key
 
+TEMPORARY = ".export-"  # a local file's name while it is written (core/export/formats/existing.py knows it)
 PART_BYTES = MULTIPART_THRESHOLD  # 8 MB: S3 wants parts of at least 5 MB (but the last)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -80,7 +81,7 @@ class LocalTarget:
     def open(self, name: str) -> Iterator[OutFile]:
         path = self.root / normalise_key(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY)
         try:
             with os.fdopen(fd, "wb") as out:
                 stream = Hashing(out.write)
