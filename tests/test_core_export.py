@@ -181,7 +181,8 @@ def test_annotation_formats_read_back(demo, tmp_path):
     rttm = [line.split() for line in zf.read("annotations.rttm").decode().splitlines()]
     file_id = sounds[0].path.removesuffix(".wav")
     assert rttm[0] == ["SPEAKER", file_id, "1", "0.500", "0.500", "<NA>", "<NA>", "kick", "<NA>", "<NA>"]
-    assert len(rttm) == 4 and all(len(fields) == 10 for fields in rttm)
+    # a line per tag; "a breath", a transcript alone, is left out (RTTM has no text: trial item 21)
+    assert [fields[7] for fields in rttm] == ["kick", "kick", "loud"] and all(len(fields) == 10 for fields in rttm)
 
 
 @pytest.mark.parametrize("list_page", [1000, 1])  # fail checks first: by listing the dataset's folder, or one HEAD per file

@@ -63,6 +63,7 @@ READ_AHEAD = 16  # objects fetched ahead of the writer (and threads fetching the
 SPOOL_IN_MEMORY = 1024 * 1024  # each fetched object: in memory up to this, then on disk
 MAX_COUNT = 1_000_000
 _UNSAFE_IN_RTTM = re.compile(r"[%\s]")
+RTTM_NOTE = "regions without a tag are left out: RTTM has no field for a transcript"  # said in manifest.json
 
 
 @dataclass(frozen=True)
@@ -460,7 +461,7 @@ def _manifest(plan: ExportPlan, summary: _Summary, files: int) -> dict[str, Any]
         # which version of the annotations this holds, and how many sounds carry a reviewer's accepted one
         "annotation_version": plan.request.annotation_version, "gold_sounds": summary.gold_sounds if gold else 0,
         "missing": summary.missing,
-    }
+    } | ({"notes": {"annotations.rttm": RTTM_NOTE}} if "rttm" in plan.request.formats else {})
 
 
 class SubsetTables:
@@ -589,13 +590,14 @@ def _textgrids(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
 def _rttm(plan: Window, sounds: list[Chosen]) -> Iterator[tuple[str, str]]:
     """NIST RTTM: ``SPEAKER <file> 1 <onset> <duration> <NA> <NA> <label> <NA> <NA>``, one line per tag; the
     file id is the sound's stem with whitespace and ``%`` percent-encoded (fields are split on whitespace, and
-    the encoding keeps distinct stems distinct)."""
+    the encoding keeps distinct stems distinct). A region without a tag is left out (RTTM_NOTE): RTTM has no
+    field for its text, and a stand-in label would come back from an import as a tag nobody gave."""
     lines = []
     for sound, annotation in _rows(plan, sounds):
         if annotation.source is not None and not plan.request.suggestions:
             continue
         file_id = _UNSAFE_IN_RTTM.sub(lambda found: f"%{ord(found.group()):02X}", plan.stems[sound.id])
-        for label in annotation.tag_names or ["annotation"]:
+        for label in annotation.tag_names:
             lines.append(f"SPEAKER {file_id} 1 {annotation.start_seconds:.3f} {annotation.duration_seconds:.3f} "
                          f"<NA> <NA> {label.replace(' ', '_')} <NA> <NA>")
     yield "annotations.rttm", "\n".join(lines) + ("\n" if lines else "")

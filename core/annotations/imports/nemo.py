@@ -1,7 +1,9 @@
 """NeMo manifests: JSON lines, one utterance an object with ``audio_filepath``, ``duration`` (seconds), ``offset``
 (seconds into the file, 0 when absent: NeMo's segment manifests) and ``text``; a ``label`` (NeMo's speech
 classification manifests) becomes a tag, as does a ``tags`` list or ``;``-separated string, and Earmark's own
-``sound_id`` (core/export/formats/nemo.py) names the sound when it is in the dataset. NeMo's own reader is
+``sound_id`` (core/export/formats/nemo.py) names the sound when it is in the dataset; Earmark's ``source_offset``
+(a clip's start in that sound, its ``audio_filepath`` being the clip) is added to ``offset``, so a segment exported
+as a clip comes back at its time in the sound. NeMo's own reader is
 nemo.collections.asr's manifest code (needs PyTorch); the fields are the ones its documentation lists."""
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _row(line_number: int, line: str) -> ParsedRow:
         raise RowError("audio_filepath is missing.")
     if "duration" not in item:
         raise RowError("duration is missing.")
-    start = number(item.get("offset") or 0, "offset")
+    start = number(item.get("offset") or 0, "offset") + number(item.get("source_offset") or 0, "source_offset")
     end = start + number(item["duration"], "duration")
     tags = item.get("tags") or []
     if isinstance(tags, str):

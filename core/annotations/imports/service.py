@@ -11,6 +11,10 @@ rows of one import say the same thing. So that two imports by one author at once
 write, the import holds that author's user row locked (``SELECT ... FOR UPDATE``) for its transaction; SQLite's
 writer lock (core/store/db.py: BEGIN IMMEDIATE) serializes them there. The whole import is one transaction: a file
 refused whole, an unknown dataset or a failure part-way writes nothing.
+
+A row over its whole sound with no tag and no text is not an annotation but a training manifest's entry for a sound
+nobody annotated (core/export/formats/nemo.py and kaldi.py write them): counted apart (``whole_without_text``), not
+named as a row left out, so importing Earmark's own export reports nothing wrong.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from core.team import visibility
 
 BOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 SOUNDS_PER_BATCH = 500  # sounds whose rows are checked and inserted together
+WHOLE_FILE_SLACK = 0.0011  # seconds: a row within 1 ms of a sound's start and end covers it (Kaldi writes 3 decimals)
 BOT_ABOUT = "Suggestions imported from annotation files made in other tools (python -m core annotations import)."
 
 Key = tuple[str, int, int, int | None, str | None, tuple[str, ...]]
@@ -52,12 +57,15 @@ class ImportReport:
     already: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     author: str = ""
+    whole_without_text: int = 0  # rows over a whole sound with no tag and no text: not annotations, skipped
 
     def line(self) -> str:
         formats = ", ".join(sorted({fmt for _, fmt, _ in self.files}))
+        skipped = (f", {self.whole_without_text:,} whole-file row{'s' if self.whole_without_text != 1 else ''} without text, "
+                   "skipped") if self.whole_without_text else ""
         return (f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} ({formats}): {self.imported:,} annotation"
                 f"{'s' if self.imported != 1 else ''} imported as {self.author}'s, {self.already:,} already there, "
-                f"{len(self.problems):,} row{'s' if len(self.problems) != 1 else ''} left out")
+                f"{len(self.problems):,} row{'s' if len(self.problems) != 1 else ''} left out{skipped}")
 
 
 def import_annotations(db: Database, actor: User, dataset: str, files: list[ImportFile], *, fmt: str | None = None,
@@ -141,6 +149,9 @@ def _write(session: Session, author: User, source: str | None, rows: dict[str, l
                                            "(matched by sound id, path or file name).") for parsed, row in items]
             continue
         for parsed, row in items:
+            if _whole_without_text(row, sound):
+                report.whole_without_text += 1
+                continue
             try:
                 annotation = _build(author, sound, start_seconds=row.start,
                                     end_seconds=sound.duration_seconds if row.end is None else row.end,
@@ -188,6 +199,15 @@ def _count(session: Session, added: Counter[str]) -> None:
     session.execute(update(sounds).where(sounds.c.id == bindparam("sound"))
                     .values(annotation_count=sounds.c.annotation_count + bindparam("added")),
                     [{"sound": sound_id, "added": count} for sound_id, count in added.items()])
+
+
+def _whole_without_text(row: ParsedRow, sound: Sound) -> bool:
+    """A row over the whole sound (to the millisecond) with no tag and no text: a training manifest's entry for a
+    sound nobody annotated (core/export/formats/nemo.py and kaldi.py write one per such sound), not an annotation,
+    so it is counted apart rather than named as a bad row."""
+    if row.tags or (row.text or "").strip():
+        return False
+    return row.end is None or (row.start <= WHOLE_FILE_SLACK and abs(row.end - sound.duration_seconds) <= WHOLE_FILE_SLACK)
 
 
 def _channel(sound: Sound, channel: int | None) -> int | None:

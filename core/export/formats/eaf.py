@@ -3,8 +3,11 @@ linked to its audio by a relative media URL (``../audio/<name>``, one ``..`` mor
 
 Tiers per tag and person (``<tag> (<person>)``, the person its participant), and each person's transcripts in
 ``text (<person>)`` beside their tags, so a tagged segment keeps its text. ELAN's time-aligned tiers cannot
-overlap, so a second overlapping annotation of one tier goes to ``<tier> 2``, and so on. Machine suggestions are
-left out unless asked; asked for, their person is the suggesting analyzer (``source``).
+overlap, so a second overlapping annotation of one tier goes to ``<tier> 2``, and so on; all the tiers of one
+annotation carry the same number, and a person's second annotation with the same times as another takes the next
+number, so core/annotations/imports/eaf.py puts together exactly the values of one annotation (a tag-only and a
+text-only region with the same times come back as two). Machine suggestions are left out unless asked; asked for,
+their person is the suggesting analyzer (``source``).
 """
 
 from __future__ import annotations
@@ -28,14 +31,20 @@ def document(annotations: list[Annotation], authors: dict[str, str], media: str)
     eaf = Elan.Eaf(author="earmark")
     eaf.add_linked_file(media.rsplit("/", 1)[-1], relpath=media, mimetype=_mimetype(media))
     ends: dict[str, int] = {}  # tier -> end of its last annotation (ms)
+    numbers: dict[tuple[str, int, int], int] = {}  # (person, start, end) -> the number its last annotation took
     for annotation in sorted(annotations, key=lambda a: (a.start_seconds, a.id)):
         start = int(round(annotation.start_seconds * 1000))
         end = max(start + 1, int(round(annotation.end_seconds * 1000)))
         person = _person(annotation, authors)
         text = " ".join((annotation.text or "").split())
         values = [(tag, tag) for tag in annotation.tag_names] + ([("text", text)] if text else [])
-        for label, value in values:
-            tier = _free_tier(eaf, ends, f"{label} ({person})", start, person)
+        bases = [f"{label} ({person})" for label, _ in values]
+        number = _free_number(ends, bases, start, numbers.get((person, start, end), 0) + 1)
+        numbers[(person, start, end)] = number
+        for base, (_, value) in zip(bases, values, strict=True):
+            tier = tier_name(base, number)
+            if tier not in eaf.tiers:
+                eaf.add_tier(tier, part=person)
             eaf.add_annotation(tier, start, end, value)
             ends[tier] = end
     if "default" in eaf.tiers and not eaf.tiers["default"][0]:
@@ -43,16 +52,16 @@ def document(annotations: list[Annotation], authors: dict[str, str], media: str)
     return Elan.to_string(eaf, encoding="UTF-8")
 
 
-def _free_tier(eaf: Elan.Eaf, ends: dict[str, int], base: str, start: int, person: str) -> str:
-    number = 1
-    while True:
-        name = base if number == 1 else f"{base} {number}"
-        if name not in eaf.tiers:
-            eaf.add_tier(name, part=person)
-            return name
-        if ends.get(name, 0) <= start:
-            return name
+def tier_name(base: str, number: int) -> str:
+    return base if number == 1 else f"{base} {number}"
+
+
+def _free_number(ends: dict[str, int], bases: list[str], start: int, least: int) -> int:
+    """The first number from ``least`` whose tiers of ``bases`` are all free at ``start`` (new, or ended before)."""
+    number = least
+    while any(ends.get(tier_name(base, number), 0) > start for base in bases):
         number += 1
+    return number
 
 
 def _mimetype(path: str) -> str:

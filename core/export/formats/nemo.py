@@ -1,7 +1,9 @@
 """NeMo manifests: ``nemo_manifest.json`` in the split's folder, one JSON object a line with ``audio_filepath``
 (relative to that folder, which NeMo resolves paths against), ``duration`` and ``text``, and ``offset`` for a
-segment read out of its whole file; Earmark adds ``tags``, ``speaker`` (when known) and ``sound_id``. A tagged
-segment keeps its transcript in ``text`` and its tags in ``tags``."""
+segment read out of its whole file; Earmark adds ``tags``, ``speaker`` (when known) and ``sound_id``, and for a clip
+(segments cut into files of their own) ``source_offset``, the clip's start in its sound, so that
+core/annotations/imports/nemo.py puts it back at its time. A tagged segment keeps its transcript in ``text`` and its
+tags in ``tags``."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def line(unit: Unit) -> str:
     if unit.speaker:
         entry["speaker"] = unit.speaker
     entry["sound_id"] = unit.sound.id
+    if unit.start is not None and not unit.audio_path.startswith("audio/"):
+        entry["source_offset"] = round(unit.start, 6)  # a clip: where it starts in its sound
     return json.dumps(entry, ensure_ascii=False)
 
 
