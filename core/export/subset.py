@@ -244,9 +244,12 @@ def export_plan(db: Database, subset: Outline) -> ExportPlan:
 
 def _missing_in_catalogue(db: Database, ids: Iterable[bytes]) -> int:
     """Chosen files registered in place whose source's last listing did not find them (``missing_since``), as
-    :func:`present_keys` leaves them out without asking storage; read in batches of ids."""
+    :func:`present_keys` leaves them out without asking storage; read in batches of ids, unless no file at all is
+    marked missing (the usual case: one query instead of one per 5,000 chosen sounds)."""
     query = select(StoredFile.key).join(Sound, Sound.file_id == StoredFile.id).where(StoredFile.missing_since.is_not(None))
     with db.read() as session:
+        if not session.scalar(select(query.exists())):
+            return 0
         return sum(is_registered(key) for batch in batched(i.decode() for i in ids)
                    for key in session.scalars(query.where(one_of(session, Sound.id, batch))))
 
