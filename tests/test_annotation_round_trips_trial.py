@@ -25,6 +25,8 @@ from tests.test_annotation_round_trips import ORIGINAL, back, same
 # the same times, one region a tag alone and the other a transcript alone (by the same person)
 PAIR = [("speaker2/c.flac", 0.5, 1.25, ("cough",), None), ("speaker2/c.flac", 0.5, 1.25, (), "excuse me")]
 SOUNDS = (("speaker1/a.wav", 300), ("speaker2/b.wav", 500), ("speaker2/c.flac", 700), ("speaker3/d.wav", 900))
+# the sound nobody annotates has a tag and a transcript of its own: a training export's row carries them, no region
+UNANNOTATED = {"speaker3/d.wav": {"tags": ("read",), "extra": {"text": "a sentence from the metadata"}}}
 
 
 @pytest.fixture
@@ -33,7 +35,8 @@ def annotated(local_earmark):
     owner = make_user(local_earmark.db, "vox", "dataset")
     ids = {path: ingest_audio(local_earmark.db, local_earmark.storage, owner, path,
                               io.BytesIO(wav_bytes(seconds=3.0, freq=freq, fmt="FLAC" if path.endswith(".flac") else "WAV")),
-                              UploadOptions(dataset="vox", max_bytes=10**8)).sound_id for path, freq in SOUNDS}
+                              UploadOptions(dataset="vox", max_bytes=10**8, **UNANNOTATED.get(path, {}))).sound_id
+           for path, freq in SOUNDS}
     ann = make_user(local_earmark.db, "ann")
     with local_earmark.db.write() as session:
         service = AnnotationService(session)
@@ -68,8 +71,11 @@ def test_a_nemo_manifest_of_clips_comes_back_at_the_clips_times(annotated, tmp_p
 
 
 def test_a_nemo_manifest_of_offsets_skips_the_whole_file_rows(annotated, tmp_path):
-    """Item 21: importing Earmark's own NeMo export names no bad row; the un-annotated sound's row is counted."""
+    """Item 21: importing Earmark's own NeMo export names no bad row; the un-annotated sound's row (with the sound's
+    own tag) is counted, not made a region."""
     files = written(annotated, tmp_path, "nemo")
+    [whole] = [row for row in map(json.loads, files["nemo_manifest.json"].decode().splitlines()) if "offset" not in row]
+    assert whole["audio_filepath"] == "audio/speaker3/d.wav" and whole["tags"] == ["read"]
     got, report = back(annotated, "back-nemo", {"nemo_manifest.json": files["nemo_manifest.json"]})
     assert not report.problems, [str(p) for p in report.problems]
     same(got, ORIGINAL + PAIR)
@@ -101,11 +107,16 @@ def test_a_kaldi_folder_s_utterances_without_words_over_a_whole_file_are_skipped
 
 
 def test_an_import_of_nothing_but_whole_file_rows_writes_nothing(annotated):
-    """A NeMo manifest of un-annotated sounds only: nothing written, nothing left out, each row counted."""
+    """A NeMo manifest of un-annotated sounds only: nothing written, nothing left out, each row counted; a clip
+    row without source_offset (an older export) is named, not put at 0."""
     person = make_user(annotated.db, "empty")
-    manifest = b'{"audio_filepath": "audio/speaker3/d.wav", "duration": 3.0, "text": ""}\n'
+    manifest = (b'{"audio_filepath": "audio/speaker3/d.wav", "duration": 3.0, "text": ""}\n'
+                b'{"audio_filepath": "clips/x.wav", "duration": 0.5, "text": "hi", "tags": [], "sound_id": "abc"}\n')
     report = import_annotations(annotated.db, person, "vox", [ImportFile("nemo_manifest.json", manifest)])
-    assert (report.imported, report.whole_without_text, report.problems) == (0, 1, [])
+    assert (report.imported, report.whole_without_text) == (0, 1)
+    assert [str(p) for p in report.problems] == [
+        "nemo_manifest.json, line 2: clips/x.wav is a clip without source_offset (an Earmark export older than that "
+        "field): its time in its sound is unknown; export the clips again."]
 
 
 def test_rttm_leaves_out_regions_without_a_tag_and_its_manifest_says_so(annotated, tmp_path):
