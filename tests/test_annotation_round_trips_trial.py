@@ -11,6 +11,7 @@ import json
 import zipfile
 
 import pytest
+from sqlalchemy import select
 
 from core.annotations.imports.detect import ImportFile
 from core.annotations.imports.service import import_annotations
@@ -19,6 +20,7 @@ from core.catalogue.search import CatalogueQuery
 from core.export.formats import FormatOptions, Segments, export_formats
 from core.export.subset import ExportRequest, export_to_file
 from core.ingest.pipeline import UploadOptions, ingest_audio
+from core.store.models import Sound
 from tests.conftest import make_user, wav_bytes
 from tests.test_annotation_round_trips import ORIGINAL, back, same
 
@@ -93,15 +95,20 @@ def test_elan_keeps_a_tag_only_and_a_text_only_region_with_the_same_times_apart(
 
 
 def test_a_kaldi_folder_s_utterances_without_words_over_a_whole_file_are_skipped(annotated):
-    """Item 21: a Kaldi folder as Earmark wrote it for an un-annotated sound (a segment over the whole file whose
-    text line is its id alone) is counted as a whole-file row without text; a segment without words that is not
-    the whole file is still named as a row left out."""
-    files = {"data/wav.scp": b"r1 speaker1/a.wav\nr4 speaker3/d.wav\n",
-             "data/segments": b"u1 r1 0.250 1.500\nu2 r1 2.125 2.875\nu4 r4 0.000 3.000\n",
-             "data/text": b"u1 hello there\nu2\nu4\n"}
+    """Item 21: a Kaldi folder as Earmark writes it for an un-annotated sound (a segment over the whole file, its
+    text line its id alone, or the sound's metadata transcript under the utterance id <speaker>-<sound id>) is
+    counted as a whole-file row without text, not made a region; a segment without words that is not the whole
+    file is still named as a row left out; a whole-file transcript of another tool's naming is a region."""
+    with annotated.db.read() as session:
+        d = session.scalar(select(Sound.id).where(Sound.path == "speaker3/d.wav"))
+    files = {"data/wav.scp": f"r1 speaker1/a.wav\n{d} speaker3/d.wav\nr5 speaker3/d.wav\n".encode(),
+             "data/segments": f"u1 r1 0.250 1.500\nu2 r1 2.125 2.875\nu4 {d} 0.000 3.000\n"
+                              f"speaker3-{d} {d} 0.000 3.000\nu5 r5 0.000 3.000\n".encode(),
+             "data/text": f"u1 hello there\nu2\nu4\nspeaker3-{d} a sentence from the metadata\nu5 read aloud\n".encode()}
     got, report = back(annotated, "back-kaldi", files)
-    assert got == [("speaker1/a.wav", 0.25, 1.5, (), "hello there", None)]
-    assert report.whole_without_text == 1
+    assert got == [("speaker1/a.wav", 0.25, 1.5, (), "hello there", None),
+                   ("speaker3/d.wav", 0.0, 3.0, (), "read aloud", None)]
+    assert report.whole_without_text == 2
     assert [p.where for p in report.problems] == ["line 2"]
     assert "needs at least one tag, a text or a data_url" in report.problems[0].reason
 

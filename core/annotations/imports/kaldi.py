@@ -2,7 +2,10 @@
 (``rec path``, or ``rec command ... |`` whose audio file is the command's argument with an audio extension), as
 Kaldi's data-preparation docs and utils/validate_data_dir.sh describe. Each utterance becomes an annotation whose
 text is its transcript; without ``segments`` an utterance is a whole recording (its id is a wav.scp entry).
-``wav.scp`` maps recordings to files (without it the recording id itself is matched)."""
+``wav.scp`` maps recordings to files (without it the recording id itself is matched). An utterance id's last
+``-``-separated part is offered as a sound id (core/export/formats/kaldi.py names a sound nobody annotated
+``<speaker>-<sound id>``): such an utterance over its whole sound is Earmark's line for that sound, its text the
+sound's metadata, and no region (rows.ParsedRow's ``sound_row``)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,8 @@ def read(folder: str, files: dict[str, bytes]) -> Parsed:
             if utterance not in recordings:
                 parsed.problems.append(_text_problem(folder, where, f"utterance {utterance!r} is not a recording of wav.scp."))
                 continue
-            parsed.rows.append(ParsedRow(where, recordings[utterance][1], 0.0, None, (), text))
+            parsed.rows.append(ParsedRow(where, recordings[utterance][1], 0.0, None, (), text, sound_id=_sound_hint(utterance),
+                                         sound_row=True))
     return parsed.refuse_if_unreadable("a Kaldi data folder")
 
 
@@ -80,4 +84,10 @@ def _segment(line_number: int, line: str, recordings: dict[str, tuple[str, str]]
     reference = recordings[recording][1] if recording in recordings else recording
     if recordings and recording not in recordings:
         raise RowError(f"recording {recording!r} is not in wav.scp.")
-    return ParsedRow(f"line {line_number}", reference, start, end, (), texts[utterance][1] if utterance in texts else None)
+    return ParsedRow(f"line {line_number}", reference, start, end, (), texts[utterance][1] if utterance in texts else None,
+                     sound_id=_sound_hint(utterance), sound_row=True)
+
+
+def _sound_hint(utterance: str) -> str | None:
+    """The sound id an Earmark utterance id ends with, if it is one (see the module's docstring)."""
+    return utterance.rsplit("-", 1)[1] if "-" in utterance else None

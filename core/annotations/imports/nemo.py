@@ -62,4 +62,4 @@ def _whole_sound(line_number: int, path: str, sound_id: str) -> ParsedRow:
     if path.startswith(CLIPS):
         raise RowError(f"{path} is a clip without source_offset (an Earmark export older than that field): its time "
                        "in its sound is unknown; export the clips again.")
-    return ParsedRow(f"line {line_number}", path, 0.0, None, (), None, sound_id=sound_id)
+    return ParsedRow(f"line {line_number}", path, 0.0, None, (), None, sound_id=sound_id, sound_row=True)

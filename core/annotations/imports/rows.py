@@ -14,7 +14,11 @@ class ParsedRow:
     """One annotation as a file states it, not yet matched to a sound.
 
     ``reference`` names the sound as the file does (a path, a file name, a recording id or a sound id); ``end`` is
-    None for a row that covers its whole sound (a Kaldi utterance without segments)."""
+    None for a row that covers its whole sound (a Kaldi utterance without segments). ``sound_row``: the row may be
+    Earmark's own line for a sound without annotations (core/export/formats/: a NeMo row with ``sound_id`` and no
+    offset, a Kaldi utterance ``<speaker>-<sound id>``), whose tags and text are the sound's and its metadata's:
+    when ``sound_id`` is indeed the sound it lands on and it covers that sound, it is no region (the import counts
+    it apart)."""
 
     where: str  # "line 12", "tier 'words', interval 3": where a person finds the row in its file
     reference: str
@@ -24,6 +28,7 @@ class ParsedRow:
     text: str | None = None
     channel: int | None = None
     sound_id: str | None = None
+    sound_row: bool = False
 
 
 @dataclass(frozen=True)

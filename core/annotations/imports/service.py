@@ -12,9 +12,10 @@ write, the import holds that author's user row locked (``SELECT ... FOR UPDATE``
 writer lock (core/store/db.py: BEGIN IMMEDIATE) serializes them there. The whole import is one transaction: a file
 refused whole, an unknown dataset or a failure part-way writes nothing.
 
-A row over its whole sound with no tag and no text is not an annotation but a training manifest's entry for a sound
-nobody annotated (core/export/formats/nemo.py and kaldi.py write them): counted apart (``whole_without_text``), not
-named as a row left out, so importing Earmark's own export reports nothing wrong.
+A row over its whole sound with no tag and no text, or Earmark's own row for a sound (rows.ParsedRow's
+``sound_row``), is not an annotation but a training manifest's entry for a sound nobody annotated
+(core/export/formats/nemo.py and kaldi.py write them): counted apart (``whole_without_text``), neither named as a
+row left out nor made a region, so importing Earmark's own export gives back its regions and reports nothing wrong.
 """
 
 from __future__ import annotations
@@ -202,10 +203,11 @@ def _count(session: Session, added: Counter[str]) -> None:
 
 
 def _whole_without_text(row: ParsedRow, sound: Sound) -> bool:
-    """A row over the whole sound (to the millisecond) with no tag and no text: a training manifest's entry for a
-    sound nobody annotated (core/export/formats/nemo.py and kaldi.py write one per such sound), not an annotation,
-    so it is counted apart rather than named as a bad row."""
-    if row.tags or (row.text or "").strip():
+    """A row over the whole sound (to the millisecond) with no tag and no text, or Earmark's own row for this sound
+    (rows.ParsedRow's ``sound_row``, its tags and text the sound's): a training manifest's entry for a sound nobody
+    annotated (core/export/formats/nemo.py and kaldi.py write one per such sound), not an annotation, so it is
+    counted apart rather than named as a bad row or made a region."""
+    if (row.tags or (row.text or "").strip()) and not (row.sound_row and row.sound_id == sound.id):
         return False
     return row.end is None or (row.start <= WHOLE_FILE_SLACK and abs(row.end - sound.duration_seconds) <= WHOLE_FILE_SLACK)
 
