@@ -275,6 +275,7 @@ class AnnotationImport(Answer):
     files: list[ImportedFile]
     imported: int
     already: int
+    whole_without_text: int  # rows over a whole sound without tag or text: not annotations, skipped
     author: str
     problems: list[ImportProblem]
     summary: str

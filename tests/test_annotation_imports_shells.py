@@ -112,7 +112,7 @@ def test_the_route_imports_and_lists_each_problem(api, vox):
     answer = api.post("/api/v1/annotation-imports", headers=basic("hal"), data={"dataset": "vox"}, files=files)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["imported"], body["already"], body["author"]) == (3, 0, "hal")  # a.txt: the labels of speaker1/a.wav
+    assert (body["imported"], body["already"], body["whole_without_text"], body["author"]) == (3, 0, 0, "hal")  # a.txt: the labels of speaker1/a.wav
     assert body["files"] == [{"file": "diarization.rttm", "format": "rttm", "rows": 5},
                              {"file": "a.txt", "format": "audacity", "rows": 1}]
     assert [p["message"] for p in body["problems"]][0] == "diarization.rttm, line 5: the onset (field 4) must be a number, not 'abc'."

@@ -47,6 +47,7 @@ def import_annotation_files(
     sent = [ImportFile(f.filename or f"file {i}", f.file.read()) for i, f in enumerate(files, 1)]
     report = import_annotations(app.db, user, dataset, sent, fmt=format, as_suggestions=as_suggestions, bot=bot)
     return {"files": [{"file": name, "format": fmt, "rows": rows} for name, fmt, rows in report.files],
-            "imported": report.imported, "already": report.already, "author": report.author,
+            "imported": report.imported, "already": report.already, "whole_without_text": report.whole_without_text,
+            "author": report.author,
             "problems": [{"file": p.file, "where": p.where, "reason": p.reason, "message": str(p)} for p in report.problems],
             "summary": report.line()}

@@ -507,6 +507,8 @@ class AnnotationImport(BaseModel):
     files: list[ImportedFile]
     imported: int = Field(description="annotations written")
     already: int = Field(description="rows the same author had already (an identical annotation), left out")
+    whole_without_text: int = Field(description="rows over a whole sound without tag or text (a training export's "
+                                                "rows for sounds nobody annotated): not annotations, skipped")
     author: str = Field(description="whose annotations they are: the caller, or bot-<name> for suggestions")
     problems: list[ImportProblem]
     summary: str = Field(description="the above in one line")
