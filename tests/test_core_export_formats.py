@@ -394,3 +394,29 @@ def test_a_subset_read_a_window_at_a_time_names_and_orders_it_as_a_whole(local_e
     assert table.column("path").to_pylist() == ["B.wav", "a.flac", "a.wav", "m/x.wav", "a.wav"]
     assert {"speaker_id", "mood"} <= set(table.column_names)
     assert table.column("mood").to_pylist() == [None, "calm", None, None, None]
+
+
+def test_the_subset_zips_files_beside_training_formats_are_made_as_the_subset_zip_makes_them(corpus, tmp_path, monkeypatch):
+    """Issue 28: beside training formats, the subset ZIP's files are made a window at a time as the subset ZIP
+    makes them: with windows of 2 sounds, a download's members (core/export/formats/zipped.py) and a folder
+    export's subset.zip hold the metadata and annotation files of the subset ZIP (written as one window) byte for
+    byte."""
+    from core.export import outline
+    from core.export.formats.zipped import plan_formats_zip
+    from core.export.subset import export_to_file
+
+    earmark, _ = corpus
+    zip_formats = ("csv", "json", "audacity", "textgrid", "rttm")
+    request = ExportRequest(count=100, seed=1, formats=zip_formats)
+    export_to_file(earmark.db, earmark.storage, request, tmp_path / "alone.zip")
+    with zipfile.ZipFile(tmp_path / "alone.zip") as zf:
+        alone = {n: zf.read(n) for n in zf.namelist() if not n.startswith("audio/") and n != "manifest.json"}
+    assert {"annotations.rttm", "labels/spk0/00.txt", "transcripts/spk2/05.txt", "textgrid/spk2/05.TextGrid"} <= set(alone)
+
+    monkeypatch.setattr(outline, "WINDOW", 2)
+    formats = ",".join((*zip_formats, "nemo"))
+    download = zipfile.ZipFile(io.BytesIO(b"".join(plan_formats_zip(earmark.db, earmark.storage, request, formats).stream())))
+    assert {n: download.read(n) for n in alone} == alone and "nemo_manifest.json" in download.namelist()
+    _export(earmark, tmp_path / "out", formats, rule=None)
+    with zipfile.ZipFile(tmp_path / "out" / "subset.zip") as zf:
+        assert {n: zf.read(n) for n in alone} == alone and len([n for n in zf.namelist() if n.startswith("audio/")]) == 6
