@@ -3,7 +3,8 @@
 grouped by speaker placed and stored (core/export/splits.py's assign, timed by its three steps: read, place,
 store; every sound's ``split`` field written), then
 the same again (every split already stored: what a re-run or an export of a grown dataset costs), then the leakage
-report a split export carries (core/export/splits.py's leakage). Baseline in the same run: reading the rule's
+report a split export carries (core/export/splits.py's leakage); and the check that the sounds have the rule's
+columns (check_columns, which assign runs first). Baseline in the same run: reading the rule's
 columns of every sound once (the query assign starts with), the least any placement costs.
 
     python bench/splits.py [--sizes 100000,1000000] [--database-url postgresql+psycopg://...]
@@ -69,6 +70,12 @@ def measure(count: int, database_url: str | None) -> None:
             baseline = time.perf_counter() - started
         del members
         print(f"{where}, {count:,} sounds: reading the rule's columns of every sound {baseline:.1f} s (baseline)", flush=True)
+        with db.read() as session:
+            started = time.perf_counter()
+            splits.check_columns(session, query, rule)
+            checked = time.perf_counter() - started
+        print(f"{where}, {count:,} sounds: checking that the sounds have the rule's columns (assign's first step) "
+              f"{checked * 1000:.0f} ms = {checked / baseline:.3f}x the baseline", flush=True)
         for run in ("first (every split new)", "again (every split stored)"):
             with db.write() as session:
                 started = time.perf_counter()

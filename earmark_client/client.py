@@ -413,14 +413,15 @@ class Client:
     def download(self, out: str | Path, *, count: int = 10, dataset: str | None = None, tags: Iterable[str] = (),
                  where: dict[str, str] | None = None, seed: int | None = None, balance: str | None = None,
                  cap: int | None = None, formats: Iterable[str] = ("csv",), split: dict[str, float] | None = None,
-                 group_by: Iterable[str] = (), stratify: str | None = None, split_by: str = "sounds",
+                 group_by: Iterable[str] = (), stratify: str | None = None, split_by: str = "sounds", resplit: bool = False,
                  annotation_version: str = "gold", segments: str = "offsets") -> Path:
         """A subset ZIP, streamed to ``out`` (memory stays flat); returns the path.
 
         With ``split`` (e.g. ``{"train": 0.8, "dev": 0.1, "test": 0.1}``) every matching sound is placed instead of
         a sample (count, balance and cap are ignored): one folder per split, no value of the ``group_by`` columns in
         two splits, and manifest.json with the rule, seed and leakage report. The server stores each sound's split
-        (its metadata field ``split``) and keeps it on later downloads. ``formats`` may name training formats too
+        (its metadata field ``split``) and keeps it on later downloads; ``resplit`` forgets the matching sounds' stored
+        splits first and places them all anew. ``formats`` may name training formats too
         (parquet, webdataset, nemo, lhotse, kaldi, eaf), written beside the audio in the ZIP, with annotated
         ``segments`` as ``offsets`` into the whole files or cut into ``clips``. ``annotation_version``: ``gold`` (accepted
         sounds' reviewed version, the rest as annotated) or ``annotators`` (each annotator's own); the manifest says which."""
@@ -428,7 +429,7 @@ class Client:
                           "balance": balance, "cap": cap, "formats": ",".join(formats),
                           "split": ",".join(f"{name}={share}" for name, share in (split or {}).items()) or None,
                           "group_by": ",".join(group_by) or None, "stratify": stratify,
-                          "split_by": split_by if split else None,
+                          "split_by": split_by if split else None, "resplit": "true" if split and resplit else None,
                           "annotation_version": annotation_version if annotation_version != "gold" else None,
                           "segments": segments if segments != "offsets" else None})
         params["where"] = [f"{k}={v}" for k, v in (where or {}).items()]

@@ -17,7 +17,7 @@ from core.export.subset import (
     default_seed,
 )
 from core.ui import shell
-from core.ui.splits import split_options
+from core.ui.splits import columns_found, show_placement, split_options
 
 TRAINING_LABELS = {"parquet": "Parquet shards", "webdataset": "WebDataset shards", "nemo": "NeMo manifest",
                    "lhotse": "Lhotse manifests", "kaldi": "Kaldi data folder", "eaf": "ELAN .eaf"}
@@ -81,6 +81,8 @@ with app.db.read() as session:  # a small catalogue is counted on every run; a l
 if matches == 0:
     st.error("No sounds match these filters.")
     st.stop()
+if rule is not None and not columns_found(app.db, request.query, rule, user.id):
+    st.stop()
 
 if rule is not None:
     taken = matches
@@ -101,6 +103,7 @@ if rule is not None:
                "download (or a grown dataset) puts every sound where it was, and new groups where the shares need "
                "them. manifest.json records the rule, the seed, the shares met and the leakage report (groups, identical "
                "audio and identical transcripts across splits). The link works for an hour.")
+    show_placement(app.db, request.query, rule, user.id, matches)
 else:
     among = "" if matches is None else f" of the {matches:,} that match"
     st.caption(f"{sounds}{among}, chosen with seed {request.seed}: the same seed and filters give the same files. "

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import soundfile as sf
 
-from core.client import Client, Forbidden, NotFound, Unauthorized
+from core.client import BadRequest, Client, Forbidden, NotFound, Unauthorized
 from tests.conftest import E2E_ADMIN, E2E_PASSWORD, wav_bytes
 
 
@@ -67,11 +67,15 @@ def test_upload_query_annotate_listen_download(server, admin, tmp_path):
         assert zf.testzip() is None and len([n for n in zf.namelist() if n.startswith("audio/")]) == 3
         rows = list(csv.DictReader(io.StringIO(zf.read("annotations.csv").decode())))
         assert [(r["tags"], r["text"], r["created_by"]) for r in rows] == [("kick", "first", "hal")]
-        # every sound placed in a split (grouping is tested with the API's own tests), a folder each
+        # every sound placed in a split (grouping is tested with the API's own tests), a folder each; these sounds
+        # have no metadata, so a column to group by is refused (tests/test_core_splits_placement.py), and resplit
+        # places them anew
+        with pytest.raises(BadRequest, match="has a value in the column 'speaker' to group by"):
+            hal.download(tmp_path / "split.zip", dataset="field", split={"train": 0.5, "test": 0.5}, group_by=["speaker"])
         split = zipfile.ZipFile(hal.download(tmp_path / "split.zip", dataset="field", seed=4,
-                                             split={"train": 0.5, "test": 0.5}, group_by=["speaker"]))
+                                             split={"train": 0.5, "test": 0.5}, resplit=True))
         manifest = json.loads(split.read("manifest.json"))
-        assert manifest["split"]["shares"] == {"train": 0.5, "test": 0.5} and manifest["split"]["group_by"] == ["speaker"]
+        assert manifest["split"]["shares"] == {"train": 0.5, "test": 0.5} and manifest["split"]["resplit"] is True
         assert {name.split("/")[0] for name in split.namelist() if name.endswith(".wav")} == set(manifest["exports"])
         assert sum(p["count_included"] for p in manifest["exports"].values()) == 3
         # training formats in the same ZIP: a NeMo manifest naming the audio members beside it

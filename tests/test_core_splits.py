@@ -143,9 +143,11 @@ def test_assign_stores_splits_and_the_leakage_report_finds_what_leaks(local_earm
         by_speaker_view = SplitRule(by_folder.shares, group_by=("speaker",), field="folder_split")
         report = leakage(session, CatalogueQuery(), by_speaker_view)
     assert report["identical_audio_across_splits"]["count"] == 1
-    assert report["identical_transcripts_across_splits"] == {"count": 1, "examples": [{"key": "the same sentence", "splits": ["test", "train"]}]}
+    assert report["identical_transcripts_across_splits"] == {"count": 1, "examples": [{
+        "key": "the same sentence", "splits": ["test", "train"], "files": {"test": "vox/id002/00002.wav", "train": "vox/id001/00001.wav"}}]}
     assert report["groups_across_splits"]["count"] >= 1
-    assert {"key": "id000", "splits": ["test", "train"]} in report["groups_across_splits"]["examples"]
+    example = next(e for e in report["groups_across_splits"]["examples"] if e["key"] == "id000")
+    assert example["splits"] == ["test", "train"] and all(f.startswith("vox/id000") for f in example["files"].values())
 
 
 def test_export_split_writes_a_zip_per_split_and_the_leakage_report(local_earmark, tmp_path, capsys):

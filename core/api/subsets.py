@@ -57,6 +57,7 @@ class SubsetQuery(BaseModel):
                                           "that never spans two splits, e.g. speaker_id")
     stratify: str | None = free_text(200, "with split: a metadata column each of whose values is split in the same shares")
     split_by: Weight = Field(Weight.SOUNDS, description="with split: what the shares count")
+    resplit: bool = Field(False, description="with split: forget the matching sounds' stored splits and place them all anew")
     annotation_version: Version = Field(Version.GOLD, description="gold: accepted sounds' reviewed version (the rest as "
                                                                   "annotated); annotators: each annotator's own")
     segments: Segments = Field(Segments.OFFSETS, description="training formats: segments as offsets into whole files, "
@@ -78,7 +79,8 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
     rule = None
     if query.split:
         group_by = tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip())
-        rule = SplitRule(parse_shares(query.split), group_by=group_by, stratify=query.stratify or None, weight=query.split_by, seed=seed)
+        rule = SplitRule(parse_shares(query.split), group_by=group_by, stratify=query.stratify or None, weight=query.split_by, seed=seed,
+                         resplit=query.resplit)
     return _streamed(app, LinkedExport(request, rule, training, query.segments))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -17,7 +18,7 @@ from core.commands.common import current_earmark, positive
 from core.context import Earmark
 from core.errors import UnknownFormat, ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
-from core.export.splits import SplitRule, Weight, export_splits, parse_shares
+from core.export.splits import SplitRule, Weight, export_splits, parse_shares, split_lines
 from core.export.subset import FORMATS, ExportRequest, check_count, default_seed, export_to_file
 from core.team.versions import Version
 
@@ -37,8 +38,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--group-by", action="append", default=[], metavar="COL",
                         help="metadata column whose values stay in one split (speaker, session); may be repeated")
     export.add_argument("--stratify", metavar="COL", help="split each value of this column in the same shares")
-    export.add_argument("--split-by", choices=[w.value for w in Weight], default=Weight.SOUNDS.value,
+    export.add_argument("--split-by", choices=[w.value for w in Weight],
                         help="what the shares count (default: sounds)")
+    export.add_argument("--resplit", action="store_true",
+                        help="with --split: forget the stored splits of the matching sounds and place them all anew")
     export.add_argument("--to", metavar="DIR|s3://bucket/prefix",
                         help="with --split: one ZIP per split and manifest.json (with the leakage report); with training "
                              "formats (parquet, ...): a folder, or an S3 prefix, per split")
@@ -55,6 +58,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                         help="training formats: annotated segments as offsets into whole files, or cut into clips")
     export.add_argument("--shard-mb", type=positive, default=256, help="Parquet and WebDataset shard size (MB)")
     export.add_argument("--speaker-column", metavar="COL", help="metadata column naming the speaker (default speaker_id or speaker)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier export in --to (only the files its manifest.json lists are deleted; other "
+                             "files there refuse the export); without it, a --to that holds files is refused")
     export.add_argument("--annotation-version", choices=[v.value for v in Version], default=Version.GOLD.value,
                         help="gold: accepted sounds' reviewed version, the rest as annotated (default); annotators: each one's own")
     export.add_argument("--suggestions", action="store_true",
@@ -66,6 +72,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    _check_split_options(args)
     earmark = current_earmark()
     seed = args.seed if args.seed is not None else default_seed()
     try:
@@ -100,20 +107,42 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_split_options(args: argparse.Namespace) -> None:
+    """The split options mean nothing without --split: one sentence rather than a random subset that ignored them."""
+    given = [option for option, value in (("--group-by", args.group_by), ("--stratify", args.stratify),
+                                          ("--split-by", args.split_by), ("--resplit", args.resplit)) if value]
+    if given and not args.split:
+        several = len(given) > 1
+        raise ValidationError("split", f"{', '.join(given)} only {'shape' if several else 'shapes'} a split: add --split "
+                                       f"NAME=SHARE,... (as in --split train=0.8,dev=0.1,test=0.1), or leave {'them' if several else 'it'} out.")
+
+
+def _rule(args: argparse.Namespace, seed: int) -> SplitRule:
+    """The split rule the arguments name (with --split)."""
+    return SplitRule(parse_shares(args.split), group_by=tuple(args.group_by), stratify=args.stratify,
+                     weight=Weight(args.split_by or Weight.SOUNDS.value), seed=seed, resplit=args.resplit)
+
+
+def _without_a_group_value(summary: dict[str, Any], rule: SplitRule) -> None:
+    """Say how many sounds had no value in a --group-by column (each then a group of its own): the column exists
+    (core/export/splits.py refuses one no sound has), but these sounds would leak if they belong with others."""
+    lone = summary["placed_now"]["sounds_without_a_group_value"]
+    if lone and rule.group_by:
+        print(f"{lone:,} sound(s) have no value in --group-by {', '.join(rule.group_by)}: each was placed as a group of its own.")
+
+
 def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Namespace) -> int:
     """``export --split ... --to DIR``: one ZIP per split and DIR/manifest.json with the leakage report."""
     if not (args.split and args.to):
         raise ValidationError("split", "--split and --to go together: --split train=0.8,dev=0.1,test=0.1 --to DIR.")
-    rule = SplitRule(parse_shares(args.split), group_by=tuple(args.group_by), stratify=args.stratify,
-                     weight=Weight(args.split_by), seed=request.seed)
+    rule = _rule(args, request.seed)
     with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
-        summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=lambda _path: bar.update(1))
+        summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=lambda _path: bar.update(1),
+                                overwrite=args.overwrite)
     leaks = summary["leakage"]
-    for name, part in summary["exports"].items():
-        print(f"{name}: {part['count_included']:,} files in {Path(args.to) / part['file']} "
-              f"(share {summary['shares_met'][name]:.3f} of {dict(rule.shares)[name]:g} asked)")
-    for name in (n for n in rule.names if n not in summary["exports"]):
-        print(f"{name}: empty, no ZIP written (share 0 of {dict(rule.shares)[name]:g} asked: too few groups to reach it)")
+    written = {name: f"{part['count_included']:,} files in {Path(args.to) / part['file']}" for name, part in summary["exports"].items()}
+    print("\n".join(split_lines(summary, written, "no ZIP written")))
+    _without_a_group_value(summary, rule)
     print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
           f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) "
           f"across splits; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")
@@ -124,18 +153,20 @@ def _export_formats(earmark: Earmark, request: ExportRequest, args: argparse.Nam
     """``export --formats parquet,... --to DIR|s3://...``: core/export/formats, a folder per split with --split."""
     if not args.to:
         raise ValidationError("to", f"Say where to write {args.formats}: --to DIR or --to s3://bucket/prefix.")
-    rule = SplitRule(parse_shares(args.split), group_by=tuple(args.group_by), stratify=args.stratify,
-                     weight=Weight(args.split_by), seed=request.seed) if args.split else None
+    rule = _rule(args, request.seed) if args.split else None
     options = FormatOptions(Segments(args.segments), shard_mb=args.shard_mb, speaker_column=args.speaker_column)
     with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
         manifest = export_formats(earmark.db, earmark.storage, earmark.settings, request, args.formats, args.to, options,
-                                  rule, progress=lambda _path: bar.update(1))
+                                  rule, progress=lambda _path: bar.update(1), overwrite=args.overwrite)
+    written: dict[str, str] = {}
     for name, part in manifest["exports"].items():
         for path in part["missing"] + part["unreadable"]:
             print(f"{name or 'export'}: left out {path} (missing from storage or unreadable)", file=sys.stderr)
         size = sum(f["size"] for f in part["files"])
-        print(f"{name or 'export'}: {part['count_included']:,} sounds, {len(part['files'])} files, {human_bytes(size)}")
+        written[name] = f"{part['count_included']:,} sounds, {len(part['files'])} files, {human_bytes(size)}"
+    print("\n".join(split_lines(manifest, written, "no folder written") if rule else [f"export: {written['']}"]))
     if rule:
+        _without_a_group_value(manifest, rule)
         leaks = manifest["leakage"]
         print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
               f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) across splits.")

@@ -8,18 +8,27 @@ hours of audio, and a seed.
 How groups are placed, and why:
 
 - A sound's split is **stored** as its metadata field (``split`` by default), so it is filterable in Browse and an
-  export, and so a group placed once stays placed: a later run keeps every stored split and places only groups
-  that have none (a new sound of a placed group joins its group's split). Adding speakers never moves one.
-- New groups are taken in a seeded random order (sha256 of the seed and the group's values) and each goes to the
-  split furthest below its share *within its stratum*, counting what is placed already. The same seed and data give
-  the same splits; the shares are met to within the weight of one group (the report says by how much).
+  export, and so a sound placed once stays placed: a later run keeps every stored split (even where a group's stored
+  sounds disagree, as after a run with another rule: the leakage report then shows that group across splits) and
+  places only the rest. A new sound of a group with stored sounds joins the group's most common split; groups with
+  none are placed. Adding speakers never moves one; ``resplit`` (``--resplit``) forgets the stored splits first.
+- New groups are taken largest first (ties in a seeded random order: sha256 of the seed and the group's values) and
+  each goes to the split furthest below its share *within its stratum*, counting what is placed already (between
+  splits equally far below within the stratum: the one furthest below overall). Largest first, the small groups come
+  last and fill the small splits, so the shares are met to within the weight of one group (the report says by how
+  much). The same seed and data give the same splits.
+- A ``group_by`` or ``stratify`` column that no matched sound has a value in is refused before anything is stored (a
+  misspelled column would otherwise make every sound a group of its own, silently).
 - Groups are hashed from their values only, so the same speaker gets the same place in any dataset split with the
   same seed.
 
 :func:`leakage` is the report every split export carries: groups across splits (none, by construction, unless stored
-splits were made with another rule), identical audio (sha256) across splits, identical transcripts across splits,
-near-duplicates across splits (sounds sharing a ``duplicates.group``, when the duplicates analyzer has run:
-core/jobs/analyzers/duplicates.py), and per split its sounds, hours, groups and the balance of the stratifying column.
+splits were made with another rule), identical audio (sha256) across splits, identical transcripts across splits
+(annotation texts and the metadata's transcript column, as the training formats take a sound's text), near-duplicates
+across splits (sounds sharing a ``duplicates.group``, when the duplicates analyzer has run:
+core/jobs/analyzers/duplicates.py), each with a few examples naming a file (``dataset/path``) per split, and per
+split its sounds, hours, groups and the balance of the stratifying column. :func:`split_lines` says per split what it
+got against its share (the command line and the Download page alike).
 """
 
 from __future__ import annotations
@@ -29,17 +38,18 @@ import json
 import re
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import String, func, literal, select
+from sqlalchemy import String, delete, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from core.annotations.imports.table import COLUMNS as TABLE_COLUMNS
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
 from core.export.outline import Outline, outline
@@ -53,6 +63,7 @@ TOLERANCE = 1e-6  # how far from 1 the shares may sum
 _OWN = "\x00sound"  # the group of a sound without a value in a group_by column: itself
 STORE_BATCH = 10_000  # splits stored per statement (executemany)
 DUPLICATES_GROUP = "duplicates.group"  # core/jobs/analyzers/duplicates.py's field (export knows no jobs)
+TEXT_COLUMNS = TABLE_COLUMNS["text"]  # a sound's metadata transcript: the first of these with words (as the training formats take it)
 
 
 class Weight(StrEnum):
@@ -70,21 +81,28 @@ class SplitRule:
     weight: Weight = Weight.SOUNDS
     seed: int = 0
     field: str = "split"  # the metadata field that stores each sound's split
+    resplit: bool = False  # forget the matched sounds' stored splits before placing (start over)
 
     @property
     def names(self) -> list[str]:
         return [name for name, _ in self.shares]
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The metadata columns the rule reads a value of: its groups' and its strata's."""
+        return tuple(dict.fromkeys([*self.group_by, *([self.stratify] if self.stratify else [])]))
+
     def describe(self) -> dict[str, Any]:
         return {"shares": dict(self.shares), "group_by": list(self.group_by), "stratify": self.stratify,
-                "weight": self.weight.value, "seed": self.seed, "field": self.field}
+                "weight": self.weight.value, "seed": self.seed, "field": self.field, **({"resplit": True} if self.resplit else {})}
 
     @classmethod
     def described(cls, fields: Mapping[str, Any]) -> SplitRule:
         """The rule :meth:`describe` gave (a signed link carries it), its shares checked again."""
         shares = parse_shares(",".join(f"{name}={share}" for name, share in dict(fields["shares"]).items()))
         return cls(shares, tuple(str(c) for c in fields.get("group_by", ())), fields.get("stratify") or None,
-                   Weight(fields.get("weight", Weight.SOUNDS.value)), int(fields.get("seed", 0)), str(fields.get("field", "split")))
+                   Weight(fields.get("weight", Weight.SOUNDS.value)), int(fields.get("seed", 0)), str(fields.get("field", "split")),
+                   bool(fields.get("resplit", False)))
 
 
 def parse_shares(text: str) -> tuple[tuple[str, float], ...]:
@@ -130,12 +148,13 @@ class Placement:
     new_groups: int = 0
     new_sounds: int = 0
     own_groups: int = 0  # sounds without a value in a group_by column: each placed as a group of its own
+    kept_groups: int = 0  # groups with stored splits: each stored sound stayed, new ones joined the group's most common
 
 
 def _members(session: Session, query: CatalogueQuery, viewer_id: str | None, rule: SplitRule) -> list[_Member]:
     """Every sound the query matches, with its duration, sha256 and the rule's columns, in one query (a scalar
     subquery per column: no IN list of the sounds)."""
-    columns = list(dict.fromkeys([*rule.group_by, *([rule.stratify] if rule.stratify else []), rule.field]))
+    columns = list(dict.fromkeys([*rule.columns, rule.field]))
     values = [select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == name).scalar_subquery()
               for name in columns]
     statement = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session)).with_only_columns(
@@ -158,56 +177,124 @@ def _order(seed: int, group: tuple[str, ...]) -> str:
 
 
 def place(members: list[_Member], rule: SplitRule) -> Placement:
-    """Where each sound goes (pure: no database), keeping every stored split of a known group."""
+    """Where each sound goes (pure: no database). A stored split never moves: a group with stored sounds keeps each
+    of them where it is and its new sounds join its most common split; groups without any are placed largest first
+    (ties in the seeded order), each in the split most behind its share (:class:`_Tally`)."""
     groups: dict[tuple[str, ...], list[_Member]] = defaultdict(list)
     for member in members:
         groups[_group_of(member, rule)].append(member)
     result = Placement(own_groups=sum(1 for g in groups if g[0] == _OWN) if rule.group_by else 0)
+    rank = {name: i for i, name in enumerate(rule.names)}
     hours = rule.weight is Weight.HOURS
-    placed: dict[str | None, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))  # stratum -> split -> weight placed
-    totals: dict[str | None, float] = defaultdict(float)  # stratum -> weight seen so far, placed and new
+    tally = _Tally(rule)
     pending = []
     for group, items in groups.items():
         stratum = _stratum(items, rule)
-        stored = Counter(v for m in items if (v := m.values.get(rule.field)) is not None and v in rule.names)
         size = sum(m.seconds for m in items) / 3600 if hours else float(len(items))
-        totals[stratum] += size
-        if stored:
-            split = stored.most_common(1)[0][0]
-            result.groups[group] = split
-            placed[stratum][split] += size
-        else:
-            pending.append((_order(rule.seed, group), group, stratum, size))
-    for _, group, stratum, size in sorted(pending):
-        result.groups[group] = _most_behind(rule, placed[stratum], totals[stratum])
-        placed[stratum][result.groups[group]] += size
+        tally.expect(stratum, size)
+        stored = Counter(v for m in items if (v := m.values.get(rule.field)) is not None and v in rank)
+        if not stored:
+            pending.append((-size, _order(rule.seed, group), group, stratum, size))
+            continue
+        result.groups[group] = common = max(stored, key=lambda s: (stored[s], -rank[s]))
+        result.kept_groups += 1
+        for member in items:
+            own = member.values.get(rule.field)
+            split = own if own is not None and own in stored else common
+            result.splits[member.sound_id] = split
+            tally.add(stratum, split, member.seconds / 3600 if hours else 1.0)
+    for _, _, group, stratum, size in sorted(pending):
+        result.groups[group] = split = tally.most_behind(stratum)
+        tally.add(stratum, split, size)
+        result.splits.update((member.sound_id, split) for member in groups[group])
         result.new_groups += 1
-    for group, items in groups.items():
-        split = result.groups[group]
-        result.splits.update((member.sound_id, split) for member in items)
-        result.new_sounds += sum(1 for member in items if member.values.get(rule.field) != split)
+    result.new_sounds = sum(1 for member in members if member.values.get(rule.field) != result.splits[member.sound_id])
     return result
 
 
 def _stratum(items: list[_Member], rule: SplitRule) -> str | None:
+    """The group's most common value of the stratifying column (ties: the first in sort order, whatever the
+    sounds' order)."""
     if not rule.stratify:
         return None
     counts = Counter(m.values.get(rule.stratify) or "" for m in items)
-    return counts.most_common(1)[0][0]
+    return min(counts, key=lambda value: (-counts[value], value))
 
 
-def _most_behind(rule: SplitRule, placed: Mapping[str, float], total: float) -> str:
-    """The split whose placed weight is furthest below its share of the stratum (ties: the order of the rule)."""
-    return max(rule.shares, key=lambda pair: pair[1] * total - placed.get(pair[0], 0.0))[0]
+class _Tally:
+    """The weight placed in each split, per stratum and overall, beside the weight each stratum holds: which split
+    is most behind its share."""
+
+    def __init__(self, rule: SplitRule) -> None:
+        self.shares = rule.shares
+        self.placed: defaultdict[str | None, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.totals: defaultdict[str | None, float] = defaultdict(float)  # stratum -> its weight, placed or not
+        self.overall: defaultdict[str, float] = defaultdict(float)  # split -> weight placed in any stratum
+        self.total = 0.0
+
+    def expect(self, stratum: str | None, size: float) -> None:
+        self.totals[stratum] += size
+        self.total += size
+
+    def add(self, stratum: str | None, split: str, size: float) -> None:
+        self.placed[stratum][split] += size
+        self.overall[split] += size
+
+    def most_behind(self, stratum: str | None) -> str:
+        """The split furthest below its share of the stratum; between splits equally far (to rounding), the one
+        furthest below its share overall, then the rule's order. Without this a stratified split's ties all went to
+        the first named (dev), leaving test empty."""
+        placed, total = self.placed[stratum], self.totals[stratum]
+        return max(self.shares, key=lambda pair: (round(pair[1] * total - placed[pair[0]], 9),
+                                                  pair[1] * self.total - self.overall[pair[0]]))[0]
 
 
 def assign(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> Placement:
     """Place the sounds ``query`` matches and store each one's split as its metadata field ``rule.field`` (an
-    upsert per sound whose split is new or changed, in batches)."""
+    upsert per sound whose split is new or changed, in batches). ValidationError, and nothing stored, for a
+    column of the rule no matched sound has; with ``rule.resplit`` the matched sounds' stored splits are deleted
+    first (one statement, in this transaction)."""
+    check_columns(session, query, rule, viewer_id)
+    if rule.resplit:
+        _forget(session, query, rule, viewer_id)
     members = _members(session, query, viewer_id, rule)
     placement = place(members, rule)
     store(session, members, placement, rule)
     return placement
+
+
+def check_columns(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> None:
+    """ValidationError naming the first ``group_by`` or ``stratify`` column in which no sound ``query`` matches has a
+    value, and the columns they have: a misspelled column would make every sound a group of its own (all in one
+    stratum), silently. Per column, the column's rows in sound_fields' (name, value) index until one belongs to a
+    matching sound (EXISTS: an IN over the matching sounds made SQLite list them all first, 70 ms at 50,000)."""
+    sounds = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session))
+    for column in rule.columns:
+        found = select(SoundField.sound_id).where(SoundField.name == column, SoundField.value != "",
+                                                  sounds.where(Sound.id == SoundField.sound_id).exists()).limit(1)
+        if session.scalar(found) is None:
+            if session.scalar(sounds.limit(1)) is None:
+                return  # no sound matches at all: the caller's NotFound says so
+            option = "group_by" if column in rule.group_by else "stratify"
+            role = "group by" if option == "group_by" else "stratify by"
+            raise ValidationError(option, f"No sound these filters match has a value in the column {column!r} to {role}; "
+                                          f"their columns are: {_columns_of(session, sounds)}.")
+
+
+def _columns_of(session: Session, sounds: Any) -> str:
+    """The metadata columns of ``sounds`` (a select of sound ids), as a sentence's list (for an error only: it reads
+    every field of those sounds)."""
+    names = list(session.scalars(select(SoundField.name).where(SoundField.sound_id.in_(sounds)).distinct()
+                                 .order_by(SoundField.name).limit(50)))
+    return ", ".join(names) if names else "none (these sounds have no metadata)"
+
+
+def _forget(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None) -> None:
+    """Delete the stored split field of every sound ``query`` matches: one DELETE whose subquery names the sounds (no
+    list read first, so a sound placed meanwhile by another export is caught by the same statement)."""
+    sounds = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session))
+    session.execute(delete(SoundField).where(SoundField.name == rule.field, SoundField.sound_id.in_(sounds))
+                    .execution_options(synchronize_session=False))
 
 
 def store(session: Session, members: list[_Member], placement: Placement, rule: SplitRule) -> None:
@@ -246,43 +333,79 @@ def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id:
     split_of = {m.sound_id: str(m.values[rule.field]) for m in members}
     report = {
         "rule": rule.describe(),
-        "groups_across_splits": _across((_group_of(m, rule), split_of[m.sound_id]) for m in members),
-        "identical_audio_across_splits": _across((m.sha256, split_of[m.sound_id]) for m in members if m.sha256),
+        "groups_across_splits": _across((_group_of(m, rule), split_of[m.sound_id], m.sound_id) for m in members),
+        "identical_audio_across_splits": _across((m.sha256, split_of[m.sound_id], m.sound_id) for m in members if m.sha256),
         "identical_transcripts_across_splits": _across(_transcripts(session, split_of)),
         "splits": {name: _summary([m for m in members if split_of[m.sound_id] == name], rule) for name in rule.names},
     }
     if near := list(_near_duplicates(session, split_of)):
         report["near_duplicates_across_splits"] = _across(near)
+    _name_files(session, report)
     return report
 
 
-def _across(pairs: Iterable[tuple[Any, str]], examples: int = 5) -> dict[str, Any]:
-    """How many keys occur in more than one split, and a few of them with their splits."""
-    where: dict[Any, set[str]] = defaultdict(set)
-    for key, split in pairs:
-        where[key].add(split)
-    shared = [(key, sorted(splits)) for key, splits in where.items() if len(splits) > 1]
-    return {"count": len(shared), "examples": [{"key": " / ".join(k) if isinstance(k, tuple) else k, "splits": s}
-                                               for k, s in sorted(shared, key=lambda item: str(item[0]))[:examples]]}
+def _across(triples: Iterable[tuple[Any, str, str]], examples: int = 5) -> dict[str, Any]:
+    """How many keys occur in more than one split, and a few of them with their splits and, per split, one sound
+    holding the key (the smallest id: the same example each time; :func:`_name_files` turns it into a file name)."""
+    where: dict[Any, dict[str, str]] = defaultdict(dict)
+    for key, split, sound_id in triples:
+        sounds = where[key]
+        if split not in sounds or sound_id < sounds[split]:
+            sounds[split] = sound_id
+    shared = sorted(((key, sounds) for key, sounds in where.items() if len(sounds) > 1), key=lambda item: str(item[0]))
+    return {"count": len(shared), "examples": [{"key": " / ".join(k) if isinstance(k, tuple) else k, "splits": sorted(sounds),
+                                                "files": dict(sorted(sounds.items()))} for k, sounds in shared[:examples]]}
 
 
-def _transcripts(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str]]:
-    """(normalised text, split) of every annotation with text on these sounds (lower case, spaces collapsed)."""
+def _name_files(session: Session, report: dict[str, Any]) -> None:
+    """Each example's sounds as ``dataset/path`` (what a person can open), looked up together: a few per example."""
+    examples = [e for part in report.values() if isinstance(part, dict) for e in part.get("examples", ())]
+    ids = sorted({sound_id for e in examples for sound_id in e["files"].values()})
+    names = {sound_id: f"{dataset}/{path}" for sound_id, dataset, path in
+             session.execute(select(Sound.id, Sound.dataset, Sound.path).where(one_of(session, Sound.id, ids)))} if ids else {}
+    for example in examples:
+        example["files"] = {split: names.get(sound_id, sound_id) for split, sound_id in example["files"].items()}
+
+
+def _transcripts(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str, str]]:
+    """(normalised text, split, sound id) of every annotation with text on these sounds, and of each sound's
+    metadata transcript: the first of the columns the training formats take a sound's text from (the annotation
+    tables' text columns, core/annotations/imports/table.py, as core/export/formats/units.py's metadata_text
+    chooses) with words in it. Lower case, spaces collapsed."""
     for batch in batched(list(split_of)):
-        for sound_id, text in session.execute(select(Annotation.sound_id, Annotation.text)
-                                              .where(one_of(session, Annotation.sound_id, batch), Annotation.text.is_not(None))):
-            normal = " ".join(str(text).lower().split())
-            if normal:
-                yield normal, split_of[sound_id]
+        annotated = select(Annotation.sound_id, Annotation.text).where(one_of(session, Annotation.sound_id, batch),
+                                                                       Annotation.text.is_not(None))
+        for sound_id, text in session.execute(annotated):
+            if normal := _normal(text):
+                yield normal, split_of[sound_id], sound_id
+        for sound_id, text in _metadata_transcripts(session, batch):
+            if normal := _normal(text):
+                yield normal, split_of[sound_id], sound_id
 
 
-def _near_duplicates(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str]]:
-    """(duplicates.group, split) of every sound here the duplicates analyzer put in a group (the group is named
-    after its earliest sound, so copies in two splits share a key)."""
+def _metadata_transcripts(session: Session, batch: list[str]) -> Iterable[tuple[str, str]]:
+    """(sound id, transcript) of the sounds in ``batch`` with a metadata transcript column: the first in
+    TEXT_COLUMNS' order that holds words."""
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for sound_id, name, value in session.execute(select(SoundField.sound_id, SoundField.name, SoundField.value).where(
+            one_of(session, SoundField.sound_id, batch), SoundField.name.in_(TEXT_COLUMNS))):
+        found[sound_id][name] = value
+    for sound_id, values in found.items():
+        if text := next((v for c in TEXT_COLUMNS if (v := values.get(c) or "").strip()), ""):
+            yield sound_id, text
+
+
+def _normal(text: str | None) -> str:
+    return " ".join(str(text or "").lower().split())
+
+
+def _near_duplicates(session: Session, split_of: dict[str, str]) -> Iterable[tuple[str, str, str]]:
+    """(duplicates.group, split, sound id) of every sound here the duplicates analyzer put in a group (the group is
+    named after its earliest sound, so copies in two splits share a key)."""
     for batch in batched(list(split_of)):
         for sound_id, group in session.execute(select(SoundField.sound_id, SoundField.value)
                                                .where(one_of(session, SoundField.sound_id, batch), SoundField.name == DUPLICATES_GROUP)):
-            yield group, split_of[sound_id]
+            yield group, split_of[sound_id], sound_id
 
 
 def _summary(members: list[_Member], rule: SplitRule) -> dict[str, Any]:
@@ -300,24 +423,79 @@ def shares_met(report: dict[str, Any], rule: SplitRule) -> dict[str, float]:
     return {name: round(s[key] / total, 4) for name, s in report["splits"].items()}
 
 
+def preview(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
+    """What a split export of ``query`` would place, storing nothing: the manifest's rule, shares met, placed_now,
+    placed_earlier and per-split sizes (no leakage lookups), so the Download page says what each split gets before
+    the click and, from the splits then stored, what each got after it."""
+    members = _members(session, query, viewer_id, rule)
+    if rule.resplit:  # the export forgets the stored splits first
+        members = [replace(m, values={**m.values, rule.field: None}) for m in members]
+    placement = place(members, rule)
+    by_split: dict[str, list[_Member]] = defaultdict(list)
+    for member in members:
+        by_split[placement.splits[member.sound_id]].append(member)
+    report = {"splits": {name: _summary(by_split[name], rule) for name in rule.names}}
+    return {"split": rule.describe(), "shares_met": shares_met(report, rule), **_placed(placement), "leakage": report}
+
+
+def split_lines(summary: Mapping[str, Any], written: Mapping[str, str], empty: str = "nothing written") -> list[str]:
+    """A line per split, in the rule's order, for a person: what was written of it (``written[split]``, as "12
+    files in out/train.zip") with the share it met beside the share asked, or that it is empty (``empty`` says what
+    is therefore missing) and why. The command line's split ZIPs and training formats, and the Download page, all
+    say it with these lines."""
+    met, sizes = summary["shares_met"], summary["leakage"]["splits"]
+    lines = []
+    for name, asked in summary["split"]["shares"].items():
+        if sizes[name]["sounds"]:
+            lines.append(f"{name}: {written[name]} (share {met[name]:.3f} of {asked:g} asked)")
+        else:
+            lines.append(f"{name}: empty, {empty} (share 0 of {asked:g} asked: {_why_empty(summary)})")
+    return lines
+
+
+def _why_empty(summary: Mapping[str, Any]) -> str:
+    """Why a split got nothing: the groups placed now all went to splits further behind their shares, and (when so)
+    sounds kept the splits stored by earlier exports, whatever rule placed them."""
+    new, earlier = summary["placed_now"]["groups"], summary["placed_earlier"]["sounds"]
+    why = [f"the {new:,} group(s) placed now went to splits further behind their shares" if new else "no group was placed now"]
+    if earlier:
+        why.append(f"{earlier:,} sound(s) keep the splits earlier exports stored")
+    return "; ".join(why)
+
+
 def export_splits(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule, folder: Path,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[str], None] | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Place the sounds the request's filters match (stored, as :func:`assign`), then write every sound of each
     split as ``folder/<split>.zip`` (the subset ZIP's layout) and ``folder/manifest.json``: the rule, the shares met,
     the leakage report and each ZIP's own manifest summary. NotFound, and nothing written (not even the folder),
-    when no sound matches."""
+    when no sound matches. A folder that holds files is refused first, unless ``overwrite`` replaces an earlier
+    export there (core/export/formats/existing.py: a stale ``dev.zip`` must not outlive an empty dev)."""
+    from core.export.formats.existing import claim, clear  # imported here: core/export/formats imports this module
+    from core.export.formats.target import LocalTarget
+
+    stale = claim(LocalTarget(folder), overwrite)
     splits = plan_split_zip(db, storage, request, rule)
+    clear(LocalTarget(folder), stale)
     folder.mkdir(parents=True, exist_ok=True)
     return splits.write_files(folder, progress)
 
 
-def _split_summary(rule: SplitRule, placement: Placement, report: dict[str, Any], request: ExportRequest) -> dict[str, Any]:
-    """What a split export's manifest says about its splits: the rule (with its seed), the shares met, what was
-    placed by this export and the leakage report."""
-    return {"split": rule.describe(), "shares_met": shares_met(report, rule),
-            "placed_now": {"groups": placement.new_groups, "sounds": placement.new_sounds,
+def _split_summary(rule: SplitRule, placement: Placement, report: dict[str, Any], request: ExportRequest,
+                   formats: Sequence[str] | None = None) -> dict[str, Any]:
+    """What a split export's manifest says about its splits: the rule (with its seed), the shares met, what this
+    export placed and how many sounds kept splits stored earlier (by whatever rule placed them), the leakage report,
+    and the request as exported: every matching sound (not a count to sample), the formats written, the rule."""
+    exported = {"count": len(placement.splits), "balance": None, "cap": None,
+                "formats": list(request.formats if formats is None else formats), "split": rule.describe()}
+    return {"split": rule.describe(), "shares_met": shares_met(report, rule), **_placed(placement),
+            "leakage": {k: v for k, v in report.items() if k != "rule"}, "request": request.describe() | exported}
+
+
+def _placed(placement: Placement) -> dict[str, Any]:
+    """The groups and sounds this run placed, and the sounds whose stored split it kept (placed by an earlier run)."""
+    return {"placed_now": {"groups": placement.new_groups, "sounds": placement.new_sounds,
                            "sounds_without_a_group_value": placement.own_groups},
-            "leakage": {k: v for k, v in report.items() if k != "rule"}, "request": request.describe()}
+            "placed_earlier": {"sounds": len(placement.splits) - placement.new_sounds}}
 
 
 def _split_request(request: ExportRequest, rule: SplitRule, name: str, sounds: int) -> ExportRequest:
@@ -379,9 +557,11 @@ def _counts(manifest: dict[str, Any]) -> dict[str, Any]:
     return {k: manifest[k] for k in ("count_included", "annotations", "missing")}
 
 
-def plan_split_zip(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule) -> SplitZip:
+def plan_split_zip(db: Database, storage: Storage, request: ExportRequest, rule: SplitRule,
+                   formats: Sequence[str] | None = None) -> SplitZip:
     """Place the sounds the request's filters match (stored, as :func:`assign`) and report leakage; NotFound when
-    no sound matches. Nothing is streamed yet."""
+    no sound matches. Nothing is streamed yet. ``formats``: every format the export writes, for the manifest's
+    request (the request's own are the ZIP's annotation formats)."""
     with db.write() as session:
         placement = assign(session, request.query, rule, request.viewer_id)
     if not placement.splits:
@@ -389,4 +569,4 @@ def plan_split_zip(db: Database, storage: Storage, request: ExportRequest, rule:
     with db.read() as session:
         report = leakage(session, request.query, rule, request.viewer_id)
     sizes = {name: report["splits"][name]["sounds"] for name in rule.names if report["splits"][name]["sounds"]}
-    return SplitZip(db, storage, request, rule, _split_summary(rule, placement, report, request), sizes)
+    return SplitZip(db, storage, request, rule, _split_summary(rule, placement, report, request, formats), sizes)

@@ -29,7 +29,7 @@ import soundfile as sf
 from sqlalchemy import select
 
 from core import __version__
-from core.export.formats import eaf, kaldi, lhotse, nemo
+from core.export.formats import eaf, existing, kaldi, lhotse, nemo
 from core.export.formats.audiofiles import AudioFilesWriter
 from core.export.formats.options import REFERENCING, FormatOptions, Segments, check_options, parse_formats
 from core.export.formats.sources import SoundAudio
@@ -77,21 +77,25 @@ class _Pass:
 
 def export_formats(db: Database, storage: Storage, settings: Settings, request: ExportRequest, formats: str | tuple[str, ...],
                    to: str, options: FormatOptions | None = None, rule: SplitRule | None = None,
-                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[str], None] | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Write the subset ``request`` chooses (with ``rule``: every matching sound, split) in ``formats`` to ``to`` (a
     folder or ``s3://bucket/prefix``); returns the manifest also written as ``manifest.json`` on top. Everything a
-    person typed is checked before anything is placed or written."""
+    person typed is checked before anything is placed or written, and a target that holds files is refused unless
+    ``overwrite`` replaces an earlier export there (core/export/formats/existing.py)."""
     zip_formats, training = parse_formats(formats)
     options = check_options(options or FormatOptions())
     target = check_target(to, settings)
+    stale = existing.claim(target, overwrite)
     request = replace(request, formats=zip_formats)
     manifest: dict[str, Any] = {"app": "earmark", "version": __version__, "created_at": utcnow().isoformat(),
                                 "target": target.url, "formats": [*zip_formats, *training], "options": options.describe()}
     if rule is None:
         subset = outline(db, storage, request)
-        manifest |= {"request": request.describe(), "exports": {"": write_subset(db, subset, storage, target, "", training, options, progress)}}
+        existing.clear(target, stale)
+        manifest |= {"request": request.describe() | {"formats": manifest["formats"]}, "exports": {"": write_subset(db, subset, storage, target, "", training, options, progress)}}
     else:
-        splits = plan_split_zip(db, storage, request, rule)
+        splits = plan_split_zip(db, storage, request, rule, manifest["formats"])
+        existing.clear(target, stale)
         exports = {name: write_subset(db, splits.outline(name), storage, target, f"{name}/", training, options, progress)
                    for name in splits.sizes}
         manifest |= splits.summary | {"exports": exports}
@@ -108,7 +112,7 @@ def write_subset(db: Database, subset: Outline, storage: Storage, target: Target
     of a ZIP inside, made a window at a time as the subset ZIP makes them (its whole-subset tables last)."""
     zip_formats = subset.request.formats
     files: list[Written] = []
-    writers = _audio_writers(subset.columns, target, folder, training, options, with_audio=inline_zip)
+    writers = _audio_writers(subset.columns, target, folder, training, options, with_audio=inline_zip, seed=subset.request.seed)
     tables = SubsetTables(zip_formats) if zip_formats and inline_zip else None
     done = _Pass()
     try:
@@ -150,7 +154,7 @@ def _copied(target: Target, name: str, data: IO[bytes]) -> Written:
 
 
 def _audio_writers(columns: list[str], target: Target, folder: str, training: tuple[str, ...],
-                   options: FormatOptions, with_audio: bool = False) -> dict[str, _AudioWriter]:
+                   options: FormatOptions, with_audio: bool = False, seed: int = 0) -> dict[str, _AudioWriter]:
     shard = options.shard_mb * 1024 * 1024
     writers: dict[str, _AudioWriter] = {}
     if "parquet" in training:
@@ -158,7 +162,7 @@ def _audio_writers(columns: list[str], target: Target, folder: str, training: tu
 
         writers["parquet"] = ParquetWriter(target, f"{folder}parquet/", columns, shard)
     if "webdataset" in training:
-        writers["webdataset"] = WebDatasetWriter(target, f"{folder}webdataset/", shard)
+        writers["webdataset"] = WebDatasetWriter(target, f"{folder}webdataset/", shard, seed)  # shuffled by the seed
     if with_audio or any(f in training for f in REFERENCING):
         writers["audio"] = AudioFilesWriter(target, folder)
     return writers

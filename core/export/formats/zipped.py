@@ -89,7 +89,7 @@ def plan_formats_zip(db: Database, storage: Storage, request: ExportRequest, for
     if rule is None:
         subset = outline(db, storage, request)
         return FormatsZip(db, storage, subset.name, lambda: iter([("", subset)]), training, options,
-                          manifest | {"request": request.describe()})
-    splits = plan_split_zip(db, storage, request, rule)
+                          manifest | {"request": request.describe() | {"formats": manifest["formats"]}})
+    splits = plan_split_zip(db, storage, request, rule, manifest["formats"])
     return FormatsZip(db, storage, splits.name, lambda: ((name, splits.outline(name)) for name in splits.sizes),
                       training, options, manifest | splits.summary)
