@@ -416,11 +416,11 @@ def write_members(zf: zipfile.ZipFile, plan: ExportPlan, storage: Storage, folde
 
 def put_member(zf: zipfile.ZipFile, name: str, data: IO[bytes]) -> None:
     """A member made from a file read to its end (deflated, as ``zf.writestr`` makes one), copied a chunk at a time."""
-    size = data.seek(0, io.SEEK_END)
-    data.seek(0)
     info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
     info.compress_type, info.external_attr = zf.compression, 0o600 << 16  # as writestr's
-    with zf.open(info, "w", force_zip64=size > 0x7FFFFFFF) as member:
+    info.file_size = data.seek(0, io.SEEK_END)  # as writestr's too: zipfile then decides on Zip64 with its margin
+    data.seek(0)
+    with zf.open(info, "w") as member:
         shutil.copyfileobj(data, member, CHUNK)
 
 
