@@ -395,10 +395,10 @@ def export_first_bytes(db: Database, storage, export_count: int) -> dict:
     total = len(first) + sum(len(chunk) for chunk in chunks)
     all_s = time.perf_counter() - started
     started = time.perf_counter()
-    subset.present_keys(db, storage, plan.sounds)
+    subset.present_keys(db, storage, chosen)  # the plan holds ids only now (core/export/outline.py)
     present_s = time.perf_counter() - started
     return {"first_s": first_s, "plan_s": plan_s, "choose_s": choose_s, "present_s": present_s, "zip_s": all_s,
-            "zip_mb": total / 1e6, "included": len(plan.included)}
+            "zip_mb": total / 1e6, "included": plan.included}
 
 
 def submit_all(db: Database, owner_id: str) -> tuple[float, str, int]:
