@@ -92,3 +92,9 @@ def test_the_manifest_request_says_what_was_exported_and_what_earlier_splits_pla
     assert again["request"]["count"] == 12 and again["request"]["formats"] == ["csv"]
     assert again["request"]["split"]["group_by"] == ["text"] and again["request"]["split"]["seed"] == 1
     assert again["placed_now"]["sounds"] == 0 and again["placed_earlier"] == {"sounds": 12}  # placed by the first rule
+
+    # without a split too, the request names the training formats written beside the ZIP's
+    assert main(["export", "--dataset", "read", "--count", "3", "--seed", "2", "--formats", "csv,nemo",
+                 "--to", str(tmp_path / "plain"), "--quiet"]) == 0
+    plain = json.loads((tmp_path / "plain" / "manifest.json").read_text())["request"]
+    assert plain["count"] == 3 and plain["formats"] == ["csv", "nemo"]
