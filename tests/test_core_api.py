@@ -451,6 +451,30 @@ def test_subset_download_streams_a_zip(api, local_earmark):
     assert nothing.status_code == 404 and nothing.json() == {"error": "No sounds match these filters."}
 
 
+def test_a_download_that_must_stop_at_a_missing_file_says_so_before_any_zip_byte(api, local_earmark):
+    """Issue 28: the subset is outlined (ids only) before the first byte, and with on_missing=fail every file is
+    checked then: a file gone from storage is one sentence naming it, not a ZIP cut short."""
+    import io
+    import json
+    import zipfile
+
+    from core.catalogue.sounds import SoundService
+    from core.ingest.demo import load_demo
+
+    load_demo(local_earmark.db, local_earmark.storage, max_bytes=10**8)
+    with local_earmark.db.read() as session:
+        gone = sorted(SoundService(session, local_earmark.storage).list().items, key=lambda s: s.path)[0]
+        local_earmark.storage.delete(gone.file.key)
+    response = api.get("/api/v1/download?count=100&dataset=demo&on_missing=fail", headers=basic("hal"))
+    assert 400 <= response.status_code < 500 and not response.content.startswith(b"PK")
+    assert response.json() == {"error": f"1 file(s) of the subset are missing from storage ({gone.path}); "
+                                        "export the rest instead, or restore them."}
+    kept = api.get("/api/v1/download?count=100&dataset=demo", headers=basic("hal"))  # skip: the rest, the gone one listed
+    assert kept.status_code == 200 and kept.headers["content-disposition"] == 'attachment; filename="demo32.zip"'
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(kept.content)).read("manifest.json"))
+    assert manifest["missing"] == [gone.path] and manifest["count_included"] == len(manifest["files"]) == 31
+
+
 def test_an_unknown_format_is_refused_naming_every_format_accepted(api):
     """Trial item 13: a misspelled training format is a 400 whose sentence lists the ZIP's annotation formats and
     the training formats (parquet itself is accepted), not only the former."""
