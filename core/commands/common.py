@@ -4,8 +4,12 @@ types argparse checks (a bad value is one line and exit 2)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import select
+from tqdm import tqdm
 
 from core.accounts.users import UserService
 from core.context import Earmark, open_earmark
@@ -35,3 +39,21 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
     return value
+
+
+@contextmanager
+def file_bar(desc: str, quiet: bool) -> Iterator[Callable[[Any], None]]:
+    """A progress callback counting files, whose bar appears with the first file: an export refused before its
+    first byte prints only its one line of error, not an empty bar above it."""
+    bars: list[tqdm] = []
+
+    def one_more(_item: Any) -> None:
+        if not bars:
+            bars.append(tqdm(unit="file", desc=desc, disable=quiet))
+        bars[0].update(1)
+
+    try:
+        yield one_more
+    finally:
+        for bar in bars:
+            bar.close()

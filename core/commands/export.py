@@ -14,7 +14,7 @@ from tqdm import tqdm
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.catalogue.stats import human_bytes
 from core.catalogue.tags import clean_tags
-from core.commands.common import current_earmark, positive
+from core.commands.common import current_earmark, file_bar, positive
 from core.context import Earmark
 from core.errors import UnknownFormat, ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
@@ -136,8 +136,8 @@ def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Name
     if not (args.split and args.to):
         raise ValidationError("split", "--split and --to go together: --split train=0.8,dev=0.1,test=0.1 --to DIR.")
     rule = _rule(args, request.seed)
-    with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
-        summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=lambda _path: bar.update(1),
+    with file_bar("export", args.quiet) as progress:
+        summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=progress,
                                 overwrite=args.overwrite)
     leaks = summary["leakage"]
     written = {name: f"{part['count_included']:,} files in {Path(args.to) / part['file']}" for name, part in summary["exports"].items()}
@@ -155,9 +155,9 @@ def _export_formats(earmark: Earmark, request: ExportRequest, args: argparse.Nam
         raise ValidationError("to", f"Say where to write {args.formats}: --to DIR or --to s3://bucket/prefix.")
     rule = _rule(args, request.seed) if args.split else None
     options = FormatOptions(Segments(args.segments), shard_mb=args.shard_mb, speaker_column=args.speaker_column)
-    with tqdm(unit="file", desc="export", disable=args.quiet) as bar:
+    with file_bar("export", args.quiet) as progress:
         manifest = export_formats(earmark.db, earmark.storage, earmark.settings, request, args.formats, args.to, options,
-                                  rule, progress=lambda _path: bar.update(1), overwrite=args.overwrite)
+                                  rule, progress=progress, overwrite=args.overwrite)
     written: dict[str, str] = {}
     for name, part in manifest["exports"].items():
         for path in part["missing"] + part["unreadable"]:
