@@ -33,8 +33,8 @@ def claim(target: LocalTarget | S3Target, overwrite: bool) -> list[str]:
         return []
     listed = _listed(storage) if MANIFEST in held else None
     if not overwrite:
-        others = len(held) - 1
-        what = f"an earlier export ({MANIFEST} and {others:,} other file{'' if others == 1 else 's'})" if listed is not None \
+        besides = len(held) - 1
+        what = f"an earlier export ({MANIFEST} and {besides:,} other file{'' if besides == 1 else 's'})" if listed is not None \
             else _files(held)
         raise Conflict(f"--to {target.url} already holds {what}: name an empty folder or prefix, or give --overwrite "
                        f"to replace an earlier export there.")
