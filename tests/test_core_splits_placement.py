@@ -155,6 +155,34 @@ def test_a_wider_export_keeps_every_stored_split_and_resplit_starts_over(trial):
     assert report["groups_across_splits"]["count"] == 0 and all(report["splits"][name]["sounds"] for name, _ in SHARES)
 
 
+def test_two_exports_placing_the_same_new_sounds_at_once_keep_the_first_stored_split(trial):
+    """Export A reads the unplaced sounds; export B places and stores them (another seed) before A stores: A's
+    store keeps B's splits (its upsert does not overwrite a split of the rule's), so the splits on disk are one
+    export's, never a mix that moves sounds B already wrote into its ZIPs. A value outside the rule's names (an
+    imported 'valid') is still replaced."""
+    from core.export.splits import _members, store
+
+    earmark, ids = trial
+    query, first = CatalogueQuery(dataset="nostrat"), SplitRule(SHARES, group_by=("speaker_id",), seed=1)
+    with earmark.db.read() as session:
+        read_by_a = _members(session, query, None, first)
+    with earmark.db.write() as session:
+        session.merge(SoundField(sound_id=ids["lone"], name="split", value="valid"))
+    with earmark.db.write() as session:
+        assign(session, query, SplitRule(SHARES, group_by=("speaker_id",), seed=2))
+    stored_by_b = stored_splits(earmark.db)
+    placed_by_a = place(read_by_a, first)
+    assert any(placed_by_a.splits[k] != v for k, v in stored_by_b.items())  # A would move some of B's sounds
+    with earmark.db.write() as session:
+        store(session, read_by_a, placed_by_a, first)
+    assert stored_splits(earmark.db) == stored_by_b
+    with earmark.db.write() as session:
+        session.merge(SoundField(sound_id=ids["lone"], name="split", value="valid"))
+    with earmark.db.write() as session:
+        assign(session, query, first)
+    assert stored_splits(earmark.db)[ids["lone"]] in {name for name, _ in SHARES}
+
+
 def test_the_command_line_refuses_a_missing_column_and_split_options_without_a_split(trial, tmp_path, capsys):
     from core.cli import main
 

@@ -44,7 +44,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import String, delete, func, literal, select
+from sqlalchemy import String, and_, delete, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -299,32 +299,38 @@ def _forget(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id:
 
 def store(session: Session, members: list[_Member], placement: Placement, rule: SplitRule) -> None:
     """Each sound's split as its field ``rule.field``, written only where it is new or changed: one upsert
-    statement run over batches of rows (executemany), on both databases race-free (ON CONFLICT)."""
+    statement run over batches of rows (executemany), on both databases race-free (ON CONFLICT). A value already
+    stored that is one of the rule's splits is never overwritten, even one another export stored after this one read
+    the sounds: two exports placing the same new sounds at once agree on the first one's split (a stored split never
+    moves; only a value outside the rule's names, such as an imported ``valid``, is replaced)."""
     field, splits = rule.field, placement.splits
     changed = ({"sound_id": m.sound_id, "name": field, "value": splits[m.sound_id]}
                for m in members if m.values.get(field) != splits[m.sound_id])
     if session.get_bind().dialect.name == "postgresql":
-        _store_arrays(session, changed, field)
+        _store_arrays(session, changed, rule)
         return
-    statement = insert_for(session, cast(Any, SoundField.__table__))  # the table's: the ORM's bulk path cost 15 us a row
-    upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value})
+    table = cast(Any, SoundField.__table__)
+    statement = insert_for(session, table)  # the table's: the ORM's bulk path cost 15 us a row
+    upsert = statement.on_conflict_do_update(index_elements=["sound_id", "name"], set_={"value": statement.excluded.value},
+                                             where=and_(*(table.c.value != name for name in rule.names)))
     connection = session.connection()
     for batch in batched(changed, STORE_BATCH):
         # executemany of one statement: a VALUES list of the whole batch took SQLAlchemy 0.8 s a batch to compile
         connection.execute(upsert, batch)
 
 
-def _store_arrays(session: Session, changed: Iterable[dict[str, str]], field: str) -> None:
+def _store_arrays(session: Session, changed: Iterable[dict[str, str]], rule: SplitRule) -> None:
     """PostgreSQL: each batch as two array parameters unnested into one upsert (executemany through psycopg wrote
-    200,000 splits in 6.7 s: bench/splits.py)."""
-    connection = session.connection()
+    200,000 splits in 6.7 s: bench/splits.py); a stored split of the rule's is kept, as :func:`store` says."""
+    field, connection = rule.field, session.connection()
     for batch in batched(changed, STORE_BATCH):
         rows = func.unnest(literal([r["sound_id"] for r in batch], ARRAY(String)),
                            literal([r["value"] for r in batch], ARRAY(String))).table_valued("sound_id", "value").render_derived()
         statement = postgresql.insert(SoundField).from_select(
             ["sound_id", "name", "value"], select(rows.c.sound_id, literal(field, String), rows.c.value))
         connection.execute(statement.on_conflict_do_update(index_elements=["sound_id", "name"],
-                                                           set_={"value": statement.excluded.value}))
+                                                           set_={"value": statement.excluded.value},
+                                                           where=and_(*(SoundField.value != name for name in rule.names))))
 
 
 def leakage(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
