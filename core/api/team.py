@@ -80,7 +80,7 @@ class TakeBackBody(Body):
 
 
 class TimeBody(Body):
-    seconds: float = 0.0
+    seconds: float = Field(0.0, ge=0, description="seconds of active use to add (0 or more; capped per report)")
 
 
 class TakeBody(Body):
