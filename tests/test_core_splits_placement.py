@@ -261,6 +261,10 @@ def test_the_api_refuses_a_missing_column_and_resplits(trial):
 
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(again.content)).read("manifest.json"))
     assert manifest["leakage"]["groups_across_splits"]["count"] == 0 and manifest["split"]["resplit"] is True
+    lone = api.get("/api/v1/download?dataset=nostrat&count=5&group_by=speaker_id", headers=basic("hal"))
+    assert lone.status_code == 400 and lone.json()["error"].startswith("group_by only shapes a split: add split"), lone.text
+    both = api.get("/api/v1/download?dataset=nostrat&stratify=gender&resplit=true", headers=basic("hal"))
+    assert both.status_code == 400 and "stratify, resplit only shape a split" in both.json()["error"], both.text
 
 
 def test_the_download_page_names_a_column_the_matching_sounds_lack(local_earmark):

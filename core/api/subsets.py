@@ -13,6 +13,7 @@ from core.api.deps import SERVED_FILE_HEADERS, App, Bounded, Caller, split_tags,
 from core.api.models import AUTHENTICATED, TAG_LIST, Where, binary, errors, free_text, matching
 from core.catalogue.search import CatalogueQuery, parse_where
 from core.context import Earmark
+from core.errors import ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, parse_formats
 from core.export.formats.zipped import FormatsZip, plan_formats_zip
 from core.export.links import LinkedExport, export_for_link
@@ -77,11 +78,23 @@ def download(app: App, user: Caller, query: Annotated[SubsetQuery, Query()]) -> 
         viewer_id=user.id, count=query.count, seed=seed, balance=query.balance or None, cap=query.cap or None,
         formats=zip_formats, on_missing=query.on_missing, annotation_version=query.annotation_version.value)
     rule = None
+    _split_options_need_a_split(query)
     if query.split:
         group_by = tuple(c.strip() for c in (query.group_by or "").split(",") if c.strip())
         rule = SplitRule(parse_shares(query.split), group_by=group_by, stratify=query.stratify or None, weight=query.split_by, seed=seed,
                          resplit=query.resplit)
     return _streamed(app, LinkedExport(request, rule, training, query.segments))
+
+
+def _split_options_need_a_split(query: SubsetQuery) -> None:
+    """group_by, stratify, split_by and resplit mean nothing without split: a 400 saying so, not a random subset
+    that ignored them (the command line refuses the same way: core/commands/export.py)."""
+    given = [name for name, value in (("group_by", query.group_by), ("stratify", query.stratify),
+                                      ("split_by", query.split_by is not Weight.SOUNDS), ("resplit", query.resplit)) if value]
+    if given and not query.split:
+        raise ValidationError("split", f"{', '.join(given)} only {'shape' if len(given) > 1 else 'shapes'} a split: add "
+                                       "split (as in split=train=0.8,dev=0.1,test=0.1), or leave "
+                                       f"{'them' if len(given) > 1 else 'it'} out.")
 
 
 @links.get("/download/{token}", summary="The subset ZIP behind a signed, expiring link from the Download page (no other credentials)",
