@@ -69,7 +69,17 @@ def test_a_nemo_manifest_of_clips_comes_back_at_the_clips_times(annotated, tmp_p
     assert not report.problems, [str(p) for p in report.problems]
     same(got, ORIGINAL + PAIR)
     assert report.whole_without_text == 1 and report.line().endswith(
-        "0 rows left out, 1 whole-file row without text, skipped")
+        "0 rows left out, 1 whole-sound row skipped (a sound's own tags and text, not a region)")
+
+
+def test_a_kaldi_folder_of_clips_is_refused_row_by_row_saying_why_and_what_to_import_instead(annotated, tmp_path):
+    """Kaldi has no field for where a clip starts in its sound: each clip's utterance is named as left out with
+    that reason (not 'no sound is ...'), pointing at the NeMo manifest of the same export."""
+    files = written(annotated, tmp_path, "kaldi", Segments.CLIPS)
+    kaldi = {name: data for name, data in files.items() if name.startswith("kaldi/")}
+    got, report = back(annotated, "back-kaldi-clips", kaldi)
+    assert got == [] and len(report.problems) == len(kaldi["kaldi/text"].decode().splitlines())  # the units with words
+    assert all("is a clip an export cut (--segments clips)" in str(p) and "NeMo manifest" in str(p) for p in report.problems)
 
 
 def test_a_nemo_manifest_of_offsets_skips_the_whole_file_rows(annotated, tmp_path):

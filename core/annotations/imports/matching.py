@@ -26,6 +26,8 @@ from core.store.models import Sound
 
 _LABEL_STUDIO_PREFIX = re.compile(r"^[0-9a-f]{8}-(.+)$")  # Label Studio's name for an uploaded file
 
+EXPORTED_CLIP = re.compile(r"(^|/)clips/[0-9a-f]{30}\.[A-Za-z0-9]+$")  # core/export/formats/units.py: clips/<annotation id>.<ext>
+
 
 def _components(reference: str) -> list[str]:
     value = reference.strip().replace("\\", "/")
@@ -104,4 +106,8 @@ class Matcher:
             raise LookupError(f"{reference!r} could be more than one sound of {self.dataset} "
                               f"({self.paths[ids[0]]}, {self.paths[ids[1]]}, ...): name it by its path.")
         shown = reference or sound_id
+        if reference and EXPORTED_CLIP.search(reference.replace("\\", "/")):
+            raise LookupError(f"{reference!r} is a clip an export cut (--segments clips), and this file does not say where "
+                              "it starts in its sound: import the NeMo manifest of the same export (its source_offset "
+                              "says it), or export with --segments offsets.")
         raise LookupError(f"no sound of {self.dataset} is {shown!r} (matched by sound id, path or file name).")

@@ -62,8 +62,8 @@ class ImportReport:
 
     def line(self) -> str:
         formats = ", ".join(sorted({fmt for _, fmt, _ in self.files}))
-        skipped = (f", {self.whole_without_text:,} whole-file row{'s' if self.whole_without_text != 1 else ''} without text, "
-                   "skipped") if self.whole_without_text else ""
+        skipped = (f", {self.whole_without_text:,} whole-sound row{'s' if self.whole_without_text != 1 else ''} skipped "
+                   "(a sound's own tags and text, not a region)") if self.whole_without_text else ""
         return (f"{len(self.files)} file{'s' if len(self.files) != 1 else ''} ({formats}): {self.imported:,} annotation"
                 f"{'s' if self.imported != 1 else ''} imported as {self.author}'s, {self.already:,} already there, "
                 f"{len(self.problems):,} row{'s' if len(self.problems) != 1 else ''} left out{skipped}")
