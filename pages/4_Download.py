@@ -17,7 +17,7 @@ from core.export.subset import (
     default_seed,
 )
 from core.ui import shell
-from core.ui.splits import columns_found, show_placement, split_options
+from core.ui.splits import columns_found, placement, placement_sentence, show_placement, split_options
 
 TRAINING_LABELS = {"parquet": "Parquet shards", "webdataset": "WebDataset shards", "nemo": "NeMo manifest",
                    "lhotse": "Lhotse manifests", "kaldi": "Kaldi data folder", "eaf": "ELAN .eaf"}
@@ -98,12 +98,16 @@ st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html
         "background:var(--primary-color,#ff4b4b);color:#fff!important;text-decoration:none!important;font-weight:600}"
         ".earmark-download:hover{filter:brightness(.92)}</style>")
 if rule is not None:
-    st.caption(f"{sounds[0].upper()}{sounds[1:]} in {' / '.join(rule.names)}, one folder each, placed with seed {request.seed}. "
-               f"Each sound's split is stored as its metadata field '{rule.field}' when you download, and kept: a later "
-               "download (or a grown dataset) puts every sound where it was, and new groups where the shares need "
-               "them. manifest.json records the rule, the seed, the shares met and the leakage report (groups, identical "
-               "audio and identical transcripts across splits). The link works for an hour.")
-    show_placement(app.db, request.query, rule, user.id, matches)
+    about = st.container()  # the sentence stays under the button; the preview (or its button) comes below it
+    placed = placement(app.db, request.query, rule, user.id, matches)
+    about.caption(f"{placement_sentence(placed, rule, sounds[0].upper() + sounds[1:])} "
+                  f"Each sound's split is stored as its metadata field '{rule.field}' when you download"
+                  + (" (the matching sounds' stored splits are deleted first)" if rule.resplit else "")
+                  + ", and kept: a later download (or a grown dataset) puts every sound where it was, and new groups where "
+                  "the shares need them. manifest.json records the rule, the seed, the shares met and the leakage report (groups, identical "
+                  "audio and identical transcripts across splits). The link works for an hour.")
+    if placed is not None:
+        show_placement(placed, rule)
 else:
     among = "" if matches is None else f" of the {matches:,} that match"
     st.caption(f"{sounds}{among}, chosen with seed {request.seed}: the same seed and filters give the same files. "

@@ -68,8 +68,8 @@ def test_the_training_formats_split_lists_each_share_and_names_an_empty_split(lo
         lines = capsys.readouterr().out.splitlines()
         assert lines[0].startswith("train: 3 ") and lines[0].endswith("(share 0.500 of 0.5 asked)"), lines
         assert lines[1].startswith("dev: 3 ") and lines[1].endswith("(share 0.500 of 0.25 asked)"), lines
-        placed = ("the 2 group(s) placed now went to splits further behind their shares" if to == "formats"
-                  else "no group was placed now; 6 sound(s) keep the splits earlier exports stored")
+        placed = ("the 2 groups placed now went to splits further behind their shares" if to == "formats"
+                  else "no group was placed now; 6 sounds keep the splits earlier exports stored")
         assert lines[2] == f"test: empty, {empty} (share 0 of 0.25 asked: {placed})", lines
         assert lines[3].startswith("Leakage: 0 group(s)")
 

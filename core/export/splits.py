@@ -432,7 +432,8 @@ def shares_met(report: dict[str, Any], rule: SplitRule) -> dict[str, float]:
 def preview(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None = None) -> dict[str, Any]:
     """What a split export of ``query`` would place, storing nothing: the manifest's rule, shares met, placed_now,
     placed_earlier and per-split sizes (no leakage lookups), so the Download page says what each split gets before
-    the click and, from the splits then stored, what each got after it."""
+    the click and, from the splits then stored, what each got after it; ``stored_now`` counts per split the sounds
+    whose split is already stored (the rest are placed when the download starts)."""
     members = _members(session, query, viewer_id, rule)
     if rule.resplit:  # the export forgets the stored splits first
         members = [replace(m, values={**m.values, rule.field: None}) for m in members]
@@ -441,7 +442,9 @@ def preview(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id:
     for member in members:
         by_split[placement.splits[member.sound_id]].append(member)
     report = {"splits": {name: _summary(by_split[name], rule) for name in rule.names}}
-    return {"split": rule.describe(), "shares_met": shares_met(report, rule), **_placed(placement), "leakage": report}
+    kept = Counter(split for m in members if m.values.get(rule.field) == (split := placement.splits[m.sound_id]))
+    return {"split": rule.describe(), "shares_met": shares_met(report, rule), **_placed(placement), "leakage": report,
+            "stored_now": {name: kept[name] for name in rule.names}}
 
 
 def split_lines(summary: Mapping[str, Any], written: Mapping[str, str], empty: str = "nothing written") -> list[str]:
@@ -463,9 +466,11 @@ def _why_empty(summary: Mapping[str, Any]) -> str:
     """Why a split got nothing: the groups placed now all went to splits further behind their shares, and (when so)
     sounds kept the splits stored by earlier exports, whatever rule placed them."""
     new, earlier = summary["placed_now"]["groups"], summary["placed_earlier"]["sounds"]
-    why = [f"the {new:,} group(s) placed now went to splits further behind their shares" if new else "no group was placed now"]
+    why = [f"the {new:,} group{'s' if new != 1 else ''} placed now went to splits further behind their shares" if new
+           else "no group was placed now"]
     if earlier:
-        why.append(f"{earlier:,} sound(s) keep the splits earlier exports stored")
+        why.append(f"{earlier:,} sound{'s keep' if earlier != 1 else ' keeps'} the split{'s' if earlier != 1 else ''} "
+                   "earlier exports stored")
     return "; ".join(why)
 
 
