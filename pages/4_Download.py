@@ -100,12 +100,12 @@ st.html(f'<a class="earmark-download" data-testid="earmark-download" href="{html
 if rule is not None:
     about = st.container()  # the sentence stays under the button; the preview (or its button) comes below it
     placed = placement(app.db, request.query, rule, user.id, matches)
-    about.caption(f"{placement_sentence(placed, rule, sounds[0].upper() + sounds[1:])} "
+    about.caption(shell.plain(f"{placement_sentence(placed, rule, sounds[0].upper() + sounds[1:])} "
                   f"Each sound's split is stored as its metadata field '{rule.field}' when you download"
                   + (" (the matching sounds' stored splits are deleted first)" if rule.resplit else "")
                   + ", and kept: a later download (or a grown dataset) puts every sound where it was, and new groups where "
                   "the shares need them. manifest.json records the rule, the seed, the shares met and the leakage report (groups, identical "
-                  "audio and identical transcripts across splits). The link works for an hour.")
+                  "audio and identical transcripts across splits). The link works for an hour."))  # split names as typed
     if placed is not None:
         show_placement(placed, rule)
 else:

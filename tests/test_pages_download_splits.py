@@ -74,6 +74,8 @@ def test_speaker_first_and_what_each_split_gets_before_and_after_the_download(lo
     assert _sentence(at) == ("All 6 sounds in train / dev, one folder each (test gets no sounds): every sound keeps the split "
                              "an earlier download stored (nothing is placed now, so the seed changes nothing).")
     assert shown(at.main.caption[-1].value).startswith("Stored now")
+    assert shown(at.warning[0].value) == ('test gets no sounds: the splits stored now leave it empty. "Place anew" places '
+                                          'every sound from scratch.')
     assert at.text[0].value.splitlines()[2] == ("test: empty, no folder in the ZIP (share 0 of 0.25 asked: no group was placed "
                                                 "now; 6 sounds keep the splits earlier exports stored)")
 

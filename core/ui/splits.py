@@ -125,10 +125,12 @@ def show_placement(summary: dict, rule: SplitRule) -> None:
     when some are."""
     sizes, stored = summary["leakage"]["splits"], summary["stored_now"]
     empty = [name for name in rule.names if not sizes[name]["sounds"]]
-    if empty:
-        st.warning(f"{len(empty)} of the {len(sizes)} splits {'gets' if len(empty) == 1 else 'get'} no sounds with these "
-                   "choices: see below.")
     new, kept = summary["placed_now"]["sounds"], summary["placed_earlier"]["sounds"]
+    if empty:
+        verb = "gets" if len(empty) == 1 else "get"
+        st.warning(f"{len(empty)} of the {len(sizes)} splits {verb} no sounds with these choices: see below." if new else
+                   f"{shell.plain(_listed(empty))} {verb} no sounds: the splits stored now leave {'it' if len(empty) == 1 else 'them'} "
+                   "empty. \"Place anew\" places every sound from scratch.")
     written = {name: f"{counted(part['sounds'], 'sound')}, {counted(part['groups'], 'group')}" for name, part in sizes.items()}
     if new and kept:
         written = {name: f"{text}: {stored[name]:,} stored now, {sizes[name]['sounds'] - stored[name]:,} placed when you "
