@@ -115,3 +115,21 @@ def test_place_anew_puts_resplit_in_the_link_and_previews_from_scratch(local_ear
                      f"group{'s' if part['groups'] != 1 else ''} (share {manifest['shares_met'][name]:.3f} of "
                      f"{manifest['split']['shares'][name]:g} asked)" for name, part in manifest["leakage"]["splits"].items()]
     assert manifest["leakage"]["splits"]["test"]["sounds"] > 0
+
+
+def test_a_new_sound_of_a_stored_group_and_a_catalogue_too_large_to_preview(local_earmark, monkeypatch):
+    owner = _trial(local_earmark)
+    deps.earmark.cache_clear()
+    _download(_page())
+    _sound(local_earmark, owner, "spk0/late.wav", "trial", {"speaker_id": "spk0", "session": "s0"}, 950)  # joins spk0
+    at = _page()
+    assert _sentence(at) == ("All 7 sounds in train / dev, one folder each (test gets no sounds): 6 sounds keep the split "
+                             "an earlier download stored and 1 new sound joins its group's split (no group is placed now, "
+                             "so the seed changes nothing).")
+    monkeypatch.setattr("core.ui.splits.PREVIEW_UP_TO", 5)  # above it the lines wait for a click
+    at.run()
+    assert not at.text and _sentence(at) == ("All 7 sounds in train / dev / test, a folder for each that gets sounds: a sound an earlier "
+                                             "download placed keeps its split, the rest are placed with seed 4.")
+    at.button(key="dl_split_preview").click().run()
+    assert _sentence(at).endswith("joins its group's split (no group is placed now, so the seed changes nothing).")
+    assert at.text[0].value.splitlines()[0].startswith("train: ")

@@ -88,7 +88,7 @@ def placement_sentence(summary: dict | None, rule: SplitRule, sounds: str) -> st
     if summary is None:
         how = (f"all placed anew with seed {rule.seed}" if rule.resplit else
                f"a sound an earlier download placed keeps its split, the rest are placed with seed {rule.seed}")
-        return f"{sounds} in {' / '.join(rule.names)}, one folder each: {how}."
+        return f"{sounds} in {' / '.join(rule.names)}, a folder for each that gets sounds: {how}."
     sizes = summary["leakage"]["splits"]
     filled = [name for name in rule.names if sizes[name]["sounds"]]
     empty = [name for name in rule.names if not sizes[name]["sounds"]]
