@@ -154,7 +154,7 @@ def _settled(page) -> None:
 
 def shoot_team_and_download(url: str, folder: Path) -> None:
     """Team's Agreement tab with the figures computed for lea and tom; Download in splits mode over the demo
-    dataset, kept together by speaker, stratified by gender, with Parquet shards chosen."""
+    dataset (four speakers) at 0.5 / 0.25 / 0.25, kept together by speaker, with Parquet shards chosen."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -178,8 +178,9 @@ def shoot_team_and_download(url: str, folder: Path) -> None:
         _settled(page)
         page.get_by_text("Every matching sound, split into train / dev / test").click()
         _settled(page)
-        page.get_by_role("combobox", name="Stratify by (each value split in the same shares)").click()
-        page.get_by_role("option", name="gender").click()
+        shares = page.get_by_role("textbox", name="Splits and their shares")
+        shares.fill("train=0.5,dev=0.25,test=0.25")  # the demo's four speakers: two, one and one
+        shares.press("Enter")
         _settled(page)
         page.get_by_role("combobox", name="Training formats").click()
         page.get_by_role("option").filter(has_text="Parquet").first.click()

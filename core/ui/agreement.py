@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from core.accounts.permissions import Action
 from core.context import Earmark
@@ -77,10 +76,18 @@ def worst_table(result: Agreement) -> pd.DataFrame:
                           "regions": f"{w.figures.regions_first} / {w.figures.regions_second}"} for w in result.worst])
 
 
-def shown(table: pd.DataFrame) -> Styler:
-    """A figure that does not exist for a row (no transcripts to compare: WER; no region: deviations) reads as a
-    dash, as the metrics above do, not "None"; figures to two decimals. The values underneath stay numbers."""
-    return table.style.format(na_rep="–", precision=2)
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a person reads it: a figure that does not exist for a row (no transcripts to compare: WER; no
+    region matched: deviations) is a dash, as in the metrics above, not the grid's "None"; such a column's figures
+    become text to two decimals (the grid draws a missing value as "None" whatever a Styler says). Columns with a
+    figure in every row stay numbers."""
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        present = values.dropna().infer_objects()
+        if values.isna().any() and (present.empty or pd.api.types.is_numeric_dtype(present)):
+            out[column] = ["–" if pd.isna(v) else f"{v:.2f}" for v in values]
+    return out
 
 
 def csv_text(result: Agreement) -> str:
