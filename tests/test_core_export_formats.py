@@ -332,7 +332,7 @@ def test_the_command_line_writes_a_folder_per_split(corpus, tmp_path, capsys):
             "--to", str(tmp_path / "out"), "--seed", "3", "--quiet"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Leakage: 0 group(s)" in out and f"to {tmp_path / 'out'}" in out
+    assert "Leakage: 0 groups," in out and f"to {tmp_path / 'out'}" in out
     assert (tmp_path / "out" / "train" / "parquet" / "shard-00000.parquet").is_file()
     assert (tmp_path / "out" / "test" / "nemo_manifest.json").is_file() and (tmp_path / "out" / "train.zip").is_file()
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["split"]["group_by"] == ["speaker_id"]

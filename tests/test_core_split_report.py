@@ -71,7 +71,7 @@ def test_the_training_formats_split_lists_each_share_and_names_an_empty_split(lo
         placed = ("the 2 groups placed now went to splits further behind their shares" if to == "formats"
                   else "no group was placed now; 6 sounds keep the splits earlier exports stored")
         assert lines[2] == f"test: empty, {empty} (share 0 of 0.25 asked: {placed})", lines
-        assert lines[3].startswith("Leakage: 0 group(s)")
+        assert lines[3].startswith("Leakage: 0 groups,")
 
 
 def test_the_manifest_request_says_what_was_exported_and_what_earlier_splits_placed(local_earmark, tmp_path):

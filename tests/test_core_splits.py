@@ -163,7 +163,7 @@ def test_export_split_writes_a_zip_per_split_and_the_leakage_report(local_earmar
             "--seed", "3", "--to", str(tmp_path / "out"), "--quiet"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Leakage: 0 group(s), 0 identical recording(s) and 0 identical transcript(s) across splits" in out
+    assert "Leakage: 0 groups, 0 identical recordings and 0 identical transcripts across splits" in out
     members = {name: [n for n in zipfile.ZipFile(tmp_path / "out" / f"{name}.zip").namelist() if n.startswith("audio/")]
                for name in ("train", "test")}
     speakers = {name: {n.split("/")[1] for n in names} for name, names in members.items()}

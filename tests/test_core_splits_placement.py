@@ -213,11 +213,11 @@ def test_the_command_line_counts_sounds_without_a_group_value_and_resplit_starts
     capsys.readouterr()
     assert main([*args, "--group-by", "speaker_id", "--to", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
-    assert "1 sound(s) have no value in --group-by speaker_id: each was placed as a group of its own." in out
-    assert "Leakage: 0 group(s)" not in out
+    assert "1 sound has no value in --group-by speaker_id: it was placed as a group of its own." in out
+    assert "Leakage: 0 groups," not in out
     assert main([*args, "--group-by", "speaker_id", "--resplit", "--to", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
-    assert "Leakage: 0 group(s)" in out and "empty" not in out, out
+    assert "Leakage: 0 groups," in out and "empty" not in out, out
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["split"]["resplit"] is True and manifest["placed_now"]["groups"] == 13
 

@@ -18,7 +18,7 @@ from core.commands.common import current_earmark, file_bar, positive
 from core.context import Earmark
 from core.errors import UnknownFormat, ValidationError
 from core.export.formats import TRAINING_FORMATS, FormatOptions, Segments, export_formats, parse_formats
-from core.export.splits import SplitRule, Weight, export_splits, parse_shares, split_lines
+from core.export.splits import SplitRule, Weight, counted, export_splits, leakage_line, parse_shares, split_lines
 from core.export.subset import FORMATS, ExportRequest, check_count, default_seed, export_to_file
 from core.team.versions import Version
 
@@ -128,7 +128,8 @@ def _without_a_group_value(summary: dict[str, Any], rule: SplitRule) -> None:
     (core/export/splits.py refuses one no sound has), but these sounds would leak if they belong with others."""
     lone = summary["placed_now"]["sounds_without_a_group_value"]
     if lone and rule.group_by:
-        print(f"{lone:,} sound(s) have no value in --group-by {', '.join(rule.group_by)}: each was placed as a group of its own.")
+        print(f"{counted(lone, 'sound')} {'has' if lone == 1 else 'have'} no value in --group-by {', '.join(rule.group_by)}: "
+              f"{'it was' if lone == 1 else 'each was'} placed as a group of its own.")
 
 
 def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Namespace) -> int:
@@ -139,13 +140,10 @@ def _export_splits(earmark: Earmark, request: ExportRequest, args: argparse.Name
     with file_bar("export", args.quiet) as progress:
         summary = export_splits(earmark.db, earmark.storage, request, rule, Path(args.to), progress=progress,
                                 overwrite=args.overwrite)
-    leaks = summary["leakage"]
     written = {name: f"{part['count_included']:,} files in {Path(args.to) / part['file']}" for name, part in summary["exports"].items()}
     print("\n".join(split_lines(summary, written, "no ZIP written")))
     _without_a_group_value(summary, rule)
-    print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
-          f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) "
-          f"across splits; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")
+    print(f"{leakage_line(summary['leakage'])}; report in {Path(args.to) / 'manifest.json'}; seed {request.seed}.")
     return 0
 
 
@@ -167,8 +165,6 @@ def _export_formats(earmark: Earmark, request: ExportRequest, args: argparse.Nam
     print("\n".join(split_lines(manifest, written, "no folder written") if rule else [f"export: {written['']}"]))
     if rule:
         _without_a_group_value(manifest, rule)
-        leaks = manifest["leakage"]
-        print(f"Leakage: {leaks['groups_across_splits']['count']} group(s), {leaks['identical_audio_across_splits']['count']} "
-              f"identical recording(s) and {leaks['identical_transcripts_across_splits']['count']} identical transcript(s) across splits.")
+        print(f"{leakage_line(manifest['leakage'])}.")
     print(f"Wrote {', '.join(manifest['formats'])} to {manifest['target']} (manifest.json on top); seed {request.seed}.")
     return 0

@@ -462,6 +462,18 @@ def split_lines(summary: Mapping[str, Any], written: Mapping[str, str], empty: s
     return lines
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 sound``, ``2 sounds``: a line a person reads names one thing in the singular."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def leakage_line(leakage: Mapping[str, Any]) -> str:
+    """The leakage report in one sentence, as the command line prints it after a split export."""
+    return (f"Leakage: {counted(leakage['groups_across_splits']['count'], 'group')}, "
+            f"{counted(leakage['identical_audio_across_splits']['count'], 'identical recording')} and "
+            f"{counted(leakage['identical_transcripts_across_splits']['count'], 'identical transcript')} across splits")
+
+
 def _why_empty(summary: Mapping[str, Any]) -> str:
     """Why a split got nothing: the groups placed now all went to splits further behind their shares, and (when so)
     sounds kept the splits stored by earlier exports, whatever rule placed them."""

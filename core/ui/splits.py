@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.catalogue.search import CatalogueQuery
-from core.export.splits import SplitRule, Weight, check_columns, parse_shares, preview, split_lines
+from core.export.splits import SplitRule, Weight, check_columns, counted, parse_shares, preview, split_lines
 from core.store.db import Database
 from core.ui import shell
 
@@ -74,11 +74,6 @@ def placement(db: Database, query: CatalogueQuery, rule: SplitRule, viewer_id: s
         return None
     with db.read() as session:
         return shell.run(lambda: preview(session, query, rule, viewer_id))
-
-
-def counted(number: int, noun: str) -> str:
-    """``1 sound``, ``2 sounds``: the page's lines name one thing in the singular."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def placement_sentence(summary: dict | None, rule: SplitRule, sounds: str) -> str:
