@@ -50,6 +50,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.annotations.imports.table import COLUMNS as TABLE_COLUMNS
+from core.annotations.imports.table import transcript_in
 from core.catalogue.search import CatalogueQuery, narrowed, text_index
 from core.errors import NotFound, ValidationError
 from core.export.outline import Outline, outline
@@ -157,10 +158,15 @@ def _members(session: Session, query: CatalogueQuery, viewer_id: str | None, rul
     columns = list(dict.fromkeys([*rule.columns, rule.field]))
     values = [select(SoundField.value).where(SoundField.sound_id == Sound.id, SoundField.name == name).scalar_subquery()
               for name in columns]
-    statement = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session)).with_only_columns(
-        Sound.id, Sound.duration_seconds, Sound.sha256, *values)
+    statement = _matching(session, query, viewer_id).with_only_columns(Sound.id, Sound.duration_seconds, Sound.sha256, *values)
     return [_Member(row[0], float(row[1] or 0.0), row[2], dict(zip(columns, row[3:], strict=True)))
             for row in session.execute(statement)]
+
+
+def _matching(session: Session, query: CatalogueQuery, viewer_id: str | None) -> Any:
+    """The ids of the sounds ``query`` matches, as a select (Browse's filters, what ``viewer_id`` may see): read
+    with the rule's columns, checked for them, or their stored splits deleted, never listed first."""
+    return narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session))
 
 
 def _group_of(member: _Member, rule: SplitRule) -> tuple[str, ...]:
@@ -268,7 +274,7 @@ def check_columns(session: Session, query: CatalogueQuery, rule: SplitRule, view
     value, and the columns they have: a misspelled column would make every sound a group of its own (all in one
     stratum), silently. Per column, the column's rows in sound_fields' (name, value) index until one belongs to a
     matching sound (EXISTS: an IN over the matching sounds made SQLite list them all first, 70 ms at 50,000)."""
-    sounds = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session))
+    sounds = _matching(session, query, viewer_id)
     for column in rule.columns:
         found = select(SoundField.sound_id).where(SoundField.name == column, SoundField.value != "",
                                                   sounds.where(Sound.id == SoundField.sound_id).exists()).limit(1)
@@ -292,7 +298,7 @@ def _columns_of(session: Session, sounds: Any) -> str:
 def _forget(session: Session, query: CatalogueQuery, rule: SplitRule, viewer_id: str | None) -> None:
     """Delete the stored split field of every sound ``query`` matches: one DELETE whose subquery names the sounds (no
     list read first, so a sound placed meanwhile by another export is caught by the same statement)."""
-    sounds = narrowed(select(Sound.id), query.checked(), viewer_id, text_index(session))
+    sounds = _matching(session, query, viewer_id)
     session.execute(delete(SoundField).where(SoundField.name == rule.field, SoundField.sound_id.in_(sounds))
                     .execution_options(synchronize_session=False))
 
@@ -397,7 +403,7 @@ def _metadata_transcripts(session: Session, batch: list[str]) -> Iterable[tuple[
             one_of(session, SoundField.sound_id, batch), SoundField.name.in_(TEXT_COLUMNS))):
         found[sound_id][name] = value
     for sound_id, values in found.items():
-        if text := next((v for c in TEXT_COLUMNS if (v := values.get(c) or "").strip()), ""):
+        if text := transcript_in(values):
             yield sound_id, text
 
 
@@ -478,11 +484,10 @@ def _why_empty(summary: Mapping[str, Any]) -> str:
     """Why a split got nothing: the groups placed now all went to splits further behind their shares, and (when so)
     sounds kept the splits stored by earlier exports, whatever rule placed them."""
     new, earlier = summary["placed_now"]["groups"], summary["placed_earlier"]["sounds"]
-    why = [f"the {new:,} group{'s' if new != 1 else ''} placed now went to splits further behind their shares" if new
+    why = [f"the {counted(new, 'group')} placed now went to splits further behind their shares" if new
            else "no group was placed now"]
     if earlier:
-        why.append(f"{earlier:,} sound{'s keep' if earlier != 1 else ' keeps'} the split{'s' if earlier != 1 else ''} "
-                   "earlier exports stored")
+        why.append(f"{counted(earlier, 'sound')} {'keeps the split' if earlier == 1 else 'keep the splits'} earlier exports stored")
     return "; ".join(why)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 
 from core.annotations.imports.rows import Parsed, ParsedRow, RowError, decode, number
 from core.errors import ValidationError
@@ -24,6 +25,13 @@ COLUMNS = {
     "text": ("text", "transcript", "transcription", "sentence"),
     "channel": ("channel",),
 }
+
+
+def transcript_in(values: Mapping[str, object]) -> str:
+    """A sound's transcript in its metadata: the first of the text columns above with words in it, whitespace
+    collapsed; "" if none. The training formats (core/export/formats/units.py) and the split leakage report
+    (core/export/splits.py) take a sound's text by this one rule."""
+    return next((text for c in COLUMNS["text"] if (text := " ".join(str(values.get(c) or "").split()))), "")
 
 
 def _key(name: str) -> str:

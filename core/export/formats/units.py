@@ -6,8 +6,8 @@ suggestions only if asked: core/export/subset.py's ``kept``). Every unit has a k
 WebDataset key (no dot) and a Kaldi id (no whitespace): the sound's id, or the annotation's.
 
 A whole unit's text is its kept annotations' transcripts; when they carry none (or there are none), the sound's
-metadata transcript (the first non-empty of the columns in TEXT_COLUMNS, the names annotation tables use too:
-core/annotations/imports/table.py), since many corpora (Common Voice, LibriSpeech's tables) keep the sentence there.
+metadata transcript (core/annotations/imports/table.py's transcript_in: the first of the text columns annotation
+tables use too with words in it), since many corpora (Common Voice, LibriSpeech's tables) keep the sentence there.
 A segment's text is only its own annotation's: the sound's sentence is not the segment's.
 
 Clips are cut with soundfile at the file's own rate and sample format: PCM and float files keep their format
@@ -24,14 +24,13 @@ from typing import IO, Any
 
 import soundfile as sf
 
-from core.annotations.imports.table import COLUMNS as TABLE_COLUMNS
+from core.annotations.imports.table import transcript_in
 from core.export.formats.options import FormatOptions, Segments
 from core.export.sampling import Chosen
 from core.export.subset import Window, kept
 from core.store.models import Annotation
 
 _SPEAKER_COLUMNS = ("speaker_id", "speaker", "client_id")
-TEXT_COLUMNS = TABLE_COLUMNS["text"]  # text, transcript, transcription, sentence: the first non-empty one
 _KEPT_FORMATS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "AIFF": "aiff"}
 _DTYPES = {"PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
            "FLOAT": "float32", "DOUBLE": "float64"}
@@ -85,8 +84,7 @@ def speaker_of(plan: Window, sound: Chosen, options: FormatOptions) -> str | Non
 
 def metadata_text(plan: Window, sound: Chosen) -> str:
     """The sound's transcript from its metadata (see the module's docstring), whitespace collapsed; "" if none."""
-    metadata = plan.metadata.get(sound.id, {})
-    return next((text for c in TEXT_COLUMNS if (text := " ".join(str(metadata.get(c) or "").split()))), "")
+    return transcript_in(plan.metadata.get(sound.id, {}))
 
 
 def units_of(plan: Window, sound: Chosen, info: AudioInfo, options: FormatOptions) -> list[Unit]:
